@@ -1,0 +1,13 @@
+"""mpnet: neuron-level networks with custom sparse connections, computed by layered message passing.
+
+The flow: :mod:`~mpnet.topology` (declare) -> :mod:`~mpnet.compile` -> :mod:`~mpnet.propagate` ->
+:mod:`~mpnet.model` (``Network``) -> :mod:`~mpnet.train` (``fit``).
+"""
+from .errors import TopologyError, TopologyWarning
+from .model import Network
+from .topology import Edge, Node, Topology
+from .train import fit
+
+__version__ = "0.1.0"
+
+__all__ = ["Topology", "Node", "Edge", "Network", "fit", "TopologyError", "TopologyWarning"]

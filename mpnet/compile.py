@@ -1,0 +1,217 @@
+"""Compiling topologies into tensors: a torch_geometric ``Data`` plus a per-level plan (second stage).
+
+One or many :class:`~mpnet.topology.Topology` become one disjoint union (built with torch_geometric's
+``Batch``) whose nodes are then re-ordered by depth, so that every level of every graph is one contiguous
+range of rows, and whose edges are ordered by target, so that the edges into a level are one contiguous
+range too. Inside a level, neurons whose aggregation is a weighted sum (``sum``, ``mean``) come first and
+are sorted by activation; the others follow, grouped by aggregation.
+
+Row layout of the state ``H: [num_nodes, batch]``: rows ``[0, T * n_in)`` are the inputs of graph 0, then
+of graph 1, ... (in each topology's input order); the outputs are gathered with ``out_rows: [T, n_out]``.
+"""
+from dataclasses import dataclass, field
+from typing import List, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Batch, Data
+
+from .errors import MismatchError
+from .functional import FUSED_AGGREGATIONS
+from .topology import ACTIVATIONS, AGGREGATIONS, Topology
+
+__all__ = ["Level", "Plan", "compile_topologies"]
+
+
+@dataclass
+class Level:
+    """The rows and edges computed at one depth ``k >= 1``.
+
+    ``[n0, n_fused)`` rows take the fused sparse product over edges ``[e0, e_fused)`` (CSR ``crow``);
+    ``generic`` lists ``(aggregation, row0, row1, edge0, edge1)`` for the other neurons; ``runs`` lists
+    ``(activation, row0, row1)`` covering ``[n0, n1)``. ``out_crow`` / ``out_range`` describe the fused
+    edges leaving this level's rows (sorted by source), used by the backward pass.
+    """
+    n0: int
+    n1: int
+    e0: int
+    e1: int
+    n_fused: int
+    e_fused: int
+    crow: Tensor
+    generic: List[Tuple[str, int, int, int, int]]
+    runs: List[Tuple[str, int, int]]
+    out_crow: Tensor
+    out_range: Tuple[int, int]
+
+
+@dataclass
+class Plan:
+    """Everything the propagation needs, as tensors and Python ints (no per-forward bookkeeping)."""
+    num_graphs: int
+    num_nodes: int
+    num_inputs: int            # rows [0, num_inputs) are inputs (T * n_in)
+    n_in: int
+    n_out: int
+    src: Tensor                # [E] source row of each edge, edges sorted by (target row, source row)
+    dst: Tensor                # [E]
+    edge_scale: Tensor         # [E] 1 / in-degree for edges into 'mean' neurons, else 1
+    crow: Tensor               # [N + 1] CSR row pointer of all edges over target rows
+    out_rows: Tensor           # [T, n_out]
+    by_src: Tensor             # [E_fused_total] fused edge ids sorted by (source row, target row)
+    out_crow0: Tensor          # CSR row pointer of the fused edges leaving the input rows
+    out_range0: Tuple[int, int]
+    levels: List[Level]
+    generic_edges: Tensor      # [E] bool, edges into neurons with a non-sum aggregation
+
+    def apply(self, fn) -> "Plan":
+        """Apply a tensor function (``.to(device)``, dtype casts of float tensors) to every tensor."""
+        moved = {k: (fn(v) if isinstance(v, Tensor) else v) for k, v in self.__dict__.items()
+                 if k != "levels"}
+        levels = [Level(**{k: (fn(v) if isinstance(v, Tensor) else v) for k, v in lvl.__dict__.items()})
+                  for lvl in self.levels]
+        return Plan(levels=levels, **moved)
+
+
+def _topology_data(topo: Topology, graph: int) -> Data:
+    """One topology as a PyG ``Data`` in declaration order, with the sort keys of compile."""
+    ids = list(topo.nodes)
+    index = {n: i for i, n in enumerate(ids)}
+    depth = topo.depth()
+    nodes = topo.nodes.values()
+    input_rank = {n: i for i, n in enumerate(topo.inputs)}
+    edges = list(topo.edges.values())
+    edge_index = torch.tensor([[index[e.src] for e in edges], [index[e.dst] for e in edges]],
+                              dtype=torch.long).view(2, -1)
+    return Data(
+        edge_index=edge_index, num_nodes=len(ids),
+        depth=torch.tensor([depth[n] for n in ids], dtype=torch.long),
+        rank=torch.tensor([input_rank.get(n, i) for i, n in enumerate(ids)], dtype=torch.long),
+        act=torch.tensor([ACTIVATIONS.index(n.activation) for n in nodes], dtype=torch.long),
+        agg=torch.tensor([AGGREGATIONS.index(n.aggregation) for n in nodes], dtype=torch.long),
+        is_output=torch.tensor([n.role == "output" for n in nodes], dtype=torch.bool),
+        out_rank=torch.tensor([topo.outputs.index(n.id) if n.role == "output" else -1 for n in nodes],
+                              dtype=torch.long),
+        graph=torch.full((len(ids),), graph, dtype=torch.long),
+    )
+
+
+def _lexsort(*keys: Tensor) -> Tensor:
+    """Permutation sorting by ``keys[0]``, then ``keys[1]``, ... (stable)."""
+    perm = torch.arange(keys[0].numel())
+    for key in reversed(keys):
+        perm = perm[torch.argsort(key[perm], stable=True)]
+    return perm
+
+
+def _csr_rows(row: Tensor, num_rows: int) -> Tensor:
+    crow = torch.zeros(num_rows + 1, dtype=torch.long)
+    crow[1:] = torch.bincount(row, minlength=num_rows).cumsum(0)
+    return crow
+
+
+def _runs(values: List[int], start: int) -> List[Tuple[int, int, int]]:
+    """``[(value, row0, row1)]`` for the runs of equal values in ``values`` (rows numbered from start)."""
+    out = []
+    for i, v in enumerate(values):
+        if out and out[-1][0] == v:
+            out[-1] = (v, out[-1][1], start + i + 1)
+        else:
+            out.append((v, start + i, start + i + 1))
+    return out
+
+
+def compile_topologies(topologies: Union[Topology, Sequence[Topology]]) -> Tuple[Data, Plan]:
+    """Compile one topology or a list of them into ``(data, plan)``.
+
+    Returns:
+        data: a ``torch_geometric.data.Data`` in the compiled (level-sorted) order with ``edge_index``
+            ``[2, E]``, ``depth [N]``, ``batch [N]`` (graph of each row), ``level_ptr`` (row where each
+            depth starts), ``edge_level_ptr`` (edge where each depth's incoming edges start), ``node_perm``
+            (row -> node of the PyG ``Batch`` of the topologies in declaration order) and ``edge_perm``.
+        plan: the :class:`Plan` the propagation runs on.
+
+    Raises:
+        MismatchError: the topologies do not all have the same number of inputs and outputs.
+    """
+    topos = [topologies] if isinstance(topologies, Topology) else list(topologies)
+    if not topos:
+        raise MismatchError("Expected at least one topology (got an empty list).")
+    n_in, n_out = len(topos[0].inputs), len(topos[0].outputs)
+    for t, topo in enumerate(topos):
+        if (len(topo.inputs), len(topo.outputs)) != (n_in, n_out):
+            raise MismatchError(f"Topology {t} has {len(topo.inputs)} inputs and {len(topo.outputs)} outputs "
+                                f"but topology 0 has {n_in} and {n_out}; batched topologies must agree on "
+                                f"both (the input columns and output columns are shared).")
+    union = Batch.from_data_list([_topology_data(topo, t) for t, topo in enumerate(topos)])
+    num_nodes = union.num_nodes
+    is_input = union.depth == 0
+    fused_codes = torch.tensor([AGGREGATIONS.index(a) for a in FUSED_AGGREGATIONS])
+    generic = ~torch.isin(union.agg, fused_codes) & ~is_input
+    # rows: by depth; inputs by (graph, input rank); others fused first, by (aggregation, activation).
+    agg_key = torch.where(generic, union.agg, torch.zeros_like(union.agg))
+    act_key = torch.where(is_input, torch.zeros_like(union.act), union.act)
+    node_perm = _lexsort(union.depth, generic.long(), agg_key, act_key, union.graph, union.rank)
+    row_of = torch.empty_like(node_perm)
+    row_of[node_perm] = torch.arange(num_nodes)
+
+    src0, dst0 = row_of[union.edge_index[0]], row_of[union.edge_index[1]]
+    edge_perm = _lexsort(dst0, src0)
+    src, dst = src0[edge_perm], dst0[edge_perm]
+    num_edges = src.numel()
+
+    depth = union.depth[node_perm]
+    act = union.act[node_perm]
+    agg = union.agg[node_perm]
+    gen_row = generic[node_perm]
+    num_levels = int(depth.max()) + 1
+    level_ptr = _csr_rows(depth, num_levels)
+    crow = _csr_rows(dst, num_nodes)
+    edge_level_ptr = crow[level_ptr]
+    indeg = crow[1:] - crow[:-1]
+    mean_code = AGGREGATIONS.index("mean")
+    is_mean_row = (agg == mean_code) & ~gen_row & (depth > 0)
+    edge_scale = torch.where(is_mean_row[dst], 1.0 / indeg[dst].clamp(min=1).double(), 1.0).to(
+        torch.get_default_dtype())
+    generic_edges = gen_row[dst]
+
+    # fused edges sorted by source row, for the backward "pull" of gradients level by level
+    fused_ids = torch.nonzero(~generic_edges).view(-1)
+    by_src = fused_ids[_lexsort(src[fused_ids], dst[fused_ids])]
+    src_sorted = src[by_src]
+    src_ptr = torch.searchsorted(src_sorted, level_ptr)   # fused edges leaving each level start here
+
+    lp, ep, sp = level_ptr.tolist(), edge_level_ptr.tolist(), src_ptr.tolist()
+    act_l, agg_l, gen_l = act.tolist(), agg.tolist(), gen_row.tolist()
+
+    def out_structure(k: int) -> Tuple[Tensor, Tuple[int, int]]:
+        a, b = sp[k], sp[k + 1]
+        return _csr_rows(src_sorted[a:b] - lp[k], lp[k + 1] - lp[k]), (a, b)
+
+    levels = []
+    for k in range(1, num_levels):
+        n0, n1, e0, e1 = lp[k], lp[k + 1], ep[k], ep[k + 1]
+        n_fused = n0 + sum(1 for g in gen_l[n0:n1] if not g)
+        e_fused = int(crow[n_fused])
+        groups = [(AGGREGATIONS[code], r0, r1, int(crow[r0]), int(crow[r1]))
+                  for code, r0, r1 in _runs(agg_l[n_fused:n1], n_fused)]
+        runs = [(ACTIVATIONS[code], r0, r1) for code, r0, r1 in
+                _runs(act_l[n0:n_fused], n0) + _runs(act_l[n_fused:n1], n_fused)]
+        out_crow, out_range = out_structure(k)
+        levels.append(Level(n0, n1, e0, e1, n_fused, e_fused, crow[n0:n_fused + 1] - crow[n0], groups, runs,
+                            out_crow, out_range))
+    out_crow0, out_range0 = out_structure(0)
+
+    out_pos = torch.nonzero(union.is_output[node_perm]).view(-1)
+    out_graph, out_rank = union.graph[node_perm][out_pos], union.out_rank[node_perm][out_pos]
+    out_rows = torch.empty(len(topos), n_out, dtype=torch.long)
+    out_rows[out_graph, out_rank] = out_pos
+
+    data = Data(edge_index=torch.stack([src, dst]), num_nodes=num_nodes, depth=depth,
+                batch=union.graph[node_perm], level_ptr=level_ptr, edge_level_ptr=edge_level_ptr,
+                node_perm=node_perm, edge_perm=edge_perm)
+    plan = Plan(num_graphs=len(topos), num_nodes=num_nodes, num_inputs=len(topos) * n_in, n_in=n_in,
+                n_out=n_out, src=src, dst=dst, edge_scale=edge_scale, crow=crow, out_rows=out_rows,
+                by_src=by_src, out_crow0=out_crow0, out_range0=out_range0, levels=levels,
+                generic_edges=generic_edges)
+    return data, plan

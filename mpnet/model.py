@@ -1,0 +1,180 @@
+"""The trainable network: an ``nn.Module`` owning one weight per edge and one bias per neuron (fourth stage).
+
+Sign constraints are a parametrization (``torch.nn.utils.parametrize``) of the raw weight vector:
+
+    free edge:            w = raw
+    fixed sign s (+1/-1): w = s * |raw|
+    frozen edge:          w = its declared value (a buffer; no gradient reaches it)
+
+so they hold by construction through any optimizer. We chose ``|raw|`` over ``softplus(raw)`` or a clamp:
+it has no dead zone (a clamp stops all gradient once the weight hits zero; softplus can never reach zero
+and vanishes slowly), and a hand-set value is represented exactly. The trade-off: the gradient with
+respect to ``raw`` flips sign with ``raw``, so a weight that an optimizer pushes through zero bounces back
+to the allowed side instead of sticking at zero.
+
+Weights left unset in the topology are drawn like ``nn.Linear``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
+with ``fan_in`` the in-degree of the edge's target (for a fixed sign, the magnitude of such a draw).
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+
+from .compile import compile_topologies
+from .propagate import LayeredConv
+from .topology import Topology
+
+__all__ = ["Network", "SignConstraint"]
+
+
+class SignConstraint(nn.Module):
+    """Parametrization ``raw -> w`` enforcing fixed signs and frozen values (see module docstring).
+
+    Args:
+        sign: ``[E]`` +1, -1, or 0 for a free edge.
+        frozen: ``[E]`` bool, edges whose value is ``value``.
+        value: ``[E]`` the frozen values (other entries ignored).
+    """
+
+    def __init__(self, sign: Tensor, frozen: Tensor, value: Tensor):
+        super().__init__()
+        self.register_buffer("sign", sign)
+        self.register_buffer("fixed", sign != 0)
+        self.register_buffer("frozen", frozen)
+        self.register_buffer("value", value)
+
+    def forward(self, raw: Tensor) -> Tensor:
+        w = torch.where(self.fixed, self.sign * raw.abs(), raw)
+        return torch.where(self.frozen, self.value, w)
+
+    def right_inverse(self, w: Tensor) -> Tensor:
+        return w
+
+
+class Network(nn.Module):
+    """A network of individually connected neurons, computed level by level with message passing.
+
+    Args:
+        topology: one :class:`~mpnet.Topology`, or a list of them (trained together in one pass, each with
+            its own weights; they must share their numbers of inputs and outputs).
+        seed: seeds the draw of the weights the topology leaves unset (``None``: torch's global RNG).
+        fused: use the fused sparse path (default) or the plain autograd path (see :mod:`mpnet.propagate`).
+        dtype, device: of the parameters; ``float64`` represents hand-set weights exactly.
+
+    Shapes:
+        one topology: ``x: [batch, n_inputs] -> [batch, n_outputs]``;
+        ``T`` topologies: ``x: [batch, n_inputs]`` (shared) or ``[T, batch, n_inputs]`` ->
+        ``[T, batch, n_outputs]``.
+
+    Example:
+        >>> topo = Topology.from_edges([("x", "y", 2.0)], inputs=["x"], outputs=["y"])
+        >>> Network(topo)(torch.ones(3, 1)).tolist()
+        [[2.0], [2.0], [2.0]]
+    """
+
+    def __init__(self, topology: Union[Topology, Sequence[Topology]], *, seed: Optional[int] = None,
+                 fused: bool = True, dtype: Optional[torch.dtype] = None, device=None):
+        super().__init__()
+        self.batched = not isinstance(topology, Topology)
+        self.topologies: List[Topology] = [topology] if not self.batched else list(topology)
+        self.data, self.plan = compile_topologies(self.topologies)
+        self.seed = seed
+        self.conv = LayeredConv(fused=fused)
+        factory = dict(dtype=dtype or torch.get_default_dtype(), device=device)
+
+        # per-edge and per-row metadata in compiled order
+        union_edges = [(t, e) for t, topo in enumerate(self.topologies) for e in topo.edges.values()]
+        self._edges = [union_edges[i] for i in self.data.edge_perm.tolist()]
+        union_nodes = [(t, n) for t, topo in enumerate(self.topologies) for n in topo.nodes.values()]
+        self._rows = [union_nodes[i] for i in self.data.node_perm.tolist()]
+        fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]
+        self.register_buffer("_bound", 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt(), persistent=False)
+        sign = torch.tensor([{"+": 1.0, "-": -1.0, None: 0.0}[e.sign] for _, e in self._edges], **factory)
+        frozen = torch.tensor([not e.trainable for _, e in self._edges], dtype=torch.bool, device=device)
+        self.weight = nn.Parameter(torch.empty(len(self._edges), **factory))
+        self.bias = nn.Parameter(torch.empty(self.plan.num_nodes - self.plan.num_inputs, **factory))
+        parametrize.register_parametrization(self, "weight", SignConstraint(sign, frozen, self._given(factory)))
+        for name in ("edge_scale",):  # float tensors of the plan follow the parameters' dtype/device
+            setattr(self.plan, name, getattr(self.plan, name).to(**factory))
+        self.plan = self.plan.apply(lambda t: t.to(device) if device is not None else t)
+        self.reset_parameters()
+
+    def _given(self, factory) -> Tensor:
+        return torch.tensor([0.0 if e.weight is None else e.weight for _, e in self._edges], **factory)
+
+    def reset_parameters(self) -> None:
+        """Hand-set weights and biases to their declared values; unset weights drawn again (same seed,
+        same draw)."""
+        gen = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
+        raw = self.parametrizations.weight.original
+        dtype, device = raw.dtype, raw.device
+        drawn = (torch.rand(raw.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(dtype=dtype, device=device)
+        drawn = drawn * self._bound
+        unset = torch.tensor([e.weight is None for _, e in self._edges], dtype=torch.bool, device=device)
+        given = self._given(dict(dtype=dtype, device=device))
+        with torch.no_grad():
+            raw.copy_(torch.where(unset, drawn, given))
+            self.parametrizations.weight[0].value.copy_(given)
+            bias = [n.bias for _, n in self._rows[self.plan.num_inputs:]]
+            self.bias.copy_(torch.tensor(bias, dtype=dtype, device=device))
+
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        self.plan = self.plan.apply(fn)
+        self.plan.edge_scale = self.plan.edge_scale.to(self.bias.dtype)
+        with torch.no_grad():  # frozen values stay exactly the declared numbers in the new dtype
+            given = self._given(dict(dtype=self.bias.dtype, device=self.bias.device))
+            self.parametrizations.weight[0].value.copy_(given)
+        return self
+
+    # ------------------------------------------------------------------------------------ forward
+    @property
+    def num_graphs(self) -> int:
+        return self.plan.num_graphs
+
+    def forward(self, x: Tensor) -> Tensor:
+        plan, T = self.plan, self.plan.num_graphs
+        if not torch.is_floating_point(x):
+            x = x.to(self.bias.dtype)
+        if x.dtype != self.bias.dtype:
+            raise TypeError(f"Expected input of dtype {self.bias.dtype} (got {x.dtype}); convert the input or "
+                            f"the network (e.g. net.double()).")
+        if x.dim() == 2 and x.shape[1] == plan.n_in:
+            rows = x.t()
+            if T > 1:
+                rows = rows.repeat(T, 1)
+        elif self.batched and x.dim() == 3 and x.shape[0] == T and x.shape[2] == plan.n_in:
+            rows = x.transpose(1, 2).reshape(T * plan.n_in, x.shape[1])
+        else:
+            want = f"[batch, {plan.n_in}]" + (f" or [{T}, batch, {plan.n_in}]" if self.batched else "")
+            raise ValueError(f"Expected input of shape {want} (got {list(x.shape)}).")
+        out = self.conv(rows.contiguous(), plan, self.weight, self.bias)   # [T * n_out, batch]
+        out = out.view(T, plan.n_out, -1).transpose(1, 2)                  # [T, batch, n_out]
+        return out if self.batched else out[0]
+
+    # --------------------------------------------------------------------------------- read back
+    def topology(self, index: int = 0) -> Topology:
+        """Topology ``index`` with its current (trained) weights and biases."""
+        if not -self.num_graphs <= index < self.num_graphs:
+            raise IndexError(f"Topology index {index} out of range: this network holds {self.num_graphs} "
+                             f"topologies (valid: 0 .. {self.num_graphs - 1}).")
+        index %= self.num_graphs
+        weights: Dict = {}
+        for (t, e), w in zip(self._edges, self.weight.detach().cpu().tolist()):
+            if t == index:
+                weights[e.key] = w if e.trainable else e.weight   # frozen: the declared number itself
+        biases = {n.id: b for (t, n), b in zip(self._rows[self.plan.num_inputs:], self.bias.detach().cpu().tolist())
+                  if t == index}
+        return self.topologies[index].with_weights(weights, biases)
+
+    def to_topology(self) -> Union[Topology, List[Topology]]:
+        """The topology (or, for a batch, the list of topologies) with current weights and biases."""
+        if self.batched:
+            return [self.topology(i) for i in range(self.num_graphs)]
+        return self.topology(0)
+
+    def __repr__(self) -> str:
+        return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "
+                f"edges={self.weight.numel()}, depth={len(self.plan.levels)}, fused={self.conv.fused})")

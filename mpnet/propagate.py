@@ -1,0 +1,177 @@
+"""Layered, synchronous message passing over a compiled plan (third stage of the flow).
+
+Step ``k`` updates only the depth-``k`` neurons, from the edges into them::
+
+    z_i = aggregate_i({w_e * h_j : e = (j -> i)}) + b_i,      h_i = activation_i(z_i)
+
+Two paths compute it:
+
+* the **fused** path (default): one ``torch.autograd.Function`` runs every level into a preallocated state
+  ``H: [num_nodes, batch]``. Neurons whose aggregation is a weighted sum (``sum``; ``mean`` is a sum with
+  weights ``w / in_degree``) take one CSR sparse-dense product per level (``message_and_aggregate``), each
+  edge read once per pass; the gradient of every weight comes from a single sampled product (SDDMM) over
+  all edges after the backward sweep. Other aggregations run ``message`` / ``aggregate`` on the level's
+  edges, with a small local autograd graph in the backward sweep.
+* the **plain** path (``fused=False``): the same maths through ``MessagePassing.propagate`` level by
+  level with ordinary autograd (it re-concatenates the state per level, so it costs O(depth * N * B)
+  more). It supports double backward and serves as a second opinion in the tests.
+"""
+import warnings
+from typing import Optional
+
+import torch
+from torch import Tensor
+from torch_geometric.nn import MessagePassing
+
+from .compile import Plan
+from .functional import ACTIVATION_FNS, AGGREGATION_FNS
+
+__all__ = ["LayeredConv"]
+
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+
+
+def _csr(crow: Tensor, col: Tensor, values: Tensor, shape) -> Tensor:
+    return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+
+
+class _Layered(torch.autograd.Function):
+    """``(x_rows [num_inputs, B], weight [E], bias [N - num_inputs]) -> outputs [T * n_out, B]``."""
+
+    @staticmethod
+    def forward(ctx, conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+        n_in, N = plan.num_inputs, plan.num_nodes
+        batch = x.shape[1]
+        H = x.new_empty(N, batch)
+        Z = x.new_empty(N, batch)
+        H[:n_in] = x
+        w_eff = weight * plan.edge_scale
+        src, dst = plan.src, plan.dst
+        for lvl in plan.levels:
+            n0, nf = lvl.n0, lvl.n_fused
+            if nf > n0:
+                adj = _csr(lvl.crow, src[lvl.e0:lvl.e_fused], w_eff[lvl.e0:lvl.e_fused], (nf - n0, n0))
+                # message_and_aggregate (adj @ H) and the bias in one fused call
+                torch.addmm(bias[n0 - n_in:nf - n_in, None], adj, H[:n0], out=Z[n0:nf])
+            for name, r0, r1, e0, e1 in lvl.generic:
+                m = conv.message(H[src[e0:e1]], weight[e0:e1])
+                Z[r0:r1] = conv.aggregate(m, dst[e0:e1] - r0, dim_size=r1 - r0, aggregation=name) \
+                    + bias[r0 - n_in:r1 - n_in, None]
+            for name, r0, r1 in lvl.runs:
+                H[r0:r1] = ACTIVATION_FNS[name].fn(Z[r0:r1])
+        ctx.conv, ctx.plan = conv, plan
+        ctx.save_for_backward(H, Z, weight, w_eff)
+        return H[plan.out_rows.view(-1)]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: Tensor):
+        conv, plan = ctx.conv, ctx.plan
+        H, Z, weight, w_eff = ctx.saved_tensors
+        n_in, N = plan.num_inputs, plan.num_nodes
+        src, dst = plan.src, plan.dst
+        G = torch.zeros_like(H)                  # dL/dh
+        dZ = torch.zeros_like(H)                 # dL/dz
+        G.index_add_(0, plan.out_rows.view(-1), grad_out)
+        w_src = w_eff[plan.by_src]               # fused edge weights in source order
+        dst_src = dst[plan.by_src]
+        dw_generic = []
+
+        def pull(n0: int, n1: int, out_crow: Tensor, out_range) -> None:
+            a, b = out_range
+            if b > a:  # gradients of this level's rows from the (finished) deeper fused neurons
+                adj = _csr(out_crow, dst_src[a:b] - n1, w_src[a:b], (n1 - n0, N - n1))
+                G[n0:n1].addmm_(adj, dZ[n1:])
+
+        for lvl in reversed(plan.levels):
+            pull(lvl.n0, lvl.n1, lvl.out_crow, lvl.out_range)
+            for name, r0, r1 in lvl.runs:
+                torch.mul(G[r0:r1], ACTIVATION_FNS[name].grad(Z[r0:r1], H[r0:r1]), out=dZ[r0:r1])
+            for name, r0, r1, e0, e1 in lvl.generic:
+                if e1 == e0:   # neurons without incoming edges: nothing to send back
+                    continue
+                with torch.enable_grad():
+                    h_j = H[src[e0:e1]].detach().requires_grad_()
+                    w = weight[e0:e1].detach().requires_grad_()
+                    z = conv.aggregate(conv.message(h_j, w), dst[e0:e1] - r0, dim_size=r1 - r0,
+                                       aggregation=name)
+                    g_h, g_w = torch.autograd.grad(z, (h_j, w), dZ[r0:r1])
+                G.index_add_(0, src[e0:e1], g_h)
+                dw_generic.append((e0, e1, g_w))
+        pull(0, plan.num_inputs if not plan.levels else plan.levels[0].n0, plan.out_crow0, plan.out_range0)
+
+        grad_x = G[:n_in] if ctx.needs_input_grad[2] else None
+        grad_w = grad_b = None
+        if ctx.needs_input_grad[3] and weight.numel():
+            pattern = _csr(plan.crow, src, torch.zeros_like(weight), (N, N))
+            grad_w = torch.sparse.sampled_addmm(pattern, dZ, H.t(), beta=0.0).values() * plan.edge_scale
+            for e0, e1, g_w in dw_generic:
+                grad_w[e0:e1] = g_w
+        elif ctx.needs_input_grad[3]:
+            grad_w = torch.zeros_like(weight)
+        if ctx.needs_input_grad[4]:
+            grad_b = dZ[n_in:].sum(1)
+        return None, None, grad_x, grad_w, grad_b
+
+
+class LayeredConv(MessagePassing):
+    r"""Synchronous layered message passing: depth by depth, from the inputs to the outputs.
+
+    .. math::
+        h_i = \sigma_i\Big(\bigoplus_{j \to i} w_{ji}\, h_j + b_i\Big)
+
+    with a per-neuron activation :math:`\sigma_i` and aggregation :math:`\bigoplus_i`. The layer holds no
+    parameters; :class:`mpnet.Network` passes the weights and biases.
+
+    Shapes:
+        x: ``[num_inputs, batch]`` (rows in the plan's input order), weight: ``[E]``,
+        bias: ``[num_nodes - num_inputs]`` -> ``[T * n_out, batch]`` (rows in ``plan.out_rows`` order).
+    """
+
+    def __init__(self, fused: bool = True):
+        super().__init__(aggr="sum", flow="source_to_target")
+        self.fused = fused
+
+    def forward(self, x: Tensor, plan: Plan, weight: Tensor, bias: Tensor) -> Tensor:
+        if self.fused:
+            return _Layered.apply(self, plan, x, weight, bias)
+        return self._plain(x, plan, weight, bias)
+
+    # ------------------------------------------------------------------------- MessagePassing maths
+    def message(self, x_j: Tensor, edge_weight: Tensor) -> Tensor:
+        return edge_weight.view(-1, 1) * x_j
+
+    def aggregate(self, inputs: Tensor, index: Tensor, ptr: Optional[Tensor] = None,
+                  dim_size: Optional[int] = None, aggregation: str = "sum") -> Tensor:
+        return AGGREGATION_FNS[aggregation](inputs, index, dim_size)
+
+    def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
+        return adj_t @ x
+
+    @staticmethod
+    def activate(z: Tensor, bias: Tensor, activation: str) -> Tensor:
+        return ACTIVATION_FNS[activation].fn(z + bias.view(-1, 1))
+
+    # ------------------------------------------------------------------------------- plain path
+    def _plain(self, x: Tensor, plan: Plan, weight: Tensor, bias: Tensor) -> Tensor:
+        n_in = plan.num_inputs
+        state = x
+        w_eff = weight * plan.edge_scale
+        src, dst = plan.src, plan.dst
+        for lvl in plan.levels:
+            parts = []
+            if lvl.n_fused > lvl.n0:
+                e = slice(lvl.e0, lvl.e_fused)
+                edge_index = torch.stack([src[e], dst[e] - lvl.n0])
+                agg = self.propagate(edge_index, x=(state, None), edge_weight=w_eff[e],
+                                     size=(state.shape[0], lvl.n_fused - lvl.n0), aggregation="sum")
+                parts.append(agg)
+            for name, r0, r1, e0, e1 in lvl.generic:
+                edge_index = torch.stack([src[e0:e1], dst[e0:e1] - r0])
+                parts.append(self.propagate(edge_index, x=(state, None), edge_weight=weight[e0:e1],
+                                            size=(state.shape[0], r1 - r0), aggregation=name))
+            z = torch.cat(parts) if len(parts) > 1 else parts[0]
+            outs = [self.activate(z[r0 - lvl.n0:r1 - lvl.n0], bias[r0 - n_in:r1 - n_in], name)
+                    for name, r0, r1 in lvl.runs]
+            state = torch.cat([state] + outs)
+        return state[plan.out_rows.view(-1)]

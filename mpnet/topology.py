@@ -1,0 +1,499 @@
+"""Declaring a network: neurons are nodes, connections are directed weighted edges (pure Python, no torch).
+
+A :class:`Topology` is immutable and valid by construction: every check happens in its constructor and a
+failure raises a :class:`~mpnet.errors.TopologyError` naming the culprit. It is the input of
+:mod:`mpnet.compile` and the output of :meth:`mpnet.Network.to_topology`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Hashable, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+
+from .errors import (CycleError, DaleConflictError, DuplicateEdgeError, DuplicateNodeError, FormatError,
+                     InputEdgeError, NonFiniteError, RoleError, SelfLoopError, SignConflictError,
+                     TopologyWarning, UnknownActivationError, UnknownAggregationError, UnknownNodeError)
+
+__all__ = ["Node", "Edge", "Topology", "Unreachable", "ACTIVATIONS", "AGGREGATIONS", "FORMAT_VERSION"]
+
+NodeId = Union[str, int]
+EdgeKey = Tuple[NodeId, NodeId]
+
+#: Activation names understood everywhere (their torch code lives in :mod:`mpnet.functional`).
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "softplus",
+               "sin", "gauss", "abs", "square", "clamped")
+#: Aggregation names: how a neuron combines the messages ``w_e * h_src`` of its incoming edges.
+AGGREGATIONS = ("sum", "mean", "max", "min", "product", "maxabs", "median")
+ROLES = ("input", "hidden", "output")
+SIGNS = ("+", "-", None)
+FORMAT = "mpnet.topology"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Node:
+    """A neuron.
+
+    Args:
+        id: a string or an int, unique in its topology.
+        role: ``"input"``, ``"hidden"`` or ``"output"``.
+        activation: one of :data:`ACTIVATIONS` (ignored for inputs).
+        aggregation: one of :data:`AGGREGATIONS` (ignored for inputs). A neuron with no incoming edge
+            aggregates to 0 whatever its aggregation.
+        bias: added to the aggregate before the activation; 0 unless set.
+        dale: ``"+"`` or ``"-"`` if the neuron obeys Dale's law (all outgoing edges share that sign).
+    """
+    id: NodeId
+    role: str = "hidden"
+    activation: str = "relu"
+    aggregation: str = "sum"
+    bias: float = 0.0
+    dale: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A connection ``src -> dst`` carrying the message ``weight * h_src``.
+
+    Args:
+        src, dst: node ids.
+        weight: the initial weight, used exactly; ``None`` means "draw it at random" (see
+            :class:`mpnet.Network` for the default initialisation).
+        sign: ``"+"`` (weight >= 0), ``"-"`` (weight <= 0) or ``None`` (free).
+        trainable: ``False`` freezes the weight at its initial value.
+    """
+    src: NodeId
+    dst: NodeId
+    weight: Optional[float] = None
+    sign: Optional[str] = None
+    trainable: bool = True
+
+    @property
+    def key(self) -> EdgeKey:
+        return (self.src, self.dst)
+
+    def __repr__(self) -> str:
+        parts = [f"{self.src!r}->{self.dst!r}", "w=None" if self.weight is None else f"w={self.weight:.4g}"]
+        if self.sign is not None:
+            parts.append(f"sign={self.sign}")
+        if not self.trainable:
+            parts.append("frozen")
+        return "Edge(" + ", ".join(parts) + ")"
+
+
+class Unreachable(NamedTuple):
+    """Nodes that take no part in any input-to-output path (allowed, but usually a mistake)."""
+    unreached: List[NodeId]   # non-input nodes that no input reaches (outputs among them compute a constant)
+    dead_ends: List[NodeId]   # non-output nodes that reach no output (their value is never used)
+
+
+def _fmt_node(node_id: NodeId) -> str:
+    return repr(node_id)
+
+
+def _check_finite(value: Optional[float], what: str) -> None:
+    if value is not None and not math.isfinite(value):
+        raise NonFiniteError(f"{what} is {value!r}; expected a finite number. Give a finite value, "
+                             f"or None to let the network draw it.")
+
+
+def _check_sign(sign: Any, what: str) -> None:
+    if sign not in SIGNS:
+        raise SignConflictError(f"{what} has sign {sign!r}; expected one of '+', '-' or None (free).")
+
+
+def _find_cycle(succ: Mapping[NodeId, List[NodeId]], order: Sequence[NodeId]) -> Optional[List[NodeId]]:
+    """Return one directed cycle as a node path ``[a, b, ..., a]``, or None. Iterative DFS."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    color = {n: WHITE for n in order}
+    for root in order:
+        if color[root] != WHITE:
+            continue
+        stack = [(root, iter(succ[root]))]
+        path = [root]
+        color[root] = GREY
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if color[child] == GREY:
+                    return path[path.index(child):] + [child]
+                if color[child] == WHITE:
+                    color[child] = GREY
+                    stack.append((child, iter(succ[child])))
+                    path.append(child)
+                    break
+            else:
+                color[node] = BLACK
+                stack.pop()
+                path.pop()
+    return None
+
+
+class Topology:
+    """An immutable, validated network declaration: nodes (neurons) and directed edges (connections).
+
+    Build one with :meth:`from_edges` (the short way) or from explicit :class:`Node` and :class:`Edge`
+    lists. Node order is kept: inputs in the given order, outputs in the given order; it fixes the
+    column order of the network's inputs and outputs.
+
+    Args:
+        nodes: the neurons, each id once.
+        edges: the connections; a Dale neuron's sign is written into each of its free outgoing edges.
+        warn: emit a :class:`~mpnet.errors.TopologyWarning` when :meth:`unreachable` is not empty.
+
+    Raises:
+        TopologyError: any subclass, see :mod:`mpnet.errors`.
+    """
+
+    def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, warn: bool = True):
+        self._nodes: Dict[NodeId, Node] = {}
+        for node in nodes:
+            if not isinstance(node.id, (str, int)) or isinstance(node.id, bool):
+                raise RoleError(f"Node id {node.id!r} has type {type(node.id).__name__}; expected str or int.")
+            if node.id in self._nodes:
+                raise DuplicateNodeError(f"Node {_fmt_node(node.id)} is declared twice; node ids must be "
+                                         f"unique. Rename one of them.")
+            self._check_node(node)
+            self._nodes[node.id] = node
+        self.inputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "input")
+        self.outputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "output")
+        if not self.inputs:
+            raise RoleError("The topology has no input node; declare at least one (role='input').")
+        if not self.outputs:
+            raise RoleError("The topology has no output node; declare at least one (role='output').")
+        self._edges: Dict[EdgeKey, Edge] = {}
+        for edge in edges:
+            edge = self._check_edge(edge)
+            self._edges[edge.key] = edge
+        self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
+        self._pred: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
+        for src, dst in self._edges:
+            self._succ[src].append(dst)
+            self._pred[dst].append(src)
+        cycle = _find_cycle(self._succ, list(self._nodes))
+        if cycle is not None:
+            path = " -> ".join(_fmt_node(n) for n in cycle)
+            raise CycleError(f"The edges contain a cycle: {path}. A feed-forward network must be acyclic; "
+                             f"remove one of these edges (e.g. {_fmt_node(cycle[-2])} -> "
+                             f"{_fmt_node(cycle[-1])}).", cycle)
+        if warn:
+            lost = self.unreachable()
+            if lost.unreached or lost.dead_ends:
+                warnings.warn(f"Topology has nodes off every input-to-output path (kept, not dropped): "
+                              f"no input reaches {lost.unreached}; no output is reached from "
+                              f"{lost.dead_ends}.", TopologyWarning, stacklevel=2)
+
+    # ----------------------------------------------------------------------------------- validation
+    @staticmethod
+    def _check_node(node: Node) -> None:
+        if node.role not in ROLES:
+            raise RoleError(f"Node {_fmt_node(node.id)} has role {node.role!r}; expected one of {list(ROLES)}.")
+        if node.activation not in ACTIVATIONS:
+            raise UnknownActivationError(f"Node {_fmt_node(node.id)} has activation {node.activation!r}; "
+                                         f"expected one of {list(ACTIVATIONS)}.")
+        if node.aggregation not in AGGREGATIONS:
+            raise UnknownAggregationError(f"Node {_fmt_node(node.id)} has aggregation {node.aggregation!r}; "
+                                          f"expected one of {list(AGGREGATIONS)}.")
+        _check_finite(node.bias, f"The bias of node {_fmt_node(node.id)}")
+        _check_sign(node.dale, f"Dale neuron {_fmt_node(node.id)}")
+
+    def _check_edge(self, edge: Edge) -> Edge:
+        name = f"Edge {_fmt_node(edge.src)} -> {_fmt_node(edge.dst)}"
+        for end in (edge.src, edge.dst):
+            if end not in self._nodes:
+                raise UnknownNodeError(f"{name} refers to node {_fmt_node(end)}, which is not declared. "
+                                       f"Declared nodes: {list(self._nodes)[:20]}"
+                                       f"{' ...' if len(self._nodes) > 20 else ''}. Declare it or fix the id.")
+        if edge.src == edge.dst:
+            raise SelfLoopError(f"{name} is a self-loop; a feed-forward network has none. Remove it.")
+        if self._nodes[edge.dst].role == "input":
+            raise InputEdgeError(f"{name} ends in input node {_fmt_node(edge.dst)}; inputs take their value "
+                                 f"from the data. Point the edge at a hidden or output node.")
+        if edge.key in self._edges:
+            raise DuplicateEdgeError(f"{name} is declared twice; each (src, dst) pair carries one weight. "
+                                     f"Merge the two declarations.")
+        weight = None if edge.weight is None else float(edge.weight)
+        _check_finite(weight, f"The weight of {name}")
+        _check_sign(edge.sign, name)
+        dale = self._nodes[edge.src].dale
+        sign = edge.sign
+        if dale is not None:
+            if sign is not None and sign != dale:
+                raise DaleConflictError(f"{name} has fixed sign {sign!r} but its source "
+                                        f"{_fmt_node(edge.src)} is a Dale neuron of sign {dale!r}; all its "
+                                        f"outgoing edges must share that sign. Drop the edge's sign or the "
+                                        f"neuron's.")
+            if weight is not None and weight * (1 if dale == "+" else -1) < 0:
+                raise DaleConflictError(f"{name} has initial weight {weight} but its source "
+                                        f"{_fmt_node(edge.src)} is a Dale neuron of sign {dale!r}. Give a "
+                                        f"weight of sign {dale!r} (or 0).")
+            sign = dale
+        if sign is not None and weight is not None and weight * (1 if sign == "+" else -1) < 0:
+            raise SignConflictError(f"{name} has fixed sign {sign!r} but initial weight {weight}. Give a "
+                                    f"weight of sign {sign!r} (or 0), or leave the weight unset.")
+        if not isinstance(edge.trainable, bool):
+            raise SignConflictError(f"{name} has trainable={edge.trainable!r}; expected True or False.")
+        if not edge.trainable and weight is None:
+            raise NonFiniteError(f"{name} is frozen (trainable=False) but has no weight; a frozen edge "
+                                 f"keeps its initial value, so give it one.")
+        return replace(edge, weight=weight, sign=sign)
+
+    # ---------------------------------------------------------------------------------- construction
+    @classmethod
+    def from_edges(cls, edges: Iterable[Union[Sequence, Mapping]], inputs: Sequence[NodeId],
+                   outputs: Sequence[NodeId], *, activation: str = "relu", output_activation: str = "identity",
+                   aggregation: str = "sum", signs: Optional[Mapping[EdgeKey, Optional[str]]] = None,
+                   dale: Optional[Mapping[NodeId, str]] = None, biases: Optional[Mapping[NodeId, float]] = None,
+                   activations: Optional[Mapping[NodeId, str]] = None,
+                   aggregations: Optional[Mapping[NodeId, str]] = None,
+                   frozen: Iterable[EdgeKey] = (), hidden: Sequence[NodeId] = (), warn: bool = True) -> "Topology":
+        """Declare a network from its edge list; hidden neurons are the nodes that are neither inputs nor
+        outputs, in order of first appearance.
+
+        Args:
+            edges: ``(src, dst)``, ``(src, dst, weight)`` or a dict with keys ``src, dst`` and optionally
+                ``weight, sign, trainable``.
+            inputs, outputs: node ids, in the column order of the network's inputs and outputs.
+            activation: default activation of hidden neurons; ``output_activation`` that of outputs.
+            aggregation: default aggregation of every non-input neuron.
+            signs: ``{(src, dst): "+" | "-" | None}`` fixed edge signs.
+            dale: ``{node: "+" | "-"}`` neurons obeying Dale's law.
+            biases, activations, aggregations: per-node overrides.
+            frozen: edges whose weight stays at its (given) initial value.
+            hidden: extra hidden neurons to declare even if no edge mentions them.
+
+        Example:
+            >>> topo = Topology.from_edges([("x", "h", 0.5), ("h", "y", -1.0)], inputs=["x"], outputs=["y"])
+            >>> topo.edges[("h", "y")].weight
+            -1.0
+        """
+        parsed = []
+        for item in edges:
+            if isinstance(item, Mapping):
+                unknown = set(item) - {"src", "dst", "weight", "sign", "trainable"}
+                if unknown or not {"src", "dst"} <= set(item):
+                    raise FormatError(f"Edge {dict(item)!r} must have keys 'src' and 'dst' and optionally "
+                                      f"'weight', 'sign', 'trainable' (got unknown keys {sorted(unknown)}).")
+                parsed.append(Edge(item["src"], item["dst"], item.get("weight"), item.get("sign"),
+                                   item.get("trainable", True)))
+            else:
+                item = tuple(item)
+                if len(item) not in (2, 3):
+                    raise FormatError(f"Edge {item!r} must be (src, dst) or (src, dst, weight).")
+                parsed.append(Edge(item[0], item[1], item[2] if len(item) == 3 else None))
+        signs, frozen = dict(signs or {}), set(frozen)
+        known_keys = {e.key for e in parsed}
+        for key in list(signs) + list(frozen):
+            if tuple(key) not in known_keys:
+                raise UnknownNodeError(f"A sign or freeze is given for edge {key[0]!r} -> {key[1]!r}, which is "
+                                       f"not in the edge list. Add the edge or fix the key.")
+        parsed = [replace(e, sign=signs.get(e.key, e.sign), trainable=e.trainable and e.key not in frozen)
+                  for e in parsed]
+        overlap = set(inputs) & set(outputs)
+        if overlap:
+            raise RoleError(f"Nodes {sorted(map(str, overlap))} are both inputs and outputs; a node has one role.")
+        order: List[NodeId] = list(inputs)
+        seen = set(order)
+        for node_id in list(hidden) + [n for e in parsed for n in e.key]:
+            if node_id not in seen and node_id not in outputs:
+                seen.add(node_id)
+                order.append(node_id)
+        order += list(outputs)
+        for what, table in (("dale", dale), ("biases", biases), ("activations", activations),
+                            ("aggregations", aggregations)):
+            for node_id in (table or {}):
+                if node_id not in order:
+                    raise UnknownNodeError(f"{what} names node {node_id!r}, which no edge, input or output "
+                                           f"declares. Fix the id or add the node.")
+        input_set, output_set = set(inputs), set(outputs)
+        nodes = []
+        for node_id in order:
+            role = "input" if node_id in input_set else "output" if node_id in output_set else "hidden"
+            default_act = "identity" if role == "input" else output_activation if role == "output" else activation
+            nodes.append(Node(node_id, role,
+                              activation=(activations or {}).get(node_id, default_act),
+                              aggregation=(aggregations or {}).get(node_id, aggregation),
+                              bias=float((biases or {}).get(node_id, 0.0)),
+                              dale=(dale or {}).get(node_id)))
+        return cls(nodes, parsed, warn=warn)
+
+    # --------------------------------------------------------------------------------------- access
+    @property
+    def nodes(self) -> Dict[NodeId, Node]:
+        """``{id: Node}`` in declaration order (a copy)."""
+        return dict(self._nodes)
+
+    @property
+    def edges(self) -> Dict[EdgeKey, Edge]:
+        """``{(src, dst): Edge}`` in declaration order (a copy)."""
+        return dict(self._edges)
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self._nodes)
+
+    @property
+    def num_edges(self) -> int:
+        return len(self._edges)
+
+    def predecessors(self, node_id: NodeId) -> List[NodeId]:
+        return list(self._pred[node_id])
+
+    def successors(self, node_id: NodeId) -> List[NodeId]:
+        return list(self._succ[node_id])
+
+    def depth(self) -> Dict[NodeId, int]:
+        """Longest path from the inputs: inputs 0; a non-input neuron 1 + the deepest of its sources (1 if
+        it has none). Neurons of equal depth can be computed together."""
+        depth: Dict[NodeId, int] = {}
+        indeg = {n: len(p) for n, p in self._pred.items()}
+        ready = [n for n in self._nodes if indeg[n] == 0]
+        for n in ready:
+            depth[n] = 0 if self._nodes[n].role == "input" else 1
+        while ready:
+            node = ready.pop()
+            for child in self._succ[node]:
+                depth[child] = max(depth.get(child, 1), depth[node] + 1)
+                indeg[child] -= 1
+                if indeg[child] == 0:
+                    ready.append(child)
+        return {n: depth[n] for n in self._nodes}
+
+    def topological_order(self) -> List[NodeId]:
+        """Node ids sorted by depth (stable in declaration order)."""
+        depth = self.depth()
+        return sorted(self._nodes, key=lambda n: depth[n])
+
+    def unreachable(self) -> Unreachable:
+        """Non-input nodes no input reaches, and non-output nodes that reach no output. Nothing is
+        dropped: these nodes are computed like any other."""
+        def reach(starts, nbrs):
+            seen, stack = set(starts), list(starts)
+            while stack:
+                for m in nbrs[stack.pop()]:
+                    if m not in seen:
+                        seen.add(m)
+                        stack.append(m)
+            return seen
+        fwd, bwd = reach(self.inputs, self._succ), reach(self.outputs, self._pred)
+        return Unreachable([n for n in self._nodes if n not in fwd],
+                           [n for n in self._nodes if n not in bwd])
+
+    def with_weights(self, weights: Mapping[EdgeKey, float], biases: Optional[Mapping[NodeId, float]] = None
+                     ) -> "Topology":
+        """A copy with some edge weights and node biases replaced (signs and flags kept, checked again)."""
+        edges = [replace(e, weight=float(weights[k])) if k in weights else e for k, e in self._edges.items()]
+        nodes = [replace(n, bias=float(biases[i])) if biases and i in biases else n for i, n in self._nodes.items()]
+        return Topology(nodes, edges, warn=False)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Topology) and list(self._nodes.values()) == list(other._nodes.values())
+                and list(self._edges.values()) == list(other._edges.values()))
+
+    def __repr__(self) -> str:
+        return (f"Topology(inputs={len(self.inputs)}, outputs={len(self.outputs)}, "
+                f"hidden={self.num_nodes - len(self.inputs) - len(self.outputs)}, edges={self.num_edges})")
+
+    # ------------------------------------------------------------------------------- serialization
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready dict (versioned); :meth:`from_dict` inverts it exactly."""
+        nodes = []
+        for n in self._nodes.values():
+            entry: Dict[str, Any] = {"id": n.id, "role": n.role}
+            if n.role != "input":
+                entry.update(activation=n.activation, aggregation=n.aggregation, bias=n.bias)
+            if n.dale is not None:
+                entry["dale"] = n.dale
+            nodes.append(entry)
+        edges = []
+        for e in self._edges.values():
+            entry = {"src": e.src, "dst": e.dst, "weight": e.weight}
+            if e.sign is not None:
+                entry["sign"] = e.sign
+            if not e.trainable:
+                entry["trainable"] = False
+            edges.append(entry)
+        return {"format": FORMAT, "version": FORMAT_VERSION, "nodes": nodes, "edges": edges}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, warn: bool = True) -> "Topology":
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            FormatError: the dict is not an mpnet topology, or of a newer version.
+        """
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            got = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+            raise FormatError(f"Expected a dict with format={FORMAT!r} (got {got!r}). Is this an mpnet "
+                              f"topology file?")
+        if data.get("version") != FORMAT_VERSION:
+            raise FormatError(f"Topology format version {data.get('version')!r} is not supported; this mpnet "
+                              f"reads version {FORMAT_VERSION}.")
+        node_keys = {"id", "role", "activation", "aggregation", "bias", "dale"}
+        nodes = []
+        for entry in data.get("nodes", []):
+            unknown = set(entry) - node_keys
+            if unknown or "id" not in entry:
+                raise FormatError(f"Node entry {entry!r}: needs 'id', may have {sorted(node_keys - {'id'})}; "
+                                  f"unknown keys {sorted(unknown)}.")
+            role = entry.get("role", "hidden")
+            nodes.append(Node(entry["id"], role, entry.get("activation", "identity" if role == "input" else "relu"),
+                              entry.get("aggregation", "sum"), float(entry.get("bias", 0.0)), entry.get("dale")))
+        edges = []
+        for entry in data.get("edges", []):
+            unknown = set(entry) - {"src", "dst", "weight", "sign", "trainable"}
+            if unknown or not {"src", "dst"} <= set(entry):
+                raise FormatError(f"Edge entry {entry!r}: needs 'src' and 'dst'; unknown keys {sorted(unknown)}.")
+            edges.append(Edge(entry["src"], entry["dst"], entry.get("weight"), entry.get("sign"),
+                              entry.get("trainable", True)))
+        return cls(nodes, edges, warn=warn)
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Write the topology as JSON (atomically: a temporary file, then a rename)."""
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.to_dict(), f, indent=1)
+            f.write("\n")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike], *, warn: bool = True) -> "Topology":
+        """Read a topology written by :meth:`save`."""
+        with open(path) as f:
+            try:
+                data = json.load(f)
+            except json.JSONDecodeError as err:
+                raise FormatError(f"{os.fspath(path)} is not valid JSON: {err}") from None
+        return cls.from_dict(data, warn=warn)
+
+    def to_networkx(self):
+        """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attribute
+        ``mpnet_version`` the format version. :meth:`from_networkx` inverts it exactly."""
+        import networkx as nx
+        graph = nx.DiGraph(mpnet_version=FORMAT_VERSION)
+        for n in self._nodes.values():
+            graph.add_node(n.id, role=n.role, activation=n.activation, aggregation=n.aggregation,
+                           bias=n.bias, dale=n.dale)
+        for e in self._edges.values():
+            graph.add_edge(e.src, e.dst, weight=e.weight, sign=e.sign, trainable=e.trainable)
+        return graph
+
+    @classmethod
+    def from_networkx(cls, graph, *, inputs: Optional[Sequence[NodeId]] = None,
+                      outputs: Optional[Sequence[NodeId]] = None, warn: bool = True) -> "Topology":
+        """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
+        ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale`` on nodes,
+        ``weight, sign, trainable`` on edges) are optional."""
+        inputs, outputs = set(inputs or ()), set(outputs or ())
+        nodes = []
+        for node_id, attrs in graph.nodes(data=True):
+            role = "input" if node_id in inputs else "output" if node_id in outputs else attrs.get("role", "hidden")
+            nodes.append(Node(node_id, role, attrs.get("activation", "identity" if role == "input" else "relu"),
+                              attrs.get("aggregation", "sum"), float(attrs.get("bias", 0.0) or 0.0),
+                              attrs.get("dale")))
+        edges = [Edge(u, v, attrs.get("weight"), attrs.get("sign"), attrs.get("trainable", True))
+                 for u, v, attrs in graph.edges(data=True)]
+        return cls(nodes, edges, warn=warn)
