@@ -10,7 +10,7 @@ Row layout of the state ``H: [num_nodes, batch]``: rows ``[0, T * n_in)`` are th
 of graph 1, ... (in each topology's input order); the outputs are gathered with ``out_rows: [T, n_out]``.
 """
 from dataclasses import dataclass, field
-from typing import List, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -55,7 +55,7 @@ class Plan:
     n_out: int
     src: Tensor                # [E] source row of each edge, edges sorted by (target row, source row)
     dst: Tensor                # [E]
-    edge_scale: Tensor         # [E] 1 / in-degree for edges into 'mean' neurons, else 1
+    edge_div: Tensor           # [E] in-degree for edges into 'mean' neurons, else 1 (an integer, exact)
     crow: Tensor               # [N + 1] CSR row pointer of all edges over target rows
     out_rows: Tensor           # [T, n_out]
     by_src: Tensor             # [E_fused_total] fused edge ids sorted by (source row, target row)
@@ -63,6 +63,7 @@ class Plan:
     out_range0: Tuple[int, int]
     levels: List[Level]
     generic_edges: Tensor      # [E] bool, edges into neurons with a non-sum aggregation
+    edge_scale: Optional[Tensor] = None   # [E] 1 / edge_div in the network's dtype (set by the Network)
 
     def apply(self, fn) -> "Plan":
         """Apply a tensor function (``.to(device)``, dtype casts of float tensors) to every tensor."""
@@ -171,8 +172,7 @@ def compile_topologies(topologies: Union[Topology, Sequence[Topology]]) -> Tuple
     indeg = crow[1:] - crow[:-1]
     mean_code = AGGREGATIONS.index("mean")
     is_mean_row = (agg == mean_code) & ~gen_row & (depth > 0)
-    edge_scale = torch.where(is_mean_row[dst], 1.0 / indeg[dst].clamp(min=1).double(), 1.0).to(
-        torch.get_default_dtype())
+    edge_div = torch.where(is_mean_row[dst], indeg[dst].clamp(min=1), torch.ones_like(dst))
     generic_edges = gen_row[dst]
 
     # fused edges sorted by source row, for the backward "pull" of gradients level by level
@@ -211,7 +211,7 @@ def compile_topologies(topologies: Union[Topology, Sequence[Topology]]) -> Tuple
                 batch=union.graph[node_perm], level_ptr=level_ptr, edge_level_ptr=edge_level_ptr,
                 node_perm=node_perm, edge_perm=edge_perm)
     plan = Plan(num_graphs=len(topos), num_nodes=num_nodes, num_inputs=len(topos) * n_in, n_in=n_in,
-                n_out=n_out, src=src, dst=dst, edge_scale=edge_scale, crow=crow, out_rows=out_rows,
+                n_out=n_out, src=src, dst=dst, edge_div=edge_div, crow=crow, out_rows=out_rows,
                 by_src=by_src, out_crow0=out_crow0, out_range0=out_range0, levels=levels,
                 generic_edges=generic_edges)
     return data, plan

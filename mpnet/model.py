@@ -96,9 +96,8 @@ class Network(nn.Module):
         self.weight = nn.Parameter(torch.empty(len(self._edges), **factory))
         self.bias = nn.Parameter(torch.empty(self.plan.num_nodes - self.plan.num_inputs, **factory))
         parametrize.register_parametrization(self, "weight", SignConstraint(sign, frozen, self._given(factory)))
-        for name in ("edge_scale",):  # float tensors of the plan follow the parameters' dtype/device
-            setattr(self.plan, name, getattr(self.plan, name).to(**factory))
         self.plan = self.plan.apply(lambda t: t.to(device) if device is not None else t)
+        self.plan.edge_scale = 1.0 / self.plan.edge_div.to(**factory)
         self.reset_parameters()
 
     def _given(self, factory) -> Tensor:
@@ -123,7 +122,7 @@ class Network(nn.Module):
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
         self.plan = self.plan.apply(fn)
-        self.plan.edge_scale = self.plan.edge_scale.to(self.bias.dtype)
+        self.plan.edge_scale = 1.0 / self.plan.edge_div.to(self.bias.dtype)   # exact per dtype, not re-cast
         with torch.no_grad():  # frozen values stay exactly the declared numbers in the new dtype
             given = self._given(dict(dtype=self.bias.dtype, device=self.bias.device))
             self.parametrizations.weight[0].value.copy_(given)

@@ -1,0 +1,142 @@
+"""The fused and plain propagation paths against the float64 node-by-node reference, and gradcheck."""
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from torch.autograd import gradcheck
+
+import mpnet
+from mpnet.functional import ACTIVATION_FNS
+from mpnet.testing import REFERENCE_ACTIVATIONS, random_topology, reference_forward
+from mpnet.topology import ACTIVATIONS, AGGREGATIONS, Edge, Node, Topology
+
+SMOOTH = [a for a in ACTIVATIONS if a not in ("relu", "leaky_relu", "abs", "clamped")]
+
+
+def run(topo, x, fused=True):
+    net = mpnet.Network(topo, dtype=torch.float64, fused=fused)
+    with torch.no_grad():
+        return net(torch.as_tensor(x, dtype=torch.float64))
+
+
+def assert_matches_reference(topo, x, fused=True):
+    got = run(topo, x, fused)
+    want = torch.tensor(reference_forward(topo, x.tolist()), dtype=torch.float64)
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), n_hidden=st.integers(0, 12), p_edge=st.floats(0.05, 0.8),
+       batch=st.integers(1, 9))
+def test_random_dags_match_reference(fused, seed, n_hidden, p_edge, batch):
+    topo = random_topology(seed, n_hidden=n_hidden, p_edge=p_edge)
+    x = torch.randn(batch, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    assert_matches_reference(topo, x, fused)
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_aggregation_and_activation(aggregation, activation):
+    topo = random_topology(7, n_hidden=6, p_edge=0.5, activations=[activation], aggregations=[aggregation])
+    x = torch.randn(5, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert_matches_reference(topo, x, fused=True)
+
+
+def test_activation_derivatives_are_the_true_derivatives():
+    z = torch.linspace(-3, 3, 601, dtype=torch.float64).requires_grad_()
+    for name, act in ACTIVATION_FNS.items():
+        h = act.fn(z)
+        (auto,) = torch.autograd.grad(h.sum(), z)
+        keep = (z.detach().abs() - 1).abs() > 1e-9   # clamped has kinks at +-1; relu-likes at 0
+        keep &= z.detach().abs() > 1e-9
+        torch.testing.assert_close(act.grad(z.detach(), h.detach())[keep], auto[keep], msg=name)
+
+
+def test_hand_computed_chain():
+    # y = 2 * relu(0.5 * x + 1) - 3 ; with x = -4, 0, 2  ->  -3, -1, 1
+    topo = Topology.from_edges([("x", "h", 0.5), ("h", "y", 2.0)], inputs=["x"], outputs=["y"],
+                               biases={"h": 1.0, "y": -3.0})
+    assert run(topo, [[-4.0], [0.0], [2.0]]).flatten().tolist() == [-3.0, -1.0, 1.0]
+
+
+def test_hand_computed_aggregations():
+    # two inputs into four neurons with different aggregations, outputs read them with weight 1
+    def net(agg):
+        return Topology.from_edges([("a", "n", 2.0), ("b", "n", -3.0), ("n", "y", 1.0)], inputs=["a", "b"],
+                                   outputs=["y"], activation="identity", aggregations={"n": agg})
+    x = [[1.0, 1.0]]   # messages 2 and -3
+    expected = {"sum": -1.0, "mean": -0.5, "max": 2.0, "min": -3.0, "product": -6.0, "maxabs": -3.0,
+                "median": -0.5}
+    for agg, want in expected.items():
+        assert run(net(agg), x).item() == want, agg
+
+
+def test_skip_edge_and_two_outputs():
+    # x -> h -> y1 and a skip x -> y1; y2 reads h only.  h = tanh(x); y1 = h - x; y2 = 0.5 h + 0.25
+    topo = Topology.from_edges([("x", "h", 1.0), ("h", "y1", 1.0), ("x", "y1", -1.0), ("h", "y2", 0.5)],
+                               inputs=["x"], outputs=["y1", "y2"], activation="tanh", biases={"y2": 0.25})
+    out = run(topo, [[0.3]])
+    assert out[0].tolist() == pytest.approx([math.tanh(0.3) - 0.3, 0.5 * math.tanh(0.3) + 0.25], abs=1e-15)
+
+
+def test_neuron_without_inputs_is_its_activated_bias():
+    topo = Topology([Node("x", "input"), Node("c", "hidden", "sigmoid", bias=0.3), Node("y", "output", "identity")],
+                    [Edge("x", "y", 1.0), Edge("c", "y", 2.0)], warn=False)
+    out = run(topo, [[1.0]])
+    assert out.item() == pytest.approx(1.0 + 2.0 / (1.0 + math.exp(-0.3)), abs=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_invariant_under_relabelling(seed):
+    topo = random_topology(seed, n_hidden=10)
+    rename = {n: f"renamed_{i}" for i, n in enumerate(reversed(list(topo.nodes)))}
+    relabelled = Topology([Node(rename[n.id], n.role, n.activation, n.aggregation, n.bias, n.dale)
+                           for n in reversed(list(topo.nodes.values()))],
+                          [Edge(rename[e.src], rename[e.dst], e.weight, e.sign, e.trainable)
+                           for e in reversed(list(topo.edges.values()))], warn=False)
+    # same input columns: relabelling keeps the input order up to the renaming
+    x = torch.randn(4, 3, dtype=torch.float64)
+    perm_in = [list(relabelled.inputs).index(rename[i]) for i in topo.inputs]
+    perm_out = [list(relabelled.outputs).index(rename[o]) for o in topo.outputs]
+    x_relabelled = torch.empty_like(x)
+    x_relabelled[:, perm_in] = x
+    torch.testing.assert_close(run(relabelled, x_relabelled)[:, perm_out], run(topo, x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+def test_gradcheck_weights_biases_inputs(fused, aggregation):
+    for seed in range(3):
+        topo = random_topology(seed, n_hidden=6, p_edge=0.45, activations=SMOOTH, aggregations=[aggregation],
+                               p_sign=0.0, p_frozen=0.0)
+        net = mpnet.Network(topo, dtype=torch.float64, fused=fused)
+        x = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
+        w = net.parametrizations.weight.original.detach().clone().requires_grad_()
+        b = net.bias.detach().clone().requires_grad_()
+        fn = lambda x, w, b: net.conv(x.t().contiguous(), net.plan, w, b)
+        assert gradcheck(fn, (x, w, b), eps=1e-6, atol=1e-6, rtol=1e-5)
+
+
+def test_gradcheck_through_the_module_with_signs_and_mixed_aggregations():
+    topo = random_topology(11, n_hidden=8, p_edge=0.5, activations=SMOOTH, p_sign=0.5, p_frozen=0.0)
+    net = mpnet.Network(topo, dtype=torch.float64)
+    x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    assert gradcheck(lambda x: net(x), (x,), eps=1e-6, atol=1e-6, rtol=1e-5)
+    raw = net.parametrizations.weight.original
+    params = [raw, net.bias]
+    out = net(x.detach()).pow(2).sum()
+    grads = torch.autograd.grad(out, params)
+    plain = mpnet.Network(topo, dtype=torch.float64, fused=False)
+    out2 = plain(x.detach()).pow(2).sum()
+    grads2 = torch.autograd.grad(out2, [plain.parametrizations.weight.original, plain.bias])
+    for g, g2 in zip(grads, grads2):
+        torch.testing.assert_close(g, g2, rtol=1e-10, atol=1e-12)
+
+
+def test_reference_activations_match_torch():
+    z = torch.linspace(-25, 25, 2001, dtype=torch.float64)
+    for name in ACTIVATIONS:
+        want = torch.tensor([REFERENCE_ACTIVATIONS[name](v) for v in z.tolist()], dtype=torch.float64)
+        torch.testing.assert_close(ACTIVATION_FNS[name].fn(z), want, rtol=1e-12, atol=1e-12, msg=name)
