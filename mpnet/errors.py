@@ -5,7 +5,7 @@ culprit, says what was expected and what came, and how to fix it.
 """
 
 __all__ = [
-    "TopologyError", "CycleError", "UnknownNodeError", "DuplicateNodeError", "DuplicateEdgeError",
+    "TopologyError", "CycleError", "UnknownNodeError", "UnknownEdgeError", "DuplicateNodeError", "DuplicateEdgeError",
     "SelfLoopError", "InputEdgeError", "UnknownActivationError", "UnknownAggregationError",
     "NonFiniteError", "SignConflictError", "DaleConflictError", "RoleError", "FormatError",
     "MismatchError", "TopologyWarning",
@@ -26,6 +26,12 @@ class CycleError(TopologyError):
 
 class UnknownNodeError(TopologyError):
     """An edge (or a per-node setting) names a node that was not declared."""
+
+
+class UnknownEdgeError(TopologyError, KeyError):
+    """An operation names an edge that the topology does not have."""
+
+    __str__ = ValueError.__str__   # KeyError would quote the message
 
 
 class DuplicateNodeError(TopologyError):

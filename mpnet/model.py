@@ -3,7 +3,7 @@
 Sign constraints are a parametrization (``torch.nn.utils.parametrize``) of the raw weight vector:
 
     free edge:            w = raw
-    fixed sign s (+1/-1): w = s * |raw|
+    fixed sign s (+1/-1): w = s * |raw|   (d|raw|/draw taken as +1 at raw = 0, so zero is not a trap)
     frozen edge:          w = its declared value (a buffer; no gradient reaches it)
 
 so they hold by construction through any optimizer. We chose ``|raw|`` over ``softplus(raw)`` or a clamp:
@@ -46,7 +46,8 @@ class SignConstraint(nn.Module):
         self.register_buffer("value", value)
 
     def forward(self, raw: Tensor) -> Tensor:
-        w = torch.where(self.fixed, self.sign * raw.abs(), raw)
+        magnitude = torch.where(raw >= 0, raw, -raw)   # |raw| whose gradient at 0 is +1, not abs's 0
+        w = torch.where(self.fixed, self.sign * magnitude, raw)
         return torch.where(self.frozen, self.value, w)
 
     def right_inverse(self, w: Tensor) -> Tensor:

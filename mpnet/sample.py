@@ -9,6 +9,7 @@ import random
 from dataclasses import replace
 from typing import List, Optional, Sequence, Tuple, Union
 
+from .errors import UnknownEdgeError
 from .topology import Edge, Node, NodeId, Topology
 
 __all__ = ["random_dag", "layered", "neat_minimal", "small_world", "add_neuron", "add_edge", "remove_edge"]
@@ -32,19 +33,21 @@ def _build(inputs, hidden, outputs, pairs, rng: random.Random, weights: bool, ac
 
 def _check(**counts: int) -> None:
     for name, value in counts.items():
-        if not isinstance(value, int) or value < (0 if name == "n_hidden" else 1):
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "n_hidden" else 1):
             raise ValueError(f"Expected {name} to be an int >= {0 if name == 'n_hidden' else 1} (got {value!r}).")
 
 
 def random_dag(n_inputs: int, n_outputs: int, n_hidden: int, avg_in_degree: float = 3.0,
                max_depth: Optional[int] = None, seed: int = 0, *, activation: str = "relu",
                output_activation: str = "identity", weights: bool = False) -> Topology:
-    """A random DAG: hidden neurons in a random rank order; each hidden or output neuron draws its
+    """A random DAG: hidden neurons ranked h0 < h1 < ...; each hidden or output neuron draws its
     sources among lower-ranked neurons (inputs included), at least one each, ``avg_in_degree`` on
     average. With ``max_depth = d`` hidden neurons are spread over ``d - 1`` layers and edges only rise,
     so no path is longer than ``d``.
     """
     _check(n_inputs=n_inputs, n_outputs=n_outputs, n_hidden=n_hidden)
+    if not math.isfinite(avg_in_degree) or avg_in_degree <= 0:
+        raise ValueError(f"Expected a positive finite avg_in_degree (got {avg_in_degree}).")
     if max_depth is not None and max_depth < 1:
         raise ValueError(f"Expected max_depth >= 1 (got {max_depth}).")
     rng = random.Random(seed)
@@ -98,13 +101,12 @@ def layered(sizes: Sequence[int], density: float = 0.1, skip: float = 0.0, seed:
     layers = [inputs] + hidden_layers + [outputs]
     pairs = []
     for l in range(1, len(layers)):
+        earlier = [m for layer_ in layers[:l - 1] for m in layer_]
         for n in layers[l]:
             k = max(1, sum(rng.random() < density for _ in layers[l - 1]))
-            srcs = set()
-            for _ in range(k):
-                prev = rng.randrange(l - 1) if l > 1 and rng.random() < skip else l - 1
-                srcs.add(rng.choice(layers[prev]))
-            pairs += [(s, n) for s in sorted(srcs)]
+            n_skip = min(sum(rng.random() < skip for _ in range(k)), len(earlier))
+            srcs = rng.sample(layers[l - 1], k - n_skip) + rng.sample(earlier, n_skip)   # no repeats
+            pairs += [(s, n) for s in srcs]
     hidden = [n for layer_ in hidden_layers for n in layer_]
     return _build(inputs, hidden, outputs, pairs, rng, weights, activation, output_activation)
 
@@ -124,7 +126,9 @@ def small_world(n_inputs: int, n_outputs: int, n_hidden: int, k: int = 4, p_rewi
     """A Watts-Strogatz-like DAG: neurons on a line, each fed by its ``k`` predecessors on the line; each
     such edge is rewired with probability ``p_rewire`` to a uniformly chosen earlier neuron (long skips).
     Outputs are fed by the last ``k`` hidden neurons (or the inputs when there are none)."""
-    _check(n_inputs=n_inputs, n_outputs=n_outputs, n_hidden=n_hidden)
+    _check(n_inputs=n_inputs, n_outputs=n_outputs, n_hidden=n_hidden, k=k)
+    if not 0 <= p_rewire <= 1:
+        raise ValueError(f"Expected 0 <= p_rewire <= 1 (got {p_rewire}).")
     rng = random.Random(seed)
     inputs, hidden, outputs = _ids(n_inputs, n_hidden, n_outputs)
     line = inputs + hidden
@@ -150,15 +154,14 @@ def _rng(seed: Union[int, random.Random, None]) -> random.Random:
 
 def add_neuron(topo: Topology, edge: Optional[Tuple[NodeId, NodeId]] = None, new_id: Optional[NodeId] = None,
                seed: Union[int, random.Random, None] = 0, activation: Optional[str] = None) -> Topology:
-    """Split ``edge`` (random if None) with a new hidden neuron, NEAT-style: ``src -> new`` gets weight 1,
-    ``new -> dst`` the old weight and sign, and the old edge goes."""
+    """Split ``edge`` (random if None) with a new hidden neuron, NEAT-style: ``src -> new`` gets weight 1
+    (-1 out of a Dale '-' neuron), ``new -> dst`` the old weight and sign, and the old edge goes."""
     rng = _rng(seed)
     edges = topo.edges
     if not edges:
         raise ValueError("add_neuron needs an edge to split, and this topology has none.")
     key = tuple(edge) if edge is not None else rng.choice(list(edges))
-    if key not in edges:
-        raise KeyError(f"Edge {key[0]!r} -> {key[1]!r} is not in the topology.")
+    _require_edge(edges, key)
     if new_id is None:
         taken, i = set(topo.nodes), topo.num_nodes
         while f"n{i}" in taken:
@@ -168,7 +171,8 @@ def add_neuron(topo: Topology, edge: Optional[Tuple[NodeId, NodeId]] = None, new
     hidden_acts = [n.activation for n in topo.nodes.values() if n.role == "hidden"]
     node = Node(new_id, "hidden", activation or (hidden_acts[0] if hidden_acts else "relu"))
     new_edges = [e for k, e in edges.items() if k != key]
-    new_edges += [Edge(old.src, new_id, 1.0), replace(old, src=new_id)]
+    into = -1.0 if topo.nodes[old.src].dale == "-" else 1.0   # a Dale '-' source only sends negative weights
+    new_edges += [Edge(old.src, new_id, into), replace(old, src=new_id)]
     nodes = list(topo.nodes.values())
     n_hidden_end = max((i for i, n in enumerate(nodes) if n.role != "output"), default=-1) + 1
     nodes.insert(n_hidden_end, node)
@@ -203,9 +207,14 @@ def remove_edge(topo: Topology, edge: Optional[Tuple[NodeId, NodeId]] = None,
     if not edges:
         raise ValueError("remove_edge: this topology has no edge to remove.")
     key = tuple(edge) if edge is not None else _rng(seed).choice(list(edges))
-    if key not in edges:
-        raise KeyError(f"Edge {key[0]!r} -> {key[1]!r} is not in the topology.")
+    _require_edge(edges, key)
     return Topology(list(topo.nodes.values()), [e for k, e in edges.items() if k != key], warn=False)
+
+
+def _require_edge(edges, key) -> None:
+    if key not in edges:
+        raise UnknownEdgeError(f"Edge {key[0]!r} -> {key[1]!r} is not in the topology; pick one of its "
+                               f"{len(edges)} edges (topo.edges).")
 
 
 def _reaches(topo: Topology, start: NodeId, goal: NodeId) -> bool:

@@ -90,6 +90,10 @@ class Unreachable(NamedTuple):
     dead_ends: List[NodeId]   # non-output nodes that reach no output (their value is never used)
 
 
+def _default_activation(role: str) -> str:
+    return {"input": "identity", "output": "identity"}.get(role, "relu")
+
+
 def _fmt_node(node_id: NodeId) -> str:
     return repr(node_id)
 
@@ -385,13 +389,17 @@ class Topology:
     def with_weights(self, weights: Mapping[EdgeKey, float], biases: Optional[Mapping[NodeId, float]] = None
                      ) -> "Topology":
         """A copy with some edge weights and node biases replaced (signs and flags kept, checked again)."""
+        unknown = [k for k in weights if k not in self._edges] + [n for n in (biases or {}) if n not in self._nodes]
+        if unknown:
+            raise UnknownNodeError(f"with_weights names edges or nodes not in the topology: {unknown[:5]}.")
         edges = [replace(e, weight=float(weights[k])) if k in weights else e for k, e in self._edges.items()]
         nodes = [replace(n, bias=float(biases[i])) if biases and i in biases else n for i, n in self._nodes.items()]
         return Topology(nodes, edges, warn=False)
 
     def __eq__(self, other: object) -> bool:
+        # node order matters (it fixes the input and output columns); edge declaration order does not
         return (isinstance(other, Topology) and list(self._nodes.values()) == list(other._nodes.values())
-                and list(self._edges.values()) == list(other._edges.values()))
+                and self._edges == other._edges)
 
     def __repr__(self) -> str:
         return (f"Topology(inputs={len(self.inputs)}, outputs={len(self.outputs)}, "
@@ -402,9 +410,8 @@ class Topology:
         """A JSON-ready dict (versioned); :meth:`from_dict` inverts it exactly."""
         nodes = []
         for n in self._nodes.values():
-            entry: Dict[str, Any] = {"id": n.id, "role": n.role}
-            if n.role != "input":
-                entry.update(activation=n.activation, aggregation=n.aggregation, bias=n.bias)
+            entry: Dict[str, Any] = {"id": n.id, "role": n.role, "activation": n.activation,
+                                     "aggregation": n.aggregation, "bias": n.bias}
             if n.dale is not None:
                 entry["dale"] = n.dale
             nodes.append(entry)
@@ -435,18 +442,24 @@ class Topology:
         node_keys = {"id", "role", "activation", "aggregation", "bias", "dale"}
         nodes = []
         for entry in data.get("nodes", []):
+            if not isinstance(entry, Mapping):
+                raise FormatError(f"Node entry {entry!r} must be an object with keys {sorted(node_keys)}.")
             unknown = set(entry) - node_keys
             if unknown or "id" not in entry:
                 raise FormatError(f"Node entry {entry!r}: needs 'id', may have {sorted(node_keys - {'id'})}; "
-                                  f"unknown keys {sorted(unknown)}.")
+                                  f"unknown keys {sorted(map(str, unknown))}.")
             role = entry.get("role", "hidden")
-            nodes.append(Node(entry["id"], role, entry.get("activation", "identity" if role == "input" else "relu"),
+            nodes.append(Node(entry["id"], role, entry.get("activation", _default_activation(role)),
                               entry.get("aggregation", "sum"), float(entry.get("bias", 0.0)), entry.get("dale")))
         edges = []
         for entry in data.get("edges", []):
+            if not isinstance(entry, Mapping):
+                raise FormatError(f"Edge entry {entry!r} must be an object: it needs 'src' and 'dst' and may "
+                                  f"have 'weight', 'sign', 'trainable'.")
             unknown = set(entry) - {"src", "dst", "weight", "sign", "trainable"}
             if unknown or not {"src", "dst"} <= set(entry):
-                raise FormatError(f"Edge entry {entry!r}: needs 'src' and 'dst'; unknown keys {sorted(unknown)}.")
+                raise FormatError(f"Edge entry {entry!r}: needs 'src' and 'dst'; unknown keys "
+                                  f"{sorted(map(str, unknown))}.")
             edges.append(Edge(entry["src"], entry["dst"], entry.get("weight"), entry.get("sign"),
                               entry.get("trainable", True)))
         return cls(nodes, edges, warn=warn)
@@ -487,11 +500,22 @@ class Topology:
         """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
         ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale`` on nodes,
         ``weight, sign, trainable`` on edges) are optional."""
-        inputs, outputs = set(inputs or ()), set(outputs or ())
+        given_in, given_out = list(inputs or ()), list(outputs or ())
+        for what, ids in (("inputs", given_in), ("outputs", given_out)):
+            missing = [n for n in ids if n not in graph]
+            if missing:
+                raise UnknownNodeError(f"from_networkx: {what} {missing} are not nodes of the graph.")
+        both = set(given_in) & set(given_out)
+        if both:
+            raise RoleError(f"Nodes {sorted(map(str, both))} are both inputs and outputs; a node has one role.")
+        rank = {n: i for i, n in enumerate(given_in)}
+        rank.update({n: len(graph) + 1 + i for i, n in enumerate(given_out)})
+        ordered = sorted(graph.nodes(data=True), key=lambda item: rank.get(item[0], len(graph)))
         nodes = []
-        for node_id, attrs in graph.nodes(data=True):
-            role = "input" if node_id in inputs else "output" if node_id in outputs else attrs.get("role", "hidden")
-            nodes.append(Node(node_id, role, attrs.get("activation", "identity" if role == "input" else "relu"),
+        for node_id, attrs in ordered:   # given inputs first, then the rest in graph order, given outputs last
+            role = ("input" if node_id in given_in else "output" if node_id in given_out
+                    else attrs.get("role", "hidden"))
+            nodes.append(Node(node_id, role, attrs.get("activation", _default_activation(role)),
                               attrs.get("aggregation", "sum"), float(attrs.get("bias", 0.0) or 0.0),
                               attrs.get("dale")))
         edges = [Edge(u, v, attrs.get("weight"), attrs.get("sign"), attrs.get("trainable", True))

@@ -21,7 +21,7 @@ def _mse(pred: Tensor, target: Tensor) -> Tensor:
 
 
 def _bce(pred: Tensor, target: Tensor) -> Tensor:
-    return F.binary_cross_entropy_with_logits(pred, target, reduction="none").flatten(-2).mean(-1)
+    return F.binary_cross_entropy_with_logits(pred, target.expand_as(pred), reduction="none").flatten(-2).mean(-1)
 
 
 def _cross_entropy(pred: Tensor, target: Tensor) -> Tensor:

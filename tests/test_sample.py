@@ -201,8 +201,6 @@ def test_layered_low_density_still_one_edge_each():
     assert topo.num_edges == 4
 
 
-@pytest.mark.xfail(strict=True, reason="layered draws k sources WITH replacement, so the fan-in is about "
-                                       "prev*(1-exp(-density)) instead of density*prev (density=1 gives ~63%)")
 @pytest.mark.parametrize("density", [1.0, 0.5])
 def test_layered_high_density(density):
     sizes = [100, 100]
@@ -272,15 +270,12 @@ def test_small_world_bad_arguments():
         sample.small_world(1, 1, -2)
 
 
-@pytest.mark.xfail(strict=True, reason="small_world does not validate k: k=0 (line[-0:] is the whole line) "
-                                       "feeds every output from every neuron, negative k is accepted too")
 @pytest.mark.parametrize("k", [0, -1])
 def test_small_world_rejects_bad_k(k):
     with pytest.raises(ValueError, match="k"):
         sample.small_world(3, 2, 5, k=k)
 
 
-@pytest.mark.xfail(strict=True, reason="small_world does not validate p_rewire (layered validates skip)")
 @pytest.mark.parametrize("p", [1.5, -0.5])
 def test_small_world_rejects_bad_p_rewire(p):
     with pytest.raises(ValueError, match="p_rewire"):
@@ -358,9 +353,6 @@ def test_add_neuron_errors():
         sample.add_neuron(no_edges)
 
 
-@pytest.mark.xfail(strict=True, reason="add_neuron gives src->new weight +1.0 even when src is a Dale '-' "
-                                       "neuron, so splitting any edge out of an inhibitory neuron raises "
-                                       "DaleConflictError")
 def test_add_neuron_from_inhibitory_dale_neuron():
     topo = Topology.from_edges([("x", "h", 1.0), ("h", "y", -0.5)], inputs=["x"], outputs=["y"], dale={"h": "-"})
     new = sample.add_neuron(topo, ("h", "y"), new_id="m")
@@ -368,8 +360,6 @@ def test_add_neuron_from_inhibitory_dale_neuron():
     assert new.edges[("h", "m")].sign == "-"
 
 
-@pytest.mark.xfail(strict=True, reason="add_neuron/remove_edge raise KeyError (not a ValueError) for an "
-                                       "edge that is not in the topology; add_edge raises UnknownNodeError")
 @pytest.mark.parametrize("op", [sample.add_neuron, sample.remove_edge])
 def test_missing_edge_raises_value_error(op):
     with pytest.raises(ValueError):

@@ -362,8 +362,6 @@ def test_format_from_dict_edge_as_list():
         Topology.from_dict(data)
 
 
-@pytest.mark.xfail(strict=True, reason="from_dict builds its FormatError message with sorted() over the "
-                                       "entry's items: a [src, dst, weight] list raises TypeError instead")
 def test_format_from_dict_edge_as_weighted_list():
     data = question().to_dict()
     data["edges"][0] = ["x1", "a1", 0.5]
@@ -371,8 +369,6 @@ def test_format_from_dict_edge_as_weighted_list():
         Topology.from_dict(data)
 
 
-@pytest.mark.xfail(strict=True, reason="from_dict does not check that node entries are dicts: "
-                                       "'nodes': [0, 1] raises TypeError, not FormatError")
 def test_format_from_dict_node_not_a_dict():
     data = question().to_dict()
     data["nodes"] = [0, 1]
@@ -524,8 +520,6 @@ def test_different_topologies_are_not_equal():
     assert topo != "not a topology"
 
 
-@pytest.mark.xfail(strict=True, reason="to_dict drops activation/aggregation/bias of input nodes, so a "
-                                       "per-node override on an input does not survive from_dict")
 def test_json_round_trip_keeps_input_overrides():
     topo = Topology.from_edges(QUESTION_EDGES, inputs=["x1", "x2"], outputs=["y"],
                                activations={"x1": "relu"}, biases={"x2": 0.5})
@@ -563,8 +557,6 @@ def test_networkx_round_trip_random(seed, ids):
     _nx_round_trip_attrs(random_topology(seed, ids=ids))
 
 
-@pytest.mark.xfail(strict=True, reason="from_networkx rebuilds edges in networkx adjacency order, not "
-                                       "declaration order, and Topology.__eq__ compares edge lists in order")
 def test_networkx_round_trip_is_equal():
     topo = question()
     assert Topology.from_networkx(topo.to_networkx()) == topo
@@ -596,8 +588,6 @@ def test_from_networkx_without_roles_raises():
         Topology.from_networkx(nx.DiGraph([("a", "b")]))
 
 
-@pytest.mark.xfail(strict=True, reason="from_networkx defaults an output's activation to 'relu' (from_edges "
-                                       "defaults output_activation to 'identity')")
 def test_from_networkx_output_default_activation_matches_from_edges():
     graph = nx.DiGraph([("a", "h"), ("h", "y")])
     via_nx = Topology.from_networkx(graph, inputs=["a"], outputs=["y"])
@@ -605,24 +595,18 @@ def test_from_networkx_output_default_activation_matches_from_edges():
     assert via_nx.nodes["y"].activation == via_edges.nodes["y"].activation == "identity"
 
 
-@pytest.mark.xfail(strict=True, reason="from_networkx turns inputs= into a set: the given column order is "
-                                       "replaced by the graph's node order")
 def test_from_networkx_honours_input_order():
     graph = nx.DiGraph([("a", "h"), ("b", "h"), ("h", "y")])
     topo = Topology.from_networkx(graph, inputs=["b", "a"], outputs=["y"])
     assert topo.inputs == ("b", "a")
 
 
-@pytest.mark.xfail(strict=True, reason="from_networkx silently ignores inputs=/outputs= ids absent from the "
-                                       "graph (from_edges would declare them)")
 def test_from_networkx_unknown_input_id_raises():
     graph = nx.DiGraph([("a", "h"), ("b", "h"), ("h", "y")])
     with pytest.raises(UnknownNodeError):
         Topology.from_networkx(graph, inputs=["a", "b", "zz"], outputs=["y"])
 
 
-@pytest.mark.xfail(strict=True, reason="from_networkx silently makes a node listed in both inputs= and "
-                                       "outputs= an input; from_edges raises RoleError")
 def test_from_networkx_overlapping_roles_raise():
     graph = nx.DiGraph([("a", "h"), ("b", "h"), ("h", "y")])
     with pytest.raises(RoleError):

@@ -1,0 +1,77 @@
+"""fit: losses, optimizers, mini-batches, seeding, batched per-topology histories."""
+import pytest
+import torch
+
+import mpnet
+import mpnet.sample
+from mpnet.examples import question_network, question_task
+from mpnet.testing import random_topology
+
+
+def test_fit_question_network_learns_its_task():
+    X, Y = question_task()
+    net = mpnet.Network(question_network())
+    history = mpnet.fit(net, X, Y, loss="mse", epochs=60, lr=0.02, batch_size=64, progress=False)
+    assert history.shape == (60,)
+    assert history[-1] < 0.05 * Y.var()
+
+
+def test_fit_is_seeded():
+    X, Y = question_task(n=128)
+    runs = []
+    for _ in range(2):
+        net = mpnet.Network(question_network())
+        runs.append(mpnet.fit(net, X, Y, epochs=5, batch_size=16, seed=7, progress=False))
+    assert torch.equal(runs[0], runs[1])
+    net = mpnet.Network(question_network())
+    assert not torch.equal(runs[0], mpnet.fit(net, X, Y, epochs=5, batch_size=16, seed=8, progress=False))
+
+
+@pytest.mark.parametrize("loss", ["bce", "cross_entropy"])
+def test_classification_losses(loss):
+    torch.manual_seed(0)
+    X = torch.randn(200, 3)
+    label = (X[:, 0] + X[:, 1] > 0).long()
+    n_out = 1 if loss == "bce" else 2
+    topo = mpnet.sample.layered([3, 6, n_out], density=1.0, seed=0, activation="tanh")
+    net = mpnet.Network(topo, seed=0)
+    Y = label.float().unsqueeze(1) if loss == "bce" else label
+    history = mpnet.fit(net, X, Y, loss=loss, epochs=80, lr=0.05, progress=False)
+    assert history[-1] < history[0]
+    pred = net(X)
+    guess = (pred[:, 0] > 0).long() if loss == "bce" else pred.argmax(1)
+    assert (guess == label).float().mean() > 0.8
+
+
+def test_callable_loss_and_optimizer_choices():
+    X, Y = question_task(n=64)
+    net = mpnet.Network(question_network())
+    h = mpnet.fit(net, X, Y, loss=lambda p, t: (p - t).abs().mean(), epochs=3, optimizer="sgd", lr=0.01,
+                  progress=False)
+    assert h.shape == (3,)
+    net = mpnet.Network(question_network())
+    opt = torch.optim.RMSprop(net.parameters(), lr=0.01)
+    h = mpnet.fit(net, X, Y, epochs=3, optimizer=opt, progress=False)
+    assert torch.isfinite(h).all()
+    with pytest.raises(ValueError, match=r'Invalid optimizer "bogus". Must be one of'):
+        mpnet.fit(net, X, Y, optimizer="bogus")
+    with pytest.raises(ValueError, match=r'Invalid loss "l7". Must be one of'):
+        mpnet.fit(net, X, Y, loss="l7")
+    with pytest.raises(ValueError, match="X has 64 samples but Y has shape"):
+        mpnet.fit(net, X, Y[:10])
+
+
+def test_batched_fit_equals_training_each_alone():
+    topos = [random_topology(s, n_hidden=4, aggregations=["sum", "mean"], p_frozen=0) for s in range(6)]
+    X = torch.randn(40, 3, dtype=torch.float64)
+    Y = torch.randn(40, 2, dtype=torch.float64)
+    nets = mpnet.Network(topos, dtype=torch.float64, seed=0)
+    hist = mpnet.fit(nets, X, Y, epochs=15, lr=0.01, progress=False)
+    assert hist.shape == (15, 6)
+    for i in (0, 3, 5):
+        alone = mpnet.Network(topos[i], dtype=torch.float64, seed=0)
+        h = mpnet.fit(alone, X, Y, epochs=15, lr=0.01, progress=False)
+        torch.testing.assert_close(hist[:, i], h, rtol=1e-9, atol=1e-12)
+        got, want = nets.topology(i), alone.to_topology()
+        for key, edge in want.edges.items():
+            assert got.edges[key].weight == pytest.approx(edge.weight, rel=1e-9, abs=1e-12)
