@@ -1,0 +1,45 @@
+"""compile: level-contiguous rows and edges, depth, batching layout."""
+import torch
+
+from mpnet.compile import compile_topologies
+from mpnet.examples import question_network
+from mpnet.testing import random_topology
+
+
+def check_plan(topos):
+    data, plan = compile_topologies(topos)
+    src, dst = data.edge_index
+    depth = data.depth
+    assert torch.all(depth[src] < depth[dst])                    # every edge rises
+    assert torch.all(depth[1:] >= depth[:-1])                    # rows sorted by depth
+    assert torch.all(dst[1:] >= dst[:-1])                        # edges sorted by target
+    for k, lvl in enumerate(plan.levels, start=1):
+        assert torch.all(depth[lvl.n0:lvl.n1] == k)
+        assert torch.all((dst[lvl.e0:lvl.e1] >= lvl.n0) & (dst[lvl.e0:lvl.e1] < lvl.n1))
+        covered = sorted((r0, r1) for _, r0, r1 in lvl.runs)
+        assert covered[0][0] == lvl.n0 and covered[-1][1] == lvl.n1
+        assert all(a[1] == b[0] for a, b in zip(covered, covered[1:]))
+    assert plan.num_inputs == len(topos) * plan.n_in and torch.all(depth[:plan.num_inputs] == 0)
+    return data, plan
+
+
+def test_question_network_levels():
+    data, plan = check_plan([question_network()])
+    assert data.depth.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4]
+    assert data.level_ptr.tolist() == [0, 2, 4, 6, 8, 9]
+    assert [(l.n0, l.n1) for l in plan.levels] == [(2, 4), (4, 6), (6, 8), (8, 9)]
+
+
+def test_random_batches():
+    topos = [random_topology(s, n_hidden=s % 9) for s in range(40)]
+    data, plan = check_plan(topos)
+    assert data.num_nodes == sum(t.num_nodes for t in topos)
+    assert data.edge_index.shape[1] == sum(t.num_edges for t in topos)
+    assert torch.equal(torch.bincount(data.batch), torch.tensor([t.num_nodes for t in topos]))
+    assert plan.out_rows.shape == (40, 2)
+    assert torch.equal(data.batch[plan.out_rows], torch.arange(40).unsqueeze(1).expand(40, 2))
+
+
+def test_data_file_is_the_embedded_question_network():
+    from mpnet import Topology
+    assert Topology.load("data/question_network.json") == question_network()
