@@ -16,14 +16,14 @@ Weights left unset in the topology are drawn like ``nn.Linear``: ``U(-1/sqrt(fan
 with ``fan_in`` the in-degree of the edge's target (for a fixed sign, the magnitude of such a draw).
 """
 import math
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Hashable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from .compile import compile_topologies
-from .propagate import LayeredConv
+from .propagate import LayeredConv, run_levels
 from .topology import Topology
 
 __all__ = ["Network", "SignConstraint"]
@@ -134,7 +134,8 @@ class Network(nn.Module):
     def num_graphs(self) -> int:
         return self.plan.num_graphs
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _input_rows(self, x: Tensor) -> Tensor:
+        """``x: [batch, n_in]`` or ``[T, batch, n_in]`` -> input rows ``[T * n_in, batch]``."""
         plan, T = self.plan, self.plan.num_graphs
         if not torch.is_floating_point(x):
             x = x.to(self.bias.dtype)
@@ -143,16 +144,35 @@ class Network(nn.Module):
                             f"the network (e.g. net.double()).")
         if x.dim() == 2 and x.shape[1] == plan.n_in:
             rows = x.t()
-            if T > 1:
-                rows = rows.repeat(T, 1)
-        elif self.batched and x.dim() == 3 and x.shape[0] == T and x.shape[2] == plan.n_in:
-            rows = x.transpose(1, 2).reshape(T * plan.n_in, x.shape[1])
-        else:
-            want = f"[batch, {plan.n_in}]" + (f" or [{T}, batch, {plan.n_in}]" if self.batched else "")
-            raise ValueError(f"Expected input of shape {want} (got {list(x.shape)}).")
-        out = self.conv(rows.contiguous(), plan, self.weight, self.bias)   # [T * n_out, batch]
+            return rows.repeat(T, 1) if T > 1 else rows
+        if self.batched and x.dim() == 3 and x.shape[0] == T and x.shape[2] == plan.n_in:
+            return x.transpose(1, 2).reshape(T * plan.n_in, x.shape[1])
+        want = f"[batch, {plan.n_in}]" + (f" or [{T}, batch, {plan.n_in}]" if self.batched else "")
+        raise ValueError(f"Expected input of shape {want} (got {list(x.shape)}).")
+
+    def forward(self, x: Tensor) -> Tensor:
+        plan, T = self.plan, self.plan.num_graphs
+        out = self.conv(self._input_rows(x).contiguous(), plan, self.weight, self.bias)   # [T * n_out, batch]
         out = out.view(T, plan.n_out, -1).transpose(1, 2)                  # [T, batch, n_out]
         return out if self.batched else out[0]
+
+    @torch.no_grad()
+    def states(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """Every neuron's pre-activation and activation on ``x``: ``(z, h)``, each ``[num_nodes, batch]``
+        in compiled row order; :attr:`rows` names the neuron of each row."""
+        rows = self._input_rows(x)
+        H, Z, _ = run_levels(self.conv, self.plan, rows.contiguous(), self.weight, self.bias)
+        return Z, H
+
+    @property
+    def rows(self) -> List[Tuple[int, Hashable]]:
+        """``(topology index, node id)`` of each row of :meth:`states`."""
+        return [(t, n.id) for t, n in self._rows]
+
+    @property
+    def edge_keys(self) -> List[Tuple[int, Hashable, Hashable]]:
+        """``(topology index, src, dst)`` of each entry of :attr:`weight`."""
+        return [(t, e.src, e.dst) for t, e in self._edges]
 
     # --------------------------------------------------------------------------------- read back
     def topology(self, index: int = 0) -> Topology:

@@ -26,7 +26,7 @@ from torch_geometric.nn import MessagePassing
 from .compile import Plan
 from .functional import ACTIVATION_FNS, AGGREGATION_FNS
 
-__all__ = ["LayeredConv"]
+__all__ = ["LayeredConv", "run_levels"]
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
@@ -35,30 +35,38 @@ def _csr(crow: Tensor, col: Tensor, values: Tensor, shape) -> Tensor:
     return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
 
 
+def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor):
+    """The forward sweep without autograd: ``(H, Z)``, activations and pre-activations ``[num_nodes, B]``
+    in compiled row order (rows of inputs: ``H = x``, ``Z`` undefined)."""
+    n_in, N = plan.num_inputs, plan.num_nodes
+    batch = x.shape[1]
+    H = x.new_empty(N, batch)
+    Z = x.new_empty(N, batch)
+    H[:n_in] = x
+    Z[:n_in] = x
+    w_eff = weight * plan.edge_scale
+    src, dst = plan.src, plan.dst
+    for lvl in plan.levels:
+        n0, nf = lvl.n0, lvl.n_fused
+        if nf > n0:
+            adj = _csr(lvl.crow, src[lvl.e0:lvl.e_fused], w_eff[lvl.e0:lvl.e_fused], (nf - n0, n0))
+            # message_and_aggregate (adj @ H) and the bias in one fused call
+            torch.addmm(bias[n0 - n_in:nf - n_in, None], adj, H[:n0], out=Z[n0:nf])
+        for name, r0, r1, e0, e1 in lvl.generic:
+            m = conv.message(H[src[e0:e1]], weight[e0:e1])
+            Z[r0:r1] = conv.aggregate(m, dst[e0:e1] - r0, dim_size=r1 - r0, aggregation=name) \
+                + bias[r0 - n_in:r1 - n_in, None]
+        for name, r0, r1 in lvl.runs:
+            H[r0:r1] = ACTIVATION_FNS[name].fn(Z[r0:r1])
+    return H, Z, w_eff
+
+
 class _Layered(torch.autograd.Function):
     """``(x_rows [num_inputs, B], weight [E], bias [N - num_inputs]) -> outputs [T * n_out, B]``."""
 
     @staticmethod
     def forward(ctx, conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-        n_in, N = plan.num_inputs, plan.num_nodes
-        batch = x.shape[1]
-        H = x.new_empty(N, batch)
-        Z = x.new_empty(N, batch)
-        H[:n_in] = x
-        w_eff = weight * plan.edge_scale
-        src, dst = plan.src, plan.dst
-        for lvl in plan.levels:
-            n0, nf = lvl.n0, lvl.n_fused
-            if nf > n0:
-                adj = _csr(lvl.crow, src[lvl.e0:lvl.e_fused], w_eff[lvl.e0:lvl.e_fused], (nf - n0, n0))
-                # message_and_aggregate (adj @ H) and the bias in one fused call
-                torch.addmm(bias[n0 - n_in:nf - n_in, None], adj, H[:n0], out=Z[n0:nf])
-            for name, r0, r1, e0, e1 in lvl.generic:
-                m = conv.message(H[src[e0:e1]], weight[e0:e1])
-                Z[r0:r1] = conv.aggregate(m, dst[e0:e1] - r0, dim_size=r1 - r0, aggregation=name) \
-                    + bias[r0 - n_in:r1 - n_in, None]
-            for name, r0, r1 in lvl.runs:
-                H[r0:r1] = ACTIVATION_FNS[name].fn(Z[r0:r1])
+        H, Z, w_eff = run_levels(conv, plan, x, weight, bias)
         ctx.conv, ctx.plan = conv, plan
         ctx.save_for_backward(H, Z, weight, w_eff)
         return H[plan.out_rows.view(-1)]
