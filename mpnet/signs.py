@@ -1,0 +1,333 @@
+"""Sign inference: is each connection positive or negative, and how sure can the data make us? (sixth stage)
+
+``infer_signs`` trains an ensemble of copies of one topology — one batched :class:`~mpnet.Network`, each
+member with its own random initial weights — drops the members that fail to fit, removes the sign-flip
+symmetries (:mod:`mpnet.symmetry`) by fixing a gauge per member, and reports per edge:
+
+* ``sign``: ``+`` / ``-`` when the data determine it with confidence, ``?`` otherwise;
+* ``confidence``: ``k / (n + 1)`` where ``k`` of the ``n`` good members agree on the majority sign, scaled
+  down for edges that carry almost no signal, and 0 for edges a symmetry leaves undetermined;
+* ``identifiable`` and ``reason``: whether any amount of data could fix the sign, and why not — a neuron's
+  flip symmetry (only the sign *relative* to the neuron's reference edge is determined, reported in
+  ``relative``), a ReLU-like neuron that stays in its linear regime on the data (the same joint flip then
+  fits the data equally well), or a neuron silent or saturated on the data (its weights have no effect).
+"""
+import csv
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from .model import Network
+from .symmetry import Flip, flip, flip_symmetries, reference_edges
+from .topology import Topology
+from .train import LOSSES, fit
+
+__all__ = ["infer_signs", "SignReport", "EdgeSign"]
+
+EdgeKey = Tuple[Hashable, Hashable]
+
+_RELU_LIKE = {"relu", "leaky_relu", "elu", "selu", "gelu", "softplus",
+              "neat.relu", "neat.elu", "neat.lelu", "neat.selu", "neat.softplus"}
+_LINEAR_WHEN_NEGATIVE = {"leaky_relu", "neat.lelu"}
+_SATURATION = {"tanh": 2.5, "sigmoid": 5.0, "clamped": 1.0, "neat.tanh": 1.0, "neat.sigmoid": 1.0,
+               "neat.clamped": 1.0}
+
+
+@dataclass(frozen=True)
+class EdgeSign:
+    """One row of a :class:`SignReport`."""
+    src: Hashable
+    dst: Hashable
+    sign: str              # "+", "-" or "?"
+    confidence: float      # in [0, 1]
+    mean: float            # mean weight over the good members (after gauge fixing)
+    std: float
+    identifiable: bool     # could any data determine this sign?
+    reason: str            # why the sign is fixed, undetermined or unsure ("" when it is simply learned)
+    agreement: float       # fraction of good members on the majority side (after gauge fixing)
+    majority: str          # the majority sign after gauge fixing ("+", "-" or "0")
+    relative: str          # for flip-symmetric edges: sign relative to the neuron's reference edge
+    effect: float          # median share of the target's pre-activation spread this edge carries
+    constraint: str        # "free", "fixed +", "fixed -", "frozen"
+
+    @property
+    def key(self) -> EdgeKey:
+        return (self.src, self.dst)
+
+
+@dataclass
+class SignReport:
+    """The per-edge answer of :func:`infer_signs`. ``str(report)`` is a table; ``report[(src, dst)]`` a row."""
+    edges: List[EdgeSign]
+    members: int                          # ensemble size
+    excluded: int                         # members dropped for failing to fit
+    losses: List[float]                   # final loss of every member
+    threshold: float                      # confidence needed for a +/- verdict
+    topology: Optional[Topology] = None   # the topology, with the mean gauge-fixed weights
+    good: List[int] = field(default_factory=list)              # indices of the members that fit
+    weights: Optional[Tensor] = None      # [members, edges] trained weights in topology edge order (raw)
+    gauged: Optional[Tensor] = None       # [members, edges] the same after gauge fixing
+    flips: Dict[Hashable, Tuple[EdgeKey, Tuple[EdgeKey, ...]]] = field(default_factory=dict)
+    # ^ {neuron: (reference edge, edges it negates)} in topological order: the gauge used for "relative"
+
+    def gauge(self, weights: Dict[EdgeKey, float]) -> Dict[EdgeKey, float]:
+        """Apply this report's gauge to any weights of the same topology (e.g. a teacher's), so their
+        signs compare with the ``relative`` column."""
+        out = dict(weights)
+        for ref, edges in self.flips.values():
+            if out[ref] < 0:
+                for k in edges:
+                    out[k] = -out[k]
+        return out
+
+    def __getitem__(self, key: EdgeKey) -> EdgeSign:
+        for row in self.edges:
+            if row.key == tuple(key):
+                return row
+        raise KeyError(f"Edge {key[0]!r} -> {key[1]!r} is not in this report.")
+
+    @property
+    def confident(self) -> List[EdgeSign]:
+        return [r for r in self.edges if r.sign != "?"]
+
+    def __str__(self) -> str:
+        head = ["src", "dst", "sign", "confidence", "mean w", "std w", "identifiable", "reason"]
+        rows = [[str(r.src), str(r.dst), r.sign, f"{r.confidence:.2f}", f"{r.mean:+.3f}", f"{r.std:.3f}",
+                 "yes" if r.identifiable else "no", r.reason] for r in self.edges]
+        widths = [max(len(row[i]) for row in rows + [head]) for i in range(len(head) - 1)]
+        line = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths + [0])).rstrip()
+        good = self.members - self.excluded
+        title = (f"SignReport: {len(self.edges)} edges, {len(self.confident)} with a confident sign; "
+                 f"{good} of {self.members} members fit (excluded {self.excluded}); threshold {self.threshold}")
+        return "\n".join([title, line(head), line(["-" * w for w in widths] + ["------"])] + [line(r) for r in rows])
+
+    def to_csv(self, path) -> None:
+        """Write one row per edge with every field of :class:`EdgeSign`."""
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=[fl.name for fl in fields(EdgeSign)])
+            writer.writeheader()
+            for row in self.edges:
+                writer.writerow(asdict(row))
+
+    @staticmethod
+    def read_csv(path) -> List[EdgeSign]:
+        """The rows written by :meth:`to_csv` (node ids come back as strings)."""
+        types = {fl.name: fl.type for fl in fields(EdgeSign)}
+        out = []
+        with open(path, newline="") as f:
+            for rec in csv.DictReader(f):
+                vals = {}
+                for k, v in rec.items():
+                    t = types[k]
+                    vals[k] = float(v) if t in (float, "float") else (v == "True") if t in (bool, "bool") else v
+                out.append(EdgeSign(**vals))
+        return out
+
+    def to_dataframe(self):
+        """A pandas DataFrame (pandas is optional)."""
+        import pandas as pd
+        return pd.DataFrame([asdict(r) for r in self.edges])
+
+
+def _random_start(topo: Topology, hidden_bias: float) -> Topology:
+    """Trainable edges lose their hand-set weight, so every member starts elsewhere; hidden neurons start
+    with bias ``hidden_bias`` (a ReLU chain started at bias 0 is mostly dead: on the question network 0 of
+    64 members fitted from bias 0, 35 of 64 from bias 0.5)."""
+    edges = [replace(e, weight=None) if e.trainable else e for e in topo.edges.values()]
+    nodes = [replace(n, bias=hidden_bias) if n.role == "hidden" else n for n in topo.nodes.values()]
+    return Topology(nodes, edges, warn=False)
+
+
+def _baseline(loss: str, Y: Tensor) -> Optional[float]:
+    """Loss of the best constant prediction: what 'failing to fit' is measured against."""
+    if loss == "mse":
+        return float(Y.var(dim=0, unbiased=False).mean())
+    if loss == "bce":
+        p = Y.float().mean().clamp(1e-6, 1 - 1e-6)
+        return float(-(p * p.log() + (1 - p) * (1 - p).log()))
+    if loss == "cross_entropy":
+        freq = torch.bincount(Y.long().view(-1)).float()
+        freq = freq[freq > 0] / freq.sum()
+        return float(-(freq * freq.log()).sum())
+    return None
+
+
+def _regimes(topo: Topology, z: Tensor, index: Dict[Hashable, int]) -> Dict[Hashable, Optional[str]]:
+    """``{hidden neuron: "linear" | "silent" | "saturated" | None}`` for one member; ``z: [rows, batch]``."""
+    out: Dict[Hashable, Optional[str]] = {}
+    for node_id, node in topo.nodes.items():
+        if node.role != "hidden":
+            continue
+        zj = z[index[node_id]]
+        act = node.activation
+        regime = None
+        if act in _RELU_LIKE:
+            if bool((zj > 0).all()):
+                regime = "linear"
+            elif bool((zj < 0).all()):
+                regime = "linear" if act in _LINEAR_WHEN_NEGATIVE else "silent"
+        elif act in _SATURATION:
+            cut = _SATURATION[act]
+            if bool((zj >= cut).all()) or bool((zj <= -cut).all()):
+                regime = "saturated"
+        out[node_id] = regime
+    return out
+
+
+def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 500, lr: float = 0.02,
+                loss: Union[str, Callable] = "mse", batch_size: Optional[int] = None, seed: int = 0,
+                init: str = "random", fail_fraction: float = 0.25, threshold: float = 0.9,
+                min_effect: float = 0.05, hidden_bias: float = 0.5, progress: Optional[bool] = None) -> SignReport:
+    """Infer the sign of every edge of ``topology`` from data, with a confidence per edge.
+
+    Args:
+        topology: the wiring; fixed signs, Dale neurons and frozen edges are honoured, not inferred.
+        X, Y: ``[n, n_inputs]`` and ``[n, n_outputs]`` (or as :func:`mpnet.fit` takes them).
+        ensemble: number of members, trained together as one batched network.
+        epochs, lr, loss, batch_size: passed to :func:`mpnet.fit` (Adam).
+        seed: seeds the members' initial weights and the mini-batch order.
+        init: ``"random"`` (default) redraws every trainable weight per member, so hand-set weights do not
+            bias the verdict, and starts hidden biases at ``hidden_bias``; ``"given"`` keeps the declared
+            weights and biases (members then differ only where weights are unset).
+        fail_fraction: a member is excluded when its loss is not within this fraction of the way from the
+            best member's loss to the loss of a constant prediction.
+        threshold: confidence needed to report ``+`` or ``-`` rather than ``?``.
+        min_effect: edges carrying less than this share of their target's pre-activation spread are
+            down-weighted (their sign barely matters to the fit).
+
+    Returns:
+        a :class:`SignReport`.
+    """
+    if init not in ("random", "given"):
+        raise ValueError(f'Invalid init "{init}". Must be one of ["random", "given"].')
+    if ensemble < 1:
+        raise ValueError(f"Expected ensemble >= 1 (got {ensemble}).")
+    base = _random_start(topology, hidden_bias) if init == "random" else topology
+    net = Network([base] * ensemble, seed=seed)
+    X = torch.as_tensor(X, dtype=net.bias.dtype)
+    Y = torch.as_tensor(Y)
+    fit(net, X, Y, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
+
+    # ---- which members fit
+    loss_fn = LOSSES[loss] if isinstance(loss, str) else loss
+    Yt = Y.to(net.bias.dtype) if (Y.is_floating_point() or loss != "cross_entropy") else Y
+    if loss != "cross_entropy" and Yt.dim() == 1:
+        Yt = Yt.unsqueeze(-1)
+    with torch.no_grad():
+        final = loss_fn(net(X), Yt).view(-1).double()
+    best = float(final.min())
+    base_loss = _baseline(loss, Y) if isinstance(loss, str) else None
+    if base_loss is not None and base_loss > best:
+        cutoff = best + fail_fraction * (base_loss - best)
+    else:
+        cutoff = 2.0 * best + 1e-12
+    good = [k for k in range(ensemble) if float(final[k]) <= cutoff]
+
+    # ---- weights [K, E] in the topology's edge order, states per member
+    keys = list(topology.edges)
+    col = {k: i for i, k in enumerate(keys)}
+    W = torch.zeros(ensemble, len(keys), dtype=torch.float64)
+    weights = net.weight.detach().double().tolist()
+    for i, (t, src, dst) in enumerate(net.edge_keys):
+        W[t, col[(src, dst)]] = float(weights[i])
+    Z, H = net.states(X)
+    row_of: List[Dict[Hashable, int]] = [dict() for _ in range(ensemble)]
+    for r, (t, node_id) in enumerate(net.rows):
+        row_of[t][node_id] = r
+
+    # ---- symmetries: structural flips, and data-dependent ones (linear regime), silent neurons
+    nodes = topology.nodes
+    flips: Dict[Hashable, Flip] = dict(flip_symmetries(topology))
+    regime_votes: Dict[Hashable, Dict[str, int]] = {}
+    for k in good:
+        for node_id, regime in _regimes(topology, Z, row_of[k]).items():
+            if regime is not None:
+                votes = regime_votes.setdefault(node_id, {})
+                votes[regime] = votes.get(regime, 0) + 1
+    regime_of: Dict[Hashable, str] = {}
+    for node_id, votes in regime_votes.items():
+        regime, count = max(votes.items(), key=lambda kv: kv[1])
+        if count * 2 >= len(good):
+            regime_of[node_id] = regime
+    data_flips: Dict[Hashable, Flip] = {}
+    for node_id, regime in regime_of.items():
+        if regime == "linear" and node_id not in flips:
+            f = flip(topology, node_id, "odd")
+            if f is not None:
+                data_flips[node_id] = f
+
+    raw = W.clone()
+    # ---- gauge: per member, in topological order, make each flip's reference edge positive
+    all_flips = {**flips, **data_flips}
+    magnitude = {k: float(W[good, col[k]].abs().mean()) for k in keys}
+    refs = reference_edges(all_flips, magnitude)
+    order = [n for n in topology.topological_order() if n in all_flips]
+    for k in good:
+        for node_id in order:
+            if W[k, col[refs[node_id]]] < 0:
+                idx = [col[e] for e in all_flips[node_id].edges]
+                W[k, idx] = -W[k, idx]
+
+    # ---- effect of each edge: |w| * spread(h_src) / spread(z_dst), median over good members
+    effect = torch.zeros(len(keys), dtype=torch.float64)
+    if good and X.shape[0] > 1:
+        spread_h = H.double().std(dim=1, unbiased=False)        # [rows]
+        spread_z = Z.double().std(dim=1, unbiased=False)
+        src_rows = torch.tensor([[row_of[k][s] for s, _ in keys] for k in good])   # [good, E]
+        dst_rows = torch.tensor([[row_of[k][d] for _, d in keys] for k in good])
+        per_member = W[good].abs() * spread_h[src_rows] / (spread_z[dst_rows] + 1e-12)
+        effect = per_member.median(dim=0).values.clamp(max=1.0)
+
+    # ---- verdicts
+    rows: List[EdgeSign] = []
+    n = len(good)
+    for key, edge in topology.edges.items():
+        c = col[key]
+        w = W[good, c]
+        pos, neg = int((w > 0).sum()), int((w < 0).sum())
+        majority = "+" if pos > neg else "-" if neg > pos else "0"
+        agree = max(pos, neg) / n if n else 0.0
+        mean, std = float(w.mean()), float(w.std(unbiased=False)) if n > 1 else 0.0
+        constraint = "frozen" if not edge.trainable else f"fixed {edge.sign}" if edge.sign else "free"
+        relative, identifiable, reason = "", True, ""
+        conf = max(pos, neg) / (n + 1)
+        if not edge.trainable:
+            sign = "+" if edge.weight > 0 else "-" if edge.weight < 0 else "?"
+            conf, reason = (1.0 if sign != "?" else 0.0), "frozen at its declared value"
+        elif edge.sign is not None:
+            src_node = nodes[edge.src]
+            sign, conf = edge.sign, 1.0
+            reason = (f"Dale neuron {edge.src!r} ({src_node.dale})" if src_node.dale == edge.sign
+                      else "fixed by declaration")
+        else:
+            owner = next((f for f in all_flips.values() if key in f.edges), None)
+            silent = [nd for nd in (edge.src, edge.dst) if regime_of.get(nd) in ("silent", "saturated")]
+            if owner is not None:
+                identifiable, conf = False, 0.0
+                relative = majority
+                ref = refs[owner.node]
+                why = (owner.describe(nodes[owner.node].activation) if owner.node in flips else
+                       f"{nodes[owner.node].activation} neuron {owner.node!r} stays in its linear regime on the "
+                       f"data, so its incoming and outgoing signs can flip together")
+                reason = (f"{why}; relative to {ref[0]}->{ref[1]} the sign is {majority} "
+                          f"(agreement {agree:.0%})")
+            elif silent:
+                identifiable, conf = False, 0.0
+                nd = silent[0]
+                reason = f"neuron {nd!r} is {regime_of[nd]} on the data, so this weight has (almost) no effect"
+            elif float(effect[c]) < min_effect:
+                conf *= float(effect[c]) / min_effect
+                reason = f"weak: carries {float(effect[c]):.1%} of its target's input spread"
+            elif conf < threshold:
+                reason = f"members disagree ({pos} +, {neg} -)"
+            sign = majority if identifiable and conf >= threshold and majority != "0" else "?"
+        rows.append(EdgeSign(edge.src, edge.dst, sign, round(conf, 6), mean, std, identifiable, reason,
+                             agree, majority, relative, float(effect[c]), constraint))
+    mean_weights = {k: float(W[good, col[k]].mean()) for k in keys if topology.edges[k].trainable} if n else {}
+    topo_out = topology.with_weights(mean_weights) if n else None
+    gauge = {node: (refs[node], all_flips[node].edges) for node in order}
+    return SignReport(rows, ensemble, ensemble - n, [float(v) for v in final], threshold, topo_out, good, raw, W,
+                      gauge)
