@@ -1,0 +1,174 @@
+#!/usr/bin/env python
+"""Train every topology of data/topologies.jsonl on 3-bit parity at once: one batched Network, one fit.
+
+    python scripts/train_many.py                          # all 1,000, defaults below
+    python scripts/train_many.py --limit 20 --epochs 20 --out-dir /tmp/quick
+
+Task: the 8 inputs of {-1, +1}^3, target 1 when an odd number of them is +1, else 0; mse on the raw output
+(or bce on it as a logit). A topology "solves" parity when all 8 outputs lie on the right side of 0.5 (for
+bce: of logit 0). Writes ``<out-dir>/losses.csv`` (one row per topology) and ``<out-dir>/losses.png``
+(final loss against edge count and against depth), and prints a summary.
+"""
+import argparse
+import csv
+import json
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+import mpnet
+from mpnet.train import LOSSES
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = ["index", "sampler", "activation", "n_edges", "n_hidden", "n_off_path", "n_inputs_used", "depth",
+           "final_loss", "solved"]
+
+
+@dataclass(frozen=True)
+class Config:
+    data: str = str(ROOT / "data" / "topologies.jsonl")   # made by scripts/make_topologies.py
+    out_dir: str = "runs/train_many"
+    limit: Optional[int] = None      # first N topologies (None: all)
+    epochs: int = 1000               # full-batch Adam steps (8 samples each)
+    lr: float = 0.02
+    loss: str = "mse"                # "mse" (threshold 0.5) or "bce" (outputs are logits, threshold 0)
+    seed: int = 0                    # draws the initial weights of all topologies
+    threads: int = 1                 # torch intra-op threads; the ops are tiny, more threads only contend
+
+
+def load_records(path: str, limit: Optional[int]) -> Tuple[List[mpnet.Topology], List[Dict]]:
+    """Topologies and their ``meta`` dicts, in file order."""
+    topos, metas = [], []
+    with open(path) as f:
+        for line in f:
+            if limit is not None and len(topos) >= limit:
+                break
+            record = json.loads(line)
+            topos.append(mpnet.Topology.from_dict(record["topology"], warn=False))   # off-path neurons kept
+            metas.append(record.get("meta", {}))
+    return topos, metas
+
+
+def make_parity() -> Tuple[Tensor, Tensor]:
+    """``X [8, 3]`` in {-1, +1}, ``Y [8, 1]`` = parity of the +1s, in {0, 1}."""
+    bits = torch.tensor([[(i >> k) & 1 for k in range(3)] for i in range(8)])   # [8, 3]
+    return bits.float() * 2 - 1, (bits.sum(1, keepdim=True) % 2).float()
+
+
+def describe(topo: mpnet.Topology) -> Dict[str, int]:
+    """Edge count, hidden neurons, hidden neurons off every input-to-output path, inputs some output sees
+    (parity needs all 3), depth (longest path)."""
+    lost = topo.unreachable()
+    n_hidden = topo.num_nodes - len(topo.inputs) - len(topo.outputs)
+    off = {n for n in list(lost.unreached) + list(lost.dead_ends) if topo.nodes[n].role == "hidden"}
+    used = [n for n in topo.inputs if n not in lost.dead_ends]
+    return dict(n_edges=topo.num_edges, n_hidden=n_hidden, n_off_path=len(off), n_inputs_used=len(used),
+                depth=max(topo.depth().values()))
+
+
+def evaluate(net: mpnet.Network, X: Tensor, Y: Tensor, loss: str) -> Tuple[Tensor, Tensor]:
+    """Final loss ``[T]`` on all 8 samples and whether each topology classifies all 8 right ``[T]``."""
+    with torch.no_grad():
+        pred = net(X)                                              # [T, 8, 1]
+        final = LOSSES[loss](pred, Y)                              # [T]
+        threshold = 0.5 if loss == "mse" else 0.0
+        solved = ((pred > threshold) == Y.bool()).all(-1).all(-1)  # [T]
+    return final, solved
+
+
+def write_csv(path: Path, rows: Sequence[Dict]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def plot(path: Path, rows: Sequence[Dict], cfg: Config) -> None:
+    """Two scatter panels: final loss vs edge count, vs depth; one colour per sampler, solved filled."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    samplers = sorted({r["sampler"] for r in rows})
+    for ax, key in zip(axes, ("n_edges", "depth")):
+        for i, name in enumerate(samplers):
+            for solved in (True, False):
+                pts = [r for r in rows if r["sampler"] == name and r["solved"] == solved]
+                if not pts:
+                    continue
+                ax.scatter([r[key] for r in pts], [max(r["final_loss"], 1e-8) for r in pts], s=12, alpha=0.6,
+                           color=f"C{i}", facecolors=f"C{i}" if solved else "none",
+                           label=f"{name} ({'solved' if solved else 'not solved'})")
+        ax.set_yscale("log")
+        ax.set_xlabel({"n_edges": "edges", "depth": "depth (longest path)"}[key])
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"final {cfg.loss} (floored at 1e-8)")
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"3-bit parity, {len(rows)} topologies trained together ({cfg.epochs} epochs, Adam lr {cfg.lr})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def parse(argv: Optional[Sequence[str]]) -> Config:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    for name, value in asdict(Config()).items():
+        kind = int if name == "limit" else type(value)
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value)
+    return Config(**vars(p.parse_args(argv)))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict:
+    cfg = parse(argv)
+    if cfg.loss not in ("mse", "bce"):
+        raise SystemExit(f'--loss must be "mse" or "bce" (got "{cfg.loss}").')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)
+    try:
+        start = time.perf_counter()
+        topos, metas = load_records(cfg.data, cfg.limit)
+        X, Y = make_parity()                                       # [8, 3], [8, 1]
+        net = mpnet.Network(topos, seed=cfg.seed)
+        built = time.perf_counter()
+        mpnet.fit(net, X, Y, loss=cfg.loss, epochs=cfg.epochs, lr=cfg.lr, progress=False)   # history [epochs, T]
+        fit_s = time.perf_counter() - built
+        final, solved = evaluate(net, X, Y, cfg.loss)
+    finally:
+        torch.set_num_threads(threads)
+
+    rows = [dict(index=i, sampler=m.get("sampler", ""), activation=m.get("activation", ""), **describe(t),
+                 final_loss=float(final[i]), solved=bool(solved[i])) for i, (t, m) in enumerate(zip(topos, metas))]
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "losses.csv", rows)
+    plot(out / "losses.png", rows, cfg)
+    wall = time.perf_counter() - start
+
+    T = len(topos)
+    summary = dict(topologies=T, edges=sum(r["n_edges"] for r in rows), solved=int(solved.sum()),
+                   median_loss=statistics.median(r["final_loss"] for r in rows), fit_s=fit_s, wall_s=wall,
+                   topologies_per_s=T / fit_s)
+    by_sampler = {}
+    for r in rows:
+        done, total = by_sampler.get(r["sampler"], (0, 0))
+        by_sampler[r["sampler"]] = (done + r["solved"], total + 1)
+    print(f"{net}; {cfg.epochs} epochs of Adam (lr {cfg.lr}, {cfg.loss}) on 3-bit parity, {cfg.threads} thread(s)")
+    print(f"solved {summary['solved']}/{T} ({', '.join(f'{k} {d}/{n}' for k, (d, n) in sorted(by_sampler.items()))})")
+    full = [r for r in rows if r["n_inputs_used"] == len(topos[r["index"]].inputs)]
+    print(f"solved {sum(r['solved'] for r in full)}/{len(full)} of those whose output sees every input; "
+          f"median final loss {summary['median_loss']:.4g}")
+    print(f"fit {fit_s:.1f} s = {summary['topologies_per_s']:.1f} topologies/s "
+          f"({T * cfg.epochs / fit_s:,.0f} topology-epochs/s); wall {wall:.1f} s")
+    print(f"wrote {out / 'losses.csv'} and {out / 'losses.png'}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
