@@ -68,7 +68,12 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         progress: show a tqdm bar (``None``: only when stderr is a terminal).
 
     Returns:
-        ``[epochs]`` mean loss per epoch for a single topology, ``[epochs, T]`` for a batch.
+        ``[epochs]`` mean loss per epoch for a single topology, ``[epochs, T]`` for a batch; each entry
+        averages the mini-batch losses seen during that epoch, i.e. measured before each step.
+
+    Note:
+        Small networks run many tiny ops; on a machine with few cores that is busy with other work,
+        ``torch.set_num_threads(1)`` can make training several times faster.
     """
     if isinstance(loss, str):
         if loss not in LOSSES:
@@ -87,7 +92,6 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         Y = Y.unsqueeze(-1)
     if Y.shape[-2 if loss_fn is not _cross_entropy else -1] != n:
         raise ValueError(f"X has {n} samples but Y has shape {list(Y.shape)}; they must match.")
-    per_graph_data = X.dim() == 3
     opt = _optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr)
     gen = torch.Generator().manual_seed(seed)
     size = n if batch_size is None else batch_size
@@ -120,5 +124,4 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
             bar.set_postfix(loss=f"{history[epoch].mean():.4g}")
     if bar is not None:
         bar.close()
-    del per_graph_data
     return history if net.batched else history[:, 0]
