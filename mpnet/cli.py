@@ -57,6 +57,18 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def convert(args: argparse.Namespace) -> int:
+    from .formats import convert as run
+    try:
+        fmt_in, fmt_out = run(args.src, args.dst, src_format=args.src_format, dst_format=args.dst_format,
+                              seed=args.seed)
+    except ImportError as err:   # e.g. ONNX without the onnx extra
+        print(f"mpnet convert: error: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.src} ({fmt_in}) -> {args.dst} ({fmt_out})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mpnet", description="Neuron-level networks with custom connections.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -69,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=demo)
+
+    from .formats import FORMATS, READABLE
+    p = sub.add_parser("convert", help="convert a network between file formats (by extension, or --from/--to)",
+                       description="Formats: " + ", ".join(f"{k} ({v})" for k, v in FORMATS.items())
+                       + f". Readable: {', '.join(READABLE)}; the others are written only.")
+    p.add_argument("src", metavar="IN", help="the network to read")
+    p.add_argument("dst", metavar="OUT", help="the file to write")
+    p.add_argument("--from", dest="src_format", choices=READABLE, help="format of IN (default: by extension)")
+    p.add_argument("--to", dest="dst_format", choices=list(FORMATS), help="format of OUT (default: by extension)")
+    p.add_argument("--seed", type=int, default=0, help="draws the weights IN leaves unset (model formats only)")
+    p.set_defaults(func=convert)
     return parser
 
 

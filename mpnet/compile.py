@@ -20,7 +20,7 @@ from .errors import MismatchError
 from .functional import FUSED_AGGREGATIONS
 from .topology import ACTIVATIONS, AGGREGATIONS, Topology
 
-__all__ = ["Level", "Plan", "compile_topologies"]
+__all__ = ["Level", "Plan", "compile_topologies", "to_pyg"]
 
 
 @dataclass
@@ -63,15 +63,32 @@ class Plan:
     out_range0: Tuple[int, int]
     levels: List[Level]
     generic_edges: Tensor      # [E] bool, edges into neurons with a non-sum aggregation
-    edge_scale: Optional[Tensor] = None   # [E] 1 / edge_div in the network's dtype (set by the Network)
+    response: Tensor           # [N] float64 on the CPU: each row's response (1 for inputs); never cast
+    edge_scale: Optional[Tensor] = None     # [E] network dtype, set by set_dtype
+    row_response: Optional[Tensor] = None   # [N] network dtype, set by set_dtype
 
     def apply(self, fn) -> "Plan":
-        """Apply a tensor function (``.to(device)``, dtype casts of float tensors) to every tensor."""
-        moved = {k: (fn(v) if isinstance(v, Tensor) else v) for k, v in self.__dict__.items()
+        """Apply a tensor function (``.to(device)``, dtype casts of float tensors) to every tensor but
+        ``response``, the exact source of the scales (re-derive them with :meth:`set_dtype`)."""
+        moved = {k: (fn(v) if isinstance(v, Tensor) and k != "response" else v) for k, v in self.__dict__.items()
                  if k != "levels"}
         levels = [Level(**{k: (fn(v) if isinstance(v, Tensor) else v) for k, v in lvl.__dict__.items()})
                   for lvl in self.levels]
         return Plan(levels=levels, **moved)
+
+    def set_dtype(self, dtype: torch.dtype) -> "Plan":
+        """Derive the scales in the network's dtype from their exact sources (integer in-degrees, float64
+        responses), each rounded once, never re-cast from another float dtype:
+
+        * ``edge_scale [E]``: ``response[dst] / edge_div`` on fused edges (a sum neuron's response and a
+          mean's 1 / in-degree folded into the weight, ``w_eff = w * edge_scale``), 1 on generic edges;
+        * ``row_response [N]``: multiplies the aggregate of a generic (max, min, product, ...) neuron.
+        """
+        device = self.edge_div.device
+        self.row_response = self.response.to(dtype).to(device)
+        scale = self.row_response[self.dst] / self.edge_div.to(dtype)
+        self.edge_scale = torch.where(self.generic_edges, torch.ones_like(scale), scale)
+        return self
 
 
 def _topology_data(topo: Topology, graph: int) -> Data:
@@ -90,6 +107,7 @@ def _topology_data(topo: Topology, graph: int) -> Data:
         rank=torch.tensor([input_rank.get(n, i) for i, n in enumerate(ids)], dtype=torch.long),
         act=torch.tensor([ACTIVATIONS.index(n.activation) for n in nodes], dtype=torch.long),
         agg=torch.tensor([AGGREGATIONS.index(n.aggregation) for n in nodes], dtype=torch.long),
+        response=torch.tensor([float(n.response) for n in nodes], dtype=torch.float64),
         is_output=torch.tensor([n.role == "output" for n in nodes], dtype=torch.bool),
         out_rank=torch.tensor([topo.outputs.index(n.id) if n.role == "output" else -1 for n in nodes],
                               dtype=torch.long),
@@ -213,5 +231,31 @@ def compile_topologies(topologies: Union[Topology, Sequence[Topology]]) -> Tuple
     plan = Plan(num_graphs=len(topos), num_nodes=num_nodes, num_inputs=len(topos) * n_in, n_in=n_in,
                 n_out=n_out, src=src, dst=dst, edge_div=edge_div, crow=crow, out_rows=out_rows,
                 by_src=by_src, out_crow0=out_crow0, out_range0=out_range0, levels=levels,
-                generic_edges=generic_edges)
+                generic_edges=generic_edges, response=union.response[node_perm])
     return data, plan
+
+
+def to_pyg(topologies: Union[Topology, Sequence[Topology]]) -> Data:
+    """The ``data`` of :func:`compile_topologies` with the topologies' own numbers attached, in compiled order:
+    ``edge_weight [E]`` (float64, NaN where unset), ``edge_sign [E]`` (+1, -1, 0 for free), ``trainable [E]``,
+    ``bias [N]``, ``response [N]`` (float64), ``act [N]`` / ``agg [N]`` (indices into
+    :data:`~mpnet.topology.ACTIVATIONS` / :data:`~mpnet.topology.AGGREGATIONS`), ``is_input [N]``,
+    ``is_output [N]`` and ``node_id`` (the id of each row; ``batch`` tells its topology)."""
+    topos = [topologies] if isinstance(topologies, Topology) else list(topologies)
+    data, _ = compile_topologies(topos)
+    nodes = [n for topo in topos for n in topo.nodes.values()]
+    nodes = [nodes[i] for i in data.node_perm.tolist()]
+    edges = [e for topo in topos for e in topo.edges.values()]
+    edges = [edges[i] for i in data.edge_perm.tolist()]
+    f64 = dict(dtype=torch.float64)
+    data.edge_weight = torch.tensor([float("nan") if e.weight is None else e.weight for e in edges], **f64)
+    data.edge_sign = torch.tensor([{"+": 1, "-": -1, None: 0}[e.sign] for e in edges], dtype=torch.long)
+    data.trainable = torch.tensor([e.trainable for e in edges], dtype=torch.bool)
+    data.bias = torch.tensor([float(n.bias) for n in nodes], **f64)
+    data.response = torch.tensor([float(n.response) for n in nodes], **f64)
+    data.act = torch.tensor([ACTIVATIONS.index(n.activation) for n in nodes], dtype=torch.long)
+    data.agg = torch.tensor([AGGREGATIONS.index(n.aggregation) for n in nodes], dtype=torch.long)
+    data.is_input = torch.tensor([n.role == "input" for n in nodes], dtype=torch.bool)
+    data.is_output = torch.tensor([n.role == "output" for n in nodes], dtype=torch.bool)
+    data.node_id = [n.id for n in nodes]
+    return data

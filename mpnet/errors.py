@@ -7,7 +7,7 @@ culprit, says what was expected and what came, and how to fix it.
 __all__ = [
     "TopologyError", "CycleError", "UnknownNodeError", "UnknownEdgeError", "DuplicateNodeError", "DuplicateEdgeError",
     "SelfLoopError", "InputEdgeError", "UnknownActivationError", "UnknownAggregationError",
-    "NonFiniteError", "SignConflictError", "DaleConflictError", "RoleError", "FormatError",
+    "NonFiniteError", "SignConflictError", "DaleConflictError", "RoleError", "FormatError", "UnsupportedError",
     "MismatchError", "TopologyWarning",
 ]
 
@@ -76,6 +76,11 @@ class RoleError(TopologyError):
 
 class FormatError(TopologyError):
     """A serialized topology (JSON dict) has the wrong format or version."""
+
+
+class UnsupportedError(FormatError):
+    """A file holds something mpnet cannot compute exactly (a recurrent neat-python network, a custom
+    activation), or a topology holds something the target format cannot (an activation neat-python lacks)."""
 
 
 class MismatchError(TopologyError):

@@ -3,6 +3,10 @@
 Each activation comes with its derivative written in closed form, ``grad(z, h)`` with ``h = f(z)``, so the
 fused backward of :mod:`mpnet.propagate` needs no autograd graph. Each aggregation reduces the messages
 ``[E, B]`` of a group of neurons into ``[num_targets, B]``; a neuron without incoming edges aggregates to 0.
+
+The ``neat.*`` activations are neat-python's (``neat/activations.py``) formula for formula, argument clamps
+included; where a clamp holds, their derivative is 0 (as autograd's). They are written so that no branch
+of a ``torch.where`` overflows, which keeps autograd (the plain path) free of ``0 * inf``.
 """
 import math
 from typing import Callable, Dict, NamedTuple
@@ -13,8 +17,8 @@ from torch import Tensor
 
 from .topology import ACTIVATIONS, AGGREGATIONS
 
-__all__ = ["Activation", "ACTIVATION_FNS", "AGGREGATION_FNS", "FUSED_AGGREGATIONS", "activation",
-           "aggregation"]
+__all__ = ["Activation", "ACTIVATION_FNS", "NEAT_ACTIVATION_FNS", "AGGREGATION_FNS", "FUSED_AGGREGATIONS",
+           "activation", "aggregation"]
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 _LEAKY = 0.01
@@ -53,6 +57,67 @@ ACTIVATION_FNS: Dict[str, Activation] = {
     "square": Activation(torch.square, lambda z, h: 2.0 * z),
     "clamped": Activation(lambda z: z.clamp(-1.0, 1.0), lambda z, h: ((z > -1) & (z < 1)).to(z.dtype)),
 }
+
+# --------------------------------------------------------------------- neat-python's activations
+_NEAT_SELU_SCALE = 1.0507009873554804934193349852946
+_NEAT_SELU_SCALED_ALPHA = _NEAT_SELU_SCALE * 1.6732632423543772848170429916717   # neat's lam * alpha
+_NEAT_LEAKY = 0.005
+_NEAT_LOG_FLOOR = 1e-7
+
+
+def _within(z: Tensor, bound: float) -> Tensor:
+    """Where ``clamp(z, -bound, bound)`` passes its gradient (bounds included, as autograd's clamp)."""
+    return (z >= -bound) & (z <= bound)
+
+
+def _masked(mask: Tensor, value: Tensor) -> Tensor:
+    return torch.where(mask, value, torch.zeros_like(value))
+
+
+def _neat_inv(z: Tensor) -> Tensor:
+    zero = z == 0   # neat: 1 / 0 raises ZeroDivisionError, caught, and returns 0
+    return torch.where(zero, torch.zeros_like(z), 1.0 / torch.where(zero, torch.ones_like(z), z))
+
+
+def _neat_exp_neg(z: Tensor) -> Tensor:
+    """``exp(z) - 1`` for ``z <= 0`` (the negative branch of neat's elu and selu), finite everywhere."""
+    return torch.exp(z.clamp(max=0.0)) - 1.0
+
+
+NEAT_ACTIVATION_FNS: Dict[str, Activation] = {
+    "neat.sigmoid": Activation(lambda z: torch.sigmoid((5.0 * z).clamp(-60.0, 60.0)),
+                               lambda z, h: _masked(_within(5.0 * z, 60.0), 5.0 * h * (1.0 - h))),
+    "neat.tanh": Activation(lambda z: torch.tanh((2.5 * z).clamp(-60.0, 60.0)),
+                            lambda z, h: _masked(_within(2.5 * z, 60.0), 2.5 * (1.0 - h * h))),
+    "neat.sin": Activation(lambda z: torch.sin((5.0 * z).clamp(-60.0, 60.0)),
+                           lambda z, h: _masked(_within(5.0 * z, 60.0), 5.0 * torch.cos(5.0 * z))),
+    "neat.gauss": Activation(lambda z: torch.exp(-5.0 * z.clamp(-3.4, 3.4) ** 2),
+                             lambda z, h: _masked(_within(z, 3.4), -10.0 * z * h)),
+    "neat.relu": Activation(lambda z: torch.where(z > 0, z, torch.zeros_like(z)),
+                            lambda z, h: (z > 0).to(z.dtype)),
+    "neat.elu": Activation(lambda z: torch.where(z > 0, z, _neat_exp_neg(z)),
+                           lambda z, h: torch.where(z > 0, torch.ones_like(h), h + 1.0)),
+    "neat.lelu": Activation(lambda z: torch.where(z > 0, z, _NEAT_LEAKY * z),
+                            lambda z, h: torch.where(z > 0, 1.0, _NEAT_LEAKY).to(z.dtype)),
+    "neat.selu": Activation(lambda z: torch.where(z > 0, _NEAT_SELU_SCALE * z,
+                                                  _NEAT_SELU_SCALED_ALPHA * _neat_exp_neg(z)),
+                            lambda z, h: torch.where(z > 0, torch.full_like(h, _NEAT_SELU_SCALE),
+                                                     h + _NEAT_SELU_SCALED_ALPHA)),
+    "neat.softplus": Activation(lambda z: 0.2 * torch.log(1.0 + torch.exp((5.0 * z).clamp(-60.0, 60.0))),
+                                lambda z, h: _masked(_within(5.0 * z, 60.0), torch.sigmoid(5.0 * z))),
+    "neat.identity": Activation(lambda z: z, _ones),
+    "neat.clamped": Activation(lambda z: z.clamp(-1.0, 1.0), lambda z, h: _within(z, 1.0).to(z.dtype)),
+    "neat.inv": Activation(_neat_inv, lambda z, h: -h * h),
+    "neat.log": Activation(lambda z: torch.log(z.clamp(min=_NEAT_LOG_FLOOR)),
+                           lambda z, h: _masked(z >= _NEAT_LOG_FLOOR, 1.0 / z.clamp(min=_NEAT_LOG_FLOOR))),
+    "neat.exp": Activation(lambda z: torch.exp(z.clamp(-60.0, 60.0)), lambda z, h: _masked(_within(z, 60.0), h)),
+    "neat.abs": Activation(torch.abs, lambda z, h: torch.sign(z)),
+    "neat.hat": Activation(lambda z: (1.0 - z.abs()).clamp(min=0.0),
+                           lambda z, h: _masked(z.abs() <= 1.0, -torch.sign(z))),
+    "neat.square": Activation(lambda z: z * z, lambda z, h: 2.0 * z),
+    "neat.cube": Activation(lambda z: z * z * z, lambda z, h: 3.0 * z * z),
+}
+ACTIVATION_FNS.update(NEAT_ACTIVATION_FNS)
 
 
 def _scatter(messages: Tensor, index: Tensor, num: int, reduce: str) -> Tensor:

@@ -98,7 +98,7 @@ class Network(nn.Module):
         self.bias = nn.Parameter(torch.empty(self.plan.num_nodes - self.plan.num_inputs, **factory))
         parametrize.register_parametrization(self, "weight", SignConstraint(sign, frozen, self._given(factory)))
         self.plan = self.plan.apply(lambda t: t.to(device) if device is not None else t)
-        self.plan.edge_scale = 1.0 / self.plan.edge_div.to(**factory)
+        self.plan.set_dtype(factory["dtype"])
         self.reset_parameters()
 
     def _given(self, factory) -> Tensor:
@@ -123,7 +123,7 @@ class Network(nn.Module):
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
         self.plan = self.plan.apply(fn)
-        self.plan.edge_scale = 1.0 / self.plan.edge_div.to(self.bias.dtype)   # exact per dtype, not re-cast
+        self.plan.set_dtype(self.bias.dtype)   # scales exact per dtype, not re-cast
         with torch.no_grad():  # frozen values stay exactly the declared numbers in the new dtype
             given = self._given(dict(dtype=self.bias.dtype, device=self.bias.device))
             self.parametrizations.weight[0].value.copy_(given)

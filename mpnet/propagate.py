@@ -2,7 +2,10 @@
 
 Step ``k`` updates only the depth-``k`` neurons, from the edges into them::
 
-    z_i = aggregate_i({w_e * h_j : e = (j -> i)}) + b_i,      h_i = activation_i(z_i)
+    z_i = r_i * aggregate_i({w_e * h_j : e = (j -> i)}) + b_i,      h_i = activation_i(z_i)
+
+with a constant response ``r_i`` (1 unless set; for sum and mean neurons it is folded into the weights,
+``plan.edge_scale``).
 
 Two paths compute it:
 
@@ -55,7 +58,7 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
         for name, r0, r1, e0, e1 in lvl.generic:
             m = conv.message(H[src[e0:e1]], weight[e0:e1])
             Z[r0:r1] = conv.aggregate(m, dst[e0:e1] - r0, dim_size=r1 - r0, aggregation=name) \
-                + bias[r0 - n_in:r1 - n_in, None]
+                * plan.row_response[r0:r1, None] + bias[r0 - n_in:r1 - n_in, None]
         for name, r0, r1 in lvl.runs:
             H[r0:r1] = ACTIVATION_FNS[name].fn(Z[r0:r1])
     return H, Z, w_eff
@@ -103,7 +106,7 @@ class _Layered(torch.autograd.Function):
                     w = weight[e0:e1].detach().requires_grad_()
                     z = conv.aggregate(conv.message(h_j, w), dst[e0:e1] - r0, dim_size=r1 - r0,
                                        aggregation=name)
-                    g_h, g_w = torch.autograd.grad(z, (h_j, w), dZ[r0:r1])
+                    g_h, g_w = torch.autograd.grad(z, (h_j, w), dZ[r0:r1] * plan.row_response[r0:r1, None])
                 G.index_add_(0, src[e0:e1], g_h)
                 dw_generic.append((e0, e1, g_w))
         pull(0, plan.num_inputs if not plan.levels else plan.levels[0].n0, plan.out_crow0, plan.out_range0)
@@ -126,9 +129,10 @@ class LayeredConv(MessagePassing):
     r"""Synchronous layered message passing: depth by depth, from the inputs to the outputs.
 
     .. math::
-        h_i = \sigma_i\Big(\bigoplus_{j \to i} w_{ji}\, h_j + b_i\Big)
+        h_i = \sigma_i\Big(r_i \bigoplus_{j \to i} w_{ji}\, h_j + b_i\Big)
 
-    with a per-neuron activation :math:`\sigma_i` and aggregation :math:`\bigoplus_i`. The layer holds no
+    with a per-neuron activation :math:`\sigma_i`, aggregation :math:`\bigoplus_i` and constant response
+    :math:`r_i`. The layer holds no
     parameters; :class:`mpnet.Network` passes the weights and biases.
 
     Shapes:
@@ -177,7 +181,8 @@ class LayeredConv(MessagePassing):
             for name, r0, r1, e0, e1 in lvl.generic:
                 edge_index = torch.stack([src[e0:e1], dst[e0:e1] - r0])
                 parts.append(self.propagate(edge_index, x=(state, None), edge_weight=weight[e0:e1],
-                                            size=(state.shape[0], r1 - r0), aggregation=name))
+                                            size=(state.shape[0], r1 - r0), aggregation=name)
+                             * plan.row_response[r0:r1, None])
             z = torch.cat(parts) if len(parts) > 1 else parts[0]
             outs = [self.activate(z[r0 - lvl.n0:r1 - lvl.n0], bias[r0 - n_in:r1 - n_in], name)
                     for name, r0, r1 in lvl.runs]

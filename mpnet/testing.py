@@ -27,6 +27,16 @@ def _softplus(z: float) -> float:
     return z if z > 20 else math.log1p(math.exp(z))   # torch's threshold: identity above 20
 
 
+def _neat_clamp(z: float, bound: float) -> float:
+    return max(-bound, min(bound, z))
+
+
+def _neat_inv(z: float) -> float:
+    return 0.0 if z == 0 else 1.0 / z
+
+
+_NEAT_LAMBDA, _NEAT_ALPHA = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+
 REFERENCE_ACTIVATIONS = {
     "identity": lambda z: z,
     "relu": lambda z: max(z, 0.0),
@@ -42,6 +52,25 @@ REFERENCE_ACTIVATIONS = {
     "abs": abs,
     "square": lambda z: z * z,
     "clamped": lambda z: max(-1.0, min(1.0, z)),
+    # neat-python's, as in neat/activations.py (products instead of ** so that overflow gives inf)
+    "neat.sigmoid": lambda z: 1.0 / (1.0 + math.exp(-_neat_clamp(5.0 * z, 60.0))),
+    "neat.tanh": lambda z: math.tanh(_neat_clamp(2.5 * z, 60.0)),
+    "neat.sin": lambda z: math.sin(_neat_clamp(5.0 * z, 60.0)),
+    "neat.gauss": lambda z: math.exp(-5.0 * _neat_clamp(z, 3.4) * _neat_clamp(z, 3.4)),
+    "neat.relu": lambda z: z if z > 0.0 else 0.0,
+    "neat.elu": lambda z: z if z > 0.0 else math.exp(z) - 1.0,
+    "neat.lelu": lambda z: z if z > 0.0 else 0.005 * z,
+    "neat.selu": lambda z: _NEAT_LAMBDA * z if z > 0.0 else _NEAT_LAMBDA * _NEAT_ALPHA * (math.exp(z) - 1.0),
+    "neat.softplus": lambda z: 0.2 * math.log(1.0 + math.exp(_neat_clamp(5.0 * z, 60.0))),
+    "neat.identity": lambda z: z,
+    "neat.clamped": lambda z: _neat_clamp(z, 1.0),
+    "neat.inv": _neat_inv,
+    "neat.log": lambda z: math.log(max(1e-7, z)),
+    "neat.exp": lambda z: math.exp(_neat_clamp(z, 60.0)),
+    "neat.abs": abs,
+    "neat.hat": lambda z: max(0.0, 1.0 - abs(z)),
+    "neat.square": lambda z: z * z,
+    "neat.cube": lambda z: z * z * z,
 }
 
 
@@ -87,18 +116,20 @@ def reference_forward(topology: Topology, x: Sequence[Sequence[float]],
             msgs = [weights[(src, node_id)] * value[src] for src in topology.predecessors(node_id)]
             agg = REFERENCE_AGGREGATIONS[node.aggregation](msgs) if msgs else 0.0
             bias = biases[node_id] if biases and node_id in biases else node.bias
-            value[node_id] = REFERENCE_ACTIVATIONS[node.activation](agg + bias)
+            value[node_id] = REFERENCE_ACTIVATIONS[node.activation](node.response * agg + bias)
         results.append([value[o] for o in topology.outputs])
     return results
 
 
 def random_topology(seed: int, n_inputs: int = 3, n_outputs: int = 2, n_hidden: int = 8, p_edge: float = 0.3,
                     activations: Sequence[str] = ACTIVATIONS, aggregations: Sequence[str] = AGGREGATIONS,
-                    p_sign: float = 0.2, p_frozen: float = 0.1, ids: str = "str") -> Topology:
+                    p_sign: float = 0.2, p_frozen: float = 0.1, ids: str = "str", p_response: float = 0.0
+                    ) -> Topology:
     """A random DAG over inputs, hidden neurons and outputs with all weights and biases set.
 
     Nodes are ranked (inputs, then hidden, then outputs, shuffled in id); each forward pair is an edge with
-    probability ``p_edge``, so depth, skips and fan-in vary. Some edges get a fixed sign, some are frozen.
+    probability ``p_edge``, so depth, skips and fan-in vary. Some edges get a fixed sign, some are frozen;
+    with ``p_response > 0`` some neurons get a response in [-2, 2] other than 1.
     """
     rng = random.Random(seed)
     make = (lambda tag, i: f"{tag}{i}") if ids == "str" else (lambda tag, i: {"x": 0, "h": 1000, "y": 2000}[tag] + i)
@@ -108,8 +139,12 @@ def random_topology(seed: int, n_inputs: int = 3, n_outputs: int = 2, n_hidden: 
     ranked = inputs + hidden + outputs
     nodes = [Node(n, "input", "identity") for n in inputs]
     for n in hidden + outputs:
+        response = 1.0
+        if p_response and rng.random() < p_response:
+            response = round(rng.uniform(-2.0, 2.0), 3)
         nodes.append(Node(n, "output" if n in outputs else "hidden", rng.choice(list(activations)),
-                          rng.choice(list(aggregations)), bias=round(rng.uniform(-0.5, 0.5), 3)))
+                          rng.choice(list(aggregations)), bias=round(rng.uniform(-0.5, 0.5), 3),
+                          response=response))
     rng.shuffle(nodes)  # declaration order must not matter
     edges = []
     for i, a in enumerate(ranked):

@@ -17,14 +17,22 @@ from .errors import (CycleError, DaleConflictError, DuplicateEdgeError, Duplicat
                      InputEdgeError, NonFiniteError, RoleError, SelfLoopError, SignConflictError,
                      TopologyWarning, UnknownActivationError, UnknownAggregationError, UnknownNodeError)
 
-__all__ = ["Node", "Edge", "Topology", "Unreachable", "ACTIVATIONS", "AGGREGATIONS", "FORMAT_VERSION"]
+__all__ = ["Node", "Edge", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIVATIONS", "AGGREGATIONS",
+           "FORMAT_VERSION"]
 
 NodeId = Union[str, int]
 EdgeKey = Tuple[NodeId, NodeId]
 
+#: neat-python's 18 built-in activations, each exactly as ``neat.activations`` computes it (argument
+#: clamps included): ``neat.sigmoid`` is ``1 / (1 + exp(-clamp(5z, -60, 60)))``, ``neat.tanh`` is
+#: ``tanh(clamp(2.5z, -60, 60))``, ... (see :mod:`mpnet.functional`). Prefixed, so that the plain names
+#: below keep their usual (torch) meaning.
+NEAT_ACTIVATIONS = tuple(f"neat.{name}" for name in (
+    "sigmoid", "tanh", "sin", "gauss", "relu", "elu", "lelu", "selu", "softplus", "identity", "clamped", "inv",
+    "log", "exp", "abs", "hat", "square", "cube"))
 #: Activation names understood everywhere (their torch code lives in :mod:`mpnet.functional`).
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "softplus",
-               "sin", "gauss", "abs", "square", "clamped")
+               "sin", "gauss", "abs", "square", "clamped") + NEAT_ACTIVATIONS
 #: Aggregation names: how a neuron combines the messages ``w_e * h_src`` of its incoming edges.
 AGGREGATIONS = ("sum", "mean", "max", "min", "product", "maxabs", "median")
 ROLES = ("input", "hidden", "output")
@@ -45,6 +53,8 @@ class Node:
             aggregates to 0 whatever its aggregation.
         bias: added to the aggregate before the activation; 0 unless set.
         dale: ``"+"`` or ``"-"`` if the neuron obeys Dale's law (all outgoing edges share that sign).
+        response: a fixed multiplier of the aggregate, ``z = response * aggregate + bias`` (neat-python's
+            node response); 1 unless set. It is a constant, not a learned parameter.
     """
     id: NodeId
     role: str = "hidden"
@@ -52,6 +62,7 @@ class Node:
     aggregation: str = "sum"
     bias: float = 0.0
     dale: Optional[str] = None
+    response: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -202,6 +213,10 @@ class Topology:
             raise UnknownAggregationError(f"Node {_fmt_node(node.id)} has aggregation {node.aggregation!r}; "
                                           f"expected one of {list(AGGREGATIONS)}.")
         _check_finite(node.bias, f"The bias of node {_fmt_node(node.id)}")
+        if (not isinstance(node.response, (int, float)) or isinstance(node.response, bool)
+                or not math.isfinite(node.response)):
+            raise NonFiniteError(f"The response of node {_fmt_node(node.id)} is {node.response!r}; expected a "
+                                 f"finite number (1 leaves the aggregate unscaled).")
         _check_sign(node.dale, f"Dale neuron {_fmt_node(node.id)}")
 
     def _check_edge(self, edge: Edge) -> Edge:
@@ -253,6 +268,7 @@ class Topology:
                    dale: Optional[Mapping[NodeId, str]] = None, biases: Optional[Mapping[NodeId, float]] = None,
                    activations: Optional[Mapping[NodeId, str]] = None,
                    aggregations: Optional[Mapping[NodeId, str]] = None,
+                   responses: Optional[Mapping[NodeId, float]] = None,
                    frozen: Iterable[EdgeKey] = (), hidden: Sequence[NodeId] = (), warn: bool = True) -> "Topology":
         """Declare a network from its edge list; hidden neurons are the nodes that are neither inputs nor
         outputs, in order of first appearance.
@@ -265,7 +281,7 @@ class Topology:
             aggregation: default aggregation of every non-input neuron.
             signs: ``{(src, dst): "+" | "-" | None}`` fixed edge signs.
             dale: ``{node: "+" | "-"}`` neurons obeying Dale's law.
-            biases, activations, aggregations: per-node overrides.
+            biases, activations, aggregations, responses: per-node overrides.
             frozen: edges whose weight stays at its (given) initial value.
             hidden: extra hidden neurons to declare even if no edge mentions them.
 
@@ -307,7 +323,7 @@ class Topology:
                 order.append(node_id)
         order += list(outputs)
         for what, table in (("dale", dale), ("biases", biases), ("activations", activations),
-                            ("aggregations", aggregations)):
+                            ("aggregations", aggregations), ("responses", responses)):
             for node_id in (table or {}):
                 if node_id not in order:
                     raise UnknownNodeError(f"{what} names node {node_id!r}, which no edge, input or output "
@@ -321,7 +337,8 @@ class Topology:
                               activation=(activations or {}).get(node_id, default_act),
                               aggregation=(aggregations or {}).get(node_id, aggregation),
                               bias=float((biases or {}).get(node_id, 0.0)),
-                              dale=(dale or {}).get(node_id)))
+                              dale=(dale or {}).get(node_id),
+                              response=float((responses or {}).get(node_id, 1.0))))
         return cls(nodes, parsed, warn=warn)
 
     # --------------------------------------------------------------------------------------- access
@@ -414,6 +431,8 @@ class Topology:
                                      "aggregation": n.aggregation, "bias": n.bias}
             if n.dale is not None:
                 entry["dale"] = n.dale
+            if n.response != 1.0:
+                entry["response"] = n.response
             nodes.append(entry)
         edges = []
         for e in self._edges.values():
@@ -439,7 +458,7 @@ class Topology:
         if data.get("version") != FORMAT_VERSION:
             raise FormatError(f"Topology format version {data.get('version')!r} is not supported; this mpnet "
                               f"reads version {FORMAT_VERSION}.")
-        node_keys = {"id", "role", "activation", "aggregation", "bias", "dale"}
+        node_keys = {"id", "role", "activation", "aggregation", "bias", "dale", "response"}
         nodes = []
         for entry in data.get("nodes", []):
             if not isinstance(entry, Mapping):
@@ -450,7 +469,8 @@ class Topology:
                                   f"unknown keys {sorted(map(str, unknown))}.")
             role = entry.get("role", "hidden")
             nodes.append(Node(entry["id"], role, entry.get("activation", _default_activation(role)),
-                              entry.get("aggregation", "sum"), float(entry.get("bias", 0.0)), entry.get("dale")))
+                              entry.get("aggregation", "sum"), float(entry.get("bias", 0.0)), entry.get("dale"),
+                              entry.get("response", 1.0)))
         edges = []
         for entry in data.get("edges", []):
             if not isinstance(entry, Mapping):
@@ -489,7 +509,7 @@ class Topology:
         graph = nx.DiGraph(mpnet_version=FORMAT_VERSION)
         for n in self._nodes.values():
             graph.add_node(n.id, role=n.role, activation=n.activation, aggregation=n.aggregation,
-                           bias=n.bias, dale=n.dale)
+                           bias=n.bias, dale=n.dale, response=n.response)
         for e in self._edges.values():
             graph.add_edge(e.src, e.dst, weight=e.weight, sign=e.sign, trainable=e.trainable)
         return graph
@@ -498,7 +518,7 @@ class Topology:
     def from_networkx(cls, graph, *, inputs: Optional[Sequence[NodeId]] = None,
                       outputs: Optional[Sequence[NodeId]] = None, warn: bool = True) -> "Topology":
         """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
-        ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale`` on nodes,
+        ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response`` on nodes,
         ``weight, sign, trainable`` on edges) are optional."""
         given_in, given_out = list(inputs or ()), list(outputs or ())
         for what, ids in (("inputs", given_in), ("outputs", given_out)):
@@ -517,7 +537,33 @@ class Topology:
                     else attrs.get("role", "hidden"))
             nodes.append(Node(node_id, role, attrs.get("activation", _default_activation(role)),
                               attrs.get("aggregation", "sum"), float(attrs.get("bias", 0.0) or 0.0),
-                              attrs.get("dale")))
+                              attrs.get("dale"), attrs.get("response", 1.0)))
         edges = [Edge(u, v, attrs.get("weight"), attrs.get("sign"), attrs.get("trainable", True))
                  for u, v, attrs in graph.edges(data=True)]
         return cls(nodes, edges, warn=warn)
+
+    # ------------------------------------------------------------------- neat-python and PyG (thin)
+    @classmethod
+    def from_neat_json(cls, source, *, warn: bool = True) -> "Topology":
+        """Read neat-python's network JSON (a path, JSON text or dict); see :func:`mpnet.neat_io.from_neat_json`.
+        ``Network(Topology.from_neat_json(path))`` computes what ``neat.nn.FeedForwardNetwork.activate`` does."""
+        from .neat_io import from_neat_json
+        return from_neat_json(source, warn=warn)
+
+    @classmethod
+    def from_neat_genome(cls, genome, config, *, warn: bool = True) -> "Topology":
+        """The feed-forward network of a neat-python genome; see :func:`mpnet.neat_io.from_neat_genome`."""
+        from .neat_io import from_neat_genome
+        return from_neat_genome(genome, config, warn=warn)
+
+    def to_neat_json(self, path: Union[str, os.PathLike, None] = None, **kw) -> Dict[str, Any]:
+        """neat-python's network JSON (a dict; also written to ``path`` if given); see
+        :func:`mpnet.neat_io.to_neat_json`."""
+        from .neat_io import to_neat_json
+        return to_neat_json(self, path, **kw)
+
+    def to_pyg(self):
+        """The compiled ``torch_geometric.data.Data`` with the weights, biases, responses, activation and
+        aggregation codes attached; see :func:`mpnet.compile.to_pyg` (needs torch)."""
+        from .compile import to_pyg
+        return to_pyg(self)

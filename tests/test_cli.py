@@ -31,3 +31,49 @@ def test_demo_on_a_file_and_bad_file(tmp_path, capsys):
 def test_console_entry_point_runs_as_module():
     out = subprocess.run([sys.executable, "-m", "mpnet", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "demo" in out.stdout
+
+
+# ------------------------------------------------------------------------------------------ convert
+def test_help_lists_convert(capsys):
+    main([])
+    assert "convert" in capsys.readouterr().out
+
+
+def test_convert_chain_of_formats_is_exact(tmp_path, capsys):
+    from mpnet import Topology
+    start = tmp_path / "q.json"
+    Topology.load("data/question_network.json").save(start)
+    chain = [start, tmp_path / "q.neat.json", tmp_path / "q.graphml", tmp_path / "back.json"]
+    for src, dst in zip(chain, chain[1:]):
+        assert main(["convert", str(src), str(dst)]) == 0
+    assert "q.neat.json (neat) -> " in capsys.readouterr().out
+    assert Topology.load(chain[-1]) == Topology.load("data/question_network.json")
+
+
+def test_convert_with_from_and_to(tmp_path):
+    from mpnet import Topology
+    from mpnet.neat_io import to_neat_json
+    topo = Topology.load("data/question_network.json")
+    to_neat_json(topo, tmp_path / "winner.json")                          # neat JSON without the .neat.json name
+    assert main(["convert", str(tmp_path / "winner.json"), str(tmp_path / "plain.txt"), "--from", "neat",
+                 "--to", "mpnet"]) == 0
+    assert Topology.load(tmp_path / "plain.txt") == topo
+
+
+def test_convert_to_torchscript_runs_the_network(tmp_path):
+    import torch
+    from mpnet import Network, Topology
+    assert main(["convert", "data/question_network.json", str(tmp_path / "q.pt")]) == 0
+    x = torch.randn(4, 2)
+    with torch.no_grad():
+        want = Network(Topology.load("data/question_network.json"))(x)
+        torch.testing.assert_close(torch.jit.load(str(tmp_path / "q.pt"))(x), want)
+
+
+def test_convert_errors_exit_2_with_the_reason(tmp_path, capsys):
+    assert main(["convert", "data/question_network.json", str(tmp_path / "q.xyz")]) == 2
+    assert "Cannot tell the format of" in capsys.readouterr().err
+    assert main(["convert", str(tmp_path / "missing.json"), str(tmp_path / "q.neat.json")]) == 2
+    assert "No such file" in capsys.readouterr().err
+    assert main(["convert", "data/question_network.json", str(tmp_path / "q.neat.json"), "--from", "neat"]) == 2
+    assert "has no 'format_version' field" in capsys.readouterr().err

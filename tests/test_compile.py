@@ -43,3 +43,23 @@ def test_random_batches():
 def test_data_file_is_the_embedded_question_network():
     from mpnet import Topology
     assert Topology.load("data/question_network.json") == question_network()
+
+
+def test_to_pyg_carries_the_numbers_in_compiled_order():
+    from mpnet import Topology
+    from mpnet.topology import ACTIVATIONS, AGGREGATIONS
+    topo = random_topology(4, n_hidden=6, p_response=0.5, p_edge=0.5)
+    data = topo.to_pyg()
+    assert data.num_nodes == topo.num_nodes and data.edge_index.shape == (2, topo.num_edges)
+    for row, node_id in enumerate(data.node_id):
+        node = topo.nodes[node_id]
+        assert (data.bias[row].item(), data.response[row].item()) == (node.bias, node.response)
+        assert ACTIVATIONS[data.act[row]] == node.activation and AGGREGATIONS[data.agg[row]] == node.aggregation
+        assert bool(data.is_input[row]) == (node.role == "input")
+        assert bool(data.is_output[row]) == (node.role == "output")
+    for (src, dst), w, s, t in zip(data.edge_index.t().tolist(), data.edge_weight.tolist(),
+                                   data.edge_sign.tolist(), data.trainable.tolist()):
+        edge = topo.edges[(data.node_id[src], data.node_id[dst])]
+        assert (w, s, t) == (edge.weight, {"+": 1, "-": -1, None: 0}[edge.sign], edge.trainable)
+    unset = Topology.from_edges([("x", "y")], inputs=["x"], outputs=["y"]).to_pyg()
+    assert unset.edge_weight.isnan().all()

@@ -11,7 +11,9 @@ from mpnet.functional import ACTIVATION_FNS
 from mpnet.testing import REFERENCE_ACTIVATIONS, random_topology, reference_forward
 from mpnet.topology import ACTIVATIONS, AGGREGATIONS, Edge, Node, Topology
 
-SMOOTH = [a for a in ACTIVATIONS if a not in ("relu", "leaky_relu", "abs", "clamped")]
+# kinks, jumps or flat pieces where random arguments land: not for finite differences
+SMOOTH = [a for a in ACTIVATIONS if a not in ("relu", "leaky_relu", "abs", "clamped", "neat.relu", "neat.lelu",
+                                               "neat.abs", "neat.clamped", "neat.hat", "neat.inv", "neat.log")]
 
 
 def run(topo, x, fused=True):
@@ -31,7 +33,7 @@ def assert_matches_reference(topo, x, fused=True):
 @given(seed=st.integers(0, 10**6), n_hidden=st.integers(0, 12), p_edge=st.floats(0.05, 0.8),
        batch=st.integers(1, 9))
 def test_random_dags_match_reference(fused, seed, n_hidden, p_edge, batch):
-    topo = random_topology(seed, n_hidden=n_hidden, p_edge=p_edge)
+    topo = random_topology(seed, n_hidden=n_hidden, p_edge=p_edge, p_response=0.3)
     x = torch.randn(batch, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     assert_matches_reference(topo, x, fused)
 
@@ -39,7 +41,8 @@ def test_random_dags_match_reference(fused, seed, n_hidden, p_edge, batch):
 @pytest.mark.parametrize("aggregation", AGGREGATIONS)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_every_aggregation_and_activation(aggregation, activation):
-    topo = random_topology(7, n_hidden=6, p_edge=0.5, activations=[activation], aggregations=[aggregation])
+    topo = random_topology(7, n_hidden=6, p_edge=0.5, activations=[activation], aggregations=[aggregation],
+                           p_response=0.5)
     x = torch.randn(5, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     assert_matches_reference(topo, x, fused=True)
 
@@ -110,7 +113,7 @@ def test_invariant_under_relabelling(seed):
 def test_gradcheck_weights_biases_inputs(fused, aggregation):
     for seed in range(3):
         topo = random_topology(seed, n_hidden=6, p_edge=0.45, activations=SMOOTH, aggregations=[aggregation],
-                               p_sign=0.0, p_frozen=0.0)
+                               p_sign=0.0, p_frozen=0.0, p_response=0.5)
         net = mpnet.Network(topo, dtype=torch.float64, fused=fused)
         x = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
         w = net.parametrizations.weight.original.detach().clone().requires_grad_()
@@ -120,7 +123,7 @@ def test_gradcheck_weights_biases_inputs(fused, aggregation):
 
 
 def test_gradcheck_through_the_module_with_signs_and_mixed_aggregations():
-    topo = random_topology(11, n_hidden=8, p_edge=0.5, activations=SMOOTH, p_sign=0.5, p_frozen=0.0)
+    topo = random_topology(11, n_hidden=8, p_edge=0.5, activations=SMOOTH, p_sign=0.5, p_frozen=0.0, p_response=0.5)
     net = mpnet.Network(topo, dtype=torch.float64)
     x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
     assert gradcheck(lambda x: net(x), (x,), eps=1e-6, atol=1e-6, rtol=1e-5)
@@ -140,3 +143,31 @@ def test_reference_activations_match_torch():
     for name in ACTIVATIONS:
         want = torch.tensor([REFERENCE_ACTIVATIONS[name](v) for v in z.tolist()], dtype=torch.float64)
         torch.testing.assert_close(ACTIVATION_FNS[name].fn(z), want, rtol=1e-12, atol=1e-12, msg=name)
+
+
+def test_hand_computed_responses():
+    # messages 2 and -3 into n (response r = -1.5, bias 0.25): z = r * aggregate + 0.25
+    def out(agg):
+        topo = Topology.from_edges([("a", "n", 2.0), ("b", "n", -3.0), ("n", "y", 1.0)], inputs=["a", "b"],
+                                   outputs=["y"], activation="identity", aggregations={"n": agg},
+                                   responses={"n": -1.5}, biases={"n": 0.25})
+        return [run(topo, [[1.0, 1.0]], fused).item() for fused in (True, False)]
+    expected = {"sum": 1.75, "mean": 1.0, "max": -2.75, "min": 4.75, "product": 9.25, "maxabs": 4.75,
+                "median": 1.0}
+    for agg, want in expected.items():
+        assert out(agg) == [want, want], agg
+
+
+def test_response_scales_are_exact_in_every_dtype():
+    topo = Topology.from_edges([("a", "n", 1.0), ("b", "n", 1.0), ("c", "n", 1.0), ("n", "y", 1.0)],
+                               inputs=["a", "b", "c"], outputs=["y"], aggregations={"n": "mean"},
+                               responses={"n": 0.1, "y": -0.7})
+    net = mpnet.Network(topo, dtype=torch.float64)
+    want64 = sorted([0.1 / 3] * 3 + [-0.7])
+    assert sorted(net.plan.edge_scale.tolist()) == want64
+    net.float()
+    want32 = torch.tensor([0.1, 0.1, 0.1, -0.7], dtype=torch.float32) / torch.tensor([3.0, 3.0, 3.0, 1.0])
+    assert sorted(net.plan.edge_scale.tolist()) == sorted(want32.tolist())
+    net.double()   # back from float32: derived again from the float64 responses, not re-cast
+    assert sorted(net.plan.edge_scale.tolist()) == want64
+    assert net.plan.response.dtype == torch.float64

@@ -679,3 +679,39 @@ def test_depth_consistent_on_random_topologies(seed, ids, p_edge):
     topo = random_topology(seed, ids=ids, p_edge=p_edge)
     assert_depth_consistent(topo)
     assert Topology.from_dict(topo.to_dict(), warn=False) == topo
+
+
+# ------------------------------------------------------------------------------------------ response
+def test_response_defaults_to_one_and_is_kept_by_every_round_trip():
+    topo = question(responses={"c1": -2.5, "y": 0.5})
+    assert topo.nodes["c1"].response == -2.5 and topo.nodes["a1"].response == 1.0
+    data = topo.to_dict()
+    assert {n["id"]: n.get("response") for n in data["nodes"] if n["id"] in ("c1", "y", "a1")} == \
+        {"a1": None, "c1": -2.5, "y": 0.5}
+    assert Topology.from_dict(json.loads(json.dumps(data))) == topo
+    assert topo.to_networkx().nodes["c1"]["response"] == -2.5
+    assert _nx_round_trip_attrs(topo) == topo
+    assert topo.with_weights({("x1", "a1"): 0.1}).nodes["y"].response == 0.5
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_responses_round_trip(seed):
+    topo = random_topology(seed, p_response=0.5)
+    assert any(n.response != 1.0 for n in topo.nodes.values())
+    assert Topology.from_dict(topo.to_dict(), warn=False) == topo
+    _nx_round_trip_attrs(topo)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), None, "2", True])
+def test_non_finite_or_non_number_response(value):
+    with pytest.raises(NonFiniteError, match="response of node 'h' is .*; expected a finite number"):
+        Topology([Node("x", "input"), Node("h", response=value), Node("y", "output")],
+                 [Edge("x", "h", 1.0), Edge("h", "y", 1.0)])
+
+
+def test_neat_activations_are_registered_distinct_from_torch_ones():
+    from mpnet.topology import NEAT_ACTIVATIONS
+    assert len(NEAT_ACTIVATIONS) == 18 and set(NEAT_ACTIVATIONS) <= set(ACTIVATIONS)
+    assert "neat.sigmoid" in ACTIVATIONS and "sigmoid" in ACTIVATIONS
+    topo = small([("x", "h"), ("h", "y")], activations={"h": "neat.cube"})
+    assert topo.nodes["h"].activation == "neat.cube"

@@ -1,0 +1,125 @@
+"""Networks in files, one format per name or extension, for ``mpnet convert`` (last stage, beside the CLI).
+
+=============  ===============  =========================================================================
+format         extension        what
+=============  ===============  =========================================================================
+``mpnet``      ``.json``        :meth:`Topology.save` / :meth:`Topology.load` (exact)
+``neat``       ``.neat.json``   neat-python's network JSON, :mod:`mpnet.neat_io` (exact)
+``graphml``    ``.graphml``     networkx GraphML of :meth:`Topology.to_networkx` (exact)
+``torchscript`` ``.pt``         write only: a traced :class:`~mpnet.export.StaticNetwork`
+``pt2``        ``.pt2``         write only: a ``torch.export`` program
+``onnx``       ``.onnx``        write only: ONNX, float32 (needs the ``onnx`` extra)
+=============  ===============  =========================================================================
+
+GraphML has no null and only string node ids: attributes that are None (a free sign, an unset weight, no
+Dale sign) are left out, which :meth:`Topology.from_networkx` reads back as None; int ids are written as
+their digits with node attribute ``id_type="int"``. GML is not offered: it has no booleans, so a frozen
+edge's ``trainable`` would come back as an int.
+"""
+import os
+import sys
+from typing import Optional, Tuple, Union
+
+from .errors import FormatError
+from .topology import Topology
+
+__all__ = ["FORMATS", "READABLE", "detect", "read", "write", "convert"]
+
+#: Format name -> file extension; ``neat`` is checked before ``mpnet`` (".neat.json" ends in ".json").
+FORMATS = {"neat": ".neat.json", "mpnet": ".json", "graphml": ".graphml", "torchscript": ".pt", "pt2": ".pt2",
+           "onnx": ".onnx"}
+#: Formats that hold a topology (the others hold a compiled model and are written only).
+READABLE = ("mpnet", "neat", "graphml")
+
+PathLike = Union[str, os.PathLike]
+
+
+def detect(path: PathLike, format: Optional[str] = None) -> str:
+    """The format named by ``format``, or else by the extension of ``path``.
+
+    Raises:
+        FormatError: an unknown format name, or an extension that names none.
+    """
+    if format is not None:
+        if format not in FORMATS:
+            raise FormatError(f'Invalid format "{format}". Must be one of {list(FORMATS)}.')
+        return format
+    name = os.fspath(path).lower()
+    for fmt, ext in FORMATS.items():
+        if name.endswith(ext):
+            return fmt
+    raise FormatError(f"Cannot tell the format of {os.fspath(path)!r} from its extension; name it (one of "
+                      f"{list(FORMATS)}, extensions {list(FORMATS.values())}).")
+
+
+def _write_graphml(topology: Topology, path: PathLike) -> None:
+    import networkx as nx
+    graph = topology.to_networkx()
+    names = {node: str(node) for node in graph.nodes}
+    if len(set(names.values())) < len(names):
+        clash = next(n for n in names if isinstance(n, int) and str(n) in graph)
+        raise FormatError(f"Node ids {str(clash)!r} (a str) and {clash} (an int) would both be {str(clash)!r} in "
+                          f"GraphML, whose ids are strings; rename one, or write mpnet JSON instead.")
+    out = nx.DiGraph(**graph.graph)
+    for node, attrs in graph.nodes(data=True):
+        kept = {k: v for k, v in attrs.items() if v is not None}
+        if isinstance(node, int):
+            kept["id_type"] = "int"
+        out.add_node(names[node], **kept)
+    for u, v, attrs in graph.edges(data=True):
+        out.add_edge(names[u], names[v], **{k: x for k, x in attrs.items() if x is not None})
+    nx.write_graphml(out, os.fspath(path), infer_numeric_types=True)
+
+
+def _read_graphml(path: PathLike, warn: bool) -> Topology:
+    import networkx as nx
+    graph = nx.read_graphml(os.fspath(path))
+    ids = {n: (int(n) if attrs.pop("id_type", None) == "int" else n) for n, attrs in graph.nodes(data=True)}
+    return Topology.from_networkx(nx.relabel_nodes(graph, ids, copy=True), warn=warn)
+
+
+def read(path: PathLike, format: Optional[str] = None, *, warn: bool = True) -> Topology:
+    """Read a topology from an mpnet JSON, neat-python JSON or GraphML file.
+
+    Raises:
+        FormatError: the format holds no topology (TorchScript, ONNX: written only), or is unknown.
+    """
+    fmt = detect(path, format)
+    if fmt == "mpnet":
+        return Topology.load(path, warn=warn)
+    if fmt == "neat":
+        return Topology.from_neat_json(path, warn=warn)
+    if fmt == "graphml":
+        return _read_graphml(path, warn)
+    raise FormatError(f"{fmt} files hold a compiled model, not a topology; mpnet reads only {list(READABLE)}.")
+
+
+def write(topology: Topology, path: PathLike, format: Optional[str] = None, *, seed: int = 0) -> None:
+    """Write ``topology`` in the format named or implied by ``path``. For the model formats
+    (``torchscript``, ``pt2``, ``onnx``) it becomes a :class:`~mpnet.Network` first: weights it leaves unset
+    are drawn with ``seed``."""
+    fmt = detect(path, format)
+    if fmt == "mpnet":
+        topology.save(path)
+    elif fmt == "neat":
+        topology.to_neat_json(path)
+    elif fmt == "graphml":
+        _write_graphml(topology, path)
+    else:
+        from . import export
+        from .model import Network
+        net = Network(topology, seed=seed)
+        {"torchscript": export.to_torchscript, "pt2": export.to_torch_export, "onnx": export.to_onnx}[fmt](net, path)
+
+
+def convert(src: PathLike, dst: PathLike, *, src_format: Optional[str] = None, dst_format: Optional[str] = None,
+            seed: int = 0) -> Tuple[str, str]:
+    """Read ``src`` and write it to ``dst``; returns the two format names."""
+    fmt_in, fmt_out = detect(src, src_format), detect(dst, dst_format)
+    topology = read(src, fmt_in, warn=False)
+    unset = sum(e.weight is None for e in topology.edges.values())
+    if unset and fmt_out not in READABLE:
+        print(f"mpnet convert: {unset} edge(s) of {os.fspath(src)} have no weight; drawn with seed {seed}.",
+              file=sys.stderr)
+    write(topology, dst, fmt_out, seed=seed)
+    return fmt_in, fmt_out

@@ -1,0 +1,367 @@
+"""neat-python networks in and out, exactly (pure Python, beside topology: no torch, and no neat-python needed
+to read or write its JSON).
+
+neat-python's network JSON (``neat.export.export_network_json``, ``format_version`` "1.0", feed-forward)
+maps onto a :class:`~mpnet.Topology` node for node::
+
+    neat-python                                mpnet
+    node id (int: inputs < 0, outputs 0..)     the same int
+    activation "sigmoid" (a built-in)          "neat.sigmoid": neat's formula, clamp included
+    aggregation (the 7 built-ins)              the same name
+    bias, response                             bias, response:  z = response * aggregate + bias
+    connection from -> to, weight, enabled     Edge(from, to, weight); disabled ones are skipped
+
+so ``Network(Topology.from_neat_json(path))`` computes ``neat.nn.FeedForwardNetwork.activate``. One
+convention differs and is translated: neat's product over no input is 1, mpnet's empty aggregation is 0,
+so an edge-less product neuron comes in with ``bias + response`` as its bias (and goes out as a sum).
+
+Writing (:func:`to_neat_json`) keeps neat's semantics in neat's fields; what neat's format cannot hold
+(string ids, plain activations such as ``relu`` that equal a neat built-in, signs, frozen edges, Dale
+neurons, declaration order) goes into ``metadata["mpnet"]``, which :func:`from_neat_json` reads back, so
+``from_neat_json(to_neat_json(topo)) == topo``. Activations neat-python lacks (``gelu``, torch's ``tanh``,
+...) cannot be written: :class:`~mpnet.errors.UnsupportedError` names them.
+"""
+import json
+import os
+from dataclasses import replace
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+from .errors import CycleError, FormatError, UnsupportedError
+from .topology import NEAT_ACTIVATIONS, Edge, Node, NodeId, Topology
+
+__all__ = ["from_neat_json", "from_neat_genome", "to_neat_json", "NEAT_FORMAT_VERSION"]
+
+NEAT_FORMAT_VERSION = "1.0"
+_NEAT_AGGREGATIONS = ("sum", "product", "max", "min", "maxabs", "median", "mean")
+#: Plain mpnet activations that are the same function as a neat-python built-in of the same name.
+_SAME_AS_NEAT = ("identity", "relu", "elu", "selu", "abs", "square", "clamped")
+_EXTRAS_VERSION = 1
+
+PathOrData = Union[str, os.PathLike, Mapping[str, Any]]
+
+
+# ------------------------------------------------------------------------------------------ reading
+def _load(source: PathOrData) -> Mapping[str, Any]:
+    if isinstance(source, Mapping):
+        return source
+    if isinstance(source, str) and source.lstrip().startswith("{"):
+        text, where = source, "the given JSON text"
+    else:
+        with open(source) as f:
+            text, where = f.read(), os.fspath(source)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise FormatError(f"{where} is not valid JSON: {err}") from None
+    if not isinstance(data, Mapping):
+        raise FormatError(f"{where} holds a JSON {type(data).__name__}; expected neat-python's network object.")
+    return data
+
+
+def _field(entry: Mapping, key: str, where: str) -> Any:
+    if not isinstance(entry, Mapping) or key not in entry:
+        raise FormatError(f"{where} has no {key!r} field; is this neat-python's network JSON "
+                          f"(neat.export.export_network_json)?")
+    return entry[key]
+
+
+def _function_name(value: Any, kind: str, node: Any) -> str:
+    """The name of a node's activation or aggregation (``{"name": ..., "custom": ...}`` or a bare string)."""
+    if isinstance(value, str):
+        return value
+    name = _field(value, "name", f"The {kind} of neat node {node!r}")
+    if value.get("custom", False):
+        raise UnsupportedError(f"neat node {node!r} uses the custom {kind} {name!r}; mpnet reproduces "
+                               f"neat-python's built-in {kind}s only. Replace it by a built-in one.")
+    return name
+
+
+def _number(entry: Mapping, key: str, default: float, node: Any) -> float:
+    value = entry.get(key, default)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise FormatError(f"neat node {node!r} has {key} {value!r}; expected a number.")
+    return float(value)
+
+
+def _activation_in(name: str, node: Any) -> str:
+    if f"neat.{name}" not in NEAT_ACTIVATIONS:
+        raise UnsupportedError(f"neat node {node!r} has activation {name!r}, which is not one of neat-python's "
+                               f"built-ins {[a[5:] for a in NEAT_ACTIVATIONS]}; mpnet cannot compute it.")
+    return f"neat.{name}"
+
+
+def from_neat_json(source: PathOrData, *, warn: bool = True) -> Topology:
+    """A topology computing exactly what neat-python's ``FeedForwardNetwork.activate`` computes.
+
+    Args:
+        source: a path, a JSON string or the dict of ``neat.export.export_network_json``, or of
+            :func:`to_neat_json`.
+        warn: emit a :class:`~mpnet.errors.TopologyWarning` for neurons off every input-to-output path
+            (neat's "bias neurons" without inputs are such neurons).
+
+    Raises:
+        FormatError: not neat-python's network JSON (a field is missing).
+        UnsupportedError: another ``format_version``, a recurrent / CTRNN / IZNN network, a custom
+            activation or aggregation.
+        TopologyError: the network itself is invalid (e.g. :class:`~mpnet.errors.CycleError`).
+    """
+    data = _load(source)
+    version = _field(data, "format_version", "The JSON")
+    if version != NEAT_FORMAT_VERSION:
+        raise UnsupportedError(f"neat-python network JSON format_version {version!r} is not supported; mpnet "
+                               f"reads {NEAT_FORMAT_VERSION!r}.")
+    kind = _field(data, "network_type", "The JSON")
+    if kind != "feedforward":
+        raise UnsupportedError(f"neat-python network_type {kind!r} is not supported: mpnet computes feed-forward "
+                               f"networks only (a {kind} network keeps state between activate calls). Evolve "
+                               f"with feed_forward = True and export a neat.nn.FeedForwardNetwork.")
+    head = _field(data, "topology", "The JSON")
+    input_keys = list(_field(head, "input_keys", "The JSON's 'topology'"))
+    output_keys = list(_field(head, "output_keys", "The JSON's 'topology'"))
+    inputs, outputs = set(input_keys), set(output_keys)
+
+    entries: Dict[Any, Mapping] = {}
+    for i, entry in enumerate(_field(data, "nodes", "The JSON")):
+        key = _field(entry, "id", f"Node entry {i}")
+        if key in entries:
+            raise FormatError(f"neat node {key!r} appears twice in 'nodes'; ids must be unique.")
+        entries[key] = entry
+    connections = []
+    for i, conn in enumerate(_field(data, "connections", "The JSON")):
+        where = f"Connection entry {i}"
+        src, dst, weight = _field(conn, "from", where), _field(conn, "to", where), _field(conn, "weight", where)
+        if conn.get("enabled", True):
+            connections.append((src, dst, weight))
+    fed = {dst for _, dst, _ in connections}
+
+    nodes: Dict[Any, Node] = {}
+    for key in input_keys:
+        nodes[key] = Node(key, "input", "identity")
+    for key, entry in entries.items():
+        if key in inputs:
+            continue
+        if entry.get("type") == "input":
+            raise FormatError(f"neat node {key!r} has type 'input' but is not in topology.input_keys "
+                              f"{input_keys}.")
+        activation = _activation_in(_function_name(_field(entry, "activation", f"neat node {key!r}"),
+                                                   "activation", key), key)
+        aggregation = _function_name(_field(entry, "aggregation", f"neat node {key!r}"), "aggregation", key)
+        if aggregation not in _NEAT_AGGREGATIONS:
+            raise UnsupportedError(f"neat node {key!r} has aggregation {aggregation!r}, which is not one of "
+                                   f"neat-python's built-ins {list(_NEAT_AGGREGATIONS)}.")
+        bias, response = _number(entry, "bias", 0.0, key), _number(entry, "response", 1.0, key)
+        if aggregation == "product" and key not in fed:
+            bias = bias + response   # neat: bias + response * (product of nothing = 1.0)
+        nodes[key] = Node(key, "output" if key in outputs else "hidden", activation, aggregation, bias,
+                          response=response)
+    for key in output_keys:   # an output neat never evaluates keeps its initial value 0
+        nodes.setdefault(key, Node(key, "output", "neat.identity", "sum"))
+
+    edges = [Edge(src, dst, weight) for src, dst, weight in connections]
+    order = input_keys + [k for k in nodes if k not in inputs and k not in outputs] + output_keys
+    # hidden neurons in depth order, the order to_neat_json writes them in, so that a neat network comes
+    # back from to_neat_json unchanged (with no metadata["mpnet"])
+    depth = Topology([nodes[k] for k in order], edges, warn=False).depth()
+    order = input_keys + sorted(order[len(input_keys):len(order) - len(output_keys)], key=depth.get) + output_keys
+    extras = data.get("metadata", {}).get("mpnet") if isinstance(data.get("metadata"), Mapping) else None
+    if extras:
+        nodes, edges, order = _apply_extras(extras, nodes, edges, order, fed)
+    return Topology([nodes[k] for k in order], edges, warn=warn)
+
+
+def _apply_extras(extras: Mapping, nodes: Dict[Any, Node], edges: List[Edge], order: List[Any], fed: set
+                  ) -> Tuple[Dict[Any, Node], List[Edge], List[Any]]:
+    """Restore what :func:`to_neat_json` kept in ``metadata["mpnet"]``: ids, plain activation names, the
+    aggregation of edge-less product neurons, Dale signs, declaration order, edge signs and frozen flags.
+    Entries that no longer match the neat fields (the file was edited since) are skipped."""
+    if extras.get("version") != _EXTRAS_VERSION:
+        raise UnsupportedError(f"metadata['mpnet'] version {extras.get('version')!r} is not supported; this "
+                               f"mpnet reads version {_EXTRAS_VERSION}.")
+    rename: Dict[Any, NodeId] = {}
+    for key, info in extras.get("nodes", []):
+        node = nodes.get(key)
+        if node is None:
+            continue
+        changes: Dict[str, Any] = {}
+        if "id" in info:
+            rename[key] = changes["id"] = info["id"]
+        if node.role == "input":   # fields neat has no place for (and no use: inputs compute nothing)
+            changes.update({k: info[k] for k in ("activation", "aggregation", "bias", "response") if k in info})
+        elif "activation" in info and _activation_out(info["activation"]) == node.activation[len("neat."):]:
+            changes["activation"] = info["activation"]
+        if info.get("aggregation") == "product" and node.aggregation == "sum" and key not in fed:
+            changes["aggregation"] = "product"
+        if "dale" in info:
+            changes["dale"] = info["dale"]
+        nodes[key] = replace(node, **changes)
+    flags = {(src, dst): info for src, dst, info in extras.get("edges", [])}
+    edges = [Edge(rename.get(e.src, e.src), rename.get(e.dst, e.dst), e.weight,
+                  flags.get(e.key, {}).get("sign"), flags.get(e.key, {}).get("trainable", True)) for e in edges]
+    listed = [k for k in extras.get("order", []) if k in nodes]
+    order = listed + [k for k in order if k not in set(listed)]
+    return {rename.get(k, k): n for k, n in nodes.items()}, edges, [rename.get(k, k) for k in order]
+
+
+def from_neat_genome(genome: Any, config: Any, *, warn: bool = True) -> Topology:
+    """The topology of the network ``neat.nn.FeedForwardNetwork.create(genome, config)`` builds: enabled
+    connections, the nodes the outputs need; computes exactly what its ``activate`` computes.
+
+    Args:
+        genome: a ``neat.DefaultGenome`` (or anything with ``nodes`` and ``connections`` alike).
+        config: the ``neat.Config`` (or its ``genome_config``) the genome was evolved with.
+
+    Raises:
+        CycleError: the genome is recurrent (neat-python would silently drop the cycle's nodes).
+        UnsupportedError: a custom activation or aggregation.
+    """
+    gc = getattr(config, "genome_config", config)
+    input_keys, output_keys = list(gc.input_keys), list(gc.output_keys)
+    enabled = [cg for cg in genome.connections.values() if cg.enabled]
+    sources: Dict[Any, List[Any]] = {}
+    for cg in enabled:
+        sources.setdefault(cg.key[1], []).append(cg.key[0])
+    required = set(output_keys)   # outputs and every non-input node they depend on (neat's required_for_output)
+    frontier = list(output_keys)
+    while frontier:
+        for src in sources.get(frontier.pop(), []):
+            if src not in required and src not in input_keys:
+                required.add(src)
+                frontier.append(src)
+
+    def info(defs: Any, name: str, kind: str) -> Dict[str, Any]:
+        fn = defs.get(name)
+        builtin = (getattr(fn, "__module__", None) == f"neat.{kind}s"
+                   and getattr(fn, "__name__", None) == f"{name}_{kind}")
+        return {"name": name, "custom": not builtin}
+
+    nodes = [{"id": k, "type": "output" if k in output_keys else "hidden",
+              "activation": info(gc.activation_defs, ng.activation, "activation"),
+              "aggregation": info(gc.aggregation_function_defs, ng.aggregation, "aggregation"),
+              "bias": ng.bias, "response": ng.response}
+             for k, ng in genome.nodes.items() if k in required]
+    nodes += [{"id": k, "type": "input"} for k in input_keys]
+    connections = [{"from": cg.key[0], "to": cg.key[1], "weight": cg.weight, "enabled": True}
+                   for cg in enabled if cg.key[1] in required]
+    data = {"format_version": NEAT_FORMAT_VERSION, "network_type": "feedforward", "metadata": {},
+            "topology": {"num_inputs": len(input_keys), "num_outputs": len(output_keys),
+                         "input_keys": input_keys, "output_keys": output_keys},
+            "nodes": nodes, "connections": connections}
+    try:
+        return from_neat_json(data, warn=warn)
+    except CycleError as err:
+        raise CycleError(f"neat-python genome {getattr(genome, 'key', '?')!r} is recurrent, which a "
+                         f"FeedForwardNetwork cannot compute (it silently drops the cycle's nodes). {err}",
+                         err.cycle) from None
+
+
+# ------------------------------------------------------------------------------------------ writing
+def _activation_out(name: str) -> Optional[str]:
+    """neat-python's name for an mpnet activation, or None if neat has no such function."""
+    if name in NEAT_ACTIVATIONS:
+        return name[len("neat."):]
+    return name if name in _SAME_AS_NEAT else None
+
+
+def _neat_ids(topology: Topology) -> Dict[NodeId, int]:
+    """The ids themselves if all are ints, else neat's convention: inputs -1, -2, ..., outputs 0, 1, ...,
+    hidden neurons from n_outputs on, in declaration order."""
+    if all(isinstance(n, int) for n in topology.nodes):
+        return {n: n for n in topology.nodes}
+    hidden = [n for n, node in topology.nodes.items() if node.role == "hidden"]
+    return {**{n: -1 - i for i, n in enumerate(topology.inputs)}, **{n: i for i, n in enumerate(topology.outputs)},
+            **{n: len(topology.outputs) + i for i, n in enumerate(hidden)}}
+
+
+def to_neat_json(topology: Topology, path: Union[str, os.PathLike, None] = None, *,
+                 metadata: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """neat-python's network JSON of ``topology`` (passes ``neat.export.validate_json``).
+
+    Node ids are kept when they are all ints; otherwise inputs become ``-1, -2, ...``, outputs ``0, 1, ...``
+    and hidden neurons ``n_outputs, ...`` (neat's convention). What neat's format cannot hold goes into
+    ``metadata["mpnet"]`` (see the module docstring).
+
+    Args:
+        path: also write the JSON there.
+        metadata: extra entries for the ``metadata`` object (e.g. ``fitness``).
+
+    Raises:
+        UnsupportedError: an activation neat-python lacks, or an edge without a weight.
+    """
+    nodes, edges = topology.nodes, topology.edges
+    unset = [k for k, e in edges.items() if e.weight is None]
+    if unset:
+        raise UnsupportedError(f"Edges {unset[:5]}{' ...' if len(unset) > 5 else ''} have no weight, and neat-python's "
+                               f"format needs one on every connection. Set them, or write the topology of a "
+                               f"Network (net.to_topology()).")
+    bad = [(n.id, n.activation) for n in nodes.values() if n.role != "input" and _activation_out(n.activation) is None]
+    if bad:
+        choices = list(NEAT_ACTIVATIONS) + list(_SAME_AS_NEAT)
+        raise UnsupportedError(f"Node {bad[0][0]!r} has activation {bad[0][1]!r}, which neat-python does not have "
+                               f"({len(bad)} node(s) in all); neat-python's format can hold {choices}.")
+    neat_id = _neat_ids(topology)
+    relabel = any(k != v for k, v in neat_id.items())
+
+    computed = [n for n in topology.topological_order() if nodes[n].role != "input"]
+    out_nodes, connections = [], []
+    node_extras: Dict[NodeId, Dict[str, Any]] = {}
+    for n in computed:
+        node = nodes[n]
+        preds = topology.predecessors(n)
+        aggregation = node.aggregation
+        extra = node_extras.setdefault(n, {})
+        if aggregation == "product" and not preds:   # neat's empty product is 1; a sum of nothing is 0
+            aggregation, extra["aggregation"] = "sum", "product"
+        name = _activation_out(node.activation)
+        if node.activation != f"neat.{name}":
+            extra["activation"] = node.activation
+        out_nodes.append({"id": neat_id[n], "type": node.role,
+                          "activation": {"name": name, "custom": False},
+                          "aggregation": {"name": aggregation, "custom": False},
+                          "bias": node.bias, "response": node.response})
+        for src in preds:
+            connections.append({"from": neat_id[src], "to": neat_id[n], "weight": edges[(src, n)].weight,
+                                "enabled": True})
+    for n in topology.inputs:
+        out_nodes.append({"id": neat_id[n], "type": "input", "activation": {"name": "identity", "custom": False},
+                          "aggregation": {"name": "none", "custom": False}, "bias": 0.0, "response": 1.0})
+
+    for n, node in nodes.items():
+        extra = node_extras.setdefault(n, {})
+        if node.role == "input":
+            plain = Node(n, "input", "identity")
+            extra.update({k: getattr(node, k) for k in ("activation", "aggregation", "bias", "response")
+                          if getattr(node, k) != getattr(plain, k)})
+        if relabel:
+            extra["id"] = n
+        if node.dale is not None:
+            extra["dale"] = node.dale
+    edge_extras = []
+    for e in edges.values():
+        flags = {**({"sign": e.sign} if e.sign is not None else {}), **({} if e.trainable else {"trainable": False})}
+        if flags:
+            edge_extras.append([neat_id[e.src], neat_id[e.dst], flags])
+    default_order = (list(topology.inputs) + [n for n in computed if nodes[n].role == "hidden"]
+                     + list(topology.outputs))
+    head = {"generator": "mpnet"}
+    extras: Dict[str, Any] = {"version": _EXTRAS_VERSION}
+    if list(nodes) != default_order:
+        extras["order"] = [neat_id[n] for n in nodes]
+    if any(node_extras.values()):
+        extras["nodes"] = [[neat_id[n], node_extras[n]] for n in nodes if node_extras[n]]
+    if edge_extras:
+        extras["edges"] = edge_extras
+    if len(extras) > 1:
+        head["mpnet"] = extras
+    head.update(metadata or {})
+    data = {"format_version": NEAT_FORMAT_VERSION, "network_type": "feedforward", "metadata": head,
+            "topology": {"num_inputs": len(topology.inputs), "num_outputs": len(topology.outputs),
+                         "input_keys": [neat_id[n] for n in topology.inputs],
+                         "output_keys": [neat_id[n] for n in topology.outputs]},
+            "nodes": out_nodes, "connections": connections}
+    if path is not None:
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, path)
+    return data
