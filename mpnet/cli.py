@@ -69,6 +69,47 @@ def convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_columns(path: str, columns: List[str]):
+    """The named columns of a CSV file with a header row, as a float tensor ``[rows, len(columns)]``."""
+    import csv
+
+    import torch
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path} has no column {missing} (its columns: {reader.fieldnames}); name the "
+                             f"columns with --inputs / --outputs.")
+        rows = [[float(rec[c]) for c in columns] for rec in reader]
+    return torch.tensor(rows, dtype=torch.float32).view(-1, len(columns))
+
+
+def signs(args: argparse.Namespace) -> int:
+    from . import Topology, draw, infer_signs
+    topo = Topology.load(args.topology)
+    inputs = args.inputs.split(",") if args.inputs else [str(n) for n in topo.inputs]
+    outputs = args.outputs.split(",") if args.outputs else [str(n) for n in topo.outputs]
+    if len(inputs) != len(topo.inputs) or len(outputs) != len(topo.outputs):
+        print(f"mpnet signs: error: the topology has {len(topo.inputs)} inputs and {len(topo.outputs)} outputs, "
+              f"but --inputs names {len(inputs)} columns and --outputs {len(outputs)}.", file=sys.stderr)
+        return 2
+    try:
+        X, Y = _read_columns(args.data, inputs), _read_columns(args.data, outputs)
+    except ValueError as err:
+        print(f"mpnet signs: error: {err}", file=sys.stderr)
+        return 2
+    report = infer_signs(topo, X, Y, ensemble=args.ensemble, epochs=args.epochs, lr=args.lr, loss=args.loss,
+                         batch_size=args.batch_size, seed=args.seed, progress=False if args.no_progress else None)
+    print(report)
+    if args.output:
+        report.to_csv(args.output)
+        print(f"wrote {args.output}")
+    if args.plot:
+        draw(report, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mpnet", description="Neuron-level networks with custom connections.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -92,6 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="dst_format", choices=list(FORMATS), help="format of OUT (default: by extension)")
     p.add_argument("--seed", type=int, default=0, help="draws the weights IN leaves unset (model formats only)")
     p.set_defaults(func=convert)
+
+    p = sub.add_parser("signs", help="infer each edge's sign from data, with a confidence per edge")
+    p.add_argument("topology", help="a topology JSON file")
+    p.add_argument("data", help="a CSV file with a header row")
+    p.add_argument("--inputs", help="comma-separated input columns (default: the topology's input ids)")
+    p.add_argument("--outputs", help="comma-separated target columns (default: the topology's output ids)")
+    p.add_argument("-o", "--output", help="write the per-edge report as CSV")
+    p.add_argument("--plot", help="draw the report (.png or .svg)")
+    p.add_argument("--ensemble", type=int, default=32)
+    p.add_argument("--epochs", type=int, default=500)
+    p.add_argument("--lr", type=float, default=0.02)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--loss", default="mse", choices=["mse", "bce", "cross_entropy"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=signs)
     return parser
 
 

@@ -134,7 +134,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="one DAG per cell, smaller ensembles")
     parser.add_argument("--out-dir", default=Config.out_dir)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (tiny ops: 1 is fastest)")
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
     cfg = Config(out_dir=args.out_dir, seed=args.seed)
     if args.quick:
         cfg.dags_per_cell, cfg.ensemble, cfg.epochs, cfg.noises = 1, 16, 250, [0.0, 0.05]

@@ -77,3 +77,30 @@ def test_convert_errors_exit_2_with_the_reason(tmp_path, capsys):
     assert "No such file" in capsys.readouterr().err
     assert main(["convert", "data/question_network.json", str(tmp_path / "q.neat.json"), "--from", "neat"]) == 2
     assert "has no 'format_version' field" in capsys.readouterr().err
+
+
+def test_signs_command_writes_csv_and_plot(tmp_path, capsys):
+    import csv
+    import torch
+    from mpnet import Topology
+    topo = Topology.from_edges([("x1", "y"), ("x2", "y")], inputs=["x1", "x2"], outputs=["y"])
+    topo.save(tmp_path / "t.json")
+    gen = torch.Generator().manual_seed(0)
+    X = torch.rand(64, 2, generator=gen) * 4 - 2
+    with open(tmp_path / "data.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["a", "b", "target"])
+        for a, b in X.tolist():
+            w.writerow([a, b, 2 * a - 3 * b])
+    args = ["signs", str(tmp_path / "t.json"), str(tmp_path / "data.csv"), "--inputs", "a,b", "--outputs",
+            "target", "-o", str(tmp_path / "signs.csv"), "--ensemble", "10", "--epochs", "100", "--lr", "0.05",
+            "--no-progress"]
+    if __import__("importlib").util.find_spec("matplotlib"):
+        args += ["--plot", str(tmp_path / "signs.png")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "SignReport" in out
+    rows = list(csv.DictReader(open(tmp_path / "signs.csv")))
+    assert [(r["src"], r["dst"], r["sign"]) for r in rows] == [("x1", "y", "+"), ("x2", "y", "-")]
+    assert main(["signs", str(tmp_path / "t.json"), str(tmp_path / "data.csv")]) == 2
+    assert "has no column ['x1', 'x2']" in capsys.readouterr().err
