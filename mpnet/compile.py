@@ -43,6 +43,8 @@ class Level:
     runs: List[Tuple[str, int, int]]
     out_crow: Tensor
     out_range: Tuple[int, int]
+    out_col: Tensor            # target row - n1 of each fused edge leaving this level (backward CSR columns)
+    col: Tensor                # source row of each fused edge into this level (forward CSR columns)
 
 
 @dataclass
@@ -56,11 +58,13 @@ class Plan:
     src: Tensor                # [E] source row of each edge, edges sorted by (target row, source row)
     dst: Tensor                # [E]
     edge_div: Tensor           # [E] in-degree for edges into 'mean' neurons, else 1 (an integer, exact)
-    crow: Tensor               # [N + 1] CSR row pointer of all edges over target rows
+    crow: Tensor               # [N + 1] CSR row pointer of all edges over target rows (int32)
+    src32: Tensor              # [E] src as int32, the CSR column indices of all edges
     out_rows: Tensor           # [T, n_out]
     by_src: Tensor             # [E_fused_total] fused edge ids sorted by (source row, target row)
     out_crow0: Tensor          # CSR row pointer of the fused edges leaving the input rows
     out_range0: Tuple[int, int]
+    out_col0: Tensor
     levels: List[Level]
     generic_edges: Tensor      # [E] bool, edges into neurons with a non-sum aggregation
     response: Tensor           # [N] float64 on the CPU: each row's response (1 for inputs); never cast
@@ -202,9 +206,14 @@ def compile_topologies(topologies: Union[Topology, Sequence[Topology]]) -> Tuple
     lp, ep, sp = level_ptr.tolist(), edge_level_ptr.tolist(), src_ptr.tolist()
     act_l, agg_l, gen_l = act.tolist(), agg.tolist(), gen_row.tolist()
 
-    def out_structure(k: int) -> Tuple[Tensor, Tuple[int, int]]:
+    dst_by_src = dst[by_src]
+
+    i32 = torch.int32   # CSR indices in int32: the sparse kernels convert int64 ones on every call
+
+    def out_structure(k: int) -> Tuple[Tensor, Tuple[int, int], Tensor]:
         a, b = sp[k], sp[k + 1]
-        return _csr_rows(src_sorted[a:b] - lp[k], lp[k + 1] - lp[k]), (a, b)
+        return (_csr_rows(src_sorted[a:b] - lp[k], lp[k + 1] - lp[k]).to(i32), (a, b),
+                (dst_by_src[a:b] - lp[k + 1] if k + 1 < len(lp) else dst_by_src[a:b]).to(i32))
 
     levels = []
     for k in range(1, num_levels):
@@ -215,10 +224,10 @@ def compile_topologies(topologies: Union[Topology, Sequence[Topology]]) -> Tuple
                   for code, r0, r1 in _runs(agg_l[n_fused:n1], n_fused)]
         runs = [(ACTIVATIONS[code], r0, r1) for code, r0, r1 in
                 _runs(act_l[n0:n_fused], n0) + _runs(act_l[n_fused:n1], n_fused)]
-        out_crow, out_range = out_structure(k)
-        levels.append(Level(n0, n1, e0, e1, n_fused, e_fused, crow[n0:n_fused + 1] - crow[n0], groups, runs,
-                            out_crow, out_range))
-    out_crow0, out_range0 = out_structure(0)
+        out_crow, out_range, out_col = out_structure(k)
+        levels.append(Level(n0, n1, e0, e1, n_fused, e_fused, (crow[n0:n_fused + 1] - crow[n0]).to(i32), groups,
+                            runs, out_crow, out_range, out_col, src[e0:e_fused].to(i32)))
+    out_crow0, out_range0, out_col0 = out_structure(0)
 
     out_pos = torch.nonzero(union.is_output[node_perm]).view(-1)
     out_graph, out_rank = union.graph[node_perm][out_pos], union.out_rank[node_perm][out_pos]
@@ -229,8 +238,8 @@ def compile_topologies(topologies: Union[Topology, Sequence[Topology]]) -> Tuple
                 batch=union.graph[node_perm], level_ptr=level_ptr, edge_level_ptr=edge_level_ptr,
                 node_perm=node_perm, edge_perm=edge_perm)
     plan = Plan(num_graphs=len(topos), num_nodes=num_nodes, num_inputs=len(topos) * n_in, n_in=n_in,
-                n_out=n_out, src=src, dst=dst, edge_div=edge_div, crow=crow, out_rows=out_rows,
-                by_src=by_src, out_crow0=out_crow0, out_range0=out_range0, levels=levels,
+                n_out=n_out, src=src, dst=dst, edge_div=edge_div, crow=crow.to(i32), src32=src.to(i32), out_rows=out_rows,
+                by_src=by_src, out_crow0=out_crow0, out_range0=out_range0, out_col0=out_col0, levels=levels,
                 generic_edges=generic_edges, response=union.response[node_perm])
     return data, plan
 

@@ -177,6 +177,36 @@ AGGREGATION_FNS: Dict[str, Callable[[Tensor, Tensor, int], Tensor]] = {
 #: sparse-product path; the others go through :data:`AGGREGATION_FNS` with a local autograd graph.
 FUSED_AGGREGATIONS = ("sum", "mean")
 
+# In-place forms of the commonest activations and their backward, used by the fused path to avoid a
+# temporary per level: ``ACTIVATE_INTO[name](z, out)`` and ``BACKWARD_INTO[name](g, z, h, out)``.
+ACTIVATE_INTO: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "identity": lambda z, out: out.copy_(z),
+    "relu": lambda z, out: torch.clamp_min(z, 0.0, out=out),
+    "tanh": lambda z, out: torch.tanh(z, out=out),
+    "sigmoid": lambda z, out: torch.sigmoid(z, out=out),
+}
+BACKWARD_INTO: Dict[str, Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]] = {
+    "identity": lambda g, z, h, out: out.copy_(g),
+    "relu": lambda g, z, h, out: torch.mul(g, h > 0, out=out),
+    "tanh": lambda g, z, h, out: torch.addcmul(g, g, h * h, value=-1.0, out=out),
+}
+
+
+def activate_into(name: str, z: Tensor, out: Tensor) -> None:
+    fast = ACTIVATE_INTO.get(name)
+    if fast is not None:
+        fast(z, out)
+    else:
+        out.copy_(ACTIVATION_FNS[name].fn(z))
+
+
+def backward_into(name: str, g: Tensor, z: Tensor, h: Tensor, out: Tensor) -> None:
+    fast = BACKWARD_INTO.get(name)
+    if fast is not None:
+        fast(g, z, h, out)
+    else:
+        torch.mul(g, ACTIVATION_FNS[name].grad(z, h), out=out)
+
 assert tuple(ACTIVATION_FNS) == ACTIVATIONS and tuple(AGGREGATION_FNS) == AGGREGATIONS
 
 

@@ -40,15 +40,22 @@ class SignConstraint(nn.Module):
 
     def __init__(self, sign: Tensor, frozen: Tensor, value: Tensor):
         super().__init__()
-        self.register_buffer("sign", sign)
-        self.register_buffer("fixed", sign != 0)
+        # w = raw * m + c with a multiplier m that depends only on the side of zero raw is on:
+        #   free: m = 1;  fixed s: m = s for raw >= 0, -s for raw < 0 (so w = s * |raw|);  frozen: m = 0, c = value
+        free = (sign == 0) & ~frozen
+        fixed = (sign != 0) & ~frozen
+        self.register_buffer("pos", torch.where(free, 1.0, torch.where(fixed, sign, 0.0)).to(value.dtype))
+        self.register_buffer("neg", torch.where(free, 1.0, torch.where(fixed, -sign, 0.0)).to(value.dtype))
         self.register_buffer("frozen", frozen)
         self.register_buffer("value", value)
+        self.trivial = bool(free.all())   # nothing to enforce: w = raw
 
     def forward(self, raw: Tensor) -> Tensor:
-        magnitude = torch.where(raw >= 0, raw, -raw)   # |raw| whose gradient at 0 is +1, not abs's 0
-        w = torch.where(self.fixed, self.sign * magnitude, raw)
-        return torch.where(self.frozen, self.value, w)
+        if self.trivial:
+            return raw
+        with torch.no_grad():   # m is piecewise constant in raw: its derivative is m itself
+            m = torch.where(raw >= 0, self.pos, self.neg)
+        return torch.addcmul(torch.where(self.frozen, self.value, 0.0), raw, m)
 
     def right_inverse(self, w: Tensor) -> Tensor:
         return w

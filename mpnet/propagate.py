@@ -27,7 +27,7 @@ from torch import Tensor
 from torch_geometric.nn import MessagePassing
 
 from .compile import Plan
-from .functional import ACTIVATION_FNS, AGGREGATION_FNS
+from .functional import ACTIVATION_FNS, AGGREGATION_FNS, activate_into, backward_into
 
 __all__ = ["LayeredConv", "run_levels"]
 
@@ -52,7 +52,7 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
     for lvl in plan.levels:
         n0, nf = lvl.n0, lvl.n_fused
         if nf > n0:
-            adj = _csr(lvl.crow, src[lvl.e0:lvl.e_fused], w_eff[lvl.e0:lvl.e_fused], (nf - n0, n0))
+            adj = _csr(lvl.crow, lvl.col, w_eff[lvl.e0:lvl.e_fused], (nf - n0, n0))
             # message_and_aggregate (adj @ H) and the bias in one fused call
             torch.addmm(bias[n0 - n_in:nf - n_in, None], adj, H[:n0], out=Z[n0:nf])
         for name, r0, r1, e0, e1 in lvl.generic:
@@ -60,7 +60,7 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
             Z[r0:r1] = conv.aggregate(m, dst[e0:e1] - r0, dim_size=r1 - r0, aggregation=name) \
                 * plan.row_response[r0:r1, None] + bias[r0 - n_in:r1 - n_in, None]
         for name, r0, r1 in lvl.runs:
-            H[r0:r1] = ACTIVATION_FNS[name].fn(Z[r0:r1])
+            activate_into(name, Z[r0:r1], H[r0:r1])
     return H, Z, w_eff
 
 
@@ -82,22 +82,21 @@ class _Layered(torch.autograd.Function):
         n_in, N = plan.num_inputs, plan.num_nodes
         src, dst = plan.src, plan.dst
         G = torch.zeros_like(H)                  # dL/dh
-        dZ = torch.zeros_like(H)                 # dL/dz
+        dZ = torch.empty_like(H)                 # dL/dz: every non-input row is written before it is read
         G.index_add_(0, plan.out_rows.view(-1), grad_out)
         w_src = w_eff[plan.by_src]               # fused edge weights in source order
-        dst_src = dst[plan.by_src]
         dw_generic = []
 
-        def pull(n0: int, n1: int, out_crow: Tensor, out_range) -> None:
+        def pull(n0: int, n1: int, out_crow: Tensor, out_range, out_col: Tensor) -> None:
             a, b = out_range
             if b > a:  # gradients of this level's rows from the (finished) deeper fused neurons
-                adj = _csr(out_crow, dst_src[a:b] - n1, w_src[a:b], (n1 - n0, N - n1))
+                adj = _csr(out_crow, out_col, w_src[a:b], (n1 - n0, N - n1))
                 G[n0:n1].addmm_(adj, dZ[n1:])
 
         for lvl in reversed(plan.levels):
-            pull(lvl.n0, lvl.n1, lvl.out_crow, lvl.out_range)
+            pull(lvl.n0, lvl.n1, lvl.out_crow, lvl.out_range, lvl.out_col)
             for name, r0, r1 in lvl.runs:
-                torch.mul(G[r0:r1], ACTIVATION_FNS[name].grad(Z[r0:r1], H[r0:r1]), out=dZ[r0:r1])
+                backward_into(name, G[r0:r1], Z[r0:r1], H[r0:r1], dZ[r0:r1])
             for name, r0, r1, e0, e1 in lvl.generic:
                 if e1 == e0:   # neurons without incoming edges: nothing to send back
                     continue
@@ -109,12 +108,13 @@ class _Layered(torch.autograd.Function):
                     g_h, g_w = torch.autograd.grad(z, (h_j, w), dZ[r0:r1] * plan.row_response[r0:r1, None])
                 G.index_add_(0, src[e0:e1], g_h)
                 dw_generic.append((e0, e1, g_w))
-        pull(0, plan.num_inputs if not plan.levels else plan.levels[0].n0, plan.out_crow0, plan.out_range0)
+        pull(0, plan.num_inputs if not plan.levels else plan.levels[0].n0, plan.out_crow0, plan.out_range0,
+             plan.out_col0)
 
         grad_x = G[:n_in] if ctx.needs_input_grad[2] else None
         grad_w = grad_b = None
         if ctx.needs_input_grad[3] and weight.numel():
-            pattern = _csr(plan.crow, src, torch.zeros_like(weight), (N, N))
+            pattern = _csr(plan.crow, plan.src32, torch.zeros_like(weight), (N, N))
             grad_w = torch.sparse.sampled_addmm(pattern, dZ, H.t(), beta=0.0).values() * plan.edge_scale
             for e0, e1, g_w in dw_generic:
                 grad_w[e0:e1] = g_w
