@@ -70,6 +70,7 @@ class Plan:
     response: Tensor           # [N] float64 on the CPU: each row's response (1 for inputs); never cast
     edge_scale: Optional[Tensor] = None     # [E] network dtype, set by set_dtype
     row_response: Optional[Tensor] = None   # [N] network dtype, set by set_dtype
+    unit_scale: bool = False                # every edge_scale is 1 (set by set_dtype)
 
     def apply(self, fn) -> "Plan":
         """Apply a tensor function (``.to(device)``, dtype casts of float tensors) to every tensor but
@@ -92,6 +93,7 @@ class Plan:
         self.row_response = self.response.to(dtype).to(device)
         scale = self.row_response[self.dst] / self.edge_div.to(dtype)
         self.edge_scale = torch.where(self.generic_edges, torch.ones_like(scale), scale)
+        self.unit_scale = bool((self.edge_scale == 1).all())   # then w_eff = w, no multiply per forward
         return self
 
 

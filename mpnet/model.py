@@ -169,6 +169,7 @@ class Network(nn.Module):
         in compiled row order; :attr:`rows` names the neuron of each row."""
         rows = self._input_rows(x)
         H, Z, _ = run_levels(self.conv, self.plan, rows.contiguous(), self.weight, self.bias)
+        Z[:self.plan.num_inputs] = H[:self.plan.num_inputs]   # an input's "pre-activation" is its value
         return Z, H
 
     @property
@@ -188,19 +189,34 @@ class Network(nn.Module):
             raise IndexError(f"Topology index {index} out of range: this network holds {self.num_graphs} "
                              f"topologies (valid: 0 .. {self.num_graphs - 1}).")
         index %= self.num_graphs
+        edge_ids, row_ids = self._by_graph()
+        w_all, b_all = self.weight.detach().cpu().tolist(), self.bias.detach().cpu().tolist()
         weights: Dict = {}
-        for (t, e), w in zip(self._edges, self.weight.detach().cpu().tolist()):
-            if t == index:
-                weights[e.key] = w if e.trainable else e.weight   # frozen: the declared number itself
-        biases = {n.id: b for (t, n), b in zip(self._rows[self.plan.num_inputs:], self.bias.detach().cpu().tolist())
-                  if t == index}
+        for i in edge_ids[index]:
+            e = self._edges[i][1]
+            weights[e.key] = w_all[i] if e.trainable else e.weight   # frozen: the declared number itself
+        n_in = self.plan.num_inputs
+        biases = {self._rows[r][1].id: b_all[r - n_in] for r in row_ids[index]}
         return self.topologies[index].with_weights(weights, biases)
+
+    def _by_graph(self) -> Tuple[List[List[int]], List[List[int]]]:
+        """Per topology: its entries of :attr:`weight` and its non-input rows (computed once)."""
+        if getattr(self, "_graph_index", None) is None:
+            edges: List[List[int]] = [[] for _ in range(self.num_graphs)]
+            rows: List[List[int]] = [[] for _ in range(self.num_graphs)]
+            for i, (t, _) in enumerate(self._edges):
+                edges[t].append(i)
+            for r in range(self.plan.num_inputs, len(self._rows)):
+                rows[self._rows[r][0]].append(r)
+            self._graph_index = (edges, rows)
+        return self._graph_index
 
     def to_topology(self) -> Union[Topology, List[Topology]]:
         """The topology (or, for a batch, the list of topologies) with current weights and biases."""
         if self.batched:
             return [self.topology(i) for i in range(self.num_graphs)]
         return self.topology(0)
+
 
     def __repr__(self) -> str:
         return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "

@@ -46,8 +46,7 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
     H = x.new_empty(N, batch)
     Z = x.new_empty(N, batch)
     H[:n_in] = x
-    Z[:n_in] = x
-    w_eff = weight * plan.edge_scale
+    w_eff = weight if plan.unit_scale else weight * plan.edge_scale
     src, dst = plan.src, plan.dst
     for lvl in plan.levels:
         n0, nf = lvl.n0, lvl.n_fused
@@ -146,6 +145,8 @@ class LayeredConv(MessagePassing):
 
     def forward(self, x: Tensor, plan: Plan, weight: Tensor, bias: Tensor) -> Tensor:
         if self.fused:
+            if not torch.is_grad_enabled() or not (x.requires_grad or weight.requires_grad or bias.requires_grad):
+                return run_levels(self, plan, x, weight, bias)[0][plan.out_rows.view(-1)]   # nothing to save
             return _Layered.apply(self, plan, x, weight, bias)
         return self._plain(x, plan, weight, bias)
 
