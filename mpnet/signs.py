@@ -179,7 +179,7 @@ def _regimes(topo: Topology, z: Tensor, index: Dict[Hashable, int]) -> Dict[Hash
 
 def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 500, lr: float = 0.02,
                 loss: Union[str, Callable] = "mse", batch_size: Optional[int] = None, seed: int = 0,
-                init: str = "random", fail_fraction: float = 0.25, threshold: float = 0.9,
+                init: str = "random", fail_fraction: float = 0.02, threshold: float = 0.9,
                 min_effect: float = 0.05, hidden_bias: float = 0.5, progress: Optional[bool] = None) -> SignReport:
     """Infer the sign of every edge of ``topology`` from data, with a confidence per edge.
 
@@ -192,8 +192,9 @@ def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 5
         init: ``"random"`` (default) redraws every trainable weight per member, so hand-set weights do not
             bias the verdict, and starts hidden biases at ``hidden_bias``; ``"given"`` keeps the declared
             weights and biases (members then differ only where weights are unset).
-        fail_fraction: a member is excluded when its loss is not within this fraction of the way from the
-            best member's loss to the loss of a constant prediction.
+        fail_fraction: a member is excluded when its loss exceeds the best member's by more than this
+            fraction of the loss of a constant prediction (2 %: members stuck in a worse local minimum would
+            otherwise vote with the ones that fit).
         threshold: confidence needed to report ``+`` or ``-`` rather than ``?``.
         min_effect: edges carrying less than this share of their target's pre-activation spread are
             down-weighted (their sign barely matters to the fit).
@@ -223,7 +224,7 @@ def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 5
     if base_loss is not None and base_loss > best:
         cutoff = best + fail_fraction * (base_loss - best)
     else:
-        cutoff = 2.0 * best + 1e-12
+        cutoff = (1.0 + fail_fraction) * best + 1e-12
     good = [k for k in range(ensemble) if float(final[k]) <= cutoff]
 
     # ---- weights [K, E] in the topology's edge order, states per member

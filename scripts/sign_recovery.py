@@ -1,7 +1,11 @@
 """Teacher-student benchmark of sign inference: can mpnet.infer_signs recover a teacher's edge signs?
 
-Teachers have known weights: the question network's wiring (the teacher of mpnet.examples and random
-re-weightings of it) and random sparse DAGs (20-300 edges), with relu / tanh / sigmoid hidden neurons.
+Teachers have known weights: the question network's wiring (with the weights of mpnet.examples' teacher)
+and random sparse DAGs (20-300 edges; alternately one hidden layer and deep), with relu / tanh / sigmoid
+hidden neurons. Columns: naive = one trained network's sign(w) equals the teacher's; majority = the
+ensemble's majority after gauge fixing does; confident edges (sign + or -) and how many are right;
+unident. = edges flagged as undeterminable; relative = for those, how often the sign relative to the
+neuron's reference edge matches the teacher's (the quantity the data does determine, up to noise).
 A student ensemble of the same wiring learns from (X, teacher(X) + noise); we compare its verdicts to the
 teacher's signs and print, per activation and noise level: naive accuracy (train one network, read
 sign(w)), accuracy of the ensemble majority, and accuracy and coverage of the edges marked confident.
@@ -33,7 +37,7 @@ class Config:
     noises: List[float] = field(default_factory=lambda: [0.0, 0.05, 0.10])   # noise std / target std
     dags_per_cell: int = 3        # random DAG teachers per (activation, noise)
     samples: int = 512            # data points per teacher
-    ensemble: int = 24
+    ensemble: int = 64
     epochs: int = 400
     lr: float = 0.03
     batch_size: int = 128
@@ -51,12 +55,15 @@ def make_teachers(act: str, cfg: Config, rng: random.Random):
     teachers = [("question", q)]
     for i in range(cfg.dags_per_cell):
         n_hidden = rng.randint(6, 60)
-        avg = rng.uniform(1.5, 4.0)
+        avg = rng.uniform(1.5, 3.0) if i % 2 == 0 else rng.uniform(1.5, 4.0)
         n_edges = round(avg * (n_hidden + 1))
         if not 20 <= n_edges <= 300:
             avg = max(20, min(300, n_edges)) / (n_hidden + 1)
-        topo = sample.random_dag(3, 1, n_hidden, avg_in_degree=avg, seed=rng.randrange(10**6),
-                                 activation=act, weights=True)
+        if i % 2 == 0:   # one hidden layer: sources are the 3 inputs, so at most 3 per hidden neuron
+            avg = min(avg, (3 * n_hidden + n_hidden + 3) / (n_hidden + 1) - 0.01)
+        max_depth = 2 if i % 2 == 0 else None   # alternate one-hidden-layer and deep teachers
+        topo = sample.random_dag(3, 1, n_hidden, avg_in_degree=avg, max_depth=max_depth,
+                                 seed=rng.randrange(10**6), activation=act, weights=True)
         biases = {n: rng.uniform(-0.3, 0.3) for n, node in topo.nodes.items() if node.role != "input"}
         teachers.append((f"dag{i}", topo.with_weights({}, biases)))
     return teachers
@@ -139,7 +146,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     cfg = Config(out_dir=args.out_dir, seed=args.seed)
     if args.quick:
-        cfg.dags_per_cell, cfg.ensemble, cfg.epochs, cfg.noises = 1, 16, 250, [0.0, 0.05]
+        cfg.dags_per_cell, cfg.ensemble, cfg.epochs, cfg.noises = 2, 32, 250, [0.0, 0.05]
     torch.manual_seed(cfg.seed)
     os.makedirs(cfg.out_dir, exist_ok=True)
     rng = random.Random(cfg.seed)

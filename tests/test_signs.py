@@ -45,9 +45,9 @@ def test_aggregations_that_do_not_commute_with_negation_break_the_flip():
     assert flip_symmetries(net_with("tanh", aggregation="max")) == {}
     assert flip_symmetries(net_with("tanh", aggregation="min")) == {}
     assert flip_symmetries(net_with("tanh", aggregation="product")) == {}       # two inputs: (-1)^2
-    odd = net_with("tanh", aggregation="product", extra=[("x3", "h", 1.0)])
-    odd = Topology.from_edges([(e.src, e.dst, e.weight) for e in odd.edges.values()], inputs=["x1", "x2", "x3"],
-                              outputs=["y"], activation="tanh", aggregations={"h": "product"})
+    odd = Topology.from_edges([("x1", "h", 1.0), ("x2", "h", -1.0), ("x3", "h", 1.0), ("h", "y", 1.0)],
+                              inputs=["x1", "x2", "x3"], outputs=["y"], activation="tanh",
+                              aggregations={"h": "product"})
     assert list(flip_symmetries(odd)) == ["h"]                                 # three inputs: odd
     for agg in ("sum", "mean", "median", "maxabs"):
         assert list(flip_symmetries(net_with("tanh", aggregation=agg))) == ["h"]
