@@ -9,10 +9,12 @@ all edges, which ignores depth). Every peer is checked to compute mpnet's number
     python scripts/bench.py --markdown docs/benchmarks.md # the full run, also written as markdown
 
 Times are medians over repeats taken round-robin across the methods of a graph (so a busy machine slows
-them alike); "peak MB" is the peak RSS above the RSS just before one call, in a fresh process.
+them alike); "peak MiB" is the peak RSS above the RSS just before one call, in a fresh process per graph.
 """
 import argparse
+import ctypes
 import datetime
+import gc
 import json
 import os
 import random
@@ -24,6 +26,10 @@ import time
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
+
+# Before torch starts its OpenMP pool: the default spin-wait makes every parallel region wait a scheduler
+# tick (~8 ms here) whenever another process holds a core, which swamps sub-millisecond passes. Override to test.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import neat
 import torch
@@ -39,7 +45,8 @@ warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta 
 class Config:
     repeats: int = 7                 # timed calls per method (median reported)
     warmup: int = 2
-    slow_repeats: int = 3            # for neat-python and the population loop
+    slow_repeats: int = 3            # for neat-python and any call slower than slow_call_s
+    slow_call_s: float = 0.5
     neat_budget: int = 2_000_000     # edges x samples neat-python runs per call; beyond it, subsample and scale
     per_neuron_max_edges: int = 60_000
     population: int = 1000
@@ -155,20 +162,18 @@ class PerNeuron(nn.Module):
 
     def __init__(self, g: Graph):
         super().__init__()
-        n = g.bias.numel()
-        self.sources: List[List[int]] = [[] for _ in range(n)]
-        for s, d in zip(g.src.tolist(), g.dst.tolist()):
-            self.sources[d].append(s)
-        self.linears = nn.ModuleList(nn.Linear(len(self.sources[i]), 1) for i in range(g.n_in, n))
+        fan_in = torch.bincount(g.dst, minlength=g.bias.numel()).tolist()    # edges are sorted by dst
+        self.sources = [s.tolist() for s in g.src.split(fan_in)]
+        self.linears = nn.ModuleList(nn.Linear(k, 1) for k in fan_in[g.n_in:])
         with torch.no_grad():
-            for i, lin in enumerate(self.linears, start=g.n_in):
-                lin.weight.copy_(g.weight[g.dst == i].view(1, -1))
-                lin.bias.fill_(float(g.bias[i]))
+            for lin, w, b in zip(self.linears, g.weight.split(fan_in)[g.n_in:], g.bias[g.n_in:]):
+                lin.weight.copy_(w.view(1, -1))
+                lin.bias.fill_(float(b))
         self.relu, self.out = g.relu.tolist()[g.n_in:], g.out_rows.tolist()
 
     def forward(self, x: Tensor) -> Tensor:                     # [B, n_in] -> [B, n_out]
         h = list(x.split(1, dim=1))                             # one [B, 1] per neuron, in row order
-        for lin, srcs, is_relu in zip(self.linears, self.sources[len(h):], self.relu):
+        for lin, srcs, is_relu in zip(self.linears, self.sources[x.shape[1]:], self.relu):
             z = lin(torch.cat([h[s] for s in srcs], 1) if srcs else x[:, :0])
             h.append(z.relu() if is_relu else z)
         return torch.cat([h[o] for o in self.out], 1)
@@ -226,53 +231,53 @@ class Case:
 def make_case(g: Graph, method: str, cfg: Config) -> Optional[Case]:
     """The runner of one method on one graph, checked against mpnet first; None when skipped."""
     x, ref, batch = g.x, g.ref, g.x.shape[0]
-    if method == "mpnet":
-        return Case("mpnet", "fwd", no_grad(lambda: g.net(x)))
-    if method == "mpnet-fb":
-        return Case("mpnet", "fwd+bwd", forward_backward(g.net, x))
     if method == "neat":
         net, rows = to_neat(g.topo), x.tolist()
         k = min(batch, max(8, cfg.neat_budget // g.edges))
         check(torch.tensor([net.activate(r) for r in rows[:4]]), ref[:4], "neat-python")
         label = "neat-python" + (f" ({k} of {batch} samples, scaled)" if k < batch else "")
         return Case(label, "fwd", lambda: [net.activate(r) for r in rows[:k]], batch / k, slow=True)
-    if method.startswith("per-neuron"):
-        if g.edges > cfg.per_neuron_max_edges:
-            return None
-        module = PerNeuron(g)
-        check(module(x), ref, "per-neuron module")
-        if method == "per-neuron":
-            return Case("per-neuron module", "fwd", no_grad(lambda: module(x)))
-        return Case("per-neuron module", "fwd+bwd", forward_backward(module, x))
-    if method.startswith("dense"):
-        module = MaskedDense(g)
-        check(module(x), ref, "masked dense")
-        if method == "dense":
-            return Case("masked dense, level by level", "fwd", no_grad(lambda: module(x)))
-        return Case("masked dense, level by level", "fwd+bwd", forward_backward(module, x))
-    if method == "csr":
+    if method.startswith("csr"):
         n = g.bias.numel()
         crow = torch.zeros(n + 1, dtype=torch.long)
         crow[1:] = torch.bincount(g.dst, minlength=n).cumsum(0)
         adj = torch.sparse_csr_tensor(crow, g.src, g.weight, (n, n), check_invariants=False)   # [N, N]
-        h = torch.randn(n, batch)                                               # [N, B]
-        return Case("floor: one CSR @ h, all edges", "fwd", no_grad(lambda: adj @ h))
-    raise ValueError(method)
+        h, out = torch.randn(n, batch), torch.empty(n, batch)                                  # [N, B]
+        if method == "csr":
+            return Case("floor: CSR @ h, all edges", "fwd", no_grad(lambda: adj @ h))
+        return Case("floor: CSR @ h, all edges, into a reused out", "fwd",
+                    no_grad(lambda: torch.mm(adj, h, out=out)))
+    base = method.removesuffix("-fb")
+    if base == "per-neuron" and g.edges > cfg.per_neuron_max_edges:
+        return None
+    module = g.net if base == "mpnet" else (PerNeuron if base == "per-neuron" else MaskedDense)(g)
+    label = {"mpnet": "mpnet", "per-neuron": "per-neuron module", "dense": "masked dense, level by level"}[base]
+    check(module(x), ref, label)
+    if method.endswith("-fb"):
+        return Case(label, "fwd+bwd", forward_backward(module, x))
+    return Case(label, "fwd", no_grad(lambda: module(x)))
 
 
-METHODS = ["mpnet", "mpnet-fb", "neat", "per-neuron", "per-neuron-fb", "dense", "dense-fb", "csr"]
+METHODS = ["mpnet", "mpnet-fb", "neat", "per-neuron", "per-neuron-fb", "dense", "dense-fb", "csr", "csr-out"]
 
 
 # ---------------------------------------------------------------------------------------- measuring
 def time_round_robin(cases: List[Case], cfg: Config) -> List[float]:
     """Median seconds per call of each case (scaled), repeats interleaved across the cases."""
+    repeats = []
     for c in cases:
-        for _ in range(1 if c.slow else cfg.warmup):
+        slow = c.slow
+        for _ in range(1 if slow else cfg.warmup):
+            t0 = time.perf_counter()
             c.run()
+            slow = slow or time.perf_counter() - t0 > cfg.slow_call_s
+            if slow:                                            # one warm-up and fewer repeats
+                break
+        repeats.append(cfg.slow_repeats if slow else cfg.repeats)
     times: List[List[float]] = [[] for _ in cases]
     for r in range(cfg.repeats):
-        for c, ts in zip(cases, times):
-            if r < (cfg.slow_repeats if c.slow else cfg.repeats):
+        for c, ts, n in zip(cases, times, repeats):
+            if r < n:
                 t0 = time.perf_counter()
                 c.run()
                 ts.append((time.perf_counter() - t0) * c.scale)
@@ -285,8 +290,10 @@ def rss_kb(field: str) -> int:
 
 
 def peak_above_baseline(run: Callable[[], None]) -> float:
-    """MB of peak RSS above the RSS before one call (after a warm-up call, with the peak counter reset)."""
+    """MiB of peak RSS above the RSS before one call (after a warm-up call, with the peak counter reset)."""
     run()
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)                    # freed heap pages leave RSS, so reuse counts
     with open("/proc/self/clear_refs", "w") as f:              # "5" resets VmHWM to the current RSS
         f.write("5")
     base = rss_kb("VmRSS")
@@ -295,19 +302,21 @@ def peak_above_baseline(run: Callable[[], None]) -> float:
 
 
 def child(job: Dict) -> Dict:
-    """Runs in a fresh process: one memory measurement."""
-    cfg = Config()
-    if job["what"] == "row":
-        case = make_case(prepare(job["graph"]), job["method"], cfg)
-        return {"peak_mb": peak_above_baseline(case.run)}
+    """Runs in a fresh process: the peak memory of some methods on one graph, or the memory case."""
+    if job["what"] == "rows":
+        g, peaks = prepare(job["graph"]), {}
+        for method in job["methods"]:
+            peaks[method] = peak_above_baseline(make_case(g, method, Config()).run)
+            gc.collect()
+        return peaks
     topos = genomes(job["topologies"])                         # the memory case: T topologies, one pass
     net, x = mpnet.Network(topos), torch.randn(job["batch"], 2)
     run = no_grad(lambda: net(x))
     peak = peak_above_baseline(run)
     t0 = time.perf_counter()
     run()
-    return {"peak_mb": peak, "ms": (time.perf_counter() - t0) * 1e3, "nodes": sum(t.num_nodes for t in topos),
-            "edges": sum(t.num_edges for t in topos), "process_peak_mb": rss_kb("VmHWM") / 1024}
+    return {"peak_mib": peak, "ms": (time.perf_counter() - t0) * 1e3, "nodes": sum(t.num_nodes for t in topos),
+            "edges": sum(t.num_edges for t in topos), "process_peak_mib": rss_kb("VmHWM") / 1024}
 
 
 def in_subprocess(job: Dict, threads: int) -> Dict:
@@ -324,18 +333,20 @@ class Row:
     kind: str
     ms: float
     work: int                        # edges x samples per call
-    ratio: float                     # this time / mpnet's time of the same kind
-    peak_mb: Optional[float] = None
+    ratio: float                     # this time / mpnet's time for the same pass
+    peak_mib: Optional[float] = None
 
 
 def format_table(rows: List[Row], markdown: bool = False) -> str:
-    head = ["graph", "method", "pass", "ms", "edge-samples/s", "vs mpnet", "peak MB"]
-    body = [[r.graph, r.label, r.kind, f"{r.ms:,.2f}", f"{r.work / (r.ms / 1e3):,.3g}", f"{r.ratio:,.2f}x",
-             "-" if r.peak_mb is None else f"{r.peak_mb:,.1f}"] for r in rows]
+    head = ["graph", "method", "pass", "ms", "edge-samples/s", "vs mpnet", "peak MiB"]
+    body = [[r.graph, r.label, r.kind, f"{r.ms:,.2f}", f"{r.work / (r.ms / 1e3):.2e}", f"{r.ratio:,.2f}x",
+             "-" if r.peak_mib is None else f"{r.peak_mib:,.1f}"] for r in rows]
     if markdown:
         return "\n".join("| " + " | ".join(line) + " |" for line in [head, ["---"] * len(head)] + body)
     widths = [max(len(line[i]) for line in [head] + body) for i in range(len(head))]
-    fmt = lambda line: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+
+    def fmt(line: List[str]) -> str:
+        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
     return "\n".join([fmt(head), "-" * len(fmt(head))] + [fmt(line) for line in body])
 
 
@@ -343,17 +354,14 @@ def bench_graph(name: str, cfg: Config, threads: int) -> Tuple[List[Row], str]:
     g = prepare(name)
     cases = {m: c for m in METHODS if (c := make_case(g, m, cfg)) is not None}
     secs = dict(zip(cases, time_round_robin(list(cases.values()), cfg)))
-    ref = {"fwd": secs["mpnet"], "fwd+bwd": secs["mpnet-fb"]}
-    batch = g.x.shape[0]
-    rows = []
-    for m, c in cases.items():
-        peak = None
-        if cfg.memory_column and not c.slow:
-            peak = in_subprocess({"what": "row", "graph": name, "method": m}, threads)["peak_mb"]
-        rows.append(Row(name, c.label, c.kind, secs[m] * 1e3, g.edges * batch, secs[m] / ref[c.kind], peak))
-    info = (f"{name}: {g.bias.numel():,} neurons, {g.edges:,} edges, depth {len(g.levels)}, batch {batch}"
-            + ("" if "per-neuron" in cases else f" (per-neuron module skipped: > {cfg.per_neuron_max_edges:,} edges)"))
-    return rows, info
+    ref, batch = {"fwd": secs["mpnet"], "fwd+bwd": secs["mpnet-fb"]}, g.x.shape[0]
+    measured = [m for m, c in cases.items() if not c.slow] if cfg.memory_column else []
+    peaks = in_subprocess({"what": "rows", "graph": name, "methods": measured}, threads) if measured else {}
+    rows = [Row(name, c.label, c.kind, secs[m] * 1e3, g.edges * batch, secs[m] / ref[c.kind], peaks.get(m))
+            for m, c in cases.items()]
+    skipped = "" if "per-neuron" in cases else f"; per-neuron module skipped (> {cfg.per_neuron_max_edges:,} edges)"
+    return rows, (f"{name}: {g.bias.numel():,} neurons, {g.edges:,} edges, depth {len(g.levels)}, "
+                  f"batch {batch}{skipped}")
 
 
 def bench_population(cfg: Config) -> Tuple[List[Row], str]:
@@ -368,10 +376,40 @@ def bench_population(cfg: Config) -> Tuple[List[Row], str]:
              Case(f"neat-python, loop over {cfg.population} nets", "fwd",
                   lambda: [n.activate(r) for n in nets for r in rows], slow=True)]
     secs = time_round_robin(cases, cfg)
-    name, work = f"population x{cfg.population}", sum(t.num_edges for t in topos) * cfg.population_batch
-    out = [Row(name, c.label, c.kind, s * 1e3, work, s / secs[0]) for c, s in zip(cases, secs)]
-    return out, (f"{name}: {cfg.population} genomes, {sum(t.num_nodes for t in topos):,} neurons, "
-                 f"{sum(t.num_edges for t in topos):,} edges in all, batch {cfg.population_batch}")
+    edges = sum(t.num_edges for t in topos)
+    name = f"population x{cfg.population}"
+    out = [Row(name, c.label, c.kind, s * 1e3, edges * cfg.population_batch, s / secs[0]) for c, s in zip(cases, secs)]
+    return out, (f"{name}: {cfg.population} genomes, {sum(t.num_nodes for t in topos):,} neurons, {edges:,} edges "
+                 f"in all, batch {cfg.population_batch}")
+
+
+def bench_memory(cfg: Config, threads: int) -> Tuple[str, float]:
+    mem = in_subprocess({"what": "memory", "topologies": cfg.memory_topologies, "batch": cfg.memory_batch}, threads)
+    bound = (mem["nodes"] + mem["edges"]) * cfg.memory_batch * 4 / 2**20
+    return (f"memory: {cfg.memory_topologies:,} topologies ({mem['nodes']:,} neurons, {mem['edges']:,} edges), one "
+            f"no_grad pass at batch {cfg.memory_batch}: {mem['ms']:,.0f} ms, peak {mem['peak_mib']:,.1f} MiB above "
+            f"the pre-call RSS = {mem['peak_mib'] / bound:.2f}x (neurons+edges) x batch x 4 B = {bound:,.1f} MiB\n"
+            f"        (whole process, building included: peak RSS {mem['process_peak_mib']:,.0f} MiB)",
+            mem["peak_mib"] / bound)
+
+
+def check_targets(rows: List[Row], memory_ratio: float) -> List[str]:
+    by = {(r.graph, r.label.split(" (")[0], r.kind): r for r in rows}
+    vs_dense = max((1 / r.ratio, f"{r.graph} {r.kind}") for r in rows if r.label.startswith("masked dense"))
+    neat_pop = next(r for r in rows if r.graph.startswith("population") and r.label.startswith("neat"))
+    floor = by[("dag-50k", "floor: CSR @ h, all edges", "fwd")]
+    floor_out = by[("dag-50k", "floor: CSR @ h, all edges, into a reused out", "fwd")]
+    targets = [  # (what, value, goal, higher is better)
+        ("mpnet fwd >= 100x neat-python, dag-6k", by[("dag-6k", "neat-python", "fwd")].ratio, 100, True),
+        ("mpnet fwd+bwd >= 30x per-neuron module, dag-6k",
+         by[("dag-6k", "per-neuron module", "fwd+bwd")].ratio, 30, True),
+        (f"mpnet / masked dense <= 1.2 on every graph and pass (worst: {vs_dense[1]})", vs_dense[0], 1.2, False),
+        (f"mpnet fwd / CSR floor <= 2, dag-50k (vs the reused-out floor: {1 / floor_out.ratio:.2f})",
+         1 / floor.ratio, 2, False),
+        (f"{neat_pop.graph}: mpnet >= 200x neat-python", neat_pop.ratio, 200, True),
+        ("memory peak / ((neurons+edges) x batch x 4 B) <= 2", memory_ratio, 2, False)]
+    return [f"  {'met    ' if (v >= goal if up else v <= goal) else 'NOT MET'}  {what}: {v:,.2f}"
+            for what, v, goal, up in targets]
 
 
 def main() -> None:
@@ -386,54 +424,41 @@ def main() -> None:
         print(json.dumps(child(json.loads(args.child))))
         return
     cfg, start = (QUICK if args.quick else Config()), time.perf_counter()
-    torch.manual_seed(0)
+    where = os.path.dirname(os.path.dirname(os.path.abspath(mpnet.__file__)))
+    git = subprocess.run(["git", "-C", where, "describe", "--always", "--dirty"], capture_output=True, text=True)
+    env = "".join(f"{k}={os.environ[k]} " for k in ("PYTHONPATH", "OMP_NUM_THREADS") if k in os.environ)
     head = [f"date:    {datetime.datetime.now().isoformat(timespec='seconds')}",
-            f"command: {shlex.join(['python'] + sys.argv)}",
-            f"torch {torch.__version__}, {torch.get_num_threads()} threads, mpnet {mpnet.__version__}, "
-            f"neat-python {neat.__version__}, load average at start {os.getloadavg()[0]:.2f}",
-            f"times: median of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python) after warm-up, float32; "
-            f"vs mpnet = time / mpnet's time for the same pass (> 1: mpnet faster)",
-            "peak MB: peak RSS above the RSS before one call, fresh process per row ('-': not measured)"]
+            f"command: {env}{shlex.join(['python'] + sys.argv)}",
+            f"mpnet {mpnet.__version__} from {where} (git {git.stdout.strip() or 'unknown'}), torch {torch.__version__}, "
+            f"neat-python {neat.__version__}",
+            f"{torch.get_num_threads()} torch threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, "
+            f"{os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f}",
+            f"ms: median of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python and calls over "
+            f"{cfg.slow_call_s} s) after warm-up, float32, repeats round-robin across a graph's methods",
+            "vs mpnet: time / mpnet's time for the same pass (> 1: mpnet is faster); 'scaled': estimate from a "
+            "subset of the batch",
+            "peak MiB: peak RSS above the RSS before one call (after a warm-up call and malloc_trim), measured in a "
+            "fresh process per graph; '-': not measured"]
+    if os.getloadavg()[0] > 0.5 * os.cpu_count():
+        head.append("WARNING: other processes are using the CPUs; the times are inflated and noisier than usual")
     print("\n".join(head), flush=True)
     rows, infos = [], []
-    for name in GRAPHS:
-        r, info = bench_graph(name, cfg, args.threads)
+    for name in list(GRAPHS) + ["population"]:
+        r, info = bench_population(cfg) if name == "population" else bench_graph(name, cfg, args.threads)
         rows, infos = rows + r, infos + [info]
-        print(f"  measured {info}", flush=True)
-    r, info = bench_population(cfg)
-    rows, infos = rows + r, infos + [info]
-    mem = in_subprocess({"what": "memory", "topologies": cfg.memory_topologies, "batch": cfg.memory_batch},
-                        args.threads)
-    bound = (mem["nodes"] + mem["edges"]) * cfg.memory_batch * 4 / 2**20
-    mem_line = (f"memory: {cfg.memory_topologies:,} topologies ({mem['nodes']:,} neurons, {mem['edges']:,} edges) "
-                f"in one no_grad pass at batch {cfg.memory_batch}: {mem['ms']:,.0f} ms, peak {mem['peak_mb']:,.1f} MB "
-                f"above the pre-call RSS = {mem['peak_mb'] / bound:.2f}x (neurons+edges) x batch x 4 B "
-                f"= {bound:,.1f} MB (whole process incl. building: {mem['process_peak_mb']:,.0f} MB)")
-    by = {(r.graph, r.label.split(" (")[0], r.kind): r for r in rows}
-    dense_worst = max(1 / r.ratio for r in rows if r.label.startswith("masked dense"))
-    targets = [("fwd >= 100x neat-python, dag-6k", by[("dag-6k", "neat-python", "fwd")].ratio, 100, True),
-               ("fwd+bwd >= 30x per-neuron module, dag-6k", by[("dag-6k", "per-neuron module", "fwd+bwd")].ratio,
-                30, True),
-               ("mpnet / masked dense <= 1.2 on every graph and pass (worst)", dense_worst, 1.2, False),
-               ("mpnet fwd / CSR floor <= 2, dag-50k",
-                1 / by[("dag-50k", "floor: one CSR @ h, all edges", "fwd")].ratio, 2, False),
-               ("population >= 200x neat-python", rows[-1].ratio, 200, True),
-               ("memory peak / ((neurons+edges) x batch x 4 B) <= 2", mem["peak_mb"] / bound, 2, False)]
-    if args.quick:
-        targets = [(t[0] + " [quick run: smaller cases]", *t[1:]) for t in targets]
-    lines = [f"  {'met    ' if (v >= goal if up else v <= goal) else 'NOT MET'}  {what}: {v:,.2f}"
-             for what, v, goal, up in targets]
-    tail = [mem_line, "targets:"] + lines + [f"load average at end {os.getloadavg()[0]:.2f}; "
-                                             f"total {time.perf_counter() - start:.0f} s"]
+        print(f"  done: {info}", file=sys.stderr, flush=True)
+    mem_line, mem_ratio = bench_memory(cfg, args.threads)
+    title = "targets" + (" (quick run: smaller population and memory case, fewer repeats)" if args.quick else "")
+    tail = [mem_line, f"{title}:"] + check_targets(rows, mem_ratio) + [
+        f"load average at end {os.getloadavg()[0]:.2f}; total {time.perf_counter() - start:.0f} s"]
     report = "\n".join(infos + ["", format_table(rows), ""] + tail)
     print("\n" + report)
     if args.markdown:
         os.makedirs(os.path.dirname(os.path.abspath(args.markdown)), exist_ok=True)
         with open(args.markdown, "w") as f:
-            f.write("# mpnet benchmarks\n\n" + "\n".join(f"- {h}" for h in head) + "\n\n"
-                    + "\n".join(f"- {i}" for i in infos) + "\n\n" + format_table(rows, markdown=True)
-                    + "\n\n" + "\n".join(tail) .replace("\n  ", "\n- ") + "\n\nAs printed:\n\n```text\n"
-                    + "\n".join(head) + "\n\n" + report + "\n```\n")
+            f.write("# mpnet benchmarks\n\n" + "\n".join(f"- {h}" for h in head + infos) + "\n\n"
+                    + format_table(rows, markdown=True) + "\n\n```text\n" + "\n".join(tail)
+                    + "\n```\n\nAs printed:\n\n```text\n" + "\n".join(head) + "\n\n" + report + "\n```\n")
 
 
 if __name__ == "__main__":
