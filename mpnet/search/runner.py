@@ -1,0 +1,208 @@
+"""The runner: algorithm, task and evaluator apart, talking through ``ask()`` / ``tell(fitness)``; it checks that
+they fit before the first generation, records the history, calls the reporters and writes checkpoints.
+"""
+import importlib.util
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence, Union
+
+from .checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
+from .evaluate import Evaluator, Finetune, LocalEvaluator
+from .history import History, Record
+from .neat import NEAT, Individual
+from ..draw import draw
+from .reporters import ProgressBar, Reporter, plot_history
+from .tasks import Task, from_dict as task_from_dict
+
+__all__ = ["run", "resume", "check_fit", "checkpoint_task", "Result", "ALGORITHMS"]
+
+#: Algorithms a checkpoint can name.
+ALGORITHMS = {"NEAT": NEAT}
+
+PathLike = Union[str, os.PathLike]
+
+
+@dataclass
+class Result:
+    """What a run found. ``best`` has the highest fitness seen; ``solution`` is the best network of the first
+    generation in which one met the task's criterion (None if none did)."""
+    best: Individual
+    solution: Optional[Individual]
+    history: History
+    generations: int                        # generations run, over every session of a resumed run
+    evaluations: int                        # networks evaluated (population x generations)
+    evaluations_to_solve: Optional[int]     # evaluations up to and including the solving generation
+    wall: float                             # seconds, over every session
+    algorithm: Any
+    task: Task
+
+    @property
+    def solved(self) -> bool:
+        return self.solution is not None
+
+    def __repr__(self) -> str:
+        return (f"Result(solved={self.solved}, generations={self.generations}, evaluations={self.evaluations}, "
+                f"best_fitness={self.best.fitness:.4g}, wall={self.wall:.2f}s)")
+
+
+def check_fit(algorithm, task: Task, finetune: Optional[Finetune] = None) -> None:
+    """Raise ``ValueError`` unless the parts fit: the algorithm's networks take the task's inputs and give its
+    outputs, and fine-tuning is only asked of a task with data to fit."""
+    for name in ("ask", "tell", "state_dict", "n_inputs", "n_outputs"):
+        if not hasattr(algorithm, name):
+            raise TypeError(f"{type(algorithm).__name__} is not a search algorithm: it has no {name!r}.")
+    if not isinstance(task, Task):
+        raise TypeError(f"Expected a search task (got {type(task).__name__}); see mpnet.search.tasks.")
+    for what in ("inputs", "outputs"):
+        have, want = getattr(algorithm, f"n_{what}"), getattr(task, f"n_{what}")
+        if have != want:
+            raise ValueError(f"The algorithm's networks have {have} {what} but task {task.name!r} has {want}; "
+                             f"build it with n_{what}={want}.")
+    if finetune is not None and not task.supervised:
+        raise ValueError(f"Task {task.name!r} has no data to fit, so it cannot be fine-tuned; run it with "
+                         f"finetune=None.")
+
+
+def run(algorithm, task: Task, generations: int = 100, *, finetune: Optional[Finetune] = None,
+        evaluator: Optional[Evaluator] = None, reporters: Sequence[Reporter] = (),
+        checkpoint_dir: Optional[PathLike] = None, checkpoint_every: int = 1, progress: Optional[bool] = None,
+        stop_when_solved: bool = True) -> Result:
+    """Evolve ``algorithm`` on ``task`` for up to ``generations`` generations.
+
+    Args:
+        algorithm: e.g. :class:`~mpnet.search.NEAT`.
+        task: e.g. :class:`~mpnet.search.tasks.XOR`.
+        generations: the last generation is ``generations - 1``.
+        finetune: Lamarckian fine-tuning each generation (None: pure neuroevolution).
+        evaluator: :class:`~mpnet.search.LocalEvaluator` (default) or :class:`~mpnet.search.RayEvaluator`.
+        reporters: called after every generation.
+        checkpoint_dir: where ``checkpoint.json`` (every ``checkpoint_every`` generations and at the end),
+            ``history.csv``, ``best.json`` and, at the end, ``fitness.png`` and ``best.png`` go.
+        progress: a progress bar (None: when stderr is a terminal).
+        stop_when_solved: stop after the first generation in which a network meets the task's criterion.
+
+    Raises:
+        ValueError: the parts do not fit (:func:`check_fit`).
+        FileExistsError: ``checkpoint_dir`` already holds a checkpoint (use :func:`resume`).
+    """
+    check_fit(algorithm, task, finetune)
+    if checkpoint_dir is not None and os.path.exists(os.path.join(os.fspath(checkpoint_dir), CHECKPOINT)):
+        raise FileExistsError(f"{os.fspath(checkpoint_dir)!r} already holds a checkpoint; continue it with "
+                              f"search.resume({os.fspath(checkpoint_dir)!r}) or choose another directory.")
+    return _loop(algorithm, task, generations, finetune, evaluator, reporters, checkpoint_dir, checkpoint_every,
+                 progress, stop_when_solved, History(), None, None, 0.0)
+
+
+def resume(checkpoint_dir: PathLike, generations: Optional[int] = None, *, evaluator: Optional[Evaluator] = None,
+           reporters: Sequence[Reporter] = (), checkpoint_every: int = 1, progress: Optional[bool] = None) -> Result:
+    """Continue the run saved in ``checkpoint_dir`` from its last checkpoint, to its planned number of
+    generations (or ``generations``). The generation after the checkpoint is the one an uninterrupted run
+    would have bred."""
+    state = load_checkpoint(checkpoint_dir)
+    algo_state = state["algorithm"]
+    name = algo_state.get("algorithm")
+    if name not in ALGORITHMS:
+        raise ValueError(f'Invalid algorithm "{name}" in the checkpoint. Must be one of {list(ALGORITHMS)}.')
+    algorithm = ALGORITHMS[name].from_state_dict(algo_state)
+    task = task_from_dict(state["task"])
+    finetune = None if state["finetune"] is None else Finetune(**state["finetune"])
+    solution = None if state["solution"] is None else Individual.from_dict(state["solution"])
+    return _loop(algorithm, task, state["generations"] if generations is None else generations, finetune, evaluator,
+                 reporters, checkpoint_dir, checkpoint_every, progress, state["stop_when_solved"],
+                 History.from_dicts(state["history"]), solution, state["evaluations_to_solve"], state["wall"])
+
+
+def checkpoint_task(checkpoint_dir: PathLike) -> Task:
+    """The task of the run saved in ``checkpoint_dir``."""
+    return task_from_dict(load_checkpoint(checkpoint_dir)["task"])
+
+
+def _loop(algorithm, task, generations, finetune, evaluator, reporters, checkpoint_dir, checkpoint_every, progress,
+          stop_when_solved, history, solution, evaluations_to_solve, wall) -> Result:
+    check_fit(algorithm, task, finetune)
+    if checkpoint_every < 1:
+        raise ValueError(f"Expected checkpoint_every >= 1 (got {checkpoint_every}).")
+    evaluator = evaluator or LocalEvaluator()
+    reporters = list(reporters)
+    if progress or (progress is None and _stderr_is_terminal()):
+        reporters.append(ProgressBar())
+    first = algorithm.generation
+    for r in reporters:
+        r.start(task=task, algorithm=algorithm, generations=generations, first=first)
+    evaluations = history[-1].evaluations if len(history) else 0
+    done = stop_when_solved and solution is not None
+    gen = first
+    while gen < generations and not done:
+        t0 = time.perf_counter()
+        topologies = algorithm.ask()
+        t1 = time.perf_counter()
+        ev = evaluator.evaluate(task, topologies, finetune, gen)
+        t2 = time.perf_counter()
+        evaluations += len(topologies)
+        solvers = [i for i, s in enumerate(ev.solved) if s]
+        if solvers and solution is None:
+            i = max(solvers, key=lambda j: ev.fitness[j])
+            topology = topologies[i] if ev.trained is None else ev.trained[i].apply(topologies[i])
+            solution = Individual(topology, ev.fitness[i], gen, None)
+            evaluations_to_solve = evaluations
+        threshold = float(getattr(algorithm, "threshold", float("nan")))
+        algorithm.tell(ev.fitness, ev.trained)
+        t3 = time.perf_counter()
+        top = max(range(len(ev.fitness)), key=ev.fitness.__getitem__)
+        hidden = [t.num_nodes - len(t.inputs) - len(t.outputs) for t in topologies]
+        conns = [t.num_edges for t in topologies]
+        wall += t3 - t0
+        record = Record(
+            generation=gen, evaluations=evaluations, best_fitness=ev.fitness[top],
+            mean_fitness=sum(ev.fitness) / len(ev.fitness), best_ever=float(algorithm.best.fitness),
+            solved=bool(solvers), species=len(getattr(algorithm, "species", ())), threshold=threshold,
+            mean_hidden=sum(hidden) / len(hidden), mean_connections=sum(conns) / len(conns),
+            best_hidden=hidden[top], best_connections=conns[top], t_ask=t1 - t0,
+            t_compile=ev.timings.get("compile", 0.0), t_finetune=ev.timings.get("finetune", 0.0),
+            t_forward=ev.timings.get("forward", 0.0), t_tell=t3 - t2, t_generation=t3 - t0)
+        history.append(record)
+        for r in reporters:
+            r.generation(record, history)
+        gen += 1
+        done = stop_when_solved and solution is not None
+        if checkpoint_dir is not None and ((gen - first) % checkpoint_every == 0 or done or gen == generations):
+            _save(checkpoint_dir, algorithm, task, finetune, generations, stop_when_solved, history, solution,
+                  evaluations_to_solve, wall)
+    result = Result(algorithm.best, solution, history, len(history), evaluations, evaluations_to_solve, wall,
+                    algorithm, task)
+    if checkpoint_dir is not None:
+        _pictures(checkpoint_dir, result)
+    for r in reporters:
+        r.end(result)
+    return result
+
+
+def _save(directory, algorithm, task, finetune, generations, stop_when_solved, history, solution,
+          evaluations_to_solve, wall) -> None:
+    save_checkpoint(directory, {
+        "algorithm": algorithm.state_dict(), "task": task.to_dict(),
+        "finetune": None if finetune is None else finetune.to_dict(), "generations": generations,
+        "stop_when_solved": stop_when_solved, "history": history.to_dicts(),
+        "solution": None if solution is None else solution.to_dict(), "evaluations_to_solve": evaluations_to_solve,
+        "wall": wall})
+    history.to_csv(os.path.join(directory, "history.csv"))
+    (solution or algorithm.best).topology.save(os.path.join(directory, "best.json"))
+
+
+def _pictures(directory, result: Result) -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        warnings.warn("matplotlib is not installed: no fitness.png / best.png (pip install matplotlib).")
+        return
+    best = result.solution or result.best
+    plot_history(result.history, os.path.join(directory, "fitness.png"),
+                 title=f"{result.task.name}: {'solved' if result.solved else 'not solved'} "
+                       f"after {result.evaluations} evaluations")
+    draw(best.topology, os.path.join(directory, "best.png"),
+         title=f"{result.task.name}: fitness {best.fitness:.4g} (generation {best.generation})")
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
