@@ -71,12 +71,13 @@ class Plan:
     edge_scale: Optional[Tensor] = None     # [E] network dtype, set by set_dtype
     row_response: Optional[Tensor] = None   # [N] network dtype, set by set_dtype
     unit_scale: bool = False                # every edge_scale is 1 (set by set_dtype)
+    prebuilt: dict = field(default_factory=dict)   # per (dtype, device): CSR matrices over value buffers
 
     def apply(self, fn) -> "Plan":
         """Apply a tensor function (``.to(device)``, dtype casts of float tensors) to every tensor but
         ``response``, the exact source of the scales (re-derive them with :meth:`set_dtype`)."""
         moved = {k: (fn(v) if isinstance(v, Tensor) and k != "response" else v) for k, v in self.__dict__.items()
-                 if k != "levels"}
+                 if k not in ("levels", "prebuilt")}
         levels = [Level(**{k: (fn(v) if isinstance(v, Tensor) else v) for k, v in lvl.__dict__.items()})
                   for lvl in self.levels]
         return Plan(levels=levels, **moved)

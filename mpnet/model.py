@@ -47,15 +47,19 @@ class SignConstraint(nn.Module):
         self.register_buffer("pos", torch.where(free, 1.0, torch.where(fixed, sign, 0.0)).to(value.dtype))
         self.register_buffer("neg", torch.where(free, 1.0, torch.where(fixed, -sign, 0.0)).to(value.dtype))
         self.register_buffer("frozen", frozen)
-        self.register_buffer("value", value)
+        self.register_buffer("value", torch.where(frozen, value, 0.0))   # c: the frozen values, 0 elsewhere
         self.trivial = bool(free.all())   # nothing to enforce: w = raw
+
+    def set_values(self, value: Tensor) -> None:
+        """Set the frozen edges' values (entries of other edges are ignored)."""
+        self.value.copy_(torch.where(self.frozen, value, 0.0))
 
     def forward(self, raw: Tensor) -> Tensor:
         if self.trivial:
             return raw
         with torch.no_grad():   # m is piecewise constant in raw: its derivative is m itself
             m = torch.where(raw >= 0, self.pos, self.neg)
-        return torch.addcmul(torch.where(self.frozen, self.value, 0.0), raw, m)
+        return torch.addcmul(self.value, raw, m)
 
     def right_inverse(self, w: Tensor) -> Tensor:
         return w
@@ -123,7 +127,7 @@ class Network(nn.Module):
         given = self._given(dict(dtype=dtype, device=device))
         with torch.no_grad():
             raw.copy_(torch.where(unset, drawn, given))
-            self.parametrizations.weight[0].value.copy_(given)
+            self.parametrizations.weight[0].set_values(given)
             bias = [n.bias for _, n in self._rows[self.plan.num_inputs:]]
             self.bias.copy_(torch.tensor(bias, dtype=dtype, device=device))
 
@@ -133,7 +137,7 @@ class Network(nn.Module):
         self.plan.set_dtype(self.bias.dtype)   # scales exact per dtype, not re-cast
         with torch.no_grad():  # frozen values stay exactly the declared numbers in the new dtype
             given = self._given(dict(dtype=self.bias.dtype, device=self.bias.device))
-            self.parametrizations.weight[0].value.copy_(given)
+            self.parametrizations.weight[0].set_values(given)
         return self
 
     # ------------------------------------------------------------------------------------ forward
@@ -159,7 +163,8 @@ class Network(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         plan, T = self.plan, self.plan.num_graphs
-        out = self.conv(self._input_rows(x).contiguous(), plan, self.weight, self.bias)   # [T * n_out, batch]
+        # conv.forward, not conv(...): an internal layer, no hooks to run
+        out = self.conv.forward(self._input_rows(x).contiguous(), plan, self.weight, self.bias)   # [T * n_out, B]
         out = out.view(T, plan.n_out, -1).transpose(1, 2)                  # [T, batch, n_out]
         return out if self.batched else out[0]
 
@@ -168,7 +173,7 @@ class Network(nn.Module):
         """Every neuron's pre-activation and activation on ``x``: ``(z, h)``, each ``[num_nodes, batch]``
         in compiled row order; :attr:`rows` names the neuron of each row."""
         rows = self._input_rows(x)
-        H, Z, _ = run_levels(self.conv, self.plan, rows.contiguous(), self.weight, self.bias)
+        H, Z = run_levels(self.conv, self.plan, rows.contiguous(), self.weight, self.bias)
         Z[:self.plan.num_inputs] = H[:self.plan.num_inputs]   # an input's "pre-activation" is its value
         return Z, H
 

@@ -38,6 +38,34 @@ def _csr(crow: Tensor, col: Tensor, values: Tensor, shape) -> Tensor:
     return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
 
 
+class _Prebuilt:
+    """Every level's CSR matrices, built once, whose values are views of two buffers: the forward's
+    ``w_eff`` in edge order and the backward's in source order. A pass refreshes a buffer with one copy
+    instead of building ~depth sparse tensors. Nothing saved for backward aliases these buffers."""
+
+    def __init__(self, plan: Plan, dtype: torch.dtype, device: torch.device):
+        self.fwd_vals = torch.empty(plan.src.numel(), dtype=dtype, device=device)
+        self.bwd_vals = torch.empty(plan.by_src.numel(), dtype=dtype, device=device)
+        self.fwd = [_csr(l.crow, l.col, self.fwd_vals[l.e0:l.e_fused], (l.n_fused - l.n0, l.n0))
+                    if l.n_fused > l.n0 else None for l in plan.levels]
+        N = plan.num_nodes
+        starts = [(0, plan.levels[0].n0 if plan.levels else plan.num_inputs, plan.out_crow0, plan.out_range0,
+                   plan.out_col0)] + [(l.n0, l.n1, l.out_crow, l.out_range, l.out_col) for l in plan.levels]
+        self.bwd = [_csr(crow, col, self.bwd_vals[a:b], (n1 - n0, N - n1)) if b > a else None
+                    for n0, n1, crow, (a, b), col in starts]
+
+    @staticmethod
+    def get(plan: Plan, like: Tensor) -> "_Prebuilt":
+        key = (like.dtype, like.device)
+        if key not in plan.prebuilt:
+            plan.prebuilt[key] = _Prebuilt(plan, *key)
+        return plan.prebuilt[key]
+
+
+def _effective(plan: Plan, weight: Tensor) -> Tensor:
+    return weight if plan.unit_scale else weight * plan.edge_scale
+
+
 def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor):
     """The forward sweep without autograd: ``(H, Z)``, activations and pre-activations ``[num_nodes, B]``
     in compiled row order (rows of inputs: ``H = x``, ``Z`` undefined)."""
@@ -46,12 +74,15 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
     H = x.new_empty(N, batch)
     Z = x.new_empty(N, batch)
     H[:n_in] = x
-    w_eff = weight if plan.unit_scale else weight * plan.edge_scale
+    pre = _Prebuilt.get(plan, weight)
+    if plan.unit_scale:
+        pre.fwd_vals.copy_(weight)
+    else:
+        torch.mul(weight, plan.edge_scale, out=pre.fwd_vals)
     src, dst = plan.src, plan.dst
-    for lvl in plan.levels:
-        n0, nf = lvl.n0, lvl.n_fused
-        if nf > n0:
-            adj = _csr(lvl.crow, lvl.col, w_eff[lvl.e0:lvl.e_fused], (nf - n0, n0))
+    for lvl, adj in zip(plan.levels, pre.fwd):
+        if adj is not None:
+            n0, nf = lvl.n0, lvl.n_fused
             # message_and_aggregate (adj @ H) and the bias in one fused call
             torch.addmm(bias[n0 - n_in:nf - n_in, None], adj, H[:n0], out=Z[n0:nf])
         for name, r0, r1, e0, e1 in lvl.generic:
@@ -60,7 +91,7 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
                 * plan.row_response[r0:r1, None] + bias[r0 - n_in:r1 - n_in, None]
         for name, r0, r1 in lvl.runs:
             activate_into(name, Z[r0:r1], H[r0:r1])
-    return H, Z, w_eff
+    return H, Z
 
 
 class _Layered(torch.autograd.Function):
@@ -68,32 +99,28 @@ class _Layered(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-        H, Z, w_eff = run_levels(conv, plan, x, weight, bias)
+        H, Z = run_levels(conv, plan, x, weight, bias)
         ctx.conv, ctx.plan = conv, plan
-        ctx.save_for_backward(H, Z, weight, w_eff)
+        ctx.save_for_backward(H, Z, weight)
         return H[plan.out_rows.view(-1)]
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor):
         conv, plan = ctx.conv, ctx.plan
-        H, Z, weight, w_eff = ctx.saved_tensors
+        H, Z, weight = ctx.saved_tensors
         n_in, N = plan.num_inputs, plan.num_nodes
         src, dst = plan.src, plan.dst
         G = torch.zeros_like(H)                  # dL/dh
         dZ = torch.empty_like(H)                 # dL/dz: every non-input row is written before it is read
         G.index_add_(0, plan.out_rows.view(-1), grad_out)
-        w_src = w_eff[plan.by_src]               # fused edge weights in source order
+        pre = _Prebuilt.get(plan, weight)
+        torch.index_select(_effective(plan, weight), 0, plan.by_src, out=pre.bwd_vals)   # source order
         dw_generic = []
 
-        def pull(n0: int, n1: int, out_crow: Tensor, out_range, out_col: Tensor) -> None:
-            a, b = out_range
-            if b > a:  # gradients of this level's rows from the (finished) deeper fused neurons
-                adj = _csr(out_crow, out_col, w_src[a:b], (n1 - n0, N - n1))
-                G[n0:n1].addmm_(adj, dZ[n1:])
-
-        for lvl in reversed(plan.levels):
-            pull(lvl.n0, lvl.n1, lvl.out_crow, lvl.out_range, lvl.out_col)
+        for lvl, adj in zip(reversed(plan.levels), reversed(pre.bwd[1:])):
+            if adj is not None:   # gradients of this level's rows from the (finished) deeper fused neurons
+                G[lvl.n0:lvl.n1].addmm_(adj, dZ[lvl.n1:])
             for name, r0, r1 in lvl.runs:
                 backward_into(name, G[r0:r1], Z[r0:r1], H[r0:r1], dZ[r0:r1])
             for name, r0, r1, e0, e1 in lvl.generic:
@@ -107,8 +134,9 @@ class _Layered(torch.autograd.Function):
                     g_h, g_w = torch.autograd.grad(z, (h_j, w), dZ[r0:r1] * plan.row_response[r0:r1, None])
                 G.index_add_(0, src[e0:e1], g_h)
                 dw_generic.append((e0, e1, g_w))
-        pull(0, plan.num_inputs if not plan.levels else plan.levels[0].n0, plan.out_crow0, plan.out_range0,
-             plan.out_col0)
+        if pre.bwd[0] is not None:
+            n1 = plan.levels[0].n0 if plan.levels else plan.num_inputs
+            G[:n1].addmm_(pre.bwd[0], dZ[n1:])
 
         grad_x = G[:n_in] if ctx.needs_input_grad[2] else None
         grad_w = grad_b = None

@@ -144,3 +144,16 @@ def test_cuda_matches_cpu():
     gpu = mpnet.Network(topo, dtype=torch.float64).to("cuda")
     x = torch.randn(32, 3, dtype=torch.float64)
     torch.testing.assert_close(gpu(x.cuda()).cpu(), cpu(x))
+
+
+def test_two_forwards_before_one_backward():
+    # the fused path reuses value buffers between passes; nothing saved for backward may alias them
+    topo = random_topology(5, n_hidden=8, aggregations=["sum", "mean"])
+    net = mpnet.Network(topo, dtype=torch.float64)
+    x1, x2 = torch.randn(4, 3, dtype=torch.float64), torch.randn(6, 3, dtype=torch.float64)
+    (net(x1).sum() + net(x2).pow(2).sum()).backward()
+    both = net.parametrizations.weight.original.grad.clone()
+    net.zero_grad()
+    net(x1).sum().backward()
+    net(x2).pow(2).sum().backward()
+    torch.testing.assert_close(both, net.parametrizations.weight.original.grad)
