@@ -187,7 +187,7 @@ ACTIVATE_INTO: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {
 }
 BACKWARD_INTO: Dict[str, Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]] = {
     "identity": lambda g, z, h, out: out.copy_(g),
-    "relu": lambda g, z, h, out: torch.mul(g, h > 0, out=out),
+    "relu": lambda g, z, h, out: torch.ops.aten.threshold_backward.grad_input(g, h, 0.0, grad_input=out),
     "tanh": lambda g, z, h, out: torch.addcmul(g, g, h * h, value=-1.0, out=out),
 }
 

@@ -80,11 +80,22 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
     else:
         torch.mul(weight, plan.edge_scale, out=pre.fwd_vals)
     src, dst = plan.src, plan.dst
+    b2 = bias.unsqueeze(1)
     for lvl, adj in zip(plan.levels, pre.fwd):
+        n0, n1, nf = lvl.n0, lvl.n1, lvl.n_fused
+        if len(lvl.runs) == 1 and nf == n1:   # the common level: fused sums, one activation
+            zk, hk = Z[n0:n1], H[n0:n1]
+            if adj is not None:
+                torch.addmm(b2[n0 - n_in:n1 - n_in], adj, H[:n0], out=zk)
+            else:
+                zk.copy_(b2[n0 - n_in:n1 - n_in].expand_as(zk))
+            activate_into(lvl.runs[0][0], zk, hk)
+            continue
         if adj is not None:
-            n0, nf = lvl.n0, lvl.n_fused
             # message_and_aggregate (adj @ H) and the bias in one fused call
-            torch.addmm(bias[n0 - n_in:nf - n_in, None], adj, H[:n0], out=Z[n0:nf])
+            torch.addmm(b2[n0 - n_in:nf - n_in], adj, H[:n0], out=Z[n0:nf])
+        elif nf > n0:
+            Z[n0:nf] = b2[n0 - n_in:nf - n_in]
         for name, r0, r1, e0, e1 in lvl.generic:
             m = conv.message(H[src[e0:e1]], weight[e0:e1])
             Z[r0:r1] = conv.aggregate(m, dst[e0:e1] - r0, dim_size=r1 - r0, aggregation=name) \
@@ -119,10 +130,15 @@ class _Layered(torch.autograd.Function):
         dw_generic = []
 
         for lvl, adj in zip(reversed(plan.levels), reversed(pre.bwd[1:])):
+            n0, n1 = lvl.n0, lvl.n1
+            gk = G[n0:n1]
             if adj is not None:   # gradients of this level's rows from the (finished) deeper fused neurons
-                G[lvl.n0:lvl.n1].addmm_(adj, dZ[lvl.n1:])
-            for name, r0, r1 in lvl.runs:
-                backward_into(name, G[r0:r1], Z[r0:r1], H[r0:r1], dZ[r0:r1])
+                gk.addmm_(adj, dZ[n1:])
+            if len(lvl.runs) == 1:
+                backward_into(lvl.runs[0][0], gk, Z[n0:n1], H[n0:n1], dZ[n0:n1])
+            else:
+                for name, r0, r1 in lvl.runs:
+                    backward_into(name, G[r0:r1], Z[r0:r1], H[r0:r1], dZ[r0:r1])
             for name, r0, r1, e0, e1 in lvl.generic:
                 if e1 == e0:   # neurons without incoming edges: nothing to send back
                     continue
