@@ -27,7 +27,7 @@ from torch import Tensor
 from torch_geometric.nn import MessagePassing
 
 from .compile import Plan
-from .functional import ACTIVATION_FNS, AGGREGATION_FNS, activate_into, backward_into
+from .functional import ACTIVATE_INTO, ACTIVATION_FNS, AGGREGATION_FNS, activate_into, backward_into
 
 __all__ = ["LayeredConv", "run_levels"]
 
@@ -53,6 +53,10 @@ class _Prebuilt:
                    plan.out_col0)] + [(l.n0, l.n1, l.out_crow, l.out_range, l.out_col) for l in plan.levels]
         self.bwd = [_csr(crow, col, self.bwd_vals[a:b], (n1 - n0, N - n1)) if b > a else None
                     for n0, n1, crow, (a, b), col in starts]
+        # (n0, n1, n_fused, in-place activation or None): the forward loop's per-level numbers, unpacked once
+        self.steps = [(l.n0, l.n1, l.n_fused,
+                       ACTIVATE_INTO.get(l.runs[0][0]) if len(l.runs) == 1 and l.n_fused == l.n1 else None)
+                      for l in plan.levels]
 
     @staticmethod
     def get(plan: Plan, like: Tensor) -> "_Prebuilt":
@@ -81,15 +85,14 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
         torch.mul(weight, plan.edge_scale, out=pre.fwd_vals)
     src, dst = plan.src, plan.dst
     b2 = bias.unsqueeze(1)
-    for lvl, adj in zip(plan.levels, pre.fwd):
-        n0, n1, nf = lvl.n0, lvl.n1, lvl.n_fused
-        if len(lvl.runs) == 1 and nf == n1:   # the common level: fused sums, one activation
+    for lvl, adj, (n0, n1, nf, simple) in zip(plan.levels, pre.fwd, pre.steps):
+        if simple is not None:   # the common level: fused sums, one activation
             zk, hk = Z[n0:n1], H[n0:n1]
             if adj is not None:
                 torch.addmm(b2[n0 - n_in:n1 - n_in], adj, H[:n0], out=zk)
             else:
                 zk.copy_(b2[n0 - n_in:n1 - n_in].expand_as(zk))
-            activate_into(lvl.runs[0][0], zk, hk)
+            simple(zk, hk)
             continue
         if adj is not None:
             # message_and_aggregate (adj @ H) and the bias in one fused call
