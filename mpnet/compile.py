@@ -122,6 +122,44 @@ def _topology_data(topo: Topology, graph: int) -> Data:
     )
 
 
+_ACT_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}
+_AGG_CODE = {name: i for i, name in enumerate(AGGREGATIONS)}
+
+
+def _disjoint_union(topos: Sequence[Topology]) -> Data:
+    """The disjoint union of the topologies in declaration order: the same ``Data`` as
+    ``Batch.from_data_list([_topology_data(t, i) ...])`` (node indices offset graph by graph, ``graph``
+    the batch vector), built from flat lists in one pass: per-graph ``Data`` objects cost ~0.25 ms each,
+    which dominated compiling a NEAT generation of 150 small genomes."""
+    depth, rank, act, agg, response, is_output, out_rank, graph, src, dst = ([] for _ in range(10))
+    offset = 0
+    for t, topo in enumerate(topos):
+        nodes = topo.nodes
+        index = {n: offset + i for i, n in enumerate(nodes)}
+        d = topo.depth()
+        input_rank = {n: i for i, n in enumerate(topo.inputs)}
+        output_rank = {n: i for i, n in enumerate(topo.outputs)}
+        for i, (node_id, node) in enumerate(nodes.items()):
+            depth.append(d[node_id])
+            rank.append(input_rank.get(node_id, i))
+            act.append(_ACT_CODE[node.activation])
+            agg.append(_AGG_CODE[node.aggregation])
+            response.append(float(node.response))
+            out_rank.append(output_rank.get(node_id, -1))
+            is_output.append(node.role == "output")
+        graph += [t] * len(nodes)
+        for e in topo.edges.values():
+            src.append(index[e.src])
+            dst.append(index[e.dst])
+        offset += len(nodes)
+    long = dict(dtype=torch.long)
+    return Data(edge_index=torch.tensor([src, dst], **long).view(2, -1), num_nodes=offset,
+                depth=torch.tensor(depth, **long), rank=torch.tensor(rank, **long), act=torch.tensor(act, **long),
+                agg=torch.tensor(agg, **long), response=torch.tensor(response, dtype=torch.float64),
+                is_output=torch.tensor(is_output, dtype=torch.bool), out_rank=torch.tensor(out_rank, **long),
+                graph=torch.tensor(graph, **long))
+
+
 def _lexsort(*keys: Tensor) -> Tensor:
     """Permutation sorting by ``keys[0]``, then ``keys[1]``, ... (stable)."""
     perm = torch.arange(keys[0].numel())
@@ -169,7 +207,7 @@ def compile_topologies(topologies: Union[Topology, Sequence[Topology]]) -> Tuple
             raise MismatchError(f"Topology {t} has {len(topo.inputs)} inputs and {len(topo.outputs)} outputs "
                                 f"but topology 0 has {n_in} and {n_out}; batched topologies must agree on "
                                 f"both (the input columns and output columns are shared).")
-    union = Batch.from_data_list([_topology_data(topo, t) for t, topo in enumerate(topos)])
+    union = _disjoint_union(topos)
     num_nodes = union.num_nodes
     is_input = union.depth == 0
     fused_codes = torch.tensor([AGGREGATIONS.index(a) for a in FUSED_AGGREGATIONS])

@@ -63,3 +63,16 @@ def test_to_pyg_carries_the_numbers_in_compiled_order():
         assert (w, s, t) == (edge.weight, {"+": 1, "-": -1, None: 0}[edge.sign], edge.trainable)
     unset = Topology.from_edges([("x", "y")], inputs=["x"], outputs=["y"]).to_pyg()
     assert unset.edge_weight.isnan().all()
+
+
+def test_flat_union_equals_pyg_batch_of_each_topology():
+    from torch_geometric.data import Batch
+
+    from mpnet.compile import _disjoint_union, _topology_data
+    topos = [random_topology(s, n_hidden=s % 6, ids="int" if s % 2 else "str") for s in range(25)]
+    flat = _disjoint_union(topos)
+    batch = Batch.from_data_list([_topology_data(t, i) for i, t in enumerate(topos)])
+    assert flat.num_nodes == batch.num_nodes
+    for key in ("edge_index", "depth", "rank", "act", "agg", "response", "is_output", "out_rank", "graph"):
+        assert torch.equal(flat[key], batch[key]), key
+    assert torch.equal(flat.graph, batch.batch)
