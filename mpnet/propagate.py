@@ -44,6 +44,7 @@ class _Prebuilt:
     instead of building ~depth sparse tensors. Nothing saved for backward aliases these buffers."""
 
     def __init__(self, plan: Plan, dtype: torch.dtype, device: torch.device):
+        self.state = None   # (H, Z) buffers reused by forward passes that need no gradient
         self.fwd_vals = torch.empty(plan.src.numel(), dtype=dtype, device=device)
         self.bwd_vals = torch.empty(plan.by_src.numel(), dtype=dtype, device=device)
         self.fwd = [_csr(l.crow, l.col, self.fwd_vals[l.e0:l.e_fused], (l.n_fused - l.n0, l.n0))
@@ -70,15 +71,20 @@ def _effective(plan: Plan, weight: Tensor) -> Tensor:
     return weight if plan.unit_scale else weight * plan.edge_scale
 
 
-def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor):
+def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor, reuse: bool = False):
     """The forward sweep without autograd: ``(H, Z)``, activations and pre-activations ``[num_nodes, B]``
-    in compiled row order (rows of inputs: ``H = x``, ``Z`` undefined)."""
+    in compiled row order (rows of inputs: ``H = x``, ``Z`` undefined). ``reuse=True`` writes into buffers
+    kept from the previous call of the same shape: only for callers that keep neither ``H`` nor ``Z``."""
     n_in, N = plan.num_inputs, plan.num_nodes
     batch = x.shape[1]
-    H = x.new_empty(N, batch)
-    Z = x.new_empty(N, batch)
-    H[:n_in] = x
     pre = _Prebuilt.get(plan, weight)
+    if reuse:
+        if pre.state is None or pre.state[0].shape != (N, batch):
+            pre.state = (x.new_empty(N, batch), x.new_empty(N, batch))
+        H, Z = pre.state
+    else:
+        H, Z = x.new_empty(N, batch), x.new_empty(N, batch)
+    H[:n_in] = x
     if plan.unit_scale:
         pre.fwd_vals.copy_(weight)
     else:
@@ -193,7 +199,8 @@ class LayeredConv(MessagePassing):
     def forward(self, x: Tensor, plan: Plan, weight: Tensor, bias: Tensor) -> Tensor:
         if self.fused:
             if not torch.is_grad_enabled() or not (x.requires_grad or weight.requires_grad or bias.requires_grad):
-                return run_levels(self, plan, x, weight, bias)[0][plan.out_rows.view(-1)]   # nothing to save
+                H, _ = run_levels(self, plan, x, weight, bias, reuse=True)   # nothing saved, buffers reused
+                return H[plan.out_rows.view(-1)]
             return _Layered.apply(self, plan, x, weight, bias)
         return self._plain(x, plan, weight, bias)
 
