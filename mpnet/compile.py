@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Data
 
 from .errors import MismatchError
 from .functional import FUSED_AGGREGATIONS
@@ -98,39 +98,15 @@ class Plan:
         return self
 
 
-def _topology_data(topo: Topology, graph: int) -> Data:
-    """One topology as a PyG ``Data`` in declaration order, with the sort keys of compile."""
-    ids = list(topo.nodes)
-    index = {n: i for i, n in enumerate(ids)}
-    depth = topo.depth()
-    nodes = topo.nodes.values()
-    input_rank = {n: i for i, n in enumerate(topo.inputs)}
-    edges = list(topo.edges.values())
-    edge_index = torch.tensor([[index[e.src] for e in edges], [index[e.dst] for e in edges]],
-                              dtype=torch.long).view(2, -1)
-    return Data(
-        edge_index=edge_index, num_nodes=len(ids),
-        depth=torch.tensor([depth[n] for n in ids], dtype=torch.long),
-        rank=torch.tensor([input_rank.get(n, i) for i, n in enumerate(ids)], dtype=torch.long),
-        act=torch.tensor([ACTIVATIONS.index(n.activation) for n in nodes], dtype=torch.long),
-        agg=torch.tensor([AGGREGATIONS.index(n.aggregation) for n in nodes], dtype=torch.long),
-        response=torch.tensor([float(n.response) for n in nodes], dtype=torch.float64),
-        is_output=torch.tensor([n.role == "output" for n in nodes], dtype=torch.bool),
-        out_rank=torch.tensor([topo.outputs.index(n.id) if n.role == "output" else -1 for n in nodes],
-                              dtype=torch.long),
-        graph=torch.full((len(ids),), graph, dtype=torch.long),
-    )
-
-
 _ACT_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}
 _AGG_CODE = {name: i for i, name in enumerate(AGGREGATIONS)}
 
 
 def _disjoint_union(topos: Sequence[Topology]) -> Data:
-    """The disjoint union of the topologies in declaration order: the same ``Data`` as
-    ``Batch.from_data_list([_topology_data(t, i) ...])`` (node indices offset graph by graph, ``graph``
-    the batch vector), built from flat lists in one pass: per-graph ``Data`` objects cost ~0.25 ms each,
-    which dominated compiling a NEAT generation of 150 small genomes."""
+    """The disjoint union of the topologies in declaration order: the same ``Data`` as torch_geometric's
+    ``Batch.from_data_list`` of one ``Data`` per topology (node indices offset graph by graph, ``graph`` the
+    batch vector; tests/test_compile.py checks it), built from flat lists in one pass: per-graph ``Data``
+    objects cost ~0.25 ms each, which dominated compiling a NEAT generation of 150 small genomes."""
     depth, rank, act, agg, response, is_output, out_rank, graph, src, dst = ([] for _ in range(10))
     offset = 0
     for t, topo in enumerate(topos):
@@ -222,7 +198,6 @@ def compile_topologies(topologies: Union[Topology, Sequence[Topology]]) -> Tuple
     src0, dst0 = row_of[union.edge_index[0]], row_of[union.edge_index[1]]
     edge_perm = _lexsort(dst0, src0)
     src, dst = src0[edge_perm], dst0[edge_perm]
-    num_edges = src.numel()
 
     depth = union.depth[node_perm]
     act = union.act[node_perm]

@@ -15,7 +15,6 @@ to the allowed side instead of sticking at zero.
 Weights left unset in the topology are drawn like ``nn.Linear``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
 with ``fan_in`` the in-degree of the edge's target (for a fixed sign, the magnitude of such a draw).
 """
-import math
 from typing import Dict, Hashable, List, Optional, Sequence, Tuple, Union
 
 import torch

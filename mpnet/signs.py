@@ -13,9 +13,8 @@ symmetries (:mod:`mpnet.symmetry`) by fixing a gauge per member, and reports per
   fits the data equally well), or a neuron silent or saturated on the data (its weights have no effect).
 """
 import csv
-import math
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Hashable, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor

@@ -7,15 +7,14 @@ failure raises a :class:`~mpnet.errors.TopologyError` naming the culprit. It is 
 from __future__ import annotations
 
 import json
-import math
 import os
 import warnings
-from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Hashable, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass, replace
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .errors import (CycleError, DaleConflictError, DuplicateEdgeError, DuplicateNodeError, FormatError,
-                     InputEdgeError, NonFiniteError, RoleError, SelfLoopError, SignConflictError,
-                     TopologyWarning, UnknownActivationError, UnknownAggregationError, UnknownNodeError)
+from .errors import CycleError, DuplicateNodeError, FormatError, RoleError, TopologyWarning, UnknownNodeError
+from .validate import check_edge, check_node, find_cycle, fmt_node
+from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
 
 __all__ = ["Node", "Edge", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIVATIONS", "AGGREGATIONS",
            "FORMAT_VERSION"]
@@ -23,20 +22,6 @@ __all__ = ["Node", "Edge", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIV
 NodeId = Union[str, int]
 EdgeKey = Tuple[NodeId, NodeId]
 
-#: neat-python's 18 built-in activations, each exactly as ``neat.activations`` computes it (argument
-#: clamps included): ``neat.sigmoid`` is ``1 / (1 + exp(-clamp(5z, -60, 60)))``, ``neat.tanh`` is
-#: ``tanh(clamp(2.5z, -60, 60))``, ... (see :mod:`mpnet.functional`). Prefixed, so that the plain names
-#: below keep their usual (torch) meaning.
-NEAT_ACTIVATIONS = tuple(f"neat.{name}" for name in (
-    "sigmoid", "tanh", "sin", "gauss", "relu", "elu", "lelu", "selu", "softplus", "identity", "clamped", "inv",
-    "log", "exp", "abs", "hat", "square", "cube"))
-#: Activation names understood everywhere (their torch code lives in :mod:`mpnet.functional`).
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "softplus",
-               "sin", "gauss", "abs", "square", "clamped") + NEAT_ACTIVATIONS
-#: Aggregation names: how a neuron combines the messages ``w_e * h_src`` of its incoming edges.
-AGGREGATIONS = ("sum", "mean", "max", "min", "product", "maxabs", "median")
-ROLES = ("input", "hidden", "output")
-SIGNS = ("+", "-", None)
 FORMAT = "mpnet.topology"
 FORMAT_VERSION = 1
 
@@ -105,48 +90,6 @@ def _default_activation(role: str) -> str:
     return {"input": "identity", "output": "identity"}.get(role, "relu")
 
 
-def _fmt_node(node_id: NodeId) -> str:
-    return repr(node_id)
-
-
-def _check_finite(value: Optional[float], what: str) -> None:
-    if value is not None and not math.isfinite(value):
-        raise NonFiniteError(f"{what} is {value!r}; expected a finite number. Give a finite value, "
-                             f"or None to let the network draw it.")
-
-
-def _check_sign(sign: Any, what: str) -> None:
-    if sign not in SIGNS:
-        raise SignConflictError(f"{what} has sign {sign!r}; expected one of '+', '-' or None (free).")
-
-
-def _find_cycle(succ: Mapping[NodeId, List[NodeId]], order: Sequence[NodeId]) -> Optional[List[NodeId]]:
-    """Return one directed cycle as a node path ``[a, b, ..., a]``, or None. Iterative DFS."""
-    WHITE, GREY, BLACK = 0, 1, 2
-    color = {n: WHITE for n in order}
-    for root in order:
-        if color[root] != WHITE:
-            continue
-        stack = [(root, iter(succ[root]))]
-        path = [root]
-        color[root] = GREY
-        while stack:
-            node, children = stack[-1]
-            for child in children:
-                if color[child] == GREY:
-                    return path[path.index(child):] + [child]
-                if color[child] == WHITE:
-                    color[child] = GREY
-                    stack.append((child, iter(succ[child])))
-                    path.append(child)
-                    break
-            else:
-                color[node] = BLACK
-                stack.pop()
-                path.pop()
-    return None
-
-
 class Topology:
     """An immutable, validated network declaration: nodes (neurons) and directed edges (connections).
 
@@ -169,9 +112,9 @@ class Topology:
             if not isinstance(node.id, (str, int)) or isinstance(node.id, bool):
                 raise RoleError(f"Node id {node.id!r} has type {type(node.id).__name__}; expected str or int.")
             if node.id in self._nodes:
-                raise DuplicateNodeError(f"Node {_fmt_node(node.id)} is declared twice; node ids must be "
+                raise DuplicateNodeError(f"Node {fmt_node(node.id)} is declared twice; node ids must be "
                                          f"unique. Rename one of them.")
-            self._check_node(node)
+            check_node(node)
             self._nodes[node.id] = node
         self.inputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "input")
         self.outputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "output")
@@ -181,84 +124,25 @@ class Topology:
             raise RoleError("The topology has no output node; declare at least one (role='output').")
         self._edges: Dict[EdgeKey, Edge] = {}
         for edge in edges:
-            edge = self._check_edge(edge)
+            edge = check_edge(edge, self._nodes, self._edges)
             self._edges[edge.key] = edge
         self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
         self._pred: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
         for src, dst in self._edges:
             self._succ[src].append(dst)
             self._pred[dst].append(src)
-        cycle = _find_cycle(self._succ, list(self._nodes))
+        cycle = find_cycle(self._succ, list(self._nodes))
         if cycle is not None:
-            path = " -> ".join(_fmt_node(n) for n in cycle)
+            path = " -> ".join(fmt_node(n) for n in cycle)
             raise CycleError(f"The edges contain a cycle: {path}. A feed-forward network must be acyclic; "
-                             f"remove one of these edges (e.g. {_fmt_node(cycle[-2])} -> "
-                             f"{_fmt_node(cycle[-1])}).", cycle)
+                             f"remove one of these edges (e.g. {fmt_node(cycle[-2])} -> "
+                             f"{fmt_node(cycle[-1])}).", cycle)
         if warn:
             lost = self.unreachable()
             if lost.unreached or lost.dead_ends:
                 warnings.warn(f"Topology has nodes off every input-to-output path (kept, not dropped): "
                               f"no input reaches {lost.unreached}; no output is reached from "
                               f"{lost.dead_ends}.", TopologyWarning, stacklevel=2)
-
-    # ----------------------------------------------------------------------------------- validation
-    @staticmethod
-    def _check_node(node: Node) -> None:
-        if node.role not in ROLES:
-            raise RoleError(f"Node {_fmt_node(node.id)} has role {node.role!r}; expected one of {list(ROLES)}.")
-        if node.activation not in ACTIVATIONS:
-            raise UnknownActivationError(f"Node {_fmt_node(node.id)} has activation {node.activation!r}; "
-                                         f"expected one of {list(ACTIVATIONS)}.")
-        if node.aggregation not in AGGREGATIONS:
-            raise UnknownAggregationError(f"Node {_fmt_node(node.id)} has aggregation {node.aggregation!r}; "
-                                          f"expected one of {list(AGGREGATIONS)}.")
-        _check_finite(node.bias, f"The bias of node {_fmt_node(node.id)}")
-        if (not isinstance(node.response, (int, float)) or isinstance(node.response, bool)
-                or not math.isfinite(node.response)):
-            raise NonFiniteError(f"The response of node {_fmt_node(node.id)} is {node.response!r}; expected a "
-                                 f"finite number (1 leaves the aggregate unscaled).")
-        _check_sign(node.dale, f"Dale neuron {_fmt_node(node.id)}")
-
-    def _check_edge(self, edge: Edge) -> Edge:
-        name = f"Edge {_fmt_node(edge.src)} -> {_fmt_node(edge.dst)}"
-        for end in (edge.src, edge.dst):
-            if end not in self._nodes:
-                raise UnknownNodeError(f"{name} refers to node {_fmt_node(end)}, which is not declared. "
-                                       f"Declared nodes: {list(self._nodes)[:20]}"
-                                       f"{' ...' if len(self._nodes) > 20 else ''}. Declare it or fix the id.")
-        if edge.src == edge.dst:
-            raise SelfLoopError(f"{name} is a self-loop; a feed-forward network has none. Remove it.")
-        if self._nodes[edge.dst].role == "input":
-            raise InputEdgeError(f"{name} ends in input node {_fmt_node(edge.dst)}; inputs take their value "
-                                 f"from the data. Point the edge at a hidden or output node.")
-        if edge.key in self._edges:
-            raise DuplicateEdgeError(f"{name} is declared twice; each (src, dst) pair carries one weight. "
-                                     f"Merge the two declarations.")
-        weight = None if edge.weight is None else float(edge.weight)
-        _check_finite(weight, f"The weight of {name}")
-        _check_sign(edge.sign, name)
-        dale = self._nodes[edge.src].dale
-        sign = edge.sign
-        if dale is not None:
-            if sign is not None and sign != dale:
-                raise DaleConflictError(f"{name} has fixed sign {sign!r} but its source "
-                                        f"{_fmt_node(edge.src)} is a Dale neuron of sign {dale!r}; all its "
-                                        f"outgoing edges must share that sign. Drop the edge's sign or the "
-                                        f"neuron's.")
-            if weight is not None and weight * (1 if dale == "+" else -1) < 0:
-                raise DaleConflictError(f"{name} has initial weight {weight} but its source "
-                                        f"{_fmt_node(edge.src)} is a Dale neuron of sign {dale!r}. Give a "
-                                        f"weight of sign {dale!r} (or 0).")
-            sign = dale
-        if sign is not None and weight is not None and weight * (1 if sign == "+" else -1) < 0:
-            raise SignConflictError(f"{name} has fixed sign {sign!r} but initial weight {weight}. Give a "
-                                    f"weight of sign {sign!r} (or 0), or leave the weight unset.")
-        if not isinstance(edge.trainable, bool):
-            raise SignConflictError(f"{name} has trainable={edge.trainable!r}; expected True or False.")
-        if not edge.trainable and weight is None:
-            raise NonFiniteError(f"{name} is frozen (trainable=False) but has no weight; a frozen edge "
-                                 f"keeps its initial value, so give it one.")
-        return replace(edge, weight=weight, sign=sign)
 
     # ---------------------------------------------------------------------------------- construction
     @classmethod
@@ -422,27 +306,11 @@ class Topology:
         return (f"Topology(inputs={len(self.inputs)}, outputs={len(self.outputs)}, "
                 f"hidden={self.num_nodes - len(self.inputs) - len(self.outputs)}, edges={self.num_edges})")
 
-    # ------------------------------------------------------------------------------- serialization
+    # ------------------------------------------------------------ serialization (in mpnet/serialize.py)
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-ready dict (versioned); :meth:`from_dict` inverts it exactly."""
-        nodes = []
-        for n in self._nodes.values():
-            entry: Dict[str, Any] = {"id": n.id, "role": n.role, "activation": n.activation,
-                                     "aggregation": n.aggregation, "bias": n.bias}
-            if n.dale is not None:
-                entry["dale"] = n.dale
-            if n.response != 1.0:
-                entry["response"] = n.response
-            nodes.append(entry)
-        edges = []
-        for e in self._edges.values():
-            entry = {"src": e.src, "dst": e.dst, "weight": e.weight}
-            if e.sign is not None:
-                entry["sign"] = e.sign
-            if not e.trainable:
-                entry["trainable"] = False
-            edges.append(entry)
-        return {"format": FORMAT, "version": FORMAT_VERSION, "nodes": nodes, "edges": edges}
+        from .serialize import to_dict
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, warn: bool = True) -> "Topology":
@@ -451,38 +319,8 @@ class Topology:
         Raises:
             FormatError: the dict is not an mpnet topology, or of a newer version.
         """
-        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-            got = data.get("format") if isinstance(data, Mapping) else type(data).__name__
-            raise FormatError(f"Expected a dict with format={FORMAT!r} (got {got!r}). Is this an mpnet "
-                              f"topology file?")
-        if data.get("version") != FORMAT_VERSION:
-            raise FormatError(f"Topology format version {data.get('version')!r} is not supported; this mpnet "
-                              f"reads version {FORMAT_VERSION}.")
-        node_keys = {"id", "role", "activation", "aggregation", "bias", "dale", "response"}
-        nodes = []
-        for entry in data.get("nodes", []):
-            if not isinstance(entry, Mapping):
-                raise FormatError(f"Node entry {entry!r} must be an object with keys {sorted(node_keys)}.")
-            unknown = set(entry) - node_keys
-            if unknown or "id" not in entry:
-                raise FormatError(f"Node entry {entry!r}: needs 'id', may have {sorted(node_keys - {'id'})}; "
-                                  f"unknown keys {sorted(map(str, unknown))}.")
-            role = entry.get("role", "hidden")
-            nodes.append(Node(entry["id"], role, entry.get("activation", _default_activation(role)),
-                              entry.get("aggregation", "sum"), float(entry.get("bias", 0.0)), entry.get("dale"),
-                              entry.get("response", 1.0)))
-        edges = []
-        for entry in data.get("edges", []):
-            if not isinstance(entry, Mapping):
-                raise FormatError(f"Edge entry {entry!r} must be an object: it needs 'src' and 'dst' and may "
-                                  f"have 'weight', 'sign', 'trainable'.")
-            unknown = set(entry) - {"src", "dst", "weight", "sign", "trainable"}
-            if unknown or not {"src", "dst"} <= set(entry):
-                raise FormatError(f"Edge entry {entry!r}: needs 'src' and 'dst'; unknown keys "
-                                  f"{sorted(map(str, unknown))}.")
-            edges.append(Edge(entry["src"], entry["dst"], entry.get("weight"), entry.get("sign"),
-                              entry.get("trainable", True)))
-        return cls(nodes, edges, warn=warn)
+        from .serialize import from_dict
+        return from_dict(data, warn=warn)
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Write the topology as JSON (atomically: a temporary file, then a rename)."""
@@ -505,14 +343,8 @@ class Topology:
     def to_networkx(self):
         """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attribute
         ``mpnet_version`` the format version. :meth:`from_networkx` inverts it exactly."""
-        import networkx as nx
-        graph = nx.DiGraph(mpnet_version=FORMAT_VERSION)
-        for n in self._nodes.values():
-            graph.add_node(n.id, role=n.role, activation=n.activation, aggregation=n.aggregation,
-                           bias=n.bias, dale=n.dale, response=n.response)
-        for e in self._edges.values():
-            graph.add_edge(e.src, e.dst, weight=e.weight, sign=e.sign, trainable=e.trainable)
-        return graph
+        from .serialize import to_networkx
+        return to_networkx(self)
 
     @classmethod
     def from_networkx(cls, graph, *, inputs: Optional[Sequence[NodeId]] = None,
@@ -520,27 +352,8 @@ class Topology:
         """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
         ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response`` on nodes,
         ``weight, sign, trainable`` on edges) are optional."""
-        given_in, given_out = list(inputs or ()), list(outputs or ())
-        for what, ids in (("inputs", given_in), ("outputs", given_out)):
-            missing = [n for n in ids if n not in graph]
-            if missing:
-                raise UnknownNodeError(f"from_networkx: {what} {missing} are not nodes of the graph.")
-        both = set(given_in) & set(given_out)
-        if both:
-            raise RoleError(f"Nodes {sorted(map(str, both))} are both inputs and outputs; a node has one role.")
-        rank = {n: i for i, n in enumerate(given_in)}
-        rank.update({n: len(graph) + 1 + i for i, n in enumerate(given_out)})
-        ordered = sorted(graph.nodes(data=True), key=lambda item: rank.get(item[0], len(graph)))
-        nodes = []
-        for node_id, attrs in ordered:   # given inputs first, then the rest in graph order, given outputs last
-            role = ("input" if node_id in given_in else "output" if node_id in given_out
-                    else attrs.get("role", "hidden"))
-            nodes.append(Node(node_id, role, attrs.get("activation", _default_activation(role)),
-                              attrs.get("aggregation", "sum"), float(attrs.get("bias", 0.0) or 0.0),
-                              attrs.get("dale"), attrs.get("response", 1.0)))
-        edges = [Edge(u, v, attrs.get("weight"), attrs.get("sign"), attrs.get("trainable", True))
-                 for u, v, attrs in graph.edges(data=True)]
-        return cls(nodes, edges, warn=warn)
+        from .serialize import from_networkx
+        return from_networkx(graph, inputs=inputs, outputs=outputs, warn=warn)
 
     # ------------------------------------------------------------------- neat-python and PyG (thin)
     @classmethod

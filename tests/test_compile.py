@@ -1,9 +1,11 @@
 """compile: level-contiguous rows and edges, depth, batching layout."""
 import torch
+from torch_geometric.data import Data
 
 from mpnet.compile import compile_topologies
 from mpnet.examples import question_network
 from mpnet.testing import random_topology
+from mpnet.topology import ACTIVATIONS, AGGREGATIONS, Topology
 
 
 def check_plan(topos):
@@ -65,13 +67,37 @@ def test_to_pyg_carries_the_numbers_in_compiled_order():
     assert unset.edge_weight.isnan().all()
 
 
+def topology_data(topo: Topology, graph: int) -> Data:
+    """One topology as a PyG ``Data`` in declaration order, with compile's sort keys (the slow reference)."""
+    ids = list(topo.nodes)
+    index = {n: i for i, n in enumerate(ids)}
+    depth = topo.depth()
+    nodes = topo.nodes.values()
+    input_rank = {n: i for i, n in enumerate(topo.inputs)}
+    edges = list(topo.edges.values())
+    edge_index = torch.tensor([[index[e.src] for e in edges], [index[e.dst] for e in edges]],
+                              dtype=torch.long).view(2, -1)
+    return Data(
+        edge_index=edge_index, num_nodes=len(ids),
+        depth=torch.tensor([depth[n] for n in ids], dtype=torch.long),
+        rank=torch.tensor([input_rank.get(n, i) for i, n in enumerate(ids)], dtype=torch.long),
+        act=torch.tensor([ACTIVATIONS.index(n.activation) for n in nodes], dtype=torch.long),
+        agg=torch.tensor([AGGREGATIONS.index(n.aggregation) for n in nodes], dtype=torch.long),
+        response=torch.tensor([float(n.response) for n in nodes], dtype=torch.float64),
+        is_output=torch.tensor([n.role == "output" for n in nodes], dtype=torch.bool),
+        out_rank=torch.tensor([topo.outputs.index(n.id) if n.role == "output" else -1 for n in nodes],
+                              dtype=torch.long),
+        graph=torch.full((len(ids),), graph, dtype=torch.long),
+    )
+
+
 def test_flat_union_equals_pyg_batch_of_each_topology():
     from torch_geometric.data import Batch
 
-    from mpnet.compile import _disjoint_union, _topology_data
+    from mpnet.compile import _disjoint_union
     topos = [random_topology(s, n_hidden=s % 6, ids="int" if s % 2 else "str") for s in range(25)]
     flat = _disjoint_union(topos)
-    batch = Batch.from_data_list([_topology_data(t, i) for i, t in enumerate(topos)])
+    batch = Batch.from_data_list([topology_data(t, i) for i, t in enumerate(topos)])
     assert flat.num_nodes == batch.num_nodes
     for key in ("edge_index", "depth", "rank", "act", "agg", "response", "is_output", "out_rank", "graph"):
         assert torch.equal(flat[key], batch[key]), key
