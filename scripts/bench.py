@@ -290,13 +290,14 @@ def rss_kb(field: str) -> int:
 
 
 def peak_above_baseline(run: Callable[[], None]) -> float:
-    """MiB of peak RSS above the RSS before one call (after a warm-up call, with the peak counter reset)."""
-    run()
+    """MiB of peak RSS over a warm-up call and a measured call, above the RSS before both: buffers a method
+    keeps between calls (mpnet keeps its value and state buffers) count, not only what one call frees."""
     gc.collect()
     ctypes.CDLL("libc.so.6").malloc_trim(0)                    # freed heap pages leave RSS, so reuse counts
     with open("/proc/self/clear_refs", "w") as f:              # "5" resets VmHWM to the current RSS
         f.write("5")
     base = rss_kb("VmRSS")
+    run()
     run()
     return (rss_kb("VmHWM") - base) / 1024
 
@@ -437,7 +438,7 @@ def main() -> None:
             f"{cfg.slow_call_s} s) after warm-up, float32, repeats round-robin across a graph's methods",
             "vs mpnet: time / mpnet's time for the same pass (> 1: mpnet is faster); 'scaled': estimate from a "
             "subset of the batch",
-            "peak MiB: peak RSS above the RSS before one call (after a warm-up call and malloc_trim), measured in a "
+            "peak MiB: peak RSS over a warm-up and a measured call above the RSS before them (after malloc_trim), measured in a "
             "fresh process per graph; '-': not measured"]
     if os.getloadavg()[0] > 0.5 * os.cpu_count():
         head.append("WARNING: other processes are using the CPUs; the times are inflated and noisier than usual")
