@@ -18,7 +18,8 @@ from torch_geometric.data import Data
 
 from .errors import MismatchError
 from .functional import FUSED_AGGREGATIONS
-from .topology import ACTIVATIONS, AGGREGATIONS, Topology
+from .topology import Topology
+from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
 __all__ = ["Level", "Plan", "compile_topologies", "to_pyg"]
 

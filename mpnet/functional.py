@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .topology import ACTIVATIONS, AGGREGATIONS
+from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
 __all__ = ["Activation", "ACTIVATION_FNS", "NEAT_ACTIVATION_FNS", "AGGREGATION_FNS", "FUSED_AGGREGATIONS",
            "activation", "aggregation"]

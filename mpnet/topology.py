@@ -307,6 +307,8 @@ class Topology:
                 f"hidden={self.num_nodes - len(self.inputs) - len(self.outputs)}, edges={self.num_edges})")
 
     # ------------------------------------------------------------ serialization (in mpnet/serialize.py)
+    # These methods are the public face required of a Topology; the work lives downstream (serialize,
+    # neat_io, compile), imported inside each method so that topology.py itself imports nothing above it.
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-ready dict (versioned); :meth:`from_dict` inverts it exactly."""
         from .serialize import to_dict
