@@ -46,6 +46,7 @@ class Level:
     out_range: Tuple[int, int]
     out_col: Tensor            # target row - n1 of each fused edge leaving this level (backward CSR columns)
     col: Tensor                # source row of each fused edge into this level (forward CSR columns)
+    generic_index: List[Tensor] = field(default_factory=list)   # per generic group: target row - row0
 
 
 @dataclass
@@ -79,8 +80,11 @@ class Plan:
         ``response``, the exact source of the scales (re-derive them with :meth:`set_dtype`)."""
         moved = {k: (fn(v) if isinstance(v, Tensor) and k != "response" else v) for k, v in self.__dict__.items()
                  if k not in ("levels", "prebuilt")}
-        levels = [Level(**{k: (fn(v) if isinstance(v, Tensor) else v) for k, v in lvl.__dict__.items()})
-                  for lvl in self.levels]
+        def move(v):
+            if isinstance(v, Tensor):
+                return fn(v)
+            return [fn(t) for t in v] if isinstance(v, list) and v and isinstance(v[0], Tensor) else v
+        levels = [Level(**{k: move(v) for k, v in lvl.__dict__.items()}) for lvl in self.levels]
         return Plan(levels=levels, **moved)
 
     def set_dtype(self, dtype: torch.dtype) -> "Plan":
@@ -243,7 +247,8 @@ def compile_topologies(topologies: Union[Topology, Sequence[Topology]]) -> Tuple
                 _runs(act_l[n0:n_fused], n0) + _runs(act_l[n_fused:n1], n_fused)]
         out_crow, out_range, out_col = out_structure(k)
         levels.append(Level(n0, n1, e0, e1, n_fused, e_fused, (crow[n0:n_fused + 1] - crow[n0]).to(i32), groups,
-                            runs, out_crow, out_range, out_col, src[e0:e_fused].to(i32)))
+                            runs, out_crow, out_range, out_col, src[e0:e_fused].to(i32),
+                            [dst[g0:g1] - r0 for _, r0, _, g0, g1 in groups]))
     out_crow0, out_range0, out_col0 = out_structure(0)
 
     out_pos = torch.nonzero(union.is_output[node_perm]).view(-1)

@@ -105,9 +105,9 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
             torch.addmm(b2[n0 - n_in:nf - n_in], adj, H[:n0], out=Z[n0:nf])
         elif nf > n0:
             Z[n0:nf] = b2[n0 - n_in:nf - n_in]
-        for name, r0, r1, e0, e1 in lvl.generic:
+        for (name, r0, r1, e0, e1), index in zip(lvl.generic, lvl.generic_index):
             m = conv.message(H[src[e0:e1]], weight[e0:e1])
-            Z[r0:r1] = conv.aggregate(m, dst[e0:e1] - r0, dim_size=r1 - r0, aggregation=name) \
+            Z[r0:r1] = conv.aggregate(m, index, dim_size=r1 - r0, aggregation=name) \
                 * plan.row_response[r0:r1, None] + bias[r0 - n_in:r1 - n_in, None]
         for name, r0, r1 in lvl.runs:
             activate_into(name, Z[r0:r1], H[r0:r1])
@@ -148,14 +148,13 @@ class _Layered(torch.autograd.Function):
             else:
                 for name, r0, r1 in lvl.runs:
                     backward_into(name, G[r0:r1], Z[r0:r1], H[r0:r1], dZ[r0:r1])
-            for name, r0, r1, e0, e1 in lvl.generic:
+            for (name, r0, r1, e0, e1), index in zip(lvl.generic, lvl.generic_index):
                 if e1 == e0:   # neurons without incoming edges: nothing to send back
                     continue
                 with torch.enable_grad():
                     h_j = H[src[e0:e1]].detach().requires_grad_()
                     w = weight[e0:e1].detach().requires_grad_()
-                    z = conv.aggregate(conv.message(h_j, w), dst[e0:e1] - r0, dim_size=r1 - r0,
-                                       aggregation=name)
+                    z = conv.aggregate(conv.message(h_j, w), index, dim_size=r1 - r0, aggregation=name)
                     g_h, g_w = torch.autograd.grad(z, (h_j, w), dZ[r0:r1] * plan.row_response[r0:r1, None])
                 G.index_add_(0, src[e0:e1], g_h)
                 dw_generic.append((e0, e1, g_w))
