@@ -89,7 +89,7 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
         pre.fwd_vals.copy_(weight)
     else:
         torch.mul(weight, plan.edge_scale, out=pre.fwd_vals)
-    src, dst = plan.src, plan.dst
+    src = plan.src
     b2 = bias.unsqueeze(1)
     for lvl, adj, (n0, n1, nf, simple) in zip(plan.levels, pre.fwd, pre.steps):
         if simple is not None:   # the common level: fused sums, one activation
@@ -130,7 +130,7 @@ class _Layered(torch.autograd.Function):
         conv, plan = ctx.conv, ctx.plan
         H, Z, weight = ctx.saved_tensors
         n_in, N = plan.num_inputs, plan.num_nodes
-        src, dst = plan.src, plan.dst
+        src = plan.src
         G = torch.zeros_like(H)                  # dL/dh
         dZ = torch.empty_like(H)                 # dL/dz: every non-input row is written before it is read
         G.index_add_(0, plan.out_rows.view(-1), grad_out)

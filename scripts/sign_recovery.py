@@ -16,7 +16,6 @@ Writes a CSV of every edge and a reliability curve (accuracy per confidence bin)
 """
 import argparse
 import csv
-import math
 import os
 import random
 import time

@@ -12,7 +12,6 @@ bce: of logit 0). Writes ``<out-dir>/losses.csv`` (one row per topology) and ``<
 import argparse
 import csv
 import json
-import os
 import statistics
 import time
 from dataclasses import asdict, dataclass

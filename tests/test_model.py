@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import mpnet
-from mpnet.examples import question_network, question_task
+from mpnet.examples import question_network
 from mpnet.testing import random_topology, reference_forward
 from mpnet.topology import Edge, Node, Topology
 

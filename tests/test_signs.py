@@ -5,7 +5,7 @@ import torch
 import mpnet
 from mpnet.signs import SignReport, infer_signs
 from mpnet.symmetry import flip_symmetries
-from mpnet.topology import Edge, Node, Topology
+from mpnet.topology import Topology
 
 
 def net_with(hidden_act, aggregation="sum", signs=None, dale=None, extra=(), target_agg="sum"):
