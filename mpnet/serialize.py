@@ -60,12 +60,7 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
         if not isinstance(entry, Mapping):
             raise FormatError(f"Edge entry {entry!r} must be an object: it needs 'src' and 'dst' and may "
                               f"have 'weight', 'sign', 'trainable'.")
-        unknown = set(entry) - {"src", "dst", "weight", "sign", "trainable"}
-        if unknown or not {"src", "dst"} <= set(entry):
-            raise FormatError(f"Edge entry {entry!r}: needs 'src' and 'dst'; unknown keys "
-                              f"{sorted(map(str, unknown))}.")
-        edges.append(Edge(entry["src"], entry["dst"], entry.get("weight"), entry.get("sign"),
-                          entry.get("trainable", True)))
+        edges.append(Edge.from_mapping(entry))
     return Topology(nodes, edges, warn=warn)
 
 

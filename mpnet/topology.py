@@ -71,6 +71,19 @@ class Edge:
     def key(self) -> EdgeKey:
         return (self.src, self.dst)
 
+    @classmethod
+    def from_mapping(cls, item: Mapping) -> "Edge":
+        """An edge from ``{"src", "dst"[, "weight", "sign", "trainable"]}`` (a JSON entry or a user's dict).
+
+        Raises:
+            FormatError: a key is missing or unknown.
+        """
+        unknown = set(item) - {"src", "dst", "weight", "sign", "trainable"}
+        if unknown or not {"src", "dst"} <= set(item):
+            raise FormatError(f"Edge entry {dict(item)!r}: needs 'src' and 'dst' and may have 'weight', 'sign', "
+                              f"'trainable' (unknown keys {sorted(map(str, unknown))}).")
+        return cls(item["src"], item["dst"], item.get("weight"), item.get("sign"), item.get("trainable", True))
+
     def __repr__(self) -> str:
         parts = [f"{self.src!r}->{self.dst!r}", "w=None" if self.weight is None else f"w={self.weight:.4g}"]
         if self.sign is not None:
@@ -177,12 +190,7 @@ class Topology:
         parsed = []
         for item in edges:
             if isinstance(item, Mapping):
-                unknown = set(item) - {"src", "dst", "weight", "sign", "trainable"}
-                if unknown or not {"src", "dst"} <= set(item):
-                    raise FormatError(f"Edge {dict(item)!r} must have keys 'src' and 'dst' and optionally "
-                                      f"'weight', 'sign', 'trainable' (got unknown keys {sorted(unknown)}).")
-                parsed.append(Edge(item["src"], item["dst"], item.get("weight"), item.get("sign"),
-                                   item.get("trainable", True)))
+                parsed.append(Edge.from_mapping(item))
             else:
                 item = tuple(item)
                 if len(item) not in (2, 3):
