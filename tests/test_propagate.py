@@ -171,3 +171,35 @@ def test_response_scales_are_exact_in_every_dtype():
     net.double()   # back from float32: derived again from the float64 responses, not re-cast
     assert sorted(net.plan.edge_scale.tolist()) == want64
     assert net.plan.response.dtype == torch.float64
+
+
+@settings(max_examples=25, deadline=None)
+@given(seeds=st.lists(st.integers(0, 10**6), min_size=1, max_size=12), batch=st.integers(1, 6))
+def test_property_batch_of_graphs_equals_each_graph_alone(seeds, batch):
+    topos = [random_topology(s, n_hidden=s % 9, p_edge=0.15 + (s % 7) / 10) for s in seeds]
+    x = torch.randn(len(topos), batch, 3, generator=torch.Generator().manual_seed(seeds[0]), dtype=torch.float64)
+    together = mpnet.Network(topos, dtype=torch.float64)(x)
+    for i, topo in enumerate(topos):
+        torch.testing.assert_close(together[i], run(topo, x[i]), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), shuffle_seed=st.integers(0, 10**6))
+def test_property_invariant_under_relabelling_and_reordering(seed, shuffle_seed):
+    import random
+    topo = random_topology(seed, n_hidden=8)
+    rng = random.Random(shuffle_seed)
+    ids = list(topo.nodes)
+    new_ids = rng.sample(range(10**6), len(ids))          # int ids this time, in a shuffled order
+    rename = dict(zip(ids, new_ids))
+    nodes = [Node(rename[n.id], n.role, n.activation, n.aggregation, n.bias, n.dale, n.response)
+             for n in topo.nodes.values()]
+    inputs = [n for n in nodes if n.role == "input"]
+    outputs = [n for n in nodes if n.role == "output"]
+    hidden = [n for n in nodes if n.role == "hidden"]
+    rng.shuffle(hidden)
+    edges = [Edge(rename[e.src], rename[e.dst], e.weight, e.sign, e.trainable) for e in topo.edges.values()]
+    rng.shuffle(edges)
+    relabelled = Topology(inputs + hidden + outputs, edges, warn=False)   # same input/output column order
+    x = torch.randn(5, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    torch.testing.assert_close(run(relabelled, x), run(topo, x), rtol=1e-12, atol=1e-12)
