@@ -92,6 +92,11 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         Y = Y.unsqueeze(-1)
     if Y.shape[-2 if loss_fn is not _cross_entropy else -1] != n:
         raise ValueError(f"X has {n} samples but Y has shape {list(Y.shape)}; they must match.")
+    if loss_fn in (_mse, _bce) and Y.shape[-1] != n_out:
+        raise ValueError(f"Expected Y with {n_out} column(s), one per network output (got shape {list(Y.shape)}).")
+    if X.shape[-1] != net.plan.n_in:
+        raise ValueError(f"Expected X with {net.plan.n_in} column(s), one per network input (got shape "
+                         f"{list(X.shape)}).")
     opt = _optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr)
     gen = torch.Generator().manual_seed(seed)
     size = n if batch_size is None else batch_size

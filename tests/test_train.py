@@ -59,6 +59,10 @@ def test_callable_loss_and_optimizer_choices():
         mpnet.fit(net, X, Y, loss="l7")
     with pytest.raises(ValueError, match="X has 64 samples but Y has shape"):
         mpnet.fit(net, X, Y[:10])
+    with pytest.raises(ValueError, match=r"Expected Y with 1 column\(s\), one per network output \(got shape \[64, 2\]\)"):
+        mpnet.fit(net, X, torch.cat([Y, Y], 1))
+    with pytest.raises(ValueError, match=r"Expected X with 2 column\(s\), one per network input"):
+        mpnet.fit(net, torch.cat([X, X], 1), Y)
 
 
 def test_batched_fit_equals_training_each_alone():
