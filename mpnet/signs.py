@@ -207,6 +207,13 @@ def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 5
         raise ValueError(f"Expected ensemble >= 1 (got {ensemble}).")
     base = _random_start(topology, hidden_bias) if init == "random" else topology
     net = Network([base] * ensemble, seed=seed)
+    if init == "random":   # members differ in their starting biases too: U(0, 2 * hidden_bias), mean hidden_bias
+        hidden = torch.tensor([topology.nodes[node_id].role == "hidden" for _, node_id in
+                               net.rows[net.plan.num_inputs:]])
+        gen = torch.Generator().manual_seed(seed + 1)
+        with torch.no_grad():
+            draw = torch.rand(hidden.shape, generator=gen, dtype=torch.float64) * (2 * hidden_bias)
+            net.bias.copy_(torch.where(hidden, draw.to(net.bias.dtype), net.bias))
     X = torch.as_tensor(X, dtype=net.bias.dtype)
     Y = torch.as_tensor(Y)
     fit(net, X, Y, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
