@@ -189,7 +189,8 @@ def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 5
         epochs, lr, loss, batch_size: passed to :func:`mpnet.fit` (Adam).
         seed: seeds the members' initial weights and the mini-batch order.
         init: ``"random"`` (default) redraws every trainable weight per member, so hand-set weights do not
-            bias the verdict, and starts hidden biases at ``hidden_bias``; ``"given"`` keeps the declared
+            bias the verdict, and draws each member's hidden biases from ``U(0, 2 * hidden_bias)``
+            (members that share a start share a bias in what they learn); ``"given"`` keeps the declared
             weights and biases (members then differ only where weights are unset).
         fail_fraction: a member is excluded when its loss exceeds the best member's by more than this
             fraction of the loss of a constant prediction (2 %: members stuck in a worse local minimum would
