@@ -107,7 +107,8 @@ class Network(nn.Module):
         self.weight = nn.Parameter(torch.empty(len(self._edges), **factory))
         self.bias = nn.Parameter(torch.empty(self.plan.num_nodes - self.plan.num_inputs, **factory))
         parametrize.register_parametrization(self, "weight", SignConstraint(sign, frozen, self._given(factory)))
-        self.plan = self.plan.apply(lambda t: t.to(device) if device is not None else t)
+        if device is not None:
+            self.plan = self.plan.apply(lambda t: t.to(device))
         self.plan.set_dtype(factory["dtype"])
         self.reset_parameters()
 

@@ -50,10 +50,13 @@ class _Prebuilt:
         self.fwd = [_csr(l.crow, l.col, self.fwd_vals[l.e0:l.e_fused], (l.n_fused - l.n0, l.n0))
                     if l.n_fused > l.n0 else None for l in plan.levels]
         N = plan.num_nodes
-        starts = [(0, plan.levels[0].n0 if plan.levels else plan.num_inputs, plan.out_crow0, plan.out_range0,
-                   plan.out_col0)] + [(l.n0, l.n1, l.out_crow, l.out_range, l.out_col) for l in plan.levels]
+        starts = [(0, plan.num_inputs, plan.out_crow0, plan.out_range0, plan.out_col0)] + \
+            [(l.n0, l.n1, l.out_crow, l.out_range, l.out_col) for l in plan.levels]
         self.bwd = [_csr(crow, col, self.bwd_vals[a:b], (n1 - n0, N - n1)) if b > a else None
                     for n0, n1, crow, (a, b), col in starts]
+        # the sparsity pattern of all edges, for the one SDDMM that gives every weight gradient
+        self.pattern = _csr(plan.crow, plan.src32, torch.zeros(plan.src.numel(), dtype=dtype, device=device),
+                            (N, N))
         # (n0, n1, n_fused, in-place activation or None): the forward loop's per-level numbers, unpacked once
         self.steps = [(l.n0, l.n1, l.n_fused,
                        ACTIVATE_INTO.get(l.runs[0][0]) if len(l.runs) == 1 and l.n_fused == l.n1 else None)
@@ -92,12 +95,9 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
     src = plan.src
     b2 = bias.unsqueeze(1)
     for lvl, adj, (n0, n1, nf, simple) in zip(plan.levels, pre.fwd, pre.steps):
-        if simple is not None:   # the common level: fused sums, one activation
+        if simple is not None:   # the common level: only fused sums (so adj exists), one activation
             zk, hk = Z[n0:n1], H[n0:n1]
-            if adj is not None:
-                torch.addmm(b2[n0 - n_in:n1 - n_in], adj, H[:n0], out=zk)
-            else:
-                zk.copy_(b2[n0 - n_in:n1 - n_in].expand_as(zk))
+            torch.addmm(b2[n0 - n_in:n1 - n_in], adj, H[:n0], out=zk)
             simple(zk, hk)
             continue
         if adj is not None:
@@ -129,7 +129,7 @@ class _Layered(torch.autograd.Function):
     def backward(ctx, grad_out: Tensor):
         conv, plan = ctx.conv, ctx.plan
         H, Z, weight = ctx.saved_tensors
-        n_in, N = plan.num_inputs, plan.num_nodes
+        n_in = plan.num_inputs
         src = plan.src
         G = torch.zeros_like(H)                  # dL/dh
         dZ = torch.empty_like(H)                 # dL/dz: every non-input row is written before it is read
@@ -158,15 +158,13 @@ class _Layered(torch.autograd.Function):
                     g_h, g_w = torch.autograd.grad(z, (h_j, w), dZ[r0:r1] * plan.row_response[r0:r1, None])
                 G.index_add_(0, src[e0:e1], g_h)
                 dw_generic.append((e0, e1, g_w))
-        if pre.bwd[0] is not None:
-            n1 = plan.levels[0].n0 if plan.levels else plan.num_inputs
-            G[:n1].addmm_(pre.bwd[0], dZ[n1:])
+        if pre.bwd[0] is not None:   # the inputs' gradients, from the edges they send
+            G[:n_in].addmm_(pre.bwd[0], dZ[n_in:])
 
         grad_x = G[:n_in] if ctx.needs_input_grad[2] else None
         grad_w = grad_b = None
         if ctx.needs_input_grad[3] and weight.numel():
-            pattern = _csr(plan.crow, plan.src32, torch.zeros_like(weight), (N, N))
-            grad_w = torch.sparse.sampled_addmm(pattern, dZ, H.t(), beta=0.0).values() * plan.edge_scale
+            grad_w = torch.sparse.sampled_addmm(pre.pattern, dZ, H.t(), beta=0.0).values() * plan.edge_scale
             for e0, e1, g_w in dw_generic:
                 grad_w[e0:e1] = g_w
         elif ctx.needs_input_grad[3]:

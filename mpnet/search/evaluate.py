@@ -8,6 +8,7 @@ Ray worker, each shard one batched pass.
 """
 import os
 import time
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence
 
@@ -94,12 +95,13 @@ def evaluate_batch(task: Task, topologies: Sequence[Topology], finetune: Optiona
                       {"compile": t1 - t0, "finetune": t2 - t1, "forward": t3 - t2})
 
 
-class Evaluator:
+class Evaluator(ABC):
     """Scores generations; :meth:`close` frees what it holds (workers)."""
 
+    @abstractmethod
     def evaluate(self, task: Task, topologies: Sequence[Topology], finetune: Optional[Finetune] = None,
                  generation: int = 0) -> Evaluation:
-        raise NotImplementedError
+        """One fitness per topology (and, with ``finetune``, their trained weights)."""
 
     def close(self) -> None:
         pass

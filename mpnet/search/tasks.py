@@ -6,6 +6,7 @@ A task is a frozen dataclass (its fields are its typed config) with ``n_inputs``
 and ``loss`` used by Lamarckian fine-tuning. ``to_dict`` / :func:`from_dict` make it part of a checkpoint.
 """
 import math
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, fields
 from typing import ClassVar, Dict, Mapping, Tuple, Type
 
@@ -17,16 +18,16 @@ from ..model import Network
 __all__ = ["Task", "Supervised", "XOR", "Parity", "Spirals", "PoleBalancing", "TASKS", "make", "from_dict"]
 
 
-class Task:
+class Task(ABC):
     """Base of every task: ``n_inputs``, ``n_outputs``, ``evaluate``; ``supervised`` tasks add ``data``."""
     name: ClassVar[str] = "task"
     supervised: ClassVar[bool] = False
     n_inputs: int
     n_outputs: int
 
+    @abstractmethod
     def evaluate(self, net: Network, generation: int = 0) -> Tuple[Tensor, Tensor]:
         """``net`` holds T topologies; return ``(fitness [T] float, solved [T] bool)``, higher is better."""
-        raise NotImplementedError
 
     def to_dict(self) -> dict:
         return {"name": self.name, **asdict(self)}
@@ -42,9 +43,9 @@ class Supervised(Task):
     supervised = True
     loss: ClassVar[str] = "mse"
 
+    @abstractmethod
     def data(self) -> Tuple[Tensor, Tensor]:
         """``(X [N, n_inputs], Y [N, n_outputs])`` as float32."""
-        raise NotImplementedError
 
     def _errors(self, net: Network) -> Tuple[Tensor, Tensor, Tensor]:
         X, Y = self.data()
