@@ -1,5 +1,5 @@
 """Topology <-> versioned JSON dict and networkx graph (pure Python; :class:`~mpnet.Topology`'s methods call these)."""
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from .errors import FormatError, RoleError, UnknownNodeError
 from .topology import FORMAT, FORMAT_VERSION, Edge, Node, NodeId, Topology, _default_activation
@@ -17,6 +17,8 @@ def to_dict(self: Topology) -> Dict[str, Any]:
             entry["dale"] = n.dale
         if n.response != 1.0:
             entry["response"] = n.response
+        if n.time_constant != 1.0:
+            entry["time_constant"] = n.time_constant
         nodes.append(entry)
     edges = []
     for e in self.edges.values():
@@ -26,7 +28,10 @@ def to_dict(self: Topology) -> Dict[str, Any]:
         if not e.trainable:
             entry["trainable"] = False
         edges.append(entry)
-    return {"format": FORMAT, "version": FORMAT_VERSION, "nodes": nodes, "edges": edges}
+    data: Dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
+    if self.network_type != "feedforward":
+        data["network_type"] = self.network_type
+    return {**data, "nodes": nodes, "edges": edges}
 
 
 def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
@@ -42,7 +47,7 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
     if data.get("version") != FORMAT_VERSION:
         raise FormatError(f"Topology format version {data.get('version')!r} is not supported; this mpnet "
                           f"reads version {FORMAT_VERSION}.")
-    node_keys = {"id", "role", "activation", "aggregation", "bias", "dale", "response"}
+    node_keys = {"id", "role", "activation", "aggregation", "bias", "dale", "response", "time_constant"}
     nodes = []
     for entry in data.get("nodes", []):
         if not isinstance(entry, Mapping):
@@ -54,34 +59,36 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
         role = entry.get("role", "hidden")
         nodes.append(Node(entry["id"], role, entry.get("activation", _default_activation(role)),
                           entry.get("aggregation", "sum"), float(entry.get("bias", 0.0)), entry.get("dale"),
-                          entry.get("response", 1.0)))
+                          entry.get("response", 1.0), entry.get("time_constant", 1.0)))
     edges = []
     for entry in data.get("edges", []):
         if not isinstance(entry, Mapping):
             raise FormatError(f"Edge entry {entry!r} must be an object: it needs 'src' and 'dst' and may "
                               f"have 'weight', 'sign', 'trainable'.")
         edges.append(Edge.from_mapping(entry))
-    return Topology(nodes, edges, warn=warn)
+    return Topology(nodes, edges, warn=warn, recurrent=data.get("network_type", "feedforward"))
 
 
 def to_networkx(self: Topology):
-    """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attribute
-    ``mpnet_version`` the format version. :func:`from_networkx` inverts it exactly."""
+    """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attributes
+    ``mpnet_version`` the format version and ``network_type``. :func:`from_networkx` inverts it exactly."""
     import networkx as nx
-    graph = nx.DiGraph(mpnet_version=FORMAT_VERSION)
+    graph = nx.DiGraph(mpnet_version=FORMAT_VERSION, network_type=self.network_type)
     for n in self.nodes.values():
         graph.add_node(n.id, role=n.role, activation=n.activation, aggregation=n.aggregation,
-                       bias=n.bias, dale=n.dale, response=n.response)
+                       bias=n.bias, dale=n.dale, response=n.response, time_constant=n.time_constant)
     for e in self.edges.values():
         graph.add_edge(e.src, e.dst, weight=e.weight, sign=e.sign, trainable=e.trainable)
     return graph
 
 
 def from_networkx(graph, *, inputs: Optional[Sequence[NodeId]] = None,
-                  outputs: Optional[Sequence[NodeId]] = None, warn: bool = True) -> Topology:
+                  outputs: Optional[Sequence[NodeId]] = None, warn: bool = True,
+                  recurrent: Union[bool, str, None] = None) -> Topology:
     """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
-    ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response`` on nodes,
-    ``weight, sign, trainable`` on edges) are optional."""
+    ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response,
+    time_constant`` on nodes, ``weight, sign, trainable`` on edges) are optional. ``recurrent`` (see
+    :class:`~mpnet.Topology`) defaults to the graph attribute ``network_type``, else feed-forward."""
     given_in, given_out = list(inputs or ()), list(outputs or ())
     for what, ids in (("inputs", given_in), ("outputs", given_out)):
         missing = [n for n in ids if n not in graph]
@@ -99,7 +106,9 @@ def from_networkx(graph, *, inputs: Optional[Sequence[NodeId]] = None,
                 else attrs.get("role", "hidden"))
         nodes.append(Node(node_id, role, attrs.get("activation", _default_activation(role)),
                           attrs.get("aggregation", "sum"), float(attrs.get("bias", 0.0) or 0.0),
-                          attrs.get("dale"), attrs.get("response", 1.0)))
+                          attrs.get("dale"), attrs.get("response", 1.0), attrs.get("time_constant", 1.0)))
     edges = [Edge(u, v, attrs.get("weight"), attrs.get("sign"), attrs.get("trainable", True))
              for u, v, attrs in graph.edges(data=True)]
-    return Topology(nodes, edges, warn=warn)
+    if recurrent is None:
+        recurrent = graph.graph.get("network_type", "feedforward")
+    return Topology(nodes, edges, warn=warn, recurrent=recurrent)
