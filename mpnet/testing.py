@@ -225,11 +225,12 @@ def reference_ctrnn(topology: Topology, sequence: Sequence[Sequence[float]], adv
 def random_topology(seed: int, n_inputs: int = 3, n_outputs: int = 2, n_hidden: int = 8, p_edge: float = 0.3,
                     activations: Sequence[str] = ACTIVATIONS, aggregations: Sequence[str] = AGGREGATIONS,
                     p_sign: float = 0.2, p_frozen: float = 0.1, ids: str = "str", p_response: float = 0.0,
-                    recurrent: Union[bool, str] = False) -> Topology:
+                    recurrent: Union[bool, str] = False, max_weight: float = 1.5) -> Topology:
     """A random DAG over inputs, hidden neurons and outputs with all weights and biases set.
 
     Nodes are ranked (inputs, then hidden, then outputs, shuffled in id); each forward pair is an edge with
-    probability ``p_edge``, so depth, skips and fan-in vary. Some edges get a fixed sign, some are frozen;
+    probability ``p_edge``, so depth, skips and fan-in vary; weights are drawn in ``[-max_weight, max_weight]``
+    (rounded to 3 decimals), biases in [-0.5, 0.5]. Some edges get a fixed sign, some are frozen;
     with ``p_response > 0`` some neurons get a response in [-2, 2] other than 1. With ``recurrent`` (True or
     "ctrnn") every ordered pair into a non-input, backward pairs and self-loops included, is an edge with
     probability ``p_edge``; a "ctrnn" topology's neurons get time constants in [0.05, 2].
@@ -257,7 +258,7 @@ def random_topology(seed: int, n_inputs: int = 3, n_outputs: int = 2, n_hidden: 
             if b in outputs and a in outputs and not recurrent:
                 continue
             if rng.random() < p_edge:
-                w = round(rng.uniform(-1.5, 1.5), 3)
+                w = round(rng.uniform(-max_weight, max_weight), 3)
                 sign = None
                 if rng.random() < p_sign:
                     sign = "+" if w >= 0 else "-"
