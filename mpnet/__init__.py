@@ -1,11 +1,12 @@
 """mpnet: neuron-level networks with custom sparse connections, computed by layered message passing.
 
-The flow: :mod:`~mpnet.topology` (declare) -> :mod:`~mpnet.compile` -> :mod:`~mpnet.propagate` ->
-:mod:`~mpnet.model` (``Network``) -> :mod:`~mpnet.train` (``fit``) -> :mod:`~mpnet.signs`
+The flow: :mod:`~mpnet.topology` (declare) -> :mod:`~mpnet.compile` -> :mod:`~mpnet.propagate` (or
+:mod:`~mpnet.recurrent` for recurrent topologies) -> :mod:`~mpnet.model` (``Network``) -> :mod:`~mpnet.train` (``fit``) -> :mod:`~mpnet.signs`
 (``infer_signs``) and :mod:`~mpnet.draw`.
 """
 from .errors import TopologyError, TopologyWarning
 from .model import Network
+from .steps import RecurrentState
 from .topology import Edge, Node, Topology
 from .train import fit
 from .signs import SignReport, infer_signs
@@ -14,5 +15,5 @@ from . import sample
 
 __version__ = "0.1.0"
 
-__all__ = ["Topology", "Node", "Edge", "Network", "fit", "infer_signs", "SignReport", "draw", "sample",
-           "TopologyError", "TopologyWarning"]
+__all__ = ["Topology", "Node", "Edge", "Network", "RecurrentState", "fit", "infer_signs", "SignReport", "draw",
+           "sample", "TopologyError", "TopologyWarning"]

@@ -24,8 +24,8 @@ from torch.nn.utils import parametrize
 from .compile import compile_topologies
 from .errors import MismatchError
 from .propagate import LayeredConv, run_levels
-from .recurrent import (RecurrentConv, RecurrentState, ctrnn_schedule, discrete_schedule, final_state,
-                        initial_slots, recurrent_states, sequence_rows)
+from .recurrent import RecurrentConv, recurrent_states
+from .steps import RecurrentState, ctrnn_schedule, discrete_schedule, final_state, initial_slots, sequence_rows
 from .topology import Topology
 
 __all__ = ["Network", "SignConstraint"]

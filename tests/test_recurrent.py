@@ -12,7 +12,7 @@ import mpnet
 from mpnet import Network, Topology
 from mpnet.errors import MismatchError
 from mpnet.recurrent import RecurrentState, ctrnn_schedule, discrete_schedule, run_steps
-from mpnet.testing import CTRNNReferenceState, random_topology, reference_ctrnn, reference_recurrent
+from mpnet.testing import random_topology, reference_ctrnn, reference_recurrent
 from mpnet.topology import ACTIVATIONS, AGGREGATIONS
 
 from recurrent_genomes import N_IN, close, make_config, neat, random_genomes, random_sequence
