@@ -24,7 +24,7 @@ from torch.nn.utils import parametrize
 from .compile import compile_topologies
 from .errors import MismatchError
 from .propagate import LayeredConv, run_levels
-from .recurrent import RecurrentConv, recurrent_states
+from .recurrent import RecurrentConv, Stepper, recurrent_states
 from .steps import RecurrentState, ctrnn_schedule, discrete_schedule, final_state, initial_slots, sequence_rows
 from .topology import Topology
 
@@ -250,6 +250,13 @@ class Network(nn.Module):
         H, Z = run_levels(self.conv, self.plan, rows.contiguous(), self.weight, self.bias)
         Z[:self.plan.num_inputs] = H[:self.plan.num_inputs]   # an input's "pre-activation" is its value
         return Z, H
+
+    def stepper(self, batch: int = 1) -> "Stepper":
+        """A discrete recurrent network's :class:`~mpnet.recurrent.Stepper`: one step per call with few ops,
+        for closed loops (a snapshot of the current weights; inference only)."""
+        if self.network_type != "recurrent":
+            raise TypeError(f"stepper() steps a discrete-time recurrent network; this one is {self.network_type}.")
+        return Stepper(self.conv, self.plan, self.weight.detach(), self.bias.detach(), batch)
 
     @property
     def rows(self) -> List[Tuple[int, Hashable]]:

@@ -34,7 +34,7 @@ from .propagate import LayeredConv
 from .steps import RecurrentState, Schedule, ctrnn_schedule, discrete_schedule  # noqa: F401 (re-exported)
 
 __all__ = ["RecurrentConv", "RecurrentState", "Schedule", "discrete_schedule", "ctrnn_schedule", "run_steps",
-           "recurrent_states"]
+           "recurrent_states", "Stepper"]
 
 
 #: A pass without gradient keeps every step's state up to this many elements (then a ring of lag + 1 slots).
@@ -176,13 +176,13 @@ def run_steps(conv: "RecurrentConv", plan: Plan, schedule: Schedule, x: Tensor, 
     return H, Z, A, out
 
 
-def _weight_grad(steps: _Steps, dZ: Tensor, H: Tensor, lag: int, chunk: int = 512) -> Tensor:
+def _weight_grad(steps: _Steps, dZ: Tensor, H: Tensor, lag: int, chunk: int = 256) -> Tensor:
     """``sum_s sum_b dZ[s, dst - n_in, b] * H[s + lag - 1, src, b]`` for every edge, by SDDMM: one per
     group of steps that together have about ``chunk`` batch columns, laid out ``[rows, steps * batch]`` by
     one copy (free when the batch is 1). A sampled product pays a fixed cost per call, and a long row is
     faster per column: measured on the 500-neuron / 6,000-edge graph over 50 steps, 1 thread, groups of
     256 to 1024 columns took 0.2 ms (batch 1) and 4 ms (batch 64) where one product per step took 2.6
-    and 8.6 ms."""
+    and 8.6 ms; from batch 256 on, one product per step (no copy) is best."""
     S, B = dZ.shape[0], dZ.shape[2]
     grad = dZ.new_zeros(steps.pattern.values().numel())
     per = max(1, chunk // B)
@@ -220,12 +220,23 @@ class _Recurrent(torch.autograd.Function):
         n_in, nf, L, S = steps.n_in, steps.nf, schedule.lag, schedule.num_steps
         level, src = steps.level, plan.src
         ctrnn = L == 2
-        G = torch.zeros_like(H)                       # dL/dH per slot
-        out_slots = torch.tensor(schedule.out_slots, dtype=torch.long, device=H.device)
-        G.index_put_((out_slots[:, None], plan.out_rows.view(1, -1)), grad_out, accumulate=True)
-        for i, g in enumerate(grad_final):
-            if g is not None:
-                G[S + i, n_in:] += g
+        # dL/dH for a ring of lag + 1 slots: slot j is complete once the steps reading it (j - lag + 1 .. j)
+        # have sent their gradient back, so the sweep needs only slots s .. s + lag at step s
+        R, out_rows = L + 1, plan.out_rows.view(-1)
+        G = H.new_empty(R, H.shape[1], H.shape[2])
+        outs_at: dict = {}
+        for k, slot in enumerate(schedule.out_slots):
+            outs_at.setdefault(slot, []).append(k)
+
+        def open_slot(j: int) -> None:   # its first contribution comes next: zero it, add the outputs' gradient
+            G[j % R].zero_()
+            for k in outs_at.get(j, ()):
+                G[j % R].index_add_(0, out_rows, grad_out[k])
+        for i in range(L):
+            open_slot(S + i)
+            if grad_final[i] is not None:
+                G[(S + i) % R, n_in:] += grad_final[i]
+        grad_x = H.new_zeros(len(schedule.out_slots), n_in, H.shape[2]) if ctx.needs_input_grad[4] else None
         dZ = torch.empty_like(Z)   # every row of dZ[s] is written by step s; only dZ[:S] is read
         if steps.bwd is not None:
             torch.index_select(weight if plan.unit_scale else weight * plan.edge_scale, 0, plan.by_src,
@@ -236,13 +247,14 @@ class _Recurrent(torch.autograd.Function):
         single, runs = steps.single, level.runs
         generic = [(g, index) for g, index in zip(level.generic, level.generic_index) if g[4] > g[3]]
         for s in reversed(range(S)):
-            g = G[s + L, n_in:]
+            g = G[(s + L) % R, n_in:]
             a = A[s] if ctrnn else H[s + L, n_in:]
+            open_slot(s)
             if ctrnn:
-                G[s, n_in:].addcmul_(g, keep_c[s])   # idle rows: coefficient 0, the whole gradient
+                G[s % R, n_in:].addcmul_(g, keep_c[s])   # idle rows: coefficient 0, the whole gradient
                 g = g * coef3[s]
             elif steps.has_idle:
-                G[s, n_in:].index_add_(0, steps.idle, g.index_select(0, steps.idle))
+                G[s % R, n_in:].index_add_(0, steps.idle, g.index_select(0, steps.idle))
             dz = dZ[s]
             if single is not None:
                 backward_into(single, g, Z[s], a, dz)
@@ -252,7 +264,7 @@ class _Recurrent(torch.autograd.Function):
                                   dz[r0 - n_in:r1 - n_in])
             if steps.has_idle:
                 dz.index_fill_(0, steps.idle, 0.0)
-            prev_g = G[s + L - 1]
+            prev_g = G[(s + L - 1) % R]
             if steps.bwd is not None:
                 prev_g.addmm_(steps.bwd, dz[:nf - n_in])
             if generic:
@@ -266,12 +278,10 @@ class _Recurrent(torch.autograd.Function):
                                                        * plan.row_response[r0:r1, None])
                     prev_g.index_add_(0, src[e0:e1], g_h)
                     grad_generic[e0:e1] += g_w
+            if grad_x is not None:   # the input rows of slot s + lag - 1 hear from step s only
+                grad_x[schedule.x_index[s]] += prev_g[:n_in]
 
-        grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[4]:
-            grad_x = H.new_zeros(len(schedule.out_slots), n_in, H.shape[2])
-            idx = torch.tensor(schedule.x_index, dtype=torch.long, device=H.device)
-            grad_x.index_add_(0, idx, G[L - 1:S + L - 1, :n_in])
+        grad_w = grad_b = None
         if ctx.needs_input_grad[5]:
             if steps.fwd is not None and S:
                 grad_fused = _weight_grad(steps, dZ[:S], H, L)
@@ -282,7 +292,7 @@ class _Recurrent(torch.autograd.Function):
                 grad_w = grad_generic
         if ctx.needs_input_grad[6]:
             grad_b = dZ[:S].sum((0, 2))
-        grad_init = [G[i, n_in:].clone() if ctx.needs_input_grad[7 + i] else None for i in range(L)]
+        grad_init = [G[i % R, n_in:].clone() if ctx.needs_input_grad[7 + i] else None for i in range(L)]
         return (None, None, None, None, grad_x, grad_w, grad_b, *grad_init)
 
 
@@ -363,3 +373,63 @@ def recurrent_states(conv: "RecurrentConv", plan: Plan, x_rows: Tensor, weight: 
         idx = torch.tensor(schedule.x_index, dtype=torch.long, device=h.device)
         h[:, :n_in] = z[:, :n_in] = x_rows[idx]
     return z, h
+
+
+class Stepper:
+    """One discrete step at a time with as few ops as a step needs, for closed loops (a controller whose
+    next input depends on its last output): a snapshot of the weights and biases, its own two state slots.
+
+    ``step(x)`` computes what ``net(x.unsqueeze(0), state, return_state=True)`` computes, starting from 0
+    (``reset()``), without building a schedule, checking shapes or copying the state per call.
+
+    Shapes:
+        ``step(x: [T * n_in, batch])`` input rows (topology after topology, each in its input order) ->
+        ``[T * n_out, batch]`` output rows (``plan.out_rows`` order); ``h``: ``[num_nodes, batch]``.
+    """
+
+    def __init__(self, conv: "RecurrentConv", plan: Plan, weight: Tensor, bias: Tensor, batch: int):
+        self.conv, self.plan = conv, plan
+        self.weight, self.bias = weight.detach().clone(), bias.detach().clone()
+        self.steps = _Steps(plan, weight.dtype, weight.device)   # its own CSR buffers: a snapshot
+        if self.steps.fwd is not None:
+            torch.mul(self.weight, plan.edge_scale, out=self.steps.fwd_vals)
+        N, n_in = plan.num_nodes, plan.num_inputs
+        self.H = weight.new_zeros(2, N, batch)
+        self.z = weight.new_empty(N - n_in, batch)
+        self.cur = 0
+        self.out_rows = plan.out_rows.view(-1)
+        self.b2 = self.bias.unsqueeze(1)
+
+    def reset(self) -> None:
+        """Every neuron back to 0 (neat's ``reset()``)."""
+        self.H.zero_()
+        self.cur = 0
+
+    @property
+    def h(self) -> Tensor:
+        """The current values ``[num_nodes, batch]`` (input rows: the last input)."""
+        return self.H[self.cur]
+
+    @torch.no_grad()
+    def step(self, x: Tensor) -> Tensor:
+        st, plan, n_in = self.steps, self.plan, self.plan.num_inputs
+        prev, nxt = self.H[self.cur], self.H[1 - self.cur]
+        prev[:n_in] = x
+        z, a = self.z, nxt[n_in:]
+        if st.fwd is not None:
+            torch.addmm(self.b2[:st.nf - n_in], st.fwd, prev, out=z[:st.nf - n_in])
+        src = plan.src
+        for (name, r0, r1, e0, e1), index in zip(st.level.generic, st.level.generic_index):
+            m = self.conv.message(prev[src[e0:e1]], self.weight[e0:e1])
+            z[r0 - n_in:r1 - n_in] = self.conv.aggregate(m, index, dim_size=r1 - r0, aggregation=name) \
+                * plan.row_response[r0:r1, None] + self.b2[r0 - n_in:r1 - n_in]
+        if st.single is not None:
+            activate_into(st.single, z, a)
+        else:
+            for name, r0, r1 in st.level.runs:
+                activate_into(name, z[r0 - n_in:r1 - n_in], a[r0 - n_in:r1 - n_in])
+        if st.has_idle:
+            a.index_copy_(0, st.idle, prev[n_in:].index_select(0, st.idle))
+        nxt[:n_in] = x
+        self.cur = 1 - self.cur
+        return nxt.index_select(0, self.out_rows)

@@ -351,3 +351,39 @@ def test_errors_name_the_problem():
         ctrnn(torch.randn(2, 4, 3), advance_time=0.1, time_step=0.0)
     with pytest.raises(ValueError, match=r"advance_time a finite number >= 0 \(got nan\)"):
         ctrnn(torch.randn(2, 4, 3), advance_time=math.nan, time_step=0.1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_in_place_activation_forms_equal_the_plain_ones(dtype):
+    """The fused paths' in-place forms (functional.ACTIVATE_INTO / BACKWARD_INTO) against the plain
+    function and its closed-form derivative, far outside the clamps too."""
+    from mpnet.functional import ACTIVATE_INTO, ACTIVATION_FNS, BACKWARD_INTO
+    z = torch.cat([torch.linspace(-30, 30, 2001, dtype=dtype), torch.tensor([-1e4, -100.0, 100.0, 1e4], dtype=dtype)])
+    g = torch.randn_like(z)
+    for name, into in ACTIVATE_INTO.items():
+        out = torch.empty_like(z)
+        into(z, out)
+        assert torch.equal(out, ACTIVATION_FNS[name].fn(z)), name
+    for name, into in BACKWARD_INTO.items():
+        h = ACTIVATION_FNS[name].fn(z)
+        out = torch.empty_like(z)
+        into(g, z, h, out)
+        torch.testing.assert_close(out, g * ACTIVATION_FNS[name].grad(z, h), msg=name)
+
+
+def test_stepper_equals_the_network_step_by_step():
+    topos = [random_topology(s, n_hidden=4, p_edge=0.4, p_response=0.3, recurrent=True, max_weight=0.6)
+             for s in range(8)]
+    net = Network(topos, dtype=F64)
+    x = torch.randn(len(topos), 6, 3, N_IN, dtype=F64, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        want = net(x)                                                     # [T, steps, batch, n_out]
+    stepper = net.stepper(3)
+    for s in range(6):
+        rows = x[:, s].permute(0, 2, 1).reshape(-1, 3)                    # [T * n_in, batch]
+        got = stepper.step(rows).view(len(topos), 2, 3).transpose(1, 2)   # [T, batch, n_out]
+        torch.testing.assert_close(got, want[:, s], rtol=1e-12, atol=1e-12)
+    stepper.reset()
+    assert not stepper.h.any()
+    with pytest.raises(TypeError, match="stepper\\(\\) steps a discrete-time recurrent network; this one is ctrnn"):
+        Network(random_topology(0, recurrent="ctrnn")).stepper()
