@@ -105,6 +105,9 @@ class Network(nn.Module):
                                 f"kind (declare them all recurrent=..., or none).")
         self.network_type: str = kinds.pop() if kinds else "feedforward"
         self.recurrent = self.network_type != "feedforward"
+        if (advance_time is not None or time_step is not None) and self.network_type != "ctrnn":
+            raise ValueError(f"advance_time and time_step are for ctrnn topologies (recurrent='ctrnn'); these are "
+                             f"{self.network_type}.")
         self.advance_time, self.time_step = advance_time, time_step
         self.data, self.plan = compile_topologies(self.topologies)
         self.seed = seed

@@ -19,9 +19,11 @@ after an advance is that older buffer, the values one integration step before th
 Both run as one ``torch.autograd.Function`` over preallocated buffers: the state of every step
 ``[slots, num_nodes, batch]`` (``O(steps x neurons x batch)`` memory), one CSR product per step for the
 sum and mean neurons plus ``message`` / ``aggregate`` for the other aggregations, and a fused backward
-through time: one CSR product per step with the prebuilt transpose, one sampled product (SDDMM) per step
-for the weight gradient. ``fused=False`` runs the same maths through ``MessagePassing.propagate`` with
-plain autograd (the second opinion of the tests).
+through time: one CSR product per step with the prebuilt transpose (gradients held for ``lag + 1`` slots
+only), then sampled products (SDDMM) over groups of steps for the weight gradient. ``fused=False`` runs
+the same maths through ``MessagePassing.propagate`` with plain autograd (the second opinion of the tests).
+A pass without gradient keeps a ring of ``lag + 1`` slots when the sequence is long; :class:`Stepper`
+runs one step per call for closed loops.
 """
 from typing import List, Optional, Sequence, Tuple
 

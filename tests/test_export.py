@@ -129,7 +129,8 @@ from mpnet.export import StaticRecurrent   # noqa: E402
 def recurrent_net(kind, dtype=torch.float64, graphs=3, time_step=0.03):
     topos = [random_topology(s, n_hidden=5, p_edge=0.35, p_response=0.3, recurrent=kind, max_weight=0.6)
              for s in range(graphs)]
-    return Network(topos, dtype=dtype, advance_time=0.1, time_step=time_step, seed=0)
+    timing = dict(advance_time=0.1, time_step=time_step) if kind == "ctrnn" else {}
+    return Network(topos, dtype=dtype, seed=0, **timing)
 
 
 def state_args(net, kind, x, h):

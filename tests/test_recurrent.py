@@ -27,6 +27,11 @@ def config(tmp_path_factory):
     return make_config(tmp_path_factory.mktemp("neat"))
 
 
+def timing(kind, advance_time=0.1, time_step=0.03):
+    """The Network keywords of a ctrnn (none for a discrete network)."""
+    return dict(advance_time=advance_time, time_step=time_step) if kind == "ctrnn" else {}
+
+
 def state_from(net, values, previous=None, time=0.0):
     """A RecurrentState from per-topology, per-sample ``{node: value}`` dicts (rows named by net.rows)."""
     def tensor(vals):
@@ -122,7 +127,7 @@ def test_batched_ctrnn_advances_like_neat(config, advance_time, time_step):
 
 # ------------------------------------------------------------------------------- against the references
 def assert_matches_reference(topos, seqs, kind, fused=True, advance_time=0.1, time_step=0.03, tol=1e-10):
-    net = Network(topos, dtype=F64, fused=fused, advance_time=advance_time, time_step=time_step)
+    net = Network(topos, dtype=F64, fused=fused, **timing(kind, advance_time, time_step))
     with torch.no_grad():
         got = net(as_input(seqs))                                  # [T, steps, batch, n_out]
     for t, topo in enumerate(topos):
@@ -157,7 +162,7 @@ def test_property_random_recurrent_graphs_match_the_reference(seed, n_hidden, p_
     topo = random_topology(seed, n_hidden=n_hidden, p_edge=p_edge, p_response=0.3, recurrent=kind, max_weight=0.6)
     rng = random.Random(seed)
     seqs = [random_sequence(rng, steps, scale=1.0) for _ in range(batch)]
-    net = Network(topo, dtype=F64, advance_time=0.05, time_step=0.02)
+    net = Network(topo, dtype=F64, **timing(kind, 0.05, 0.02))
     with torch.no_grad():
         got = net(torch.tensor(seqs, dtype=F64).reshape(batch, steps, N_IN).transpose(0, 1))
     assert got.shape == (steps, batch, 2)
@@ -181,12 +186,12 @@ def test_a_batch_of_topologies_equals_each_alone(kind):
     topos = [random_topology(s, n_hidden=s % 5 + 2, p_edge=0.35, p_response=0.3, recurrent=kind, max_weight=0.6)
              for s in range(12)]
     x = torch.randn(len(topos), 6, 4, N_IN, dtype=F64, generator=torch.Generator().manual_seed(0))
-    batched = Network(topos, dtype=F64, seed=3, advance_time=0.1, time_step=0.04)
+    batched = Network(topos, dtype=F64, seed=3, **timing(kind, 0.1, 0.04))
     with torch.no_grad():
         together = batched(x)                                   # per-topology inputs [T, steps, batch, n_in]
         shared = batched(x[0])                                  # one input for every topology
     for t in range(len(topos)):
-        net = Network(batched.topology(t), dtype=F64, advance_time=0.1, time_step=0.04)   # its weights, alone
+        net = Network(batched.topology(t), dtype=F64, **timing(kind, 0.1, 0.04))   # its weights, alone
         with torch.no_grad():
             torch.testing.assert_close(together[t], net(x[t]), rtol=0, atol=1e-13)
             torch.testing.assert_close(shared[t], net(x[0]), rtol=0, atol=1e-13)
@@ -195,7 +200,7 @@ def test_a_batch_of_topologies_equals_each_alone(kind):
 @pytest.mark.parametrize("kind", [True, "ctrnn"])
 def test_continuing_from_the_returned_state_equals_one_long_run(kind):
     topos = [random_topology(s, n_hidden=4, p_edge=0.4, recurrent=kind, max_weight=0.6) for s in range(5)]
-    net = Network(topos, dtype=F64, advance_time=0.1, time_step=0.03)   # 0.1 / 0.03: the clock does not divide
+    net = Network(topos, dtype=F64, **timing(kind, 0.1, 0.03))   # 0.1 / 0.03: the clock does not divide
     x = torch.randn(9, 3, N_IN, dtype=F64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         whole, end = net(x, return_state=True)
@@ -247,7 +252,7 @@ def test_fused_and_plain_paths_agree_on_values_and_gradients(kind):
     for seed in range(6):
         topo = random_topology(seed, n_hidden=5, p_edge=0.35, activations=SMOOTH, p_response=0.3, recurrent=kind,
                                max_weight=0.6)
-        nets = [Network(topo, dtype=F64, seed=0, fused=f, advance_time=0.3, time_step=0.1) for f in (True, False)]
+        nets = [Network(topo, dtype=F64, seed=0, fused=f, **timing(kind, 0.3, 0.1)) for f in (True, False)]
         x = torch.randn(5, 3, N_IN, dtype=F64, requires_grad=True, generator=torch.Generator().manual_seed(seed))
         h0 = torch.randn(nets[0].plan.num_nodes, 3, dtype=F64, requires_grad=True)
         grads = []
@@ -344,6 +349,8 @@ def test_errors_name_the_problem():
         net(torch.randn(2, 4, 3), torch.zeros(3, 4))
     with pytest.raises(TypeError, match="Expected state to be a RecurrentState"):
         net(torch.randn(2, 4, 3), [1.0])
+    with pytest.raises(ValueError, match="advance_time and time_step are for ctrnn topologies.*these are recurrent"):
+        Network(rec, advance_time=0.1, time_step=0.01)
     ctrnn = Network(random_topology(0, n_hidden=3, recurrent="ctrnn"))
     with pytest.raises(ValueError, match="needs advance_time and time_step"):
         ctrnn(torch.randn(2, 4, 3))
