@@ -105,6 +105,7 @@ def initial_slots(state, plan: Plan, lag: int, like: Tensor) -> Tuple[List[Tenso
     ctrnn state without ``previous`` starts both buffers at ``h`` (neat's ``set_node_value``).
 
     Raises:
+        TypeError: ``state`` is neither a RecurrentState nor a tensor.
         ValueError: a state tensor of the wrong shape, dtype or device.
     """
     n_in, N, B = plan.num_inputs, plan.num_nodes, like.shape[2]

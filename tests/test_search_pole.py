@@ -97,3 +97,25 @@ def test_recurrent_neat_runs_on_it_and_grows_cycles():
     fitness = result.history.column("best_fitness")
     assert fitness[-1] >= fitness[0] > 0
     assert result.best.topology.recurrent
+
+
+def test_each_generation_tests_its_best_genome_not_tested_before(monkeypatch):
+    import mpnet.search.pole as pole
+    topos = [random_topology(s, n_inputs=4, n_outputs=1, n_hidden=2, recurrent=True) for s in range(4)]
+    jiggles = torch.tensor([0.03, 0.01, 0.02, 0.04], dtype=torch.float64)      # fitness order: 1, 2, 0, 3
+
+    def fake_run(net, starts, steps):   # every genome balances all steps, with its own jiggle
+        return torch.full((net.num_graphs, 1), steps), jiggles.view(1, -1, 1).expand(steps, -1, 1)
+    monkeypatch.setattr(pole, "_run", fake_run)
+    task = DoublePoleNoVelocities()
+    tested = []
+
+    def fake_long_run(self, net):   # record who is tested; nobody passes
+        keys = net.topology(0).edges.keys()
+        tested.append(next(i for i, t in enumerate(topos) if t.edges.keys() == keys))
+        return 0
+    monkeypatch.setattr(DoublePoleNoVelocities, "long_run", fake_long_run)
+    net = Network(topos)
+    for _ in range(3):
+        task.evaluate(net)
+    assert tested == [1, 2, 0]
