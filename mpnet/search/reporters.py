@@ -60,26 +60,50 @@ class CSVReporter(Reporter):
         history.to_csv(self.path)
 
 
-def plot_history(history: History, path: PathLike, title: str = "") -> None:
-    """A PNG: best, mean and best-ever fitness over generations (left axis), species count (right axis)."""
+def plot_history(history: History, path: PathLike, title: str = "", *, solved_at: Optional[float] = None,
+                 criterion: str = "") -> None:
+    """A PNG of a run: fitness over generations on top, the number of species below.
+
+    The best fitness ever is a wide pale band and each generation's best a line with dots on it, so both stay
+    visible where they agree; the mean is dashed. Generations where some network met the task's criterion
+    are marked, and ``solved_at`` (a fitness threshold, when the task has one) is drawn as a line.
+
+    Args:
+        history: the run's :class:`History`.
+        path: the file to write (``.png``, ``.svg``, ``.pdf``).
+        title: the heading.
+        solved_at: the fitness at which the task counts as solved, if it is a fitness threshold.
+        criterion: one line saying what "solved" means (e.g. the task's ``describe()``), printed under the title.
+    """
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     gens = history.column("generation")
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    ax.plot(gens, history.column("best_fitness"), label="best", color="tab:blue")
-    ax.plot(gens, history.column("mean_fitness"), label="mean", color="tab:blue", alpha=0.5, linestyle="--")
-    ax.plot(gens, history.column("best_ever"), label="best ever", color="black", linewidth=0.8)
-    ax.set_xlabel("generation")
+    fig, (ax, low) = plt.subplots(2, 1, figsize=(7.5, 5.2), dpi=100, sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 1]})
+    ax.plot(gens, history.column("best_ever"), color="#f0a35e", linewidth=7, alpha=0.55, solid_capstyle="round",
+            label="best ever", zorder=1)
+    ax.plot(gens, history.column("best_fitness"), color="tab:blue", linewidth=1.3, marker="o", markersize=2.5,
+            label="best of the generation", zorder=3)
+    ax.plot(gens, history.column("mean_fitness"), color="tab:blue", alpha=0.6, linestyle="--", linewidth=1,
+            label="mean of the generation", zorder=2)
+    if solved_at is not None:
+        ax.axhline(solved_at, color="tab:green", linestyle=":", linewidth=1.2, label=f"solved at >= {solved_at:.4g}")
+    solved = [(g, f) for g, f, s in zip(gens, history.column("best_fitness"), history.column("solved")) if s]
+    if solved:
+        ax.plot([g for g, _ in solved], [f for _, f in solved], linestyle="none", marker="*", markersize=9,
+                color="tab:green", label="a network met the criterion", zorder=4)
     ax.set_ylabel("fitness")
-    right = ax.twinx()
-    right.step(gens, history.column("species"), where="post", color="tab:orange", label="species")
-    right.set_ylabel("species", color="tab:orange")
-    lines = ax.get_legend_handles_labels()
-    more = right.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower right", fontsize=8)
-    ax.set_title(title or "search")
-    fig.tight_layout()
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    low.step(gens, history.column("species"), where="post", color="tab:gray")
+    low.set_ylabel("species")
+    low.set_xlabel("generation")
+    low.grid(alpha=0.3)
+    ax.set_title(title or "search", fontsize=10)
+    if criterion:
+        fig.text(0.01, 0.005, f"solved means: {criterion}", fontsize=7.5, color="#444444", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.03 if criterion else 0, 1, 1))
     fig.savefig(os.fspath(path))
     plt.close(fig)
