@@ -35,7 +35,9 @@ def _crossings(lay):
     for a, b in itertools.combinations(routes, 2):
         if {a.src, a.dst} & {b.src, b.dst}:
             continue
-        pa, pb = a.points, b.points
+        pa, pb = a.points[::4] + a.points[-1:], b.points[::4] + b.points[-1:]    # coarse polylines suffice
+        if max(p[0] for p in pa) < min(p[0] for p in pb) or max(p[0] for p in pb) < min(p[0] for p in pa):
+            continue
         count += any(_segments_cross(p, q, r, s) for p, q in zip(pa, pa[1:]) for r, s in zip(pb, pb[1:]))
     return count
 
