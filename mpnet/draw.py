@@ -187,8 +187,16 @@ def draw(obj, path: Union[str, os.PathLike], *, title: Optional[str] = None, lab
     Neurons stand in columns by depth; edges that skip columns curve around the neurons they pass. Colour:
     red ``+``, blue ``-``, grey for an unknown sign (``?`` in a report, an unset free weight in a topology);
     width grows with ``|w|`` (a report's mean weight); paler = less confident; dashed = no data could
-    determine the sign; a ``+``/``-`` disc marks a fixed sign, a square a frozen weight. See :func:`figure`
-    for the arguments.
+    determine the sign; a ``+``/``-`` disc marks a fixed sign, a square a frozen weight.
+
+    Args:
+        obj: what to draw (see above).
+        path: the file to write; its extension picks the format.
+        title: the heading; a summary of ``obj`` by default, ``""`` for none.
+        labels: write each neuron's id in it.
+        legend: add the legend (sign, confidence for a report, constraint, width, neuron roles).
+        figsize: ``(width, height)`` in inches to fit the picture into (default: the room it needs).
+        dpi: pixels per inch of a ``.png``.
 
     Raises:
         ImportError: matplotlib is missing (``pip install 'mpnet[viz]'``).

@@ -33,11 +33,20 @@ class NodeBox:
     layer: int
 
     def contains(self, x: float, y: float, margin: float = 0.0) -> bool:
-        """Whether ``(x, y)`` lies inside the ellipse grown by ``margin`` on every side."""
+        """Whether ``(x, y)`` lies inside the ellipse grown by ``margin`` on every side.
+
+        Args:
+            x, y: the point, in inches.
+            margin: added to both half-axes (e.g. half a line's width).
+        """
         return ((x - self.x) / (self.a + margin)) ** 2 + ((y - self.y) / (self.b + margin)) ** 2 < 1.0
 
     def boundary(self, angle: float) -> Point:
-        """The point of the outline in direction ``angle`` (radians) from the centre."""
+        """The point of the outline in direction ``angle`` from the centre.
+
+        Args:
+            angle: radians, counter-clockwise from the positive x axis.
+        """
         c, s = math.cos(angle), math.sin(angle)
         r = 1.0 / math.sqrt((c / self.a) ** 2 + (s / self.b) ** 2)
         return (self.x + r * c, self.y + r * s)

@@ -19,13 +19,29 @@ class Reporter:
     :meth:`end` with the result. Override what you need."""
 
     def start(self, *, task, algorithm, generations: int, first: int) -> None:
-        pass
+        """Called once before the first generation (also on resume).
+
+        Args:
+            task: the :class:`~mpnet.search.tasks.Task`.
+            algorithm: the :class:`~mpnet.search.NEAT` instance.
+            generations: the generation cap of the run.
+            first: the generation the run starts at (0, or where a resumed run left off).
+        """
 
     def generation(self, record: Record, history: History) -> None:
-        pass
+        """Called after each generation.
+
+        Args:
+            record: that generation's :class:`~mpnet.search.history.Record`.
+            history: every record so far, this one included.
+        """
 
     def end(self, result: "Result") -> None:
-        pass
+        """Called once with the run's :class:`~mpnet.search.runner.Result`.
+
+        Args:
+            result: what :func:`~mpnet.search.run` returns.
+        """
 
 
 class ProgressBar(Reporter):
@@ -35,16 +51,19 @@ class ProgressBar(Reporter):
         self.desc, self.leave, self.bar = desc, leave, None
 
     def start(self, *, task, algorithm, generations, first):
+        """Open the bar at ``first`` of ``generations``."""
         from tqdm.auto import tqdm
         self.bar = tqdm(total=generations, initial=first, desc=self.desc or task.name, unit="gen",
                         leave=self.leave)
 
     def generation(self, record, history):
+        """Advance the bar and show the best fitness, species and mean hidden neurons."""
         self.bar.update(1)
         self.bar.set_postfix(best=f"{record.best_fitness:.4g}", species=record.species,
                              hidden=f"{record.mean_hidden:.1f}")
 
     def end(self, result):
+        """Close the bar."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None
@@ -57,6 +76,7 @@ class CSVReporter(Reporter):
         self.path = path
 
     def generation(self, record, history):
+        """Rewrite the CSV with every record so far."""
         history.to_csv(self.path)
 
 
