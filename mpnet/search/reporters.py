@@ -9,7 +9,7 @@ from .history import History, Record
 if TYPE_CHECKING:   # pragma: no cover
     from .runner import Result
 
-__all__ = ["Reporter", "ProgressBar", "CSVReporter", "plot_history"]
+__all__ = ["Reporter", "ProgressBar", "CSVReporter", "plot_history", "history_figure"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -82,18 +82,35 @@ class CSVReporter(Reporter):
 
 def plot_history(history: History, path: PathLike, title: str = "", *, solved_at: Optional[float] = None,
                  criterion: str = "") -> None:
-    """A PNG of a run: fitness over generations on top, the number of species below.
-
-    The best fitness ever is a wide pale band and each generation's best a line with dots on it, so both stay
-    visible where they agree; the mean is dashed. Generations where some network met the task's criterion
-    are marked, and ``solved_at`` (a fitness threshold, when the task has one) is drawn as a line.
+    """Write :func:`history_figure` to ``path`` (``.png``, ``.svg``, ``.pdf``).
 
     Args:
         history: the run's :class:`History`.
-        path: the file to write (``.png``, ``.svg``, ``.pdf``).
+        path: the file to write.
         title: the heading.
         solved_at: the fitness at which the task counts as solved, if it is a fitness threshold.
-        criterion: one line saying what "solved" means (e.g. the task's ``describe()``), printed under the title.
+        criterion: one line saying what "solved" means (e.g. the task's ``describe()``).
+    """
+    import matplotlib.pyplot as plt
+    fig = history_figure(history, title, solved_at=solved_at, criterion=criterion)
+    try:
+        fig.savefig(os.fspath(path))
+    finally:
+        plt.close(fig)
+
+
+def history_figure(history: History, title: str = "", *, solved_at: Optional[float] = None, criterion: str = ""):
+    """The picture of a run as a matplotlib figure: fitness over generations on top, the number of species below.
+
+    The best fitness ever is a wide pale band and each generation's best a line with dots on it, so both stay
+    visible where they agree; the mean is dashed. Generations where some network met the task's criterion
+    are marked with a star, ``solved_at`` is drawn as a dotted line, and the legend sits outside the plot.
+
+    Args:
+        history: the run's :class:`History`.
+        title: the heading.
+        solved_at: the fitness at which the task counts as solved, if it is a fitness threshold.
+        criterion: one line saying what "solved" means (e.g. the task's ``describe()``), printed at the bottom.
     """
     import matplotlib
     matplotlib.use("Agg", force=False)
@@ -103,13 +120,14 @@ def plot_history(history: History, path: PathLike, title: str = "", *, solved_at
     fig, (ax, low) = plt.subplots(2, 1, figsize=(7.5, 5.2), dpi=100, sharex=True,
                                   gridspec_kw={"height_ratios": [3, 1]})
     ax.plot(gens, history.column("best_ever"), color="#f0a35e", linewidth=7, alpha=0.55, solid_capstyle="round",
-            label="best ever", zorder=1)
+            label="best ever", zorder=1, gid="best_ever")
     ax.plot(gens, history.column("best_fitness"), color="tab:blue", linewidth=1.3, marker="o", markersize=2.5,
-            label="best of the generation", zorder=3)
+            label="best of the generation", zorder=3, gid="best")
     ax.plot(gens, history.column("mean_fitness"), color="tab:blue", alpha=0.6, linestyle="--", linewidth=1,
-            label="mean of the generation", zorder=2)
+            label="mean of the generation", zorder=2, gid="mean")
     if solved_at is not None:
-        ax.axhline(solved_at, color="tab:green", linestyle=":", linewidth=1.2, label=f"solved at >= {solved_at:.4g}")
+        ax.axhline(solved_at, color="tab:green", linestyle=":", linewidth=1.2, label=f"solved at >= {solved_at:.4g}",
+                   gid="solved_at")
     solved = [(g, f) for g, f, s in zip(gens, history.column("best_fitness"), history.column("solved")) if s]
     if solved:
         ax.plot([g for g, _ in solved], [f for _, f in solved], linestyle="none", marker="*", markersize=9,
@@ -125,5 +143,4 @@ def plot_history(history: History, path: PathLike, title: str = "", *, solved_at
     if criterion:
         fig.text(0.01, 0.005, f"solved means: {criterion}", fontsize=7.5, color="#444444", ha="left", va="bottom")
     fig.tight_layout(rect=(0, 0.03 if criterion else 0, 1, 1))
-    fig.savefig(os.fspath(path))
-    plt.close(fig)
+    return fig
