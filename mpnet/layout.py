@@ -5,7 +5,9 @@ A layered (Sugiyama) layout: columns are depths, an edge that skips columns gets
 column it crosses, the waypoints take slots beside the neurons, so the edge curves *around* the neurons it
 passes instead of through them; the order within each column is chosen to cut crossings (barycentre sweeps
 and adjacent swaps) and the heights by a least-squares fit that keeps every slot apart and long edges straight.
-Each edge leaves and enters a neuron at its own point of the outline. Cycles (if a topology has any) are
+Inside a column's band every edge runs level at its own height (its port's or its waypoint's slot), and
+changes height only between columns, where no neuron stands: so no edge can cross a neuron it does not join.
+Each edge leaves and enters a neuron at its own height of the outline. Cycles (if a topology has any) are
 drawn as edges running right to left, self-loops as a loop over the neuron. All lengths are in inches.
 """
 import bisect
@@ -19,8 +21,8 @@ Point = Tuple[float, float]
 EdgeKey = Tuple[Hashable, Hashable]
 
 _SAMPLES = 24                  # points per Bezier piece of a route
-_PORT_SPREAD = math.radians(55)  # ports lie within +-55 degrees of the horizontal on each side of a neuron
-_PORT_STEP = math.radians(14)  # wanted angle between neighbouring ports
+_PORT_REACH = 0.8   # ports lie within 0.8 half-heights of a neuron's middle, on its left and right sides
+_PORT_STEP = 0.55   # wanted height between neighbouring ports, in half-heights
 
 
 @dataclass(frozen=True)
@@ -181,10 +183,14 @@ def layered_layout(nodes: Sequence[Hashable], edges: Sequence[EdgeKey], sizes: M
         paths[(s, d)] = ("back" if (s, d) in back else "forward", points)
     ports = _ports(boxes, paths)
     routes: Dict[EdgeKey, Route] = {}
-    for key, (kind, points) in paths.items():
+    band = [w + 0.08 for w in half_w]                # a column's band: its widest neuron and a little more
+    for (key, (kind, points)), chain in zip(paths.items(), chains):
         a0, a1 = ports[key]
-        points = [boxes[key[0]].boundary(a0)] + points[1:-1] + [boxes[key[1]].boundary(a1)]
-        routes[key] = Route(key[0], key[1], kind, tuple(_curve(points, ports[key], kind)))
+        start, end = boxes[key[0]].boundary(a0), boxes[key[1]].boundary(a1)
+        cols = [layer_x for layer_x, _ in points]
+        heights = [start[1]] + [y for _, y in points[1:-1]] + [end[1]]
+        widths = [band[v_layer[v]] for v in (reversed(chain) if kind == "back" else chain)]
+        routes[key] = Route(key[0], key[1], kind, tuple(_curve(cols, heights, widths, start, end, kind)))
     for n in loops:
         routes[(n, n)] = Route(n, n, "loop", tuple(_loop(boxes[n])))
     routes = {(s, d): routes[(s, d)] for s, d in edges}          # the caller's order
@@ -374,17 +380,19 @@ def _heights(columns, up, down, half, real, node_gap, lane_gap) -> List[float]:
 
 
 def _spread(wanted: List[float]) -> List[float]:
-    """Angles (radians, around one side's horizontal) kept ``_PORT_STEP`` apart where room allows, in order."""
+    """Port angles on one side of a neuron, in the order of ``wanted`` (radians around that side's horizontal):
+    their heights (``sin`` of the angle, in half-heights) at most ``_PORT_REACH`` from the middle and
+    ``_PORT_STEP`` apart where room allows, each as near its wanted height as that permits."""
     if not wanted:
         return []
     order = sorted(range(len(wanted)), key=lambda i: wanted[i])
-    step = min(_PORT_STEP, 2 * _PORT_SPREAD / max(len(wanted) - 1, 1))
-    clipped = [max(-_PORT_SPREAD, min(_PORT_SPREAD, wanted[i])) for i in order]
-    placed = _isotonic(clipped, [1.0] * len(order), [step] * (len(order) - 1))
-    shift = max(0.0, -_PORT_SPREAD - placed[0]) - max(0.0, placed[-1] - _PORT_SPREAD)
+    step = min(_PORT_STEP, 2 * _PORT_REACH / max(len(wanted) - 1, 1))
+    heights = [max(-_PORT_REACH, min(_PORT_REACH, math.sin(wanted[i]))) for i in order]
+    placed = _isotonic(heights, [1.0] * len(order), [step] * (len(order) - 1))
+    shift = max(0.0, -_PORT_REACH - placed[0]) - max(0.0, placed[-1] - _PORT_REACH)
     out = [0.0] * len(wanted)
-    for i, a in zip(order, placed):
-        out[i] = a + shift
+    for i, h in zip(order, placed):
+        out[i] = math.asin(max(-1.0, min(1.0, h + shift)))
     return out
 
 
@@ -415,25 +423,24 @@ def _bezier(p0: Point, c0: Point, c1: Point, p1: Point, n: int = _SAMPLES) -> Li
     return pts
 
 
-def _curve(points: List[Point], ports: Tuple[float, float], kind: str) -> List[Point]:
-    """Bezier pieces through the waypoints (horizontal there) from the source port to the target port."""
-    if len(points) < 2:
-        return list(points)
-    go = 1.0 if points[-1][0] >= points[0][0] else -1.0
-    a0, a1 = ports
-    out: List[Point] = []
-    for i, (p, q) in enumerate(zip(points, points[1:])):
-        dx = abs(q[0] - p[0]) or 0.3
-        first, last = i == 0, i == len(points) - 2
-        d0 = (math.cos(a0), math.sin(a0)) if first else (go, 0.0)
-        d1 = (-math.cos(a1), -math.sin(a1)) if last else (go, 0.0)     # the last piece heads into the target
-        reach = 0.45 * dx
-        c0 = (p[0] + reach * d0[0], p[1] + reach * d0[1])
-        c1 = (q[0] - reach * d1[0], q[1] - reach * d1[1])
-        if kind == "back" and len(points) == 2:       # bulge, so a 2-cycle's two edges stay apart
-            c0, c1 = (c0[0], c0[1] + 0.35 * dx), (c1[0], c1[1] + 0.35 * dx)
-        piece = _bezier(p, c0, c1, q)
-        out.extend(piece if not out else piece[1:])
+def _curve(xs: List[float], ys: List[float], band: List[float], start: Point, end: Point, kind: str) -> List[Point]:
+    """The route through its columns: inside a column's band (``x`` within ``band`` of the column) it runs
+    level at its own height (the port's, or its waypoint's slot), so it cannot touch a neuron there; between
+    columns a Bezier S-curve, level at both ends, changes height where no neuron stands."""
+    go = 1.0 if xs[-1] >= xs[0] else -1.0
+    runs: List[Tuple[Point, Point]] = [(start, (xs[0] + go * band[0], ys[0]))]
+    for x, y, w in zip(xs[1:-1], ys[1:-1], band[1:-1]):
+        runs.append(((x - go * w, y), (x + go * w, y)))
+    runs.append(((xs[-1] - go * band[-1], ys[-1]), end))
+    out: List[Point] = [runs[0][0]]
+    for (_, p), (q, q_end) in zip(runs, runs[1:]):
+        reach = 0.45 * abs(q[0] - p[0])
+        c0, c1 = (p[0] + go * reach, p[1]), (q[0] - go * reach, q[1])
+        if kind == "back" and len(xs) == 2:       # bulge, so a 2-cycle's two edges stay apart
+            lift = 0.35 * abs(q[0] - p[0]) + 0.5 * abs(q[1] - p[1])
+            c0, c1 = (c0[0], c0[1] + lift), (c1[0], c1[1] + lift)
+        out.extend(_bezier(p, c0, c1, q))
+        out.append(q_end)
     return out
 
 

@@ -4,7 +4,7 @@ import math
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from mpnet import examples, sample
 from mpnet.layout import NodeBox, layered_layout, _isotonic
@@ -62,8 +62,9 @@ def test_the_question_network_is_drawn_without_crossings_or_edges_through_neuron
     assert _crossings(lay) == 0
     assert _entered(lay) == []
     b1, a1, c1 = lay.nodes["b1"], lay.nodes["a1"], lay.nodes["c1"]
-    mid = lay.routes[("a1", "c1")].points[len(lay.routes[("a1", "c1")].points) // 2]
-    assert abs(mid[0] - b1.x) < 0.05 and abs(mid[1] - b1.y) > 2 * R   # a1 -> c1 passes b1's column beside it
+    passing = [p for p in lay.routes[("a1", "c1")].points if abs(p[0] - b1.x) <= 2 * R]
+    assert passing and all(abs(p[1] - b1.y) > 2 * R for p in passing)   # a1 -> c1 passes b1's column beside it
+    assert max(p[1] for p in passing) - min(p[1] for p in passing) < 0.01  # ... level, in its own slot
 
 
 def test_routes_start_and_end_on_distinct_points_of_the_outlines():
@@ -80,10 +81,13 @@ def test_routes_start_and_end_on_distinct_points_of_the_outlines():
             assert math.dist(p, q) > 1e-3, node
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.integers(0, 25), st.floats(1.0, 4.0))
 def test_no_route_enters_a_neuron_it_does_not_join(seed, hidden, degree):
-    topo = sample.random_dag(n_inputs=3, n_outputs=2, n_hidden=hidden, avg_in_degree=degree, seed=seed)
+    try:
+        topo = sample.random_dag(n_inputs=3, n_outputs=2, n_hidden=hidden, avg_in_degree=degree, seed=seed)
+    except ValueError:          # more edges asked than a DAG this small holds
+        assume(False)
     assert _entered(_lay(topo), margin=0.02) == []
 
 
