@@ -19,12 +19,12 @@ if TYPE_CHECKING:   # pragma: no cover
 
 __all__ = ["draw", "figure", "POSITIVE", "NEGATIVE", "UNKNOWN"]
 
-POSITIVE, NEGATIVE, UNKNOWN = "#c0392b", "#2c62b4", "#7f7f7f"   # red +, blue -, grey ?
+POSITIVE, NEGATIVE, UNKNOWN = "#c0392b", "#2c62b4", "#5a5a5a"   # red +, blue -, grey ?
 _FACE = {"input": "#e8e8e8", "hidden": "#ffffff", "output": "#fde3b8"}
 _FONT = 8.0               # label size in points at scale 1
 _RADIUS = 12.5 / 72       # a neuron's radius in inches at scale 1
 _MAX_INCHES = (26.0, 20.0)  # a picture larger than this is scaled down as a whole
-_FADE_FLOOR = 0.35        # an edge of confidence 0 keeps 35% of its colour (still visible)
+_FADE_FLOOR = 0.3         # an edge of confidence 0 keeps 30% of its colour (still visible)
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,11 @@ class EdgeStyle:
 
 
 def _fade(color: str, confidence: float) -> Tuple[float, float, float]:
-    """``color`` blended with white: full at confidence 1, ``_FADE_FLOOR`` of it at 0 (opaque, so crossing
-    edges do not darken each other)."""
+    """``color`` blended with white: full at confidence 1, ``_FADE_FLOOR`` of it at 0, quadratic in between
+    so that doubt shows early (0.9 keeps 87%, 0.5 keeps 48%); opaque, so crossing edges do not darken each
+    other."""
     from matplotlib.colors import to_rgb
-    f = _FADE_FLOOR + (1 - _FADE_FLOOR) * max(0.0, min(1.0, confidence))
+    f = _FADE_FLOOR + (1 - _FADE_FLOOR) * max(0.0, min(1.0, confidence)) ** 2
     return tuple(f * c + (1 - f) for c in to_rgb(color))   # type: ignore[return-value]
 
 
@@ -306,8 +307,8 @@ def _legend(fig, styles: Dict, topo: Topology, report, scale: float = 1.0):
     if report is not None:
         groups.append([(blank, "sign (inferred or fixed)"), (line(POSITIVE), "+  positive"),
                        (line(NEGATIVE), "\u2212  negative"), (line(UNKNOWN), "?  not determined")])
-        groups.append([(blank, "confidence"), (line(POSITIVE, 1.0), "1.0 (sure)"),
-                       (line(POSITIVE, 0.5), "0.5"), (line(POSITIVE, 0.0), "0.0"),
+        groups.append([(blank, "confidence (any colour)"), (line(UNKNOWN, 1.0), "1.0 (sure)"),
+                       (line(UNKNOWN, 0.75), "0.75"), (line(UNKNOWN, 0.5), "0.5"), (line(UNKNOWN, 0.0), "0.0"),
                        (line(UNKNOWN, 0.0, dashed=True), "dashed: no data can\ndetermine the sign")])
     else:
         groups.append([(blank, "sign of the weight"), (line(POSITIVE), "+  positive (or fixed +)"),

@@ -157,11 +157,12 @@ def test_a_neat_genome_draws_cleanly_with_a_legend(fig_of):
 def test_the_legend_explains_sign_confidence_constraint_and_width(fig_of, report):
     texts = [t.get_text() for t in fig_of(report).legends[0].get_texts()]
     for wanted in ("sign (inferred or fixed)", "+  positive", "\u2212  negative", "?  not determined",
-                   "confidence", "1.0 (sure)", "0.0", "constraint", "fixed sign (+ or \u2212)", "frozen value",
+                   "confidence (any colour)", "1.0 (sure)", "0.5", "0.0", "constraint", "fixed sign (+ or \u2212)", "frozen value",
                    "free (no mark)", "width ~ |w| (mean)", "neurons", "input", "output"):
         assert wanted in texts, wanted
     assert any(t.startswith("dashed: no data can") for t in texts)
-    assert "confidence" not in [t.get_text() for t in fig_of(examples.question_network()).legends[0].get_texts()]
+    plain = [t.get_text() for t in fig_of(examples.question_network()).legends[0].get_texts()]
+    assert not any(t.startswith("confidence") for t in plain)      # a plain topology has no confidence
     assert not fig_of(report, legend=False).legends
 
 
