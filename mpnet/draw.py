@@ -101,8 +101,7 @@ def _node_size(label: str) -> Tuple[float, float]:
     return a, b
 
 
-def _default_title(topo: Topology, report) -> str:
-    depth = max(topo.depth().values(), default=0)
+def _default_title(topo: Topology, report, depth: int) -> str:
     if report is not None:
         good = report.members - report.excluded
         return (f"Edge signs of {topo.num_edges} edges: {len(report.confident)} confident at threshold "
@@ -144,7 +143,7 @@ def figure(obj, *, title: Optional[str] = None, labels: bool = True, legend: boo
     lay = layered_layout(list(topo.nodes), list(topo.edges), sizes,
                          sources=[n for n, v in topo.nodes.items() if v.role == "input"],
                          sinks=[n for n, v in topo.nodes.items() if v.role == "output"])
-    heading = _default_title(topo, report) if title is None else title
+    heading = _default_title(topo, report, len(lay.layers) - 1) if title is None else title
 
     pad = 0.25                                     # inches around the graph
     depth_row = 0.22                               # the row of "depth k" captions above the columns
