@@ -1,15 +1,15 @@
 """Networks in files, one format per name or extension, for ``mpnet convert`` (last stage, beside the CLI).
 
-=============  ===============  =========================================================================
-format         extension        what
-=============  ===============  =========================================================================
-``mpnet``      ``.json``        :meth:`Topology.save` / :meth:`Topology.load` (exact)
-``neat``       ``.neat.json``   neat-python's network JSON, :mod:`mpnet.neat_io` (exact)
-``graphml``    ``.graphml``     networkx GraphML of :meth:`Topology.to_networkx` (exact)
-``torchscript`` ``.pt``         write only: a traced :class:`~mpnet.export.StaticNetwork`
-``pt2``        ``.pt2``         write only: a ``torch.export`` program
-``onnx``       ``.onnx``        write only: ONNX, float32 (needs the ``onnx`` extra)
-=============  ===============  =========================================================================
+================  ================  =========================================================================
+format            extension         what
+================  ================  =========================================================================
+``mpnet``         ``.json``         :meth:`Topology.save` / :meth:`Topology.load` (exact)
+``neat``          ``.neat.json``    neat-python's network JSON, :mod:`mpnet.neat_io` (exact)
+``graphml``       ``.graphml``      networkx GraphML of :meth:`Topology.to_networkx` (exact)
+``torchscript``   ``.pt``           write only: a traced :class:`~mpnet.export.StaticNetwork`
+``pt2``           ``.pt2``          write only: a ``torch.export`` program
+``onnx``          ``.onnx``         write only: ONNX, float32 (needs the ``onnx`` extra)
+================  ================  =========================================================================
 
 GraphML has no null and only string node ids: attributes that are None (a free sign, an unset weight, no
 Dale sign) are left out, which :meth:`Topology.from_networkx` reads back as None; int ids are written as

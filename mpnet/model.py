@@ -1,6 +1,6 @@
 """The trainable network: an ``nn.Module`` owning one weight per edge and one bias per neuron (fourth stage).
 
-Sign constraints are a parametrization (``torch.nn.utils.parametrize``) of the raw weight vector:
+Sign constraints are a parametrization (``torch.nn.utils.parametrize``) of the raw weight vector::
 
     free edge:            w = raw
     fixed sign s (+1/-1): w = s * |raw|   (d|raw|/draw taken as +1 at raw = 0, so zero is not a trap)

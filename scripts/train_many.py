@@ -89,29 +89,38 @@ def write_csv(path: Path, rows: Sequence[Dict]) -> None:
 
 
 def plot(path: Path, rows: Sequence[Dict], cfg: Config) -> None:
-    """Two scatter panels: final loss vs edge count, vs depth; one colour per sampler, solved filled."""
+    """Two scatter panels: final loss vs edge count, vs depth; one colour per sampler, filled when the topology
+    solved parity (all 8 outputs on the right side of the threshold), hollow when not; the legend says so."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     samplers = sorted({r["sampler"] for r in rows})
     for ax, key in zip(axes, ("n_edges", "depth")):
         for i, name in enumerate(samplers):
             for solved in (True, False):
                 pts = [r for r in rows if r["sampler"] == name and r["solved"] == solved]
-                if not pts:
-                    continue
-                ax.scatter([r[key] for r in pts], [max(r["final_loss"], 1e-8) for r in pts], s=12, alpha=0.6,
-                           color=f"C{i}", facecolors=f"C{i}" if solved else "none",
-                           label=f"{name} ({'solved' if solved else 'not solved'})")
+                if pts:
+                    ax.scatter([r[key] for r in pts], [max(r["final_loss"], 1e-8) for r in pts], s=12, alpha=0.6,
+                               color=f"C{i}", facecolors=f"C{i}" if solved else "none")
         ax.set_yscale("log")
         ax.set_xlabel({"n_edges": "edges", "depth": "depth (longest path)"}[key])
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"final {cfg.loss} (floored at 1e-8)")
-    axes[1].legend(fontsize=7, loc="lower right")
+    threshold = "0.5" if cfg.loss == "mse" else "0 (a logit)"
+    counts = {name: (sum(r["solved"] for r in rows if r["sampler"] == name),
+                     sum(1 for r in rows if r["sampler"] == name)) for name in samplers}
+    handles = [Line2D([], [], linestyle="none", marker="o", color=f"C{i}", label=f"{n} ({counts[n][0]}/{counts[n][1]} solved)")
+               for i, n in enumerate(samplers)]
+    handles += [Line2D([], [], linestyle="none", marker="o", color="#555555", label="filled: solved"),
+                Line2D([], [], linestyle="none", marker="o", color="#555555", markerfacecolor="none",
+                       label="hollow: not solved")]
+    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False,
+               title=f"solved = all 8 outputs on the\nright side of {threshold}", title_fontsize=8)
     fig.suptitle(f"3-bit parity, {len(rows)} topologies trained together ({cfg.epochs} epochs, Adam lr {cfg.lr})")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

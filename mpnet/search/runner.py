@@ -197,9 +197,12 @@ def _pictures(directory, result: Result) -> None:
         warnings.warn("matplotlib is not installed: no fitness.png / best.png (pip install matplotlib).")
         return
     best = result.solution or result.best
+    threshold = getattr(result.task, "threshold", None)
     plot_history(result.history, os.path.join(directory, "fitness.png"),
                  title=f"{result.task.name}: {'solved' if result.solved else 'not solved'} "
-                       f"after {result.evaluations} evaluations")
+                       f"after {result.evaluations} evaluations",
+                 solved_at=threshold if isinstance(threshold, (int, float)) else None,
+                 criterion=result.task.describe())
     draw(best.topology, os.path.join(directory, "best.png"),
          title=f"{result.task.name}: fitness {best.fitness:.4g} (generation {best.generation})")
 
