@@ -71,6 +71,21 @@ class RayPool:
         self.dead: set = set()                        # workers whose restarts are spent
         self.last_assignments: List[Tuple[int, int]] = []   # (chunk, worker) in the order they were handed out
 
+    def wait_started(self, timeout: Optional[float] = None) -> int:
+        """Wait until every worker has started (or ``timeout`` seconds); the number of workers up."""
+        ray = self._ray
+        if self._starting:
+            done, _ = ray.wait(list(self._starting), num_returns=len(self._starting), timeout=timeout)
+            for ref in done:
+                worker = self._starting.pop(ref)
+                try:
+                    ray.get(ref)
+                except ray.exceptions.RayActorError:
+                    self.dead.add(worker)
+                    continue
+                self._ready.add(worker)
+        return len(self._ready - self.dead)
+
     def put(self, value: Any):
         """``ray.put``: store ``value`` once in the object store; pass the reference to every chunk."""
         return self._ray.put(value)

@@ -447,7 +447,9 @@ def bench_ray(quick: bool, workers: int = 2, generations: int = 3) -> str:
                     ship, collect = ev.timings.get("ship", 0.0), ev.timings.get("collect", 0.0)
                     evaluate = t2 - t1 - ship - collect
                     gens.append(dict(ask=t1 - t0, ship=ship, evaluate=evaluate, collect=collect, tell=t3 - t2,
-                                     generation=t3 - t0, edges=sum(t.num_edges for t in topologies) / n))
+                                     generation=t3 - t0, edges=sum(t.num_edges for t in topologies) / n,
+                                     compile=ev.timings["compile"],
+                                     train=ev.timings["finetune"] + ev.timings["forward"]))
             finally:
                 evaluator.close()
             fitness[(n, name)] = fits
@@ -456,13 +458,14 @@ def bench_ray(quick: bool, workers: int = 2, generations: int = 3) -> str:
             driver = med["ask"] + med["ship"] + med["collect"] + med["tell"]
             rows.append([f"{n:,}", name, f"{med['edges']:.1f}", f"{med['ask']:.2f}", f"{med['ship']:.2f}",
                          f"{med['evaluate']:.2f}", f"{med['collect']:.2f}", f"{med['tell']:.2f}",
-                         f"{med['generation']:.2f}", f"{driver:.2f} ({driver / med['generation']:.0%})"])
+                         f"{med['generation']:.2f}", f"{driver:.2f} ({driver / med['generation']:.0%})",
+                         f"{med['compile']:.2f}", f"{med['train']:.2f}"])
             print(f"  done: {n:,} genomes, {name}", file=sys.stderr, flush=True)
         same = fitness[(n, "local")] == fitness[(n, f"ray x{workers}")]
         rows[-1][1] += "" if same else " (FITNESS DIFFERS FROM LOCAL)"
     ray.shutdown()
     head = ["genomes", "evaluator", "edges/genome", "ask s", "ship s", "evaluate s", "collect s", "tell s",
-            "generation s", "driver s (share)"]
+            "generation s", "driver s (share)", "work: compile s", "work: train+score s"]
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
     lines = ["  ".join(c.rjust(w) if i != 1 else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths)))
              for line in [head] + rows]
@@ -474,7 +477,8 @@ def bench_ray(quick: bool, workers: int = 2, generations: int = 3) -> str:
         f"{torch.get_num_threads()} torch thread(s)",
         "ask: genomes -> topologies; ship: pack into flat arrays and send (Ray); evaluate: compile + fine-tune + "
         "score (Ray: the driver waiting for the workers); collect: results -> fitness and trained weights; tell: "
-        "write back, select, breed, speciate; driver: ask + ship + collect + tell",
+        "write back, select, breed, speciate; driver: ask + ship + collect + tell; work: seconds summed over "
+        "chunks wherever they ran (Ray's compile includes unpacking the flat arrays into topologies)",
         "same chunks on both sides, so both find the same fitness for every genome (checked; a mismatch is "
         "flagged in the table)", ""] + lines)
 

@@ -61,6 +61,7 @@ def test_by_value_ships_a_class_the_workers_cannot_import(ray_cluster, foreign_m
 @pytest.mark.slow
 def test_map_hands_out_chunks_and_returns_them_in_order(ray_cluster, foreign_module):
     with RayPool(foreign_module.Echo, 2) as pool:
+        assert pool.wait_started() == 2
         ref = pool.put(list(range(1000)))                       # stored once, resolved for every chunk
         out = pool.map("work", [(i,) for i in range(7)], shared=(ref,))
         assert [item for _, item, _ in out] == list(range(7))
