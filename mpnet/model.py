@@ -100,8 +100,9 @@ class Network(nn.Module):
         self._edges = [union_edges[i] for i in self.data.edge_perm.tolist()]
         union_nodes = [(t, n) for t, topo in enumerate(self.topologies) for n in topo.nodes.values()]
         self._rows = [union_nodes[i] for i in self.data.node_perm.tolist()]
-        fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]
-        self.register_buffer("_bound", 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt(), persistent=False)
+        fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]   # on the CPU plan
+        bound = 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt()
+        self.register_buffer("_bound", bound.to(device), persistent=False)   # on the parameters' device
         sign = torch.tensor([{"+": 1.0, "-": -1.0, None: 0.0}[e.sign] for _, e in self._edges], **factory)
         frozen = torch.tensor([not e.trainable for _, e in self._edges], dtype=torch.bool, device=device)
         self.weight = nn.Parameter(torch.empty(len(self._edges), **factory))

@@ -5,6 +5,7 @@ their sum is minimised; since no two topologies share a parameter, each receives
 its own loss (and Adam, being per-parameter, updates each exactly as if it were trained alone).
 """
 import sys
+import time
 from typing import Callable, Optional, Union
 
 import torch
@@ -72,7 +73,9 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         averages the mini-batch losses seen during that epoch, i.e. measured before each step.
 
     Note:
-        Small networks run many tiny ops; on a machine with few cores that is busy with other work,
+        ``X`` and ``Y`` are moved once to the network's device (``Network(..., device=...)``); a training
+        step never waits for the device (the loss history stays there until the end; with ``progress``
+        the bar reads the loss at most twice a second). Small networks run many tiny ops; on a machine with few cores that is busy with other work,
         ``torch.set_num_threads(1)`` can make training several times faster.
     """
     if isinstance(loss, str):
@@ -98,22 +101,28 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         raise ValueError(f"Expected X with {net.plan.n_in} column(s), one per network input (got shape "
                          f"{list(X.shape)}).")
     opt = _optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr)
-    gen = torch.Generator().manual_seed(seed)
+    device = param.device
+    # the shuffles are drawn where the data lives: no host-to-device copy per epoch (on the CPU: as before)
+    gen = torch.Generator(device=device).manual_seed(seed)
     size = n if batch_size is None else batch_size
-    history = torch.empty(epochs, T)
+    history = torch.empty(epochs, T, device=device)   # stays on the device until the end: no sync per step
     show = sys.stderr.isatty() if progress is None else progress
-    bar = None
+    bar, shown = None, 0.0
     if show:
         from tqdm.auto import tqdm
         bar = tqdm(total=epochs, desc="fit", unit="epoch", leave=False)
     net.train()
     for epoch in range(epochs):
-        order = torch.randperm(n, generator=gen).to(param.device) if size < n else torch.arange(n, device=param.device)
-        total = torch.zeros(T, dtype=param.dtype, device=param.device)
+        order = torch.randperm(n, generator=gen, device=device) if size < n else None
+        total = torch.zeros(T, dtype=param.dtype, device=device)
         for start in range(0, n, size):
-            idx = order[start:start + size]
-            xb = X[..., idx, :]
-            yb = Y[..., idx, :] if loss_fn is not _cross_entropy else Y[..., idx]
+            if order is None:                       # the whole data set: no gather, no copy
+                xb, yb, count = X, Y, n
+            else:
+                idx = order[start:start + size]
+                xb = X[..., idx, :]
+                yb = Y[..., idx, :] if loss_fn is not _cross_entropy else Y[..., idx]
+                count = min(size, n - start)
             pred = net(xb)
             if not net.batched:
                 pred = pred.unsqueeze(0)
@@ -122,11 +131,14 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
             opt.zero_grad(set_to_none=True)
             per.sum().backward()
             opt.step()
-            total += per.detach() * idx.numel()
-        history[epoch] = (total / n).cpu()
+            total += per.detach() * count
+        history[epoch] = total / n
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(loss=f"{history[epoch].mean():.4g}")
+            if time.monotonic() - shown > 0.5:      # reading the loss waits for the device: twice a second
+                shown = time.monotonic()
+                bar.set_postfix(loss=f"{history[epoch].mean().item():.4g}")
     if bar is not None:
         bar.close()
+    history = history.cpu()
     return history if net.batched else history[:, 0]

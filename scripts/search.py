@@ -143,7 +143,8 @@ def _print_table(rows: List[Dict], cols: List[str]) -> None:
 
 def solve(args) -> int:
     finetune = search.Finetune(steps=args.finetune, lr=args.lr) if args.finetune else None
-    evaluator = search.RayEvaluator(args.workers) if args.evaluator == "ray" else None
+    evaluator = search.RayEvaluator(args.workers, chunk_size=args.chunk_size) if args.evaluator == "ray" else \
+        search.LocalEvaluator(chunk_size=args.chunk_size)
     progress = False if args.no_progress else None
     try:
         if args.resume:
@@ -196,6 +197,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--resume", default=None, metavar="DIR", help="continue the run checkpointed in DIR")
     parser.add_argument("--evaluator", choices=["local", "ray"], default="local")
     parser.add_argument("--workers", type=int, default=2, help="Ray workers (with --evaluator ray)")
+    parser.add_argument("--chunk-size", type=int, default=search.evaluate.DEFAULT_CHUNK,
+                        help="topologies per batched network; the result depends on it, not on --workers")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--seeds", type=int, default=None, help="bench: seeds per row (default: per row)")
     parser.add_argument("--quick", action="store_true", help="bench: few seeds per row")
