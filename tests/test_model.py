@@ -43,7 +43,7 @@ def test_reset_parameters_restores_hand_set_and_redraws_the_same():
     net = mpnet.Network(topo, seed=1)
     before = net.weight.detach().clone()
     with torch.no_grad():
-        net.parametrizations.weight.original.add_(1.0)
+        net.raw_weight.add_(1.0)
         net.bias.add_(1.0)
     net.reset_parameters()
     assert torch.equal(net.weight.detach(), before) and net.bias.abs().max() == 0
@@ -120,13 +120,13 @@ def test_batched_gradients_equal_single_gradients():
     nets = mpnet.Network(topos, dtype=torch.float64)
     x = torch.randn(6, 3, dtype=torch.float64)
     nets(x).pow(2).sum().backward()
-    grad = nets.parametrizations.weight.original.grad
+    grad = nets.raw_weight.grad
     for i in (0, 7, 19):
         single = mpnet.Network(topos[i], dtype=torch.float64)
         single(x).pow(2).sum().backward()
         mine = [j for j, (t, _) in enumerate(nets._edges) if t == i]
         got = dict(zip([nets._edges[j][1].key for j in mine], grad[mine].tolist()))
-        want = dict(zip([e.key for _, e in single._edges], single.parametrizations.weight.original.grad.tolist()))
+        want = dict(zip([e.key for _, e in single._edges], single.raw_weight.grad.tolist()))
         assert got == pytest.approx(want, rel=1e-10, abs=1e-12)
 
 
@@ -152,8 +152,8 @@ def test_two_forwards_before_one_backward():
     net = mpnet.Network(topo, dtype=torch.float64)
     x1, x2 = torch.randn(4, 3, dtype=torch.float64), torch.randn(6, 3, dtype=torch.float64)
     (net(x1).sum() + net(x2).pow(2).sum()).backward()
-    both = net.parametrizations.weight.original.grad.clone()
+    both = net.raw_weight.grad.clone()
     net.zero_grad()
     net(x1).sum().backward()
     net(x2).pow(2).sum().backward()
-    torch.testing.assert_close(both, net.parametrizations.weight.original.grad)
+    torch.testing.assert_close(both, net.raw_weight.grad)
