@@ -217,39 +217,44 @@ def check_finite(t, name: str, *, file: Optional[str] = None, columns: Optional[
 
 
 def check_rows(X, Y, *, n_in: int, n_out: int, num_graphs: int = 1, class_ids: bool = False):
-    """Check the shapes of a data set for a network with ``n_in`` inputs and ``n_out`` outputs: ``X`` is
-    ``[n, n_in]`` (or ``[T, n, n_in]`` with ``T = num_graphs > 1``), ``Y`` is ``[n, n_out]``, ``[n]`` (one output,
-    or class ids when ``class_ids``) or the same with a leading ``T``; ``n >= 1``.
+    """Check the shapes of a data set for a network with ``n_in`` inputs and ``n_out`` outputs and bring ``Y``
+    to the shape the losses take.
+
+    Accepted: ``X`` ``[n, n_in]`` (or ``[T, n, n_in]`` with ``T = num_graphs > 1``, one data set per topology);
+    ``Y`` ``[n, n_out]``, ``[n]`` when ``n_out == 1``, or ``[T, n, n_out]`` / ``[T, n]`` for a batch; with
+    ``class_ids`` (cross-entropy) ``Y`` is ``[n]`` or ``[T, n]``. ``n >= 1``.
 
     Returns:
-        the number of samples ``n``.
+        ``(n, Y)``: the number of samples and ``Y`` as ``[..., n, n_out]`` (``[..., n]`` for class ids).
 
     Raises:
         DataError: names the argument, the shape got and the shape expected.
     """
-    want_x = f"[n, {n_in}]" + (f" or [{num_graphs}, n, {n_in}]" if num_graphs > 1 else "")
-    if X.dim() not in ((2, 3) if num_graphs > 1 else (2,)) or X.shape[-1] != n_in or (
-            X.dim() == 3 and X.shape[0] != num_graphs):
-        raise DataError(f"Expected X of shape {want_x}, one column per network input (got shape {list(X.shape)}).")
+    T = num_graphs
+    if X.dim() not in ((2, 3) if T > 1 else (2,)) or (X.dim() == 3 and X.shape[0] != T):
+        want = f"[n, {n_in}]" + (f" or [{T}, n, {n_in}] (one data set per topology)" if T > 1 else "")
+        raise DataError(f"Expected X of shape {want} (got shape {list(X.shape)}).")
+    if X.shape[-1] != n_in:
+        raise DataError(f"Expected X with {n_in} column(s), one per network input (got shape {list(X.shape)}).")
     n = X.shape[-2]
     if n == 0:
-        raise DataError("X has no rows (shape [0, ...]); give at least one sample.")
-    lead = [] if X.dim() == 2 else [num_graphs]
+        raise DataError(f"X has no rows (shape {list(X.shape)}); give at least one sample.")
+    shape = list(Y.shape)
     if class_ids:
-        ok = list(Y.shape) in ([n], [num_graphs, n]) if num_graphs > 1 else list(Y.shape) == [n]
-        want_y = f"[{n}] (one class id per row of X)"
+        if shape == [n] or (T > 1 and shape == [T, n]):
+            return n, Y
+        want = f"[{n}]" + (f" or [{T}, {n}]" if T > 1 else "") + " (one class id per sample)"
     else:
-        shapes = [[n, n_out], lead + [n, n_out]] + ([[n]] if n_out == 1 else [])
-        if num_graphs > 1:
-            shapes.append([num_graphs, n, n_out])
-        ok = list(Y.shape) in shapes
-        want_y = f"[{n}, {n_out}] (one row per row of X, one column per network output)"
-    if not ok:
-        if Y.dim() >= 1 and Y.shape[-1 if class_ids else (0 if Y.dim() == 1 else -2)] != n:
-            raise DataError(f"X has {n} samples but Y has shape {list(Y.shape)}; they must match (expected Y of "
-                            f"shape {want_y}).")
-        raise DataError(f"Expected Y of shape {want_y} (got shape {list(Y.shape)}).")
-    return n
+        if shape == [n, n_out] or (T > 1 and shape == [T, n, n_out]):
+            return n, Y
+        if n_out == 1 and (shape == [n] or (T > 1 and shape == [T, n])):
+            return n, Y.unsqueeze(-1)
+        want = f"[{n}, {n_out}]" + (f" or [{T}, {n}, {n_out}]" if T > 1 else "")
+        if Y.dim() >= 2 and shape[-2] == n and shape[-1] != n_out and Y.dim() <= (3 if T > 1 else 2):
+            raise DataError(f"Expected Y with {n_out} column(s), one per network output (got shape {shape}).")
+    if Y.dim() == 0 or n not in shape:
+        raise DataError(f"X has {n} samples but Y has shape {shape}; they must match (expected Y of shape {want}).")
+    raise DataError(f"Expected Y of shape {want} (got shape {shape}).")
 
 
 def check_targets(Y, loss: str, n_out: int):

@@ -98,7 +98,8 @@ class UnknownAggregationError(TopologyError):
 
 
 class NonFiniteError(TopologyError):
-    """A weight or bias is NaN or infinite."""
+    """A weight, bias or response is not a finite number: NaN, infinite, beyond the network's dtype, or not a
+    number at all (a string, a bool)."""
 
 
 class SignConflictError(TopologyError):

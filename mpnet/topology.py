@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .errors import CycleError, DuplicateNodeError, FormatError, RoleError, TopologyWarning, UnknownNodeError
-from .validate import check_edge, check_node, find_cycle, fmt_node
+from .validate import check_edge, check_id, check_node, find_cycle, fmt_node
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
 
 __all__ = ["Node", "Edge", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIVATIONS", "AGGREGATIONS",
@@ -122,8 +122,9 @@ class Topology:
     def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, warn: bool = True):
         self._nodes: Dict[NodeId, Node] = {}
         for node in nodes:
-            if not isinstance(node.id, (str, int)) or isinstance(node.id, bool):
-                raise RoleError(f"Node id {node.id!r} has type {type(node.id).__name__}; expected str or int.")
+            if not isinstance(node, Node):
+                raise RoleError(f"Expected Node objects in nodes (got a {type(node).__name__}: {node!r:.60}).")
+            check_id(node.id, "Node id")
             if node.id in self._nodes:
                 raise DuplicateNodeError(f"Node {fmt_node(node.id)} is declared twice; node ids must be "
                                          f"unique. Rename one of them.")
@@ -137,6 +138,8 @@ class Topology:
             raise RoleError("The topology has no output node; declare at least one (role='output').")
         self._edges: Dict[EdgeKey, Edge] = {}
         for edge in edges:
+            if not isinstance(edge, Edge):
+                raise FormatError(f"Expected Edge objects in edges (got a {type(edge).__name__}: {edge!r:.60}).")
             edge = check_edge(edge, self._nodes, self._edges)
             self._edges[edge.key] = edge
         self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
@@ -342,13 +345,20 @@ class Topology:
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike], *, warn: bool = True) -> "Topology":
-        """Read a topology written by :meth:`save`."""
-        with open(path) as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as err:
-                raise FormatError(f"{os.fspath(path)} is not valid JSON: {err}") from None
-        return cls.from_dict(data, warn=warn)
+        """Read a topology written by :meth:`save`.
+
+        Raises:
+            TopologyError: the file is not a valid topology (not UTF-8 JSON, a field of the wrong type, an
+                invalid network); the message starts with the file's name and names the field.
+            FileNotFoundError: no such file.
+        """
+        from .errors import TopologyError, located
+        from .jsonfile import read_json
+        data = read_json(path)
+        try:
+            return cls.from_dict(data, warn=warn)
+        except TopologyError as err:
+            raise located(err, os.fspath(path)) from None
 
     def to_networkx(self):
         """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attribute

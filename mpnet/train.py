@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .checks import as_tensor, check_bool, check_finite, check_float, check_int, check_rows, check_targets
+from .errors import ArgumentError, DivergenceError
 from .model import Network
 
 __all__ = ["fit", "LOSSES"]
@@ -36,16 +38,18 @@ def _cross_entropy(pred: Tensor, target: Tensor) -> Tensor:
 LOSSES = {"mse": _mse, "bce": _bce, "cross_entropy": _cross_entropy}
 
 
+_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
+
+
 def _optimizer(optimizer, params, lr: float) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
     if callable(optimizer):
         return optimizer(params)
-    choices = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
-    if optimizer not in choices:
-        raise ValueError(f'Invalid optimizer "{optimizer}". Must be one of {list(choices)}, an optimizer '
-                         f"instance or a callable taking the parameters.")
-    return choices[optimizer](params, lr=lr)
+    if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
+        raise ArgumentError(f'Invalid optimizer "{optimizer}". Must be one of {list(_OPTIMIZERS)}, an optimizer '
+                            f"instance or a callable taking the parameters.")
+    return _OPTIMIZERS[optimizer](params, lr=lr)
 
 
 def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse", epochs: int = 100,
@@ -71,35 +75,55 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         ``[epochs]`` mean loss per epoch for a single topology, ``[epochs, T]`` for a batch; each entry
         averages the mini-batch losses seen during that epoch, i.e. measured before each step.
 
+    Raises:
+        ArgumentError: an argument of the wrong type or out of range (``epochs`` and ``batch_size`` ints
+            >= 1, ``lr`` a finite number > 0, ...), named with the value it got.
+        DataError: ``X`` or ``Y`` empty, of the wrong shape, holding NaN or inf (the first such row and column
+            named), or targets the loss cannot take (bce: in [0, 1]; cross_entropy: class ids in range).
+        DivergenceError: the loss or the weights became NaN or inf; the network is left with the weights of
+            the last finite epoch and the error names the epoch (its ``history`` holds the epochs before).
+
     Note:
         Small networks run many tiny ops; on a machine with few cores that is busy with other work,
         ``torch.set_num_threads(1)`` can make training several times faster.
     """
+    if not isinstance(net, Network):
+        raise ArgumentError(f"Expected net to be an mpnet.Network (got a {type(net).__name__}); build one with "
+                            f"mpnet.Network(topology).")
     if isinstance(loss, str):
         if loss not in LOSSES:
-            raise ValueError(f'Invalid loss "{loss}". Must be one of {list(LOSSES)} or a callable.')
+            raise ArgumentError(f'Invalid loss "{loss}". Must be one of {list(LOSSES)} or a callable.')
         loss_fn = LOSSES[loss]
-    else:
+    elif callable(loss):
         loss_fn = loss
+    else:
+        raise ArgumentError(f"Expected loss to be one of {list(LOSSES)} or a callable (got {loss!r}).")
+    epochs = check_int(epochs, "epochs", min=1)
+    batch_size = check_int(batch_size, "batch_size", min=1, allow_none=True)
+    named_optimizer = not isinstance(optimizer, torch.optim.Optimizer) and not callable(optimizer)
+    if named_optimizer:
+        lr = check_float(lr, "lr", min=0, min_open=True)
+    seed = check_int(seed, "seed")
+    progress = check_bool(progress, "progress", allow_none=True)
     param = net.bias
-    X = torch.as_tensor(X, dtype=param.dtype, device=param.device)
-    Y = torch.as_tensor(Y, device=param.device)
-    if Y.is_floating_point() or loss_fn is not _cross_entropy:
+    X = as_tensor(X, "X")
+    if not X.is_floating_point():
+        X = X.to(param.dtype)
+    if X.dtype != param.dtype:   # a float64 value beyond float32 becomes inf here: checked below
+        X = X.to(param.dtype)
+    X = X.to(param.device)
+    Y = as_tensor(Y, "Y", device=param.device)
+    ids = loss_fn is _cross_entropy
+    if Y.is_floating_point() or not ids:
         Y = Y.to(param.dtype)
     T, n_out = net.num_graphs, net.plan.n_out
-    n = X.shape[-2]
-    if loss_fn is not _cross_entropy and Y.dim() == X.dim() - 1 and n_out == 1:
-        Y = Y.unsqueeze(-1)
-    if Y.shape[-2 if loss_fn is not _cross_entropy else -1] != n:
-        raise ValueError(f"X has {n} samples but Y has shape {list(Y.shape)}; they must match.")
-    if loss_fn in (_mse, _bce) and Y.shape[-1] != n_out:
-        raise ValueError(f"Expected Y with {n_out} column(s), one per network output (got shape {list(Y.shape)}).")
-    if X.shape[-1] != net.plan.n_in:
-        raise ValueError(f"Expected X with {net.plan.n_in} column(s), one per network input (got shape "
-                         f"{list(X.shape)}).")
+    n, Y = check_rows(X, Y, n_in=net.plan.n_in, n_out=n_out, num_graphs=T, class_ids=ids)
+    check_finite(X, "X")
+    check_finite(Y, "Y")
+    check_targets(Y, {_bce: "bce", _cross_entropy: "cross_entropy"}.get(loss_fn, "custom"), n_out)
     opt = _optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr)
     gen = torch.Generator().manual_seed(seed)
-    size = n if batch_size is None else batch_size
+    size = n if batch_size is None else min(batch_size, n)
     history = torch.empty(epochs, T)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
@@ -107,6 +131,8 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         from tqdm.auto import tqdm
         bar = tqdm(total=epochs, desc="fit", unit="epoch", leave=False)
     net.train()
+    params = [p for p in (net.raw_weight, net.bias)]
+    last_good = [p.detach().clone() for p in params]
     for epoch in range(epochs):
         order = torch.randperm(n, generator=gen).to(param.device) if size < n else torch.arange(n, device=param.device)
         total = torch.zeros(T, dtype=param.dtype, device=param.device)
@@ -124,9 +150,33 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
             opt.step()
             total += per.detach() * idx.numel()
         history[epoch] = (total / n).cpu()
+        if not bool(torch.isfinite(history[epoch]).all()) or not all(bool(torch.isfinite(p).all()) for p in params):
+            if bar is not None:
+                bar.close()
+            _diverged(net, params, last_good, history, epoch, lr if named_optimizer else None)
+        for p, good in zip(params, last_good):
+            good.copy_(p.detach())
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{history[epoch].mean():.4g}")
     if bar is not None:
         bar.close()
     return history if net.batched else history[:, 0]
+
+
+def _diverged(net: Network, params, last_good, history: Tensor, epoch: int, lr: Optional[float]) -> None:
+    """Restore the weights of the last finite epoch and raise the DivergenceError that names this one."""
+    with torch.no_grad():
+        for p, good in zip(params, last_good):
+            p.copy_(good)
+    row = history[epoch]
+    bad = [t for t in range(row.numel()) if not bool(torch.isfinite(row[t]))]
+    which = "" if not net.batched else (f" for topology {bad[0]}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1
+                                                                     else "") if bad else " (in the weights)")
+    value = row[bad[0]].item() if bad else "finite, but a weight became non-finite"
+    hint = (f"lower the learning rate (lr={lr:g})" if lr is not None else "lower the learning rate")
+    done = history[:epoch] if net.batched else history[:epoch, 0]
+    raise DivergenceError(f"Training diverged at epoch {epoch}: the loss{which} is {value}. Try to {hint}, or "
+                          f"scale X and Y to values near 1 (e.g. standardise each column). The network keeps "
+                          f"the weights of epoch {epoch - 1}" + (" (its initial weights)" if epoch == 0 else "") +
+                          "; the error's .history holds the losses so far.", history=done, epoch=epoch)

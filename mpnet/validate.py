@@ -1,5 +1,6 @@
 """The checks a topology passes at construction; each failure names the culprit and the fix (pure Python)."""
 import math
+import numbers
 from dataclasses import replace
 from typing import Any, List, Mapping, Optional, Sequence
 
@@ -8,7 +9,7 @@ from .errors import (DaleConflictError, DuplicateEdgeError, InputEdgeError, NonF
                      UnknownNodeError)
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
 
-__all__ = ["check_node", "check_edge", "find_cycle", "fmt_node"]
+__all__ = ["check_node", "check_edge", "find_cycle", "fmt_node", "check_finite", "check_id", "is_number"]
 
 NodeId = Any
 
@@ -17,10 +18,35 @@ def fmt_node(node_id: NodeId) -> str:
     return repr(node_id)
 
 
-def check_finite(value: Optional[float], what: str) -> None:
-    if value is not None and not math.isfinite(value):
-        raise NonFiniteError(f"{what} is {value!r}; expected a finite number. Give a finite value, "
-                             f"or None to let the network draw it.")
+def is_number(value: Any) -> bool:
+    """A real number that is not a bool (``True`` is not a weight; neither is the string ``"0.5"``)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:   # an int beyond the float range
+        return False
+
+
+def check_finite(value: Any, what: str, *, optional: bool = True) -> None:
+    """Raise NonFiniteError unless ``value`` is a finite real number (or None when ``optional``)."""
+    if value is None and optional:
+        return
+    shown = f"an int of {len(str(value))} digits" if isinstance(value, int) and len(str(value)) > 30 else repr(value)
+    if not is_number(value):
+        raise NonFiniteError(f"{what} is {shown} (a {type(value).__name__}); expected a finite number"
+                             + (", or None to let the network draw it." if optional else "."))
+    if not _finite(value):
+        raise NonFiniteError(f"{what} is {shown}; expected a finite number. Give a finite value"
+                             + (", or None to let the network draw it." if optional else "."))
+
+
+def check_id(node_id: Any, what: str) -> None:
+    """Raise RoleError unless ``node_id`` is a str or an int (not a bool)."""
+    if not isinstance(node_id, (str, int)) or isinstance(node_id, bool):
+        raise RoleError(f"{what} {node_id!r} has type {type(node_id).__name__}; expected str or int.")
 
 
 def check_sign(sign: Any, what: str) -> None:
@@ -65,9 +91,8 @@ def check_node(node) -> None:
     if node.aggregation not in AGGREGATIONS:
         raise UnknownAggregationError(f"Node {fmt_node(node.id)} has aggregation {node.aggregation!r}; "
                                       f"expected one of {list(AGGREGATIONS)}.")
-    check_finite(node.bias, f"The bias of node {fmt_node(node.id)}")
-    if (not isinstance(node.response, (int, float)) or isinstance(node.response, bool)
-            or not math.isfinite(node.response)):
+    check_finite(node.bias, f"The bias of node {fmt_node(node.id)}", optional=False)
+    if not is_number(node.response) or not _finite(node.response):
         raise NonFiniteError(f"The response of node {fmt_node(node.id)} is {node.response!r}; expected a "
                              f"finite number (1 leaves the aggregate unscaled).")
     check_sign(node.dale, f"Dale neuron {fmt_node(node.id)}")
@@ -76,7 +101,8 @@ def check_edge(edge, nodes: Mapping, edges: Mapping):
     """Raise the TopologyError a malformed edge deserves; return it normalised (float weight, the source's
     Dale sign written in)."""
     name = f"Edge {fmt_node(edge.src)} -> {fmt_node(edge.dst)}"
-    for end in (edge.src, edge.dst):
+    for end, which in ((edge.src, "source"), (edge.dst, "target")):
+        check_id(end, f"{name}: the {which} id")
         if end not in nodes:
             raise UnknownNodeError(f"{name} refers to node {fmt_node(end)}, which is not declared. "
                                    f"Declared nodes: {list(nodes)[:20]}"
@@ -89,8 +115,8 @@ def check_edge(edge, nodes: Mapping, edges: Mapping):
     if edge.key in edges:
         raise DuplicateEdgeError(f"{name} is declared twice; each (src, dst) pair carries one weight. "
                                  f"Merge the two declarations.")
+    check_finite(edge.weight, f"The weight of {name}")
     weight = None if edge.weight is None else float(edge.weight)
-    check_finite(weight, f"The weight of {name}")
     check_sign(edge.sign, name)
     dale = nodes[edge.src].dale
     sign = edge.sign
