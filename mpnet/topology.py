@@ -7,13 +7,15 @@ failure raises a :class:`~mpnet.errors.TopologyError` naming the culprit. It is 
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .errors import CycleError, DuplicateNodeError, FormatError, RoleError, TopologyWarning, UnknownNodeError
-from .validate import check_edge, check_id, check_node, find_cycle, fmt_node
+from .errors import (CycleError, DuplicateNodeError, FormatError, RoleError, SignConflictError, TopologyWarning,
+                     UnknownNodeError)
+from .validate import check_edge, check_finite, check_id, check_node, find_cycle, fmt_node
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
 
 __all__ = ["Node", "Edge", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIVATIONS", "AGGREGATIONS",
@@ -300,13 +302,40 @@ class Topology:
 
     def with_weights(self, weights: Mapping[EdgeKey, float], biases: Optional[Mapping[NodeId, float]] = None
                      ) -> "Topology":
-        """A copy with some edge weights and node biases replaced (signs and flags kept, checked again)."""
+        """A copy with some edge weights and node biases replaced; signs, flags and the wiring kept.
+
+        Only the new numbers are checked (finite, and on the side of the edge's fixed or Dale sign): the wiring
+        is the validated one of ``self``, so this takes time linear in the number of replaced values.
+
+        Raises:
+            UnknownNodeError: a key names no edge or node of the topology.
+            NonFiniteError: a value that is not a finite number.
+            SignConflictError: a weight against its edge's fixed sign (or its source's Dale sign).
+        """
         unknown = [k for k in weights if k not in self._edges] + [n for n in (biases or {}) if n not in self._nodes]
         if unknown:
             raise UnknownNodeError(f"with_weights names edges or nodes not in the topology: {unknown[:5]}.")
-        edges = [replace(e, weight=float(weights[k])) if k in weights else e for k, e in self._edges.items()]
-        nodes = [replace(n, bias=float(biases[i])) if biases and i in biases else n for i, n in self._nodes.items()]
-        return Topology(nodes, edges, warn=False)
+        edges = dict(self._edges)
+        for key, value in weights.items():
+            e = edges[key]
+            if type(value) is not float or not math.isfinite(value):   # messages built only on a failure
+                check_finite(value, f"The weight of Edge {fmt_node(e.src)} -> {fmt_node(e.dst)}", optional=False)
+                value = float(value)
+            if e.sign is not None and value * (1 if e.sign == "+" else -1) < 0:
+                raise SignConflictError(f"Edge {fmt_node(e.src)} -> {fmt_node(e.dst)} has fixed sign {e.sign!r} "
+                                        f"but with_weights gives it {value}. Give a weight of sign {e.sign!r} (or 0).")
+            edges[key] = Edge(e.src, e.dst, value, e.sign, e.trainable)
+        nodes = dict(self._nodes)
+        for node_id, value in (biases or {}).items():
+            n = nodes[node_id]
+            if type(value) is not float or not math.isfinite(value):
+                check_finite(value, f"The bias of node {fmt_node(node_id)}", optional=False)
+                value = float(value)
+            nodes[node_id] = Node(n.id, n.role, n.activation, n.aggregation, value, n.dale, n.response)
+        new = Topology.__new__(Topology)
+        new.__dict__.update(self.__dict__)   # the wiring (immutable, so shared) and anything derived from it
+        new._nodes, new._edges = nodes, edges
+        return new
 
     def __eq__(self, other: object) -> bool:
         # node order matters (it fixes the input and output columns); edge declaration order does not

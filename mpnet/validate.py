@@ -20,6 +20,9 @@ def fmt_node(node_id: NodeId) -> str:
 
 def is_number(value: Any) -> bool:
     """A real number that is not a bool (``True`` is not a weight; neither is the string ``"0.5"``)."""
+    kind = type(value)
+    if kind is float or kind is int:
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -100,43 +103,50 @@ def check_node(node) -> None:
 def check_edge(edge, nodes: Mapping, edges: Mapping):
     """Raise the TopologyError a malformed edge deserves; return it normalised (float weight, the source's
     Dale sign written in)."""
-    name = f"Edge {fmt_node(edge.src)} -> {fmt_node(edge.dst)}"
+    def name() -> str:   # built only for a message: this check runs once per edge of every topology
+        return f"Edge {fmt_node(edge.src)} -> {fmt_node(edge.dst)}"
     for end, which in ((edge.src, "source"), (edge.dst, "target")):
-        check_id(end, f"{name}: the {which} id")
+        if type(end) is not str and type(end) is not int:
+            check_id(end, f"{name()}: the {which} id")
         if end not in nodes:
-            raise UnknownNodeError(f"{name} refers to node {fmt_node(end)}, which is not declared. "
+            raise UnknownNodeError(f"{name()} refers to node {fmt_node(end)}, which is not declared. "
                                    f"Declared nodes: {list(nodes)[:20]}"
                                    f"{' ...' if len(nodes) > 20 else ''}. Declare it or fix the id.")
     if edge.src == edge.dst:
-        raise SelfLoopError(f"{name} is a self-loop; a feed-forward network has none. Remove it.")
+        raise SelfLoopError(f"{name()} is a self-loop; a feed-forward network has none. Remove it.")
     if nodes[edge.dst].role == "input":
-        raise InputEdgeError(f"{name} ends in input node {fmt_node(edge.dst)}; inputs take their value "
+        raise InputEdgeError(f"{name()} ends in input node {fmt_node(edge.dst)}; inputs take their value "
                              f"from the data. Point the edge at a hidden or output node.")
     if edge.key in edges:
-        raise DuplicateEdgeError(f"{name} is declared twice; each (src, dst) pair carries one weight. "
+        raise DuplicateEdgeError(f"{name()} is declared twice; each (src, dst) pair carries one weight. "
                                  f"Merge the two declarations.")
-    check_finite(edge.weight, f"The weight of {name}")
-    weight = None if edge.weight is None else float(edge.weight)
-    check_sign(edge.sign, name)
+    weight = edge.weight
+    if weight is not None and (type(weight) is not float or not math.isfinite(weight)):   # common cases: 1 test
+        check_finite(weight, f"The weight of {name()}")
+        weight = None if weight is None else float(weight)
+    if edge.sign is not None:
+        check_sign(edge.sign, name())
     dale = nodes[edge.src].dale
     sign = edge.sign
     if dale is not None:
         if sign is not None and sign != dale:
-            raise DaleConflictError(f"{name} has fixed sign {sign!r} but its source "
+            raise DaleConflictError(f"{name()} has fixed sign {sign!r} but its source "
                                     f"{fmt_node(edge.src)} is a Dale neuron of sign {dale!r}; all its "
                                     f"outgoing edges must share that sign. Drop the edge's sign or the "
                                     f"neuron's.")
         if weight is not None and weight * (1 if dale == "+" else -1) < 0:
-            raise DaleConflictError(f"{name} has initial weight {weight} but its source "
+            raise DaleConflictError(f"{name()} has initial weight {weight} but its source "
                                     f"{fmt_node(edge.src)} is a Dale neuron of sign {dale!r}. Give a "
                                     f"weight of sign {dale!r} (or 0).")
         sign = dale
     if sign is not None and weight is not None and weight * (1 if sign == "+" else -1) < 0:
-        raise SignConflictError(f"{name} has fixed sign {sign!r} but initial weight {weight}. Give a "
+        raise SignConflictError(f"{name()} has fixed sign {sign!r} but initial weight {weight}. Give a "
                                 f"weight of sign {sign!r} (or 0), or leave the weight unset.")
     if not isinstance(edge.trainable, bool):
-        raise SignConflictError(f"{name} has trainable={edge.trainable!r}; expected True or False.")
+        raise SignConflictError(f"{name()} has trainable={edge.trainable!r}; expected True or False.")
     if not edge.trainable and weight is None:
-        raise NonFiniteError(f"{name} is frozen (trainable=False) but has no weight; a frozen edge "
+        raise NonFiniteError(f"{name()} is frozen (trainable=False) but has no weight; a frozen edge "
                              f"keeps its initial value, so give it one.")
+    if weight is edge.weight and sign is edge.sign:
+        return edge
     return replace(edge, weight=weight, sign=sign)

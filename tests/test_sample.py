@@ -135,7 +135,7 @@ def test_random_dag_bad_arguments():
         sample.random_dag(2, 1, -1)
     with pytest.raises(ValueError, match="n_hidden to be an int >= 0"):
         sample.random_dag(2, 1, 2.5)
-    with pytest.raises(ValueError, match="max_depth >= 1"):
+    with pytest.raises(ValueError, match="max_depth to be an int >= 1"):
         sample.random_dag(2, 1, 3, max_depth=0)
     with pytest.raises(ValueError, match="max_depth=1 leaves no room for 3 hidden"):
         sample.random_dag(2, 1, 3, max_depth=1)
