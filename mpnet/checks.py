@@ -80,13 +80,14 @@ def check_float(value: Any, name: str, *, min: Optional[float] = None, max: Opti
     expected = _optional(_bounds("a finite number", min, max, min_open, max_open), allow_none)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ArgumentError(f"Expected {name} to be {expected} (got {describe(value)}).")
+    given = value
     try:
         value = float(value)
     except OverflowError:   # an int beyond the float range
         raise ArgumentError(f"Expected {name} to be {expected} (got an int of {len(str(value))} digits).") from None
     if (not math.isfinite(value) or (min is not None and (value <= min if min_open else value < min))
             or (max is not None and (value >= max if max_open else value > max))):
-        raise ArgumentError(f"Expected {name} to be {expected} (got {value!r}).")
+        raise ArgumentError(f"Expected {name} to be {expected} (got {given!r}).")
     return value
 
 

@@ -78,7 +78,7 @@ def read_columns(path: PathLike, columns: Sequence[str], *, dtype: torch.dtype =
     path = os.fspath(path)
     columns = [str(c) for c in columns]
     text = _text(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)   # an open quote is an error, not a cell
     rows: List[Tuple[int, List[str]]] = []
     try:
         for cells in reader:

@@ -34,7 +34,8 @@ class DataError(MpnetError, ValueError):
 
 class DivergenceError(MpnetError, ArithmeticError):
     """Training produced a non-finite loss or weight; the message names the epoch and what to try. The
-    network holds the weights of the last finite epoch; ``.history`` the losses up to it."""
+    network is left with the last weights known to give a finite loss; ``.history`` holds the losses of the
+    epochs before, ``.epoch`` the epoch that diverged."""
 
     def __init__(self, message: str, history=None, epoch: int = -1):
         super().__init__(message)

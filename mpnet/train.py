@@ -80,8 +80,8 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
             >= 1, ``lr`` a finite number > 0, ...), named with the value it got.
         DataError: ``X`` or ``Y`` empty, of the wrong shape, holding NaN or inf (the first such row and column
             named), or targets the loss cannot take (bce: in [0, 1]; cross_entropy: class ids in range).
-        DivergenceError: the loss or the weights became NaN or inf; the network is left with the weights of
-            the last finite epoch and the error names the epoch (its ``history`` holds the epochs before).
+        DivergenceError: the loss or the weights became NaN or inf; the network is left with the last weights
+            known to give a finite loss and the error names the epoch (its ``history`` holds the epochs before).
 
     Note:
         Small networks run many tiny ops; on a machine with few cores that is busy with other work,
@@ -131,9 +131,14 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         from tqdm.auto import tqdm
         bar = tqdm(total=epochs, desc="fit", unit="epoch", leave=False)
     net.train()
-    params = [p for p in (net.raw_weight, net.bias)]
-    last_good = [p.detach().clone() for p in params]
+    params = [net.raw_weight, net.bias]
+    # the weights at the start of this epoch and of the one before: the loss history[k] is measured with the
+    # weights of the start of epoch k (full batch) or from them on (mini-batches)
+    starts = ([p.detach().clone() for p in params], [p.detach().clone() for p in params])
     for epoch in range(epochs):
+        starts = (starts[1], starts[0])
+        for p, keep in zip(params, starts[1]):
+            keep.copy_(p.detach())
         order = torch.randperm(n, generator=gen).to(param.device) if size < n else torch.arange(n, device=param.device)
         total = torch.zeros(T, dtype=param.dtype, device=param.device)
         for start in range(0, n, size):
@@ -153,9 +158,7 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         if not bool(torch.isfinite(history[epoch]).all()) or not all(bool(torch.isfinite(p).all()) for p in params):
             if bar is not None:
                 bar.close()
-            _diverged(net, params, last_good, history, epoch, lr if named_optimizer else None)
-        for p, good in zip(params, last_good):
-            good.copy_(p.detach())
+            _diverged(net, params, starts, history, epoch, lr if named_optimizer else None)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{history[epoch].mean():.4g}")
@@ -164,19 +167,25 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
     return history if net.batched else history[:, 0]
 
 
-def _diverged(net: Network, params, last_good, history: Tensor, epoch: int, lr: Optional[float]) -> None:
-    """Restore the weights of the last finite epoch and raise the DivergenceError that names this one."""
-    with torch.no_grad():
-        for p, good in zip(params, last_good):
-            p.copy_(good)
+def _diverged(net: Network, params, starts, history: Tensor, epoch: int, lr: Optional[float]) -> None:
+    """Restore the last weights known to give a finite loss and raise the DivergenceError naming the epoch.
+
+    ``starts``: the weights at the start of the previous epoch and of this one. A non-finite loss at this epoch
+    condemns this epoch's starting weights, so those of the previous epoch come back (the initial weights at
+    epoch 0); a finite loss with non-finite weights after the steps keeps this epoch's starting weights."""
     row = history[epoch]
+    loss_ok = bool(torch.isfinite(row).all())
+    kept = epoch if loss_ok or epoch == 0 else epoch - 1
+    with torch.no_grad():
+        for p, good in zip(params, starts[1] if kept == epoch else starts[0]):
+            p.copy_(good)
     bad = [t for t in range(row.numel()) if not bool(torch.isfinite(row[t]))]
-    which = "" if not net.batched else (f" for topology {bad[0]}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1
-                                                                     else "") if bad else " (in the weights)")
-    value = row[bad[0]].item() if bad else "finite, but a weight became non-finite"
+    which = "" if not net.batched or not bad else (f" for topology {bad[0]}" + (f" (and {len(bad) - 1} more)"
+                                                                                if len(bad) > 1 else ""))
+    what = f"the loss{which} is {row[bad[0]].item()}" if bad else "the loss is finite but a weight became non-finite"
     hint = (f"lower the learning rate (lr={lr:g})" if lr is not None else "lower the learning rate")
     done = history[:epoch] if net.batched else history[:epoch, 0]
-    raise DivergenceError(f"Training diverged at epoch {epoch}: the loss{which} is {value}. Try to {hint}, or "
-                          f"scale X and Y to values near 1 (e.g. standardise each column). The network keeps "
-                          f"the weights of epoch {epoch - 1}" + (" (its initial weights)" if epoch == 0 else "") +
-                          "; the error's .history holds the losses so far.", history=done, epoch=epoch)
+    kept_text = "its initial weights" if kept == 0 else f"the weights it had at the start of epoch {kept}"
+    raise DivergenceError(f"Training diverged at epoch {epoch}: {what}. Try to {hint}, or scale X and Y to values "
+                          f"near 1 (e.g. standardise each column). The network keeps {kept_text}; the error's "
+                          f".history holds the losses of epochs 0 .. {epoch - 1}.", history=done, epoch=epoch)

@@ -484,3 +484,21 @@ def test_random_perturbation_chains_stay_valid(start, seed, ops):
         assert_valid(topo)
         assert topo.inputs == inputs and topo.outputs == outputs
     assert Topology.from_dict(topo.to_dict(), warn=False) == topo
+
+
+def test_random_dag_is_linear_in_the_number_of_neurons():
+    """Doubling the hidden neurons must not more than triple the time (the source pools were found by a linear
+    scan per neuron: quadratic). CPU time, best of 3, at sizes where the quadratic part dominated."""
+    import gc
+    import time
+
+    def cpu(n):
+        best = float("inf")
+        for _ in range(3):
+            gc.collect()
+            t0 = time.process_time()
+            sample.random_dag(2, 1, n, avg_in_degree=2.0, seed=0)
+            best = min(best, time.process_time() - t0)
+        return best
+    small, large = cpu(4000), cpu(8000)
+    assert large < 3 * small, (small, large)
