@@ -6,6 +6,7 @@ The flow: :mod:`~mpnet.topology` (declare) -> :mod:`~mpnet.compile` -> :mod:`~mp
 """
 from .errors import MpnetError, TopologyError, TopologyWarning
 from .model import Network
+from . import persist   # registers Network's pickling with torch.load(weights_only=True)
 from .topology import Edge, Node, Topology
 from .train import fit
 from .signs import SignReport, infer_signs

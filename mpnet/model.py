@@ -24,7 +24,7 @@ its weights. :meth:`Network.set_weights` and ``net.weight = values`` do the same
 """
 import contextlib
 import gc
-import json
+import numbers
 import os
 import weakref
 from typing import Any, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, Union
@@ -34,15 +34,11 @@ from torch import Tensor, nn
 
 from .checks import check_bool, check_dtype, check_int
 from .compile import compile_topologies
-from .errors import (ArgumentError, DataError, FormatError, NonFiniteError, SignConflictError, TopologyError,
-                     UnknownEdgeError, located)
+from .errors import ArgumentError, DataError, NonFiniteError, SignConflictError, UnknownEdgeError
 from .propagate import LayeredConv, run_levels
 from .topology import Topology
 
-__all__ = ["Network", "SignConstraint", "NETWORK_FORMAT", "NETWORK_FORMAT_VERSION"]
-
-NETWORK_FORMAT = "mpnet.network"
-NETWORK_FORMAT_VERSION = 1
+__all__ = ["Network", "SignConstraint"]
 
 
 class SignConstraint(nn.Module):
@@ -395,9 +391,10 @@ class Network(nn.Module):
     # --------------------------------------------------------------------------------- read back
     def topology(self, index: int = 0) -> Topology:
         """Topology ``index`` with its current (trained) weights and biases."""
-        if isinstance(index, bool) or not isinstance(index, int):
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
             raise ArgumentError(f"Expected a topology index, an int in 0 .. {self.num_graphs - 1} (got "
                                 f"{index!r}).")
+        index = int(index)
         if not -self.num_graphs <= index < self.num_graphs:
             raise IndexError(f"Topology index {index} out of range: this network holds {self.num_graphs} "
                              f"topologies (valid: 0 .. {self.num_graphs - 1}).")
@@ -444,36 +441,15 @@ class Network(nn.Module):
         return self._topology_from(0, *numbers)
 
     # -------------------------------------------------------------------------------- save, load
-    def _payload(self, cpu: bool) -> Dict[str, Any]:
-        """Everything a Network is made of, as plain data and tensors (no class of ours)."""
-        self._write_back_edits()
-        move = (lambda t: t.detach().cpu().clone()) if cpu else (lambda t: t.detach().clone())
-        return {"format": NETWORK_FORMAT, "version": NETWORK_FORMAT_VERSION,
-                "topologies": json.dumps([t.to_dict() for t in self.topologies], allow_nan=False),
-                "batched": self.batched, "seed": self.seed, "fused": self.conv.fused,
-                "dtype": str(self.raw_weight.dtype).replace("torch.", ""), "training": self.training,
-                "raw_weight": move(self.raw_weight), "bias": move(self.bias)}
-
     def save(self, path: Union[str, os.PathLike]) -> None:
-        """Write the whole network to ``path``: its topologies (as their versioned JSON text), its raw weights
-        and biases (exactly, in their dtype), seed and settings; :meth:`load` gives back an equal network.
-
-        Format: torch's own zip file holding only a dict of strings, numbers and CPU tensors, read back with
-        ``torch.load(weights_only=True)``. We chose it over safetensors because it needs nothing beyond torch
-        and keeps every dtype bit for bit, and over pickling the module because loading it runs no code of the
-        file's choosing (``weights_only`` unpickles tensors and plain containers only) and the topologies come
-        back through their validating constructor. Written atomically (a temporary file, then a rename).
+        """Write the whole network to ``path`` (topologies, exact weights and biases, constraints, dtype,
+        settings); :meth:`load` gives back an equal network. The format and why: :mod:`mpnet.persist`.
 
         Raises:
-            OSError: the file cannot be written (e.g. its directory does not exist), naming the path.
+            FileNotFoundError: the file's directory does not exist.
         """
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(f"Cannot save the network to {path!r}: directory {folder!r} does not exist.")
-        tmp = f"{path}.tmp"
-        torch.save(self._payload(cpu=True), tmp)
-        os.replace(tmp, path)
+        from .persist import save_network
+        save_network(self, path)
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike], *, device=None) -> "Network":
@@ -484,88 +460,15 @@ class Network(nn.Module):
                 field.
             FileNotFoundError: no such file.
         """
-        path = os.fspath(path)
-        if os.path.isdir(path):
-            raise FormatError(f"{path} is a directory, not a saved network.")
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"No saved network at {path!r}.")
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:   # torch reports a damaged zip, a foreign pickle ... in many types
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise FormatError(f"{path} is not a network saved by Network.save (torch.load: {first[:200]}).") from None
-        net = _network_from_payload(payload, where=path)
-        return net.to(device) if device is not None else net
+        from .persist import load_network
+        return load_network(path, device=device)
 
     def __reduce_ex__(self, protocol):
         """Pickle (``torch.save(net)``, ``copy.deepcopy``, multiprocessing) as the plain data of :meth:`save`,
         rebuilt through the constructor; hooks and attributes added from outside are not kept."""
-        return _network_from_payload, (self._payload(cpu=False),)
+        from .persist import network_from_payload, network_payload
+        return network_from_payload, (network_payload(self, cpu=False),)
 
     def __repr__(self) -> str:
         return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "
                 f"edges={self.raw_weight.numel()}, depth={len(self.plan.levels)}, fused={self.conv.fused})")
-
-
-def _network_from_payload(payload: Any, where: str = "the pickled network") -> Network:
-    """Inverse of ``Network._payload``: check every field, rebuild the network, set its numbers."""
-    from .serialize import from_dict
-
-    def field(key: str, kind: type, what: str):
-        if key not in payload:
-            raise FormatError(f"{where}: the field {key!r} is missing; expected {what}.")
-        value = payload[key]
-        if not isinstance(value, kind):
-            raise FormatError(f"{where}: the field {key!r} is a {type(value).__name__}; expected {what}.")
-        return value
-
-    if not isinstance(payload, dict) or payload.get("format") != NETWORK_FORMAT:
-        got = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise FormatError(f"{where} is not a saved mpnet network (format {got!r}, expected {NETWORK_FORMAT!r}).")
-    if payload.get("version") != NETWORK_FORMAT_VERSION:
-        raise FormatError(f"{where}: network format version {payload.get('version')!r} is not supported; this "
-                          f"mpnet reads version {NETWORK_FORMAT_VERSION}.")
-    text = field("topologies", str, "the topologies as JSON text")
-    try:
-        dicts = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
-        raise FormatError(f"{where}: the field 'topologies' is not valid JSON ({err}).") from None
-    if not isinstance(dicts, list) or not dicts:
-        raise FormatError(f"{where}: the field 'topologies' must be a non-empty list of topologies.")
-    topos = []
-    for i, d in enumerate(dicts):
-        try:
-            topos.append(from_dict(d, warn=False))
-        except TopologyError as err:
-            raise located(err, f"{where}: topologies[{i}]") from None
-    batched = field("batched", bool, "true or false")
-    if not batched and len(topos) != 1:
-        raise FormatError(f"{where}: a single network must hold one topology (got {len(topos)}).")
-    seed = payload.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise FormatError(f"{where}: the field 'seed' is {seed!r}; expected an int or null.")
-    fused = field("fused", bool, "true or false")
-    dtype_name = field("dtype", str, "a dtype name such as 'float64'")
-    dtype = getattr(torch, dtype_name, None)
-    if not isinstance(dtype, torch.dtype):
-        raise FormatError(f"{where}: the field 'dtype' is {dtype_name!r}, not a torch dtype.")
-    raw = field("raw_weight", Tensor, "a tensor")
-    bias = field("bias", Tensor, "a tensor")
-    net = Network(topos if batched else topos[0], seed=seed, fused=fused, dtype=dtype, device=raw.device)
-    for name, tensor, param in (("raw_weight", raw, net.raw_weight), ("bias", bias, net.bias)):
-        if tensor.shape != param.shape or tensor.dtype != param.dtype:
-            raise FormatError(f"{where}: the field {name!r} is a {tensor.dtype} tensor of shape {list(tensor.shape)};"
-                              f" the topologies need {param.dtype} of shape {list(param.shape)}.")
-        bad = ~torch.isfinite(tensor)
-        if bool(bad.any()):
-            raise FormatError(f"{where}: the field {name!r} holds {tensor[bad][0].item()} at entry "
-                              f"{int(torch.nonzero(bad)[0])}; a saved network holds finite numbers only.")
-        with torch.no_grad():
-            param.copy_(tensor)
-    net.train(bool(payload.get("training", True)))
-    return net
-
-
-# torch.load(path) with its default weights_only=True may call this (it builds a Network from plain data only)
-if hasattr(torch.serialization, "add_safe_globals"):
-    torch.serialization.add_safe_globals([_network_from_payload])

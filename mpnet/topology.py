@@ -130,7 +130,7 @@ class Topology:
             if node.id in self._nodes:
                 raise DuplicateNodeError(f"Node {fmt_node(node.id)} is declared twice; node ids must be "
                                          f"unique. Rename one of them.")
-            check_node(node)
+            node = check_node(node)
             self._nodes[node.id] = node
         self.inputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "input")
         self.outputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "output")
@@ -233,9 +233,9 @@ class Topology:
             nodes.append(Node(node_id, role,
                               activation=(activations or {}).get(node_id, default_act),
                               aggregation=(aggregations or {}).get(node_id, aggregation),
-                              bias=float((biases or {}).get(node_id, 0.0)),
+                              bias=(biases or {}).get(node_id, 0.0),
                               dale=(dale or {}).get(node_id),
-                              response=float((responses or {}).get(node_id, 1.0))))
+                              response=(responses or {}).get(node_id, 1.0)))
         return cls(nodes, parsed, warn=warn)
 
     # --------------------------------------------------------------------------------------- access

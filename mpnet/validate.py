@@ -84,8 +84,9 @@ def find_cycle(succ: Mapping[NodeId, List[NodeId]], order: Sequence[NodeId]) -> 
     return None
 
 
-def check_node(node) -> None:
-    """Raise the TopologyError a malformed node deserves."""
+def check_node(node):
+    """Raise the TopologyError a malformed node deserves; return it normalised (float bias and response, so
+    that a NumPy scalar or an int given by a user writes back as JSON)."""
     if node.role not in ROLES:
         raise RoleError(f"Node {fmt_node(node.id)} has role {node.role!r}; expected one of {list(ROLES)}.")
     if node.activation not in ACTIVATIONS:
@@ -99,6 +100,9 @@ def check_node(node) -> None:
         raise NonFiniteError(f"The response of node {fmt_node(node.id)} is {node.response!r}; expected a "
                              f"finite number (1 leaves the aggregate unscaled).")
     check_sign(node.dale, f"Dale neuron {fmt_node(node.id)}")
+    if type(node.bias) is not float or type(node.response) is not float:
+        return replace(node, bias=float(node.bias), response=float(node.response))
+    return node
 
 def check_edge(edge, nodes: Mapping, edges: Mapping):
     """Raise the TopologyError a malformed edge deserves; return it normalised (float weight, the source's
