@@ -165,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .formats import FORMATS, READABLE
     p = sub.add_parser("convert", help="convert a network between file formats (by extension, or --from/--to)",
-                       formatter_class=fmt, parents=[common], description="Formats: " + ", ".join(f"{k} ({v})" for k, v in FORMATS.items())
+                       formatter_class=fmt, parents=[common],
+                       description="Formats: " + ", ".join(f"{k} ({v})" for k, v in FORMATS.items())
                        + f". Readable: {', '.join(READABLE)}; the others are written only.")
     p.add_argument("src", metavar="IN", help="the network to read")
     p.add_argument("dst", metavar="OUT", help="the file to write")
@@ -185,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ensemble", type=_int_at_least(1), default=32, help="networks trained together")
     p.add_argument("--epochs", type=_int_at_least(1), default=500, help="passes over the data")
     p.add_argument("--lr", type=_positive_float, default=0.02, help="Adam's learning rate")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=None, help="samples per step (%(default)s: the whole data set)")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=None,
+                   help="samples per step (%(default)s: the whole data set)")
     p.add_argument("--loss", default="mse", choices=["mse", "bce", "cross_entropy"], help="the loss to fit")
     p.add_argument("--seed", type=int, default=0, help="seeds the members' weights and the batches")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -109,7 +109,8 @@ def read_columns(path: PathLike, columns: Sequence[str], *, dtype: torch.dtype =
             try:
                 value = float(cell)
             except ValueError:
-                raise DataError(f"{path}: line {line}, column {c!r} holds {cell[:40]!r}, which is not a number.") from None
+                raise DataError(f"{path}: line {line}, column {c!r} holds {cell[:40]!r}, which is not a "
+                                f"number.") from None
             if not math.isfinite(value):
                 raise DataError(f"{path}: line {line}, column {c!r} holds {cell[:40]!r}; every value must be finite "
                                 f"(NaN often marks a missing value: fill or drop the row).")

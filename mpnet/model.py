@@ -188,14 +188,15 @@ class Network(nn.Module):
     def _apply(self, fn, recurse=True):
         self._write_back_edits()
         self._forget_handed_out()
+        dtype = self.bias.dtype
         super()._apply(fn, recurse)
         self.plan = self.plan.apply(fn)
         self.plan.set_dtype(self.bias.dtype)   # scales exact per dtype, not re-cast
         with torch.no_grad():  # frozen values stay exactly the declared numbers in the new dtype
             given = self._given(dict(dtype=self.bias.dtype, device=self.bias.device))
             self.constraint.set_values(given)
-        if self.bias.dtype.is_floating_point:
-            self._check_declared_finite()
+        if self.bias.dtype != dtype and self.bias.dtype.is_floating_point:
+            self._check_declared_finite()   # e.g. .float() of a float64 network holding 1e300
         return self
 
     def _check_declared_finite(self) -> None:
@@ -365,7 +366,8 @@ class Network(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         plan, T = self.plan, self.plan.num_graphs
         # conv.forward, not conv(...): an internal layer, no hooks to run
-        out = self.conv.forward(self._input_rows(x).contiguous(), plan, self._compute_weight(), self.bias)   # [T * n_out, B]
+        rows = self._input_rows(x).contiguous()
+        out = self.conv.forward(rows, plan, self._compute_weight(), self.bias)   # [T * n_out, B]
         out = out.view(T, plan.n_out, -1).transpose(1, 2)                  # [T, batch, n_out]
         return out if self.batched else out[0]
 

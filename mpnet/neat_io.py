@@ -55,9 +55,12 @@ def _load(source: PathOrData) -> Tuple[Any, Optional[str]]:
     return read_json(source), os.fspath(source)
 
 
+_KINDS = {"bool": "a boolean", "str": "a string", "list": "a list", "dict": "an object", "int": "an int"}
+
+
 def _kind(value: Any) -> str:
-    return "null" if value is None else {"bool": "a boolean", "str": "a string", "list": "a list",
-                                         "dict": "an object", "int": "an int"}.get(type(value).__name__, f"a {type(value).__name__}")
+    """How a message names a JSON value's type."""
+    return "null" if value is None else _KINDS.get(type(value).__name__, f"a {type(value).__name__}")
 
 
 def _get(entry: Any, key: str, where: str, expected: str, ok, default: Any = _MISSING) -> Any:

@@ -9,9 +9,12 @@ _NODE_KEYS = ("id", "role", "activation", "aggregation", "bias", "dale", "respon
 _EDGE_KEYS = ("src", "dst", "weight", "sign", "trainable")
 
 
+_KINDS = {"bool": "a boolean", "str": "a string", "list": "a list", "dict": "an object", "int": "an int"}
+
+
 def _kind(value: Any) -> str:
-    return "null" if value is None else {"bool": "a boolean", "str": "a string", "list": "a list",
-                                         "dict": "an object", "int": "an int"}.get(type(value).__name__, f"a {type(value).__name__}")
+    """How a message names a JSON value's type."""
+    return "null" if value is None else _KINDS.get(type(value).__name__, f"a {type(value).__name__}")
 
 
 def _typed(entry: Mapping, key: str, where: str, expected: str, ok, default: Any) -> Any:

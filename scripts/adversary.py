@@ -442,7 +442,8 @@ GRAPHML_CASES = [
     ("empty file", "", []),
     ("id_type garbage", graphml().replace('<node id="h">', '<node id="h"><data key="id_type">float</data>').replace(
         '<graph ', '<key id="id_type" for="node" attr.name="id_type" attr.type="string"/>\n<graph '), [r"id_type"]),
-    ("int id_type on a non-integer id", graphml().replace('<node id="h">', '<node id="h"><data key="id_type">int</data>')
+    ("int id_type on a non-integer id",
+     graphml().replace('<node id="h">', '<node id="h"><data key="id_type">int</data>')
      .replace('<graph ', '<key id="id_type" for="node" attr.name="id_type" attr.type="string"/>\n<graph '),
      [r"id_type|'h'"]),
 ]
@@ -595,7 +596,8 @@ case("CLI", "demo --epochs -5", [r"epochs", r"-5"], cli=True)(lambda: cli("demo"
 case("CLI", "demo --lr nan", [r"lr", r"nan"], cli=True)(lambda: cli("demo", "--lr", "nan", "--no-progress"))
 case("CLI", "demo --batch-size 0", [r"batch", r"\b0\b"], cli=True)(
     lambda: cli("demo", "--batch-size", "0", "--no-progress"))
-case("CLI", "demo --samples 0", [r"samples", r"\b0\b"], cli=True)(lambda: cli("demo", "--samples", "0", "--no-progress"))
+case("CLI", "demo --samples 0", [r"samples", r"\b0\b"], cli=True)(
+    lambda: cli("demo", "--samples", "0", "--no-progress"))
 case("CLI", "demo --topology a directory", [r"adir"], cli=True)(
     lambda: cli("demo", "--topology", os.path.join(TMP, "adir"), "--no-progress"))
 case("CLI", "demo --topology binary file", [r"binary\.json"], cli=True)(

@@ -10,7 +10,8 @@
   timed apart.
 * ``random_dag``: ``sample.random_dag(4, 2, N, avg_in_degree=10)``, N hidden neurons, about 10 N edges.
 
-Each case runs in its own process (killed at ``--timeout`` seconds, then shown as ``> timeout``), with one torch
+Each case runs in its own process (killed at ``--timeout`` seconds, then shown as ``> timeout``, and the larger
+sizes of that operation are not run), with one torch
 thread, best of ``--repeats`` runs; wall-clock and CPU seconds of that process (CPU time is steadier on a busy
 machine). "ratio" is the CPU time over the CPU time at the previous size: a linear operation shows about the
 ratio of the sizes (2x from 10k to 20k, 5x from 20k to 100k), a quadratic one its square.
@@ -77,14 +78,18 @@ def main(argv=None) -> int:
     for what in ("to_topology", "random_dag"):
         if args.only and what != args.only:
             continue
-        prev = None
+        prev, gave_up = None, False
         for n in args.sizes:
+            if gave_up:   # a smaller size already ran past the cap: a larger one would too
+                print(f"{what:<12} | {n:>7} | {'-':>9} | {'> ' + str(int(args.timeout)):>8} | {'-':>8} | {'-':>6} | "
+                      f"not run (a smaller size ran past the cap)", flush=True)
+                continue
             t0 = time.perf_counter()
             r = measure(what, n, args.repeats, args.timeout)
             if r is None:
                 print(f"{what:<12} | {n:>7} | {'-':>9} | {'> ' + str(int(args.timeout)):>8} | {'-':>8} | {'-':>6} | "
                       f"killed after {time.perf_counter() - t0:.0f} s", flush=True)
-                prev = None
+                prev, gave_up = None, True
                 continue
             ratio = f"{r['cpu'] / prev:.2f}" if prev else "-"
             note = f"build {r['build_s']:.1f} s" if "build_s" in r else ""

@@ -136,9 +136,11 @@ def test_check_rows_shapes():
         check_rows(torch.zeros(0, 2), torch.zeros(0, 1), n_in=2, n_out=1)
     with pytest.raises(DataError, match=r"X has 4 samples but Y has shape \[3, 1\]"):
         check_rows(X, torch.zeros(3, 1), n_in=2, n_out=1)
-    with pytest.raises(DataError, match=r"Expected Y with 2 column\(s\), one per network output \(got shape \[4, 1\]\)"):
+    with pytest.raises(DataError, match=r"Expected Y with 2 column\(s\), one per network output \(got shape "
+                                        r"\[4, 1\]\)"):
         check_rows(X, torch.zeros(4, 1), n_in=2, n_out=2)
-    with pytest.raises(DataError, match=r"Expected Y of shape \[4\] \(one class id per sample\) \(got shape \[4, 1\]\)"):
+    with pytest.raises(DataError, match=r"Expected Y of shape \[4\] \(one class id per sample\) \(got shape "
+                                        r"\[4, 1\]\)"):
         check_rows(X, torch.zeros(4, 1, dtype=torch.long), n_in=2, n_out=2, class_ids=True)
 
 

@@ -325,16 +325,16 @@ def check_csv(folder, header, rows, raw):
 
 
 @FAST
-@given(header=st.lists(st.sampled_from(["a", "b", "c", "a", ""]), min_size=1, max_size=4), rows=st.lists(row, max_size=5),
-       raw=st.one_of(st.none(), st.none(), st.binary(max_size=60)))
+@given(header=st.lists(st.sampled_from(["a", "b", "c", "a", ""]), min_size=1, max_size=4),
+       rows=st.lists(row, max_size=5), raw=st.one_of(st.none(), st.none(), st.binary(max_size=60)))
 def test_csv_fuzz(folder, header, rows, raw):
     check_csv(folder, header, rows, raw)
 
 
 @pytest.mark.slow
 @SLOW
-@given(header=st.lists(st.sampled_from(["a", "b", "c", "a", ""]), min_size=1, max_size=4), rows=st.lists(row, max_size=5),
-       raw=st.one_of(st.none(), st.none(), st.binary(max_size=60)))
+@given(header=st.lists(st.sampled_from(["a", "b", "c", "a", ""]), min_size=1, max_size=4),
+       rows=st.lists(row, max_size=5), raw=st.one_of(st.none(), st.none(), st.binary(max_size=60)))
 def test_csv_fuzz_long(folder, header, rows, raw):
     check_csv(folder, header, rows, raw)
 

@@ -225,8 +225,9 @@ def test_declared_numbers_that_overflow_the_dtype_are_refused(kw, match):
 def _signed_topology():
     return Topology([Node("x1", "input"), Node("x2", "input"), Node("e", "hidden", "tanh", dale="+"),
                      Node("h", "hidden", "tanh"), Node("y", "output", "identity")],
-                    [Edge("x1", "e", 0.3), Edge("x2", "e"), Edge("x1", "h", 0.2, sign="+"), Edge("x2", "h", -0.4, sign="-"),
-                     Edge("e", "y", 0.5), Edge("h", "y", 0.7), Edge("x2", "y", -0.7, trainable=False)])
+                    [Edge("x1", "e", 0.3), Edge("x2", "e"), Edge("x1", "h", 0.2, sign="+"),
+                     Edge("x2", "h", -0.4, sign="-"), Edge("e", "y", 0.5), Edge("h", "y", 0.7),
+                     Edge("x2", "y", -0.7, trainable=False)])
 
 
 @pytest.mark.parametrize("signed", [False, True])
