@@ -579,8 +579,13 @@ def _second_resume_while_first_runs():
         search.resume({d!r}, 10**9, progress=False)
     """)
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = os.path.join(d, "checkpoint.json")
+    written = os.path.getmtime(path)
     try:
-        time.sleep(8)   # the child imports torch and starts evolving
+        deadline = time.time() + 120   # until the child runs: it holds a lock or has written a checkpoint
+        while time.time() < deadline and not (os.path.exists(os.path.join(d, "checkpoint.lock"))
+                                              or os.path.getmtime(path) != written):
+            time.sleep(0.2)
         return search.resume(d, 4, progress=False)
     finally:
         child.send_signal(signal.SIGKILL)
