@@ -183,3 +183,11 @@ def test_a_lock_from_another_host_or_unreadable(tmp_path):
     (tmp_path / LOCK).write_text(json.dumps({"pid": 2 ** 22 + 12345, "host": socket.gethostname()}))   # no such pid
     with RunLock(tmp_path):
         pass
+
+
+def test_a_number_beyond_the_float_range_fails_the_checksum_too(saved, tmp_path):
+    d = _copy(saved, tmp_path)
+    path = d / "checkpoint.json"
+    path.write_text(path.read_text().replace('"wall": ', '"wall": 1e999, "x": ', 1))
+    with pytest.raises(CheckpointError, match=r"checkpoint\.json fails its checksum"):
+        load_checkpoint(d)

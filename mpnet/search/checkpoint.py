@@ -78,7 +78,11 @@ def load_checkpoint(directory: PathLike) -> Dict[str, Any]:
         raise CheckpointError(f"{path} has checkpoint version {version!r}; this mpnet reads 1 and {VERSION}.")
     state = {k: v for k, v in data.items() if k not in _HEAD}
     if version >= 2 or "checksum" in data:
-        if data.get("checksum") != _checksum(state):
+        try:
+            checksum = _checksum(state)
+        except ValueError:   # NaN or a number beyond the float range: never written by save_checkpoint
+            checksum = None
+        if checksum is None or data.get("checksum") != checksum:
             raise CheckpointError(f"{path} fails its checksum: it was edited or damaged after it was written, so it "
                                   f"cannot be trusted to resume the run exactly. Restore it from a copy, or start "
                                   f"a new run.")
