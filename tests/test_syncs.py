@@ -75,12 +75,16 @@ def test_a_training_step_makes_no_sync_and_fit_reads_the_device_once():
             loss.backward()
             opt.step()
     assert log.syncs == [] and log.transfers == [], log      # Adam's host-side step counter is not a sync
-    for epochs, batch_size in ((2, None), (6, None), (3, 8)):
+    counts = set()
+    for epochs, batch_size in ((2, None), (6, None), (3, 8), (9, 8)):
         with count_syncs() as log:
             history = mpnet.fit(net, x, y, epochs=epochs, batch_size=batch_size, progress=False)
         assert history.shape == (epochs, 6)
-        assert [what for what, _ in log.syncs] == ["cpu"], log  # the history, read back once at the end
-        assert log.transfers == [], log
+        counts.add((len(log.syncs), len(log.transfers)))
+        # the data checked once before training (NaN, targets) and the history read back once at the end:
+        # a fixed number of reads, none per step or epoch
+        assert len(log.syncs) <= 4 and len(log.transfers) <= 2, log
+    assert len(counts) == 1, counts
 
 
 def test_search_tasks_make_no_sync_per_step():
