@@ -414,6 +414,8 @@ class Stepper:
 
     @torch.no_grad()
     def step(self, x: Tensor) -> Tensor:
+        """One step on input rows ``x [T * n_in, batch]``; returns the output rows ``[T * n_out, batch]``
+        (a new tensor; the state advances in place)."""
         st, plan, n_in = self.steps, self.plan, self.plan.num_inputs
         prev, nxt = self.H[self.cur], self.H[1 - self.cur]
         prev[:n_in] = x

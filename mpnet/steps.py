@@ -43,6 +43,7 @@ class Schedule(NamedTuple):
 
     @property
     def num_steps(self) -> int:
+        """How many steps (integration steps for a ctrnn) the run computes."""
         return len(self.x_index)
 
 

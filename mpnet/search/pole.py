@@ -132,6 +132,7 @@ class DoublePoleNoVelocities(Task):
                              f"{self.steps}, {self.long_steps}, {self.generalization}).")
 
     def to_dict(self) -> dict:
+        """The task's settings as plain data (a search's checkpoint and report record them)."""
         return {"name": self.name, "steps": self.steps, "long_steps": self.long_steps,
                 "generalization": self.generalization}
 
