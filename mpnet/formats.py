@@ -31,7 +31,7 @@ FORMATS = {"neat": ".neat.json", "mpnet": ".json", "graphml": ".graphml", "torch
 #: Formats that hold a topology (the others hold a compiled model and are written only).
 READABLE = ("mpnet", "neat", "graphml")
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 def detect(path: PathLike, format: Optional[str] = None) -> str:

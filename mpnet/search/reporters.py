@@ -11,7 +11,7 @@ if TYPE_CHECKING:   # pragma: no cover
 
 __all__ = ["Reporter", "ProgressBar", "CSVReporter", "plot_history", "history_figure"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 class Reporter:

@@ -25,7 +25,7 @@ __all__ = ["run", "resume", "check_fit", "checkpoint_task", "Result", "ALGORITHM
 #: Algorithms a checkpoint can name.
 ALGORITHMS = {"NEAT": NEAT}
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass
