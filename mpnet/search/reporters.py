@@ -10,8 +10,7 @@ if TYPE_CHECKING:   # pragma: no cover
     from matplotlib.figure import Figure
     from tqdm import tqdm as Tqdm
 
-    from .neat import NEAT
-    from .runner import Result
+    from .runner import Algorithm, Result
     from .tasks import Task
 
 __all__ = ["Reporter", "ProgressBar", "CSVReporter", "plot_history", "history_figure"]
@@ -23,7 +22,7 @@ class Reporter:
     """Hooks the runner calls: :meth:`start` once (also on resume), :meth:`generation` after each generation,
     :meth:`end` with the result. Override what you need."""
 
-    def start(self, *, task: "Task", algorithm: "NEAT", generations: int, first: int) -> None:
+    def start(self, *, task: "Task", algorithm: "Algorithm", generations: int, first: int) -> None:
         """Called once before the first generation (also on resume).
 
         Args:
@@ -56,7 +55,7 @@ class ProgressBar(Reporter):
         self.desc, self.leave = desc, leave
         self.bar: "Optional[Tqdm[Any]]" = None     # a bar without an iterable: its item type is moot
 
-    def start(self, *, task: "Task", algorithm: "NEAT", generations: int, first: int) -> None:
+    def start(self, *, task: "Task", algorithm: "Algorithm", generations: int, first: int) -> None:
         """Open the bar at ``first`` of ``generations``.
 
         Args:
