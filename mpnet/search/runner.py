@@ -39,12 +39,31 @@ class Algorithm(Protocol):
     generation: int
     best: Optional[Individual]
 
-    def ask(self) -> List[Topology]: ...
+    def ask(self) -> List[Topology]:
+        """The current generation, one topology per individual.
+
+        Returns:
+            The topologies to evaluate, the same list until :meth:`tell`.
+        """
+        ...
 
     def tell(self, fitness: Sequence[float],
-             trained: Optional[Sequence[Union[Topology, Weights]]] = None) -> None: ...
+             trained: Optional[Sequence[Union[Topology, Weights]]] = None) -> None:
+        """Take one fitness per topology of :meth:`ask` (higher is better) and breed the next generation.
 
-    def state_dict(self) -> Dict[str, Any]: ...
+        Args:
+            fitness: one number per asked topology, in order.
+            trained: the asked topologies after fine-tuning (or their weights), when fine-tuned.
+        """
+        ...
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The whole state, JSON-ready (a checkpoint holds it).
+
+        Returns:
+            A dict naming the algorithm under ``"algorithm"``, from which ``from_state_dict`` restores it.
+        """
+        ...
 
 
 @dataclass
