@@ -13,15 +13,13 @@ and returns the value normalised (an ``int``, a ``float``, a tensor), so a calle
 """
 import math
 import numbers
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Sequence, Tuple, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Sequence, Tuple, Union, overload
 
 from .errors import ArgumentError, DataError
 
 if TYPE_CHECKING:   # torch is imported inside the tensor checks only (see the module docstring)
     import torch
     from torch import Tensor
-
-_T = TypeVar("_T")
 
 __all__ = ["check_int", "check_float", "check_fraction", "check_bool", "check_choice", "check_dtype",
            "as_tensor", "check_finite", "check_rows", "check_targets", "describe", "SUPPORTED_DTYPES"]
@@ -183,7 +181,7 @@ def check_bool(value: Any, name: str, *, allow_none: bool = False) -> Optional[b
     raise ArgumentError(f"Expected {name} to be {_optional('True or False', allow_none)} (got {describe(value)}).")
 
 
-def check_choice(value: _T, name: str, choices: Iterable[Any]) -> _T:
+def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
     """``value`` if it is one of ``choices``.
 
     Args:
