@@ -101,12 +101,13 @@ class ChunkResult:
 
 def _weights(topologies: Sequence[Topology], w: np.ndarray, b: np.ndarray) -> List[Weights]:
     """:class:`Weights` keyed by topology ids from the flat arrays of :func:`mpnet.population.trained_arrays`;
-    frozen edges keep their declared numbers (one declared without a number: the number the network used)."""
+    frozen edges keep their declared numbers."""
     w_list, b_list = w.tolist(), b.tolist()
     out, e0, n0 = [], 0, 0
     for topo in topologies:
         edges, nodes = topo.edges, topo.nodes
         weights: Dict[EdgeKey, float] = {
+            # a frozen edge always has a number (Topology refuses one without); the guard tells mypy so
             key: (e.weight if not e.trainable and e.weight is not None else w_list[e0 + i])
             for i, (key, e) in enumerate(edges.items())}
         biases: Dict[object, float] = {n: b_list[n0 + i] for i, (n, node) in enumerate(nodes.items())
