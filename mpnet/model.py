@@ -12,6 +12,10 @@ and vanishes slowly), and a hand-set value is represented exactly. The trade-off
 respect to ``raw`` flips sign with ``raw``, so a weight that an optimizer pushes through zero bounces back
 to the allowed side instead of sticking at zero.
 
+Tied edges (:mod:`mpnet.ties`) share parameters: the raw vector then holds one entry per edge's own
+parameter and one per group, the sign map applies to those, and a :class:`~mpnet.tiemap.TieMap` (a second
+parametrization) sums the terms of each edge into ``net.weight [E]``.
+
 Weights left unset in the topology are drawn like ``nn.Linear``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
 with ``fan_in`` the in-degree of the edge's target (for a fixed sign, the magnitude of such a draw).
 """
@@ -26,6 +30,7 @@ from .errors import MismatchError
 from .propagate import LayeredConv, run_levels
 from .recurrent import RecurrentConv, Stepper, recurrent_states
 from .steps import RecurrentState, ctrnn_schedule, discrete_schedule, final_state, initial_slots, sequence_rows
+from .tiemap import TieMap, group_bounds, parameter_table
 from .topology import Topology
 
 __all__ = ["Network", "SignConstraint"]
@@ -120,12 +125,18 @@ class Network(nn.Module):
         union_nodes = [(t, n) for t, topo in enumerate(self.topologies) for n in topo.nodes.values()]
         self._rows = [union_nodes[i] for i in self.data.node_perm.tolist()]
         fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]
-        self.register_buffer("_bound", 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt(), persistent=False)
-        sign = torch.tensor([{"+": 1.0, "-": -1.0, None: 0.0}[e.sign] for _, e in self._edges], **factory)
-        frozen = torch.tensor([not e.trainable for _, e in self._edges], dtype=torch.bool, device=device)
-        self.weight = nn.Parameter(torch.empty(len(self._edges), **factory))
+        # the learnable parameters: each edge's own, then each topology's ties (one per group; mpnet.tiemap)
+        self._table = parameter_table(self.topologies, self._edges)
+        edge_bound = 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt()
+        self.register_buffer("_bound", group_bounds(self._table, edge_bound), persistent=False)   # [P]
+        sign = torch.tensor(self._table.sign, **factory)
+        frozen = torch.tensor(self._table.frozen, dtype=torch.bool, device=device)
+        self.weight = nn.Parameter(torch.empty(len(self._table.sign), **factory))
         self.bias = nn.Parameter(torch.empty(self.plan.num_nodes - self.plan.num_inputs, **factory))
         parametrize.register_parametrization(self, "weight", SignConstraint(sign, frozen, self._given(factory)))
+        if self._table.terms is not None:   # [P] -> [E]: a second parametrization, after the signs
+            parametrize.register_parametrization(
+                self, "weight", TieMap(self._table.terms, len(self._edges), factory["dtype"], device), unsafe=True)
         if device is not None:
             self.plan = self.plan.apply(lambda t: t.to(device))
         self.plan.set_dtype(factory["dtype"])
@@ -136,7 +147,8 @@ class Network(nn.Module):
         self.reset_parameters()
 
     def _given(self, factory) -> Tensor:
-        return torch.tensor([0.0 if e.weight is None else e.weight for _, e in self._edges], **factory)
+        """``[P]`` the declared value of each parameter (0 where unset)."""
+        return torch.tensor([0.0 if v is None else v for v in self._table.given], **factory)
 
     def reset_parameters(self) -> None:
         """Hand-set weights and biases to their declared values; unset weights drawn again (same seed,
@@ -146,7 +158,7 @@ class Network(nn.Module):
         dtype, device = raw.dtype, raw.device
         drawn = (torch.rand(raw.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(dtype=dtype, device=device)
         drawn = drawn * self._bound
-        unset = torch.tensor([e.weight is None for _, e in self._edges], dtype=torch.bool, device=device)
+        unset = torch.tensor([v is None for v in self._table.given], dtype=torch.bool, device=device)
         given = self._given(dict(dtype=dtype, device=device))
         with torch.no_grad():
             raw.copy_(torch.where(unset, drawn, given))
@@ -279,14 +291,21 @@ class Network(nn.Module):
                              f"topologies (valid: 0 .. {self.num_graphs - 1}).")
         index %= self.num_graphs
         edge_ids, row_ids = self._by_graph()
-        w_all, b_all = self.weight.detach().cpu().tolist(), self.bias.detach().cpu().tolist()
-        weights: Dict = {}
+        with torch.no_grad():   # each parameter's value (sign map applied, ties not summed)
+            p_all = self.parametrizations.weight[0](self.parametrizations.weight.original).cpu().tolist()
+        b_all = self.bias.detach().cpu().tolist()
+        own, weights, ties = self._table.own, {}, {}
         for i in edge_ids[index]:
             e = self._edges[i][1]
-            weights[e.key] = w_all[i] if e.trainable else e.weight   # frozen: the declared number itself
+            if own[i] >= 0:
+                weights[e.key] = p_all[own[i]] if e.trainable else e.weight   # frozen: the declared number itself
+        n_own = len(p_all) - len(self._table.groups)
+        for k, (t, name) in enumerate(self._table.groups):
+            if t == index and self.topologies[t].ties[name].trainable:
+                ties[name] = p_all[n_own + k]
         n_in = self.plan.num_inputs
         biases = {self._rows[r][1].id: b_all[r - n_in] for r in row_ids[index]}
-        return self.topologies[index].with_weights(weights, biases)
+        return self.topologies[index].with_weights(weights, biases, ties)
 
     def _by_graph(self) -> Tuple[List[List[int]], List[List[int]]]:
         """Per topology: its entries of :attr:`weight` and its non-input rows (computed once)."""

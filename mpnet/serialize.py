@@ -2,6 +2,7 @@
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from .errors import FormatError, RoleError, UnknownNodeError
+from .ties import Tie, tie_signature
 from .topology import FORMAT, FORMAT_VERSION, Edge, Node, NodeId, Topology, _default_activation
 
 __all__ = ["to_dict", "from_dict", "to_networkx", "from_networkx"]
@@ -19,6 +20,8 @@ def to_dict(self: Topology) -> Dict[str, Any]:
             entry["response"] = n.response
         if n.time_constant != 1.0:
             entry["time_constant"] = n.time_constant
+        if n.meta:
+            entry["meta"] = dict(n.meta)
         nodes.append(entry)
     edges = []
     for e in self.edges.values():
@@ -27,11 +30,18 @@ def to_dict(self: Topology) -> Dict[str, Any]:
             entry["sign"] = e.sign
         if not e.trainable:
             entry["trainable"] = False
+        if e.tie is not None:
+            entry["tie"] = tie_signature(e.tie)
+        if e.meta:
+            entry["meta"] = dict(e.meta)
         edges.append(entry)
     data: Dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
     if self.network_type != "feedforward":
         data["network_type"] = self.network_type
-    return {**data, "nodes": nodes, "edges": edges}
+    data = {**data, "nodes": nodes, "edges": edges}
+    if self.ties:
+        data["ties"] = [t.to_dict() for t in self.ties.values()]
+    return data
 
 
 def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
@@ -47,9 +57,9 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
     if data.get("version") != FORMAT_VERSION:
         raise FormatError(f"Topology format version {data.get('version')!r} is not supported; this mpnet "
                           f"reads version {FORMAT_VERSION}.")
-    node_keys = {"id", "role", "activation", "aggregation", "bias", "dale", "response", "time_constant"}
+    node_keys = {"id", "role", "activation", "aggregation", "bias", "dale", "response", "time_constant", "meta"}
     nodes = []
-    for entry in data.get("nodes", []):
+    for i, entry in enumerate(data.get("nodes", [])):
         if not isinstance(entry, Mapping):
             raise FormatError(f"Node entry {entry!r} must be an object with keys {sorted(node_keys)}.")
         unknown = set(entry) - node_keys
@@ -57,16 +67,25 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
             raise FormatError(f"Node entry {entry!r}: needs 'id', may have {sorted(node_keys - {'id'})}; "
                               f"unknown keys {sorted(map(str, unknown))}.")
         role = entry.get("role", "hidden")
+        meta = entry.get("meta")
+        if meta is not None and not isinstance(meta, Mapping):
+            raise FormatError(f"Node entry {i} ({entry['id']!r}): 'meta' must be an object (got "
+                              f"{type(meta).__name__}).")
         nodes.append(Node(entry["id"], role, entry.get("activation", _default_activation(role)),
                           entry.get("aggregation", "sum"), float(entry.get("bias", 0.0)), entry.get("dale"),
-                          entry.get("response", 1.0), entry.get("time_constant", 1.0)))
+                          entry.get("response", 1.0), entry.get("time_constant", 1.0),
+                          None if meta is None else dict(meta)))
     edges = []
     for entry in data.get("edges", []):
         if not isinstance(entry, Mapping):
             raise FormatError(f"Edge entry {entry!r} must be an object: it needs 'src' and 'dst' and may "
                               f"have 'weight', 'sign', 'trainable'.")
         edges.append(Edge.from_mapping(entry))
-    return Topology(nodes, edges, warn=warn, recurrent=data.get("network_type", "feedforward"))
+    ties = data.get("ties", [])
+    if not isinstance(ties, list):
+        raise FormatError(f"'ties' must be a list of tie entries (got {type(ties).__name__}).")
+    return Topology(nodes, edges, warn=warn, recurrent=data.get("network_type", "feedforward"),
+                    ties=[Tie.from_mapping(t) for t in ties])
 
 
 def to_networkx(self: Topology):
@@ -74,11 +93,17 @@ def to_networkx(self: Topology):
     ``mpnet_version`` the format version and ``network_type``. :func:`from_networkx` inverts it exactly."""
     import networkx as nx
     graph = nx.DiGraph(mpnet_version=FORMAT_VERSION, network_type=self.network_type)
+    if self.ties:
+        graph.graph["ties"] = [t.to_dict() for t in self.ties.values()]
     for n in self.nodes.values():
         graph.add_node(n.id, role=n.role, activation=n.activation, aggregation=n.aggregation,
-                       bias=n.bias, dale=n.dale, response=n.response, time_constant=n.time_constant)
+                       bias=n.bias, dale=n.dale, response=n.response, time_constant=n.time_constant,
+                       **({"meta": dict(n.meta)} if n.meta else {}))
     for e in self.edges.values():
-        graph.add_edge(e.src, e.dst, weight=e.weight, sign=e.sign, trainable=e.trainable)
+        extra = {"tie": e.tie} if e.tie is not None else {}
+        if e.meta:
+            extra["meta"] = dict(e.meta)
+        graph.add_edge(e.src, e.dst, weight=e.weight, sign=e.sign, trainable=e.trainable, **extra)
     return graph
 
 
@@ -106,9 +131,11 @@ def from_networkx(graph, *, inputs: Optional[Sequence[NodeId]] = None,
                 else attrs.get("role", "hidden"))
         nodes.append(Node(node_id, role, attrs.get("activation", _default_activation(role)),
                           attrs.get("aggregation", "sum"), float(attrs.get("bias", 0.0) or 0.0),
-                          attrs.get("dale"), attrs.get("response", 1.0), attrs.get("time_constant", 1.0)))
-    edges = [Edge(u, v, attrs.get("weight"), attrs.get("sign"), attrs.get("trainable", True))
-             for u, v, attrs in graph.edges(data=True)]
+                          attrs.get("dale"), attrs.get("response", 1.0), attrs.get("time_constant", 1.0),
+                          attrs.get("meta")))
+    edges = [Edge(u, v, attrs.get("weight"), attrs.get("sign"), attrs.get("trainable", True), attrs.get("tie"),
+                  attrs.get("meta")) for u, v, attrs in graph.edges(data=True)]
     if recurrent is None:
         recurrent = graph.graph.get("network_type", "feedforward")
-    return Topology(nodes, edges, warn=warn, recurrent=recurrent)
+    ties = [Tie.from_mapping(t) for t in graph.graph.get("ties", [])]
+    return Topology(nodes, edges, warn=warn, recurrent=recurrent, ties=ties)
