@@ -79,7 +79,7 @@ class Tie:
 
 def normalize_tie(tie: Any, where: str) -> TieSpec:
     """``tie`` in its canonical form: ``None``, a group name, or a tuple of ``(group or None, float)`` terms
-    (a JSON list of pairs is accepted).
+    (a JSON list of pairs is accepted; a single term of coefficient 1 becomes ``None`` or the group's name).
 
     Raises:
         TieError: not one of these forms, a non-finite or zero coefficient, a group twice, or an empty list.
@@ -103,6 +103,8 @@ def normalize_tie(tie: Any, where: str) -> TieSpec:
             raise TieError(f"{where} names group {group!r} twice in its tie; merge the two terms.")
         seen.add(group)
         terms.append((group, coef))
+    if len(terms) == 1 and terms[0][1] == 1.0:   # one spelling per meaning: (None, 1) is None, (g, 1) is g
+        return terms[0][0]
     return tuple(terms)
 
 

@@ -62,6 +62,7 @@ def test_normalize_tie_rejects_malformed_ties(tie, match):
 
 def test_normalize_tie_accepts_json_lists():
     assert normalize_tie([[None, 1], ["g", -1]], "e") == ((None, 1.0), ("g", -1.0))
+    assert normalize_tie([["g", 1]], "e") == "g" and normalize_tie(((None, 1.0),), "e") is None
     assert own_parameter(None) and own_parameter(((None, 1.0),)) and not own_parameter("g")
     assert not own_parameter((("g", 1.0),))
 
