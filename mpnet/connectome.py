@@ -2,7 +2,7 @@
 
 The shipped files (``data/celegans/<name>.json``, made by ``scripts/make_connectome.py`` from the ``cect``
 package) are mpnet topology files with a ``"provenance"`` entry: which reconstruction, which paper, which cect
-version, what was kept. Their network, as :func:`build` declares it:
+version, what was kept. :func:`load` reads them (``Topology.load`` refuses the extra entry). Their network, as :func:`build` declares it:
 
 * every neuron is a hidden ``tanh`` node (a graded potential) with metadata ``cell_class`` (``"AVA"`` for
   ``AVAL``), ``type`` (sensory, interneuron, motor, other) and ``transmitters``; motor neurons are the outputs;
@@ -24,7 +24,7 @@ import re
 from dataclasses import replace
 from typing import Any, Callable, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from .errors import FormatError, TieError, UnknownNodeError
+from .errors import FormatError, TieError, TopologyError, UnknownNodeError, located
 from .ties import Tie, gap_junction_ties
 from .topology import Edge, Node, Topology
 
@@ -77,9 +77,9 @@ def load(name: str = "cook2019_herm", *, warn: bool = False) -> Topology:
     """
     path, data = _read(name)
     try:
-        return Topology.from_dict(data, warn=warn)
-    except FormatError as err:
-        raise FormatError(f"{path}: {err}") from None
+        return Topology.from_dict({k: v for k, v in data.items() if k != "provenance"}, warn=warn)
+    except TopologyError as err:
+        raise located(err, path) from None
 
 
 def provenance(name: str = "cook2019_herm") -> Dict[str, Any]:

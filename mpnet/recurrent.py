@@ -33,10 +33,10 @@ from torch import Tensor
 from .compile import Plan, _csr_rows
 from .functional import activate_into, backward_into
 from .propagate import LayeredConv
-from .steps import RecurrentState, Schedule, ctrnn_schedule, discrete_schedule  # noqa: F401 (re-exported)
+# importable from here too (documented in mpnet.steps, where they live)
+from .steps import RecurrentState, Schedule, ctrnn_schedule, discrete_schedule  # noqa: F401
 
-__all__ = ["RecurrentConv", "RecurrentState", "Schedule", "discrete_schedule", "ctrnn_schedule", "run_steps",
-           "recurrent_states", "Stepper"]
+__all__ = ["RecurrentConv", "run_steps", "recurrent_states", "Stepper"]
 
 
 #: A pass without gradient keeps every step's state up to this many elements (then a ring of lag + 1 slots).

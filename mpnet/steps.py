@@ -3,29 +3,28 @@ CTRNN clock), the state between calls, and the shapes of sequences (beside :mod:
 
 Nothing here touches the network's numbers; :mod:`mpnet.recurrent` runs the steps a :class:`Schedule` lists.
 """
-import math
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
+from .checks import check_float
 from .compile import Plan
+from .errors import ArgumentError, DataError
 
-__all__ = ["RecurrentState", "Schedule", "discrete_schedule", "ctrnn_schedule", "sequence_rows", "initial_slots",
-           "final_state"]
+__all__ = ["RecurrentState", "Schedule", "discrete_schedule", "ctrnn_schedule", "check_times", "sequence_rows",
+           "initial_slots", "final_state"]
 
 
 class RecurrentState(NamedTuple):
     """The state of a recurrent Network between two calls (each ``[num_nodes, batch]``, rows in compiled
-    order, named by :attr:`mpnet.Network.rows`; input rows hold the last input and are never read).
-
-    Attributes:
-        h: every neuron's value now.
-        previous: a ctrnn's values one integration step earlier (its second buffer); ``None`` otherwise.
-        time: a ctrnn's simulated time (its clock decides the integration steps of the next advance).
+    order, named by :attr:`mpnet.model.Network.rows`; input rows hold the last input and are never read).
     """
+    #: every neuron's value now.
     h: Tensor
+    #: a ctrnn's values one integration step earlier (its second buffer); ``None`` otherwise.
     previous: Optional[Tensor] = None
+    #: a ctrnn's simulated time (its clock decides the integration steps of the next advance).
     time: float = 0.0
 
 
@@ -57,14 +56,9 @@ def ctrnn_schedule(num_inputs: int, advance_time: float, time_step: float, time:
     from clock ``time``, with neat's own float arithmetic (the clock's round-off decides the last step).
 
     Raises:
-        ValueError: ``time_step`` not a finite number > 0 or ``advance_time`` not a finite number >= 0.
+        ArgumentError: ``time_step`` not a finite number > 0 or ``advance_time`` not a finite number >= 0.
     """
-    for name, value, low in (("time_step", time_step, 0.0), ("advance_time", advance_time, None)):
-        if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
-                or (value <= 0 if low is not None else value < 0)):
-            raise ValueError(f"Expected {name} a finite number {'> 0' if low is not None else '>= 0'} (got "
-                             f"{value!r}); a ctrnn integrates each input for advance_time in steps of "
-                             f"time_step.")
+    advance_time, time_step = check_times(advance_time, time_step)
     x_index: List[int] = []
     dts: List[float] = []
     out_slots: List[int] = []
@@ -79,12 +73,27 @@ def ctrnn_schedule(num_inputs: int, advance_time: float, time_step: float, time:
     return Schedule(2, x_index, out_slots, dts, time)
 
 
+def check_times(advance_time: Optional[float], time_step: Optional[float]
+                ) -> Tuple[Optional[float], Optional[float]]:
+    """``(advance_time, time_step)`` as floats (``None`` stays ``None``: not given yet).
+
+    Raises:
+        ArgumentError: ``time_step`` not a finite number > 0 or ``advance_time`` not a finite number >= 0.
+    """
+    try:
+        return (None if advance_time is None else check_float(advance_time, "advance_time", min=0.0),
+                None if time_step is None else check_float(time_step, "time_step", min=0.0, min_open=True))
+    except ArgumentError as err:
+        raise ArgumentError(f"{err} A ctrnn integrates each input for advance_time in steps of "
+                            f"time_step.") from None
+
+
 def sequence_rows(x: Tensor, plan: Plan, batched: bool) -> Tensor:
     """``x: [steps, batch, n_in]`` (shared by every topology) or ``[T, steps, batch, n_in]`` (batched) ->
     input rows ``[steps, T * n_in, batch]``.
 
     Raises:
-        ValueError: another shape (a single sample ``[batch, n_in]`` needs a steps axis).
+        DataError: another shape (a single sample ``[batch, n_in]`` needs a steps axis).
     """
     T, n_in = plan.num_graphs, plan.n_in
     if x.dim() == 3 and x.shape[2] == n_in:
@@ -95,8 +104,8 @@ def sequence_rows(x: Tensor, plan: Plan, batched: bool) -> Tensor:
         K, B = x.shape[1], x.shape[2]
         return x.permute(1, 0, 3, 2).reshape(K, T * n_in, B).contiguous()
     want = f"[steps, batch, {n_in}]" + (f" or [{T}, steps, batch, {n_in}]" if batched else "")
-    raise ValueError(f"Expected a recurrent network's input of shape {want} (got {list(x.shape)}); a "
-                     f"recurrent network reads a sequence: add a steps axis (x.unsqueeze(0) for one step).")
+    raise DataError(f"Expected a recurrent network's input of shape {want} (got {list(x.shape)}); a "
+                    f"recurrent network reads a sequence: add a steps axis (x.unsqueeze(0) for one step).")
 
 
 def initial_slots(state, plan: Plan, lag: int, like: Tensor) -> Tuple[List[Tensor], float]:
@@ -105,8 +114,8 @@ def initial_slots(state, plan: Plan, lag: int, like: Tensor) -> Tuple[List[Tenso
     ctrnn state without ``previous`` starts both buffers at ``h`` (neat's ``set_node_value``).
 
     Raises:
-        TypeError: ``state`` is neither a RecurrentState nor a tensor.
-        ValueError: a state tensor of the wrong shape, dtype or device.
+        ArgumentError: ``state`` is neither a RecurrentState nor a tensor, or a state tensor has the wrong
+            shape, dtype or device.
     """
     n_in, N, B = plan.num_inputs, plan.num_nodes, like.shape[2]
     if state is None:
@@ -115,15 +124,15 @@ def initial_slots(state, plan: Plan, lag: int, like: Tensor) -> Tuple[List[Tenso
     if isinstance(state, Tensor):
         state = RecurrentState(state)
     if not isinstance(state, RecurrentState):
-        raise TypeError(f"Expected state to be a RecurrentState or a [{N}, batch] tensor (got "
-                        f"{type(state).__name__}).")
+        raise ArgumentError(f"Expected state to be a RecurrentState or a [{N}, batch] tensor (got "
+                            f"{type(state).__name__}).")
     tensors = [state.previous if state.previous is not None else state.h, state.h] if lag == 2 else [state.h]
     for name, h in zip(("previous", "h") if lag == 2 else ("h",), tensors):
         if not isinstance(h, Tensor) or h.shape != (N, B) or h.dtype != like.dtype or h.device != like.device:
             got = (f"{list(h.shape)} {h.dtype} on {h.device}" if isinstance(h, Tensor) else type(h).__name__)
-            raise ValueError(f"Expected state.{name} of shape [{N}, {B}] (num_nodes, batch), {like.dtype} on "
-                             f"{like.device} (got {got}); pass the state a previous call returned for the "
-                             f"same batch size.")
+            raise ArgumentError(f"Expected state.{name} of shape [{N}, {B}] (num_nodes, batch), {like.dtype} on "
+                                f"{like.device} (got {got}); pass the state a previous call returned for the "
+                                f"same batch size.")
     return [h[n_in:] for h in tensors], float(state.time)
 
 

@@ -135,5 +135,5 @@ def test_bad_files_get_clear_errors(tmp_path):
     data = json.loads(open(connectome.DATA_DIR + "/cook2019_herm.json").read())
     data["edges"][5]["colour"] = "red"
     (tmp_path / "c.json").write_text(json.dumps(data))
-    with pytest.raises(FormatError, match=r"c.json: Edge entry .*'dst': 'OLLL'.*\(unknown keys \['colour'\]"):
+    with pytest.raises(FormatError, match=r"c.json: edges\[5\]: needs 'src' and 'dst'.*unknown keys \['colour'\]"):
         connectome.load(str(tmp_path / "c.json"))

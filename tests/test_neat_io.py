@@ -358,13 +358,13 @@ def test_recurrent_genome_names_its_cycle(config):
 @pytest.mark.parametrize("change, error, match", [
     (lambda d: d.update(format_version="2.0"), UnsupportedError, "format_version '2.0' is not supported"),
     (lambda d: d.pop("nodes"), FormatError, "The JSON has no 'nodes' field"),
-    (lambda d: d["topology"].pop("input_keys"), FormatError, "'topology' has no 'input_keys' field"),
-    (lambda d: d["connections"][0].pop("weight"), FormatError, "Connection entry 0 has no 'weight' field"),
-    (lambda d: d["nodes"][0].update(bias="0.5"), FormatError, "has bias '0.5'; expected a number"),
+    (lambda d: d["topology"].pop("input_keys"), FormatError, "topology has no 'input_keys' field"),
+    (lambda d: d["connections"][0].pop("weight"), FormatError, r"connections\[0\] \(.*\) has no 'weight' field"),
+    (lambda d: d["nodes"][0].update(bias="0.5"), FormatError, r"bias is '0.5' \(a string\); expected a number"),
     (lambda d: d["nodes"].append({"id": 99, "type": "input"}), FormatError, "node 99 has type 'input' but is not"),
     (lambda d: d["metadata"].update(mpnet={"version": 7}), UnsupportedError, r"metadata\['mpnet'\] version 7"),
     (lambda d: d["nodes"].append(dict(d["nodes"][0])), FormatError, "appears twice in 'nodes'"),
-    (lambda d: d.update(connections=["not an object"]), FormatError, "Connection entry 0 has no 'from' field"),
+    (lambda d: d.update(connections=["not an object"]), FormatError, r"connections\[0\] is a string; expected an object"),
 ])
 def test_malformed_json_errors(change, error, match):
     data = random_topology(0, n_hidden=3, p_edge=0.6, activations=["neat.tanh"]).to_neat_json()
@@ -499,3 +499,51 @@ def test_written_recurrent_json_computes_the_same_in_neat(seed, kind):
     else:
         want, (ours, _) = [net.advance(x, 0.1, 0.03) for x in seq], reference_ctrnn(topo, seq, 0.1, 0.03)
     assert all(close(a, b, 1e-9) for w, o in zip(want, ours) for a, b in zip(w, o)), (want, ours)
+
+
+def test_recurrent_neat_json_errors_name_the_file_and_field(tmp_path):
+    from mpnet.errors import NonFiniteError, TimeConstantError
+    topo = Topology.from_edges([("x", "h", 1.0), ("h", "h", 0.5), ("h", "y", 1.0)], inputs=["x"], outputs=["y"],
+                               recurrent="ctrnn", time_constants={"h": 0.25}, activation="neat.tanh")
+    data = to_neat_json(topo)
+    h = next(i for i, n in enumerate(data["nodes"]) if n.get("time_constant") == 0.25)
+    for value, error, match in [("0.25", FormatError, r"time_constant is '0.25' \(a string\); expected a number"),
+                                (None, FormatError, r"time_constant is None \(null\); expected a number"),
+                                (0.0, TimeConstantError, r"time constant of node .* is 0.0; expected a finite number > 0"),
+                                (-2, TimeConstantError, r"time constant of node .* is -2.0; expected a finite number > 0")]:
+        bad = json.loads(json.dumps(data))
+        bad["nodes"][h]["time_constant"] = value
+        (tmp_path / "bad.json").write_text(json.dumps(bad))
+        with pytest.raises(error, match=r"bad\.json: .*" + match):
+            from_neat_json(tmp_path / "bad.json")
+    bad = json.loads(json.dumps(data))
+    bad["nodes"][h]["time_constant"] = float("inf")
+    with pytest.raises(NonFiniteError, match=r"time_constant is inf; expected a finite number"):
+        from_neat_json(bad)
+
+
+def test_recurrent_neat_json_metadata_is_checked():
+    # an output without incoming edges: neat's format has no entry for it, metadata keeps its fields ("idle")
+    topo = Topology.from_edges([("x", "h", 1.0), ("h", "h", 0.5)], inputs=["x"], outputs=["y"], hidden=["h"],
+                               recurrent=True, biases={"y": 0.5}, warn=False)
+    data = to_neat_json(topo)
+    assert from_neat_json(data, warn=False) == topo
+    entries = data["metadata"]["mpnet"]["nodes"]
+    i = next(i for i, (_, info) in enumerate(entries) if "idle" in info)
+    bad = json.loads(json.dumps(data))
+    bad["metadata"]["mpnet"]["nodes"][i][1]["idle"]["bias"] = "0.5"
+    with pytest.raises(FormatError, match=rf"metadata\.mpnet\.nodes\[{i}\]\[1\]\.idle\.bias is '0.5' \(a string\); "
+                                          r"expected a number"):
+        from_neat_json(bad, warn=False)
+    bad["metadata"]["mpnet"]["nodes"][i][1]["idle"] = {"colour": 1}
+    with pytest.raises(FormatError, match=rf"metadata\.mpnet\.nodes\[{i}\]\[1\]\.idle has unknown keys \['colour'\]"):
+        from_neat_json(bad, warn=False)
+
+
+def test_a_cycle_in_a_feedforward_neat_json_says_to_use_recurrent():
+    topo = Topology.from_edges([("x", "h", 1.0), ("h", "h", 0.5), ("h", "y", 1.0)], inputs=["x"], outputs=["y"],
+                               recurrent=True, activation="neat.tanh")
+    data = to_neat_json(topo)
+    data["network_type"] = "feedforward"
+    with pytest.raises(mpnet.errors.TopologyError, match=r"self-loop.*recurrent=True"):
+        from_neat_json(data)

@@ -10,7 +10,7 @@ from torch.autograd import gradcheck
 
 import mpnet
 from mpnet import Network, Topology
-from mpnet.errors import MismatchError
+from mpnet.errors import ArgumentError, DataError, MismatchError
 from mpnet.recurrent import RecurrentState, ctrnn_schedule, discrete_schedule, run_steps
 from mpnet.testing import random_topology, reference_ctrnn, reference_recurrent
 from mpnet.topology import ACTIVATIONS, AGGREGATIONS
@@ -259,7 +259,7 @@ def test_fused_and_plain_paths_agree_on_values_and_gradients(kind):
         for net in nets:
             out, state = net(x, h0, return_state=True)
             loss = (out * torch.linspace(-1, 1, out.numel(), dtype=F64).view_as(out)).sum() + state.h.square().sum()
-            grads.append((out.detach(), *torch.autograd.grad(loss, [x, h0, net.parametrizations.weight.original,
+            grads.append((out.detach(), *torch.autograd.grad(loss, [x, h0, net.raw_weight,
                                                                     net.bias])))
         for a, b in zip(*grads):
             torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
@@ -339,25 +339,41 @@ def test_errors_name_the_problem():
     with pytest.raises(MismatchError, match=r"mix network types \['feedforward', 'recurrent'\]"):
         Network([rec, dag])
     net = Network(rec)
-    with pytest.raises(ValueError, match=r"shape \[steps, batch, 3\] \(got \[4, 3\]\).*add a steps axis"):
+    with pytest.raises(DataError, match=r"shape \[steps, batch, 3\] \(got \[4, 3\]\).*add a steps axis"):
         net(torch.randn(4, 3))
-    with pytest.raises(TypeError, match="are for recurrent networks; this one is feed-forward"):
+    with pytest.raises(DataError, match=r"shape \[steps, batch, 3\] \(got \[2, 4, 5\]\)"):
+        net(torch.randn(2, 4, 5))
+    with pytest.raises(ArgumentError, match=r"input x to be a torch.Tensor of shape \[steps, batch, 3\] \(got a list\)"):
+        net([[[0.0, 0.0, 0.0]]])
+    with pytest.raises(ArgumentError, match=r"Expected input of dtype torch.float32 \(got torch.float64\)"):
+        net(torch.randn(2, 4, 3, dtype=torch.float64))
+    with pytest.raises(ArgumentError, match="are for recurrent networks; this one is feed-forward"):
         Network(dag)(torch.randn(4, 3), return_state=True)
-    with pytest.raises(TypeError, match="advance_time and time_step are for ctrnn networks"):
+    with pytest.raises(ArgumentError, match="advance_time and time_step are for ctrnn networks"):
         net(torch.randn(2, 4, 3), advance_time=0.1)
-    with pytest.raises(ValueError, match=r"Expected state.h of shape \[\d+, 4\]"):
+    with pytest.raises(ArgumentError, match=r"Expected state.h of shape \[\d+, 4\]"):
         net(torch.randn(2, 4, 3), torch.zeros(3, 4))
-    with pytest.raises(TypeError, match="Expected state to be a RecurrentState"):
+    with pytest.raises(ArgumentError, match="Expected state to be a RecurrentState"):
         net(torch.randn(2, 4, 3), [1.0])
-    with pytest.raises(ValueError, match="advance_time and time_step are for ctrnn topologies.*these are recurrent"):
+    with pytest.raises(ArgumentError, match="advance_time and time_step are for ctrnn topologies.*these are recurrent"):
         Network(rec, advance_time=0.1, time_step=0.01)
-    ctrnn = Network(random_topology(0, n_hidden=3, recurrent="ctrnn"))
-    with pytest.raises(ValueError, match="needs advance_time and time_step"):
+    with pytest.raises(ArgumentError, match=r"Expected batch to be an int >= 1 \(got 0\)"):
+        net.stepper(0)
+    ctrnn_topo = random_topology(0, n_hidden=3, recurrent="ctrnn")
+    ctrnn = Network(ctrnn_topo)
+    with pytest.raises(ArgumentError, match="stepper\\(\\) steps a discrete-time recurrent network; this one is ctrnn"):
+        ctrnn.stepper()
+    with pytest.raises(ArgumentError, match="needs advance_time and time_step"):
         ctrnn(torch.randn(2, 4, 3))
-    with pytest.raises(ValueError, match=r"time_step a finite number > 0 \(got 0.0\)"):
+    with pytest.raises(ArgumentError, match=r"Expected time_step to be a finite number > 0.0 \(got 0.0\)"):
         ctrnn(torch.randn(2, 4, 3), advance_time=0.1, time_step=0.0)
-    with pytest.raises(ValueError, match=r"advance_time a finite number >= 0 \(got nan\)"):
+    with pytest.raises(ArgumentError, match=r"Expected advance_time to be a finite number >= 0.0 \(got nan\)"):
         ctrnn(torch.randn(2, 4, 3), advance_time=math.nan, time_step=0.1)
+    # checked at construction too, before any input comes
+    with pytest.raises(ArgumentError, match=r"Expected time_step to be a finite number > 0.0 \(got -0.1\)"):
+        Network(ctrnn_topo, advance_time=1.0, time_step=-0.1)
+    with pytest.raises(ArgumentError, match=r"Expected advance_time to be a finite number >= 0.0 \(got '1' \(a str\)\)"):
+        Network(ctrnn_topo, advance_time="1", time_step=0.1)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -394,3 +410,41 @@ def test_stepper_equals_the_network_step_by_step():
     assert not stepper.h.any()
     with pytest.raises(TypeError, match="stepper\\(\\) steps a discrete-time recurrent network; this one is ctrnn"):
         Network(random_topology(0, recurrent="ctrnn")).stepper()
+
+
+# ------------------------------------------------------------------------------------- save and load
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
+@pytest.mark.parametrize("batched", [False, True])
+def test_save_load_and_pickle_keep_type_time_constants_and_clock(kind, batched, tmp_path):
+    import copy
+    import pickle
+    topos = [random_topology(s, n_hidden=4, p_edge=0.4, recurrent=kind, p_response=0.3) for s in range(3)]
+    times = {"advance_time": 0.3, "time_step": 0.07} if kind == "ctrnn" else {}
+    net = Network(topos if batched else topos[0], seed=1, dtype=torch.float64, **times)
+    with torch.no_grad():
+        net.raw_weight.add_(0.01)
+    net.save(tmp_path / "rec.mpnet")
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    for back in (Network.load(tmp_path / "rec.mpnet"), pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        assert back.network_type == net.network_type and (back.advance_time, back.time_step) == \
+            (net.advance_time, net.time_step)
+        assert [n.time_constant for t in back.topologies for n in t.nodes.values()] == \
+            [n.time_constant for t in net.topologies for n in t.nodes.values()]
+        assert torch.equal(back.raw_weight, net.raw_weight) and torch.equal(back.bias, net.bias)
+        assert torch.equal(back(x), net(x))   # the clock came back: no advance_time needed per call
+    assert back.to_topology() == net.to_topology()
+
+
+def test_load_refuses_a_bad_ctrnn_clock(tmp_path):
+    from mpnet.errors import FormatError
+    from mpnet.persist import network_from_payload, network_payload
+    net = Network(random_topology(0, n_hidden=3, recurrent="ctrnn"), advance_time=0.2, time_step=0.05)
+    payload = network_payload(net, cpu=True)
+    assert (payload["advance_time"], payload["time_step"]) == (0.2, 0.05)
+    with pytest.raises(FormatError, match=r"saved.mpnet: the field 'time_step' is '0.05'; expected a number or null"):
+        network_from_payload({**payload, "time_step": "0.05"}, where="saved.mpnet")
+    with pytest.raises(FormatError, match=r"saved.mpnet: Expected time_step to be a finite number > 0.0 \(got -1.0\)"):
+        network_from_payload({**payload, "time_step": -1.0}, where="saved.mpnet")
+    with pytest.raises(FormatError, match=r"saved.mpnet: advance_time and time_step are for ctrnn topologies"):
+        network_from_payload({**network_payload(Network(random_topology(0, n_hidden=3, recurrent=True)), cpu=True),
+                              "time_step": 0.1}, where="saved.mpnet")

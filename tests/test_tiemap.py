@@ -8,6 +8,7 @@ import torch
 from torch.autograd import gradcheck
 
 from mpnet import Network, Topology
+from mpnet.errors import ArgumentError
 from mpnet.testing import reference_recurrent
 from mpnet.ties import Tie, gap_junction_ties
 from mpnet.topology import Edge, Node
@@ -50,7 +51,7 @@ def test_tied_network_equals_its_expansion(recurrent, fused):
     topo = ring(recurrent, VALUES)
     net, ref = Network(topo, dtype=F64, fused=fused), Network(expanded(topo, VALUES), dtype=F64, fused=fused)
     assert net.weight.shape == (topo.num_edges,)
-    assert net.parametrizations.weight.original.shape == (5 + 3,)   # five own parameters, three groups
+    assert net.raw_weight.shape == (5 + 3,)   # five own parameters, three groups
     x = torch.randn(5, 3, 2, dtype=F64) if recurrent else torch.randn(3, 2, dtype=F64)
     torch.testing.assert_close(net(x), ref(x))
 
@@ -70,8 +71,8 @@ def test_group_gradient_is_the_sum_over_its_edges(recurrent):
     x = torch.randn(4, 3, 2, dtype=F64) if recurrent else torch.randn(3, 2, dtype=F64)
     net(x).pow(2).sum().backward()
     ref(x).pow(2).sum().backward()
-    g_edge = dict(zip([k[1:] for k in ref.edge_keys], ref.parametrizations.weight.original.grad.tolist()))
-    g_param = net.parametrizations.weight.original.grad.tolist()
+    g_edge = dict(zip([k[1:] for k in ref.edge_keys], ref.raw_weight.grad.tolist()))
+    g_param = net.raw_weight.grad.tolist()
     groups = {name: 5 + k for k, (_, name) in enumerate(net._table.groups)}
     ring_edges = [k for k, e in topo.edges.items() if e.tie == "ring"]
     # the ring group is sign '+' and positive: d w / d raw = +1, so its gradient is the plain sum
@@ -83,13 +84,11 @@ def test_group_gradient_is_the_sum_over_its_edges(recurrent):
 def test_gradcheck_through_ties_and_time():
     topo = ring(True, VALUES)
     net = Network(topo, dtype=F64)
-    raw = net.parametrizations.weight.original.detach().clone().requires_grad_(True)
+    raw = net.raw_weight.detach().clone().requires_grad_(True)
     x = torch.randn(4, 2, 2, dtype=F64)
 
     def f(p):
-        with torch.no_grad():
-            net.parametrizations.weight.original.copy_(p.detach())
-        w = net.parametrizations.weight[1](net.parametrizations.weight[0](p))
+        w = net.tie_map(net.constraint(p))
         return net.conv.forward(net_rows(net, x), net.plan, w, net.bias, *net_schedule(net, x))[0]
     assert gradcheck(f, (raw,), eps=1e-6, atol=1e-5)
 
@@ -121,6 +120,13 @@ def test_group_sign_holds_through_training_and_reads_back():
     back = net.to_topology()
     assert back.ties["ring"].weight == pytest.approx(ring_w[0])
     torch.testing.assert_close(Network(back, dtype=F64)(x), net(x).detach())
+
+
+def test_tied_weights_are_set_on_the_topology_not_edge_by_edge():
+    net = Network(ring(True, VALUES), dtype=F64)
+    with pytest.raises(ArgumentError, match="This network ties weights \\(3 shared groups\\)"):
+        net.set_weights({("h0", "y"): 0.1})
+    assert repr(net) == "Network(graphs=1, nodes=7, edges=12, recurrent, fused=True)"
 
 
 def test_frozen_tie_keeps_its_value():

@@ -140,13 +140,20 @@ def test_frozen_edges_keep_weight_and_flag():
 
 
 # ------------------------------------------------------------------------------------------- errors
-ERROR_CLASSES = [getattr(errors, name) for name in errors.__all__ if name != "TopologyWarning"]
+NOT_ABOUT_TOPOLOGIES = ("TopologyWarning", "MpnetError", "ArgumentError", "DataError", "DivergenceError",
+                        "CheckpointError", "RunLockedError", "located")
+ERROR_CLASSES = [getattr(errors, name) for name in errors.__all__ if name not in NOT_ABOUT_TOPOLOGIES]
 
 
 @pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda c: c.__name__)
 def test_every_error_is_a_topology_error_and_value_error(cls):
     assert issubclass(cls, TopologyError)
     assert issubclass(cls, ValueError)
+
+
+@pytest.mark.parametrize("name", [n for n in errors.__all__ if n not in ("TopologyWarning", "located")])
+def test_every_error_is_an_mpnet_error(name):
+    assert issubclass(getattr(errors, name), errors.MpnetError)
 
 
 def test_topology_warning_is_a_user_warning_not_an_error():
@@ -746,7 +753,7 @@ def test_recurrent_inputs_still_take_no_edges():
 
 @pytest.mark.parametrize("value", [2, "yes", None, 1.0, "Recurrent"])
 def test_recurrent_flag_must_be_a_known_kind(value):
-    with pytest.raises(FormatError, match=r"recurrent=.*expected False \(feed-forward\), True"):
+    with pytest.raises(errors.ArgumentError, match=r"recurrent=.*expected False \(feed-forward\), True"):
         Topology([Node("x", "input"), Node("y", "output")], [], recurrent=value)
 
 
@@ -809,6 +816,40 @@ def test_recurrent_json_and_networkx_round_trips(kind, seed, tmp_path):
 
 def test_feed_forward_dict_has_no_network_type_key():
     assert "network_type" not in question().to_dict()
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (lambda d: d.update(network_type="iznn"), FormatError,
+     r"topology\.network_type is 'iznn' \(a string\); expected one of \['feedforward', 'recurrent', 'ctrnn'\]"),
+    (lambda d: d.update(network_type=True), FormatError, r"topology\.network_type is True \(a boolean\)"),
+    (lambda d: d["nodes"][1].update(time_constant="0.5"), FormatError,
+     r"nodes\[1\] \(id 'h'\)\.time_constant is '0\.5' \(a string\); expected a number"),
+    (lambda d: d["nodes"][1].update(time_constant=None), FormatError, r"nodes\[1\] \(id 'h'\)\.time_constant is None"),
+    (lambda d: d["nodes"][1].update(time_constant=0), errors.TimeConstantError,
+     r"time constant of node 'h' is 0; expected a finite number > 0"),
+    (lambda d: d["nodes"][1].update(time_constant=1e400), errors.NonFiniteError,
+     r"nodes\[1\] \(id 'h'\)\.time_constant is inf; expected a finite number"),
+    (lambda d: d.pop("network_type"), errors.SelfLoopError, r"'h' -> 'h' is a self-loop.*recurrent=True"),
+])
+def test_recurrent_dict_errors_name_the_field(change, error, match):
+    data = json.loads(json.dumps(loop(recurrent="ctrnn", time_constants={"h": 0.5}).to_dict()))
+    assert data["nodes"][1]["id"] == "h" and data["nodes"][1]["time_constant"] == 0.5
+    change(data)
+    with pytest.raises(error, match=match):
+        Topology.from_dict(data)
+
+
+def test_recurrent_networkx_errors_name_the_attribute():
+    graph = loop(recurrent="ctrnn").to_networkx()
+    graph.graph["network_type"] = "spiking"
+    with pytest.raises(FormatError, match=r"graph: attribute network_type is 'spiking'.*expected one of"):
+        Topology.from_networkx(graph)
+    graph.graph["network_type"] = "ctrnn"
+    graph.nodes["h"]["time_constant"] = "fast"
+    with pytest.raises(FormatError, match=r"node 'h': attribute time_constant is 'fast' \(a string\)"):
+        Topology.from_networkx(graph)
+    graph.nodes["h"]["time_constant"] = 0.25
+    assert Topology.from_networkx(graph).nodes["h"].time_constant == 0.25
 
 
 def test_from_networkx_plain_digraph_with_a_cycle_and_the_flag():
