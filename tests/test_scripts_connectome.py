@@ -1,0 +1,73 @@
+"""scripts/connectome_signs.py on a small slice: the teacher's signs follow the transmitters, the sign report
+covers every chemical edge with its class, given signs are not counted as inferred, and the report's numbers
+add up; scripts/make_connectome.py's writer reads back."""
+import runpy
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def script():
+    return runpy.run_path(str(ROOT / "scripts" / "connectome_signs.py"))
+
+
+def small(script, **kw):
+    # a motor slice: AVA drives, DA / DD / VA read out (about 30 edges)
+    return script["Config"](classes=(("AVA",), ("AVB",), ("DA", "DD", "VA")), sequences=12, steps=15, ensemble=4,
+                            epochs=60, **kw)
+
+
+def test_teacher_signs_follow_the_transmitters(script):
+    cfg = small(script)
+    topo = script["slice_topology"](cfg)
+    truth, signs = script["teacher"](topo, 0)
+    assert topo.inputs == ("stim:AVAL", "stim:AVAR")
+    for key, sign in signs.items():
+        nt = topo.edges[key].meta["transmitter"]
+        if nt == "Acetylcholine":
+            assert sign == "+" and truth.edges[key].weight > 0
+        elif nt == "GABA":
+            assert sign == "-" and truth.edges[key].weight < 0
+    assert all(t.weight > 0 for t in truth.ties.values())                   # conductances
+
+
+def test_sign_report_on_a_small_slice(script, capsys):
+    cfg = small(script)
+    result = script["run"](cfg)
+    verdicts, stats = result["verdicts"], result["stats"]
+    topo = result["topology"]
+    chemical = [k for k, e in topo.edges.items() if (e.meta or {}).get("transmitter")]
+    assert sorted(v.key for v in verdicts) == sorted(chemical)
+    assert 1 <= stats["good"] <= 4 and stats["best_mse"] < stats["output_variance"]   # the fit learned something
+    for v in verdicts:
+        assert v.sign in ("+", "-", "?") and 0 <= v.confidence <= 1 and not v.given
+        assert v.sign == "?" or v.sign == v.majority
+    text = script["table"](verdicts, cfg.threshold)
+    rows = {line[:16].strip(): line[16:].split() for line in text.splitlines()[2:]}   # edges inferred called cov right
+    assert list(rows) == script["CLASSES"] + ["all"]
+    assert int(rows["all"][0]) == len(verdicts) == sum(int(rows[c][0]) for c in script["CLASSES"])
+    called = [v for v in verdicts if v.sign != "?"]
+    assert int(rows["all"][2]) == len(called) and int(rows["all"][4]) == sum(v.sign == v.true for v in called)
+    assert "confidence" in script["reliability"](verdicts)
+
+
+def test_known_signs_are_given_not_inferred(script):
+    result = script["run"](small(script, known_signs=True))
+    for v in result["verdicts"]:
+        assert v.given == (v.transmitter in ("Acetylcholine", "GABA"))
+        if v.given:
+            assert v.sign == v.true and v.confidence == 1.0
+    net_signs = script["student"](result["topology"], {}, small(script))
+    assert all(e.sign is None for e in net_signs.edges.values() if e.trainable)   # hidden: every sign free
+
+
+def test_make_connectome_writer_reads_back(tmp_path):
+    from mpnet import connectome
+    write = runpy.run_path(str(ROOT / "scripts" / "make_connectome.py"))["write"]
+    topo = connectome.load()
+    write(topo.to_dict(), {"name": "x"}, str(tmp_path / "x.json"))
+    assert connectome.load(str(tmp_path / "x.json")) == topo
+    assert connectome.provenance(str(tmp_path / "x.json")) == {"name": "x"}
