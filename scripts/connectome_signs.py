@@ -120,6 +120,45 @@ def student(topo: Topology, known: Dict[Tuple[str, str], str], cfg: Config) -> T
     return Topology(nodes, edges, recurrent=True, ties=ties, warn=False)
 
 
+def flippable(topo: Topology) -> List[List[str]]:
+    """The groups of neurons whose signs no data can fix: tanh is odd, so negating a neuron's bias, incoming and
+    outgoing weights leaves every other neuron unchanged. A gap junction ``g (h_j - h_i)`` survives the flip
+    only if both of its neurons flip, so the units that can flip are the connected components of the
+    gap-junction graph; a component can flip unless one of its neurons is read out or stimulated (an input's
+    frozen edge cannot change sign). A chemical edge with exactly one end in such a component has an
+    undeterminable sign (only its sign relative to the component's other edges is fixed)."""
+    parent = {n: n for n, node in topo.nodes.items() if node.role != "input"}
+
+    def root(n):
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+    for name in topo.ties:
+        if name.startswith("gap:"):
+            a, b = name[4:].split("|")
+            parent[root(a)] = root(b)
+    anchored = {root(e.dst) for e in topo.edges.values() if topo.nodes[e.src].role == "input"}
+    anchored |= {root(n) for n in topo.outputs}
+    groups: Dict[str, List[str]] = {}
+    for n in parent:
+        if root(n) not in anchored:
+            groups.setdefault(root(n), []).append(n)
+    return sorted(groups.values(), key=lambda g: (-len(g), g))
+
+
+def undeterminable(topo: Topology) -> Dict[Tuple[str, str], List[str]]:
+    """``{chemical edge: the flippable group that leaves its sign undetermined}`` (see :func:`flippable`)."""
+    group_of = {n: tuple(g) for g in flippable(topo) for n in g}
+    out = {}
+    for key, e in topo.edges.items():
+        if (e.meta or {}).get("transmitter"):
+            gs, gd = group_of.get(e.src), group_of.get(e.dst)
+            if gs != gd:
+                out[key] = list(gs or gd)
+    return out
+
+
 @dataclass
 class Verdict:
     key: Tuple[str, str]
@@ -129,6 +168,8 @@ class Verdict:
     majority: str      # the majority sign of the members that fit, called or not
     confidence: float
     given: bool        # the sign was given to the students, not inferred
+    determinable: bool = True   # False: a flip symmetry leaves the sign undetermined (see flippable)
+    synapses: int = 0
 
 
 def infer(topo: Topology, X: torch.Tensor, Y: torch.Tensor, known: Dict, cfg: Config,
@@ -146,6 +187,7 @@ def infer(topo: Topology, X: torch.Tensor, Y: torch.Tensor, known: Dict, cfg: Co
     trained = net.to_topology()
     verdicts = []
     n = len(good)
+    blind = undeterminable(topo)
     for key in signs:
         w = torch.tensor([trained[k].edges[key].weight for k in good])
         pos, neg = int((w > 0).sum()), int((w < 0).sum())
@@ -154,16 +196,18 @@ def infer(topo: Topology, X: torch.Tensor, Y: torch.Tensor, known: Dict, cfg: Co
         given = key in known
         sign = known[key] if given else (majority if conf >= cfg.threshold and pos != neg else "?")
         verdicts.append(Verdict(key, transmitter_class(topo.edges[key].meta["transmitter"]), signs[key], sign,
-                                majority, 1.0 if given else conf, given))
+                                majority, 1.0 if given else conf, given, key not in blind,
+                                int(topo.edges[key].meta["synapses"])))
     stats = {"members": cfg.ensemble, "good": n, "best_mse": best, "median_mse": float(per.median()),
              "output_variance": spread}
     return verdicts, stats
 
 
 def table(verdicts: Sequence[Verdict], threshold: float) -> str:
-    """Per transmitter class: edges, signs inferred, coverage (called / inferred), precision (right / called)."""
-    lines = [f"{'class':<16}{'edges':>7}{'inferred':>10}{'called':>8}{'coverage':>10}{'right':>7}{'precision':>11}",
-             "-" * 69]
+    """Per transmitter class: edges, signs inferred, coverage (called / inferred), precision (right / called),
+    and the inferred edges a flip symmetry leaves undetermined with the precision on the determinable rest."""
+    lines = [f"{'class':<16}{'edges':>7}{'inferred':>10}{'called':>8}{'coverage':>10}{'right':>7}{'precision':>11}"
+             f"{'undeterminable':>16}{'precision, determinable':>25}", "-" * 110]
     for cls in CLASSES + ["all"]:
         vs = [v for v in verdicts if cls == "all" or v.transmitter == cls]
         inferred = [v for v in vs if not v.given]
@@ -171,8 +215,26 @@ def table(verdicts: Sequence[Verdict], threshold: float) -> str:
         right = [v for v in called if v.sign == v.true]
         cov = f"{len(called) / len(inferred):.0%}" if inferred else "-"
         prec = f"{len(right) / len(called):.0%}" if called else "-"
-        lines.append(f"{cls:<16}{len(vs):>7}{len(inferred):>10}{len(called):>8}{cov:>10}{len(right):>7}{prec:>11}")
+        blind = [v for v in inferred if not v.determinable]
+        det_called = [v for v in called if v.determinable]
+        det = (f"{sum(v.sign == v.true for v in det_called) / len(det_called):.0%} of {len(det_called)}"
+               if det_called else "-")
+        lines.append(f"{cls:<16}{len(vs):>7}{len(inferred):>10}{len(called):>8}{cov:>10}{len(right):>7}{prec:>11}"
+                     f"{len(blind):>16}{det:>25}")
     return "\n".join(lines)
+
+
+def by_synapses(verdicts: Sequence[Verdict]) -> str:
+    """Coverage and precision by synapse count (the teacher's weight grows with it)."""
+    out = [f"{'synapses':<10}{'inferred':>9}{'called':>8}{'coverage':>10}{'precision':>11}"]
+    for lo, hi in ((1, 1), (2, 3), (4, 9), (10, 10 ** 6)):
+        vs = [v for v in verdicts if not v.given and lo <= v.synapses <= hi]
+        called = [v for v in vs if v.sign != "?"]
+        label = str(lo) if lo == hi else f"{lo}+" if hi > 1000 else f"{lo}-{hi}"
+        cov = f"{len(called) / len(vs):.0%}" if vs else "-"
+        prec = f"{sum(v.sign == v.true for v in called) / len(called):.0%}" if called else "-"
+        out.append(f"{label:<10}{len(vs):>9}{len(called):>8}{cov:>10}{prec:>11}")
+    return "\n".join(out)
 
 
 def reliability(verdicts: Sequence[Verdict]) -> str:
@@ -235,8 +297,23 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
           f"{stats['median_mse']:.2e}, output variance {stats['output_variance']:.2e}); {stats['seconds']:.0f} s")
     print(f"\nsign recovery per transmitter class (threshold {cfg.threshold}):")
     print(table(verdicts, cfg.threshold))
+    print("\nby synapse count (inferred edges):")
+    print(by_synapses(verdicts))
     print("\nreliability (inferred edges; accuracy of the majority sign per confidence bin):")
     print(reliability(verdicts))
+    groups = flippable(topo)
+    blind = undeterminable(topo)
+    if not groups:
+        print("\nflip symmetries: none; every neuron of the slice is stimulated, read out, or joined by gap junctions "
+              "to one that is, so every sign is determinable in principle (compare --stimulate all for what more "
+              "stimuli buy)")
+    else:
+        print(f"\nwhich stimuli would help: {len(blind)} chemical signs sit on a flip symmetry of {len(groups)} "
+              f"neuron groups (gap-junction components neither stimulated nor read out); stimulating or recording "
+              f"one neuron of a group fixes its edges' signs. Largest gains:")
+        gain = sorted(((sum(1 for g in blind.values() if g == grp), grp) for grp in groups), reverse=True)[:8]
+        for count, grp in gain:
+            print(f"  {count:>4} edges  {', '.join(grp[:6])}{' ...' if len(grp) > 6 else ''}")
     return out
 
 

@@ -15,7 +15,7 @@ def script():
 
 
 def small(script, **kw):
-    # a motor slice: AVA drives, DA / DD / VA read out (about 30 edges)
+    # a motor slice: AVA driven, AVB hidden, DA / DD / VA read out (224 edges)
     return script["Config"](classes=(("AVA",), ("AVB",), ("DA", "DD", "VA")), sequences=12, steps=15, ensemble=4,
                             epochs=60, **kw)
 
@@ -71,3 +71,41 @@ def test_make_connectome_writer_reads_back(tmp_path):
     write(topo.to_dict(), {"name": "x"}, str(tmp_path / "x.json"))
     assert connectome.load(str(tmp_path / "x.json")) == topo
     assert connectome.provenance(str(tmp_path / "x.json")) == {"name": "x"}
+
+
+def test_flip_symmetric_groups_are_found(script):
+    from mpnet import connectome
+    neurons = [(n, {"cell_class": n, "type": t}) for n, t in
+               (("S", "sensory"), ("H1", "interneuron"), ("H2", "interneuron"), ("H3", "interneuron"),
+                ("H4", "interneuron"), ("M", "motor"))]
+    chemical = [("S", "H1", 1, "Glutamate"), ("H1", "H2", 1, "GABA"), ("H2", "M", 1, "Acetylcholine"),
+                ("S", "H3", 1, "Glutamate"), ("H3", "M", 1, "GABA"), ("S", "H4", 1, "Glutamate"),
+                ("H4", "M", 1, "GABA"), ("H4", "H4", 1, "GABA")]
+    gap = [("H1", "H2", 1), ("H4", "S", 1)]   # H1 ~ H2 flip together; H4 is tied to the stimulated S
+    topo = connectome.build(neurons, chemical, gap, stimulate=["S"], read_out=["M"])
+    assert script["flippable"](topo) == [["H1", "H2"], ["H3"]]
+    blind = script["undeterminable"](topo)
+    # inside the H1 ~ H2 group the sign survives a joint flip; the self-loop of H4 and H4's edges are anchored
+    assert sorted(blind) == [("H2", "M"), ("H3", "M"), ("S", "H1"), ("S", "H3")]
+
+
+def test_a_flippable_group_really_leaves_the_outputs_unchanged(script):
+    import torch
+    from mpnet import Network, connectome
+    neurons = [(n, {"cell_class": n, "type": "interneuron"}) for n in ("S", "H1", "H2", "H3", "M")]
+    chemical = [("S", "H1", 1, "Glutamate"), ("H1", "H2", 1, "GABA"), ("H2", "M", 1, "Acetylcholine"),
+                ("S", "H3", 1, "Glutamate"), ("H3", "M", 1, "GABA"), ("M", "H1", 1, "GABA")]
+    topo = connectome.build(neurons, chemical, [("H1", "H2", 1), ("H3", "M", 1)], stimulate=["S"], read_out=["M"])
+    assert script["flippable"](topo) == [["H1", "H2"]]
+    gen = torch.Generator().manual_seed(0)
+    w = {k: float(torch.randn(1, generator=gen)) for k, e in topo.edges.items() if (e.meta or {}).get("transmitter")}
+    b = {n: float(torch.randn(1, generator=gen)) for n in ("H1", "H2", "H3", "M")}
+    g = {name: 0.3 for name in topo.ties}
+    x = torch.rand(12, 3, 1, dtype=torch.float64)
+    base = Network(topo.with_weights(w, b, g), dtype=torch.float64)(x)
+    group = {"H1", "H2"}
+    flipped_w = {k: (-v if (k[0] in group) != (k[1] in group) else v) for k, v in w.items()}
+    flipped_b = {n: (-v if n in group else v) for n, v in b.items()}
+    torch.testing.assert_close(Network(topo.with_weights(flipped_w, flipped_b, g), dtype=torch.float64)(x), base)
+    broken = {**flipped_w, ("H3", "M"): -w[("H3", "M")]}   # H3 is anchored by its junction to M
+    assert not torch.allclose(Network(topo.with_weights(broken, flipped_b, g), dtype=torch.float64)(x), base)
