@@ -224,6 +224,21 @@ def table(verdicts: Sequence[Verdict], threshold: float) -> str:
     return "\n".join(lines)
 
 
+def by_neuron_class(verdicts: Sequence[Verdict], topo: Topology) -> str:
+    """Per presynaptic neuron class (with its transmitters): inferred edges, called, right."""
+    rows: Dict[str, List[Verdict]] = {}
+    for v in verdicts:
+        if not v.given:
+            rows.setdefault(topo.nodes[v.key[0]].meta["cell_class"], []).append(v)
+    out = [f"{'class':<7}{'transmitter':<26}{'inferred':>9}{'called':>8}{'right':>7}"]
+    for cls in sorted(rows):
+        vs = rows[cls]
+        nts = "+".join(sorted({t for v in vs for t in topo.edges[v.key].meta["transmitter"].split("+")}))
+        called = [v for v in vs if v.sign != "?"]
+        out.append(f"{cls:<7}{nts:<26}{len(vs):>9}{len(called):>8}{sum(v.sign == v.true for v in called):>7}")
+    return "\n".join(out)
+
+
 def by_synapses(verdicts: Sequence[Verdict]) -> str:
     """Coverage and precision by synapse count (the teacher's weight grows with it)."""
     out = [f"{'synapses':<10}{'inferred':>9}{'called':>8}{'coverage':>10}{'precision':>11}"]
@@ -297,6 +312,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
           f"{stats['median_mse']:.2e}, output variance {stats['output_variance']:.2e}); {stats['seconds']:.0f} s")
     print(f"\nsign recovery per transmitter class (threshold {cfg.threshold}):")
     print(table(verdicts, cfg.threshold))
+    print("\nby presynaptic neuron class (inferred edges):")
+    print(by_neuron_class(verdicts, topo))
     print("\nby synapse count (inferred edges):")
     print(by_synapses(verdicts))
     print("\nreliability (inferred edges; accuracy of the majority sign per confidence bin):")

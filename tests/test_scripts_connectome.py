@@ -51,7 +51,10 @@ def test_sign_report_on_a_small_slice(script, capsys):
     assert int(rows["all"][0]) == len(verdicts) == sum(int(rows[c][0]) for c in script["CLASSES"])
     called = [v for v in verdicts if v.sign != "?"]
     assert int(rows["all"][2]) == len(called) and int(rows["all"][4]) == sum(v.sign == v.true for v in called)
-    assert "confidence" in script["reliability"](verdicts)
+    per_class = script["by_neuron_class"](verdicts, topo).splitlines()[1:]
+    assert sum(int(line.split()[2]) for line in per_class) == len(verdicts)
+    rel = script["reliability"](verdicts).splitlines()[1:]
+    assert sum(int(line.split()[2]) for line in rel) == len(verdicts)   # every inferred edge in one bin
 
 
 def test_known_signs_are_given_not_inferred(script):

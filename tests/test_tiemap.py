@@ -182,3 +182,9 @@ def test_gap_junctions_match_a_plain_coupling_loop():
     want = gap_reference(pairs, chem, g, bias, seq)
     got = Network(topo, dtype=F64)(torch.tensor(seq, dtype=F64).view(-1, 1, 1))[:, 0, 0]
     torch.testing.assert_close(got, torch.tensor(want, dtype=F64))
+
+
+def test_neat_export_refuses_ties_with_a_pointer():
+    from mpnet.errors import UnsupportedError
+    with pytest.raises(UnsupportedError, match="ties weights \\(3 shared groups, e.g. 'in'\\)"):
+        ring(True, VALUES).to_neat_json()
