@@ -4,7 +4,7 @@ sign and faded by confidence (signs stage, beside :mod:`mpnet.draw`; optional ex
 Columns, left to right: sensory neurons, interneurons, motor neurons (and any other type), from each node's
 ``meta["type"]``; inside a column neurons of one ``meta["cell_class"]`` sit together, the class named once
 beside them. A chemical edge is a curve coloured by its sign (red ``+``, blue ``-``, grey unknown), paler the
-lower its confidence (:func:`mpnet.draw._fade`); a gap junction is a thin dashed grey line.
+lower its confidence (as in :mod:`mpnet.draw`); a gap junction is a thin dashed grey line.
 """
 import os
 from typing import Dict, Hashable, List, Mapping, Optional, Tuple, Union

@@ -28,7 +28,12 @@ class ParameterTable(NamedTuple):
 
 
 def parameter_table(topologies: Sequence[Topology], edges: Sequence[Tuple[int, Edge]]) -> ParameterTable:
-    """The parameters of ``edges`` (``(topology index, Edge)`` in compiled order) and their terms."""
+    """The parameters of ``edges`` and their terms.
+
+    Args:
+        topologies: the network's topologies (their ties, in declaration order, follow the own parameters).
+        edges: ``(topology index, Edge)`` in compiled order.
+    """
     signs = {"+": 1.0, "-": -1.0, None: 0.0}
     sign: List[float] = []
     frozen: List[bool] = []
@@ -102,6 +107,7 @@ class TieMap(nn.Module):
         self.register_buffer("coef", torch.tensor(coef, dtype=dtype, device=device))
 
     def forward(self, p: Tensor) -> Tensor:
+        """``p [P] -> w [E]`` (differentiable; the backward gathers each edge's gradient into its parameters)."""
         w = torch.zeros(self.num_edges, dtype=p.dtype, device=p.device)
         return w.index_add(0, self.edge, p[self.param] * self.coef)
 

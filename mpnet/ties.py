@@ -81,6 +81,10 @@ def normalize_tie(tie: Any, where: str) -> TieSpec:
     """``tie`` in its canonical form: ``None``, a group name, or a tuple of ``(group or None, float)`` terms
     (a JSON list of pairs is accepted; a single term of coefficient 1 becomes ``None`` or the group's name).
 
+    Args:
+        tie: what the user or the file gave.
+        where: names the edge in an error (``"Edge 'a' -> 'b'"``).
+
     Raises:
         TieError: not one of these forms, a non-finite or zero coefficient, a group twice, or an empty list.
     """
@@ -109,7 +113,11 @@ def normalize_tie(tie: Any, where: str) -> TieSpec:
 
 
 def own_parameter(tie: TieSpec) -> bool:
-    """Whether an edge with this (normalized) tie has a parameter of its own."""
+    """Whether an edge with this (normalized) tie has a parameter of its own.
+
+    Args:
+        tie: a tie as :func:`normalize_tie` returns it.
+    """
     return tie is None or (not isinstance(tie, str) and any(g is None for g, _ in tie))
 
 
@@ -124,6 +132,11 @@ def groups_of(tie: TieSpec) -> List[Tuple[str, float]]:
 
 def check_ties(ties: Iterable[Tie], edges: Mapping, nodes: Mapping) -> Dict[str, Tie]:
     """Check the ties of a topology against its (already checked) edges; return ``{name: Tie}`` in order.
+
+    Args:
+        ties: the declared groups.
+        edges: ``{(src, dst): Edge}``, ties normalized.
+        nodes: ``{id: Node}`` (for Dale's law).
 
     Raises:
         TieError: a malformed or repeated tie, a group no edge uses, an edge naming an undeclared group, a

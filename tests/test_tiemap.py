@@ -5,11 +5,12 @@ import random
 
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 from torch.autograd import gradcheck
 
 from mpnet import Network, Topology
 from mpnet.errors import ArgumentError
-from mpnet.testing import reference_recurrent
+from mpnet.testing import random_topology, reference_recurrent
 from mpnet.ties import Tie, gap_junction_ties
 from mpnet.topology import Edge, Node
 
@@ -39,7 +40,7 @@ def expanded(topo, values):
         terms = ((None, 1.0),) if e.tie is None else ((e.tie, 1.0),) if isinstance(e.tie, str) else e.tie
         w = sum(c * (e.weight if g is None else values[g]) for g, c in terms)
         edges.append(Edge(e.src, e.dst, w))
-    return Topology(list(topo.nodes.values()), edges, recurrent=topo.network_type)
+    return Topology(list(topo.nodes.values()), edges, recurrent=topo.network_type, warn=False)
 
 
 VALUES = {"in": 0.7, "in2": -0.4, "ring": 0.9}
@@ -188,3 +189,42 @@ def test_neat_export_refuses_ties_with_a_pointer():
     from mpnet.errors import UnsupportedError
     with pytest.raises(UnsupportedError, match="ties weights \\(3 shared groups, e.g. 'in'\\)"):
         ring(True, VALUES).to_neat_json()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), groups=st.integers(1, 4), recurrent=st.booleans())
+def test_random_ties_equal_their_expansion(seed, groups, recurrent):
+    """Random topologies (every aggregation and activation), a random share of the free trainable edges tied into
+    a few groups, some as (own, group) sums: the tied network computes what its expansion does, and the
+    gradient of each group is the coefficient-weighted sum of its edges' gradients."""
+    from dataclasses import replace
+    topo = random_topology(seed, recurrent=recurrent, p_sign=0.0, p_frozen=0.0, activations=("tanh", "sigmoid",
+                                                                                               "identity"))
+    rng = random.Random(seed)
+    values = {f"g{k}": rng.uniform(-1, 1) for k in range(groups)}
+    edges, used = [], set()
+    for e in topo.edges.values():
+        r = rng.random()
+        if r < 0.4:
+            g = rng.choice(list(values))
+            edges.append(replace(e, weight=None, tie=g))
+            used.add(g)
+        elif r < 0.6:
+            g = rng.choice(list(values))
+            edges.append(replace(e, tie=((None, 1.0), (g, rng.choice([-1.0, 0.5, 2.0])))))
+            used.add(g)
+        else:
+            edges.append(e)
+    ties = [Tie(g, weight=values[g]) for g in values if g in used]
+    tied = Topology(list(topo.nodes.values()), edges, recurrent=topo.network_type, ties=ties, warn=False)
+    net, ref = Network(tied, dtype=F64), Network(expanded(tied, values), dtype=F64)
+    x = torch.randn(4, 3, 3, dtype=F64) if recurrent else torch.randn(3, 3, dtype=F64)
+    torch.testing.assert_close(net(x), ref(x))
+    net(x).pow(2).sum().backward()
+    ref(x).pow(2).sum().backward()
+    g_edge = ref.raw_weight.grad   # free edges: the raw weight is the weight
+    want = torch.zeros_like(net.raw_weight)
+    e_idx, p_idx, coef = (torch.tensor(v) for v in net._table.terms) if net._table.terms else (None, None, None)
+    if e_idx is not None:
+        want.index_add_(0, p_idx, coef.to(F64) * g_edge[e_idx])
+        torch.testing.assert_close(net.raw_weight.grad, want)
