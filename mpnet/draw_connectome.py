@@ -96,9 +96,9 @@ def connectome_figure(topo: Topology, signs: Optional[Mapping[Tuple[Hashable, Ha
 
 
 def draw_connectome(topo: Topology, signs: Optional[Mapping[Tuple[Hashable, Hashable], Tuple[str, float]]],
-                    path: Union[str, os.PathLike], *, title: Optional[str] = None) -> None:
-    """Write :func:`connectome_figure` to ``path`` (PNG, SVG or PDF by its extension)."""
+                    path: Union[str, os.PathLike], *, title: Optional[str] = None, dpi: int = 100) -> None:
+    """Write :func:`connectome_figure` to ``path`` (PNG, SVG or PDF by its extension; ``dpi`` for PNG)."""
     import matplotlib.pyplot as plt
     fig = connectome_figure(topo, signs, title=title)
-    fig.savefig(path, dpi=150)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)

@@ -228,3 +228,15 @@ def test_random_ties_equal_their_expansion(seed, groups, recurrent):
     if e_idx is not None:
         want.index_add_(0, p_idx, coef.to(F64) * g_edge[e_idx])
         torch.testing.assert_close(net.raw_weight.grad, want)
+
+
+def test_tied_network_saves_and_loads(tmp_path):
+    topo = ring(True, VALUES)
+    net = Network(topo, dtype=F64)
+    with torch.no_grad():
+        net.raw_weight.add_(0.1)   # trained values, not the declared ones
+    net.save(tmp_path / "net.pt")
+    back = Network.load(tmp_path / "net.pt")
+    x = torch.randn(4, 2, 2, dtype=F64)
+    torch.testing.assert_close(back(x), net(x))
+    assert back.to_topology() == net.to_topology() and back.to_topology().ties["ring"].weight == pytest.approx(1.0)
