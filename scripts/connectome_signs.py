@@ -322,8 +322,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     blind = undeterminable(topo)
     if not groups:
         print("\nflip symmetries: none; every neuron of the slice is stimulated, read out, or joined by gap junctions "
-              "to one that is, so every sign is determinable in principle (compare --stimulate all for what more "
-              "stimuli buy)")
+              "to one that is, so every sign is determinable in principle"
+              + (" (compare --stimulate all for what more stimuli buy)" if cfg.stimulate != "all" else ""))
     else:
         print(f"\nwhich stimuli would help: {len(blind)} chemical signs sit on a flip symmetry of {len(groups)} "
               f"neuron groups (gap-junction components neither stimulated nor read out); stimulating or recording "
