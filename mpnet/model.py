@@ -13,6 +13,11 @@ and vanishes slowly), and a hand-set value is represented exactly. The trade-off
 respect to ``raw`` flips sign with ``raw``, so a weight that an optimizer pushes through zero bounces back
 to the allowed side instead of sticking at zero.
 
+Tied edges (:mod:`mpnet.ties`) share parameters: ``raw_weight`` then holds one entry per edge's own
+parameter and one per group, the sign map applies to those, and a :class:`~mpnet.tiemap.TieMap`
+(``net.tie_map``) sums the terms of each edge into ``net.weight [E]``. Such a network's weights are set on its
+topology (``with_weights(..., ties=...)``), not edge by edge.
+
 Weights left unset in the topology are drawn like ``nn.Linear``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
 with ``fan_in`` the in-degree of the edge's target (for a fixed sign, the magnitude of such a draw).
 
@@ -39,6 +44,7 @@ from .propagate import LayeredConv, run_levels
 from .recurrent import RecurrentConv, Stepper, recurrent_states
 from .steps import (RecurrentState, check_times, ctrnn_schedule, discrete_schedule, final_state, initial_slots,
                     sequence_rows)
+from .tiemap import TieMap, group_bounds, parameter_table
 from .topology import Topology
 
 __all__ = ["Network", "SignConstraint"]
@@ -169,14 +175,20 @@ class Network(nn.Module):
         union_nodes = [(t, n) for t, topo in enumerate(self.topologies) for n in topo.nodes.values()]
         self._rows = [union_nodes[i] for i in self.data.node_perm.tolist()]
         fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]   # on the CPU plan
-        bound = 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt()
-        self.register_buffer("_bound", bound.to(device), persistent=False)   # on the parameters' device
-        sign = torch.tensor([{"+": 1.0, "-": -1.0, None: 0.0}[e.sign] for _, e in self._edges], **factory)
-        frozen = torch.tensor([not e.trainable for _, e in self._edges], dtype=torch.bool, device=device)
-        #: the parameter the optimizer moves; ``weight`` is computed from it (see the module docstring)
-        self.raw_weight = nn.Parameter(torch.empty(len(self._edges), **factory))
+        # the learnable parameters: each edge's own, then each topology's ties (one per group; mpnet.tiemap)
+        self._table = parameter_table(self.topologies, self._edges)
+        edge_bound = 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt()
+        self.register_buffer("_bound", group_bounds(self._table, edge_bound).to(device), persistent=False)   # [P]
+        sign = torch.tensor(self._table.sign, **factory)
+        frozen = torch.tensor(self._table.frozen, dtype=torch.bool, device=device)
+        #: the parameter the optimizer moves (``[P]``: one per edge, or per edge's own weight and per tie group);
+        #: ``weight [E]`` is computed from it (see the module docstring)
+        self.raw_weight = nn.Parameter(torch.empty(len(self._table.sign), **factory))
         self.bias = nn.Parameter(torch.empty(self.plan.num_nodes - self.plan.num_inputs, **factory))
         self.constraint = SignConstraint(sign, frozen, self._given(factory))
+        #: ``[P] -> [E]``, summing each edge's terms (None when no edge is tied: ``weight = constraint(raw)``)
+        self.tie_map = (TieMap(self._table.terms, len(self._edges), factory["dtype"], device)
+                        if self._table.terms is not None else None)
         if device is not None:
             self.plan = self.plan.apply(lambda t: t.to(device))
         self.plan.set_dtype(factory["dtype"])
@@ -190,7 +202,8 @@ class Network(nn.Module):
         self.reset_parameters()
 
     def _given(self, factory) -> Tensor:
-        return torch.tensor([0.0 if e.weight is None else e.weight for _, e in self._edges], **factory)
+        """``[P]`` the declared value of each parameter (0 where unset)."""
+        return torch.tensor([0.0 if v is None else v for v in self._table.given], **factory)
 
     def reset_parameters(self) -> None:
         """Hand-set weights and biases to their declared values; unset weights drawn again (same seed,
@@ -201,7 +214,7 @@ class Network(nn.Module):
         dtype, device = raw.dtype, raw.device
         drawn = (torch.rand(raw.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(dtype=dtype, device=device)
         drawn = drawn * self._bound
-        unset = torch.tensor([e.weight is None for _, e in self._edges], dtype=torch.bool, device=device)
+        unset = torch.tensor([v is None for v in self._table.given], dtype=torch.bool, device=device)
         given = self._given(dict(dtype=dtype, device=device))
         with torch.no_grad():
             raw.copy_(torch.where(unset, drawn, given))
@@ -229,7 +242,12 @@ class Network(nn.Module):
         given = self._given(dict(dtype=dtype, device="cpu"))
         bad = ~torch.isfinite(given)
         if bool(bad.any()):
-            t, e = self._edges[int(torch.nonzero(bad)[0])]
+            p = int(torch.nonzero(bad)[0])
+            if p not in self._table.own:   # a tie group's value
+                t, name = self._table.groups[p - (len(self._table.sign) - len(self._table.groups))]
+                raise NonFiniteError(f"The value of tie {name!r}{self._where(t)} is {given[p].item()} in {dtype}; "
+                                     f"scale it down, or use dtype=torch.float64.")
+            t, e = self._edges[self._table.own.index(p)]
             raise NonFiniteError(f"The weight of edge {e.src!r} -> {e.dst!r}{self._where(t)} is {e.weight!r}, which "
                                  f"is {given[bad][0].item()} in {dtype}; every output it reaches would be inf or NaN. "
                                  f"Scale it down, or use dtype=torch.float64.")
@@ -248,9 +266,11 @@ class Network(nn.Module):
 
     # ------------------------------------------------------------------------------- the weights
     def _compute_weight(self) -> Tensor:
-        """``w = constraint(raw_weight)`` (the parameter itself when no edge is constrained)."""
+        """``w = constraint(raw_weight)`` (the parameter itself when no edge is constrained), each edge's tie
+        terms summed when the network has ties."""
         self._write_back_edits()
-        return self.constraint(self.raw_weight)
+        w = self.constraint(self.raw_weight)
+        return w if self.tie_map is None else self.tie_map(w)
 
     @property
     def weight(self) -> Tensor:
@@ -286,6 +306,7 @@ class Network(nn.Module):
             ArgumentError: a tensor of the wrong length.
         """
         self._write_back_edits()
+        self._refuse_tied()
         E = self.raw_weight.numel()
         if isinstance(values, Mapping):
             index = {(k if self.batched else k[1:]): i for i, k in enumerate(self.edge_keys)}
@@ -311,6 +332,7 @@ class Network(nn.Module):
 
     def _assign(self, new: Tensor, mask: Tensor) -> None:
         """``raw_weight[mask] = new[mask]``, after checking signs, frozen values and finiteness."""
+        self._refuse_tied()
         c = self.constraint
         bad = mask & ~torch.isfinite(new)
         if bool(bad.any()):
@@ -331,6 +353,13 @@ class Network(nn.Module):
                                     f"the topology another value.")
         with torch.no_grad():
             self.raw_weight.copy_(torch.where(mask & ~c.frozen, new, self.raw_weight))
+
+    def _refuse_tied(self) -> None:
+        if self.tie_map is not None:
+            raise ArgumentError(f"This network ties weights ({len(self._table.groups)} shared groups): an edge's weight "
+                                f"is a sum of shared parameters, so it cannot be set edge by edge. Set the values on "
+                                f"the topology (topology.with_weights(weights, ties={{name: value}})) and build the "
+                                f"network again.")
 
     def _edge_name(self, i: int) -> str:
         t, e = self._edges[i]
@@ -498,23 +527,36 @@ class Network(nn.Module):
         return self._topology_from(index % self.num_graphs, *self._current_numbers())
 
     def _current_numbers(self) -> Tuple[Tensor, Tensor]:
+        """Each parameter's value ``[P]`` (sign map applied, ties not summed) and the biases."""
         with torch.no_grad():
-            return self._compute_weight().detach().cpu(), self.bias.detach().cpu()
+            self._write_back_edits()
+            return self.constraint(self.raw_weight).detach().cpu(), self.bias.detach().cpu()
 
     def _topology_from(self, index: int, w: Tensor, b: Tensor) -> Topology:
-        """Topology ``index`` with the weights ``w [E]`` and biases ``b`` (read for its own entries only)."""
+        """Topology ``index`` with the parameter values ``w [P]`` and biases ``b`` (read for its own entries
+        only; without ties ``P = E`` in compiled edge order)."""
         edge_ids, row_ids = self._by_graph()
         mine = edge_ids[index]
-        w_mine = w[torch.tensor(mine, dtype=torch.long)].tolist() if mine else []
+        own = [self._table.own[i] for i in mine]
+        with_own = [o for o in own if o >= 0]
+        values = iter(w[torch.tensor(with_own, dtype=torch.long)].tolist() if with_own else [])
         weights: Dict = {}
-        for i, value in zip(mine, w_mine):
+        for i, o in zip(mine, own):
+            if o < 0:
+                continue   # no parameter of its own: its groups carry its value
             e = self._edges[i][1]
+            value = next(values)
             weights[e.key] = value if e.trainable else e.weight   # frozen: the declared number itself
+        ties: Dict = {}
+        n_own = w.numel() - len(self._table.groups)
+        for k, (t, name) in enumerate(self._table.groups):
+            if t == index and self.topologies[t].ties[name].trainable:
+                ties[name] = float(w[n_own + k])
         n_in = self.plan.num_inputs
         rows = row_ids[index]
         b_mine = b[torch.tensor(rows, dtype=torch.long) - n_in].tolist() if rows else []
         biases = {self._rows[r][1].id: value for r, value in zip(rows, b_mine)}
-        return self.topologies[index].with_weights(weights, biases)
+        return self.topologies[index].with_weights(weights, biases, ties)
 
     def _by_graph(self) -> Tuple[List[List[int]], List[List[int]]]:
         """Per topology: its entries of :attr:`weight` and its non-input rows (computed once)."""
@@ -568,7 +610,7 @@ class Network(nn.Module):
 
     def __repr__(self) -> str:
         if self.recurrent:
-            return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, edges={self.raw_weight.numel()}, "
+            return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, edges={len(self._edges)}, "
                     f"{self.network_type}, fused={self.conv.fused})")
         return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "
-                f"edges={self.raw_weight.numel()}, depth={len(self.plan.levels)}, fused={self.conv.fused})")
+                f"edges={len(self._edges)}, depth={len(self.plan.levels)}, fused={self.conv.fused})")

@@ -8,12 +8,14 @@ all edges, which ignores depth). Every peer is checked to compute mpnet's number
     python scripts/bench.py --quick                       # under a minute on 2 cores
     python scripts/bench.py --markdown docs/benchmarks.md # the full run, also written as markdown
     python scripts/bench.py --ray --threads 1              # NEAT generations of 10k / 100k genomes, local vs Ray
+    python scripts/bench.py --connectome-only --threads 1  # the C. elegans connectome, 100 steps, batch 64
 
 Times are medians over repeats taken round-robin across the methods of a graph (so a busy machine slows
 them alike); "peak MiB" is the peak RSS above the RSS just before one call, in a fresh process per graph.
 """
 import argparse
 import ctypes
+import math
 import datetime
 import gc
 import json
@@ -490,6 +492,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--recurrent-only", action="store_true", help="only the recurrent rows and targets")
+    parser.add_argument("--connectome-only", action="store_true", help="only the C. elegans connectome rows")
     parser.add_argument("--ray", action="store_true", help="only the search over Ray: local vs 2 Ray workers "
                         "(pip install 'mpnet[ray]'); with --quick: 2,000 and 10,000 genomes")
     args = parser.parse_args()
@@ -505,6 +508,14 @@ def main() -> None:
         rows, infos = bench_recurrent(cfg)
         print("\n".join(infos + ["", format_table(rows), "", "targets:"] + recurrent_targets(rows)
                         + [f"load average at end {os.getloadavg()[0]:.2f}"]))
+        return
+    if args.connectome_only:
+        cfg = QUICK if args.quick else Config()
+        print(f"{shlex.join(['python'] + sys.argv)}: torch {torch.__version__}, neat-python {neat.__version__}, "
+              f"{torch.get_num_threads()} torch threads, load average at start {os.getloadavg()[0]:.2f}; ms: median "
+              f"of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python), float32", flush=True)
+        rows, info = bench_connectome(cfg)
+        print("\n".join([info, "", format_table(rows), f"load average at end {os.getloadavg()[0]:.2f}"]))
         return
     if args.ray:
         print(f"command: {shlex.join(['python'] + sys.argv)}; load average at start {os.getloadavg()[0]:.2f}, "
@@ -537,6 +548,9 @@ def main() -> None:
         print(f"  done: {info}", file=sys.stderr, flush=True)
     recurrent_rows, recurrent_infos = bench_recurrent(cfg)
     print(f"  done: {'; '.join(recurrent_infos)}", file=sys.stderr, flush=True)
+    connectome_rows, connectome_info = bench_connectome(cfg)
+    print(f"  done: {connectome_info}", file=sys.stderr, flush=True)
+    recurrent_rows, recurrent_infos = recurrent_rows + connectome_rows, recurrent_infos + [connectome_info]
     mem_line, mem_ratio = bench_memory(cfg, args.threads)
     title = "targets" + (" (quick run: smaller population and memory case, fewer repeats)" if args.quick else "")
     rows, infos = rows + recurrent_rows, infos + recurrent_infos
@@ -657,6 +671,55 @@ def bench_recurrent(cfg: Config) -> Tuple[List[Row], List[str]]:
     rows += [Row(name, c.label, c.kind, t * 1e3, edges * pb * S, t / secs[0]) for c, t in zip(cases, secs)]
     infos.append(f"{name}: {cfg.population} genomes, {edges:,} edges in all, {S} steps, batch {pb}")
     return rows, infos
+
+
+# ------------------------------------------------------------------------------------ the C. elegans connectome
+CONNECTOME_STEPS, CONNECTOME_BATCH = 100, 64
+
+
+def untied(topo: mpnet.Topology, net: mpnet.Network) -> mpnet.Topology:
+    """The same network with every edge's effective weight (ties summed) written in and no ties."""
+    w = dict(zip([k[1:] for k in net.edge_keys], net.weight.detach().double().tolist()))
+    edges = [mpnet.Edge(e.src, e.dst, w[k]) for k, e in topo.edges.items()]
+    return mpnet.Topology(list(topo.nodes.values()), edges, recurrent=True, warn=False)
+
+
+def bench_connectome(cfg: Config) -> Tuple[List[Row], str]:
+    """The shipped C. elegans connectome (302 tanh neurons, chemical synapses with transmitter signs, gap junctions
+    as tied conductances), 100 steps, batch 64: mpnet tied, mpnet with the same weights untied, neat-python's
+    RecurrentNetwork on the same wiring and weights (math.tanh, sum; ties expanded, as neat has none)."""
+    from mpnet import connectome
+    S, B = CONNECTOME_STEPS, CONNECTOME_BATCH
+    topo = connectome.transmitter_signs(connectome.load())
+    net = mpnet.Network(topo, seed=0)
+    flat = untied(topo, net)
+    plain = mpnet.Network(flat)
+    x = torch.randn(S, B, len(topo.inputs)) * 0.5                              # [steps, batch, n_in]
+    with torch.no_grad():
+        ref = net(x)                                                           # [steps, batch, n_out]
+    check(plain(x).detach(), ref, "mpnet untied")
+    key = {n: i for i, n in enumerate(flat.nodes)}
+    evals = [(key[n], math.tanh, neat.aggregations.sum_aggregation, node.bias, node.response,
+              [(key[s], flat.edges[(s, n)].weight) for s in flat.predecessors(n)])
+             for n, node in flat.nodes.items() if node.role != "input" and flat.predecessors(n)]
+    nrn = neat.nn.RecurrentNetwork([key[n] for n in flat.inputs], [key[n] for n in flat.outputs], evals)
+    seqs = x.transpose(0, 1).tolist()
+    check(torch.tensor(neat_sequences([nrn], seqs[:2])[0]).transpose(0, 1), ref[:, :2], "neat-python connectome")
+    k = min(B, max(2, cfg.neat_budget // (topo.num_edges * S)))
+    cases = [Case(f"mpnet, {len(topo.ties):,} tied conductances", "fwd", no_grad(lambda: net(x))),
+             Case(f"mpnet, {len(topo.ties):,} tied conductances", "fwd+bwd", forward_backward(net, x)),
+             Case("mpnet, same weights untied", "fwd", no_grad(lambda: plain(x))),
+             Case("mpnet, same weights untied", "fwd+bwd", forward_backward(plain, x)),
+             Case(f"neat-python RecurrentNetwork ({k} of {B} samples, scaled)", "fwd",
+                  lambda: neat_sequences([nrn], seqs[:k]), B / k, slow=True)]
+    secs = time_round_robin(cases, cfg)
+    ref_t = {"fwd": secs[0], "fwd+bwd": secs[1]}
+    name = "C. elegans connectome"
+    rows = [Row(name, c.label, c.kind, t * 1e3, topo.num_edges * B * S, t / ref_t[c.kind]) for c, t in zip(cases, secs)]
+    info = (f"{name}: {topo.num_nodes - len(topo.inputs)} neurons + {len(topo.inputs)} stimulus inputs, "
+            f"{topo.num_edges:,} edges (chemical, gap-junction and gap self-terms), {S} steps, batch {B}; "
+            f"steps/s: fwd {S / secs[0]:,.0f}, fwd+bwd {S / secs[1]:,.0f}, neat-python fwd {S / secs[4]:,.1f}")
+    return rows, info
 
 
 def recurrent_targets(rows: List[Row]) -> List[str]:
