@@ -460,7 +460,7 @@ class Topology:
         except TopologyError as err:
             raise located(err, os.fspath(path)) from None
 
-    def to_networkx(self):
+    def to_networkx(self) -> Any:   # a networkx.DiGraph (networkx is imported only here)
         """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attribute
         ``mpnet_version`` the format version. :meth:`from_networkx` inverts it exactly."""
         from .serialize import to_networkx
