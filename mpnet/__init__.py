@@ -8,11 +8,11 @@ from .errors import TopologyError, TopologyWarning
 from .model import Network
 from .topology import Edge, Node, Topology
 from .train import fit
-from .signs import SignReport, infer_signs
+from .signs import SignReport, infer_signs, multistart
 from .draw import draw
 from . import sample
 
 __version__ = "0.1.0"
 
-__all__ = ["Topology", "Node", "Edge", "Network", "fit", "infer_signs", "SignReport", "draw", "sample",
+__all__ = ["Topology", "Node", "Edge", "Network", "fit", "multistart", "infer_signs", "SignReport", "draw", "sample",
            "TopologyError", "TopologyWarning"]

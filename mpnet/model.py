@@ -161,19 +161,28 @@ class Network(nn.Module):
         want = f"[batch, {plan.n_in}]" + (f" or [{T}, batch, {plan.n_in}]" if self.batched else "")
         raise ValueError(f"Expected input of shape {want} (got {list(x.shape)}).")
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, *, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None) -> Tensor:
+        """The outputs on ``x``; ``weight`` ``[E]`` (effective weights in :attr:`edge_keys` order, constraints
+        not applied) and ``bias`` ``[num_nodes - num_inputs]`` replace the module's own for this call: a
+        functional call, for optimizers that keep their own copies of the parameters."""
         plan, T = self.plan, self.plan.num_graphs
+        weight = self.weight if weight is None else weight
+        bias = self.bias if bias is None else bias
         # conv.forward, not conv(...): an internal layer, no hooks to run
-        out = self.conv.forward(self._input_rows(x).contiguous(), plan, self.weight, self.bias)   # [T * n_out, B]
+        out = self.conv.forward(self._input_rows(x).contiguous(), plan, weight, bias)   # [T * n_out, B]
         out = out.view(T, plan.n_out, -1).transpose(1, 2)                  # [T, batch, n_out]
         return out if self.batched else out[0]
 
     @torch.no_grad()
-    def states(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def states(self, x: Tensor, *, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None
+               ) -> Tuple[Tensor, Tensor]:
         """Every neuron's pre-activation and activation on ``x``: ``(z, h)``, each ``[num_nodes, batch]``
-        in compiled row order; :attr:`rows` names the neuron of each row."""
+        in compiled row order; :attr:`rows` names the neuron of each row. ``weight`` and ``bias`` as in
+        :meth:`forward`."""
         rows = self._input_rows(x)
-        H, Z = run_levels(self.conv, self.plan, rows.contiguous(), self.weight, self.bias)
+        weight = self.weight if weight is None else weight
+        bias = self.bias if bias is None else bias
+        H, Z = run_levels(self.conv, self.plan, rows.contiguous(), weight, bias)
         Z[:self.plan.num_inputs] = H[:self.plan.num_inputs]   # an input's "pre-activation" is its value
         return Z, H
 
