@@ -270,6 +270,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--teachers", type=int, help="random teachers per (activation, noise)")
     parser.add_argument("--activations", help="comma-separated (default relu,tanh,sigmoid)")
     parser.add_argument("--methods", help="comma-separated (default refit,ensemble)")
+    parser.add_argument("--noises", help="comma-separated noise levels (fractions of the target's std)")
     parser.add_argument("--jobs", type=int, default=1, help="teachers run in parallel processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default=Config.out_dir)
@@ -286,6 +287,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg.activations = args.activations.split(",")
     if args.methods:
         cfg.methods = args.methods.split(",")
+    if args.noises:
+        cfg.noises = [float(v) for v in args.noises.split(",")]
     torch.set_num_threads(1)
     os.makedirs(cfg.out_dir, exist_ok=True)
     print(f"sign recovery: {cfg}", flush=True)

@@ -24,7 +24,7 @@ from typing import Dict, Hashable, List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from .moves import clip, flip_neuron, random_starts, redraw_neurons
+from .moves import clip, crossover, flip_neuron, random_starts, redraw_neurons, region
 from .multistart import Effort, Workspace, distinct, hop
 from .symmetry import Flip, ODD, AFFINE_ODD, EVEN
 
@@ -88,6 +88,13 @@ def _warm_starts(ws: Workspace, best: Tensor, pool: Tensor, key: EdgeKey, lo: Te
                                 lo.expand(len(ends), -1), hi.expand(len(ends), -1))
         rows += list(redraw)
     rows += list(pool[1:])
+    witnesses = ws.witnesses(c, float(best[c]), 16)   # earlier fits that already have the other sign
+    if witnesses.shape[0]:
+        rows += list(witnesses[:3])
+        # ... and the best fit with the region around the edge taken from them: the three best combinations
+        crossed = clip(crossover(pop1, best.expand_as(witnesses), witnesses, region(topo, key)),
+                       lo.expand_as(witnesses), hi.expand_as(witnesses))
+        rows += list(crossed[torch.argsort(ws.loss(crossed))[:3]])
     if n_random:
         rows += list(random_starts(ws.pop(n_random), ws.X, ws.gen, lo.expand(n_random, -1).clone(),
                                    hi.expand(n_random, -1).clone()))
@@ -107,7 +114,8 @@ def _forced(lower: Tensor, upper: Tensor, col: int, weight: float) -> Tuple[Tens
 
 def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: List[EdgeKey], lower: Tensor,
                upper: Tensor, flips: Dict[Hashable, Flip], effort: Effort, *, resolution: float = 1e-4,
-               verify: float = 0.2, verify_rounds: int = 2, n_random: int = 2, restarts: int = 3) -> TestOutcome:
+               verify: float = 0.2, verify_rounds: Optional[int] = None, n_random: int = 2, restarts: int = 3
+               ) -> TestOutcome:
     """Run the refit test (module docstring) on ``edges``.
 
     Args:
@@ -119,7 +127,7 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: List
         effort: the search's sizes (verification hops use ``pool``, ``redraws``, ``hop_iters``).
         resolution: the smallest loss scale that counts, as a fraction of the target variance.
         verify: edges whose ratio exceeds this are searched again before any call.
-        verify_rounds: hop rounds of that search.
+        verify_rounds: most hop rounds of that search (default ``effort.rounds``; it stops when stale).
         n_random: random starts per edge.
         restarts: how many times a better best fit found by the test may restart it.
     """
@@ -159,7 +167,7 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: List
             ratio = (alt - L0) / max(L0, scale_floor)
             cand = torch.nonzero(ratio > verify).view(-1).tolist()
             if cand:
-                K = 1   # one pool member per edge: its moves (each neuron redrawn, each edge mirrored) are the search
+                K = 2   # each candidate's opposite side gets a pool and hop rounds like the best fit's islands
                 g_theta, g_loss = [], []
                 for i in cand:
                     mine = torch.nonzero(owner_t == i).view(-1)
@@ -171,7 +179,7 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: List
                 g_hi = torch.stack([_forced(lower, upper, col[edges[i]], float(best[col[edges[i]]]))[1]
                                     for i in cand])
                 h_theta, h_loss = hop(ws, torch.stack(g_theta), torch.stack(g_loss), effort, g_lo, g_hi,
-                                      rounds=verify_rounds, redraws=1)
+                                      rounds=verify_rounds)
                 for j, i in enumerate(cand):
                     alt[i] = min(float(alt[i]), float(h_loss[j].min()))
                     verified[i] = True
@@ -185,9 +193,9 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: List
             # there (without the forced signs) and polish, then test again from the new best fit.
             top = torch.argsort(loss)[:effort.pool]
             K = pool_theta.shape[0]
-            pool_theta, pool_loss = distinct(torch.cat([pool_theta, theta[top]])[None],
-                                             torch.cat([pool_loss, loss[top]])[None], K)
-            pool_theta, pool_loss = hop(ws, pool_theta, pool_loss, effort, lower[None], upper[None])
+            merged = distinct(torch.cat([pool_theta, theta[top]])[None], torch.cat([pool_loss, loss[top]])[None], K)
+            hopped = hop(ws, merged[0][:, :effort.pool], merged[1][:, :effort.pool], effort, lower[None], upper[None])
+            pool_theta, pool_loss = distinct(torch.cat([hopped[0], merged[0]], 1), torch.cat([hopped[1], merged[1]], 1), K)
             pool_theta, pool_loss = ws.fit(pool_theta[0], lower.expand(K, -1), upper.expand(K, -1),
                                            iters=effort.polish_iters, tol=1e-13)
             order = torch.argsort(pool_loss)

@@ -8,6 +8,9 @@
   small outgoing weights, the rest of the row kept: a basin-hopping move that moves one kink at a time.
 * :func:`mirror_edges` — one edge per row has its weight negated: the smallest move that changes a sign
   (in the sign benchmark, refits from such moves often found better optima than neuron redraws).
+* :func:`crossover` — one row's parameters of a region of the network (the neurons up- and downstream of an
+  edge) taken from another fit: parts of a network that barely interact (e.g. two chains summed at the
+  output) are fitted well by different fits, and a refit from the combination keeps both.
 * :func:`flip_neuron` — the sign flips of a neuron (:mod:`mpnet.signs.symmetry`), exact for odd, affine-odd
   and even activations; for a ReLU it is the "linear flip" that is exact when the neuron never leaves its
   linear regime, and a good start for a refit otherwise.
@@ -21,7 +24,7 @@ from torch import Tensor
 from .population import Population
 from .symmetry import AFFINE_ODD, EVEN, ODD
 
-__all__ = ["random_starts", "redraw_neurons", "mirror_edges", "flip_neuron", "clip"]
+__all__ = ["random_starts", "redraw_neurons", "mirror_edges", "flip_neuron", "crossover", "region", "clip"]
 
 
 def clip(theta: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
@@ -132,3 +135,34 @@ def flip_neuron(pop: Population, theta: Tensor, node: Hashable, X: Optional[Tens
         theta[:, target_bias] += theta[:, e] * (1.0 if act in AFFINE_ODD else shift)
         theta[:, e] = -theta[:, e]
     return theta
+
+
+def region(topology, key) -> set:
+    """The hidden neurons whose parameters shape the signal through edge ``key``: its ends and every hidden
+    ancestor of its source and descendant of its target."""
+    def walk(start, step):
+        seen, todo = set(), [start]
+        while todo:
+            for m in step(todo.pop()):
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        return seen
+    src, dst = key
+    nodes = {src, dst} | walk(src, topology.predecessors) | walk(dst, topology.successors)
+    return {n for n in nodes if topology.nodes[n].role == "hidden"}
+
+
+def crossover(pop: Population, base: Tensor, donor: Tensor, nodes) -> Tensor:
+    """``base`` (rows ``[M, P]``) with the incoming weights and bias of every neuron in ``nodes``, and the
+    weights of the edges those neurons send, taken from ``donor`` (``[M, P]``)."""
+    topo = pop.topology
+    cols = set()
+    for n in nodes:
+        cols.add(pop.col[n])
+        cols.update(pop.edge_col[(p, n)] for p in topo.predecessors(n))
+        cols.update(pop.edge_col[(n, t)] for t in topo.successors(n))
+    out = base.clone()
+    idx = torch.tensor(sorted(cols), dtype=torch.long, device=base.device)
+    out[:, idx] = donor[:, idx]
+    return out

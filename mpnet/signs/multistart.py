@@ -38,7 +38,8 @@ class Effort:
     subsample: int = 512       # samples the exploration fits on
     explore_iters: int = 150   # L-BFGS iterations per exploration fit (and per smoothing stage)
     keep: int = 32             # explored fits continued on all the data
-    pool: int = 4              # distinct best fits kept between hop rounds
+    islands: int = 4           # independent pools the explored fits are dealt to
+    pool: int = 2              # distinct best fits each island keeps between hop rounds
     redraws: int = 2           # redraws of each hidden neuron per pool member and round
     rounds: int = 10           # most hop rounds
     hop_iters: int = 150       # L-BFGS iterations per hop fit
@@ -48,7 +49,7 @@ class Effort:
     @classmethod
     def quick(cls) -> "Effort":
         """About a quarter of the default work (tests, ``--quick`` benchmarks)."""
-        return cls(starts=48, keep=12, pool=3, redraws=1, rounds=4, hop_iters=100, polish_iters=400)
+        return cls(starts=48, keep=12, islands=3, pool=2, redraws=1, rounds=4, hop_iters=100, polish_iters=400)
 
 
 class Workspace:
@@ -65,6 +66,7 @@ class Workspace:
         self.log = log or (lambda msg: None)
         self.evaluations = 0     # member-fits run (rows times L-BFGS calls), for the report
         self._smooth: Optional[Tuple[Optional["Workspace"], Optional[Tensor]]] = None
+        self._archive: List[Tuple[Tensor, Tensor]] = []    # (theta, loss on all the data) of every full fit
 
     def pop(self, size: int) -> Population:
         if size not in self._pops:
@@ -91,8 +93,27 @@ class Workspace:
             lower, upper = self.bounds(M)
         X, Y = data if data is not None else (self.X, self.Y)
         self.evaluations += M
-        return minimize(lambda t: pop.loss_and_grad(t, X, Y), lambda t: pop.loss(t, X, Y), theta,
-                        lower=lower, upper=upper, iters=iters, tol=tol)
+        theta, loss = minimize(lambda t: pop.loss_and_grad(t, X, Y), lambda t: pop.loss(t, X, Y), theta,
+                               lower=lower, upper=upper, iters=iters, tol=tol)
+        if data is None:
+            self.remember(theta, loss)
+        return theta, loss
+
+    def remember(self, theta: Tensor, loss: Tensor) -> None:
+        """Keep fits (on all the data) in the archive: every fit of the wiring, constrained or not, is a
+        candidate witness for the sign test (a fit whose ``w_e`` already has the other sign)."""
+        self._archive.append((theta.detach().clone(), loss.detach().clone()))
+
+    def witnesses(self, col: int, weight: float, k: int) -> Tensor:
+        """The ``k`` best archived fits whose entry ``col`` lies on the other side of zero from ``weight``
+        (``[<= k, P]``)."""
+        if not self._archive:
+            return torch.empty(0, self.pop(1).P, dtype=self.dtype, device=self.X.device)
+        theta = torch.cat([t for t, _ in self._archive])
+        loss = torch.cat([l for _, l in self._archive])
+        other = theta[:, col] * (1.0 if weight > 0 else -1.0) <= 0
+        theta, loss = theta[other], loss[other]
+        return theta[torch.argsort(loss)[:k]]
 
     def loss(self, theta: Tensor) -> Tensor:
         return self.pop(theta.shape[0]).loss(theta, self.X, self.Y)
@@ -125,7 +146,7 @@ class Workspace:
         return None if self._smooth[0] is None else self._smooth
 
 
-def distinct(theta: Tensor, loss: Tensor, k: int, rel: float = 1e-6) -> Tuple[Tensor, Tensor]:
+def distinct(theta: Tensor, loss: Tensor, k: int, rel: float = 1e-4) -> Tuple[Tensor, Tensor]:
     """Per group: the ``k`` best rows whose losses differ by more than ``rel`` (copies of one fit count
     once). ``theta [G, R, P]``, ``loss [G, R]`` -> ``[G, k, P]``, ``[G, k]`` (a group short of distinct rows
     repeats its best)."""
@@ -276,14 +297,21 @@ def search(ws: Workspace, effort: Effort, extra: Optional[Tensor] = None) -> Tup
             ws.evaluations += n
             starts = theta / scale
     theta, loss = ws.fit(starts, iters=effort.explore_iters, data=data)
-    best = torch.argsort(loss)[:effort.keep]
+    ws.remember(theta, ws.loss(theta))
+    # islands: the explored fits are dealt round-robin (by rank) to independent pools, so one sticky local
+    # minimum cannot take over the whole search (a single pool collapsed into copies of one on the question
+    # network in 2 of 3 seeds)
+    G = max(1, min(effort.islands, effort.keep))
+    best = torch.argsort(loss)[:effort.keep // G * G]
     theta, loss = ws.fit(theta[best], iters=2 * effort.hop_iters)
-    theta, loss = distinct(theta[None], loss[None], effort.pool)
-    ws.log(f"explored {n} starts: best loss {float(loss[0, 0]):.4g}")
-    lo, hi = ws.bounds(1)
+    rank = torch.argsort(loss)
+    islands = rank.view(-1, G).t()                                 # [G, keep / G], island g: ranks g, g + G, ...
+    theta, loss = distinct(theta[islands], loss[islands], effort.pool)
+    ws.log(f"explored {n} starts: best loss {float(loss.min()):.4g}")
+    lo, hi = ws.bounds(G)
     theta, loss = hop(ws, theta, loss, effort, lo, hi)
-    theta = theta[0]
-    theta, loss = ws.fit(theta, iters=effort.polish_iters, tol=1e-13)
+    theta, loss = distinct(theta.reshape(1, -1, theta.shape[2]), loss.reshape(1, -1), G * effort.pool)
+    theta, loss = ws.fit(theta[0], iters=effort.polish_iters, tol=1e-13)
     order = torch.argsort(loss)
     return theta[order], loss[order]
 
