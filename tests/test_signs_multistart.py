@@ -69,3 +69,10 @@ def test_bad_data_is_named():
         multistart(wiring(), torch.zeros(5, 2), torch.zeros(4, 1), effort=TINY)
     with pytest.raises(TypeError, match="Expected a Topology or a Network"):
         multistart("net.json", X, Y)
+    with pytest.raises(ValueError, match=r"at least 4 samples.*\(got 0\)"):
+        multistart(wiring(), torch.zeros(0, 2), torch.zeros(0, 1), effort=TINY)
+    with pytest.raises(TypeError, match="Expected X and Y as tensors or arrays of numbers"):
+        multistart(wiring(), "x.csv", Y, effort=TINY)
+    Y[0, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"Y has a non-finite value \(inf\) at row 0, column 0"):
+        multistart(wiring(), X.nan_to_num(), Y, effort=TINY)

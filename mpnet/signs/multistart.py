@@ -366,8 +366,13 @@ def _wiring(obj: Union[Topology, Network]) -> Tuple[Topology, Optional[Topology]
 
 
 def _as_data(X, Y, topo: Topology) -> Tuple[Tensor, Tensor]:
-    X = torch.as_tensor(X)
-    Y = torch.as_tensor(Y)
+    try:
+        X, Y = torch.as_tensor(X), torch.as_tensor(Y)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"Expected X and Y as tensors or arrays of numbers (got {type(X).__name__} and "
+                        f"{type(Y).__name__}): {err}") from None
+    if not (X.is_floating_point() or X.dtype in (torch.int32, torch.int64)) or Y.dtype == torch.bool:
+        raise TypeError(f"Expected numeric X and Y (got dtypes {X.dtype} and {Y.dtype}).")
     if Y.dim() == 1:
         Y = Y[:, None]
     if X.dim() != 2 or X.shape[1] != len(topo.inputs):
@@ -376,6 +381,8 @@ def _as_data(X, Y, topo: Topology) -> Tuple[Tensor, Tensor]:
     if Y.dim() != 2 or Y.shape != (X.shape[0], len(topo.outputs)):
         raise ValueError(f"Expected Y of shape [{X.shape[0]}, {len(topo.outputs)}] (one column per output "
                          f"{list(topo.outputs)}), got {list(Y.shape)}.")
+    if X.shape[0] < 4:
+        raise ValueError(f"Expected at least 4 samples to fit and estimate the noise from (got {X.shape[0]}).")
     for name, T in (("X", X), ("Y", Y)):
         bad = ~torch.isfinite(T)
         if bool(bad.any()):
