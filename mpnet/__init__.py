@@ -4,15 +4,16 @@ The flow: :mod:`~mpnet.topology` (declare) -> :mod:`~mpnet.compile` -> :mod:`~mp
 :mod:`~mpnet.model` (``Network``) -> :mod:`~mpnet.train` (``fit``) -> :mod:`~mpnet.signs`
 (``infer_signs``) and :mod:`~mpnet.draw`.
 """
-from .errors import TopologyError, TopologyWarning
+from .errors import MpnetError, TopologyError, TopologyWarning
 from .model import Network
+from . import persist   # registers Network's pickling with torch.load(weights_only=True)
 from .topology import Edge, Node, Topology
 from .train import fit
 from .signs import SignReport, infer_signs, multistart
 from .draw import draw
-from . import sample
+from . import export, sample
 
 __version__ = "0.1.0"
 
 __all__ = ["Topology", "Node", "Edge", "Network", "fit", "multistart", "infer_signs", "SignReport", "draw", "sample",
-           "TopologyError", "TopologyWarning"]
+           "export", "MpnetError", "TopologyError", "TopologyWarning"]
