@@ -1,7 +1,7 @@
 """The trainable network: an ``nn.Module`` owning one weight per edge and one bias per neuron (fourth stage).
 
 Sign constraints are an explicit map from the raw weight vector (the parameter ``raw_weight``, what the
-optimizer moves) to the weights the network computes with (``net.weight``):
+optimizer moves) to the weights the network computes with (``net.weight``)::
 
     free edge:            w = raw
     fixed sign s (+1/-1): w = s * |raw|   (d|raw|/draw taken as +1 at raw = 0, so zero is not a trap)
