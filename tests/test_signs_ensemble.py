@@ -95,7 +95,7 @@ def test_bad_arguments():
     topo = Topology.from_edges([("x1", "y")], inputs=["x1"], outputs=["y"])
     with pytest.raises(ValueError, match=r"Invalid init .bogus."):
         ens(topo, torch.zeros(4, 1), torch.zeros(4, 1), init="bogus")
-    with pytest.raises(ValueError, match="ensemble >= 1"):
+    with pytest.raises(ValueError, match=r"Expected ensemble to be an int >= 1 \(got 0\)"):
         ens(topo, torch.zeros(4, 1), torch.zeros(4, 1), ensemble=0)
     with pytest.raises(TypeError, match=r"options of the ensemble method: \['init'\]"):
         infer_signs(topo, torch.zeros(4, 1), torch.zeros(4, 1), init="given")

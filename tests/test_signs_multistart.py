@@ -61,7 +61,7 @@ def test_a_trained_network_is_one_of_the_starts():
 def test_bad_data_is_named():
     X, Y, _ = two_kinks(n=20)
     X[3, 1] = float("nan")
-    with pytest.raises(ValueError, match=r"X has a non-finite value \(nan\) at row 3, column 1"):
+    with pytest.raises(ValueError, match=r"X holds nan at row 3, column 1 .'x2'.; every value must be finite"):
         multistart(wiring(), X, Y, effort=TINY)
     with pytest.raises(ValueError, match=r"Expected X of shape \[n, 2\]"):
         multistart(wiring(), torch.zeros(5, 3), torch.zeros(5, 1), effort=TINY)
@@ -71,8 +71,8 @@ def test_bad_data_is_named():
         multistart("net.json", X, Y)
     with pytest.raises(ValueError, match=r"at least 4 samples.*\(got 0\)"):
         multistart(wiring(), torch.zeros(0, 2), torch.zeros(0, 1), effort=TINY)
-    with pytest.raises(TypeError, match="Expected X and Y as tensors or arrays of numbers"):
+    with pytest.raises(ValueError, match=r"Expected X to be a tensor or an array of numbers \(got 'x.csv'"):
         multistart(wiring(), "x.csv", Y, effort=TINY)
     Y[0, 0] = float("inf")
-    with pytest.raises(ValueError, match=r"Y has a non-finite value \(inf\) at row 0, column 0"):
+    with pytest.raises(ValueError, match=r"Y holds inf at row 0, column 0 .'y'.; every value must be finite"):
         multistart(wiring(), X.nan_to_num(), Y, effort=TINY)

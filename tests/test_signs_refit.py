@@ -115,7 +115,7 @@ def test_arguments_are_checked():
     topo, X, Y = known_truth(n=20)
     with pytest.raises(ValueError, match=r'Invalid method "vote"'):
         infer_signs(topo, X, Y, method="vote")
-    with pytest.raises(ValueError, match=r"threshold in \[0, 1\] \(got 1.5\)"):
+    with pytest.raises(ValueError, match=r"Expected threshold to be a finite number in \[0, 1\] \(got 1.5\)"):
         infer_signs(topo, X, Y, threshold=1.5)
-    with pytest.raises(ValueError, match="resolution >= 0"):
+    with pytest.raises(ValueError, match=r"Expected resolution to be a finite number >= 0 \(got -1.0\)"):
         infer_signs(topo, X, Y, resolution=-1.0)

@@ -16,6 +16,8 @@ from typing import Callable, Optional, Union
 
 import torch
 
+from ..checks import check_choice, check_dtype, check_float, check_fraction, check_int
+from ..errors import ArgumentError
 from ..model import Network
 from ..topology import Topology
 from .ensemble import infer_ensemble
@@ -28,12 +30,6 @@ __all__ = ["infer_signs", "SignReport", "EdgeSign", "multistart", "MultistartRes
            "estimate_noise"]
 
 METHODS = ("refit", "ensemble")
-
-
-def _unit(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"Expected {name} in [0, 1] (got {value!r}).")
-    return float(value)
 
 
 def infer_signs(topology: Union[Topology, Network], X, Y, *, method: str = "refit", threshold: float = 0.95,
@@ -65,19 +61,21 @@ def infer_signs(topology: Union[Topology, Network], X, Y, *, method: str = "refi
     Raises:
         ValueError: an unknown method, an argument out of range, or data of the wrong shape or not finite.
     """
-    if method not in METHODS:
-        raise ValueError(f'Invalid method "{method}". Must be one of {list(METHODS)}.')
-    threshold = _unit("threshold", threshold)
+    method = check_choice(method, "method", METHODS)
+    threshold = check_fraction(threshold, "threshold")
+    seed = check_int(seed, "seed")
     if method == "ensemble":
         wiring, _ = _wiring(topology)
         return infer_ensemble(wiring, X, Y, threshold=threshold, seed=seed, **ensemble_options)
     if ensemble_options:
-        raise TypeError(f"infer_signs(method='refit') got options of the ensemble method: "
-                        f"{sorted(ensemble_options)}; drop them or pass method='ensemble'.")
-    if not resolution >= 0:
-        raise ValueError(f"Expected resolution >= 0 (got {resolution!r}).")
-    if not verify >= 0:
-        raise ValueError(f"Expected verify >= 0 (got {verify!r}).")
+        raise ArgumentError(f"infer_signs(method='refit') got options of the ensemble method: "
+                            f"{sorted(ensemble_options)}; drop them or pass method='ensemble'.")
+    if effort is not None and not isinstance(effort, Effort):
+        raise ArgumentError(f"Expected effort to be an mpnet.signs.Effort (got {type(effort).__name__}).")
+    noise_std = check_float(noise_std, "noise_std", min=0, min_open=True, allow_none=True)
+    resolution = check_float(resolution, "resolution", min=0)
+    verify = check_float(verify, "verify", min=0)
+    dtype = check_dtype(dtype)
     wiring, start = _wiring(topology)
     X, Y = _as_data(X, Y, wiring)
     return infer_refit(wiring, start, X, Y, effort=effort or Effort(), threshold=threshold, seed=seed,

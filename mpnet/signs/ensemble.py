@@ -20,6 +20,7 @@ from typing import Callable, Dict, Hashable, List, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
+from ..checks import check_choice, check_float, check_fraction, check_int
 from ..model import Network
 from .report import EdgeSign, SignReport
 from .symmetry import Flip, flip, flip_symmetries, reference_edges
@@ -109,10 +110,11 @@ def infer_ensemble(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int 
         a :class:`SignReport`.
     """
     t0 = time.time()
-    if init not in ("random", "given"):
-        raise ValueError(f'Invalid init "{init}". Must be one of ["random", "given"].')
-    if ensemble < 1:
-        raise ValueError(f"Expected ensemble >= 1 (got {ensemble}).")
+    init = check_choice(init, "init", ["random", "given"])
+    ensemble = check_int(ensemble, "ensemble", min=1)
+    fail_fraction = check_float(fail_fraction, "fail_fraction", min=0)
+    hidden_bias = check_float(hidden_bias, "hidden_bias", min=0)
+    min_effect = check_fraction(min_effect, "min_effect")
     base = _random_start(topology, hidden_bias) if init == "random" else topology
     net = Network([base] * ensemble, seed=seed)
     if init == "random":   # members differ in their starting biases too: U(0, 2 * hidden_bias), mean hidden_bias

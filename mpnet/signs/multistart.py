@@ -21,6 +21,8 @@ from typing import Callable, Dict, Hashable, List, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
+from ..checks import as_tensor, check_finite, check_int
+from ..errors import ArgumentError, DataError
 from ..model import Network
 from ..topology import Topology
 from .lbfgs import minimize
@@ -45,6 +47,15 @@ class Effort:
     hop_iters: int = 150       # L-BFGS iterations per hop fit
     polish_iters: int = 1000   # L-BFGS iterations of the final polish
     smooth: Tuple[float, ...] = (2.0, 6.0, 20.0)   # ReLU -> softplus(beta z) / beta stages of the exploration
+
+    def __post_init__(self) -> None:
+        for name in ("starts", "subsample", "keep", "islands", "pool", "redraws"):
+            check_int(getattr(self, name), f"Effort.{name}", min=1)
+        for name in ("explore_iters", "rounds", "hop_iters", "polish_iters"):
+            check_int(getattr(self, name), f"Effort.{name}", min=0)
+        self.smooth = tuple(self.smooth)
+        if any(not isinstance(b, (int, float)) or isinstance(b, bool) or not b > 0 for b in self.smooth):
+            raise ArgumentError(f"Expected Effort.smooth to be positive numbers (got {self.smooth!r}).")
 
     @classmethod
     def quick(cls) -> "Effort":
@@ -366,27 +377,18 @@ def _wiring(obj: Union[Topology, Network]) -> Tuple[Topology, Optional[Topology]
 
 
 def _as_data(X, Y, topo: Topology) -> Tuple[Tensor, Tensor]:
-    try:
-        X, Y = torch.as_tensor(X), torch.as_tensor(Y)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise TypeError(f"Expected X and Y as tensors or arrays of numbers (got {type(X).__name__} and "
-                        f"{type(Y).__name__}): {err}") from None
-    if not (X.is_floating_point() or X.dtype in (torch.int32, torch.int64)) or Y.dtype == torch.bool:
-        raise TypeError(f"Expected numeric X and Y (got dtypes {X.dtype} and {Y.dtype}).")
+    """``X [n, n_in]`` and ``Y [n, n_out]`` as tensors, checked: numbers, shapes, at least 4 rows, finite."""
+    X, Y = as_tensor(X, "X"), as_tensor(Y, "Y")
     if Y.dim() == 1:
         Y = Y[:, None]
     if X.dim() != 2 or X.shape[1] != len(topo.inputs):
-        raise ValueError(f"Expected X of shape [n, {len(topo.inputs)}] (one column per input "
-                         f"{list(topo.inputs)}), got {list(X.shape)}.")
+        raise DataError(f"Expected X of shape [n, {len(topo.inputs)}] (one column per input "
+                        f"{list(topo.inputs)}), got {list(X.shape)}.")
     if Y.dim() != 2 or Y.shape != (X.shape[0], len(topo.outputs)):
-        raise ValueError(f"Expected Y of shape [{X.shape[0]}, {len(topo.outputs)}] (one column per output "
-                         f"{list(topo.outputs)}), got {list(Y.shape)}.")
+        raise DataError(f"Expected Y of shape [{X.shape[0]}, {len(topo.outputs)}] (one column per output "
+                        f"{list(topo.outputs)}), got {list(Y.shape)}.")
     if X.shape[0] < 4:
-        raise ValueError(f"Expected at least 4 samples to fit and estimate the noise from (got {X.shape[0]}).")
-    for name, T in (("X", X), ("Y", Y)):
-        bad = ~torch.isfinite(T)
-        if bool(bad.any()):
-            row, column = (int(v) for v in bad.nonzero()[0])
-            raise ValueError(f"{name} has a non-finite value ({T[row, column].item()}) at row {row}, column "
-                             f"{column}; remove or impute it before fitting.")
+        raise DataError(f"Expected at least 4 samples to fit and estimate the noise from (got {X.shape[0]}).")
+    check_finite(X, "X", columns=[str(n) for n in topo.inputs])
+    check_finite(Y, "Y", columns=[str(n) for n in topo.outputs])
     return X, Y
