@@ -18,6 +18,7 @@ ensemble (the old vote).
     python scripts/sign_recovery.py                  # the benchmark (about an hour on a 2-core CPU)
     python scripts/sign_recovery.py --quick          # a few teachers, smaller search (CI smoke test)
     python scripts/sign_recovery.py --calibrate      # refit only, on disjoint seeds: writes the calibration table
+    python scripts/sign_recovery.py --rescore DIR    # DIR/edges.csv's refit rows scored with today's table
 
 Writes edges.csv (one row per edge and method) and reliability.png into --out-dir.
 """
@@ -39,7 +40,7 @@ import torch
 
 import mpnet
 from mpnet import Network, Topology, sample
-from mpnet.examples import question_network, question_teacher
+from mpnet.examples import kinks_in_data, question_teacher, unknown_weights
 from mpnet.signs import Effort
 from mpnet.signs import calibration
 
@@ -58,19 +59,6 @@ class Config:
 
 
 # ------------------------------------------------------------------------------------------------ teachers
-def _kinks_in_data(topo: Topology, X: torch.Tensor, rng: random.Random) -> Topology:
-    """Biases that put every hidden neuron's pre-activation zero at a random 20-80 % quantile of the data."""
-    biases: Dict = {}
-    for node in topo.topological_order():
-        if topo.nodes[node].role != "hidden":
-            continue
-        net = Network(topo.with_weights({}, biases), dtype=torch.float64)
-        Z, _ = net.states(X)
-        row = net.rows.index((0, node))
-        biases[node] = -float(torch.quantile(Z[row], rng.uniform(0.2, 0.8)))
-    return topo.with_weights({}, biases)
-
-
 def random_teacher(activation: str, rng: random.Random, X_of) -> Topology:
     while True:
         n_in, n_hidden, n_edges = rng.randint(2, 4), rng.randint(4, 9), rng.randint(14, 30)
@@ -81,7 +69,7 @@ def random_teacher(activation: str, rng: random.Random, X_of) -> Topology:
             continue
         lost = topo.unreachable()
         if 14 <= topo.num_edges <= 30 and not lost.unreached and not lost.dead_ends:
-            return _kinks_in_data(topo, X_of(n_in), rng)
+            return kinks_in_data(topo, X_of(n_in), seed=rng.randrange(10**6))
 
 
 def question_teacher_for(activation: str) -> Topology:
@@ -90,13 +78,6 @@ def question_teacher_for(activation: str) -> Topology:
         return q
     nodes = [replace(n, activation=activation) if n.role == "hidden" else n for n in q.nodes.values()]
     return Topology(nodes, list(q.edges.values()), warn=False)
-
-
-def unknown(teacher: Topology) -> Topology:
-    """The student's view: the wiring, its constraints, and no weight or bias."""
-    nodes = [replace(n, bias=0.0) for n in teacher.nodes.values()]
-    edges = [replace(e, weight=None) if e.trainable else e for e in teacher.edges.values()]
-    return Topology(nodes, edges, warn=False)
 
 
 def identifiable_ends(teacher: Topology, X: torch.Tensor) -> Dict:
@@ -137,10 +118,10 @@ def run_teacher(task) -> List[dict]:
     for method in cfg.methods:
         t0 = time.time()
         if method == "refit":
-            report = mpnet.infer_signs(unknown(teacher), X, Y, seed=seed,
+            report = mpnet.infer_signs(unknown_weights(teacher), X, Y, seed=seed,
                                        effort=Effort.quick() if cfg.quick else None)
         else:
-            report = mpnet.infer_signs(unknown(teacher), X.float(), Y.float(), method="ensemble", seed=seed,
+            report = mpnet.infer_signs(unknown_weights(teacher), X.float(), Y.float(), method="ensemble", seed=seed,
                                        ensemble=32 if cfg.quick else 64, epochs=250 if cfg.quick else 400,
                                        lr=0.03, batch_size=128, progress=False)
         seconds = time.time() - t0
@@ -245,6 +226,7 @@ def plot_reliability(rows: List[dict], path: str) -> None:
 
 
 def calibrate(rows: List[dict], cfg: Config, argv: List[str]) -> None:
+    argv = [a for i, a in enumerate(argv) if a != "--out-dir" and (i == 0 or argv[i - 1] != "--out-dir")]
     samples = [(r["ratio"], r["floor_ratio"], r["best_sign"] == r["truth"]) for r in rows
                if r["method"] == "refit" and r["ratio"] == r["ratio"]]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -261,10 +243,49 @@ def calibrate(rows: List[dict], cfg: Config, argv: List[str]) -> None:
                                        f"({n[1]}/{n[0]})" for i, (c, n) in enumerate(zip(conf, counts))))
 
 
+def write_rows(rows: List[dict], out_dir: str) -> None:
+    with open(os.path.join(out_dir, "edges.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+_BOOLS = {"symmetric", "teacher_identifiable", "called", "correct"}
+_FLOATS = {"noise", "confidence", "ratio", "floor_ratio", "seconds"}
+_INTS = {"edges", "fits"}
+
+
+def read_rows(path: str) -> List[dict]:
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in r:
+            r[k] = (r[k] == "True" if k in _BOOLS else float(r[k]) if k in _FLOATS else
+                    int(r[k]) if k in _INTS else r[k])
+    return rows
+
+
+def rescore(rows: List[dict], threshold: float) -> List[dict]:
+    """Refit rows re-scored with the calibration table on disk: a tested edge (confidence > 0 when it ran)
+    gets the table's confidence for its ratio and fit quality, and is called when that reaches ``threshold``
+    (the verdict is the best fit's sign, as in infer_signs)."""
+    table = calibration.load_table()
+    out = []
+    for r in rows:
+        r = dict(r)
+        if r["method"] == "refit" and r["confidence"] > 0:
+            r["confidence"] = calibration.confidence(r["ratio"], r["floor_ratio"], table)
+            r["called"] = r["confidence"] >= threshold
+            r["verdict"] = r["best_sign"] if r["called"] else "?"
+            r["correct"] = r["verdict"] == r["truth"]
+        out.append(r)
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="two teachers per cell, Effort.quick(), 1 % noise")
+    parser.add_argument("--quick", action="store_true", help="one teacher per cell, Effort.quick(), 1 %% noise")
     parser.add_argument("--calibrate", action="store_true", help="refit only, seeds disjoint from the benchmark's; "
                                                                  "writes mpnet/signs/calibration.json")
     parser.add_argument("--teachers", type=int, help="random teachers per (activation, noise)")
@@ -274,7 +295,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="teachers run in parallel processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default=Config.out_dir)
+    parser.add_argument("--rescore", metavar="DIR", help="no runs: score DIR/edges.csv with the current table")
+    parser.add_argument("--threshold", type=float, default=0.95, help="confidence a call needs (with --rescore)")
     args = parser.parse_args(argv)
+    if args.rescore:
+        rows = rescore(read_rows(os.path.join(args.rescore, "edges.csv")), args.threshold)
+        seen = lambda k: list(dict.fromkeys(r[k] for r in rows))
+        print_table(rows, Config(activations=seen("activation"), noises=seen("noise"), methods=seen("method")))
+        plot_reliability(rows, os.path.join(args.rescore, "reliability.png"))
+        print(f"wrote {args.rescore}/reliability.png")
+        return
     cfg = Config(seed=args.seed, jobs=args.jobs, out_dir=args.out_dir, quick=args.quick)
     if args.quick:
         cfg.teachers, cfg.noises, cfg.activations = 1, [0.01], ["relu", "tanh"]
@@ -298,6 +328,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     with ProcessPoolExecutor(max_workers=cfg.jobs) as pool:
         for i, result in enumerate(pool.map(run_teacher, tasks)):
             rows += result
+            write_rows(rows, cfg.out_dir)    # after every teacher: a long run interrupted keeps what it has
             name, act, noise = tasks[i][:3]
             for method in cfg.methods:
                 s = summarise([r for r in result if r["method"] == method])
@@ -306,10 +337,6 @@ def main(argv: Optional[List[str]] = None) -> None:
                       f"{s['cov_ident']:.0%} of identifiable; {s['seconds']:.0f}s", flush=True)
     print()
     print_table(rows, cfg)
-    with open(os.path.join(cfg.out_dir, "edges.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     if args.calibrate:
         calibrate(rows, cfg, argv)
     else:
