@@ -225,8 +225,10 @@ def plot_reliability(rows: List[dict], path: str) -> None:
     plt.close(fig)
 
 
-def calibrate(rows: List[dict], cfg: Config, argv: List[str]) -> None:
-    argv = [a for i, a in enumerate(argv) if a != "--out-dir" and (i == 0 or argv[i - 1] != "--out-dir")]
+def calibrate(rows: List[dict], argv: List[str]) -> None:
+    # where files went, or came from, is not part of how the table was made
+    argv = [a for i, a in enumerate(argv)
+            if a not in ("--out-dir", "--from") and (i == 0 or argv[i - 1] not in ("--out-dir", "--from"))]
     samples = [(r["ratio"], r["floor_ratio"], r["best_sign"] == r["truth"]) for r in rows
                if r["method"] == "refit" and r["ratio"] == r["ratio"]]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -295,9 +297,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="teachers run in parallel processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default=Config.out_dir)
+    parser.add_argument("--from", dest="from_dir", metavar="DIR",
+                        help="with --calibrate: no runs, the table from DIR/edges.csv (a finished --calibrate run)")
     parser.add_argument("--rescore", metavar="DIR", help="no runs: score DIR/edges.csv with the current table")
     parser.add_argument("--threshold", type=float, default=0.95, help="confidence a call needs (with --rescore)")
     args = parser.parse_args(argv)
+    if args.calibrate and args.from_dir:
+        calibrate(read_rows(os.path.join(args.from_dir, "edges.csv")), argv)
+        return
     if args.rescore:
         rows = rescore(read_rows(os.path.join(args.rescore, "edges.csv")), args.threshold)
         seen = lambda k: list(dict.fromkeys(r[k] for r in rows))
@@ -338,7 +345,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     print()
     print_table(rows, cfg)
     if args.calibrate:
-        calibrate(rows, cfg, argv)
+        calibrate(rows, argv)
     else:
         plot_reliability(rows, os.path.join(cfg.out_dir, "reliability.png"))
     print(f"wrote {cfg.out_dir}/edges.csv in {time.time() - start:.0f}s")

@@ -73,7 +73,8 @@ def _monotone(values: List[float], weights: List[float]) -> List[float]:
 
 def fit_table(samples: Sequence[Tuple[float, float, bool]], **provenance) -> Dict:
     """A table from ``(ratio, floor_ratio, correct)`` samples: per quality class and ratio bin, the
-    Laplace-smoothed fraction correct ``(k + 1) / (n + 2)``, made non-decreasing in the ratio."""
+    Laplace-smoothed fraction correct ``(k + 1) / (n + 2)``, made non-decreasing in the ratio (bins without
+    samples take the value of the nearest populated bin below)."""
     counts = {q: [[0, 0] for _ in range(len(EDGES) - 1)] for q, _, _ in QUALITY}
     for ratio, floor_ratio, correct in samples:
         if ratio != ratio:
@@ -83,7 +84,15 @@ def fit_table(samples: Sequence[Tuple[float, float, bool]], **provenance) -> Dic
         c[1] += int(correct)
     conf = {}
     for q, bins in counts.items():
-        raw = [(k + 1) / (n + 2) for n, k in bins]
-        conf[q] = [round(v, 4) for v in _monotone(raw, [n + 2 for n, _ in bins])]
+        seen = [i for i, (n, _) in enumerate(bins) if n]
+        fitted = dict(zip(seen, _monotone([(bins[i][1] + 1) / (bins[i][0] + 2) for i in seen],
+                                          [bins[i][0] + 2 for i in seen])))
+        # a bin without samples says nothing: it takes the value of the nearest bin below that has some
+        # (the statistic only grows more telling with the ratio), a coin below the first
+        values, last = [], min(0.5, fitted[seen[0]]) if seen else 0.5
+        for i in range(len(bins)):
+            last = fitted.get(i, last)
+            values.append(round(last, 4))
+        conf[q] = values
     return {"edges": [str(e) for e in EDGES], "quality": [list(map(str, q)) for q in QUALITY],
             "counts": counts, "confidence": conf, **provenance}
