@@ -1,11 +1,12 @@
 """mpnet: neuron-level networks with custom sparse connections, computed by layered message passing.
 
-The flow: :mod:`~mpnet.topology` (declare) -> :mod:`~mpnet.compile` -> :mod:`~mpnet.propagate` ->
-:mod:`~mpnet.model` (``Network``) -> :mod:`~mpnet.train` (``fit``) -> :mod:`~mpnet.signs`
+The flow: :mod:`~mpnet.topology` (declare) -> :mod:`~mpnet.compile` -> :mod:`~mpnet.propagate` (or
+:mod:`~mpnet.recurrent` for recurrent topologies) -> :mod:`~mpnet.model` (``Network``) -> :mod:`~mpnet.train` (``fit``) -> :mod:`~mpnet.signs`
 (``infer_signs``) and :mod:`~mpnet.draw`.
 """
 from .errors import MpnetError, TopologyError, TopologyWarning
 from .model import Network
+from .steps import RecurrentState
 from . import persist   # registers Network's pickling with torch.load(weights_only=True)
 from .topology import Edge, Node, Topology
 from .train import fit
@@ -15,5 +16,5 @@ from . import export, sample
 
 __version__ = "0.1.0"
 
-__all__ = ["Topology", "Node", "Edge", "Network", "fit", "multistart", "infer_signs", "SignReport", "draw", "sample",
-           "export", "MpnetError", "TopologyError", "TopologyWarning"]
+__all__ = ["Topology", "Node", "Edge", "Network", "RecurrentState", "fit", "multistart", "infer_signs", "SignReport",
+           "draw", "sample", "export", "MpnetError", "TopologyError", "TopologyWarning"]

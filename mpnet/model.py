@@ -34,8 +34,11 @@ from torch import Tensor, nn
 
 from .checks import check_bool, check_dtype, check_int
 from .compile import compile_topologies
-from .errors import ArgumentError, DataError, NonFiniteError, SignConflictError, UnknownEdgeError
+from .errors import ArgumentError, DataError, MismatchError, NonFiniteError, SignConflictError, UnknownEdgeError
 from .propagate import LayeredConv, run_levels
+from .recurrent import RecurrentConv, Stepper, recurrent_states
+from .steps import (RecurrentState, check_times, ctrnn_schedule, discrete_schedule, final_state, initial_slots,
+                    sequence_rows)
 from .topology import Topology
 
 __all__ = ["Network", "SignConstraint"]
@@ -119,11 +122,16 @@ class Network(nn.Module):
         seed: seeds the draw of the weights the topology leaves unset (``None``: torch's global RNG).
         fused: use the fused sparse path (default) or the plain autograd path (see :mod:`mpnet.propagate`).
         dtype, device: of the parameters; ``float64`` represents hand-set weights exactly.
+        advance_time, time_step: a ctrnn's defaults for :meth:`forward` (each input is held for
+            ``advance_time``, integrated in steps of ``time_step``, as ``CTRNN.advance``).
 
     Shapes:
         one topology: ``x: [batch, n_inputs] -> [batch, n_outputs]``;
         ``T`` topologies: ``x: [batch, n_inputs]`` (shared) or ``[T, batch, n_inputs]`` ->
         ``[T, batch, n_outputs]``.
+        recurrent topologies (:mod:`mpnet.recurrent`):
+        ``x: [steps, batch, n_inputs] -> [steps, batch, n_outputs]``; ``T`` of them:
+        ``x: [steps, batch, n_inputs]`` or ``[T, steps, batch, n_inputs]`` -> ``[T, steps, batch, n_outputs]``.
 
     Example:
         >>> topo = Topology.from_edges([("x", "y", 2.0)], inputs=["x"], outputs=["y"])
@@ -132,16 +140,27 @@ class Network(nn.Module):
     """
 
     def __init__(self, topology: Union[Topology, Sequence[Topology]], *, seed: Optional[int] = None,
-                 fused: bool = True, dtype: Optional[torch.dtype] = None, device=None):
+                 fused: bool = True, dtype: Optional[torch.dtype] = None, device=None,
+                 advance_time: Optional[float] = None, time_step: Optional[float] = None):
         super().__init__()
         self.batched = not isinstance(topology, Topology)
         self.topologies: List[Topology] = [topology] if not self.batched else _topology_list(topology)
         seed = check_int(seed, "seed", allow_none=True)
         fused = check_bool(fused, "fused")
         dtype = check_dtype(dtype, allow_none=True)
+        kinds = {t.network_type for t in self.topologies}
+        if len(kinds) > 1:
+            raise MismatchError(f"The topologies mix network types {sorted(kinds)}; one Network computes one "
+                                f"kind (declare them all recurrent=..., or none).")
+        self.network_type: str = kinds.pop() if kinds else "feedforward"
+        self.recurrent = self.network_type != "feedforward"
+        if (advance_time is not None or time_step is not None) and self.network_type != "ctrnn":
+            raise ArgumentError(f"advance_time and time_step are for ctrnn topologies (recurrent='ctrnn'); these "
+                                f"are {self.network_type}.")
+        self.advance_time, self.time_step = check_times(advance_time, time_step)
         self.data, self.plan = compile_topologies(self.topologies)
         self.seed = seed
-        self.conv = LayeredConv(fused=fused)
+        self.conv = RecurrentConv(fused=fused) if self.recurrent else LayeredConv(fused=fused)
         factory = dict(dtype=dtype or torch.get_default_dtype(), device=device)
 
         # per-edge and per-row metadata in compiled order
@@ -161,6 +180,10 @@ class Network(nn.Module):
         if device is not None:
             self.plan = self.plan.apply(lambda t: t.to(device))
         self.plan.set_dtype(factory["dtype"])
+        # a ctrnn's time constants per non-input row, float64 on the CPU (never cast: dt / tau is divided
+        # in float64, as neat does, and rounded once to the network's dtype)
+        self._tau = torch.tensor([n.time_constant for _, n in self._rows[self.plan.num_inputs:]],
+                                 dtype=torch.float64) if self.network_type == "ctrnn" else None
         self._handed_out: List[Tuple[Any, Tensor]] = []   # tensors net.weight gave out: (ref, values then)
         self._last_handed: Optional[Tensor] = None
         self._check_declared_finite()
@@ -364,10 +387,30 @@ class Network(nn.Module):
         want = f"[batch, {plan.n_in}]" + (f" or [{T}, batch, {plan.n_in}]" if self.batched else "")
         raise DataError(f"Expected input of shape {want} (got {list(x.shape)}).")
 
-    def forward(self, x: Tensor, *, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None) -> Tensor:
-        """The outputs on ``x``; ``weight`` ``[E]`` (effective weights in :attr:`edge_keys` order, constraints
-        not applied) and ``bias`` ``[num_nodes - num_inputs]`` replace the module's own for this call: a
-        functional call, for optimizers that keep their own copies of the parameters."""
+    def forward(self, x: Tensor, state: Union[RecurrentState, Tensor, None] = None, *, return_state: bool = False,
+                advance_time: Optional[float] = None, time_step: Optional[float] = None,
+                weight: Optional[Tensor] = None, bias: Optional[Tensor] = None):
+        """The outputs on ``x`` (see the class for the shapes).
+
+        Args:
+            state, return_state: recurrent networks only: start from ``state`` (a :class:`RecurrentState`
+                returned by an earlier call; ``None`` starts every neuron at 0, neat's ``reset()``), and
+                return ``(outputs, final state)``. Continuing from the returned state computes what one
+                longer sequence would.
+            advance_time, time_step: ctrnn only, overriding the constructor's.
+            weight, bias: feed-forward networks only: ``weight`` ``[E]`` (effective weights in
+                :attr:`edge_keys` order, constraints not applied) and ``bias`` ``[num_nodes - num_inputs]``
+                replace the module's own for this call (a functional call, for optimizers that keep their own
+                copies of the parameters, as sign inference does).
+        """
+        if self.recurrent:
+            if weight is not None or bias is not None:
+                raise ArgumentError("weight= and bias= overrides are for feed-forward networks; this one is "
+                                    "recurrent (set net.weight / net.bias instead).")
+            return self._forward_sequence(x, state, return_state, advance_time, time_step)
+        if state is not None or return_state or advance_time is not None or time_step is not None:
+            raise ArgumentError("state, return_state, advance_time and time_step are for recurrent networks; this "
+                            "one is feed-forward.")
         plan, T = self.plan, self.plan.num_graphs
         weight = self._compute_weight() if weight is None else weight
         bias = self.bias if bias is None else bias
@@ -377,18 +420,77 @@ class Network(nn.Module):
         out = out.view(T, plan.n_out, -1).transpose(1, 2)                  # [T, batch, n_out]
         return out if self.batched else out[0]
 
+    def _sequence_rows(self, x: Tensor) -> Tensor:
+        """A recurrent network's ``x`` (see the class) -> input rows ``[steps, T * n_in, batch]``."""
+        if not isinstance(x, Tensor):
+            raise ArgumentError(f"Expected the input x to be a torch.Tensor of shape [steps, batch, "
+                                f"{self.plan.n_in}] (got a {type(x).__name__}); convert it with "
+                                f"torch.as_tensor(x, dtype={self.bias.dtype}).")
+        if not torch.is_floating_point(x):
+            x = x.to(self.bias.dtype)
+        if x.dtype != self.bias.dtype:
+            raise ArgumentError(f"Expected input of dtype {self.bias.dtype} (got {x.dtype}); convert the input or "
+                                f"the network (e.g. net.double()).")
+        return sequence_rows(x, self.plan, self.batched)
+
+    def _schedule(self, steps: int, time: float, advance_time: Optional[float], time_step: Optional[float]):
+        if self.network_type != "ctrnn":
+            if advance_time is not None or time_step is not None:
+                raise ArgumentError("advance_time and time_step are for ctrnn networks; this one is a discrete-time "
+                                "recurrent network (one step per input).")
+            return discrete_schedule(steps)
+        advance_time = self.advance_time if advance_time is None else advance_time
+        time_step = self.time_step if time_step is None else time_step
+        if advance_time is None or time_step is None:
+            raise ArgumentError("A ctrnn network needs advance_time and time_step (how long each input is held, "
+                             "and the integration step): Network(topo, advance_time=..., time_step=...) or "
+                             "net(x, advance_time=..., time_step=...).")
+        return ctrnn_schedule(steps, advance_time, time_step, time)
+
+    def _forward_sequence(self, x: Tensor, state, return_state: bool, advance_time, time_step):
+        plan, T = self.plan, self.plan.num_graphs
+        rows = self._sequence_rows(x)                                           # [K, T * n_in, B]                             # [K, T * n_in, B]
+        init, time = initial_slots(state, plan, 2 if self.network_type == "ctrnn" else 1, rows)
+        schedule = self._schedule(rows.shape[0], time, advance_time, time_step)
+        out, final = self.conv.forward(rows, plan, self._compute_weight(), self.bias, schedule, init, self._tau)
+        K, B = rows.shape[0], rows.shape[2]
+        out = out.view(K, T, plan.n_out, B).permute(1, 0, 3, 2)               # [T, K, B, n_out]
+        out = out if self.batched else out[0]
+        return (out, final_state(rows, init, final, schedule)) if return_state else out
+
     @torch.no_grad()
-    def states(self, x: Tensor, *, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None
-               ) -> Tuple[Tensor, Tensor]:
+    def states(self, x: Tensor, state: Union[RecurrentState, Tensor, None] = None, *,
+               advance_time: Optional[float] = None, time_step: Optional[float] = None,
+               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Every neuron's pre-activation and activation on ``x``: ``(z, h)``, each ``[num_nodes, batch]``
-        in compiled row order; :attr:`rows` names the neuron of each row. ``weight`` and ``bias`` as in
-        :meth:`forward`."""
+        in compiled row order; :attr:`rows` names the neuron of each row. A recurrent network gives them
+        after every step (every integration step of a ctrnn): ``[steps, num_nodes, batch]``, from ``state``
+        if given (a neuron without incoming edges is never computed; its ``z`` is just its bias).
+        ``weight`` and ``bias`` (feed-forward only) as in :meth:`forward`."""
+        if self.recurrent:
+            if weight is not None or bias is not None:
+                raise ArgumentError("weight= and bias= overrides are for feed-forward networks; this one is "
+                                    "recurrent.")
+            rows = self._sequence_rows(x)
+            init, time = initial_slots(state, self.plan, 2 if self.network_type == "ctrnn" else 1, rows)
+            schedule = self._schedule(rows.shape[0], time, advance_time, time_step)
+            return recurrent_states(self.conv, self.plan, rows, self._compute_weight(), self.bias, schedule, init,
+                                    self._tau)
         rows = self._input_rows(x)
         weight = self._compute_weight() if weight is None else weight
         bias = self.bias if bias is None else bias
         H, Z = run_levels(self.conv, self.plan, rows.contiguous(), weight, bias)
         Z[:self.plan.num_inputs] = H[:self.plan.num_inputs]   # an input's "pre-activation" is its value
         return Z, H
+
+    def stepper(self, batch: int = 1) -> "Stepper":
+        """A discrete recurrent network's :class:`~mpnet.recurrent.Stepper`: one step per call with few ops,
+        for closed loops (a snapshot of the current weights; inference only)."""
+        if self.network_type != "recurrent":
+            raise ArgumentError(f"stepper() steps a discrete-time recurrent network; this one is "
+                                f"{self.network_type}.")
+        batch = check_int(batch, "batch", min=1)
+        return Stepper(self.conv, self.plan, self._compute_weight().detach(), self.bias.detach(), batch)
 
     @property
     def rows(self) -> List[Tuple[int, Hashable]]:
@@ -482,5 +584,8 @@ class Network(nn.Module):
         return network_from_payload, (network_payload(self, cpu=False),)
 
     def __repr__(self) -> str:
+        if self.recurrent:
+            return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, edges={self.raw_weight.numel()}, "
+                    f"{self.network_type}, fused={self.conv.fused})")
         return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "
                 f"edges={self.raw_weight.numel()}, depth={len(self.plan.levels)}, fused={self.conv.fused})")

@@ -489,12 +489,22 @@ def main() -> None:
     parser.add_argument("--markdown", metavar="PATH", help="also write the report as markdown")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--recurrent-only", action="store_true", help="only the recurrent rows and targets")
     parser.add_argument("--ray", action="store_true", help="only the search over Ray: local vs 2 Ray workers "
                         "(pip install 'mpnet[ray]'); with --quick: 2,000 and 10,000 genomes")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
+        return
+    if args.recurrent_only:
+        cfg = QUICK if args.quick else Config()
+        print(f"{shlex.join(['python'] + sys.argv)}: torch {torch.__version__}, neat-python {neat.__version__}, "
+              f"{torch.get_num_threads()} torch threads, load average at start {os.getloadavg()[0]:.2f}; ms: median "
+              f"of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python), float32", flush=True)
+        rows, infos = bench_recurrent(cfg)
+        print("\n".join(infos + ["", format_table(rows), "", "targets:"] + recurrent_targets(rows)
+                        + [f"load average at end {os.getloadavg()[0]:.2f}"]))
         return
     if args.ray:
         print(f"command: {shlex.join(['python'] + sys.argv)}; load average at start {os.getloadavg()[0]:.2f}, "
@@ -525,9 +535,12 @@ def main() -> None:
         r, info = bench_population(cfg) if name == "population" else bench_graph(name, cfg, args.threads)
         rows, infos = rows + r, infos + [info]
         print(f"  done: {info}", file=sys.stderr, flush=True)
+    recurrent_rows, recurrent_infos = bench_recurrent(cfg)
+    print(f"  done: {'; '.join(recurrent_infos)}", file=sys.stderr, flush=True)
     mem_line, mem_ratio = bench_memory(cfg, args.threads)
     title = "targets" + (" (quick run: smaller population and memory case, fewer repeats)" if args.quick else "")
-    tail = [mem_line, f"{title}:"] + check_targets(rows, mem_ratio) + [
+    rows, infos = rows + recurrent_rows, infos + recurrent_infos
+    tail = [mem_line, f"{title}:"] + check_targets(rows, mem_ratio) + recurrent_targets(recurrent_rows) + [
         f"load average at end {os.getloadavg()[0]:.2f}; total {time.perf_counter() - start:.0f} s"]
     report = "\n".join(infos + ["", format_table(rows), ""] + tail)
     print("\n" + report)
@@ -537,6 +550,126 @@ def main() -> None:
             f.write("# mpnet benchmarks\n\n" + "\n".join(f"- {h}" for h in head + infos) + "\n\n"
                     + format_table(rows, markdown=True) + "\n\n```text\n" + "\n".join(tail)
                     + "\n```\n\nAs printed:\n\n```text\n" + "\n".join(head) + "\n\n" + report + "\n```\n")
+
+
+# ------------------------------------------------------------------------------------ recurrent networks
+# Recurrent rows beside neat-python's RecurrentNetwork: the same topology (neat's tanh, sum), the same input
+# sequences; neat-python steps one sample at a time (activate per step), mpnet the whole batch per step.
+RECURRENT_STEPS = 50
+
+
+def recurrent_graph(seed: int = 0) -> mpnet.Topology:
+    """500 neurons (10 inputs, 480 hidden, 10 outputs), 6,000 distinct random edges, self-loops and cycles
+    included, weights N(0, 0.1): with neat's tanh(2.5 z) and 12 inputs a neuron, a gain below 1, so the
+    dynamics contract and float32 stays within 1e-4 of neat-python's float64 over 50 steps."""
+    rng = random.Random(seed)
+    ids = [f"x{i}" for i in range(10)] + [f"h{i}" for i in range(480)] + [f"y{i}" for i in range(10)]
+    edges: Dict[Tuple[str, str], float] = {}
+    while len(edges) < 6000:
+        edges.setdefault((rng.choice(ids), rng.choice(ids[10:])), rng.gauss(0.0, 0.1))
+    biases = {n: rng.gauss(0.0, 0.1) for n in ids[10:]}
+    return mpnet.Topology.from_edges([(s, d, w) for (s, d), w in edges.items()], inputs=ids[:10], outputs=ids[-10:],
+                                     activation="neat.tanh", output_activation="neat.tanh", biases=biases,
+                                     recurrent=True, warn=False)
+
+
+def recurrent_genomes(count: int) -> List[mpnet.Topology]:
+    """NEAT-sized recurrent genomes: 2 inputs, 7 hidden, 1 output, ~25 edges each, cycles and self-loops."""
+    out = []
+    for s in range(count):
+        rng = random.Random(s)
+        ids = ["x0", "x1"] + [f"h{i}" for i in range(7)] + ["y"]
+        edges: Dict[Tuple[str, str], float] = {}
+        while len(edges) < 25:
+            edges.setdefault((rng.choice(ids), rng.choice(ids[2:])), rng.gauss(0.0, 0.3))
+        out.append(mpnet.Topology.from_edges([(a, b, w) for (a, b), w in edges.items()], inputs=ids[:2],
+                                             outputs=["y"], activation="neat.tanh", output_activation="neat.tanh",
+                                             biases={n: rng.gauss(0.0, 0.1) for n in ids[2:]}, hidden=ids[2:-1],
+                                             recurrent=True, warn=False))
+    return out
+
+
+def to_neat_recurrent(topo: mpnet.Topology) -> neat.nn.RecurrentNetwork:
+    """neat-python's RecurrentNetwork of the same topology (int keys; neat's tanh and sum)."""
+    key = {n: i for i, n in enumerate(topo.nodes)}
+    tanh, add = neat.activations.tanh_activation, neat.aggregations.sum_aggregation
+    evals = [(key[n], tanh, add, node.bias, node.response, [(key[s], topo.edges[(s, n)].weight)
+                                                            for s in topo.predecessors(n)])
+             for n, node in topo.nodes.items() if node.role != "input" and topo.predecessors(n)]
+    return neat.nn.RecurrentNetwork([key[n] for n in topo.inputs], [key[n] for n in topo.outputs], evals)
+
+
+def neat_sequences(nets: List[neat.nn.RecurrentNetwork], xs: List[List[List[float]]]) -> List:
+    """Each net on each sequence from a reset state: ``[net][sample][step][output]``."""
+    out = []
+    for net in nets:
+        per = []
+        for seq in xs:
+            net.reset()
+            per.append([net.activate(x) for x in seq])
+        out.append(per)
+    return out
+
+
+def bench_recurrent(cfg: Config) -> Tuple[List[Row], List[str]]:
+    """The 500-neuron / 6,000-edge recurrent graph and a population of small recurrent genomes, 50 steps."""
+    S = RECURRENT_STEPS
+    rows, infos = [], []
+    # --- one big recurrent graph
+    topo, batch = recurrent_graph(), 256
+    net = mpnet.Network(topo)
+    x = torch.randn(S, batch, len(topo.inputs))                                 # [steps, batch, n_in]
+    with torch.no_grad():
+        ref = net(x)                                                           # [steps, batch, n_out]
+    seqs = x.transpose(0, 1).tolist()                                          # [batch][steps][n_in]
+    nrn = to_neat_recurrent(topo)
+    check(torch.tensor(neat_sequences([nrn], seqs[:2])[0]).transpose(0, 1), ref[:, :2], "neat-python recurrent")
+    k = min(batch, max(2, cfg.neat_budget // (topo.num_edges * S)))
+    cases = [Case(f"mpnet, {S} steps", "fwd", no_grad(lambda: net(x))),
+             Case(f"mpnet, {S} steps", "fwd+bwd", forward_backward(net, x)),
+             Case(f"neat-python RecurrentNetwork ({k} of {batch} samples, scaled)", "fwd",
+                  lambda: neat_sequences([nrn], seqs[:k]), batch / k, slow=True)]
+    secs = time_round_robin(cases, cfg)
+    name = "recurrent-6k"
+    ref_t = {"fwd": secs[0], "fwd+bwd": secs[1]}
+    rows += [Row(name, c.label, c.kind, t * 1e3, topo.num_edges * batch * S, t / ref_t[c.kind])
+             for c, t in zip(cases, secs)]
+    infos.append(f"{name}: {topo.num_nodes} neurons, {topo.num_edges:,} edges (cycles, self-loops), {S} steps, "
+                 f"batch {batch}; fwd+bwd / fwd = {secs[1] / secs[0]:.2f}")
+    # --- a population of small recurrent genomes, one batched Network
+    topos = recurrent_genomes(cfg.population)
+    pop, pb = mpnet.Network(topos), 64
+    xp = torch.randn(S, pb, 2)
+    with torch.no_grad():
+        refp = pop(xp)                                                         # [P, steps, batch, 1]
+    seqs = xp.transpose(0, 1).tolist()
+    nets = [to_neat_recurrent(t) for t in topos]
+    for i in range(0, cfg.population, max(1, cfg.population // 5)):
+        check(torch.tensor(neat_sequences([nets[i]], seqs[:2])[0]).transpose(0, 1), refp[i, :, :2],
+              f"neat-python recurrent genome {i}")
+    kp = min(pb, max(1, cfg.neat_budget // (sum(t.num_edges for t in topos) * S)))
+    cases = [Case(f"mpnet, one batched Network, {S} steps", "fwd", no_grad(lambda: pop(xp))),
+             Case(f"neat-python, loop over {cfg.population} nets ({kp} of {pb} samples, scaled)", "fwd",
+                  lambda: neat_sequences(nets, seqs[:kp]), pb / kp, slow=True)]
+    secs = time_round_robin(cases, cfg)
+    edges = sum(t.num_edges for t in topos)
+    name = f"recurrent population x{cfg.population}"
+    rows += [Row(name, c.label, c.kind, t * 1e3, edges * pb * S, t / secs[0]) for c, t in zip(cases, secs)]
+    infos.append(f"{name}: {cfg.population} genomes, {edges:,} edges in all, {S} steps, batch {pb}")
+    return rows, infos
+
+
+def recurrent_targets(rows: List[Row]) -> List[str]:
+    big = [r for r in rows if r.graph == "recurrent-6k"]
+    fwd, fb = (next(r for r in big if r.label.startswith("mpnet") and r.kind == k) for k in ("fwd", "fwd+bwd"))
+    neat_big = next(r for r in big if r.label.startswith("neat"))
+    neat_pop = next(r for r in rows if r.graph.startswith("recurrent population") and r.label.startswith("neat"))
+    targets = [("recurrent-6k: mpnet fwd >= 100x neat-python RecurrentNetwork", neat_big.ratio, 100, True),
+               (f"{neat_pop.graph}: mpnet >= 200x neat-python", neat_pop.ratio, 200, True),
+               (f"recurrent-6k: fwd+bwd through {RECURRENT_STEPS} steps <= 3x {RECURRENT_STEPS} forward steps",
+                fb.ms / fwd.ms, 3, False)]
+    return [f"  {'met    ' if (v >= goal if up else v <= goal) else 'NOT MET'}  {what}: {v:,.2f}"
+            for what, v, goal, up in targets]
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """compile: level-contiguous rows and edges, depth, batching layout."""
+import pytest
 import torch
 from torch_geometric.data import Data
 
@@ -102,3 +103,22 @@ def test_flat_union_equals_pyg_batch_of_each_topology():
     for key in ("edge_index", "depth", "rank", "act", "agg", "response", "is_output", "out_rank", "graph"):
         assert torch.equal(flat[key], batch[key]), key
     assert torch.equal(flat.graph, batch.batch)
+
+
+def test_a_recurrent_topology_compiles_to_one_level_with_every_edge():
+    topo = random_topology(4, n_hidden=6, p_edge=0.4, recurrent=True)
+    data, plan = compile_topologies(topo)
+    assert len(plan.levels) == 1 and plan.levels[0].n0 == 3 and plan.levels[0].n1 == topo.num_nodes
+    assert plan.levels[0].e1 == topo.num_edges
+    pyg = topo.to_pyg()
+    edges = {(pyg.node_id[s], pyg.node_id[d]) for s, d in pyg.edge_index.t().tolist()}
+    assert edges == set(topo.edges) and any(s == d for s, d in edges)   # self-loops kept
+
+
+def test_drawing_a_recurrent_topology_does_not_fail(tmp_path):
+    pytest.importorskip("matplotlib")
+    import mpnet
+    topo = random_topology(1, n_hidden=5, p_edge=0.4, recurrent=True)
+    mpnet.draw(topo, tmp_path / "loops.png")
+    mpnet.draw(mpnet.Network(topo), tmp_path / "net.png")
+    assert (tmp_path / "loops.png").stat().st_size > 0

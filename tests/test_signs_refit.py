@@ -111,6 +111,12 @@ def test_a_trained_network_is_accepted():
     assert rep[("x1", "y")].sign == "+" and rep[("x2", "y")].sign == "-"
 
 
+def test_a_recurrent_wiring_is_refused_by_name():
+    topo = Topology.from_edges([("x", "h"), ("h", "h"), ("h", "y")], inputs=["x"], outputs=["y"], recurrent=True)
+    with pytest.raises(ValueError, match=r"Expected a feed-forward wiring \(got a recurrent one\)"):
+        infer_signs(topo, torch.zeros(8, 1), torch.zeros(8, 1))
+
+
 def test_arguments_are_checked():
     topo, X, Y = known_truth(n=20)
     with pytest.raises(ValueError, match=r'Invalid method "vote"'):

@@ -364,6 +364,11 @@ def multistart(topology: Union[Topology, Network], X, Y, *, effort: Optional[Eff
 
 def _wiring(obj: Union[Topology, Network]) -> Tuple[Topology, Optional[Topology]]:
     """``(wiring, start)``: the topology to fit and, when it carries weights, the start they define."""
+    kind = obj.network_type if isinstance(obj, Topology) else getattr(obj, "network_type", "feedforward")
+    if kind != "feedforward":
+        raise ArgumentError(f"Expected a feed-forward wiring (got a {kind} one): the refit test fits input-output "
+                            f"pairs of a DAG and does not take sequences yet; fit a recurrent network on sequences "
+                            f"with mpnet.fit.")
     if isinstance(obj, Network):
         if obj.batched:
             raise ValueError(f"Expected a Network of one topology (got a batch of {obj.num_graphs}); pass "
