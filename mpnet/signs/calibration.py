@@ -5,13 +5,13 @@ significant, yet most wrong calls come from optimisation failure (an opposite-si
 missed), which no noise model describes. So the confidence is *measured*: ``scripts/sign_recovery.py
 --calibrate`` runs the whole test on simulated teachers of known signs, bins the tested edges by ratio (and by
 how close the best fit came to the noise floor), and stores per bin the fraction whose verdict was right,
-as a Laplace-smoothed estimate made monotone in the ratio. ``calibration.json`` beside this module holds the
+as a Laplace-smoothed lower bound that pools the bins below (:func:`fit_table`). ``calibration.json`` beside this module holds the
 table with the command, date and counts that produced it.
 """
 import json
 import math
 import os
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 __all__ = ["confidence", "fit_table", "load_table", "TABLE_PATH"]
 
@@ -46,7 +46,7 @@ def _quality(floor_ratio: float) -> str:
     return QUALITY[-1][0]
 
 
-def confidence(ratio: float, floor_ratio: float, table: Dict = None) -> float:
+def confidence(ratio: float, floor_ratio: float, table: Optional[Dict] = None) -> float:
     """The calibrated probability that the best fit's sign is right, given the test's ``ratio`` and the
     fit's ``floor_ratio`` (loss over noise floor). ``nan`` ratio (no test) gives 0."""
     if ratio != ratio:
@@ -56,27 +56,17 @@ def confidence(ratio: float, floor_ratio: float, table: Dict = None) -> float:
     return float(table["confidence"][q][_bin(ratio)])
 
 
-def _monotone(values: List[float], weights: List[float]) -> List[float]:
-    """Pool-adjacent-violators: the non-decreasing sequence closest to ``values`` (weighted least squares)."""
-    blocks: List[Tuple[float, float, int]] = []     # (mean, weight, length)
-    for v, w in zip(values, weights):
-        blocks.append((v, w, 1))
-        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            (v1, w1, n1), (v2, w2, n2) = blocks[-2], blocks[-1]
-            w12 = w1 + w2
-            blocks[-2:] = [((v1 * w1 + v2 * w2) / w12 if w12 else (v1 + v2) / 2, w12, n1 + n2)]
-    out: List[float] = []
-    for v, _, n in blocks:
-        out += [v] * n
-    return out
+def fit_table(tested: Sequence[Tuple[float, float, bool]], **provenance) -> Dict:
+    """A table from ``tested``, ``(ratio, floor_ratio, correct)`` per tested edge: per fit-quality class and
+    ratio bin ``i``, the confidence is ``max over j <= i of (k + 1) / (n + 2)``, where ``n`` edges had a ratio
+    in bins ``j`` to ``i`` and ``k`` of them a right best-fit sign (then a running maximum over ``i``).
 
-
-def fit_table(samples: Sequence[Tuple[float, float, bool]], **provenance) -> Dict:
-    """A table from ``(ratio, floor_ratio, correct)`` samples: per quality class and ratio bin, the
-    Laplace-smoothed fraction correct ``(k + 1) / (n + 2)``, made non-decreasing in the ratio (bins without
-    samples take the value of the nearest populated bin below)."""
+    Why this form: a larger ratio never makes a sign less likely to be right (the opposite sign fits worse), so
+    the fraction right in bins ``j..i`` is a lower bound for bin ``i``'s own; pooling the bins below lets the
+    sparse top bins borrow strength without claiming more than the data below them show. Laplace's ``+1 / +2``
+    keeps a bin with few samples near a coin. ``counts`` keeps each bin's own ``[n, k]``."""
     counts = {q: [[0, 0] for _ in range(len(EDGES) - 1)] for q, _, _ in QUALITY}
-    for ratio, floor_ratio, correct in samples:
+    for ratio, floor_ratio, correct in tested:
         if ratio != ratio:
             continue
         c = counts[_quality(floor_ratio)][_bin(ratio)]
@@ -84,15 +74,15 @@ def fit_table(samples: Sequence[Tuple[float, float, bool]], **provenance) -> Dic
         c[1] += int(correct)
     conf = {}
     for q, bins in counts.items():
-        seen = [i for i, (n, _) in enumerate(bins) if n]
-        fitted = dict(zip(seen, _monotone([(bins[i][1] + 1) / (bins[i][0] + 2) for i in seen],
-                                          [bins[i][0] + 2 for i in seen])))
-        # a bin without samples says nothing: it takes the value of the nearest bin below that has some
-        # (the statistic only grows more telling with the ratio), a coin below the first
-        values, last = [], min(0.5, fitted[seen[0]]) if seen else 0.5
+        values: List[float] = []
+        best: Optional[float] = None          # no tested edge at or below this bin yet: a coin
         for i in range(len(bins)):
-            last = fitted.get(i, last)
-            values.append(round(last, 4))
+            for j in range(i + 1):
+                n = sum(b[0] for b in bins[j:i + 1])
+                k = sum(b[1] for b in bins[j:i + 1])
+                if n:
+                    best = max(best if best is not None else 0.0, (k + 1) / (n + 2))
+            values.append(round(best if best is not None else 0.5, 4))
         conf[q] = values
     return {"edges": [str(e) for e in EDGES], "quality": [list(map(str, q)) for q in QUALITY],
             "counts": counts, "confidence": conf, **provenance}
