@@ -105,8 +105,10 @@ def _default_title(topo: Topology, report, depth: int) -> str:
     if report is not None:
         fit = (f"; best fit {report.floor_ratio:.2f}x the noise floor" if report.floor_ratio == report.floor_ratio
                else "")
-        return (f"Edge signs of {topo.num_edges} edges: {len(report.confident)} called at confidence >= "
-                f"{report.threshold:g} ({report.method}{fit})")
+        free = [r for r in report.edges if r.constraint == "free"]
+        called = sum(r.sign != "?" for r in free)
+        return (f"Edge signs: {called} of {len(free)} free edges called at confidence >= {report.threshold:g} "
+                f"({report.method}{fit})")
     return f"{topo.num_nodes} neurons, {topo.num_edges} edges, depth {depth}"
 
 
