@@ -87,7 +87,9 @@ def infer_refit(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor,
     tested = [k for k, e in topo.edges.items() if e.trainable and e.sign is None and k not in ref_edges]
     outcome = test_edges(ws, pool_theta, pool_loss, tested, lower, upper, flips, effort, resolution=resolution,
                          verify=verify)
-    floor_ratio = outcome.loss / noise.variance if noise.variance > 0 else math.inf
+    # noise-free data: a loss at the resolution counts as at the floor (as the ratio's denominator does)
+    floor = max(noise.variance, resolution * float(ws.Y.var()))
+    floor_ratio = outcome.loss / floor if floor > 0 else math.inf
     regime = regimes(ws, outcome.theta)
     weights = {k: float(outcome.theta[i]) for i, k in enumerate(ws.pop(1).keys)}
     rows = [_verdict(topo, k, weights[k], outcome, flips, refs, regime, floor_ratio, threshold) for k in topo.edges]
