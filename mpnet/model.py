@@ -417,7 +417,8 @@ class Network(nn.Module):
         raise DataError(f"Expected input of shape {want} (got {list(x.shape)}).")
 
     def forward(self, x: Tensor, state: Union[RecurrentState, Tensor, None] = None, *, return_state: bool = False,
-                advance_time: Optional[float] = None, time_step: Optional[float] = None):
+                advance_time: Optional[float] = None, time_step: Optional[float] = None,
+                weight: Optional[Tensor] = None, bias: Optional[Tensor] = None):
         """The outputs on ``x`` (see the class for the shapes).
 
         Args:
@@ -426,16 +427,25 @@ class Network(nn.Module):
                 return ``(outputs, final state)``. Continuing from the returned state computes what one
                 longer sequence would.
             advance_time, time_step: ctrnn only, overriding the constructor's.
+            weight, bias: feed-forward networks only: ``weight`` ``[E]`` (effective weights in
+                :attr:`edge_keys` order, constraints not applied) and ``bias`` ``[num_nodes - num_inputs]``
+                replace the module's own for this call (a functional call, for optimizers that keep their own
+                copies of the parameters, as sign inference does).
         """
         if self.recurrent:
+            if weight is not None or bias is not None:
+                raise ArgumentError("weight= and bias= overrides are for feed-forward networks; this one is "
+                                    "recurrent (set net.weight / net.bias instead).")
             return self._forward_sequence(x, state, return_state, advance_time, time_step)
         if state is not None or return_state or advance_time is not None or time_step is not None:
             raise ArgumentError("state, return_state, advance_time and time_step are for recurrent networks; this "
                             "one is feed-forward.")
         plan, T = self.plan, self.plan.num_graphs
+        weight = self._compute_weight() if weight is None else weight
+        bias = self.bias if bias is None else bias
         # conv.forward, not conv(...): an internal layer, no hooks to run
         rows = self._input_rows(x).contiguous()
-        out = self.conv.forward(rows, plan, self._compute_weight(), self.bias)   # [T * n_out, B]
+        out = self.conv.forward(rows, plan, weight, bias)   # [T * n_out, B]
         out = out.view(T, plan.n_out, -1).transpose(1, 2)                  # [T, batch, n_out]
         return out if self.batched else out[0]
 
@@ -479,19 +489,26 @@ class Network(nn.Module):
 
     @torch.no_grad()
     def states(self, x: Tensor, state: Union[RecurrentState, Tensor, None] = None, *,
-               advance_time: Optional[float] = None, time_step: Optional[float] = None) -> Tuple[Tensor, Tensor]:
+               advance_time: Optional[float] = None, time_step: Optional[float] = None,
+               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Every neuron's pre-activation and activation on ``x``: ``(z, h)``, each ``[num_nodes, batch]``
         in compiled row order; :attr:`rows` names the neuron of each row. A recurrent network gives them
         after every step (every integration step of a ctrnn): ``[steps, num_nodes, batch]``, from ``state``
-        if given (a neuron without incoming edges is never computed; its ``z`` is just its bias)."""
+        if given (a neuron without incoming edges is never computed; its ``z`` is just its bias).
+        ``weight`` and ``bias`` (feed-forward only) as in :meth:`forward`."""
         if self.recurrent:
+            if weight is not None or bias is not None:
+                raise ArgumentError("weight= and bias= overrides are for feed-forward networks; this one is "
+                                    "recurrent.")
             rows = self._sequence_rows(x)
             init, time = initial_slots(state, self.plan, 2 if self.network_type == "ctrnn" else 1, rows)
             schedule = self._schedule(rows.shape[0], time, advance_time, time_step)
             return recurrent_states(self.conv, self.plan, rows, self._compute_weight(), self.bias, schedule, init,
                                     self._tau)
         rows = self._input_rows(x)
-        H, Z = run_levels(self.conv, self.plan, rows.contiguous(), self._compute_weight(), self.bias)
+        weight = self._compute_weight() if weight is None else weight
+        bias = self.bias if bias is None else bias
+        H, Z = run_levels(self.conv, self.plan, rows.contiguous(), weight, bias)
         Z[:self.plan.num_inputs] = H[:self.plan.num_inputs]   # an input's "pre-activation" is its value
         return Z, H
 
