@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_int_at_least(4), default=2000, help="data points")
     p.add_argument("--noise", type=_number(0, None), default=0.01, help="noise std as a fraction of the target's std")
     p.add_argument("--threshold", type=_number(0, 1), default=0.95, help="confidence a sign needs")
-    p.add_argument("--quick", action="store_true", help="a smaller search (about 4x faster, fewer signs called)")
+    p.add_argument("--quick", action="store_true", help="a smaller search (about half the time on the question network; fewer signs called)")
     p.add_argument("--seed", type=int, default=0, help="seeds the data, the teacher and the search")
     p.add_argument("--no-progress", action="store_true", help="hide the progress lines")
     p.set_defaults(func=demo)

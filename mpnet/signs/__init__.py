@@ -46,7 +46,7 @@ def infer_signs(topology: Union[Topology, Network], X, Y, *, method: str = "refi
         method: ``"refit"`` or ``"ensemble"`` (see the module docstring).
         threshold: the confidence a verdict needs; below it the sign is ``?``.
         seed: seeds every random draw (same seed, same report).
-        effort: (refit) the fitting search's sizes; :meth:`Effort.quick` is about 4x faster and rougher.
+        effort: (refit) the fitting search's sizes; :meth:`Effort.quick` is a smaller search (about half the time on the question network), rougher.
         noise_std: (refit) the noise level of ``Y`` if known; else estimated from the data.
         resolution: (refit) loss differences below ``resolution * Var(Y)`` never count (noise-free data).
         verify: (refit) edges whose loss ratio exceeds this are searched again before any call.
