@@ -1,9 +1,10 @@
 """mpnet: neuron-level networks with custom sparse connections, computed by layered message passing.
 
-The flow: :mod:`~mpnet.topology` (declare) -> :mod:`~mpnet.compile` -> :mod:`~mpnet.propagate` ->
+The flow: :mod:`~mpnet.topology` (declare; :mod:`~mpnet.arrays` as columns) -> :mod:`~mpnet.compile` -> :mod:`~mpnet.propagate` ->
 :mod:`~mpnet.model` (``Network``) -> :mod:`~mpnet.train` (``fit``) -> :mod:`~mpnet.signs`
 (``infer_signs``) and :mod:`~mpnet.draw`.
 """
+from .arrays import ArrayTopology
 from .errors import TopologyError, TopologyWarning
 from .model import Network
 from .topology import Edge, Node, Topology
@@ -14,5 +15,5 @@ from . import sample
 
 __version__ = "0.1.0"
 
-__all__ = ["Topology", "Node", "Edge", "Network", "fit", "infer_signs", "SignReport", "draw", "sample",
+__all__ = ["Topology", "Node", "Edge", "ArrayTopology", "Network", "fit", "infer_signs", "SignReport", "draw", "sample",
            "TopologyError", "TopologyWarning"]

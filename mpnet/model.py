@@ -15,15 +15,16 @@ to the allowed side instead of sticking at zero.
 Weights left unset in the topology are drawn like ``nn.Linear``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
 with ``fan_in`` the in-degree of the edge's target (for a fixed sign, the magnitude of such a draw).
 """
-from typing import Dict, Hashable, List, Optional, Sequence, Tuple, Union
+from typing import Hashable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from .compile import compile_topologies
+from .arrays import ArrayTopology
+from .compile import compile_arrays
 from .propagate import LayeredConv, run_levels
-from .topology import Topology
+from .topology import Edge, Topology
 
 __all__ = ["Network", "SignConstraint"]
 
@@ -69,7 +70,9 @@ class Network(nn.Module):
 
     Args:
         topology: one :class:`~mpnet.Topology`, or a list of them (trained together in one pass, each with
-            its own weights; they must share their numbers of inputs and outputs).
+            its own weights; they must share their numbers of inputs and outputs), or an
+            :class:`~mpnet.ArrayTopology` (one graph or a batch given as columns: the cheap way to build big
+            graphs and whole generations).
         seed: seeds the draw of the weights the topology leaves unset (``None``: torch's global RNG).
         fused: use the fused sparse path (default) or the plain autograd path (see :mod:`mpnet.propagate`).
         dtype, device: of the parameters; ``float64`` represents hand-set weights exactly.
@@ -85,26 +88,24 @@ class Network(nn.Module):
         [[2.0], [2.0], [2.0]]
     """
 
-    def __init__(self, topology: Union[Topology, Sequence[Topology]], *, seed: Optional[int] = None,
+    def __init__(self, topology: Union[Topology, Sequence[Topology], ArrayTopology], *, seed: Optional[int] = None,
                  fused: bool = True, dtype: Optional[torch.dtype] = None, device=None):
         super().__init__()
-        self.batched = not isinstance(topology, Topology)
-        self.topologies: List[Topology] = [topology] if not self.batched else list(topology)
-        self.data, self.plan = compile_topologies(self.topologies)
+        self.arrays = ArrayTopology.of(topology)       # the declaration as columns, in union order
+        self.batched = self.arrays.batched
+        self.data, self.plan = compile_arrays(self.arrays)
         self.seed = seed
         self.conv = LayeredConv(fused=fused)
         factory = dict(dtype=dtype or torch.get_default_dtype(), device=device)
 
-        # per-edge and per-row metadata in compiled order
-        union_edges = [(t, e) for t, topo in enumerate(self.topologies) for e in topo.edges.values()]
-        self._edges = [union_edges[i] for i in self.data.edge_perm.tolist()]
-        union_nodes = [(t, n) for t, topo in enumerate(self.topologies) for n in topo.nodes.values()]
-        self._rows = [union_nodes[i] for i in self.data.node_perm.tolist()]
+        # per-edge metadata in compiled order, straight from the columns (no Python object per edge)
+        edge_perm = self.data.edge_perm
+        self._declared = self.arrays.weight.index_select(0, edge_perm)   # float64, NaN where unset
         fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]
         self.register_buffer("_bound", 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt(), persistent=False)
-        sign = torch.tensor([{"+": 1.0, "-": -1.0, None: 0.0}[e.sign] for _, e in self._edges], **factory)
-        frozen = torch.tensor([not e.trainable for _, e in self._edges], dtype=torch.bool, device=device)
-        self.weight = nn.Parameter(torch.empty(len(self._edges), **factory))
+        sign = self.arrays.sign.index_select(0, edge_perm).to(**factory)
+        frozen = (~self.arrays.trainable.index_select(0, edge_perm)).to(device)
+        self.weight = nn.Parameter(torch.empty(edge_perm.numel(), **factory))
         self.bias = nn.Parameter(torch.empty(self.plan.num_nodes - self.plan.num_inputs, **factory))
         parametrize.register_parametrization(self, "weight", SignConstraint(sign, frozen, self._given(factory)))
         if device is not None:
@@ -113,7 +114,8 @@ class Network(nn.Module):
         self.reset_parameters()
 
     def _given(self, factory) -> Tensor:
-        return torch.tensor([0.0 if e.weight is None else e.weight for _, e in self._edges], **factory)
+        """The declared weights in compiled order (0 where unset)."""
+        return torch.nan_to_num(self._declared, nan=0.0).to(**factory)
 
     def reset_parameters(self) -> None:
         """Hand-set weights and biases to their declared values; unset weights drawn again (same seed,
@@ -123,13 +125,12 @@ class Network(nn.Module):
         dtype, device = raw.dtype, raw.device
         drawn = (torch.rand(raw.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(dtype=dtype, device=device)
         drawn = drawn * self._bound
-        unset = torch.tensor([e.weight is None for _, e in self._edges], dtype=torch.bool, device=device)
+        unset = torch.isnan(self._declared).to(device)
         given = self._given(dict(dtype=dtype, device=device))
         with torch.no_grad():
             raw.copy_(torch.where(unset, drawn, given))
             self.parametrizations.weight[0].set_values(given)
-            bias = [n.bias for _, n in self._rows[self.plan.num_inputs:]]
-            self.bias.copy_(torch.tensor(bias, dtype=dtype, device=device))
+            self.bias.copy_(self.arrays.bias[self.data.node_perm[self.plan.num_inputs:]])
 
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
@@ -178,50 +179,56 @@ class Network(nn.Module):
         return Z, H
 
     @property
+    def topologies(self) -> List[Topology]:
+        """The topologies as declared (made from the columns on first use when built from arrays)."""
+        if self.arrays.topologies is None:
+            self.arrays.topologies = self.arrays.to_topologies()
+        return self.arrays.topologies
+
+    @property
     def rows(self) -> List[Tuple[int, Hashable]]:
         """``(topology index, node id)`` of each row of :meth:`states`."""
-        return [(t, n.id) for t, n in self._rows]
+        ids = self.arrays.node_ids()
+        return [(t, ids[i]) for t, i in zip(self.data.batch.tolist(), self.data.node_perm.tolist())]
 
     @property
     def edge_keys(self) -> List[Tuple[int, Hashable, Hashable]]:
         """``(topology index, src, dst)`` of each entry of :attr:`weight`."""
-        return [(t, e.src, e.dst) for t, e in self._edges]
+        ids, batch = self.arrays.node_ids(), self.data.batch.tolist()
+        return [(batch[s], ids[i], ids[j]) for s, i, j in zip(
+            self.plan.src.tolist(), self.arrays.src[self.data.edge_perm].tolist(),
+            self.arrays.dst[self.data.edge_perm].tolist())]
+
+    @property
+    def _edges(self) -> List[Tuple[int, Edge]]:
+        """``(topology index, Edge)`` of each entry of :attr:`weight`, as declared (made on use)."""
+        union = [(t, e) for t, topo in enumerate(self.topologies) for e in topo.edges.values()]
+        return [union[i] for i in self.data.edge_perm.tolist()]
 
     # --------------------------------------------------------------------------------- read back
+    def _union_numbers(self) -> Tuple[Tensor, Tensor]:
+        """Current weights ``[E]`` and biases ``[N]`` (float64, CPU) in the union's (declaration) order;
+        inputs keep their declared bias."""
+        w = torch.empty(self.weight.numel(), dtype=torch.float64)
+        w[self.data.edge_perm] = self.weight.detach().double().cpu()
+        b = self.arrays.bias.clone()
+        b[self.data.node_perm[self.plan.num_inputs:]] = self.bias.detach().double().cpu()
+        return w, b
+
     def topology(self, index: int = 0) -> Topology:
-        """Topology ``index`` with its current (trained) weights and biases."""
+        """Topology ``index`` with its current (trained) weights and biases (frozen edges: the declared
+        number itself)."""
         if not -self.num_graphs <= index < self.num_graphs:
             raise IndexError(f"Topology index {index} out of range: this network holds {self.num_graphs} "
                              f"topologies (valid: 0 .. {self.num_graphs - 1}).")
-        index %= self.num_graphs
-        edge_ids, row_ids = self._by_graph()
-        w_all, b_all = self.weight.detach().cpu().tolist(), self.bias.detach().cpu().tolist()
-        weights: Dict = {}
-        for i in edge_ids[index]:
-            e = self._edges[i][1]
-            weights[e.key] = w_all[i] if e.trainable else e.weight   # frozen: the declared number itself
-        n_in = self.plan.num_inputs
-        biases = {self._rows[r][1].id: b_all[r - n_in] for r in row_ids[index]}
-        return self.topologies[index].with_weights(weights, biases)
-
-    def _by_graph(self) -> Tuple[List[List[int]], List[List[int]]]:
-        """Per topology: its entries of :attr:`weight` and its non-input rows (computed once)."""
-        if getattr(self, "_graph_index", None) is None:
-            edges: List[List[int]] = [[] for _ in range(self.num_graphs)]
-            rows: List[List[int]] = [[] for _ in range(self.num_graphs)]
-            for i, (t, _) in enumerate(self._edges):
-                edges[t].append(i)
-            for r in range(self.plan.num_inputs, len(self._rows)):
-                rows[self._rows[r][0]].append(r)
-            self._graph_index = (edges, rows)
-        return self._graph_index
+        return self.arrays.topology(index % self.num_graphs, *self._union_numbers())
 
     def to_topology(self) -> Union[Topology, List[Topology]]:
         """The topology (or, for a batch, the list of topologies) with current weights and biases."""
         if self.batched:
-            return [self.topology(i) for i in range(self.num_graphs)]
+            numbers = self._union_numbers()
+            return [self.arrays.topology(i, *numbers) for i in range(self.num_graphs)]
         return self.topology(0)
-
 
     def __repr__(self) -> str:
         return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "

@@ -91,14 +91,21 @@ def topology_data(topo: Topology, graph: int) -> Data:
     )
 
 
-def test_flat_union_equals_pyg_batch_of_each_topology():
+def test_array_union_equals_pyg_batch_of_each_topology():
     from torch_geometric.data import Batch
 
-    from mpnet.compile import _disjoint_union
+    from mpnet.arrays import ArrayTopology
     topos = [random_topology(s, n_hidden=s % 6, ids="int" if s % 2 else "str") for s in range(25)]
-    flat = _disjoint_union(topos)
+    arrays = ArrayTopology.from_topologies(topos)
     batch = Batch.from_data_list([topology_data(t, i) for i, t in enumerate(topos)])
-    assert flat.num_nodes == batch.num_nodes
-    for key in ("edge_index", "depth", "rank", "act", "agg", "response", "is_output", "out_rank", "graph"):
-        assert torch.equal(flat[key], batch[key]), key
-    assert torch.equal(flat.graph, batch.batch)
+    assert arrays.num_nodes == batch.num_nodes
+    assert torch.equal(torch.stack([arrays.src, arrays.dst]), batch.edge_index)
+    for mine, key in ((arrays.depth, "depth"), (arrays.activation, "act"), (arrays.aggregation, "agg"),
+                      (arrays.response, "response"), (arrays.graph, "batch")):
+        assert torch.equal(mine, batch[key]), key
+    T, n_in, n_out = len(topos), arrays.n_in, arrays.n_out
+    assert torch.equal(batch.rank[arrays.inputs.view(-1)], torch.arange(n_in).repeat(T))   # column order
+    assert torch.equal(torch.nonzero(batch.depth == 0).view(-1), arrays.inputs.view(-1).sort().values)
+    out_rank = torch.full((arrays.num_nodes,), -1)
+    out_rank[arrays.outputs.view(-1)] = torch.arange(n_out).repeat(T)
+    assert torch.equal(out_rank, batch.out_rank)

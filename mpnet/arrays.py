@@ -1,0 +1,281 @@
+"""Topologies as arrays: one topology or a batch of them in flat tensors, validated with array ops (between
+topology and compile; compile reads only this form).
+
+A :class:`~mpnet.Topology` is a set of Python objects (a ``Node`` per neuron, an ``Edge`` per connection):
+readable, editable, JSON-ready, and about a microsecond per object to build and check. An
+:class:`ArrayTopology` is the same declaration as columns (``src``, ``dst``, ``weight``, ... per edge;
+``activation``, ``bias``, ... per node), checked with a few tensor ops per column and per depth level, so a
+million-edge graph or a generation of ten thousand genomes takes milliseconds. It makes ``Topology``
+objects only when asked (:meth:`ArrayTopology.topology`).
+"""
+import math
+from typing import Any, List, Optional, Sequence, Union
+
+import torch
+from torch import Tensor
+
+from .columns import ACT_CODE, AGG_CODE, Column, as_long, batch_columns
+from .depth import waves
+from .errors import MismatchError
+from .topology import Edge, Node, Topology
+from .vocabulary import ACTIVATIONS, AGGREGATIONS
+
+__all__ = ["ArrayTopology"]
+
+_SIGN = {"+": 1, "-": -1, None: 0}
+_SIGN_NAME = {1: "+", -1: "-", 0: None}
+
+
+class ArrayTopology:
+    """One topology, or a batch of topologies (their disjoint union), as flat tensors on the CPU.
+
+    Build one with :meth:`from_arrays` / :meth:`from_edge_index` (one graph), :meth:`from_batch` (many graphs
+    given as concatenated columns, e.g. a generation of genomes) or :meth:`from_topologies`; pass it to
+    :class:`mpnet.Network` like a :class:`~mpnet.Topology`. The checks are those of ``Topology`` and raise
+    the same errors, naming the graph, node and edge.
+
+    Graph ``t`` owns nodes ``node_ptr[t]:node_ptr[t+1]`` and edges ``edge_ptr[t]:edge_ptr[t+1]``; the node
+    indices in ``src``, ``dst``, ``inputs`` and ``outputs`` count over the whole union.
+
+    Attributes:
+        src, dst: ``[E]`` int64. weight: ``[E]`` float64, NaN where the network draws the weight.
+        sign: ``[E]`` int8, +1 / -1 fixed, 0 free (a Dale source's sign written in). trainable: ``[E]`` bool.
+        activation, aggregation: ``[N]`` int64 indices into :data:`~mpnet.topology.ACTIVATIONS` /
+            :data:`~mpnet.topology.AGGREGATIONS`. bias, response: ``[N]`` float64. dale: ``[N]`` int8.
+        inputs: ``[T, n_in]``, outputs: ``[T, n_out]``: node indices in column order.
+        depth: ``[N]`` as :meth:`mpnet.Topology.depth`. node_ptr, edge_ptr: ``[T + 1]``.
+        batched: ``False`` for one graph built with :meth:`from_arrays` (a ``Network`` of it takes and gives
+            ``[batch, features]``), ``True`` for a batch.
+    """
+
+    def __init__(self, **columns: Any):
+        self.src: Tensor = columns["src"]
+        self.dst: Tensor = columns["dst"]
+        self.weight: Tensor = columns["weight"]
+        self.sign: Tensor = columns["sign"]
+        self.trainable: Tensor = columns["trainable"]
+        self.activation: Tensor = columns["activation"]
+        self.aggregation: Tensor = columns["aggregation"]
+        self.bias: Tensor = columns["bias"]
+        self.response: Tensor = columns["response"]
+        self.dale: Tensor = columns["dale"]
+        self.inputs: Tensor = columns["inputs"]
+        self.outputs: Tensor = columns["outputs"]
+        self.node_ptr: Tensor = columns["node_ptr"]
+        self.edge_ptr: Tensor = columns["edge_ptr"]
+        self.depth: Tensor = columns["depth"]
+        self.batched: bool = columns["batched"]
+        self._node_ids: Optional[List] = columns.get("node_ids")
+        self.topologies: Optional[List[Topology]] = columns.get("topologies")
+
+    # ------------------------------------------------------------------------------------ sizes
+    @property
+    def num_graphs(self) -> int:
+        return self.node_ptr.numel() - 1
+
+    @property
+    def num_nodes(self) -> int:
+        return self.activation.numel()
+
+    @property
+    def num_edges(self) -> int:
+        return self.src.numel()
+
+    @property
+    def n_in(self) -> int:
+        return self.inputs.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.outputs.shape[1]
+
+    @property
+    def graph(self) -> Tensor:
+        """``[N]`` the graph of each node (torch_geometric's ``batch`` vector)."""
+        return torch.repeat_interleave(torch.arange(self.num_graphs), self.node_ptr.diff(),
+                                       output_size=self.num_nodes)
+
+    def __repr__(self) -> str:
+        return (f"ArrayTopology(graphs={self.num_graphs}, inputs={self.n_in}, outputs={self.n_out}, "
+                f"nodes={self.num_nodes}, edges={self.num_edges})")
+
+    # ----------------------------------------------------------------------------- construction
+    @classmethod
+    def from_arrays(cls, src: Column, dst: Column, *, inputs: Column, outputs: Column,
+                    num_nodes: Optional[int] = None, weight: Optional[Column] = None, sign: Optional[Column] = None,
+                    trainable: Optional[Column] = None, bias: Optional[Column] = None,
+                    response: Optional[Column] = None, activation: Union[str, Column] = "relu",
+                    output_activation: str = "identity", aggregation: Union[str, Column] = "sum",
+                    dale: Optional[Column] = None, node_ids: Optional[Sequence] = None,
+                    warn: bool = True) -> "ArrayTopology":
+        """One graph from its edge columns; nodes are ``0 .. num_nodes - 1``.
+
+        Args:
+            src, dst: ``[E]`` node indices of each edge.
+            inputs, outputs: node indices, in the column order of the network's inputs and outputs.
+            num_nodes: defaults to one more than the largest index named.
+            weight: ``[E]`` finite initial weights; ``None`` lets the network draw them all.
+            sign: ``[E]`` +1 / -1 (fixed sign) or 0 (free). trainable: ``[E]`` bool (``False``: frozen).
+            bias, response: ``[N]`` (default 0 and 1).
+            activation: the hidden neurons' activation name, or one name or code per node;
+                ``output_activation`` applies to the outputs when ``activation`` is one name.
+            aggregation: one name, or one name or code per node. dale: ``[N]`` +1 / -1 / 0.
+            node_ids: ``[N]`` ids for the topologies this makes and for error messages (default: indices).
+            warn: warn (:class:`~mpnet.errors.TopologyWarning`) about nodes off every input-to-output path.
+
+        Raises:
+            TopologyError: any subclass, as :class:`~mpnet.Topology` raises for the same mistake.
+
+        Example:
+            >>> arrays = ArrayTopology.from_arrays([0, 1, 2], [2, 2, 3], inputs=[0, 1], outputs=[3],
+            ...                                    weight=[0.5, -0.5, 2.0])
+            >>> arrays
+            ArrayTopology(graphs=1, inputs=2, outputs=1, nodes=4, edges=3)
+        """
+        src, dst = as_long(src, "src"), as_long(dst, "dst")
+        ins, outs = as_long(inputs, "inputs").view(1, -1), as_long(outputs, "outputs").view(1, -1)
+        if num_nodes is None:
+            named = torch.cat([src, dst, ins.view(-1), outs.view(-1)])
+            num_nodes = int(named.max()) + 1 if named.numel() else 0
+        made = cls.from_batch([num_nodes], src, dst, [src.numel()], inputs=ins, outputs=outs, weight=weight,
+                              sign=sign, trainable=trainable, bias=bias, response=response, activation=activation,
+                              output_activation=output_activation, aggregation=aggregation, dale=dale,
+                              node_ids=node_ids, warn=warn)
+        made.batched = False
+        return made
+
+    @classmethod
+    def from_edge_index(cls, edge_index: Column, **kwargs: Any) -> "ArrayTopology":
+        """:meth:`from_arrays` with torch_geometric's ``edge_index [2, E]`` (row 0 sources, row 1 targets)."""
+        edge_index = as_long(edge_index, "edge_index")
+        if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+            raise ValueError(f"Expected 'edge_index' of shape [2, num_edges] (got {list(edge_index.shape)}).")
+        return cls.from_arrays(edge_index[0], edge_index[1], **kwargs)
+
+    @classmethod
+    def from_batch(cls, num_nodes: Column, src: Column, dst: Column, num_edges: Column, *, inputs: Column,
+                   outputs: Column, weight: Optional[Column] = None, sign: Optional[Column] = None,
+                   trainable: Optional[Column] = None, bias: Optional[Column] = None,
+                   response: Optional[Column] = None, activation: Union[str, Column] = "relu",
+                   output_activation: str = "identity", aggregation: Union[str, Column] = "sum",
+                   dale: Optional[Column] = None, node_ids: Optional[Sequence] = None,
+                   warn: bool = True) -> "ArrayTopology":
+        """``T`` graphs given as concatenated columns: graph ``t`` has ``num_nodes[t]`` nodes and the next
+        ``num_edges[t]`` edges, whose ``src``/``dst`` count from its own first node (0).
+
+        This is the compact form of a generation of genomes (what a worker needs to build its batched
+        :class:`~mpnet.Network`): a few flat arrays, no Python object per gene.
+
+        Args:
+            inputs, outputs: ``[n]`` local indices shared by every graph (NEAT: inputs ``0 .. n_in - 1``,
+                outputs next), or ``[T, n]``, one row per graph.
+            Other columns as in :meth:`from_arrays`, concatenated over the graphs.
+        """
+        return cls(**batch_columns(num_nodes, src, dst, num_edges, inputs, outputs, weight, sign, trainable, bias,
+                                   response, activation, output_activation, aggregation, dale, node_ids, warn),
+                   batched=True)
+
+    @classmethod
+    def from_topologies(cls, topologies: Union[Topology, Sequence[Topology]]) -> "ArrayTopology":
+        """The disjoint union of validated topologies, in their order (a Python pass over their nodes and
+        edges; nothing is checked again). One :class:`~mpnet.Topology` gives ``batched=False``.
+
+        Raises:
+            MismatchError: the topologies do not all have the same number of inputs and outputs.
+        """
+        single = isinstance(topologies, Topology)
+        topos = [topologies] if single else list(topologies)
+        if not topos:
+            raise MismatchError("Expected at least one topology (got an empty list).")
+        n_in, n_out = len(topos[0].inputs), len(topos[0].outputs)
+        src, dst, weight, sign, train, act, agg, bias, resp, dale, ins, outs = ([] for _ in range(12))
+        counts, ecounts = [], []
+        nan = math.nan
+        for t, topo in enumerate(topos):
+            if (len(topo.inputs), len(topo.outputs)) != (n_in, n_out):
+                raise MismatchError(f"Topology {t} has {len(topo.inputs)} inputs and {len(topo.outputs)} outputs "
+                                    f"but topology 0 has {n_in} and {n_out}; batched topologies must agree on "
+                                    f"both (the input columns and output columns are shared).")
+            nodes, edges = topo.nodes, topo.edges.values()
+            offset = len(act)
+            index = {n: offset + i for i, n in enumerate(nodes)}
+            values = nodes.values()
+            act += [ACT_CODE[n.activation] for n in values]
+            agg += [AGG_CODE[n.aggregation] for n in values]
+            bias += [n.bias for n in values]
+            resp += [n.response for n in values]
+            dale += [_SIGN[n.dale] for n in values]
+            ins += [index[n] for n in topo.inputs]
+            outs += [index[n] for n in topo.outputs]
+            src += [index[e.src] for e in edges]
+            dst += [index[e.dst] for e in edges]
+            weight += [nan if e.weight is None else e.weight for e in edges]
+            sign += [_SIGN[e.sign] for e in edges]
+            train += [e.trainable for e in edges]
+            counts.append(len(nodes))
+            ecounts.append(len(edges))
+        T, long = len(topos), dict(dtype=torch.long)
+        node_ptr, edge_ptr = torch.zeros(T + 1, **long), torch.zeros(T + 1, **long)
+        node_ptr[1:], edge_ptr[1:] = torch.tensor(counts).cumsum(0), torch.tensor(ecounts).cumsum(0)
+        src_t, dst_t = torch.tensor(src, **long), torch.tensor(dst, **long)
+        ins_t = torch.tensor(ins, **long).view(T, n_in)
+        is_input = torch.zeros(len(act), dtype=torch.bool)
+        is_input[ins_t.view(-1)] = True
+        f64 = dict(dtype=torch.float64)
+        return cls(src=src_t, dst=dst_t, weight=torch.tensor(weight, **f64), sign=torch.tensor(sign, dtype=torch.int8),
+                   trainable=torch.tensor(train, dtype=torch.bool), activation=torch.tensor(act, **long),
+                   aggregation=torch.tensor(agg, **long), bias=torch.tensor(bias, **f64),
+                   response=torch.tensor(resp, **f64), dale=torch.tensor(dale, dtype=torch.int8), inputs=ins_t,
+                   outputs=torch.tensor(outs, **long).view(T, n_out), node_ptr=node_ptr, edge_ptr=edge_ptr,
+                   depth=waves(src_t, dst_t, is_input).depth, batched=not single, topologies=topos)
+
+    @classmethod
+    def of(cls, topology: Union["ArrayTopology", Topology, Sequence[Topology]]) -> "ArrayTopology":
+        """``topology`` itself if it is an ArrayTopology, else :meth:`from_topologies`."""
+        return topology if isinstance(topology, ArrayTopology) else cls.from_topologies(topology)
+
+    # ------------------------------------------------------------------------------ read back
+    def node_ids(self) -> List:
+        """The id of every node, graph after graph (given ids, the topologies' ids, or local indices)."""
+        if self._node_ids is None:
+            if self.topologies is not None:
+                self._node_ids = [n for topo in self.topologies for n in topo.nodes]
+            else:
+                self._node_ids = (torch.arange(self.num_nodes) - self.node_ptr[:-1][self.graph]).tolist()
+        return self._node_ids
+
+    def topology(self, t: int = 0, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None) -> Topology:
+        """Graph ``t`` as a :class:`~mpnet.Topology`; ``weight [E]`` and ``bias [N]`` (float64, union order)
+        replace the declared numbers of its trainable edges and non-input nodes when given. Made from
+        arrays, its nodes are declared inputs first, then the hidden neurons, then the outputs."""
+        n0, n1, e0, e1 = (int(v) for v in (self.node_ptr[t], self.node_ptr[t + 1], self.edge_ptr[t],
+                                           self.edge_ptr[t + 1]))
+        if weight is not None:
+            weight = torch.where(self.trainable[e0:e1], weight[e0:e1], self.weight[e0:e1])
+        if self.topologies is not None:
+            topo = self.topologies[t]
+            if weight is None and bias is None:
+                return topo
+            nodes = topo.nodes
+            w = {} if weight is None else dict(zip(topo.edges, weight.tolist()))
+            b = {} if bias is None else {n: b for n, b in zip(nodes, bias[n0:n1].tolist())
+                                         if nodes[n].role != "input"}
+            return topo.with_weights(w, b)
+        ids = self.node_ids()[n0:n1]
+        ins, outs = self.inputs[t].tolist(), self.outputs[t].tolist()
+        role = {**{i: "input" for i in ins}, **{o: "output" for o in outs}}
+        order = ins + [i for i in range(n0, n1) if i not in role] + outs
+        b, act, agg, resp, dale = (c[n0:n1].tolist() for c in (self.bias if bias is None else bias, self.activation,
+                                                               self.aggregation, self.response, self.dale))
+        nodes = [Node(ids[i - n0], role.get(i, "hidden"), ACTIVATIONS[act[i - n0]], AGGREGATIONS[agg[i - n0]],
+                      0.0 if role.get(i) == "input" else b[i - n0], _SIGN_NAME[dale[i - n0]], resp[i - n0])
+                 for i in order]
+        w = (self.weight[e0:e1] if weight is None else weight).tolist()
+        edges = [Edge(ids[s - n0], ids[d - n0], None if math.isnan(wi) else wi, _SIGN_NAME[sg], tr)
+                 for s, d, wi, sg, tr in zip(self.src[e0:e1].tolist(), self.dst[e0:e1].tolist(), w,
+                                             self.sign[e0:e1].tolist(), self.trainable[e0:e1].tolist())]
+        return Topology(nodes, edges, warn=False)
+
+    def to_topologies(self) -> List[Topology]:
+        """Every graph as a :class:`~mpnet.Topology` (see :meth:`topology`)."""
+        return [self.topology(t) for t in range(self.num_graphs)]
