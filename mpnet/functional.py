@@ -9,7 +9,8 @@ included; where a clamp holds, their derivative is 0 (as autograd's). They are w
 of a ``torch.where`` overflows, which keeps autograd (the plain path) free of ``0 * inf``.
 """
 import math
-from typing import Callable, Dict, NamedTuple
+from functools import partial
+from typing import Callable, Dict, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +19,7 @@ from torch import Tensor
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
 __all__ = ["Activation", "ACTIVATION_FNS", "NEAT_ACTIVATION_FNS", "AGGREGATION_FNS", "FUSED_AGGREGATIONS",
-           "activation", "aggregation"]
+           "ACTIVATE_INPLACE", "activation", "aggregation", "backward_inplace"]
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 _LEAKY = 0.01
@@ -190,6 +191,23 @@ BACKWARD_INTO: Dict[str, Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]] = {
     "relu": lambda g, z, h, out: torch.ops.aten.threshold_backward.grad_input(g, h, 0.0, grad_input=out),
     "tanh": lambda g, z, h, out: torch.addcmul(g, g, h * h, value=-1.0, out=out),
 }
+
+
+#: Activations the fused path applies in place on the state (no pre-activation kept), because their
+#: derivative needs only ``h = f(z)``: name -> the in-place tensor method (``None``: identity, nothing to do).
+ACTIVATE_INPLACE: Dict[str, Optional[str]] = {"identity": None, "relu": "relu_", "tanh": "tanh_", "sigmoid": "sigmoid_"}
+_GRAD_FROM_H = {"relu": (torch.ops.aten.threshold_backward.grad_input, (0.0,)),
+                "tanh": (torch.ops.aten.tanh_backward.grad_input, ()),
+                "sigmoid": (torch.ops.aten.sigmoid_backward.grad_input, ())}
+
+
+def backward_inplace(name: str, g: Tensor, h: Tensor) -> Optional[Callable[[], Tensor]]:
+    """For an activation of :data:`ACTIVATE_INPLACE`: a callable that multiplies ``g`` in place by
+    ``f'(z)``, computed from ``h = f(z)`` (``None`` for the identity, whose derivative is 1)."""
+    if name == "identity":
+        return None
+    op, args = _GRAD_FROM_H[name]
+    return partial(op, g, h, *args, grad_input=g)
 
 
 def activate_into(name: str, z: Tensor, out: Tensor) -> None:

@@ -9,58 +9,148 @@ with a constant response ``r_i`` (1 unless set; for sum and mean neurons it is f
 
 Two paths compute it:
 
-* the **fused** path (default): one ``torch.autograd.Function`` runs every level into a preallocated state
-  ``H: [num_nodes, batch]``. Neurons whose aggregation is a weighted sum (``sum``; ``mean`` is a sum with
-  weights ``w / in_degree``) take one CSR sparse-dense product per level (``message_and_aggregate``), each
-  edge read once per pass; the gradient of every weight comes from a single sampled product (SDDMM) over
-  all edges after the backward sweep. Other aggregations run ``message`` / ``aggregate`` on the level's
-  edges, with a small local autograd graph in the backward sweep.
+* the **fused** path (default): one ``torch.autograd.Function`` runs every level into a state
+  ``H: [num_nodes, batch]`` kept between passes. Neurons whose aggregation is a weighted sum (``sum``;
+  ``mean`` is a sum with weights ``w / in_degree``) take one CSR sparse-dense product per level
+  (``message_and_aggregate``), each edge read once per pass; the gradient of every weight comes from a
+  single sampled product (SDDMM) over all edges after the backward sweep. Other aggregations run
+  ``message`` / ``aggregate`` on the level's edges, with a small local autograd graph in the backward
+  sweep. A level of sum neurons with one relu, tanh, sigmoid or identity activation is two in-place calls
+  forward and two backward, on views and matrices made once (:class:`_Buffers`): the per-level Python cost
+  is a loop iteration. Each pass picks its thread count (:mod:`mpnet.threads`).
 * the **plain** path (``fused=False``): the same maths through ``MessagePassing.propagate`` level by
   level with ordinary autograd (it re-concatenates the state per level, so it costs O(depth * N * B)
   more). It supports double backward and serves as a second opinion in the tests.
 """
+import threading
 import warnings
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor
 from torch_geometric.nn import MessagePassing
 
-from .compile import Plan
-from .functional import ACTIVATE_INTO, ACTIVATION_FNS, AGGREGATION_FNS, activate_into, backward_into
+from .compile import Level, Plan, transpose
+from .functional import ACTIVATE_INPLACE, ACTIVATION_FNS, AGGREGATION_FNS, activate_into, backward_inplace, backward_into
+from .threads import PassThreads
 
 __all__ = ["LayeredConv", "run_levels"]
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+
+_POOL_PER_BATCH = 2    # state buffers kept per batch size (a training loop holds one graph while building the next)
+_POOL_BATCHES = 4      # batch sizes kept
 
 
 def _csr(crow: Tensor, col: Tensor, values: Tensor, shape) -> Tensor:
     return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
 
 
+class _Buffers:
+    """The state of passes at one batch size, kept between passes, with every level's views made once:
+    ``H [N, B]`` (activations; the rows of fast levels are computed in place), ``Z [N, B]`` (pre-activations,
+    only when some level needs them), ``D [N, B]`` (gradients, made at the first backward).
+
+    A *fast* level (sum or mean neurons only, one activation of :data:`~mpnet.functional.ACTIVATE_INPLACE`)
+    is one in-place sparse product into its rows, which hold their biases, and one in-place activation; its
+    backward is one product and one in-place derivative computed from ``h``. Each step below holds the
+    bound methods and views it calls, so the loop over levels does no slicing and no bookkeeping.
+    """
+    __slots__ = ("busy", "batch", "H", "Z", "D", "x_rows", "rest", "steps", "back", "work")
+
+    def __init__(self, pre: "_Prebuilt", plan: Plan, batch: int):
+        N, n_in = plan.num_nodes, plan.num_inputs
+        self.busy, self.batch = True, batch
+        self.H = torch.empty(N, batch, dtype=pre.dtype, device=pre.device)
+        self.Z = torch.empty_like(self.H) if not all(f is not False for f in pre.fast) else None
+        self.x_rows, self.rest = self.H[:n_in], self.H[n_in:]
+        self.steps: List[tuple] = []
+        for lvl, adj, act in zip(plan.levels, pre.fwd, pre.fast):
+            if act is False:
+                self.steps.append((False, lvl, adj, None, None))
+            else:
+                hk = self.H[lvl.n0:lvl.n1]
+                self.steps.append((True, hk.addmm_, adj, self.H[:lvl.n0], getattr(hk, act) if act else None))
+        self.D: Optional[Tensor] = None
+        self.back: List[tuple] = []
+        self.work = (plan.src.numel() + N) * batch / max(len(plan.levels), 1)   # per level, for the threads
+
+    def gradients(self, pre: "_Prebuilt", plan: Plan) -> Tensor:
+        """``D``, with the backward steps over it (deepest level first), made on first use."""
+        if self.D is None:
+            D, H = torch.empty_like(self.H), self.H
+            adjs = pre.backward_parts()[1]
+            for lvl, adj, act in zip(reversed(plan.levels), reversed(adjs[1:]), reversed(pre.fast)):
+                deeper = D[lvl.n1:]
+                if act is False:
+                    self.back.append((False, lvl, adj, deeper, None))
+                else:
+                    dk = D[lvl.n0:lvl.n1]
+                    self.back.append((True, dk.addmm_ if adj is not None else None, adj, deeper,
+                                      backward_inplace(lvl.runs[0][0], dk, H[lvl.n0:lvl.n1])))
+            self.D = D
+        return self.D
+
+
+class _Lease:
+    """Held by an autograd graph: its buffers stay busy until the graph is freed (a second backward with
+    ``retain_graph=True`` still finds its forward's state)."""
+    __slots__ = ("bufs",)
+
+    def __init__(self, bufs: _Buffers):
+        self.bufs = bufs
+
+    def __del__(self):
+        self.bufs.busy = False
+
+
 class _Prebuilt:
-    """Every level's CSR matrices, built once, whose values are views of two buffers: the forward's
-    ``w_eff`` in edge order and the backward's in source order. A pass refreshes a buffer with one copy
-    instead of building ~depth sparse tensors. Nothing saved for backward aliases these buffers."""
+    """Per plan, dtype and device: every level's CSR matrix, built once, whose values are views of one
+    buffer (the forward's ``w_eff`` in edge order; a pass refreshes it with one copy), and pools of
+    :class:`_Buffers`. The backward's matrices (edges sorted by source, values in a second buffer) and the
+    sparsity pattern of the one SDDMM that gives every weight gradient are made at the first backward."""
 
     def __init__(self, plan: Plan, dtype: torch.dtype, device: torch.device):
-        self.state = None   # (H, Z) buffers reused by forward passes that need no gradient
+        self.plan, self.dtype, self.device = plan, dtype, device
         self.fwd_vals = torch.empty(plan.src.numel(), dtype=dtype, device=device)
-        self.bwd_vals = torch.empty(plan.by_src.numel(), dtype=dtype, device=device)
         self.fwd = [_csr(l.crow, l.col, self.fwd_vals[l.e0:l.e_fused], (l.n_fused - l.n0, l.n0))
                     if l.n_fused > l.n0 else None for l in plan.levels]
-        N = plan.num_nodes
-        starts = [(0, plan.num_inputs, plan.out_crow0, plan.out_range0, plan.out_col0)] + \
-            [(l.n0, l.n1, l.out_crow, l.out_range, l.out_col) for l in plan.levels]
-        self.bwd = [_csr(crow, col, self.bwd_vals[a:b], (n1 - n0, N - n1)) if b > a else None
-                    for n0, n1, crow, (a, b), col in starts]
-        # the sparsity pattern of all edges, for the one SDDMM that gives every weight gradient
-        self.pattern = _csr(plan.crow, plan.src32, torch.zeros(plan.src.numel(), dtype=dtype, device=device),
-                            (N, N))
-        # (n0, n1, n_fused, in-place activation or None): the forward loop's per-level numbers, unpacked once
-        self.steps = [(l.n0, l.n1, l.n_fused,
-                       ACTIVATE_INTO.get(l.runs[0][0]) if len(l.runs) == 1 and l.n_fused == l.n1 else None)
-                      for l in plan.levels]
+        # per level: the in-place activation's method name (None: identity) when the level is fast, else False
+        self.fast = [ACTIVATE_INPLACE.get(l.runs[0][0], False) if len(l.runs) == 1 and l.n_fused == l.n1
+                     and adj is not None else False for l, adj in zip(plan.levels, self.fwd)]
+        self._back = None
+        self.pool: dict = {}
+        self.lock = threading.Lock()
+
+    def backward_parts(self):
+        """``(by_src, [CSR of the edges leaving each depth, inputs first], bwd_vals, pattern)``."""
+        if self._back is None:
+            plan, N = self.plan, self.plan.num_nodes
+            tr = transpose(plan)
+            bwd_vals = torch.empty(tr.by_src.numel(), dtype=self.dtype, device=self.device)
+            rows = [(0, plan.num_inputs)] + [(l.n0, l.n1) for l in plan.levels]
+            adjs = [_csr(crow, col, bwd_vals[a:b], (n1 - n0, N - n1)) if b > a else None
+                    for (n0, n1), (crow, (a, b), col) in zip(rows, tr.levels)]
+            pattern = _csr(plan.crow, plan.src32, torch.zeros(plan.src.numel(), dtype=self.dtype,
+                                                                device=self.device), (N, N))
+            self._back = (tr.by_src, adjs, bwd_vals, pattern)
+        return self._back
+
+    def acquire(self, batch: int) -> _Buffers:
+        """A free :class:`_Buffers` of this batch size (marked busy), made if none is free."""
+        with self.lock:
+            kept = self.pool.pop(batch, [])
+            self.pool[batch] = kept                                   # most recently used last
+            for bufs in kept:
+                if not bufs.busy:
+                    bufs.busy = True
+                    return bufs
+            bufs = _Buffers(self, self.plan, batch)
+            if len(kept) < _POOL_PER_BATCH:
+                kept.append(bufs)
+            while len(self.pool) > _POOL_BATCHES:
+                del self.pool[next(iter(self.pool))]
+            return bufs
 
     @staticmethod
     def get(plan: Plan, like: Tensor) -> "_Prebuilt":
@@ -74,44 +164,74 @@ def _effective(plan: Plan, weight: Tensor) -> Tensor:
     return weight if plan.unit_scale else weight * plan.edge_scale
 
 
-def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor, reuse: bool = False):
-    """The forward sweep without autograd: ``(H, Z)``, activations and pre-activations ``[num_nodes, B]``
-    in compiled row order (rows of inputs: ``H = x``, ``Z`` undefined). ``reuse=True`` writes into buffers
-    kept from the previous call of the same shape: only for callers that keep neither ``H`` nor ``Z``."""
-    n_in, N = plan.num_inputs, plan.num_nodes
-    batch = x.shape[1]
-    pre = _Prebuilt.get(plan, weight)
-    if reuse:
-        if pre.state is None or pre.state[0].shape != (N, batch):
-            pre.state = (x.new_empty(N, batch), x.new_empty(N, batch))
-        H, Z = pre.state
-    else:
-        H, Z = x.new_empty(N, batch), x.new_empty(N, batch)
-    H[:n_in] = x
+def _general_level(conv: "LayeredConv", plan: Plan, lvl: Level, adj: Optional[Tensor], H: Tensor, Z: Tensor,
+                   weight: Tensor, bias: Tensor) -> None:
+    """One level the general way: pre-activations into ``Z`` (fused rows by one CSR product, the others by
+    ``message`` / ``aggregate``), then each run's activation into ``H``."""
+    n_in, n0, nf = plan.num_inputs, lvl.n0, lvl.n_fused
+    if adj is not None:   # message_and_aggregate (adj @ H) and the bias in one fused call
+        torch.addmm(bias[n0 - n_in:nf - n_in, None], adj, H[:n0], out=Z[n0:nf])
+    src = plan.src
+    for (name, r0, r1, e0, e1), index in zip(lvl.generic, lvl.generic_index):
+        m = conv.message(H[src[e0:e1]], weight[e0:e1])
+        Z[r0:r1] = conv.aggregate(m, index, dim_size=r1 - r0, aggregation=name) \
+            * plan.row_response[r0:r1, None] + bias[r0 - n_in:r1 - n_in, None]
+    for name, r0, r1 in lvl.runs:
+        activate_into(name, Z[r0:r1], H[r0:r1])
+
+
+def _sweep(conv: "LayeredConv", plan: Plan, pre: _Prebuilt, bufs: _Buffers, x: Tensor, weight: Tensor,
+           bias: Tensor) -> None:
+    """The forward sweep into ``bufs`` (no autograd)."""
+    bufs.x_rows.copy_(x)
+    bufs.rest.copy_(bias.unsqueeze(1))     # every row starts at its bias; fast levels add their product to it
     if plan.unit_scale:
         pre.fwd_vals.copy_(weight)
     else:
         torch.mul(weight, plan.edge_scale, out=pre.fwd_vals)
-    src = plan.src
-    b2 = bias.unsqueeze(1)
-    for lvl, adj, (n0, n1, nf, simple) in zip(plan.levels, pre.fwd, pre.steps):
-        if simple is not None:   # the common level: only fused sums (so adj exists), one activation
-            zk, hk = Z[n0:n1], H[n0:n1]
-            torch.addmm(b2[n0 - n_in:n1 - n_in], adj, H[:n0], out=zk)
-            simple(zk, hk)
-            continue
-        if adj is not None:
-            # message_and_aggregate (adj @ H) and the bias in one fused call
-            torch.addmm(b2[n0 - n_in:nf - n_in], adj, H[:n0], out=Z[n0:nf])
-        elif nf > n0:
-            Z[n0:nf] = b2[n0 - n_in:nf - n_in]
-        for (name, r0, r1, e0, e1), index in zip(lvl.generic, lvl.generic_index):
-            m = conv.message(H[src[e0:e1]], weight[e0:e1])
-            Z[r0:r1] = conv.aggregate(m, index, dim_size=r1 - r0, aggregation=name) \
-                * plan.row_response[r0:r1, None] + bias[r0 - n_in:r1 - n_in, None]
-        for name, r0, r1 in lvl.runs:
-            activate_into(name, Z[r0:r1], H[r0:r1])
+    H, Z = bufs.H, bufs.Z
+    for fast, a, b, c, d in bufs.steps:
+        if fast:
+            a(b, c)               # h_k += A_k @ H[:n0]
+            if d is not None:
+                d()               # h_k = f(h_k), in place
+        else:
+            _general_level(conv, plan, a, b, H, Z, weight, bias)
+
+
+def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor) -> Tuple[Tensor, Tensor]:
+    """The forward sweep without autograd, every level the general way: ``(H, Z)``, activations and
+    pre-activations ``[num_nodes, B]`` in compiled row order (new tensors; rows of inputs: ``H = x``, ``Z``
+    undefined)."""
+    pre = _Prebuilt.get(plan, weight)
+    N, n_in = plan.num_nodes, plan.num_inputs
+    H, Z = x.new_empty(N, x.shape[1]), x.new_empty(N, x.shape[1])
+    H[:n_in] = x
+    torch.mul(weight, plan.edge_scale, out=pre.fwd_vals)
+    for lvl, adj in zip(plan.levels, pre.fwd):
+        _general_level(conv, plan, lvl, adj, H, Z, weight, bias)
     return H, Z
+
+
+def _general_backward(conv: "LayeredConv", plan: Plan, lvl: Level, adj: Optional[Tensor], deeper: Tensor,
+                      D: Tensor, H: Tensor, Z: Tensor, weight: Tensor, dw_generic: list) -> None:
+    """One level's backward the general way: gradients pulled from deeper rows, each run's derivative, and a
+    small local autograd graph per group of generic (max, product, ...) neurons."""
+    n0, n1, src = lvl.n0, lvl.n1, plan.src
+    if adj is not None:   # gradients of this level's rows from the (finished) deeper fused neurons
+        D[n0:n1].addmm_(adj, deeper)
+    for name, r0, r1 in lvl.runs:
+        backward_into(name, D[r0:r1], Z[r0:r1], H[r0:r1], D[r0:r1])
+    for (name, r0, r1, e0, e1), index in zip(lvl.generic, lvl.generic_index):
+        if e1 == e0:   # neurons without incoming edges: nothing to send back
+            continue
+        with torch.enable_grad():
+            h_j = H[src[e0:e1]].detach().requires_grad_()
+            w = weight[e0:e1].detach().requires_grad_()
+            z = conv.aggregate(conv.message(h_j, w), index, dim_size=r1 - r0, aggregation=name)
+            g_h, g_w = torch.autograd.grad(z, (h_j, w), D[r0:r1] * plan.row_response[r0:r1, None])
+        D.index_add_(0, src[e0:e1], g_h)
+        dw_generic.append((e0, e1, g_w))
 
 
 class _Layered(torch.autograd.Function):
@@ -119,58 +239,52 @@ class _Layered(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-        H, Z = run_levels(conv, plan, x, weight, bias)
-        ctx.conv, ctx.plan = conv, plan
-        ctx.save_for_backward(H, Z, weight)
-        return H[plan.out_rows.view(-1)]
+        pre = _Prebuilt.get(plan, weight)
+        bufs = pre.acquire(x.shape[1])
+        ctx.lease = _Lease(bufs)      # busy until this graph is freed
+        with PassThreads(bufs.work):
+            _sweep(conv, plan, pre, bufs, x, weight, bias)
+        ctx.conv, ctx.plan, ctx.pre = conv, plan, pre
+        ctx.save_for_backward(weight)
+        return bufs.H.index_select(0, plan.out_rows.view(-1))
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor):
-        conv, plan = ctx.conv, ctx.plan
-        H, Z, weight = ctx.saved_tensors
+        conv, plan, pre, bufs = ctx.conv, ctx.plan, ctx.pre, ctx.lease.bufs
+        (weight,) = ctx.saved_tensors
         n_in = plan.num_inputs
-        src = plan.src
-        G = torch.zeros_like(H)                  # dL/dh
-        dZ = torch.empty_like(H)                 # dL/dz: every non-input row is written before it is read
-        G.index_add_(0, plan.out_rows.view(-1), grad_out)
-        pre = _Prebuilt.get(plan, weight)
-        torch.index_select(_effective(plan, weight), 0, plan.by_src, out=pre.bwd_vals)   # source order
-        dw_generic = []
-
-        for lvl, adj in zip(reversed(plan.levels), reversed(pre.bwd[1:])):
-            n0, n1 = lvl.n0, lvl.n1
-            gk = G[n0:n1]
-            if adj is not None:   # gradients of this level's rows from the (finished) deeper fused neurons
-                gk.addmm_(adj, dZ[n1:])
-            if len(lvl.runs) == 1:
-                backward_into(lvl.runs[0][0], gk, Z[n0:n1], H[n0:n1], dZ[n0:n1])
-            else:
-                for name, r0, r1 in lvl.runs:
-                    backward_into(name, G[r0:r1], Z[r0:r1], H[r0:r1], dZ[r0:r1])
-            for (name, r0, r1, e0, e1), index in zip(lvl.generic, lvl.generic_index):
-                if e1 == e0:   # neurons without incoming edges: nothing to send back
-                    continue
-                with torch.enable_grad():
-                    h_j = H[src[e0:e1]].detach().requires_grad_()
-                    w = weight[e0:e1].detach().requires_grad_()
-                    z = conv.aggregate(conv.message(h_j, w), index, dim_size=r1 - r0, aggregation=name)
-                    g_h, g_w = torch.autograd.grad(z, (h_j, w), dZ[r0:r1] * plan.row_response[r0:r1, None])
-                G.index_add_(0, src[e0:e1], g_h)
-                dw_generic.append((e0, e1, g_w))
-        if pre.bwd[0] is not None:   # the inputs' gradients, from the edges they send
-            G[:n_in].addmm_(pre.bwd[0], dZ[n_in:])
-
-        grad_x = G[:n_in] if ctx.needs_input_grad[2] else None
-        grad_w = grad_b = None
-        if ctx.needs_input_grad[3] and weight.numel():
-            grad_w = torch.sparse.sampled_addmm(pre.pattern, dZ, H.t(), beta=0.0).values() * plan.edge_scale
-            for e0, e1, g_w in dw_generic:
-                grad_w[e0:e1] = g_w
-        elif ctx.needs_input_grad[3]:
-            grad_w = torch.zeros_like(weight)
-        if ctx.needs_input_grad[4]:
-            grad_b = dZ[n_in:].sum(1)
+        with PassThreads(bufs.work):
+            by_src, adjs, bwd_vals, pattern = pre.backward_parts()
+            D = bufs.gradients(pre, plan)   # dL/dh of input rows, dL/dz of the others
+            H, Z = bufs.H, bufs.Z
+            D.zero_()
+            D.index_add_(0, plan.out_rows.view(-1), grad_out)
+            torch.index_select(_effective(plan, weight), 0, by_src, out=bwd_vals)   # source order
+            dw_generic: list = []
+            for fast, a, b, c, d in bufs.back:
+                if fast:
+                    if a is not None:
+                        a(b, c)           # d_k += A_k' @ D[n1:], the edges leaving level k
+                    if d is not None:
+                        d()               # d_k *= f'(z_k), from h_k
+                else:
+                    _general_backward(conv, plan, a, b, c, D, H, Z, weight, dw_generic)
+            grad_x = grad_w = grad_b = None
+            if ctx.needs_input_grad[2]:
+                if adjs[0] is not None:   # the inputs' gradients, from the edges they send
+                    D[:n_in].addmm_(adjs[0], D[n_in:])
+                grad_x = D[:n_in].clone()
+            if ctx.needs_input_grad[3] and weight.numel():
+                grad_w = torch.sparse.sampled_addmm(pattern, D, H.t(), beta=0.0).values()
+                if not plan.unit_scale:
+                    grad_w = grad_w * plan.edge_scale
+                for e0, e1, g_w in dw_generic:
+                    grad_w[e0:e1] = g_w
+            elif ctx.needs_input_grad[3]:
+                grad_w = torch.zeros_like(weight)
+            if ctx.needs_input_grad[4]:
+                grad_b = D[n_in:].sum(1)
         return None, None, grad_x, grad_w, grad_b
 
 
@@ -194,12 +308,18 @@ class LayeredConv(MessagePassing):
         self.fused = fused
 
     def forward(self, x: Tensor, plan: Plan, weight: Tensor, bias: Tensor) -> Tensor:
-        if self.fused:
-            if not torch.is_grad_enabled() or not (x.requires_grad or weight.requires_grad or bias.requires_grad):
-                H, _ = run_levels(self, plan, x, weight, bias, reuse=True)   # nothing saved, buffers reused
-                return H[plan.out_rows.view(-1)]
+        if not self.fused:
+            return self._plain(x, plan, weight, bias)
+        if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or bias.requires_grad):
             return _Layered.apply(self, plan, x, weight, bias)
-        return self._plain(x, plan, weight, bias)
+        pre = _Prebuilt.get(plan, weight)
+        bufs = pre.acquire(x.shape[1])
+        try:
+            with PassThreads(bufs.work):
+                _sweep(self, plan, pre, bufs, x, weight, bias)
+                return bufs.H.index_select(0, plan.out_rows.view(-1))
+        finally:
+            bufs.busy = False
 
     # ------------------------------------------------------------------------- MessagePassing maths
     def message(self, x_j: Tensor, edge_weight: Tensor) -> Tensor:
