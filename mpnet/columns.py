@@ -109,7 +109,7 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
 def as_long(value: Column, name: str) -> Tensor:
     """An integer column as int64 (1-D unless it is 2-D)."""
     t = torch.as_tensor(value)
-    if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
+    if t.numel() and (t.dtype == torch.bool or t.is_floating_point() or t.is_complex()):
         raise TypeError(f"Expected {name} to hold integers (got dtype {t.dtype}).")
     return t.to(torch.long).reshape(-1) if t.dim() <= 1 else t.to(torch.long)
 

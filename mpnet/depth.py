@@ -98,6 +98,8 @@ def find_cycle(src: Tensor, dst: Tensor, left: Tensor) -> List[int]:
         path.append(node)
         node = pred_list[node]
     cycle = path[seen[node]:][::-1]        # walked backwards: reverse into edge direction
+    first = cycle.index(min(cycle))        # start at its smallest node, whatever node the walk began at
+    cycle = cycle[first:] + cycle[:first]
     return cycle + [cycle[0]]
 
 

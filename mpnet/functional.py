@@ -19,7 +19,7 @@ from torch import Tensor
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
 __all__ = ["Activation", "ACTIVATION_FNS", "NEAT_ACTIVATION_FNS", "AGGREGATION_FNS", "FUSED_AGGREGATIONS",
-           "ACTIVATE_INPLACE", "activation", "aggregation", "backward_inplace"]
+           "ACTIVATE_INPLACE", "GRAD_FROM_H", "activation", "aggregation", "backward_inplace"]
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 _LEAKY = 0.01
@@ -196,17 +196,34 @@ BACKWARD_INTO: Dict[str, Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]] = {
 #: Activations the fused path applies in place on the state (no pre-activation kept), because their
 #: derivative needs only ``h = f(z)``: name -> the in-place tensor method (``None``: identity, nothing to do).
 ACTIVATE_INPLACE: Dict[str, Optional[str]] = {"identity": None, "relu": "relu_", "tanh": "tanh_", "sigmoid": "sigmoid_"}
-_GRAD_FROM_H = {"relu": (torch.ops.aten.threshold_backward.grad_input, (0.0,)),
-                "tanh": (torch.ops.aten.tanh_backward.grad_input, ()),
-                "sigmoid": (torch.ops.aten.sigmoid_backward.grad_input, ())}
 
 
-def backward_inplace(name: str, g: Tensor, h: Tensor) -> Optional[Callable[[], Tensor]]:
-    """For an activation of :data:`ACTIVATE_INPLACE`: a callable that multiplies ``g`` in place by
-    ``f'(z)``, computed from ``h = f(z)`` (``None`` for the identity, whose derivative is 1)."""
-    if name == "identity":
-        return None
-    op, args = _GRAD_FROM_H[name]
+def _tanh_grad_into(h: Tensor, out: Tensor) -> None:
+    out.fill_(1.0).addcmul_(h, h, value=-1.0)          # 1 - h^2
+
+
+def _sigmoid_grad_into(h: Tensor, out: Tensor) -> None:
+    torch.mul(h, h, out=out)
+    torch.sub(h, out, out=out)                          # h - h^2
+
+
+#: ``GRAD_FROM_H[name](h, out)`` writes ``f'(z)`` into ``out`` knowing only ``h = f(z)`` (the activations
+#: of :data:`ACTIVATE_INPLACE` but the identity): one pass over a whole state, after which each level's
+#: backward multiplies by its rows.
+GRAD_FROM_H: Dict[str, Callable[[Tensor, Tensor], None]] = {
+    "relu": lambda h, out: torch.gt(h, 0.0, out=out),
+    "tanh": _tanh_grad_into,
+    "sigmoid": _sigmoid_grad_into,
+}
+_GRAD_FROM_H_OPS = {"relu": (torch.ops.aten.threshold_backward.grad_input, (0.0,)),
+                    "tanh": (torch.ops.aten.tanh_backward.grad_input, ()),
+                    "sigmoid": (torch.ops.aten.sigmoid_backward.grad_input, ())}
+
+
+def backward_inplace(name: str, g: Tensor, h: Tensor) -> Callable[[], Tensor]:
+    """For an activation of :data:`GRAD_FROM_H`: a callable that multiplies ``g`` in place by ``f'(z)``,
+    computed from ``h = f(z)`` in one fused kernel (for big levels, where a call's overhead does not count)."""
+    op, args = _GRAD_FROM_H_OPS[name]
     return partial(op, g, h, *args, grad_input=g)
 
 

@@ -24,14 +24,16 @@ Two paths compute it:
 """
 import threading
 import warnings
-from typing import List, Optional, Tuple
+from functools import partial
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
 from torch_geometric.nn import MessagePassing
 
 from .compile import Level, Plan, transpose
-from .functional import ACTIVATE_INPLACE, ACTIVATION_FNS, AGGREGATION_FNS, activate_into, backward_inplace, backward_into
+from .functional import (ACTIVATE_INPLACE, ACTIVATION_FNS, AGGREGATION_FNS, GRAD_FROM_H, activate_into,
+                         backward_inplace, backward_into)
 from .threads import PassThreads
 
 __all__ = ["LayeredConv", "run_levels"]
@@ -40,6 +42,7 @@ warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta 
 
 _POOL_PER_BATCH = 2    # state buffers kept per batch size (a training loop holds one graph while building the next)
 _POOL_BATCHES = 4      # batch sizes kept
+_BIG_STATE = 1 << 22   # elements of H above which a fast level's derivative is one fused kernel per run
 
 
 def _csr(crow: Tensor, col: Tensor, values: Tensor, shape) -> Tensor:
@@ -56,40 +59,62 @@ class _Buffers:
     backward is one product and one in-place derivative computed from ``h``. Each step below holds the
     bound methods and views it calls, so the loop over levels does no slicing and no bookkeeping.
     """
-    __slots__ = ("busy", "batch", "H", "Z", "D", "x_rows", "rest", "steps", "back", "work")
+    __slots__ = ("busy", "batch", "H", "Z", "D", "x_rows", "rest", "steps", "back", "grad_h", "work")
 
     def __init__(self, pre: "_Prebuilt", plan: Plan, batch: int):
         N, n_in = plan.num_nodes, plan.num_inputs
         self.busy, self.batch = True, batch
         self.H = torch.empty(N, batch, dtype=pre.dtype, device=pre.device)
-        self.Z = torch.empty_like(self.H) if not all(f is not False for f in pre.fast) else None
+        self.Z = None if all(pre.fast) else torch.empty_like(self.H)
         self.x_rows, self.rest = self.H[:n_in], self.H[n_in:]
         self.steps: List[tuple] = []
-        for lvl, adj, act in zip(plan.levels, pre.fwd, pre.fast):
-            if act is False:
+        H = self.H
+        for lvl, adj, fast in zip(plan.levels, pre.fwd, pre.fast):
+            if not fast:
                 self.steps.append((False, lvl, adj, None, None))
-            else:
-                hk = self.H[lvl.n0:lvl.n1]
-                self.steps.append((True, hk.addmm_, adj, self.H[:lvl.n0], getattr(hk, act) if act else None))
+            else:   # one in-place method per run that is not the identity
+                acts = tuple(getattr(H[r0:r1], ACTIVATE_INPLACE[name]) for name, r0, r1 in lvl.runs
+                             if ACTIVATE_INPLACE[name] is not None)
+                self.steps.append((True, H[lvl.n0:lvl.n1].addmm_, adj, H[:lvl.n0], acts))
         self.D: Optional[Tensor] = None
         self.back: List[tuple] = []
+        self.grad_h: Dict[str, Tensor] = {}
         self.work = (plan.src.numel() + N) * batch / max(len(plan.levels), 1)   # per level, for the threads
 
     def gradients(self, pre: "_Prebuilt", plan: Plan) -> Tensor:
-        """``D``, with the backward steps over it (deepest level first), made on first use."""
+        """``D``, with the backward steps over it (deepest level first), made on first use.
+
+        A fast level's derivative is one in-place multiply per run: by the rows of a whole-state buffer
+        ``f'(z)`` that :meth:`derivatives` fills from ``H`` (one pass per activation), or, when the state is
+        big (a call's overhead then does not count, the extra pass would), one fused kernel per run."""
         if self.D is None:
             D, H = torch.empty_like(self.H), self.H
             adjs = pre.backward_parts()[1]
-            for lvl, adj, act in zip(reversed(plan.levels), reversed(adjs[1:]), reversed(pre.fast)):
+            big = H.numel() > _BIG_STATE
+            for lvl, adj, fast in zip(reversed(plan.levels), reversed(adjs[1:]), reversed(pre.fast)):
                 deeper = D[lvl.n1:]
-                if act is False:
+                if not fast:
                     self.back.append((False, lvl, adj, deeper, None))
-                else:
-                    dk = D[lvl.n0:lvl.n1]
-                    self.back.append((True, dk.addmm_ if adj is not None else None, adj, deeper,
-                                      backward_inplace(lvl.runs[0][0], dk, H[lvl.n0:lvl.n1])))
+                    continue
+                grads = []
+                for name, r0, r1 in lvl.runs:
+                    if name == "identity":
+                        continue
+                    if big:
+                        grads.append(backward_inplace(name, D[r0:r1], H[r0:r1]))
+                    else:
+                        if name not in self.grad_h:
+                            self.grad_h[name] = torch.empty_like(H)
+                        grads.append(partial(D[r0:r1].mul_, self.grad_h[name][r0:r1]))
+                self.back.append((True, D[lvl.n0:lvl.n1].addmm_ if adj is not None else None, adj, deeper,
+                                  tuple(grads)))
             self.D = D
         return self.D
+
+    def derivatives(self) -> None:
+        """Fill the whole-state derivative buffers from ``H`` (see :meth:`gradients`)."""
+        for name, out in self.grad_h.items():
+            GRAD_FROM_H[name](self.H, out)
 
 
 class _Lease:
@@ -115,9 +140,9 @@ class _Prebuilt:
         self.fwd_vals = torch.empty(plan.src.numel(), dtype=dtype, device=device)
         self.fwd = [_csr(l.crow, l.col, self.fwd_vals[l.e0:l.e_fused], (l.n_fused - l.n0, l.n0))
                     if l.n_fused > l.n0 else None for l in plan.levels]
-        # per level: the in-place activation's method name (None: identity) when the level is fast, else False
-        self.fast = [ACTIVATE_INPLACE.get(l.runs[0][0], False) if len(l.runs) == 1 and l.n_fused == l.n1
-                     and adj is not None else False for l, adj in zip(plan.levels, self.fwd)]
+        # fast levels: sum/mean neurons only, each run's activation one of ACTIVATE_INPLACE
+        self.fast = [l.n_fused == l.n1 and adj is not None and all(r[0] in ACTIVATE_INPLACE for r in l.runs)
+                     for l, adj in zip(plan.levels, self.fwd)]
         self._back = None
         self.pool: dict = {}
         self.lock = threading.Lock()
@@ -193,8 +218,8 @@ def _sweep(conv: "LayeredConv", plan: Plan, pre: _Prebuilt, bufs: _Buffers, x: T
     for fast, a, b, c, d in bufs.steps:
         if fast:
             a(b, c)               # h_k += A_k @ H[:n0]
-            if d is not None:
-                d()               # h_k = f(h_k), in place
+            for activate in d:
+                activate()        # h = f(h) in place, run by run
         else:
             _general_level(conv, plan, a, b, H, Z, weight, bias)
 
@@ -257,6 +282,7 @@ class _Layered(torch.autograd.Function):
         with PassThreads(bufs.work):
             by_src, adjs, bwd_vals, pattern = pre.backward_parts()
             D = bufs.gradients(pre, plan)   # dL/dh of input rows, dL/dz of the others
+            bufs.derivatives()
             H, Z = bufs.H, bufs.Z
             D.zero_()
             D.index_add_(0, plan.out_rows.view(-1), grad_out)
@@ -266,8 +292,8 @@ class _Layered(torch.autograd.Function):
                 if fast:
                     if a is not None:
                         a(b, c)           # d_k += A_k' @ D[n1:], the edges leaving level k
-                    if d is not None:
-                        d()               # d_k *= f'(z_k), from h_k
+                    for derivative in d:
+                        derivative()      # d *= f'(z), from h, run by run
                 else:
                     _general_backward(conv, plan, a, b, c, D, H, Z, weight, dw_generic)
             grad_x = grad_w = grad_b = None
