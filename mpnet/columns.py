@@ -24,7 +24,7 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
                   outputs: Column, weight: Optional[Column], sign: Optional[Column], trainable: Optional[Column],
                   bias: Optional[Column], response: Optional[Column], activation: Union[str, Column],
                   output_activation: str, aggregation: Union[str, Column], dale: Optional[Column],
-                  node_ids: Optional[Sequence], warn: bool) -> Dict[str, Any]:
+                  node_ids: Optional[Sequence], warn: bool, drawn: Optional[Column] = None) -> Dict[str, Any]:
     """The checked columns of ``T`` graphs given with local node indices (see
     :meth:`mpnet.arrays.ArrayTopology.from_batch`), as keyword arguments of ``ArrayTopology``."""
     counts, ecounts = as_long(num_nodes, "num_nodes"), as_long(num_edges, "num_edges")
@@ -72,12 +72,16 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
         bad = _first(~torch.isfinite(col))
         if bad is not None:
             raise NonFiniteError(f"The {name} of {namer.node(bad)} is {float(col[bad])}; expected a finite number.")
-    given = weight is not None
     w = _floats(weight, E, math.nan, "weight")
-    bad = _first(~torch.isfinite(w)) if given else None
+    draw = torch.zeros(E, dtype=torch.bool) if drawn is None else torch.as_tensor(drawn).reshape(-1)
+    if draw.dtype != torch.bool or draw.numel() != E:
+        raise ValueError(f"Expected drawn to hold {E} booleans (got {draw.numel()} of {draw.dtype}).")
+    bad = _first(~torch.isfinite(w) & ~draw) if weight is not None else None
     if bad is not None:
         raise NonFiniteError(f"The weight of {namer.edge(bad, src, dst)} is {float(w[bad])}; expected a finite "
-                             f"number (weight=None lets the network draw every weight).")
+                             f"number (weight=None, or drawn=True for this edge, lets the network draw it).")
+    w = torch.where(draw, math.nan, w)
+    given = weight is not None and not bool(draw.all())
     sgn = _signs(sign, E, "sign", lambda i: _cap(namer.edge(i, src, dst)))
     dale_ = _signs(dale, N, "dale", lambda i: _cap(namer.node(i)))
     train = torch.ones(E, dtype=torch.bool) if trainable is None else torch.as_tensor(trainable).reshape(-1)
@@ -235,7 +239,7 @@ def _check_edges(src, dst, w, sign, dale, train, is_input, given, namer, N) -> T
     if given and (e := _first((sign != 0) & (w * sign < 0))) is not None:
         raise SignConflictError(f"{edge(e)} has fixed sign {int(sign[e]):+d} but initial weight {float(w[e])}. "
                                 f"Give a weight of that sign (or 0).")
-    if not given and (e := _first(~train)) is not None:
+    if (e := _first(~train & torch.isnan(w))) is not None:
         raise NonFiniteError(f"{edge(e)} is frozen (trainable=False) but has no weight; a frozen edge keeps its "
                              f"initial value, so give weights.")
     return order

@@ -95,7 +95,7 @@ class Network(nn.Module):
         self.batched = self.arrays.batched
         self.data, self.plan = compile_arrays(self.arrays)
         self.seed = seed
-        self.conv = LayeredConv(fused=fused)
+        self.conv = LayeredConv.make(fused)
         factory = dict(dtype=dtype or torch.get_default_dtype(), device=device)
 
         # per-edge metadata in compiled order, straight from the columns (no Python object per edge)

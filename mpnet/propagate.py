@@ -22,6 +22,7 @@ Two paths compute it:
   level with ordinary autograd (it re-concatenates the state per level, so it costs O(depth * N * B)
   more). It supports double backward and serves as a second opinion in the tests.
 """
+import copy
 import threading
 import warnings
 from functools import partial
@@ -314,6 +315,9 @@ class _Layered(torch.autograd.Function):
         return None, None, grad_x, grad_w, grad_b
 
 
+_PROTOTYPES: Dict[bool, "LayeredConv"] = {}
+
+
 class LayeredConv(MessagePassing):
     r"""Synchronous layered message passing: depth by depth, from the inputs to the outputs.
 
@@ -332,6 +336,20 @@ class LayeredConv(MessagePassing):
     def __init__(self, fused: bool = True):
         super().__init__(aggr="sum", flow="source_to_target")
         self.fused = fused
+
+    @classmethod
+    def make(cls, fused: bool = True) -> "LayeredConv":
+        """A new layer copied from a prototype: torch_geometric inspects a layer's method signatures in its
+        constructor (~0.5 ms), most of what building a small :class:`~mpnet.Network` would cost. The copy
+        gets its own hook and registry containers; it holds no parameters or buffers."""
+        proto = _PROTOTYPES.get(fused)
+        if proto is None:
+            proto = _PROTOTYPES[fused] = cls(fused)
+        conv = copy.copy(proto)
+        for key, value in proto.__dict__.items():
+            if isinstance(value, (dict, list, set)):
+                conv.__dict__[key] = copy.copy(value)
+        return conv
 
     def forward(self, x: Tensor, plan: Plan, weight: Tensor, bias: Tensor) -> Tensor:
         if not self.fused:

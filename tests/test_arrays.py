@@ -151,3 +151,20 @@ def test_depth_and_network_equal_the_topology_path(seed, n_hidden, p_edge):
     x = torch.randn(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
     torch.testing.assert_close(mpnet.Network(arrays, dtype=torch.float64)(x),
                                mpnet.Network(topo, dtype=torch.float64)(x), rtol=1e-12, atol=1e-12)
+
+
+def test_columns_ship_a_shard_and_drawn_weights_stay_drawn():
+    topos = [random_topology(s, n_hidden=4, p_edge=0.4) for s in range(6)]
+    partly = Topology.from_edges([("x0", "h"), ("x1", "h", 0.5), ("x2", "y0", 1.0), ("h", "y1")],
+                                 inputs=["x0", "x1", "x2"], outputs=["y0", "y1"])
+    arrays = ArrayTopology.from_topologies(topos + [partly])
+    shard = ArrayTopology.from_batch(**arrays.columns(2, 7), warn=False)
+    assert shard.num_graphs == 5
+    for i in range(5):
+        assert same_topology(shard.topology(i), arrays.topology(i + 2))
+    assert shard.topology(4).edges[("x0", "h")].weight is None
+    x = torch.randn(3, 3, dtype=torch.float64)
+    torch.testing.assert_close(mpnet.Network(shard, dtype=torch.float64)(x)[:4],
+                               mpnet.Network(topos[2:], dtype=torch.float64)(x))
+    with pytest.raises(IndexError, match=r"Expected 0 <= start < stop <= 7 \(got 3, 9\)"):
+        arrays.columns(3, 9)
