@@ -1,6 +1,7 @@
 """mpnet: neuron-level networks with custom sparse connections, computed by layered message passing.
 
-The flow: :mod:`~mpnet.topology` (declare; :mod:`~mpnet.arrays` as columns) -> :mod:`~mpnet.compile` -> :mod:`~mpnet.propagate` ->
+The flow: :mod:`~mpnet.topology` (declare; :mod:`~mpnet.arrays` as columns) -> :mod:`~mpnet.compile` ->
+:mod:`~mpnet.propagate` ->
 :mod:`~mpnet.model` (``Network``) -> :mod:`~mpnet.train` (``fit``) -> :mod:`~mpnet.signs`
 (``infer_signs``) and :mod:`~mpnet.draw`.
 """

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from .columns import ACT_CODE, AGG_CODE, Column, as_long, batch_columns
 from .depth import waves
+from .threads import PassThreads
 from .errors import MismatchError
 from .topology import Edge, Node, Topology
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
@@ -28,6 +29,11 @@ _SIGN = {"+": 1, "-": -1, None: 0}
 _NODE_FIELDS = ("activation", "aggregation", "bias", "response", "dale")
 _EDGE_FIELDS = ("weight", "sign", "trainable")
 _first, _second = itemgetter(0), itemgetter(1)
+
+
+def _depth(src: Tensor, dst: Tensor, is_input: Tensor) -> Tensor:
+    with PassThreads(src.numel()):
+        return waves(src, dst, is_input).depth
 _SIGN_NAME = {1: "+", -1: "-", 0: None}
 
 
@@ -177,10 +183,10 @@ class ArrayTopology:
                 outputs next), or ``[T, n]``, one row per graph.
             Other columns as in :meth:`from_arrays`, concatenated over the graphs.
         """
-        return cls(**batch_columns(num_nodes, src, dst, num_edges, inputs, outputs, weight, sign, trainable, bias,
-                                   response, activation, output_activation, aggregation, dale, node_ids, warn,
-                                   drawn),
-                   batched=True)
+        with PassThreads(len(src)):                  # checks and waves: one pass over the edges
+            return cls(**batch_columns(num_nodes, src, dst, num_edges, inputs, outputs, weight, sign, trainable,
+                                       bias, response, activation, output_activation, aggregation, dale, node_ids,
+                                       warn, drawn), batched=True)
 
     @classmethod
     def from_topologies(cls, topologies: Union[Topology, Sequence[Topology]]) -> "ArrayTopology":
@@ -216,7 +222,8 @@ class ArrayTopology:
             offset += len(nodes)
         act, agg, bias, resp, dale = zip(*node_rows)
         weight, sign, train = zip(*edge_rows) if edge_rows else ((), (), ())
-        act, agg, dale = list(map(ACT_CODE.__getitem__, act)), list(map(AGG_CODE.__getitem__, agg)), list(map(_SIGN.__getitem__, dale))
+        act, agg = list(map(ACT_CODE.__getitem__, act)), list(map(AGG_CODE.__getitem__, agg))
+        dale = list(map(_SIGN.__getitem__, dale))
         weight, sign = [math.nan if w is None else w for w in weight], list(map(_SIGN.__getitem__, sign))
         T = len(topos)
 
@@ -232,7 +239,7 @@ class ArrayTopology:
                    trainable=col(list(train), np.bool_), activation=col(act, np.int64), aggregation=col(agg, np.int64),
                    bias=col(bias, np.float64), response=col(resp, np.float64), dale=col(dale, np.int8),
                    inputs=ins_t, outputs=col(outs, np.int64).view(T, n_out), node_ptr=node_ptr, edge_ptr=edge_ptr,
-                   depth=waves(src_t, dst_t, is_input).depth, batched=not single, topologies=topos)
+                   depth=_depth(src_t, dst_t, is_input), batched=not single, topologies=topos)
 
     @classmethod
     def of(cls, topology: Union["ArrayTopology", Topology, Sequence[Topology]]) -> "ArrayTopology":

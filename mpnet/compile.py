@@ -68,6 +68,11 @@ class Plan:
     edge_scale: Optional[Tensor] = None     # [E] network dtype, set by set_dtype
     row_response: Optional[Tensor] = None   # [N] network dtype, set by set_dtype
     unit_scale: bool = False                # every edge_scale is 1 (set by set_dtype)
+
+    @property
+    def work_per_sample(self) -> float:
+        """Edges and rows per level, per sample: a pass's size for the thread policy (mpnet/threads.py)."""
+        return (self.src.numel() + self.num_nodes) / max(len(self.levels), 1)
     prebuilt: dict = field(default_factory=dict)   # per (dtype, device): CSR matrices over value buffers
 
     def apply(self, fn) -> "Plan":

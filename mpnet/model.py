@@ -24,6 +24,7 @@ from torch.nn.utils import parametrize
 from .arrays import ArrayTopology
 from .compile import compile_arrays
 from .propagate import LayeredConv, run_levels
+from .threads import PassThreads
 from .topology import Edge, Topology
 
 __all__ = ["Network", "SignConstraint"]
@@ -93,6 +94,10 @@ class Network(nn.Module):
         super().__init__()
         self.arrays = ArrayTopology.of(topology)       # the declaration as columns, in union order
         self.batched = self.arrays.batched
+        with PassThreads(self.arrays.num_edges + self.arrays.num_nodes):   # a build is one pass over the graph
+            self._build(seed, fused, dtype, device)
+
+    def _build(self, seed: Optional[int], fused: bool, dtype: Optional[torch.dtype], device) -> None:
         self.data, self.plan = compile_arrays(self.arrays)
         self.seed = seed
         self.conv = LayeredConv.make(fused)
@@ -164,10 +169,17 @@ class Network(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         plan, T = self.plan, self.plan.num_graphs
-        # conv.forward, not conv(...): an internal layer, no hooks to run
-        out = self.conv.forward(self._input_rows(x).contiguous(), plan, self.weight, self.bias)   # [T * n_out, B]
-        out = out.view(T, plan.n_out, -1).transpose(1, 2)                  # [T, batch, n_out]
+        with self.pass_threads(x.shape[-2] if x.dim() > 1 else 1):   # input rows and outputs included
+            # conv.forward, not conv(...): an internal layer, no hooks to run
+            out = self.conv.forward(self._input_rows(x).contiguous(), plan, self.weight, self.bias)  # [T * n_out, B]
+            out = out.view(T, plan.n_out, -1).transpose(1, 2)              # [T, batch, n_out]
         return out if self.batched else out[0]
+
+    def pass_threads(self, batch: int) -> PassThreads:
+        """A context manager giving torch the thread count mpnet's policy picks for a pass of ``batch``
+        samples (see :mod:`mpnet.threads`), the user's setting restored on exit; :func:`mpnet.fit` holds it
+        over its whole loop, so losses and optimizer steps of small networks stay on one thread too."""
+        return PassThreads(self.plan.work_per_sample * batch)
 
     @torch.no_grad()
     def states(self, x: Tensor) -> Tuple[Tensor, Tensor]:

@@ -80,7 +80,7 @@ class _Buffers:
         self.D: Optional[Tensor] = None
         self.back: List[tuple] = []
         self.grad_h: Dict[str, Tensor] = {}
-        self.work = (plan.src.numel() + N) * batch / max(len(plan.levels), 1)   # per level, for the threads
+        self.work = plan.work_per_sample * batch      # per level, for the thread policy
 
     def gradients(self, pre: "_Prebuilt", plan: Plan) -> Tensor:
         """``D``, with the backward steps over it (deepest level first), made on first use.

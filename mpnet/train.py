@@ -72,8 +72,8 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         averages the mini-batch losses seen during that epoch, i.e. measured before each step.
 
     Note:
-        Small networks run many tiny ops; on a machine with few cores that is busy with other work,
-        ``torch.set_num_threads(1)`` can make training several times faster.
+        The loop runs under the network's thread policy (:mod:`mpnet.threads`): one thread unless the
+        network's levels are big, torch's setting restored afterwards.
     """
     if isinstance(loss, str):
         if loss not in LOSSES:
@@ -107,26 +107,28 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         from tqdm.auto import tqdm
         bar = tqdm(total=epochs, desc="fit", unit="epoch", leave=False)
     net.train()
-    for epoch in range(epochs):
-        order = torch.randperm(n, generator=gen).to(param.device) if size < n else torch.arange(n, device=param.device)
-        total = torch.zeros(T, dtype=param.dtype, device=param.device)
-        for start in range(0, n, size):
-            idx = order[start:start + size]
-            xb = X[..., idx, :]
-            yb = Y[..., idx, :] if loss_fn is not _cross_entropy else Y[..., idx]
-            pred = net(xb)
-            if not net.batched:
-                pred = pred.unsqueeze(0)
-            per = loss_fn(pred, yb)
-            per = per.expand(T) if per.dim() == 0 and T == 1 else per
-            opt.zero_grad(set_to_none=True)
-            per.sum().backward()
-            opt.step()
-            total += per.detach() * idx.numel()
-        history[epoch] = (total / n).cpu()
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{history[epoch].mean():.4g}")
+    with net.pass_threads(size):   # losses and optimizer steps too: small networks stay on one thread
+        for epoch in range(epochs):
+            order = (torch.randperm(n, generator=gen).to(param.device) if size < n
+                     else torch.arange(n, device=param.device))
+            total = torch.zeros(T, dtype=param.dtype, device=param.device)
+            for start in range(0, n, size):
+                idx = order[start:start + size]
+                xb = X[..., idx, :]
+                yb = Y[..., idx, :] if loss_fn is not _cross_entropy else Y[..., idx]
+                pred = net(xb)
+                if not net.batched:
+                    pred = pred.unsqueeze(0)
+                per = loss_fn(pred, yb)
+                per = per.expand(T) if per.dim() == 0 and T == 1 else per
+                opt.zero_grad(set_to_none=True)
+                per.sum().backward()
+                opt.step()
+                total += per.detach() * idx.numel()
+            history[epoch] = (total / n).cpu()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{history[epoch].mean():.4g}")
     if bar is not None:
         bar.close()
     return history if net.batched else history[:, 0]

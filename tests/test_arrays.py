@@ -89,17 +89,22 @@ def test_edge_index_and_unset_weights_are_drawn():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    (dict(src=[0, 5], dst=[2, 2]), UnknownNodeError, r"Edge 1 has source node 5, which is not declared \(valid: 0 \.\. 3\)"),
+    (dict(src=[0, 5], dst=[2, 2]), UnknownNodeError,
+     r"Edge 1 has source node 5, which is not declared \(valid: 0 \.\. 3\)"),
     (dict(src=[0, 2], dst=[2, 2]), SelfLoopError, r"Edge 2 -> 2 is a self-loop"),
     (dict(src=[0, 2], dst=[2, 1]), InputEdgeError, r"Edge 2 -> 1 ends in an input node"),
     (dict(src=[0, 0], dst=[2, 2]), DuplicateEdgeError, r"Edge 0 -> 2 is declared twice"),
     (dict(weight=[1.0, float("nan"), 1.0]), NonFiniteError, r"The weight of edge 1 -> 2 is nan"),
     (dict(bias=[0, 0, float("inf"), 0]), NonFiniteError, r"The bias of node 2 is inf"),
-    (dict(weight=[1.0, -1.0, 1.0], sign=[0, 1, 0]), SignConflictError, r"Edge 1 -> 2 has fixed sign \+1 but initial weight -1\.0"),
+    (dict(weight=[1.0, -1.0, 1.0], sign=[0, 1, 0]), SignConflictError,
+     r"Edge 1 -> 2 has fixed sign \+1 but initial weight -1\.0"),
     (dict(sign=[0, 2, 0]), SignConflictError, r"Edge 1 -> 2 has sign 2; expected \+1, -1 or 0"),
-    (dict(weight=[1.0, 1.0, -1.0], dale=[0, 0, 1, 0]), DaleConflictError, r"Edge 2 -> 3 has initial weight -1\.0 but its source is a Dale neuron of sign \+1"),
-    (dict(sign=[0, 0, -1], dale=[0, 0, 1, 0]), DaleConflictError, r"Edge 2 -> 3 has fixed sign -1 but its source is a Dale neuron of sign \+1"),
-    (dict(trainable=torch.tensor([True, False, True])), NonFiniteError, r"Edge 1 -> 2 is frozen \(trainable=False\) but has no weight"),
+    (dict(weight=[1.0, 1.0, -1.0], dale=[0, 0, 1, 0]), DaleConflictError,
+     r"Edge 2 -> 3 has initial weight -1\.0 but its source is a Dale neuron of sign \+1"),
+    (dict(sign=[0, 0, -1], dale=[0, 0, 1, 0]), DaleConflictError,
+     r"Edge 2 -> 3 has fixed sign -1 but its source is a Dale neuron of sign \+1"),
+    (dict(trainable=torch.tensor([True, False, True])), NonFiniteError,
+     r"Edge 1 -> 2 is frozen \(trainable=False\) but has no weight"),
     (dict(outputs=[3, 0]), RoleError, r"Node 0 is listed twice among the inputs and outputs"),
     (dict(inputs=[]), RoleError, r"The topology has no input node"),
     (dict(outputs=[7]), UnknownNodeError, r"Output 0 is node 7, which is not declared \(valid: 0 \.\. 3\)"),
@@ -120,7 +125,7 @@ def test_bad_columns_name_the_culprit(kwargs, error, match):
 
 
 def test_cycle_is_named_with_ids():
-    with pytest.raises(CycleError, match=r"The edges contain a cycle: 'b' -> 'c' -> 'd' -> 'b'\. A feed-forward") as err:
+    with pytest.raises(CycleError, match=r"The edges contain a cycle: 'b' -> 'c' -> 'd' -> 'b'\. A feed") as err:
         ArrayTopology.from_arrays([0, 1, 2, 3, 3], [1, 2, 3, 1, 4], inputs=[0], outputs=[4],
                                   node_ids=["x", "b", "c", "d", "y"])
     assert err.value.cycle == ["b", "c", "d", "b"]

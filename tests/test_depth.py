@@ -5,7 +5,7 @@ from mpnet.depth import argsort_unique, find_cycle, reachability, waves
 
 
 def arrays(edges, n, inputs):
-    src, dst = (torch.tensor(c, dtype=torch.long) for c in zip(*edges)) if edges else (torch.zeros(0, dtype=torch.long),) * 2
+    src, dst = (torch.tensor(c, dtype=torch.long) for c in zip(*edges))
     is_input = torch.zeros(n, dtype=torch.bool)
     is_input[list(inputs)] = True
     return src, dst, is_input
