@@ -172,8 +172,8 @@ class Network(nn.Module):
         with self.pass_threads(x.shape[-2] if x.dim() > 1 else 1):   # input rows and outputs included
             # conv.forward, not conv(...): an internal layer, no hooks to run
             out = self.conv.forward(self._input_rows(x).contiguous(), plan, self.weight, self.bias)  # [T * n_out, B]
-            out = out.view(T, plan.n_out, -1).transpose(1, 2)              # [T, batch, n_out]
-        return out if self.batched else out[0]
+        # one view each way (every view is an autograd node of the backward)
+        return out.view(T, plan.n_out, -1).transpose(1, 2) if self.batched else out.t()   # [T, B, n_out] / [B, n_out]
 
     def pass_threads(self, batch: int) -> PassThreads:
         """A context manager giving torch the thread count mpnet's policy picks for a pass of ``batch``
