@@ -46,15 +46,17 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
         raise ValueError(f"Expected node_ids to name all {N} nodes (got {len(ids)}).")
     namer = _Namer(node_ptr, ids)
     edge_graph = torch.repeat_interleave(torch.arange(T), ecounts, output_size=E)
+    bound = counts[edge_graph] if T > 1 else counts         # one graph: compare with its size directly
     for end, local in (("source", src), ("target", dst)):
-        bad = _first((local < 0) | (local >= counts[edge_graph]))
+        bad = _first((local < 0) | (local >= bound))
         if bad is not None:
             t = int(edge_graph[bad])
             raise UnknownNodeError(_cap(f"{namer.graph(t)}edge {bad - int(edge_ptr[t])} has {end} node "
                                         f"{int(local[bad])}, which is not declared (valid: 0 .. "
                                         f"{int(counts[t]) - 1}). Fix the index or raise num_nodes."))
-    offset = node_ptr[:-1][edge_graph]
-    src, dst = src + offset, dst + offset
+    if T > 1:
+        offset = node_ptr[:-1][edge_graph]
+        src, dst = src + offset, dst + offset
     ins, outs = (_ports(p, counts, node_ptr, what, namer) for p, what in ((inputs, "inputs"), (outputs, "outputs")))
     twice = _first(torch.bincount(torch.cat([ins.reshape(-1), outs.reshape(-1)]), minlength=N) > 1)
     if twice is not None:
@@ -88,7 +90,8 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
     if train.dtype != torch.bool or train.numel() != E:
         raise SignConflictError(f"Expected trainable to hold {E} booleans (got {train.numel()} of {train.dtype}).")
     by_src = _check_edges(src, dst, w, sgn, dale_, train, is_input, given, namer, N)
-    sgn = torch.where(dale_[src] != 0, dale_[src], sgn)
+    if bool(dale_.any()):
+        sgn = torch.where(dale_[src] != 0, dale_[src], sgn)
     found = waves(src, dst, is_input, by_src)
     if not found.acyclic:
         cycle = find_cycle(src, dst, found.left)
@@ -119,8 +122,10 @@ def as_long(value: Column, name: str) -> Tensor:
 
 
 def _first(mask: Tensor) -> Optional[int]:
-    hit = torch.nonzero(mask.reshape(-1)).view(-1)
-    return int(hit[0]) if hit.numel() else None
+    """The first position where ``mask`` holds, or None (checked with ``any`` first: errors are rare)."""
+    if not bool(mask.any()):
+        return None
+    return int(torch.nonzero(mask.reshape(-1))[0])
 
 
 def _cap(text: str) -> str:
@@ -220,7 +225,7 @@ def _check_edges(src, dst, w, sign, dale, train, is_input, given, namer, N) -> T
 
     if (e := _first(src == dst)) is not None:
         raise SelfLoopError(f"{edge(e)} is a self-loop; a feed-forward network has none. Remove it.")
-    if (e := _first(is_input[dst])) is not None:
+    if (e := _first(is_input.index_select(0, dst))) is not None:
         raise InputEdgeError(f"{edge(e)} ends in an input node; inputs take their value from the data. Point the "
                              f"edge at a hidden or output node.")
     key = src * N + dst
@@ -229,17 +234,17 @@ def _check_edges(src, dst, w, sign, dale, train, is_input, given, namer, N) -> T
     if (e := _first(sorted_key[1:] == sorted_key[:-1])) is not None:
         raise DuplicateEdgeError(f"{edge(int(order[e + 1]))} is declared twice; each (src, dst) pair carries one "
                                  f"weight. Merge the two declarations.")
-    d = dale[src]
-    if (e := _first((d != 0) & (sign != 0) & (sign != d))) is not None:
+    d = dale[src] if bool(dale.any()) else None          # most graphs have no Dale neuron and no fixed sign
+    if d is not None and (e := _first((d != 0) & (sign != 0) & (sign != d))) is not None:
         raise DaleConflictError(f"{edge(e)} has fixed sign {int(sign[e]):+d} but its source is a Dale neuron of "
                                 f"sign {int(d[e]):+d}. Drop one of the two signs.")
-    if given and (e := _first((d != 0) & (w * d < 0))) is not None:
+    if d is not None and given and (e := _first((d != 0) & (w * d < 0))) is not None:
         raise DaleConflictError(f"{edge(e)} has initial weight {float(w[e])} but its source is a Dale neuron of "
                                 f"sign {int(d[e]):+d}. Give a weight of that sign (or 0).")
-    if given and (e := _first((sign != 0) & (w * sign < 0))) is not None:
+    if given and bool(sign.any()) and (e := _first((sign != 0) & (w * sign < 0))) is not None:
         raise SignConflictError(f"{edge(e)} has fixed sign {int(sign[e]):+d} but initial weight {float(w[e])}. "
                                 f"Give a weight of that sign (or 0).")
-    if (e := _first(~train & torch.isnan(w))) is not None:
+    if not bool(train.all()) and (e := _first(~train & torch.isnan(w))) is not None:
         raise NonFiniteError(f"{edge(e)} is frozen (trainable=False) but has no weight; a frozen edge keeps its "
                              f"initial value, so give weights.")
     return order

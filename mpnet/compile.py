@@ -124,17 +124,19 @@ def _csr_rows(row: Tensor, num_rows: int) -> Tensor:
     return crow
 
 
-def _runs(rows: Tensor, *keys: Tensor) -> List[Tuple[int, int]]:
-    """``[(row0, row1)]`` for the runs of consecutive rows (``rows`` ascending) over which every key is constant."""
+def _runs(rows: Tensor, *keys: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(row0, row1)``: the first row and one past the last of each run of consecutive rows (``rows``
+    ascending) over which every key is constant."""
     if rows.numel() == 0:
-        return []
+        return rows, rows
     a, b = rows[:-1], rows[1:]
     change = b != a + 1
     for key in keys:
         change |= key.index_select(0, b) != key.index_select(0, a)
-    cut = (torch.nonzero(change).view(-1) + 1).tolist()
-    r = rows.tolist()
-    return [(r[i], r[j - 1] + 1) for i, j in zip([0] + cut, cut + [len(r)])]
+    cut = torch.nonzero(change).view(-1) + 1
+    first = torch.cat([cut.new_zeros(1), cut])
+    last = torch.cat([cut, cut.new_full((1,), rows.numel())]) - 1
+    return rows[first], rows[last] + 1
 
 
 def compile_topologies(topologies: Union[Topology, Sequence[Topology], ArrayTopology]) -> Tuple[Data, Plan]:
@@ -192,13 +194,14 @@ def compile_arrays(arrays: ArrayTopology) -> Tuple[Data, Plan]:
     e_fused_l = crow[n_fused_l].tolist()
     rows = torch.arange(T * n_in, num_nodes)
     runs: List[List[Tuple[str, int, int]]] = [[] for _ in range(num_levels)]
-    act_l, agg_l, depth_l = act.tolist(), agg.tolist(), depth.tolist()
-    for r0, r1 in _runs(rows, depth, gen_row, act):
-        runs[depth_l[r0]].append((ACTIVATIONS[act_l[r0]], r0, r1))
+    r0, r1 = _runs(rows, depth, gen_row, act)              # Python only per run, never per node
+    for k, a, x0, x1 in zip(depth[r0].tolist(), act[r0].tolist(), r0.tolist(), r1.tolist()):
+        runs[k].append((ACTIVATIONS[a], x0, x1))
     groups: List[List[Tuple[str, int, int, int, int]]] = [[] for _ in range(num_levels)]
-    crow_l = crow.tolist()
-    for r0, r1 in _runs(torch.nonzero(gen_row).view(-1), depth, agg):
-        groups[depth_l[r0]].append((AGGREGATIONS[agg_l[r0]], r0, r1, crow_l[r0], crow_l[r1]))
+    r0, r1 = _runs(torch.nonzero(gen_row).view(-1), depth, agg)
+    for k, a, x0, x1, c0, c1 in zip(depth[r0].tolist(), agg[r0].tolist(), r0.tolist(), r1.tolist(),
+                                    crow[r0].tolist(), crow[r1].tolist()):
+        groups[k].append((AGGREGATIONS[a], x0, x1, c0, c1))
     lp, ep = level_ptr.tolist(), edge_level_ptr.tolist()
 
     i32 = torch.int32   # CSR indices in int32: the sparse kernels convert int64 ones on every call

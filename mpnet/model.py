@@ -128,12 +128,14 @@ class Network(nn.Module):
         gen = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
         raw = self.parametrizations.weight.original
         dtype, device = raw.dtype, raw.device
-        drawn = (torch.rand(raw.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(dtype=dtype, device=device)
-        drawn = drawn * self._bound
-        unset = torch.isnan(self._declared).to(device)
+        unset = torch.isnan(self._declared)
         given = self._given(dict(dtype=dtype, device=device))
         with torch.no_grad():
-            raw.copy_(torch.where(unset, drawn, given))
+            if bool(unset.any()):        # nothing to draw (and no random number used) when every weight is given
+                drawn = torch.rand(raw.shape, generator=gen, dtype=torch.float64) * 2 - 1
+                raw.copy_(torch.where(unset.to(device), drawn.to(dtype=dtype, device=device) * self._bound, given))
+            else:
+                raw.copy_(given)
             self.parametrizations.weight[0].set_values(given)
             self.bias.copy_(self.arrays.bias[self.data.node_perm[self.plan.num_inputs:]])
 
