@@ -220,9 +220,10 @@ class Network(nn.Module):
         return [union[i] for i in self.data.edge_perm.tolist()]
 
     # --------------------------------------------------------------------------------- read back
-    def _union_numbers(self) -> Tuple[Tensor, Tensor]:
-        """Current weights ``[E]`` and biases ``[N]`` (float64, CPU) in the union's (declaration) order;
-        inputs keep their declared bias."""
+    def numbers(self) -> Tuple[Tensor, Tensor]:
+        """Current weights ``[E]`` and biases ``[N]`` (float64, CPU) in declaration order: topology after
+        topology, the order of :attr:`arrays` (and of ``arrays.columns()``, so a worker can send back
+        just these two tensors); inputs keep their declared bias."""
         w = torch.empty(self.weight.numel(), dtype=torch.float64)
         w[self.data.edge_perm] = self.weight.detach().double().cpu()
         b = self.arrays.bias.clone()
@@ -235,12 +236,12 @@ class Network(nn.Module):
         if not -self.num_graphs <= index < self.num_graphs:
             raise IndexError(f"Topology index {index} out of range: this network holds {self.num_graphs} "
                              f"topologies (valid: 0 .. {self.num_graphs - 1}).")
-        return self.arrays.topology(index % self.num_graphs, *self._union_numbers())
+        return self.arrays.topology(index % self.num_graphs, *self.numbers())
 
     def to_topology(self) -> Union[Topology, List[Topology]]:
         """The topology (or, for a batch, the list of topologies) with current weights and biases."""
         if self.batched:
-            numbers = self._union_numbers()
+            numbers = self.numbers()
             return [self.arrays.topology(i, *numbers) for i in range(self.num_graphs)]
         return self.topology(0)
 

@@ -157,7 +157,7 @@ def bench_graph(name: str, cfg: Config) -> Tuple[List[Row], str]:
     secs = dict(zip(cases, time_round_robin(list(cases.values()), cfg)))
     ref, batch = {"fwd": secs["mpnet"]["default"], "fwd+bwd": secs["mpnet-fb"]["default"]}, g.x.shape[0]
     measured = [m for m, c in cases.items() if not c.slow] if cfg.memory_column else []
-    peaks = in_subprocess({"what": "rows", "graph": name, "methods": measured}, DEFAULT_THREADS) if measured else {}
+    peaks = in_subprocess({"what": "rows", "graph": name, "methods": measured}, 1) if measured else {}   # memory: 1 thread
     rows = [Row(name, c.label, c.kind, {k: v * 1e3 for k, v in secs[m].items()}, g.edges * batch,
                 secs[m]["default"] / ref[c.kind], peaks.get(m)) for m, c in cases.items()]
     skipped = "" if "per-neuron" in cases else f"; per-neuron module skipped (> {cfg.per_neuron_max_edges:,} edges)"
@@ -282,12 +282,15 @@ def report_run(args, cfg: Config, start: float, tensorneat, skipped: str) -> Non
     git = subprocess.run(["git", "-C", where, "describe", "--always", "--dirty"], capture_output=True, text=True)
     env = "".join(f"{k}={os.environ[k]} " for k in ("PYTHONPATH", "OMP_NUM_THREADS", "OMP_WAIT_POLICY",
                                                      "MPNET_THREADS") if k in os.environ)
+    argv = ["PATH" if i and sys.argv[i - 1] == "--tensorneat" else a for i, a in enumerate(sys.argv)]
+    if tensorneat is not None and "--tensorneat" not in sys.argv:
+        env += "TENSORNEAT_PATH=PATH "                   # where a checkout lives is no part of the record
     jax_version = ""
     if tensorneat is not None:
         import jax
         jax_version = f", jax {jax.__version__} (TensorNEAT at its default threads)"
     head = [f"date:    {datetime.datetime.now().isoformat(timespec='seconds')}",
-            f"command: {env}{shlex.join(['python'] + sys.argv)}",
+            f"command: {env}{shlex.join(['python'] + argv)}",
             f"mpnet {mpnet.__version__} (git {git.stdout.strip() or 'unknown'}), torch {torch.__version__}, "
             f"neat-python {neat.__version__}{jax_version}",
             f"threads: 'default' = torch's {DEFAULT_THREADS} with mpnet's thread policy "

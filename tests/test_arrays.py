@@ -173,3 +173,14 @@ def test_columns_ship_a_shard_and_drawn_weights_stay_drawn():
                                mpnet.Network(topos[2:], dtype=torch.float64)(x))
     with pytest.raises(IndexError, match=r"Expected 0 <= start < stop <= 7 \(got 3, 9\)"):
         arrays.columns(3, 9)
+
+
+def test_numbers_come_back_in_column_order():
+    topos = [random_topology(s, n_hidden=5, p_edge=0.4) for s in range(8)]
+    arrays = ArrayTopology.from_topologies(topos)
+    net = mpnet.Network(arrays, dtype=torch.float64)
+    weight, bias = net.numbers()
+    assert torch.equal(weight, arrays.weight) and torch.equal(bias, arrays.bias)   # as declared
+    with torch.no_grad():
+        net.bias.add_(1.0)
+    torch.testing.assert_close(net.numbers()[1] - arrays.bias, (arrays.depth > 0).double())  # inputs keep theirs
