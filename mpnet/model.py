@@ -15,7 +15,7 @@ to the allowed side instead of sticking at zero.
 Weights left unset in the topology are drawn like ``nn.Linear``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
 with ``fan_in`` the in-degree of the edge's target (for a fixed sign, the magnitude of such a draw).
 """
-from typing import Hashable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Hashable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -24,7 +24,7 @@ from torch.nn.utils import parametrize
 from .arrays import ArrayTopology
 from .compile import compile_arrays
 from .propagate import LayeredConv, run_levels
-from .threads import PassThreads
+from .threads import PassThreads, Tuner
 from .topology import Edge, Topology
 
 __all__ = ["Network", "SignConstraint"]
@@ -94,6 +94,7 @@ class Network(nn.Module):
         super().__init__()
         self.arrays = ArrayTopology.of(topology)       # the declaration as columns, in union order
         self.batched = self.arrays.batched
+        self._tuners: Dict[int, Tuner] = {}              # per batch size: the forward's thread count (threads.py)
         with PassThreads(self.arrays.num_edges + self.arrays.num_nodes):   # a build is one pass over the graph
             self._build(seed, fused, dtype, device)
 
@@ -171,16 +172,19 @@ class Network(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         plan, T = self.plan, self.plan.num_graphs
-        with self.pass_threads(x.shape[-2] if x.dim() > 1 else 1):   # input rows and outputs included
+        batch = x.shape[-2] if x.dim() > 1 else 1
+        tuner = self._tuners.get(batch) or self._tuners.setdefault(batch, Tuner())
+        with PassThreads(self.plan.work_per_sample * batch, tuner):   # input rows and outputs included
             # conv.forward, not conv(...): an internal layer, no hooks to run
             out = self.conv.forward(self._input_rows(x).contiguous(), plan, self.weight, self.bias)  # [T * n_out, B]
         # one view each way (every view is an autograd node of the backward)
         return out.view(T, plan.n_out, -1).transpose(1, 2) if self.batched else out.t()   # [T, B, n_out] / [B, n_out]
 
     def pass_threads(self, batch: int) -> PassThreads:
-        """A context manager giving torch the thread count mpnet's policy picks for a pass of ``batch``
-        samples (see :mod:`mpnet.threads`), the user's setting restored on exit; :func:`mpnet.fit` holds it
-        over its whole loop, so losses and optimizer steps of small networks stay on one thread too."""
+        """A context manager giving torch the thread count the size rule of mpnet's policy picks for passes
+        of ``batch`` samples (see :mod:`mpnet.threads`), the user's setting restored on exit. :func:`mpnet.fit`
+        holds it over its whole loop, so losses and optimizer steps of small networks stay on one thread
+        too; within it the passes of a big network still time their thread counts."""
         return PassThreads(self.plan.work_per_sample * batch)
 
     @torch.no_grad()

@@ -35,7 +35,7 @@ from torch_geometric.nn import MessagePassing
 from .compile import Level, Plan, transpose
 from .functional import (ACTIVATE_INPLACE, ACTIVATION_FNS, AGGREGATION_FNS, GRAD_FROM_H, activate_into,
                          backward_inplace, backward_into)
-from .threads import PassThreads
+from .threads import PassThreads, Tuner
 
 __all__ = ["LayeredConv", "run_levels"]
 
@@ -61,7 +61,7 @@ class _Buffers:
     bound methods and views it calls, so the loop over levels does no slicing and no bookkeeping.
     """
     __slots__ = ("busy", "batch", "H", "Z", "D", "x_rows", "rest", "steps", "back", "grad_h", "zero",
-                 "inputs_touched", "work")
+                 "inputs_touched", "work", "tuner")
 
     def __init__(self, pre: "_Prebuilt", plan: Plan, batch: int):
         N, n_in = plan.num_nodes, plan.num_inputs
@@ -84,6 +84,7 @@ class _Buffers:
         self.zero: List = []            # zero_ of the D rows that accumulate
         self.inputs_touched = False
         self.work = plan.work_per_sample * batch      # per level, for the thread policy
+        self.tuner = Tuner()                          # the backward's thread count at this batch size
 
     def gradients(self, pre: "_Prebuilt", plan: Plan) -> Tensor:
         """``D``, with the backward steps over it (deepest level first), made on first use.
@@ -299,7 +300,7 @@ class _Layered(torch.autograd.Function):
         conv, plan, pre, bufs = ctx.conv, ctx.plan, ctx.pre, ctx.lease.bufs
         (weight,) = ctx.saved_tensors
         n_in = plan.num_inputs
-        with PassThreads(bufs.work):
+        with PassThreads(bufs.work, bufs.tuner):
             by_src, adjs, bwd_vals, pattern = pre.backward_parts()
             D = bufs.gradients(pre, plan)   # dL/dh of input rows, dL/dz of the others
             bufs.derivatives()

@@ -94,7 +94,7 @@ class TensorNEAT:
     def weight_grads(self) -> np.ndarray:
         """``[P, max_conns]`` d(sum of outputs)/d(weight), NaN-free padding 0."""
         _, (_, g_conns) = self._grad(self.nodes, self.conns)
-        return np.asarray(g_conns)[:, :, 2]
+        return np.array(g_conns)[:, :, 2]            # a writable copy
 
     def runners(self) -> Tuple[Callable[[], None], Callable[[], None], Callable[[], None]]:
         """``(transform, forward, forward+gradient)``, each waiting for its result."""

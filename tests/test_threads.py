@@ -56,3 +56,37 @@ def test_the_users_setting_comes_back_after_an_error(restore_policy):
             assert torch.get_num_threads() == user + 1
             raise RuntimeError("boom")
     assert torch.get_num_threads() == user
+
+
+def test_tuner_runs_the_faster_count_and_keeps_checking_the_other():
+    tuner, seconds = threads.Tuner(), {1: 2.0, 4: 1.0}
+    picks = []
+    for _ in range(40):
+        n = tuner.choose(4)
+        picks.append(n)
+        tuner.record(n, seconds[n])
+    assert picks[:5] == [1, 1, 1, 4, 4]                   # warm-up, then two samples of each
+    assert picks[5:].count(4) > 30 and 1 in picks[16:]    # the faster runs; one thread is retried
+    seconds[1] = 0.5                                      # the machine got busy: threads now lose
+    for _ in range(120):
+        n = tuner.choose(4)
+        tuner.record(n, seconds[n])
+    assert [tuner.choose(4) for _ in range(10)].count(1) >= 9
+
+
+def test_big_passes_are_timed_small_ones_are_not(restore_policy, monkeypatch):
+    threads.set_threads("auto")
+    monkeypatch.setattr(threads, "GRAIN", 1)              # every pass is big enough for threads
+    user = torch.get_num_threads()
+    torch.set_num_threads(2)                              # the tests otherwise run on one thread
+    tuner = threads.Tuner()
+    try:
+        with threads.PassThreads(10.0, tuner):
+            pass
+    finally:
+        torch.set_num_threads(user)
+    assert tuner.count == 1
+    monkeypatch.setattr(threads, "GRAIN", 10**12)         # no pass is
+    with threads.PassThreads(10.0, tuner) as chosen:
+        assert chosen.want == 1
+    assert tuner.count == 1
