@@ -95,17 +95,21 @@ def time_round_robin(cases: List[Case], cfg: Config) -> List[Times]:
                 break
         repeats.append(cfg.slow_repeats if slow else cfg.repeats)
     times: List[List[float]] = [[] for _ in plan]
+    cpu: List[List[float]] = [[] for _ in plan]              # this thread's CPU time: load inflates it far less
     for r in range(cfg.repeats):
-        for (c, _, threads), ts, n in zip(plan, times, repeats):
+        for (c, _, threads), ts, cs, n in zip(plan, times, cpu, repeats):
             if r < n:
                 torch.set_num_threads(threads)
-                t0 = time.perf_counter()
+                c0, t0 = time.thread_time(), time.perf_counter()
                 c.run()
                 ts.append((time.perf_counter() - t0) * c.scale)
+                cs.append((time.thread_time() - c0) * c.scale)
     torch.set_num_threads(DEFAULT_THREADS)
     out: List[Times] = [{} for _ in cases]
-    for (c, name, _), ts in zip(plan, times):
+    for (c, name, _), ts, cs in zip(plan, times, cpu):
         out[cases.index(c)][name] = statistics.median(ts)
+        if name == "1 thread":
+            out[cases.index(c)]["cpu, 1 thread"] = statistics.median(cs)
     return out
 
 
@@ -211,19 +215,23 @@ def bench_builds(cfg: Config, tensorneat_transform: Optional[Callable]) -> Tuple
         ms = {}
         for name, n in SETTINGS.items():
             torch.set_num_threads(n)
-            ms[name] = bench_build.seconds(b.run, cfg.build_repeats) * 1e3
+            wall, cpu = bench_build.seconds(b.run, cfg.build_repeats)
+            ms[name] = wall * 1e3
+        ms["cpu, 1 thread"] = cpu * 1e3
         rows.append(Row("build", b.label, b.size, ms, 0))
-        found[b.label] = ms["default"] / 1e3
+        found[b.label], found[b.label + " (cpu)"] = ms["default"] / 1e3, cpu
     if tensorneat_transform is not None:
         torch.set_num_threads(DEFAULT_THREADS)
         rows.append(Row("build", f"TensorNEAT transform (topological sort), x{cfg.populations[-1]}", "jit, vmap",
-                        {"default": bench_build.seconds(tensorneat_transform, cfg.build_repeats) * 1e3}, 0))
+                        {"default": bench_build.seconds(tensorneat_transform, cfg.build_repeats)[0] * 1e3}, 0))
     gen = f"NEAT generation ({len(neat_topos)} genomes after {cfg.neat_generations} XOR generations)"
     for what in ("build", "evaluate", "finetune"):
         ms = {}
         for name, n in SETTINGS.items():
             torch.set_num_threads(n)
-            ms[name] = bench_build.seconds(neat_runs[what], cfg.build_repeats) * 1e3
+            wall, cpu = bench_build.seconds(neat_runs[what], cfg.build_repeats)
+            ms[name] = wall * 1e3
+        ms["cpu, 1 thread"] = cpu * 1e3
         label = {"build": "build: Topology objects -> Network", "evaluate": "evaluate: the task's forward",
                  "finetune": "evaluate with 20 fine-tuning steps"}[what]
         rows.append(Row(gen, label, "", ms, 0))
@@ -299,7 +307,8 @@ def report_run(args, cfg: Config, start: float, tensorneat, skipped: str) -> Non
             f"{os.getloadavg()[0]:.2f}" + (f"; {args.busy} busy-loop process(es) running" if args.busy else ""),
             f"ms: median of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python and calls over "
             f"{cfg.slow_call_s} s) after warm-up, float32, repeats round-robin across a graph's methods and "
-            f"thread settings; build rows: median of {cfg.build_repeats}",
+            f"thread settings; build rows: median of {cfg.build_repeats}; 'CPU ms, 1 thread': the calling "
+            f"thread's CPU time at one thread, which a busy machine inflates far less than the clock",
             "default / best: the default's time over the better of the two settings; vs mpnet: time / mpnet's "
             "time for the same pass at default threads (> 1: mpnet is faster); 'scaled': estimate from a subset",
             "peak MiB: peak RSS over a warm-up and a measured call above the RSS before them (after malloc_trim), "
