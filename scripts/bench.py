@@ -47,6 +47,9 @@ warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta 
 
 DEFAULT_THREADS = torch.get_num_threads()
 SETTINGS = {"default": DEFAULT_THREADS, "1 thread": 1}   # torch threads of each timed setting
+# Before each timed call: OpenMP workers spin a while after a parallel region (OMP_WAIT_POLICY unset), and a
+# spinning worker of the previous method would slow the next one on a machine with few cores.
+PAUSE_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ def time_round_robin(cases: List[Case], cfg: Config) -> List[Times]:
         for (c, _, threads), ts, cs, n in zip(plan, times, cpu, repeats):
             if r < n:
                 torch.set_num_threads(threads)
+                time.sleep(PAUSE_S)                             # the previous call's worker threads stop spinning
                 c0, t0 = time.thread_time(), time.perf_counter()
                 c.run()
                 ts.append((time.perf_counter() - t0) * c.scale)
@@ -307,8 +311,9 @@ def report_run(args, cfg: Config, start: float, tensorneat, skipped: str) -> Non
             f"{os.getloadavg()[0]:.2f}" + (f"; {args.busy} busy-loop process(es) running" if args.busy else ""),
             f"ms: median of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python and calls over "
             f"{cfg.slow_call_s} s) after warm-up, float32, repeats round-robin across a graph's methods and "
-            f"thread settings; build rows: median of {cfg.build_repeats}; 'CPU ms, 1 thread': the calling "
-            f"thread's CPU time at one thread, which a busy machine inflates far less than the clock",
+            f"thread settings, {PAUSE_S * 1e3:.0f} ms pause before each; build rows: median of {cfg.build_repeats}",
+            "CPU ms, 1 thread: the calling thread's CPU time at one thread, which a busy machine inflates far less "
+            "than the clock",
             "default / best: the default's time over the better of the two settings; vs mpnet: time / mpnet's "
             "time for the same pass at default threads (> 1: mpnet is faster); 'scaled': estimate from a subset",
             "peak MiB: peak RSS over a warm-up and a measured call above the RSS before them (after malloc_trim), "
