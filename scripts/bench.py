@@ -165,7 +165,8 @@ def bench_graph(name: str, cfg: Config) -> Tuple[List[Row], str]:
     secs = dict(zip(cases, time_round_robin(list(cases.values()), cfg)))
     ref, batch = {"fwd": secs["mpnet"]["default"], "fwd+bwd": secs["mpnet-fb"]["default"]}, g.x.shape[0]
     measured = [m for m, c in cases.items() if not c.slow] if cfg.memory_column else []
-    peaks = in_subprocess({"what": "rows", "graph": name, "methods": measured}, 1) if measured else {}   # memory: 1 thread
+    # peak memory at one thread: a method's buffers do not depend on it, and two threads under load took minutes
+    peaks = in_subprocess({"what": "rows", "graph": name, "methods": measured}, 1) if measured else {}
     rows = [Row(name, c.label, c.kind, {k: v * 1e3 for k, v in secs[m].items()}, g.edges * batch,
                 secs[m]["default"] / ref[c.kind], peaks.get(m)) for m, c in cases.items()]
     skipped = "" if "per-neuron" in cases else f"; per-neuron module skipped (> {cfg.per_neuron_max_edges:,} edges)"
