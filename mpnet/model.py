@@ -154,8 +154,9 @@ class Network(nn.Module):
     def num_graphs(self) -> int:
         return self.plan.num_graphs
 
-    def _input_rows(self, x: Tensor) -> Tensor:
-        """``x: [batch, n_in]`` or ``[T, batch, n_in]`` -> input rows ``[T * n_in, batch]``."""
+    def _input_rows(self, x: Tensor, shared: bool = False) -> Tensor:
+        """``x: [batch, n_in]`` or ``[T, batch, n_in]`` -> input rows ``[T * n_in, batch]`` (``[n_in, batch]``
+        for a ``[batch, n_in]`` input with ``shared=True``: the propagation broadcasts it to every graph)."""
         plan, T = self.plan, self.plan.num_graphs
         if not torch.is_floating_point(x):
             x = x.to(self.bias.dtype)
@@ -164,7 +165,7 @@ class Network(nn.Module):
                             f"the network (e.g. net.double()).")
         if x.dim() == 2 and x.shape[1] == plan.n_in:
             rows = x.t()
-            return rows.repeat(T, 1) if T > 1 else rows
+            return rows.repeat(T, 1) if T > 1 and not shared else rows
         if self.batched and x.dim() == 3 and x.shape[0] == T and x.shape[2] == plan.n_in:
             return x.transpose(1, 2).reshape(T * plan.n_in, x.shape[1])
         want = f"[batch, {plan.n_in}]" + (f" or [{T}, batch, {plan.n_in}]" if self.batched else "")
@@ -176,7 +177,8 @@ class Network(nn.Module):
         tuner = self._tuners.get(batch) or self._tuners.setdefault(batch, Tuner())
         with PassThreads(self.plan.work_per_sample * batch, tuner):   # input rows and outputs included
             # conv.forward, not conv(...): an internal layer, no hooks to run
-            out = self.conv.forward(self._input_rows(x).contiguous(), plan, self.weight, self.bias)  # [T * n_out, B]
+            rows = self._input_rows(x, shared=True).contiguous()      # [T * n_in, B], or [n_in, B] for all graphs
+            out = self.conv.forward(rows, plan, self.weight, self.bias)        # [T * n_out, B]
         # one view each way (every view is an autograd node of the backward)
         return out.view(T, plan.n_out, -1).transpose(1, 2) if self.batched else out.t()   # [T, B, n_out] / [B, n_out]
 

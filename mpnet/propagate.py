@@ -228,7 +228,10 @@ def _general_level(conv: "LayeredConv", plan: Plan, lvl: Level, adj: Optional[Te
 def _sweep(conv: "LayeredConv", plan: Plan, pre: _Prebuilt, bufs: _Buffers, x: Tensor, weight: Tensor,
            bias: Tensor) -> None:
     """The forward sweep into ``bufs`` (no autograd)."""
-    bufs.x_rows.copy_(x)
+    if x.shape[0] == plan.num_inputs:
+        bufs.x_rows.copy_(x)
+    else:                                  # one input [n_in, B] for every graph: broadcast, never repeated
+        bufs.x_rows.view(plan.num_graphs, plan.n_in, -1).copy_(x)
     bufs.rest.copy_(bias.unsqueeze(1))     # every row starts at its bias; fast levels add their product to it
     if plan.unit_scale:
         pre.fwd_vals.copy_(weight)
@@ -251,7 +254,7 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
     pre = _Prebuilt.get(plan, weight)
     N, n_in = plan.num_nodes, plan.num_inputs
     H, Z = x.new_empty(N, x.shape[1]), x.new_empty(N, x.shape[1])
-    H[:n_in] = x
+    H[:n_in].view(-1, x.shape[0], x.shape[1]).copy_(x)      # x: [num_inputs, B], or [n_in, B] for every graph
     torch.mul(weight, plan.edge_scale, out=pre.fwd_vals)
     for lvl, adj in zip(plan.levels, pre.fwd):
         _general_level(conv, plan, lvl, adj, H, Z, weight, bias)
@@ -290,7 +293,7 @@ class _Layered(torch.autograd.Function):
         ctx.lease = _Lease(bufs)      # busy until this graph is freed
         with PassThreads(bufs.work):
             _sweep(conv, plan, pre, bufs, x, weight, bias)
-        ctx.conv, ctx.plan, ctx.pre = conv, plan, pre
+        ctx.conv, ctx.plan, ctx.pre, ctx.shared_x = conv, plan, pre, x.shape[0] != plan.num_inputs
         ctx.save_for_backward(weight)
         return bufs.H.index_select(0, plan.out_rows.view(-1))
 
@@ -324,7 +327,10 @@ class _Layered(torch.autograd.Function):
                     D[:n_in].addmm_(adjs[0], D[n_in:], beta=1.0 if bufs.inputs_touched else 0.0)
                 elif not bufs.inputs_touched:
                     D[:n_in].zero_()
-                grad_x = D[:n_in].clone()
+                if ctx.shared_x:          # one input for every graph: its gradient sums theirs
+                    grad_x = D[:n_in].view(plan.num_graphs, plan.n_in, -1).sum(0)
+                else:
+                    grad_x = D[:n_in].clone()
             if ctx.needs_input_grad[3] and weight.numel():
                 grad_w = torch.sparse.sampled_addmm(pattern, D, H.t(), beta=0.0).values()
                 if not plan.unit_scale:
@@ -352,7 +358,8 @@ class LayeredConv(MessagePassing):
     parameters; :class:`mpnet.Network` passes the weights and biases.
 
     Shapes:
-        x: ``[num_inputs, batch]`` (rows in the plan's input order), weight: ``[E]``,
+        x: ``[num_inputs, batch]`` (rows in the plan's input order) or ``[n_in, batch]`` (one input for
+        every graph), weight: ``[E]``,
         bias: ``[num_nodes - num_inputs]`` -> ``[T * n_out, batch]`` (rows in ``plan.out_rows`` order).
     """
 
@@ -406,7 +413,7 @@ class LayeredConv(MessagePassing):
     # ------------------------------------------------------------------------------- plain path
     def _plain(self, x: Tensor, plan: Plan, weight: Tensor, bias: Tensor) -> Tensor:
         n_in = plan.num_inputs
-        state = x
+        state = x if x.shape[0] == n_in else x.repeat(plan.num_graphs, 1)
         w_eff = weight * plan.edge_scale
         src, dst = plan.src, plan.dst
         for lvl in plan.levels:

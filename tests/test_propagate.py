@@ -267,3 +267,16 @@ def test_kept_buffers_serve_interleaved_passes():
     torch.testing.assert_close(grad(l1), g1, rtol=0, atol=0)   # retained: a second backward of the same graph
     pool = mpnet.propagate._Prebuilt.get(net.plan, raw).pool
     assert sum(len(kept) for kept in pool.values()) <= 2 * len(pool)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_one_input_for_every_graph_gets_the_sum_of_their_gradients(fused):
+    topos = [random_topology(s, n_hidden=4, p_edge=0.4) for s in range(5)]
+    nets = mpnet.Network(topos, dtype=torch.float64, fused=fused)
+    x = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
+    (got,) = torch.autograd.grad(nets(x).pow(2).sum(), x)
+    want = sum(torch.autograd.grad(mpnet.Network(t, dtype=torch.float64)(x).pow(2).sum(), x)[0] for t in topos)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    with torch.no_grad():
+        z, h = nets.states(x)
+    torch.testing.assert_close(h[:15], x.detach().t().repeat(5, 1))   # every graph's input rows hold x
