@@ -61,7 +61,7 @@ class _Buffers:
     bound methods and views it calls, so the loop over levels does no slicing and no bookkeeping.
     """
     __slots__ = ("busy", "batch", "H", "Z", "D", "x_rows", "rest", "steps", "back", "grad_h", "zero",
-                 "inputs_touched", "work", "tuner")
+                 "inputs_touched", "out_order", "work", "tuner")
 
     def __init__(self, pre: "_Prebuilt", plan: Plan, batch: int):
         N, n_in = plan.num_nodes, plan.num_inputs
@@ -89,32 +89,36 @@ class _Buffers:
     def gradients(self, pre: "_Prebuilt", plan: Plan) -> Tensor:
         """``D``, with the backward steps over it (deepest level first), made on first use.
 
-        A level's rows are written by its pull from deeper rows with ``beta=0`` (no zeroing of ``D``),
-        unless they also receive the output gradient or the sends of generic neurons, or pull nothing:
-        those levels are zeroed first (:attr:`zero`) and accumulate. A fast level's derivative is one
-        in-place multiply per run: by the rows of a whole-state buffer ``f'(z)`` that :meth:`derivatives`
-        fills from ``H`` (one pass per activation), or, when the state is big (a call's overhead then
-        does not count, the extra pass would), one fused kernel per run."""
+        A level's rows are written by its pull from deeper rows with ``beta=0`` (no zeroing of ``D``); the
+        output gradient of its output rows is added after the pull (:attr:`out_order` sorts ``grad_out`` by
+        row once per backward, each level adds its slice). Only levels that receive the sends of generic
+        neurons, or pull nothing, are zeroed first (:attr:`zero`) and accumulate. A fast level's derivative
+        is one in-place multiply per run: by the rows of a whole-state buffer ``f'(z)`` that
+        :meth:`derivatives` fills from ``H`` (one pass per activation), or, when the state is big (a call's
+        overhead then does not count, the extra pass would), one fused kernel per run."""
         if self.D is None:
             D, H = torch.empty_like(self.H), self.H
             adjs = pre.backward_parts()[1]
             big = H.numel() > _BIG_STATE
             touched = torch.zeros(plan.num_nodes, dtype=torch.bool, device=H.device)
-            touched[plan.out_rows.view(-1)] = True
             touched[plan.src[plan.generic_edges]] = True
-            hit = torch.segment_reduce(touched.float().cpu(), "max", offsets=plan.level_ptr.cpu()).bool().tolist()
+            lp = plan.level_ptr.cpu()
+            hit = torch.segment_reduce(touched.float().cpu(), "max", offsets=lp).bool().tolist()
+            out_rows, self.out_order = torch.sort(plan.out_rows.reshape(-1))
+            cut = torch.searchsorted(out_rows.cpu(), lp).tolist()    # outputs of depth k: [cut[k], cut[k + 1])
             self.inputs_touched = hit[0]
             if hit[0]:
                 self.zero.append(D[:plan.num_inputs].zero_)
-            for lvl, adj, fast, accumulate in zip(reversed(plan.levels), reversed(adjs[1:]), reversed(pre.fast),
-                                                  reversed(hit[1:])):
+            for k in range(len(plan.levels), 0, -1):
+                lvl, adj, fast = plan.levels[k - 1], adjs[k], pre.fast[k - 1]
                 dk, deeper = D[lvl.n0:lvl.n1], D[lvl.n1:]
-                accumulate = accumulate or adj is None
+                accumulate = hit[k] or adj is None
                 if accumulate:
                     self.zero.append(dk.zero_)
                 pull = None if adj is None else dk.addmm_ if accumulate else partial(dk.addmm_, beta=0.0)
+                outs = (out_rows[cut[k]:cut[k + 1]], cut[k], cut[k + 1]) if cut[k + 1] > cut[k] else None
                 if not fast:
-                    self.back.append((False, lvl, adj, deeper, pull))
+                    self.back.append((False, lvl, adj, deeper, pull, outs))
                     continue
                 grads = []
                 for name, r0, r1 in lvl.runs:
@@ -126,7 +130,7 @@ class _Buffers:
                         if name not in self.grad_h:
                             self.grad_h[name] = torch.empty_like(H)
                         grads.append(partial(D[r0:r1].mul_, self.grad_h[name][r0:r1]))
-                self.back.append((True, pull, adj, deeper, tuple(grads)))
+                self.back.append((True, pull, adj, deeper, tuple(grads), outs))
             self.D = D
         return self.D
 
@@ -262,13 +266,15 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
 
 
 def _general_backward(conv: "LayeredConv", plan: Plan, lvl: Level, adj: Optional[Tensor], deeper: Tensor,
-                      pull, D: Tensor, H: Tensor, Z: Tensor, weight: Tensor, dw_generic: list) -> None:
+                      pull, outs, g: Tensor, D: Tensor, H: Tensor, Z: Tensor, weight: Tensor, dw_generic: list) -> None:
     """One level's backward the general way: gradients pulled from deeper rows (``pull``, see
-    :meth:`_Buffers.gradients`), each run's derivative, and a small local autograd graph per group of
-    generic (max, product, ...) neurons."""
+    :meth:`_Buffers.gradients`) plus the output gradient of its output rows, each run's derivative, and a
+    small local autograd graph per group of generic (max, product, ...) neurons."""
     src = plan.src
     if pull is not None:   # gradients of this level's rows from the (finished) deeper fused neurons
         pull(adj, deeper)
+    if outs is not None:
+        D.index_add_(0, outs[0], g[outs[1]:outs[2]])
     for name, r0, r1 in lvl.runs:
         backward_into(name, D[r0:r1], Z[r0:r1], H[r0:r1], D[r0:r1])
     for (name, r0, r1, e0, e1), index in zip(lvl.generic, lvl.generic_index):
@@ -310,17 +316,19 @@ class _Layered(torch.autograd.Function):
             H, Z = bufs.H, bufs.Z
             for zero in bufs.zero:
                 zero()
-            D.index_add_(0, plan.out_rows.view(-1), grad_out)
+            g = grad_out.index_select(0, bufs.out_order)                                 # sorted by row
             torch.index_select(_effective(plan, weight), 0, by_src, out=bwd_vals)   # source order
             dw_generic: list = []
-            for fast, a, b, c, d in bufs.back:
+            for fast, a, b, c, d, o in bufs.back:
                 if fast:
                     if a is not None:
-                        a(b, c)           # d_k += A_k' @ D[n1:], the edges leaving level k
+                        a(b, c)           # d_k = A_k' @ D[n1:], the edges leaving level k
+                    if o is not None:
+                        D.index_add_(0, o[0], g[o[1]:o[2]])    # the level's output rows: + dL/dy
                     for derivative in d:
                         derivative()      # d *= f'(z), from h, run by run
                 else:
-                    _general_backward(conv, plan, a, b, c, d, D, H, Z, weight, dw_generic)
+                    _general_backward(conv, plan, a, b, c, d, o, g, D, H, Z, weight, dw_generic)
             grad_x = grad_w = grad_b = None
             if ctx.needs_input_grad[2]:
                 if adjs[0] is not None:   # the inputs' gradients, from the edges they send
