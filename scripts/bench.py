@@ -78,6 +78,26 @@ QUICK = Config(repeats=3, warmup=1, slow_repeats=1, neat_budget=100_000, per_neu
                neat_generations=5)
 
 
+MARKDOWN_INTRO = """`scripts/bench.py` runs every method on the same graphs and batch, checks each against mpnet's
+outputs (TensorNEAT's weight gradients too), and times every row twice: with torch's default thread count
+(mpnet then picks each pass's threads, `mpnet/threads.py`) and with `torch.set_num_threads(1)`. The build
+rows time a declaration becoming a ready `Network`. Reproduce with
+
+```bash
+pip install -e ".[bench]"                    # neat-python; jax and sympy for TensorNEAT
+python scripts/bench.py --markdown docs/benchmarks.md
+python scripts/bench.py --tensorneat PATH    # PATH: a checkout of EMI-Group/tensorneat (or TENSORNEAT_PATH)
+```
+
+TensorNEAT is loaded from its source (its genome package only; no file of it is part of this repository),
+fed the same genomes exported to its padded arrays, and timed at its own (JAX) default threads.
+`scripts/bench_threads.py` ([threads.md](threads.md)) shows the thread policy against plain torch threading
+with and without busy processes holding cores. On a machine other processes load, the clock inflates long
+calls more than short ones (a call that outlasts a scheduler slice waits for the next); the `CPU ms, 1
+thread` column and the targets' "by CPU time" lines are the load-robust reading.
+"""
+
+
 # ---------------------------------------------------------------------------------------- measuring
 Times = Dict[str, float]             # thread setting -> seconds per call (scaled)
 
@@ -348,7 +368,8 @@ def report_run(args, cfg: Config, start: float, tensorneat, skipped: str) -> Non
     if args.markdown:
         os.makedirs(os.path.dirname(os.path.abspath(args.markdown)), exist_ok=True)
         with open(args.markdown, "w") as f:
-            f.write("# mpnet benchmarks\n\n" + "\n".join(f"- {h}" for h in head + infos) + "\n\n"
+            f.write("# mpnet benchmarks\n\n" + MARKDOWN_INTRO + "\n## The recorded run\n\n"
+                    + "\n".join(f"- {h}" for h in head + infos) + "\n\n"
                     + format_table(rows, markdown=True) + "\n\n" + format_table(build_rows, markdown=True, build=True)
                     + "\n\n```text\n" + "\n".join(tail) + "\n```\n\nAs printed:\n\n```text\n" + "\n".join(head)
                     + "\n\n" + report + "\n```\n")

@@ -12,6 +12,7 @@ round-robin across the settings; 'auto / best' is auto's time over the best of t
 """
 import argparse
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,12 @@ from bench_build import neat_generation
 from bench_peers import GRAPHS, genomes, with_biases
 
 DEFAULT_THREADS = torch.get_num_threads()
+MARKDOWN_INTRO = """What `python scripts/bench_threads.py` printed. *auto* is mpnet's default (one thread per pass
+unless the pass's levels are big, then the faster of one thread and the size rule's count, timed; `mpnet/threads.py`),
+*torch* is plain torch threading (`mpnet.threads.set_threads("torch")`: every op on all of torch's
+threads), *1 thread* is `torch.set_num_threads(1)`. Every setting of a pass runs round-robin with the
+others; the busy-loop processes each hold a core for the whole table.
+"""
 SETTINGS = {"auto": (DEFAULT_THREADS, "auto"), "torch": (DEFAULT_THREADS, "torch"), "1 thread": (1, "auto")}
 
 
@@ -80,10 +87,13 @@ def main() -> None:
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 1], help="busy-loop processes, per table")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--population", type=int, default=10_000)
+    parser.add_argument("--markdown", metavar="PATH", help="also write the tables as markdown")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {DEFAULT_THREADS} default threads, {os.cpu_count()} CPUs, OMP_WAIT_POLICY="
-          f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average at start {os.getloadavg()[0]:.2f}; "
-          f"ms: median of {args.repeats}")
+    lines = [f"command: {shlex.join(['python'] + sys.argv)}",
+             f"torch {torch.__version__}, {DEFAULT_THREADS} default threads, {os.cpu_count()} CPUs, OMP_WAIT_POLICY="
+             f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average at start {os.getloadavg()[0]:.2f}; "
+             f"ms: median of {args.repeats}"]
+    print("\n".join(lines), flush=True)
     cases = passes(args.population)
     for busy in args.busy:
         procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
@@ -94,12 +104,18 @@ def main() -> None:
                 p.kill()
                 p.wait()
         width = max(len(name) for name, _ in rows)
-        print(f"\n{busy} busy-loop process(es):")
-        print(f"{'pass':{width}s}  {'auto':>10s}  {'torch':>10s}  {'1 thread':>10s}  {'auto / best':>11s}")
-        for name, ms in rows:
-            print(f"{name:{width}s}  {ms['auto']:10.2f}  {ms['torch']:10.2f}  {ms['1 thread']:10.2f}  "
-                  f"{ms['auto'] / min(ms.values()):11.2f}")
-    print(f"\nload average at end {os.getloadavg()[0]:.2f}")
+        table = [f"\n{busy} busy-loop process(es):",
+                 f"{'pass':{width}s}  {'auto':>10s}  {'torch':>10s}  {'1 thread':>10s}  {'auto / best':>11s}"]
+        table += [f"{name:{width}s}  {ms['auto']:10.2f}  {ms['torch']:10.2f}  {ms['1 thread']:10.2f}  "
+                  f"{ms['auto'] / min(ms.values()):11.2f}" for name, ms in rows]
+        print("\n".join(table), flush=True)
+        lines += table
+    lines.append(f"\nload average at end {os.getloadavg()[0]:.2f}")
+    print(lines[-1])
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("# The thread policy, measured\n\n" + MARKDOWN_INTRO + "\n```text\n" + "\n".join(lines)
+                    + "\n```\n")
 
 
 if __name__ == "__main__":
