@@ -75,6 +75,10 @@ class Plan:
         return (self.src.numel() + self.num_nodes) / max(len(self.levels), 1)
     prebuilt: dict = field(default_factory=dict)   # per (dtype, device): CSR matrices over value buffers
 
+    def __getstate__(self) -> dict:
+        """Copies and pickles leave the prebuilt matrices and buffers behind (remade on first use)."""
+        return {**self.__dict__, "prebuilt": {}}
+
     def apply(self, fn) -> "Plan":
         """Apply a tensor function (``.to(device)``, dtype casts of float tensors) to every tensor but
         ``response``, the exact source of the scales (re-derive them with :meth:`set_dtype`)."""

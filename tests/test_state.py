@@ -28,3 +28,13 @@ def test_kept_buffers_serve_interleaved_passes():
     torch.testing.assert_close(grad(l1), g1, rtol=0, atol=0)   # retained: a second backward of the same graph
     pool = Prebuilt.get(net.plan, raw).pool
     assert sum(len(kept) for kept in pool.values()) <= 2 * len(pool)
+
+
+def test_a_copied_network_remakes_its_state():
+    import copy
+    net = mpnet.Network(random_topology(2, n_hidden=6), dtype=torch.float64)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    net(x).sum().backward()                                   # prebuilt matrices and buffers exist now
+    twin = copy.deepcopy(net)
+    assert twin.plan.prebuilt == {} and net.plan.prebuilt
+    torch.testing.assert_close(twin(x), net(x), rtol=0, atol=0)
