@@ -207,17 +207,20 @@ class Network(nn.Module):
 
     @property
     def rows(self) -> List[Tuple[int, Hashable]]:
-        """``(topology index, node id)`` of each row of :meth:`states`."""
-        ids = self.arrays.node_ids()
-        return [(t, ids[i]) for t, i in zip(self.data.batch.tolist(), self.data.node_perm.tolist())]
+        """``(topology index, node id)`` of each row of :meth:`states` (made on first use, then copied)."""
+        if "_rows_made" not in self.__dict__:
+            ids = self.arrays.node_ids()
+            self._rows_made = [(t, ids[i]) for t, i in zip(self.data.batch.tolist(), self.data.node_perm.tolist())]
+        return list(self._rows_made)
 
     @property
     def edge_keys(self) -> List[Tuple[int, Hashable, Hashable]]:
-        """``(topology index, src, dst)`` of each entry of :attr:`weight`."""
-        ids, batch = self.arrays.node_ids(), self.data.batch.tolist()
-        return [(batch[s], ids[i], ids[j]) for s, i, j in zip(
-            self.plan.src.tolist(), self.arrays.src[self.data.edge_perm].tolist(),
-            self.arrays.dst[self.data.edge_perm].tolist())]
+        """``(topology index, src, dst)`` of each entry of :attr:`weight` (made on first use, then copied)."""
+        if "_edge_keys_made" not in self.__dict__:
+            ids, batch, perm = self.arrays.node_ids(), self.data.batch.tolist(), self.data.edge_perm
+            self._edge_keys_made = [(batch[s], ids[i], ids[j]) for s, i, j in zip(
+                self.data.edge_index[0].tolist(), self.arrays.src[perm].tolist(), self.arrays.dst[perm].tolist())]
+        return list(self._edge_keys_made)
 
     @property
     def _edges(self) -> List[Tuple[int, Edge]]:
