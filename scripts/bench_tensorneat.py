@@ -121,6 +121,18 @@ def export(topologies: List[mpnet.Topology], max_nodes: int, max_conns: int) -> 
     return nodes, conns
 
 
+def away_from_kinks(net: mpnet.Network, x: torch.Tensor, margin: float = 1e-5) -> torch.Tensor:
+    """``[T]`` bool: the genomes none of whose relu neurons gets a pre-activation within ``margin`` of 0 on
+    ``x``. At a kink two float32 implementations may round to opposite sides and so disagree on the whole
+    gradient behind it; only these genomes' gradients are compared."""
+    z, _ = net.states(x)                                                  # [N, B], compiled rows
+    relu = net.arrays.activation[net.data.node_perm] == mpnet.topology.ACTIVATIONS.index("relu")
+    near = ((z.abs() < margin) & relu.view(-1, 1)).any(1)                 # [N]
+    bad = torch.zeros(net.num_graphs, dtype=torch.bool)
+    bad[net.data.batch[near]] = True
+    return ~bad
+
+
 def mpnet_weight_grads(net: mpnet.Network, topologies: List[mpnet.Topology], x: torch.Tensor) -> np.ndarray:
     """mpnet's d(sum of outputs)/d(weight) laid out as TensorNEAT's ``[P, max_conns]`` (declaration order)."""
     net.zero_grad(set_to_none=True)
