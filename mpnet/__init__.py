@@ -6,15 +6,16 @@ The flow: :mod:`~mpnet.topology` (declare; :mod:`~mpnet.arrays` as columns) -> :
 (``infer_signs``) and :mod:`~mpnet.draw`.
 """
 from .arrays import ArrayTopology
-from .errors import TopologyError, TopologyWarning
+from .errors import MpnetError, TopologyError, TopologyWarning
 from .model import Network
+from . import persist   # registers Network's pickling with torch.load(weights_only=True)
 from .topology import Edge, Node, Topology
 from .train import fit
 from .signs import SignReport, infer_signs
 from .draw import draw
-from . import sample
+from . import export, sample
 
 __version__ = "0.1.0"
 
-__all__ = ["Topology", "Node", "Edge", "ArrayTopology", "Network", "fit", "infer_signs", "SignReport", "draw", "sample",
-           "TopologyError", "TopologyWarning"]
+__all__ = ["Topology", "Node", "Edge", "ArrayTopology", "Network", "fit", "infer_signs", "SignReport", "draw", "sample", "export",
+           "MpnetError", "TopologyError", "TopologyWarning"]

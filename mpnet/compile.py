@@ -147,11 +147,11 @@ def compile_topologies(topologies: Union[Topology, Sequence[Topology], ArrayTopo
     """Compile one topology, a list of them, or an :class:`~mpnet.arrays.ArrayTopology` into ``(data, plan)``.
 
     Returns:
-        data: a ``torch_geometric.data.Data`` in the compiled (level-sorted) order with ``edge_index``
-            ``[2, E]``, ``depth [N]``, ``batch [N]`` (graph of each row), ``level_ptr`` (row where each
-            depth starts), ``edge_level_ptr`` (edge where each depth's incoming edges start), ``node_perm``
-            (row -> node of the disjoint union of the topologies in declaration order) and ``edge_perm``.
-        plan: the :class:`Plan` the propagation runs on.
+        ``(data, plan)``: ``data`` is a ``torch_geometric.data.Data`` in the compiled (level-sorted) order
+        with ``edge_index [2, E]``, ``depth [N]``, ``batch [N]`` (graph of each row), ``level_ptr`` (row
+        where each depth starts), ``edge_level_ptr`` (edge where each depth's incoming edges start),
+        ``node_perm`` (row -> node of the disjoint union of the topologies in declaration order) and
+        ``edge_perm``; ``plan`` is the :class:`Plan` the propagation runs on.
 
     Raises:
         MismatchError: the topologies do not all have the same number of inputs and outputs.

@@ -1,19 +1,59 @@
-"""Errors and warnings raised while declaring a topology (first stage of the flow; no torch).
+"""The errors and warnings mpnet raises on purpose (first stage of the flow; no torch).
 
-Every error is a :class:`TopologyError` (itself a :class:`ValueError`) whose message names the
-culprit, says what was expected and what came, and how to fix it.
+Every error is an :class:`MpnetError` whose message names the culprit (the node, edge, argument, file,
+row or column), says what was expected and what came, and how to fix it. A mistake in a network's
+declaration or in a file holding one is a :class:`TopologyError` (itself a :class:`ValueError`); a bad
+argument is an :class:`ArgumentError` (both a :class:`ValueError` and a :class:`TypeError`, so code that
+catches either keeps working); bad data is a :class:`DataError`; a training run whose loss or weights turn
+non-finite stops with a :class:`DivergenceError`; a damaged search checkpoint is a :class:`CheckpointError`,
+a run directory in use a :class:`RunLockedError`.
 """
 
 __all__ = [
+    "MpnetError", "ArgumentError", "DataError", "DivergenceError", "CheckpointError", "RunLockedError",
     "TopologyError", "CycleError", "UnknownNodeError", "UnknownEdgeError", "DuplicateNodeError", "DuplicateEdgeError",
     "SelfLoopError", "InputEdgeError", "UnknownActivationError", "UnknownAggregationError",
     "NonFiniteError", "SignConflictError", "DaleConflictError", "RoleError", "FormatError", "UnsupportedError",
-    "MismatchError", "TopologyWarning",
+    "MismatchError", "TopologyWarning", "located",
 ]
 
 
-class TopologyError(ValueError):
-    """Base class of every error about a network's declaration."""
+class MpnetError(Exception):
+    """Base class of every error mpnet raises on purpose (the command line prints these as one line)."""
+
+
+class ArgumentError(MpnetError, ValueError, TypeError):
+    """An argument has the wrong type or lies outside its range; the message names the argument, the
+    value it got and the range expected."""
+
+
+class DataError(MpnetError, ValueError):
+    """Data is unusable: a NaN or infinite value, an empty set, a shape the network cannot take, targets the
+    loss cannot take, a malformed CSV file; the message names the row and column (and the file)."""
+
+
+class DivergenceError(MpnetError, ArithmeticError):
+    """Training produced a non-finite loss or weight; the message names the epoch and what to try. The
+    network is left with the last weights known to give a finite loss; ``.history`` holds the losses of the
+    epochs before, ``.epoch`` the epoch that diverged."""
+
+    def __init__(self, message: str, history=None, epoch: int = -1):
+        super().__init__(message)
+        self.history = history
+        self.epoch = epoch
+
+
+class CheckpointError(MpnetError, ValueError):
+    """A search checkpoint is not readable as written: not JSON, another format, a failed checksum (edited
+    or damaged since), counters that disagree with the history."""
+
+
+class RunLockedError(MpnetError, RuntimeError):
+    """Another live process holds the run directory (its lock file names the process)."""
+
+
+class TopologyError(MpnetError, ValueError):
+    """Base class of every error about a network's declaration (and about a file holding one)."""
 
 
 class CycleError(TopologyError):
@@ -59,7 +99,8 @@ class UnknownAggregationError(TopologyError):
 
 
 class NonFiniteError(TopologyError):
-    """A weight or bias is NaN or infinite."""
+    """A weight, bias or response is not a finite number: NaN, infinite, beyond the network's dtype, or not a
+    number at all (a string, a bool)."""
 
 
 class SignConflictError(TopologyError):
@@ -89,3 +130,12 @@ class MismatchError(TopologyError):
 
 class TopologyWarning(UserWarning):
     """A legal but suspicious topology: outputs no input reaches, neurons that reach no output."""
+
+
+def located(err: MpnetError, where: str) -> MpnetError:
+    """The same error, its message prefixed with ``where`` (a file, a field): how a loader names the file
+    around an error its parser raised. Same class and attributes (e.g. a :class:`CycleError`'s cycle)."""
+    new = err.__class__.__new__(err.__class__)
+    new.args = (f"{where}: {err}",)
+    new.__dict__.update(err.__dict__)
+    return new

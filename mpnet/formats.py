@@ -1,15 +1,15 @@
 """Networks in files, one format per name or extension, for ``mpnet convert`` (last stage, beside the CLI).
 
-=============  ===============  =========================================================================
-format         extension        what
-=============  ===============  =========================================================================
-``mpnet``      ``.json``        :meth:`Topology.save` / :meth:`Topology.load` (exact)
-``neat``       ``.neat.json``   neat-python's network JSON, :mod:`mpnet.neat_io` (exact)
-``graphml``    ``.graphml``     networkx GraphML of :meth:`Topology.to_networkx` (exact)
-``torchscript`` ``.pt``         write only: a traced :class:`~mpnet.export.StaticNetwork`
-``pt2``        ``.pt2``         write only: a ``torch.export`` program
-``onnx``       ``.onnx``        write only: ONNX, float32 (needs the ``onnx`` extra)
-=============  ===============  =========================================================================
+================  ================  =========================================================================
+format            extension         what
+================  ================  =========================================================================
+``mpnet``         ``.json``         :meth:`Topology.save` / :meth:`Topology.load` (exact)
+``neat``          ``.neat.json``    neat-python's network JSON, :mod:`mpnet.neat_io` (exact)
+``graphml``       ``.graphml``      networkx GraphML of :meth:`Topology.to_networkx` (exact)
+``torchscript``   ``.pt``           write only: a traced :class:`~mpnet.export.StaticNetwork`
+``pt2``           ``.pt2``          write only: a ``torch.export`` program
+``onnx``          ``.onnx``         write only: ONNX, float32 (needs the ``onnx`` extra)
+================  ================  =========================================================================
 
 GraphML has no null and only string node ids: attributes that are None (a free sign, an unset weight, no
 Dale sign) are left out, which :meth:`Topology.from_networkx` reads back as None; int ids are written as
@@ -20,7 +20,7 @@ import os
 import sys
 from typing import Optional, Tuple, Union
 
-from .errors import FormatError
+from .errors import FormatError, TopologyError, located
 from .topology import Topology
 
 __all__ = ["FORMATS", "READABLE", "detect", "read", "write", "convert"]
@@ -73,9 +73,41 @@ def _write_graphml(topology: Topology, path: PathLike) -> None:
 
 def _read_graphml(path: PathLike, warn: bool) -> Topology:
     import networkx as nx
-    graph = nx.read_graphml(os.fspath(path))
-    ids = {n: (int(n) if attrs.pop("id_type", None) == "int" else n) for n, attrs in graph.nodes(data=True)}
-    return Topology.from_networkx(nx.relabel_nodes(graph, ids, copy=True), warn=warn)
+    where = os.fspath(path)
+    if os.path.isdir(where):
+        raise FormatError(f"{where} is a directory, not a GraphML file.")
+    with open(where, "rb") as f:   # FileNotFoundError names the path
+        head = f.read(4)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FormatError(f"{where} is UTF-16 text; save the GraphML as UTF-8.")
+    try:
+        graph = nx.read_graphml(where)
+    except Exception as err:   # the XML parser and networkx raise a dozen types for a malformed file
+        first = " ".join(str(err).split())[:200] or type(err).__name__
+        raise FormatError(f"{where} is not a GraphML file mpnet can read ({type(err).__name__}: {first}).") from None
+    ids = {}
+    for n, attrs in graph.nodes(data=True):
+        kind = attrs.pop("id_type", None)
+        if kind not in (None, "int"):
+            raise FormatError(f"{where}: node {n!r} has id_type {kind!r}; the only id_type mpnet writes is 'int' "
+                              f"(absent: a string id).")
+        if kind == "int":
+            try:
+                ids[n] = int(n)
+            except ValueError:
+                raise FormatError(f"{where}: node {n!r} has id_type 'int' but its id is not an integer.") from None
+        else:
+            ids[n] = n
+    if len(set(ids.values())) < len(ids):
+        seen = {}
+        for n, i in ids.items():
+            if i in seen:
+                raise FormatError(f"{where}: nodes {seen[i]!r} and {n!r} both have id {i!r} once read; rename one.")
+            seen[i] = n
+    try:
+        return Topology.from_networkx(nx.relabel_nodes(graph, ids, copy=True), warn=warn)
+    except TopologyError as err:
+        raise located(err, where) from None
 
 
 def read(path: PathLike, format: Optional[str] = None, *, warn: bool = True) -> Topology:

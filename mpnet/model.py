@@ -1,6 +1,7 @@
 """The trainable network: an ``nn.Module`` owning one weight per edge and one bias per neuron (fourth stage).
 
-Sign constraints are a parametrization (``torch.nn.utils.parametrize``) of the raw weight vector:
+Sign constraints are an explicit map from the raw weight vector (the parameter ``raw_weight``, what the
+optimizer moves) to the weights the network computes with (``net.weight``)::
 
     free edge:            w = raw
     fixed sign s (+1/-1): w = s * |raw|   (d|raw|/draw taken as +1 at raw = 0, so zero is not a trap)
@@ -14,15 +15,27 @@ to the allowed side instead of sticking at zero.
 
 Weights left unset in the topology are drawn like ``nn.Linear``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
 with ``fan_in`` the in-degree of the edge's target (for a fixed sign, the magnitude of such a draw).
+
+The map is a plain module call, not ``torch.nn.utils.parametrize``, so that a Network pickles
+(``torch.save(net)``, ``copy.deepcopy``) and so that editing ``net.weight`` in place works the same with and
+without fixed-sign edges: the tensor ``net.weight`` hands out is watched, and an edit is written back into
+``raw_weight`` (checked against the edge's sign and frozen value) before the network next computes or reads
+its weights. :meth:`Network.set_weights` and ``net.weight = values`` do the same at once.
 """
-from typing import Dict, Hashable, List, Optional, Sequence, Tuple, Union
+import contextlib
+import gc
+import numbers
+import os
+import weakref
+from typing import Any, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils import parametrize
 
 from .arrays import ArrayTopology
+from .checks import check_bool, check_dtype, check_int
 from .compile import compile_arrays
+from .errors import ArgumentError, DataError, NonFiniteError, SignConflictError, UnknownEdgeError
 from .propagate import LayeredConv, run_levels
 from .threads import PassThreads, Tuner
 from .topology import Edge, Topology
@@ -31,7 +44,7 @@ __all__ = ["Network", "SignConstraint"]
 
 
 class SignConstraint(nn.Module):
-    """Parametrization ``raw -> w`` enforcing fixed signs and frozen values (see module docstring).
+    """The map ``raw -> w`` enforcing fixed signs and frozen values (see module docstring).
 
     Args:
         sign: ``[E]`` +1, -1, or 0 for a free edge.
@@ -45,10 +58,15 @@ class SignConstraint(nn.Module):
         #   free: m = 1;  fixed s: m = s for raw >= 0, -s for raw < 0 (so w = s * |raw|);  frozen: m = 0, c = value
         free = (sign == 0) & ~frozen
         fixed = (sign != 0) & ~frozen
-        self.register_buffer("pos", torch.where(free, 1.0, torch.where(fixed, sign, 0.0)).to(value.dtype))
-        self.register_buffer("neg", torch.where(free, 1.0, torch.where(fixed, -sign, 0.0)).to(value.dtype))
-        self.register_buffer("frozen", frozen)
-        self.register_buffer("value", torch.where(frozen, value, 0.0))   # c: the frozen values, 0 elsewhere
+        # derived from the topology, so not part of the state_dict (which holds raw_weight and bias only)
+        self.register_buffer("pos", torch.where(free, 1.0, torch.where(fixed, sign, 0.0)).to(value.dtype),
+                             persistent=False)
+        self.register_buffer("neg", torch.where(free, 1.0, torch.where(fixed, -sign, 0.0)).to(value.dtype),
+                             persistent=False)
+        self.register_buffer("frozen", frozen, persistent=False)
+        self.register_buffer("sign", sign.to(value.dtype), persistent=False)
+        # c: the frozen values, 0 elsewhere
+        self.register_buffer("value", torch.where(frozen, value, 0.0), persistent=False)
         self.trivial = bool(free.all())   # nothing to enforce: w = raw
 
     def set_values(self, value: Tensor) -> None:
@@ -63,7 +81,35 @@ class SignConstraint(nn.Module):
         return torch.addcmul(self.value, raw, m)
 
     def right_inverse(self, w: Tensor) -> Tensor:
+        """A raw vector giving ``w`` (``w`` itself: it lies on the allowed side of every fixed sign)."""
         return w
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while many acyclic objects are built (a batch's topologies read
+    back): its sweeps over the growing heap otherwise about double the time. Nothing built here forms a cycle."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _topology_list(topology: Any) -> List[Topology]:
+    """``topology`` as a list of topologies, each checked to be one (naming the first that is not)."""
+    if isinstance(topology, (str, bytes, os.PathLike, Mapping)) or not hasattr(topology, "__iter__"):
+        hint = " (a path? load it first: Topology.load(path))" if isinstance(topology, (str, os.PathLike)) else ""
+        raise ArgumentError(f"Expected topology to be a Topology or a list of them (got a "
+                            f"{type(topology).__name__}){hint}.")
+    topos = list(topology)
+    for i, t in enumerate(topos):
+        if not isinstance(t, Topology):
+            raise ArgumentError(f"Expected topology to be a Topology or a list of them, but item {i} is a "
+                                f"{type(t).__name__} ({t!r:.60}).")
+    return topos
 
 
 class Network(nn.Module):
@@ -92,6 +138,11 @@ class Network(nn.Module):
     def __init__(self, topology: Union[Topology, Sequence[Topology], ArrayTopology], *, seed: Optional[int] = None,
                  fused: bool = True, dtype: Optional[torch.dtype] = None, device=None):
         super().__init__()
+        seed = check_int(seed, "seed", allow_none=True)
+        fused = check_bool(fused, "fused")
+        dtype = check_dtype(dtype, allow_none=True)
+        if not isinstance(topology, (ArrayTopology, Topology)):
+            topology = _topology_list(topology)          # names the first item that is not a Topology
         self.arrays = ArrayTopology.of(topology)       # the declaration as columns, in union order
         self.batched = self.arrays.batched
         self._tuners: Dict[int, Tuner] = {}              # per batch size: the forward's thread count (threads.py)
@@ -107,16 +158,21 @@ class Network(nn.Module):
         # per-edge metadata in compiled order, straight from the columns (no Python object per edge)
         edge_perm = self.data.edge_perm
         self._declared = self.arrays.weight.index_select(0, edge_perm)   # float64, NaN where unset
-        fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]
-        self.register_buffer("_bound", 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt(), persistent=False)
+        fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]   # on the CPU plan
+        bound = 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt()
+        self.register_buffer("_bound", bound.to(device), persistent=False)   # on the parameters' device
         sign = self.arrays.sign.index_select(0, edge_perm).to(**factory)
         frozen = (~self.arrays.trainable.index_select(0, edge_perm)).to(device)
-        self.weight = nn.Parameter(torch.empty(edge_perm.numel(), **factory))
+        #: the parameter the optimizer moves; ``weight`` is computed from it (see the module docstring)
+        self.raw_weight = nn.Parameter(torch.empty(edge_perm.numel(), **factory))
         self.bias = nn.Parameter(torch.empty(self.plan.num_nodes - self.plan.num_inputs, **factory))
-        parametrize.register_parametrization(self, "weight", SignConstraint(sign, frozen, self._given(factory)))
+        self.constraint = SignConstraint(sign, frozen, self._given(factory))
         if device is not None:
             self.plan = self.plan.apply(lambda t: t.to(device))
         self.plan.set_dtype(factory["dtype"])
+        self._handed_out: List[Tuple[Any, Tensor]] = []   # tensors net.weight gave out: (ref, values then)
+        self._last_handed: Optional[Tensor] = None
+        self._check_declared_finite()
         self.reset_parameters()
 
     def _given(self, factory) -> Tensor:
@@ -127,7 +183,8 @@ class Network(nn.Module):
         """Hand-set weights and biases to their declared values; unset weights drawn again (same seed,
         same draw)."""
         gen = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
-        raw = self.parametrizations.weight.original
+        self._forget_handed_out()
+        raw = self.raw_weight
         dtype, device = raw.dtype, raw.device
         unset = torch.isnan(self._declared)
         given = self._given(dict(dtype=dtype, device=device))
@@ -137,17 +194,164 @@ class Network(nn.Module):
                 raw.copy_(torch.where(unset.to(device), drawn.to(dtype=dtype, device=device) * self._bound, given))
             else:
                 raw.copy_(given)
-            self.parametrizations.weight[0].set_values(given)
+            self.constraint.set_values(given)
             self.bias.copy_(self.arrays.bias[self.data.node_perm[self.plan.num_inputs:]])
 
     def _apply(self, fn, recurse=True):
+        self._write_back_edits()
+        self._forget_handed_out()
+        dtype = self.bias.dtype
         super()._apply(fn, recurse)
         self.plan = self.plan.apply(fn)
         self.plan.set_dtype(self.bias.dtype)   # scales exact per dtype, not re-cast
         with torch.no_grad():  # frozen values stay exactly the declared numbers in the new dtype
             given = self._given(dict(dtype=self.bias.dtype, device=self.bias.device))
-            self.parametrizations.weight[0].set_values(given)
+            self.constraint.set_values(given)
+        if self.bias.dtype != dtype and self.bias.dtype.is_floating_point:
+            self._check_declared_finite()   # e.g. .float() of a float64 network holding 1e300
         return self
+
+    def _check_declared_finite(self) -> None:
+        """Refuse declared numbers that overflow this network's dtype (a weight of 1e300 in float32 is inf)."""
+        dtype = self.raw_weight.dtype
+        given = self._given(dict(dtype=dtype, device="cpu"))
+        bad = ~torch.isfinite(given)
+        if bool(bad.any()):
+            t, e = self._edges[int(torch.nonzero(bad)[0])]
+            raise NonFiniteError(f"The weight of edge {e.src!r} -> {e.dst!r}{self._where(t)} is {e.weight!r}, which "
+                                 f"is {given[bad][0].item()} in {dtype}; every output it reaches would be inf or NaN. "
+                                 f"Scale it down, or use dtype=torch.float64.")
+        rows = self.data.node_perm                      # row -> node in union order
+        for what, column in (("bias", self.arrays.bias), ("response", self.arrays.response)):
+            declared = column.index_select(0, rows)         # float64, compiled row order
+            cast = declared.to(dtype)
+            bad = ~torch.isfinite(cast)
+            if bool(bad.any()):
+                r = int(torch.nonzero(bad)[0])
+                t, node = self.rows[r]
+                raise NonFiniteError(f"The {what} of node {node!r}{self._where(t)} is {declared[r].item()!r}, "
+                                     f"which is {cast[r].item()} in {dtype}; its output would be inf or NaN. Scale "
+                                     f"it down, or use dtype=torch.float64.")
+
+    def _where(self, t: int) -> str:
+        return f" (topology {t})" if self.batched else ""
+
+    # ------------------------------------------------------------------------------- the weights
+    def _compute_weight(self) -> Tensor:
+        """``w = constraint(raw_weight)`` (the parameter itself when no edge is constrained)."""
+        self._write_back_edits()
+        return self.constraint(self.raw_weight)
+
+    @property
+    def weight(self) -> Tensor:
+        """``[E]`` the weights in compiled order (:attr:`edge_keys` names each), computed from
+        :attr:`raw_weight` through the sign constraints, with gradient.
+
+        Writable: ``net.weight = values``, :meth:`set_weights`, or an in-place edit of the tensor this returns
+        (``with torch.no_grad(): net.weight[3] = 0.5``), which is written back before the network next
+        computes or reads its weights, the same whether or not the network has fixed-sign edges. A value
+        against an edge's fixed sign, a change to a frozen edge or a non-finite value is refused.
+        """
+        w = self._compute_weight()
+        if w is self.raw_weight:
+            w = w.clone()   # never the parameter itself: edits go through the same checks either way
+        self._handed_out.append((weakref.ref(w), w.detach().clone()))
+        self._last_handed = w   # keeps `net.weight[i] = v`'s temporary alive until it is written back
+        return w
+
+    @weight.setter
+    def weight(self, values: Tensor) -> None:
+        self.set_weights(values)
+
+    def set_weights(self, values: Union[Tensor, Mapping]) -> None:
+        """Set edge weights: ``values`` is ``[E]`` in compiled order (like :attr:`weight`), or a mapping
+        ``{(src, dst): w}`` (``{(t, src, dst): w}`` for a batch of topologies) setting those edges only.
+        Fixed-sign edges take the value itself (it must lie on the allowed side); frozen edges must keep
+        their declared value.
+
+        Raises:
+            SignConflictError: a value against an edge's fixed sign, or a change to a frozen edge.
+            NonFiniteError: a NaN or infinite value.
+            UnknownEdgeError: a key the network does not have.
+            ArgumentError: a tensor of the wrong length.
+        """
+        self._write_back_edits()
+        E = self.raw_weight.numel()
+        if isinstance(values, Mapping):
+            index = {(k if self.batched else k[1:]): i for i, k in enumerate(self.edge_keys)}
+            unknown = [k for k in values if k not in index]
+            if unknown:
+                form = "(t, src, dst)" if self.batched else "(src, dst)"
+                raise UnknownEdgeError(f"set_weights names edges the network does not have: {unknown[:5]}; keys "
+                                       f"are {form} tuples (net.edge_keys lists them).")
+            idx = torch.tensor([index[k] for k in values], dtype=torch.long)
+            new = self.raw_weight.detach().clone()
+            vals = torch.tensor([float(v) for v in values.values()], dtype=torch.float64)
+            new[idx.to(new.device)] = vals.to(new.dtype).to(new.device)
+            mask = torch.zeros(E, dtype=torch.bool, device=new.device)
+            mask[idx.to(new.device)] = True
+        else:
+            new = torch.as_tensor(values).detach()
+            if new.shape != (E,):
+                raise ArgumentError(f"Expected weights of shape [{E}] (one per edge, in the order of "
+                                    f"net.edge_keys) (got shape {list(new.shape)}).")
+            new = new.to(dtype=self.raw_weight.dtype, device=self.raw_weight.device)
+            mask = torch.ones(E, dtype=torch.bool, device=new.device)
+        self._assign(new, mask)
+
+    def _assign(self, new: Tensor, mask: Tensor) -> None:
+        """``raw_weight[mask] = new[mask]``, after checking signs, frozen values and finiteness."""
+        c = self.constraint
+        bad = mask & ~torch.isfinite(new)
+        if bool(bad.any()):
+            i = int(torch.nonzero(bad)[0])
+            raise NonFiniteError(f"Cannot set the weight of {self._edge_name(i)} to {new[i].item()}; weights must "
+                                 f"be finite.")
+        wrong = mask & ~c.frozen & (new * c.sign < 0)
+        if bool(wrong.any()):
+            i = int(torch.nonzero(wrong)[0])
+            raise SignConflictError(f"Cannot set the weight of {self._edge_name(i)} to {new[i].item()}: the edge has "
+                                    f"fixed sign {'+' if c.sign[i] > 0 else '-'}. Give a value of that sign (or 0), "
+                                    f"or declare the edge free.")
+        moved = mask & c.frozen & (new != c.value)
+        if bool(moved.any()):
+            i = int(torch.nonzero(moved)[0])
+            raise SignConflictError(f"Cannot set the weight of {self._edge_name(i)} to {new[i].item()}: the edge is "
+                                    f"frozen at {c.value[i].item()} (trainable=False). Declare it trainable, or give "
+                                    f"the topology another value.")
+        with torch.no_grad():
+            self.raw_weight.copy_(torch.where(mask & ~c.frozen, new, self.raw_weight))
+
+    def _edge_name(self, i: int) -> str:
+        t, e = self._edges[i]
+        return f"edge {e.src!r} -> {e.dst!r}{self._where(t)}"
+
+    def _write_back_edits(self) -> None:
+        """Write edits made in place to tensors :attr:`weight` handed out into :attr:`raw_weight`."""
+        handed = self.__dict__.get("_handed_out")
+        if not handed:
+            return
+        keep = []
+        for ref, before in handed:
+            w = ref()
+            if w is None:
+                continue
+            now = w.detach()
+            if now.shape == before.shape and now.dtype == before.dtype and now.device == before.device:
+                changed = (now != before) & ~(torch.isnan(now) & torch.isnan(before))
+                if bool(changed.any()):
+                    self._handed_out = []   # a refused edit is not retried at every later call
+                    self._last_handed = None
+                    self._assign(now.to(self.raw_weight.dtype), changed)
+                    before = now.clone()
+            keep.append((ref, before))
+        self._handed_out = keep
+        self._last_handed = None   # written back: the tensor lives on only if its holder keeps it
+
+    def _forget_handed_out(self) -> None:
+        if "_handed_out" in self.__dict__:
+            self._handed_out = []
+            self._last_handed = None
 
     # ------------------------------------------------------------------------------------ forward
     @property
@@ -158,27 +362,30 @@ class Network(nn.Module):
         """``x: [batch, n_in]`` or ``[T, batch, n_in]`` -> input rows ``[T * n_in, batch]`` (``[n_in, batch]``
         for a ``[batch, n_in]`` input with ``shared=True``: the propagation broadcasts it to every graph)."""
         plan, T = self.plan, self.plan.num_graphs
+        if not isinstance(x, Tensor):
+            raise ArgumentError(f"Expected the input x to be a torch.Tensor of shape [batch, {plan.n_in}] (got a "
+                                f"{type(x).__name__}); convert it with torch.as_tensor(x, dtype={self.bias.dtype}).")
         if not torch.is_floating_point(x):
             x = x.to(self.bias.dtype)
         if x.dtype != self.bias.dtype:
-            raise TypeError(f"Expected input of dtype {self.bias.dtype} (got {x.dtype}); convert the input or "
-                            f"the network (e.g. net.double()).")
+            raise ArgumentError(f"Expected input of dtype {self.bias.dtype} (got {x.dtype}); convert the input or "
+                                f"the network (e.g. net.double()).")
         if x.dim() == 2 and x.shape[1] == plan.n_in:
             rows = x.t()
             return rows.repeat(T, 1) if T > 1 and not shared else rows
         if self.batched and x.dim() == 3 and x.shape[0] == T and x.shape[2] == plan.n_in:
             return x.transpose(1, 2).reshape(T * plan.n_in, x.shape[1])
         want = f"[batch, {plan.n_in}]" + (f" or [{T}, batch, {plan.n_in}]" if self.batched else "")
-        raise ValueError(f"Expected input of shape {want} (got {list(x.shape)}).")
+        raise DataError(f"Expected input of shape {want} (got {list(x.shape)}).")
 
     def forward(self, x: Tensor) -> Tensor:
         plan, T = self.plan, self.plan.num_graphs
-        batch = x.shape[-2] if x.dim() > 1 else 1
+        batch = x.shape[-2] if isinstance(x, Tensor) and x.dim() > 1 else 1
         tuner = self._tuners.get(batch) or self._tuners.setdefault(batch, Tuner())
         with PassThreads(self.plan.work_per_sample * batch, tuner):   # input rows and outputs included
             # conv.forward, not conv(...): an internal layer, no hooks to run
             rows = self._input_rows(x, shared=True).contiguous()      # [T * n_in, B], or [n_in, B] for all graphs
-            out = self.conv.forward(rows, plan, self.weight, self.bias)        # [T * n_out, B]
+            out = self.conv.forward(rows, plan, self._compute_weight(), self.bias)   # [T * n_out, B]
         # one view each way (every view is an autograd node of the backward)
         return out.view(T, plan.n_out, -1).transpose(1, 2) if self.batched else out.t()   # [T, B, n_out] / [B, n_out]
 
@@ -194,7 +401,7 @@ class Network(nn.Module):
         """Every neuron's pre-activation and activation on ``x``: ``(z, h)``, each ``[num_nodes, batch]``
         in compiled row order; :attr:`rows` names the neuron of each row."""
         rows = self._input_rows(x)
-        H, Z = run_levels(self.conv, self.plan, rows.contiguous(), self.weight, self.bias)
+        H, Z = run_levels(self.conv, self.plan, rows.contiguous(), self._compute_weight(), self.bias)
         Z[:self.plan.num_inputs] = H[:self.plan.num_inputs]   # an input's "pre-activation" is its value
         return Z, H
 
@@ -233,8 +440,10 @@ class Network(nn.Module):
         """Current weights ``[E]`` and biases ``[N]`` (float64, CPU) in declaration order: topology after
         topology, the order of :attr:`arrays` (and of ``arrays.columns()``, so a worker can send back
         just these two tensors); inputs keep their declared bias."""
-        w = torch.empty(self.weight.numel(), dtype=torch.float64)
-        w[self.data.edge_perm] = self.weight.detach().double().cpu()
+        with torch.no_grad():
+            weight = self._compute_weight()
+        w = torch.empty(weight.numel(), dtype=torch.float64)
+        w[self.data.edge_perm] = weight.double().cpu()
         b = self.arrays.bias.clone()
         b[self.data.node_perm[self.plan.num_inputs:]] = self.bias.detach().double().cpu()
         return w, b
@@ -242,18 +451,53 @@ class Network(nn.Module):
     def topology(self, index: int = 0) -> Topology:
         """Topology ``index`` with its current (trained) weights and biases (frozen edges: the declared
         number itself)."""
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise ArgumentError(f"Expected a topology index, an int in 0 .. {self.num_graphs - 1} (got "
+                                f"{index!r}).")
+        index = int(index)
         if not -self.num_graphs <= index < self.num_graphs:
             raise IndexError(f"Topology index {index} out of range: this network holds {self.num_graphs} "
                              f"topologies (valid: 0 .. {self.num_graphs - 1}).")
         return self.arrays.topology(index % self.num_graphs, *self.numbers())
 
     def to_topology(self) -> Union[Topology, List[Topology]]:
-        """The topology (or, for a batch, the list of topologies) with current weights and biases."""
+        """The topology (or, for a batch, the list of topologies) with current weights and biases; the
+        weights are read once for all, so a batch reads back in time linear in its size."""
         if self.batched:
             numbers = self.numbers()
-            return [self.arrays.topology(i, *numbers) for i in range(self.num_graphs)]
+            with _collector_paused():
+                return [self.arrays.topology(i, *numbers) for i in range(self.num_graphs)]
         return self.topology(0)
+
+    # -------------------------------------------------------------------------------- save, load
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Write the whole network to ``path`` (topologies, exact weights and biases, constraints, dtype,
+        settings); :meth:`load` gives back an equal network. The format and why: :mod:`mpnet.persist`.
+
+        Raises:
+            FileNotFoundError: the file's directory does not exist.
+        """
+        from .persist import save_network
+        save_network(self, path)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike], *, device=None) -> "Network":
+        """Read a network written by :meth:`save` (onto ``device``, default the CPU).
+
+        Raises:
+            FormatError: the file is not a saved network, or is damaged; the message names the file and the
+                field.
+            FileNotFoundError: no such file.
+        """
+        from .persist import load_network
+        return load_network(path, device=device)
+
+    def __reduce_ex__(self, protocol):
+        """Pickle (``torch.save(net)``, ``copy.deepcopy``, multiprocessing) as the plain data of :meth:`save`,
+        rebuilt through the constructor; hooks and attributes added from outside are not kept."""
+        from .persist import network_from_payload, network_payload
+        return network_from_payload, (network_payload(self, cpu=False),)
 
     def __repr__(self) -> str:
         return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "
-                f"edges={self.weight.numel()}, depth={len(self.plan.levels)}, fused={self.conv.fused})")
+                f"edges={self.raw_weight.numel()}, depth={len(self.plan.levels)}, fused={self.conv.fused})")

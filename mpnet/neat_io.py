@@ -26,8 +26,10 @@ import os
 from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from .errors import CycleError, FormatError, UnsupportedError
+from .errors import CycleError, FormatError, TopologyError, UnsupportedError, located
+from .jsonfile import parse_json, read_json
 from .topology import NEAT_ACTIVATIONS, Edge, Node, NodeId, Topology
+from .validate import check_finite, is_number
 
 __all__ = ["from_neat_json", "from_neat_genome", "to_neat_json", "NEAT_FORMAT_VERSION"]
 
@@ -41,51 +43,85 @@ PathOrData = Union[str, os.PathLike, Mapping[str, Any]]
 
 
 # ------------------------------------------------------------------------------------------ reading
-def _load(source: PathOrData) -> Mapping[str, Any]:
+_MISSING = object()
+
+
+def _load(source: PathOrData) -> Tuple[Any, Optional[str]]:
+    """``(data, file)``: the parsed JSON and the file it came from (None for a dict or JSON text)."""
     if isinstance(source, Mapping):
-        return source
+        return source, None
     if isinstance(source, str) and source.lstrip().startswith("{"):
-        text, where = source, "the given JSON text"
-    else:
-        with open(source) as f:
-            text, where = f.read(), os.fspath(source)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise FormatError(f"{where} is not valid JSON: {err}") from None
-    if not isinstance(data, Mapping):
-        raise FormatError(f"{where} holds a JSON {type(data).__name__}; expected neat-python's network object.")
-    return data
+        return parse_json(source, "the given JSON text"), None
+    return read_json(source), os.fspath(source)
 
 
-def _field(entry: Mapping, key: str, where: str) -> Any:
-    if not isinstance(entry, Mapping) or key not in entry:
-        raise FormatError(f"{where} has no {key!r} field; is this neat-python's network JSON "
+_KINDS = {"bool": "a boolean", "str": "a string", "list": "a list", "dict": "an object", "int": "an int"}
+
+
+def _kind(value: Any) -> str:
+    """How a message names a JSON value's type."""
+    return "null" if value is None else _KINDS.get(type(value).__name__, f"a {type(value).__name__}")
+
+
+def _get(entry: Any, key: str, where: str, expected: str, ok, default: Any = _MISSING) -> Any:
+    """``entry[key]`` if ``ok(value)``; a FormatError naming ``where.key`` if it is missing (and no default) or
+    of the wrong type."""
+    if not isinstance(entry, Mapping):
+        raise FormatError(f"{where} is {_kind(entry)}; expected an object. Is this neat-python's network JSON "
                           f"(neat.export.export_network_json)?")
-    return entry[key]
+    if key not in entry:
+        if default is _MISSING:
+            raise FormatError(f"{where} has no {key!r} field; is this neat-python's network JSON "
+                              f"(neat.export.export_network_json)?")
+        return default
+    value = entry[key]
+    if not ok(value):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise FormatError(f"{_path(where, key)} is {shown} ({_kind(value)}); expected {expected}.")
+    return value
 
 
-def _function_name(value: Any, kind: str, node: Any) -> str:
+def _path(where: str, key: str) -> str:
+    """How a message names a field: ``connections[0].weight``, ``neat node 3: bias``, ``nodes``."""
+    if where == "The JSON":
+        return key
+    return f"{where}: {key}" if where.startswith("neat node") else f"{where}.{key}"
+
+
+def _is_id(v: Any) -> bool:
+    return isinstance(v, (int, str)) and not isinstance(v, bool)
+
+
+def _is_ids(v: Any) -> bool:
+    return isinstance(v, list) and all(_is_id(k) for k in v)
+
+
+def _is_number(v: Any) -> bool:
+    return is_number(v)
+
+
+def _number(entry: Mapping, key: str, where: str, default: Any = _MISSING) -> float:
+    value = _get(entry, key, where, "a number", _is_number, default)
+    check_finite(value, _path(where, key), optional=False)
+    return float(value)
+
+
+def _function_name(entry: Mapping, kind: str, where: str) -> str:
     """The name of a node's activation or aggregation (``{"name": ..., "custom": ...}`` or a bare string)."""
+    value = _get(entry, kind, where, f"an {kind} name or an object {{'name': ..., 'custom': ...}}",
+                 lambda v: isinstance(v, (str, Mapping)))
     if isinstance(value, str):
         return value
-    name = _field(value, "name", f"The {kind} of neat node {node!r}")
-    if value.get("custom", False):
-        raise UnsupportedError(f"neat node {node!r} uses the custom {kind} {name!r}; mpnet reproduces "
+    name = _get(value, "name", f"{where}.{kind}", "a string", lambda v: isinstance(v, str))
+    if _get(value, "custom", f"{where}.{kind}", "true or false", lambda v: isinstance(v, bool), False):
+        raise UnsupportedError(f"{where} uses the custom {kind} {name!r}; mpnet reproduces "
                                f"neat-python's built-in {kind}s only. Replace it by a built-in one.")
     return name
 
 
-def _number(entry: Mapping, key: str, default: float, node: Any) -> float:
-    value = entry.get(key, default)
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise FormatError(f"neat node {node!r} has {key} {value!r}; expected a number.")
-    return float(value)
-
-
-def _activation_in(name: str, node: Any) -> str:
+def _activation_in(name: str, where: str) -> str:
     if f"neat.{name}" not in NEAT_ACTIVATIONS:
-        raise UnsupportedError(f"neat node {node!r} has activation {name!r}, which is not one of neat-python's "
+        raise UnsupportedError(f"{where} has activation {name!r}, which is not one of neat-python's "
                                f"built-ins {[a[5:] for a in NEAT_ACTIVATIONS]}; mpnet cannot compute it.")
     return f"neat.{name}"
 
@@ -100,56 +136,74 @@ def from_neat_json(source: PathOrData, *, warn: bool = True) -> Topology:
             (neat's "bias neurons" without inputs are such neurons).
 
     Raises:
-        FormatError: not neat-python's network JSON (a field is missing).
+        FormatError: not neat-python's network JSON (a field is missing or of the wrong type: numbers are
+            numbers, ``enabled`` is a boolean); the message names the file and the field.
         UnsupportedError: another ``format_version``, a recurrent / CTRNN / IZNN network, a custom
             activation or aggregation.
         TopologyError: the network itself is invalid (e.g. :class:`~mpnet.errors.CycleError`).
     """
-    data = _load(source)
-    version = _field(data, "format_version", "The JSON")
+    data, path = _load(source)
+    if not isinstance(data, Mapping):
+        raise FormatError(f"{path or 'The JSON'} holds a JSON {type(data).__name__}; expected neat-python's "
+                          f"network object.")
+    try:
+        return _from_neat_dict(data, warn)
+    except TopologyError as err:
+        if path is None:
+            raise
+        raise located(err, path) from None
+
+
+def _from_neat_dict(data: Any, warn: bool) -> Topology:
+    if not isinstance(data, Mapping):
+        raise FormatError(f"The JSON is {_kind(data)}; expected neat-python's network object.")
+    version = _get(data, "format_version", "The JSON", "a string", lambda v: True)
     if version != NEAT_FORMAT_VERSION:
         raise UnsupportedError(f"neat-python network JSON format_version {version!r} is not supported; mpnet "
                                f"reads {NEAT_FORMAT_VERSION!r}.")
-    kind = _field(data, "network_type", "The JSON")
+    kind = _get(data, "network_type", "The JSON", "a string", lambda v: isinstance(v, str))
     if kind != "feedforward":
         raise UnsupportedError(f"neat-python network_type {kind!r} is not supported: mpnet computes feed-forward "
                                f"networks only (a {kind} network keeps state between activate calls). Evolve "
                                f"with feed_forward = True and export a neat.nn.FeedForwardNetwork.")
-    head = _field(data, "topology", "The JSON")
-    input_keys = list(_field(head, "input_keys", "The JSON's 'topology'"))
-    output_keys = list(_field(head, "output_keys", "The JSON's 'topology'"))
+    head = _get(data, "topology", "The JSON", "an object", lambda v: isinstance(v, Mapping))
+    input_keys = list(_get(head, "input_keys", "topology", "a list of node ids (ints)", _is_ids))
+    output_keys = list(_get(head, "output_keys", "topology", "a list of node ids (ints)", _is_ids))
     inputs, outputs = set(input_keys), set(output_keys)
 
     entries: Dict[Any, Mapping] = {}
-    for i, entry in enumerate(_field(data, "nodes", "The JSON")):
-        key = _field(entry, "id", f"Node entry {i}")
+    for i, entry in enumerate(_get(data, "nodes", "The JSON", "a list of objects", lambda v: isinstance(v, list))):
+        key = _get(entry, "id", f"nodes[{i}]", "a node id (an int)", _is_id)
         if key in entries:
-            raise FormatError(f"neat node {key!r} appears twice in 'nodes'; ids must be unique.")
+            raise FormatError(f"nodes[{i}]: neat node {key!r} appears twice in 'nodes'; ids must be unique.")
         entries[key] = entry
     connections = []
-    for i, conn in enumerate(_field(data, "connections", "The JSON")):
-        where = f"Connection entry {i}"
-        src, dst, weight = _field(conn, "from", where), _field(conn, "to", where), _field(conn, "weight", where)
-        if conn.get("enabled", True):
+    for i, conn in enumerate(_get(data, "connections", "The JSON", "a list of objects",
+                                  lambda v: isinstance(v, list))):
+        where = f"connections[{i}]"
+        src = _get(conn, "from", where, "a node id (an int)", _is_id)
+        dst = _get(conn, "to", where, "a node id (an int)", _is_id)
+        where = f"connections[{i}] ({src!r} -> {dst!r})"
+        weight = _number(conn, "weight", where)
+        if _get(conn, "enabled", where, "true or false", lambda v: isinstance(v, bool), True):
             connections.append((src, dst, weight))
     fed = {dst for _, dst, _ in connections}
 
     nodes: Dict[Any, Node] = {}
     for key in input_keys:
         nodes[key] = Node(key, "input", "identity")
-    for key, entry in entries.items():
+    for i, (key, entry) in enumerate(entries.items()):
         if key in inputs:
             continue
-        if entry.get("type") == "input":
-            raise FormatError(f"neat node {key!r} has type 'input' but is not in topology.input_keys "
-                              f"{input_keys}.")
-        activation = _activation_in(_function_name(_field(entry, "activation", f"neat node {key!r}"),
-                                                   "activation", key), key)
-        aggregation = _function_name(_field(entry, "aggregation", f"neat node {key!r}"), "aggregation", key)
+        where = f"neat node {key!r}"
+        if _get(entry, "type", where, "a string", lambda v: isinstance(v, str), None) == "input":
+            raise FormatError(f"{where} has type 'input' but is not in topology.input_keys {input_keys}.")
+        activation = _activation_in(_function_name(entry, "activation", where), where)
+        aggregation = _function_name(entry, "aggregation", where)
         if aggregation not in _NEAT_AGGREGATIONS:
-            raise UnsupportedError(f"neat node {key!r} has aggregation {aggregation!r}, which is not one of "
+            raise UnsupportedError(f"{where} has aggregation {aggregation!r}, which is not one of "
                                    f"neat-python's built-ins {list(_NEAT_AGGREGATIONS)}.")
-        bias, response = _number(entry, "bias", 0.0, key), _number(entry, "response", 1.0, key)
+        bias, response = _number(entry, "bias", where, 0.0), _number(entry, "response", where, 1.0)
         if aggregation == "product" and key not in fed:
             bias = bias + response   # neat: bias + response * (product of nothing = 1.0)
         nodes[key] = Node(key, "output" if key in outputs else "hidden", activation, aggregation, bias,
@@ -163,10 +217,36 @@ def from_neat_json(source: PathOrData, *, warn: bool = True) -> Topology:
     # back from to_neat_json unchanged (with no metadata["mpnet"])
     depth = Topology([nodes[k] for k in order], edges, warn=False).depth()
     order = input_keys + sorted(order[len(input_keys):len(order) - len(output_keys)], key=depth.get) + output_keys
-    extras = data.get("metadata", {}).get("mpnet") if isinstance(data.get("metadata"), Mapping) else None
+    metadata = _get(data, "metadata", "The JSON", "an object", lambda v: isinstance(v, Mapping), {})
+    extras = _get(metadata, "mpnet", "metadata", "an object", lambda v: isinstance(v, Mapping), None)
     if extras:
         nodes, edges, order = _apply_extras(extras, nodes, edges, order, fed)
     return Topology([nodes[k] for k in order], edges, warn=warn)
+
+
+def _is_pair(v: Any) -> bool:
+    return isinstance(v, list) and len(v) == 2 and _is_id(v[0]) and isinstance(v[1], Mapping)
+
+
+def _is_triple(v: Any) -> bool:
+    return isinstance(v, list) and len(v) == 3 and _is_id(v[0]) and _is_id(v[1]) and isinstance(v[2], Mapping)
+
+
+_INFO_TYPES = {"id": ("a node id", _is_id), "activation": ("a string", lambda v: isinstance(v, str)),
+               "aggregation": ("a string", lambda v: isinstance(v, str)), "bias": ("a number", _is_number),
+               "response": ("a number", _is_number), "dale": ("'+', '-' or null", lambda v: v is None or
+                                                               isinstance(v, str))}
+_FLAG_TYPES = {"sign": ("'+', '-' or null", lambda v: v is None or isinstance(v, str)),
+               "trainable": ("true or false", lambda v: isinstance(v, bool))}
+
+
+def _checked_info(info: Mapping, where: str, types: Mapping) -> Mapping:
+    unknown = sorted(map(str, set(info) - set(types)))
+    if unknown:
+        raise FormatError(f"{where} has unknown keys {unknown}; expected some of {list(types)}.")
+    for key, (expected, ok) in types.items():
+        _get(info, key, where, expected, ok, None)
+    return info
 
 
 def _apply_extras(extras: Mapping, nodes: Dict[Any, Node], edges: List[Edge], order: List[Any], fed: set
@@ -177,8 +257,15 @@ def _apply_extras(extras: Mapping, nodes: Dict[Any, Node], edges: List[Edge], or
     if extras.get("version") != _EXTRAS_VERSION:
         raise UnsupportedError(f"metadata['mpnet'] version {extras.get('version')!r} is not supported; this "
                                f"mpnet reads version {_EXTRAS_VERSION}.")
+    where = "metadata.mpnet"
+    unknown = sorted(map(str, set(extras) - {"version", "nodes", "edges", "order"}))
+    if unknown:
+        raise FormatError(f"{where} has unknown keys {unknown}; expected 'version', 'nodes', 'edges', 'order'.")
+    node_list = _get(extras, "nodes", where, "a list of [node id, object] pairs",
+                     lambda v: isinstance(v, list) and all(_is_pair(x) for x in v), [])
     rename: Dict[Any, NodeId] = {}
-    for key, info in extras.get("nodes", []):
+    for i, (key, info) in enumerate(node_list):
+        info = _checked_info(info, f"{where}.nodes[{i}][1]", _INFO_TYPES)
         node = nodes.get(key)
         if node is None:
             continue
@@ -194,10 +281,13 @@ def _apply_extras(extras: Mapping, nodes: Dict[Any, Node], edges: List[Edge], or
         if "dale" in info:
             changes["dale"] = info["dale"]
         nodes[key] = replace(node, **changes)
-    flags = {(src, dst): info for src, dst, info in extras.get("edges", [])}
+    edge_list = _get(extras, "edges", where, "a list of [src, dst, object] triples",
+                     lambda v: isinstance(v, list) and all(_is_triple(x) for x in v), [])
+    flags = {(src, dst): _checked_info(info, f"{where}.edges[{i}][2]", _FLAG_TYPES)
+             for i, (src, dst, info) in enumerate(edge_list)}
     edges = [Edge(rename.get(e.src, e.src), rename.get(e.dst, e.dst), e.weight,
                   flags.get(e.key, {}).get("sign"), flags.get(e.key, {}).get("trainable", True)) for e in edges]
-    listed = [k for k in extras.get("order", []) if k in nodes]
+    listed = [k for k in _get(extras, "order", where, "a list of node ids", _is_ids, []) if k in nodes]
     order = listed + [k for k in order if k not in set(listed)]
     return {rename.get(k, k): n for k, n in nodes.items()}, edges, [rename.get(k, k) for k in order]
 

@@ -129,6 +129,8 @@ class _Layered(torch.autograd.Function):
         ctx.lease = Lease(bufs)      # busy until this graph is freed
         with PassThreads(bufs.work):
             _sweep(conv, plan, pre, bufs, x, weight, bias)
+            if any(ctx.needs_input_grad):   # a backward follows: its one-time parts (and their reads of the
+                bufs.gradients(pre, plan)   # plan's level bounds) are made now, so the backward reads nothing
         ctx.conv, ctx.plan, ctx.pre, ctx.shared_x = conv, plan, pre, x.shape[0] != plan.num_inputs
         ctx.save_for_backward(weight)
         return bufs.H.index_select(0, plan.out_rows.view(-1))

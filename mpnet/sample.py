@@ -4,11 +4,13 @@ Every sampler returns a valid :class:`~mpnet.Topology` with unset weights (the :
 draws them) unless ``weights=True``, in which case each edge gets ``N(0, 1/fan_in)`` from the same seed.
 Every perturbation returns a new topology and leaves its argument untouched.
 """
+import bisect
 import math
 import random
 from dataclasses import replace
 from typing import List, Optional, Sequence, Tuple, Union
 
+from .checks import check_float, check_int
 from .errors import UnknownEdgeError
 from .topology import Edge, Node, NodeId, Topology
 
@@ -33,8 +35,7 @@ def _build(inputs, hidden, outputs, pairs, rng: random.Random, weights: bool, ac
 
 def _check(**counts: int) -> None:
     for name, value in counts.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "n_hidden" else 1):
-            raise ValueError(f"Expected {name} to be an int >= {0 if name == 'n_hidden' else 1} (got {value!r}).")
+        check_int(value, name, min=0 if name == "n_hidden" else 1)
 
 
 def random_dag(n_inputs: int, n_outputs: int, n_hidden: int, avg_in_degree: float = 3.0,
@@ -46,10 +47,8 @@ def random_dag(n_inputs: int, n_outputs: int, n_hidden: int, avg_in_degree: floa
     so no path is longer than ``d``.
     """
     _check(n_inputs=n_inputs, n_outputs=n_outputs, n_hidden=n_hidden)
-    if not math.isfinite(avg_in_degree) or avg_in_degree <= 0:
-        raise ValueError(f"Expected a positive finite avg_in_degree (got {avg_in_degree}).")
-    if max_depth is not None and max_depth < 1:
-        raise ValueError(f"Expected max_depth >= 1 (got {max_depth}).")
+    check_float(avg_in_degree, "avg_in_degree", min=0, min_open=True)
+    check_int(max_depth, "max_depth", min=1, allow_none=True)
     rng = random.Random(seed)
     inputs, hidden, outputs = _ids(n_inputs, n_hidden, n_outputs)
     n_layers = None if max_depth is None else max(max_depth - 1, 0)
@@ -63,9 +62,9 @@ def random_dag(n_inputs: int, n_outputs: int, n_hidden: int, avg_in_degree: floa
         layer[n] = top
     ranked = inputs + hidden
     targets = hidden + outputs
-    pool_end = {}
-    for n in targets:  # sources: every neuron of a strictly lower layer (ranked lists are sorted by layer)
-        pool_end[n] = next((i for i, m in enumerate(ranked) if layer[m] >= layer[n]), len(ranked))
+    ranked_layers = [layer[m] for m in ranked]   # non-decreasing: inputs, then hidden neurons by layer
+    # sources of n: every neuron of a strictly lower layer, i.e. ranked[:pool_end[n]] (a binary search each)
+    pool_end = {n: bisect.bisect_left(ranked_layers, layer[n]) for n in targets}
     want = max(len(targets), round(avg_in_degree * len(targets)))
     capacity = sum(pool_end[n] for n in targets)
     if want > capacity:

@@ -1,8 +1,59 @@
 """Topology <-> versioned JSON dict and networkx graph (pure Python; :class:`~mpnet.Topology`'s methods call these)."""
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-from .errors import FormatError, RoleError, UnknownNodeError
+from .errors import FormatError, NonFiniteError, RoleError, UnknownNodeError
 from .topology import FORMAT, FORMAT_VERSION, Edge, Node, NodeId, Topology, _default_activation
+from .validate import check_finite, is_number
+
+_NODE_KEYS = ("id", "role", "activation", "aggregation", "bias", "dale", "response")
+_EDGE_KEYS = ("src", "dst", "weight", "sign", "trainable")
+
+
+_KINDS = {"bool": "a boolean", "str": "a string", "list": "a list", "dict": "an object", "int": "an int"}
+
+
+def _kind(value: Any) -> str:
+    """How a message names a JSON value's type."""
+    return "null" if value is None else _KINDS.get(type(value).__name__, f"a {type(value).__name__}")
+
+
+def _typed(entry: Mapping, key: str, where: str, expected: str, ok, default: Any) -> Any:
+    """``entry[key]`` (``default`` when absent) if ``ok(value)``, else a FormatError naming ``where.key``."""
+    if key not in entry:
+        return default
+    value = entry[key]
+    if not ok(value):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise FormatError(f"{_path(where, key)} is {shown} ({_kind(value)}); expected {expected}.")
+    return value
+
+
+def _path(where: str, key: str) -> str:
+    """``nodes[2].bias`` for a JSON field, ``node 'h': attribute bias`` for a graph attribute."""
+    return f"{where} {key}" if where.endswith("attribute") else f"{where}.{key}"
+
+
+def _is_id(v: Any) -> bool:
+    return isinstance(v, (str, int)) and not isinstance(v, bool)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_sign(v: Any) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _number(entry: Mapping, key: str, where: str, default: Any, optional: bool = False) -> Any:
+    value = _typed(entry, key, where, "a number" + (" or null" if optional else ""),
+                   lambda v: is_number(v) or (optional and v is None), default)
+    try:
+        check_finite(value, _path(where, key), optional=optional)
+    except NonFiniteError as err:
+        raise NonFiniteError(str(err).replace(", or None to let the network draw it", ", or null to let the "
+                                              "network draw it")) from None
+    return value
 
 __all__ = ["to_dict", "from_dict", "to_networkx", "from_networkx"]
 
@@ -30,37 +81,71 @@ def to_dict(self: Topology) -> Dict[str, Any]:
 
 
 def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
-    """Inverse of :func:`to_dict`.
+    """Inverse of :func:`to_dict`. Every field is checked for its type before the topology is built, and an
+    error names it by its path (``nodes[2].bias is '1.0' (a string); expected a number``): numbers are
+    numbers, booleans are booleans (``"trainable": "false"`` is refused, not read as true), ids are strings or
+    ints; unknown keys are refused (a misspelt key would otherwise be ignored).
 
     Raises:
-        FormatError: the dict is not an mpnet topology, or of a newer version.
+        FormatError: the dict is not an mpnet topology, of another version, or a field has the wrong type.
+        TopologyError: the fields are well typed but the network is invalid (see :class:`~mpnet.Topology`).
     """
     if not isinstance(data, Mapping) or data.get("format") != FORMAT:
         got = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+        hint = ""
+        if isinstance(data, Mapping) and "format_version" in data and "network_type" in data:
+            hint = (" It looks like neat-python's network JSON: read it with Topology.from_neat_json (mpnet "
+                    "convert: add --from neat, or name the file *.neat.json).")
         raise FormatError(f"Expected a dict with format={FORMAT!r} (got {got!r}). Is this an mpnet "
-                          f"topology file?")
-    if data.get("version") != FORMAT_VERSION:
-        raise FormatError(f"Topology format version {data.get('version')!r} is not supported; this mpnet "
+                          f"topology file?{hint}")
+    version = data.get("version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise FormatError(f"Topology format version {version!r} is not supported; this mpnet "
                           f"reads version {FORMAT_VERSION}.")
-    node_keys = {"id", "role", "activation", "aggregation", "bias", "dale", "response"}
+    unknown = sorted(map(str, set(data) - {"format", "version", "nodes", "edges"}))
+    if unknown:
+        raise FormatError(f"Unknown top-level keys {unknown}; a topology has 'format', 'version', 'nodes' and "
+                          f"'edges'. Fix the spelling or remove them.")
+    for key in ("nodes", "edges"):
+        if not isinstance(data.get(key), list):
+            raise FormatError(f"{key} is {_kind(data.get(key)) if key in data else 'missing'}; expected a list of "
+                              f"objects.")
     nodes = []
-    for entry in data.get("nodes", []):
+    for i, entry in enumerate(data["nodes"]):
+        where = f"nodes[{i}]"
         if not isinstance(entry, Mapping):
-            raise FormatError(f"Node entry {entry!r} must be an object with keys {sorted(node_keys)}.")
-        unknown = set(entry) - node_keys
+            raise FormatError(f"{where} is {_kind(entry)}; expected an object with keys {list(_NODE_KEYS)}.")
+        unknown = sorted(map(str, set(entry) - set(_NODE_KEYS)))
         if unknown or "id" not in entry:
-            raise FormatError(f"Node entry {entry!r}: needs 'id', may have {sorted(node_keys - {'id'})}; "
-                              f"unknown keys {sorted(map(str, unknown))}.")
-        role = entry.get("role", "hidden")
-        nodes.append(Node(entry["id"], role, entry.get("activation", _default_activation(role)),
-                          entry.get("aggregation", "sum"), float(entry.get("bias", 0.0)), entry.get("dale"),
-                          entry.get("response", 1.0)))
+            raise FormatError(f"{where}: needs 'id' and may have {list(_NODE_KEYS[1:])}"
+                              + (f"; unknown keys {unknown}." if unknown else "; 'id' is missing."))
+        node_id = _typed(entry, "id", where, "a string or an int", _is_id, None)
+        where = f"nodes[{i}] (id {node_id!r})"
+        role = _typed(entry, "role", where, "'input', 'hidden' or 'output'", _is_str, "hidden")
+        nodes.append(Node(node_id, role,
+                          _typed(entry, "activation", where, "an activation name", _is_str, _default_activation(role)),
+                          _typed(entry, "aggregation", where, "an aggregation name", _is_str, "sum"),
+                          _number(entry, "bias", where, 0.0),
+                          _typed(entry, "dale", where, "'+', '-' or null", _is_sign, None),
+                          _number(entry, "response", where, 1.0)))
     edges = []
-    for entry in data.get("edges", []):
+    for i, entry in enumerate(data["edges"]):
+        where = f"edges[{i}]"
         if not isinstance(entry, Mapping):
-            raise FormatError(f"Edge entry {entry!r} must be an object: it needs 'src' and 'dst' and may "
+            raise FormatError(f"{where} is {_kind(entry)}; expected an object: it needs 'src' and 'dst' and may "
                               f"have 'weight', 'sign', 'trainable'.")
-        edges.append(Edge.from_mapping(entry))
+        unknown = sorted(map(str, set(entry) - set(_EDGE_KEYS)))
+        missing = [k for k in ("src", "dst") if k not in entry]
+        if unknown or missing:
+            raise FormatError(f"{where}: needs 'src' and 'dst' and may have 'weight', 'sign', 'trainable'"
+                              + (f"; unknown keys {unknown}" if unknown else "")
+                              + (f"; missing {missing}" if missing else "") + ".")
+        src = _typed(entry, "src", where, "a node id (a string or an int)", _is_id, None)
+        dst = _typed(entry, "dst", where, "a node id (a string or an int)", _is_id, None)
+        where = f"edges[{i}] ({src!r} -> {dst!r})"
+        edges.append(Edge(src, dst, _number(entry, "weight", where, None, optional=True),
+                          _typed(entry, "sign", where, "'+', '-' or null", _is_sign, None),
+                          _typed(entry, "trainable", where, "true or false", lambda v: isinstance(v, bool), True)))
     return Topology(nodes, edges, warn=warn)
 
 
@@ -81,7 +166,16 @@ def from_networkx(graph, *, inputs: Optional[Sequence[NodeId]] = None,
                   outputs: Optional[Sequence[NodeId]] = None, warn: bool = True) -> Topology:
     """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
     ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response`` on nodes,
-    ``weight, sign, trainable`` on edges) are optional."""
+    ``weight, sign, trainable`` on edges) are optional, and checked for their type like the fields of
+    :func:`from_dict` (a ``trainable`` of ``"false"`` is refused, not read as true).
+
+    Raises:
+        FormatError: an undirected graph, or an attribute of the wrong type (named with its node or edge).
+        TopologyError: the network is invalid.
+    """
+    if hasattr(graph, "is_directed") and not graph.is_directed():
+        raise FormatError("The graph is undirected; a network's edges have a direction (source -> target). Use a "
+                          "networkx.DiGraph (GraphML: edgedefault=\"directed\").")
     given_in, given_out = list(inputs or ()), list(outputs or ())
     for what, ids in (("inputs", given_in), ("outputs", given_out)):
         missing = [n for n in ids if n not in graph]
@@ -95,11 +189,20 @@ def from_networkx(graph, *, inputs: Optional[Sequence[NodeId]] = None,
     ordered = sorted(graph.nodes(data=True), key=lambda item: rank.get(item[0], len(graph)))
     nodes = []
     for node_id, attrs in ordered:   # given inputs first, then the rest in graph order, given outputs last
+        where = f"node {node_id!r}: attribute"
         role = ("input" if node_id in given_in else "output" if node_id in given_out
-                else attrs.get("role", "hidden"))
-        nodes.append(Node(node_id, role, attrs.get("activation", _default_activation(role)),
-                          attrs.get("aggregation", "sum"), float(attrs.get("bias", 0.0) or 0.0),
-                          attrs.get("dale"), attrs.get("response", 1.0)))
-    edges = [Edge(u, v, attrs.get("weight"), attrs.get("sign"), attrs.get("trainable", True))
-             for u, v, attrs in graph.edges(data=True)]
+                else _typed(attrs, "role", where, "'input', 'hidden' or 'output'", _is_str, "hidden"))
+        bias = attrs.get("bias")
+        nodes.append(Node(node_id, role,
+                          _typed(attrs, "activation", where, "an activation name", _is_str, _default_activation(role)),
+                          _typed(attrs, "aggregation", where, "an aggregation name", _is_str, "sum"),
+                          0.0 if bias is None else _number(attrs, "bias", where, 0.0),
+                          _typed(attrs, "dale", where, "'+', '-' or None", _is_sign, None),
+                          _number(attrs, "response", where, 1.0)))
+    edges = []
+    for u, v, attrs in graph.edges(data=True):
+        where = f"edge {u!r} -> {v!r}: attribute"
+        edges.append(Edge(u, v, _number(attrs, "weight", where, None, optional=True),
+                          _typed(attrs, "sign", where, "'+', '-' or None", _is_sign, None),
+                          _typed(attrs, "trainable", where, "True or False", lambda x: isinstance(x, bool), True)))
     return Topology(nodes, edges, warn=warn)

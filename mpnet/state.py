@@ -74,12 +74,7 @@ class Buffers:
             D, H = torch.empty_like(self.H), self.H
             adjs = pre.backward_parts()[1]
             big = H.numel() > BIG_STATE
-            touched = torch.zeros(plan.num_nodes, dtype=torch.bool, device=H.device)
-            touched[plan.src[plan.generic_edges]] = True
-            lp = plan.level_ptr.cpu()
-            hit = torch.segment_reduce(touched.float().cpu(), "max", offsets=lp).bool().tolist()
-            out_rows, self.out_order = torch.sort(plan.out_rows.reshape(-1))
-            cut = torch.searchsorted(out_rows.cpu(), lp).tolist()    # outputs of depth k: [cut[k], cut[k + 1])
+            hit, out_rows, self.out_order, cut = pre.backward_marks()
             self.inputs_touched = hit[0]
             if hit[0]:
                 self.zero.append(D[:plan.num_inputs].zero_)
@@ -157,7 +152,22 @@ class Prebuilt:
             pattern = _csr(plan.crow.long(), plan.src, torch.zeros(plan.src.numel(), dtype=self.dtype,
                                                                     device=self.device), (N, N))
             self._back = (tr.by_src, adjs, bwd_vals, pattern)
+            # which levels receive generic sends (hit) and where each depth's outputs are (cut): read from the
+            # plan once here, so the buffers of a new batch size read nothing from the device
+            touched = torch.zeros(N, dtype=torch.bool, device=plan.src.device)
+            touched[plan.src[plan.generic_edges]] = True
+            lp = plan.level_ptr.cpu()
+            hit = torch.segment_reduce(touched.float().cpu(), "max", offsets=lp).bool().tolist()
+            out_rows, out_order = torch.sort(plan.out_rows.reshape(-1))
+            cut = torch.searchsorted(out_rows.cpu(), lp).tolist()    # outputs of depth k: [cut[k], cut[k + 1])
+            self._marks = (hit, out_rows, out_order, cut)
         return self._back
+
+    def backward_marks(self):
+        """``(hit, out_rows, out_order, cut)``: per depth (0: the inputs) whether generic neurons send into
+        it, the output rows sorted (and the sorting order), and where each depth's outputs start in them."""
+        self.backward_parts()
+        return self._marks
 
     def acquire(self, batch: int) -> Buffers:
         """A free :class:`Buffers` of this batch size (marked busy), made if none is free."""

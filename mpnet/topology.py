@@ -7,13 +7,15 @@ failure raises a :class:`~mpnet.errors.TopologyError` naming the culprit. It is 
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .errors import CycleError, DuplicateNodeError, FormatError, RoleError, TopologyWarning, UnknownNodeError
-from .validate import check_edge, check_node, find_cycle, fmt_node
+from .errors import (CycleError, DuplicateNodeError, FormatError, RoleError, SignConflictError, TopologyWarning,
+                     UnknownNodeError)
+from .validate import check_edge, check_finite, check_id, check_node, find_cycle, fmt_node
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
 
 __all__ = ["Node", "Edge", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIVATIONS", "AGGREGATIONS",
@@ -122,12 +124,13 @@ class Topology:
     def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, warn: bool = True):
         self._nodes: Dict[NodeId, Node] = {}
         for node in nodes:
-            if not isinstance(node.id, (str, int)) or isinstance(node.id, bool):
-                raise RoleError(f"Node id {node.id!r} has type {type(node.id).__name__}; expected str or int.")
+            if not isinstance(node, Node):
+                raise RoleError(f"Expected Node objects in nodes (got a {type(node).__name__}: {node!r:.60}).")
+            check_id(node.id, "Node id")
             if node.id in self._nodes:
                 raise DuplicateNodeError(f"Node {fmt_node(node.id)} is declared twice; node ids must be "
                                          f"unique. Rename one of them.")
-            check_node(node)
+            node = check_node(node)
             self._nodes[node.id] = node
         self.inputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "input")
         self.outputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "output")
@@ -137,6 +140,8 @@ class Topology:
             raise RoleError("The topology has no output node; declare at least one (role='output').")
         self._edges: Dict[EdgeKey, Edge] = {}
         for edge in edges:
+            if not isinstance(edge, Edge):
+                raise FormatError(f"Expected Edge objects in edges (got a {type(edge).__name__}: {edge!r:.60}).")
             edge = check_edge(edge, self._nodes, self._edges)
             self._edges[edge.key] = edge
         self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
@@ -228,9 +233,9 @@ class Topology:
             nodes.append(Node(node_id, role,
                               activation=(activations or {}).get(node_id, default_act),
                               aggregation=(aggregations or {}).get(node_id, aggregation),
-                              bias=float((biases or {}).get(node_id, 0.0)),
+                              bias=(biases or {}).get(node_id, 0.0),
                               dale=(dale or {}).get(node_id),
-                              response=float((responses or {}).get(node_id, 1.0))))
+                              response=(responses or {}).get(node_id, 1.0)))
         return cls(nodes, parsed, warn=warn)
 
     # --------------------------------------------------------------------------------------- access
@@ -297,13 +302,40 @@ class Topology:
 
     def with_weights(self, weights: Mapping[EdgeKey, float], biases: Optional[Mapping[NodeId, float]] = None
                      ) -> "Topology":
-        """A copy with some edge weights and node biases replaced (signs and flags kept, checked again)."""
+        """A copy with some edge weights and node biases replaced; signs, flags and the wiring kept.
+
+        Only the new numbers are checked (finite, and on the side of the edge's fixed or Dale sign): the wiring
+        is the validated one of ``self``, so this takes time linear in the number of replaced values.
+
+        Raises:
+            UnknownNodeError: a key names no edge or node of the topology.
+            NonFiniteError: a value that is not a finite number.
+            SignConflictError: a weight against its edge's fixed sign (or its source's Dale sign).
+        """
         unknown = [k for k in weights if k not in self._edges] + [n for n in (biases or {}) if n not in self._nodes]
         if unknown:
             raise UnknownNodeError(f"with_weights names edges or nodes not in the topology: {unknown[:5]}.")
-        edges = [replace(e, weight=float(weights[k])) if k in weights else e for k, e in self._edges.items()]
-        nodes = [replace(n, bias=float(biases[i])) if biases and i in biases else n for i, n in self._nodes.items()]
-        return Topology(nodes, edges, warn=False)
+        edges = dict(self._edges)
+        for key, value in weights.items():
+            e = edges[key]
+            if type(value) is not float or not math.isfinite(value):   # messages built only on a failure
+                check_finite(value, f"The weight of Edge {fmt_node(e.src)} -> {fmt_node(e.dst)}", optional=False)
+                value = float(value)
+            if e.sign is not None and value * (1 if e.sign == "+" else -1) < 0:
+                raise SignConflictError(f"Edge {fmt_node(e.src)} -> {fmt_node(e.dst)} has fixed sign {e.sign!r} "
+                                        f"but with_weights gives it {value}. Give a weight of sign {e.sign!r} (or 0).")
+            edges[key] = Edge(e.src, e.dst, value, e.sign, e.trainable)
+        nodes = dict(self._nodes)
+        for node_id, value in (biases or {}).items():
+            n = nodes[node_id]
+            if type(value) is not float or not math.isfinite(value):
+                check_finite(value, f"The bias of node {fmt_node(node_id)}", optional=False)
+                value = float(value)
+            nodes[node_id] = Node(n.id, n.role, n.activation, n.aggregation, value, n.dale, n.response)
+        new = Topology.__new__(Topology)
+        new.__dict__.update(self.__dict__)   # the wiring (immutable, so shared) and anything derived from it
+        new._nodes, new._edges = nodes, edges
+        return new
 
     def __eq__(self, other: object) -> bool:
         # node order matters (it fixes the input and output columns); edge declaration order does not
@@ -342,13 +374,20 @@ class Topology:
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike], *, warn: bool = True) -> "Topology":
-        """Read a topology written by :meth:`save`."""
-        with open(path) as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as err:
-                raise FormatError(f"{os.fspath(path)} is not valid JSON: {err}") from None
-        return cls.from_dict(data, warn=warn)
+        """Read a topology written by :meth:`save`.
+
+        Raises:
+            TopologyError: the file is not a valid topology (not UTF-8 JSON, a field of the wrong type, an
+                invalid network); the message starts with the file's name and names the field.
+            FileNotFoundError: no such file.
+        """
+        from .errors import TopologyError, located
+        from .jsonfile import read_json
+        data = read_json(path)
+        try:
+            return cls.from_dict(data, warn=warn)
+        except TopologyError as err:
+            raise located(err, os.fspath(path)) from None
 
     def to_networkx(self):
         """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attribute

@@ -5,12 +5,15 @@ their sum is minimised; since no two topologies share a parameter, each receives
 its own loss (and Adam, being per-parameter, updates each exactly as if it were trained alone).
 """
 import sys
+import time
 from typing import Callable, Optional, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .checks import as_tensor, check_bool, check_finite, check_float, check_int, check_rows, check_targets
+from .errors import ArgumentError, DivergenceError
 from .model import Network
 
 __all__ = ["fit", "LOSSES"]
@@ -36,16 +39,18 @@ def _cross_entropy(pred: Tensor, target: Tensor) -> Tensor:
 LOSSES = {"mse": _mse, "bce": _bce, "cross_entropy": _cross_entropy}
 
 
+_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
+
+
 def _optimizer(optimizer, params, lr: float) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
     if callable(optimizer):
         return optimizer(params)
-    choices = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
-    if optimizer not in choices:
-        raise ValueError(f'Invalid optimizer "{optimizer}". Must be one of {list(choices)}, an optimizer '
-                         f"instance or a callable taking the parameters.")
-    return choices[optimizer](params, lr=lr)
+    if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
+        raise ArgumentError(f'Invalid optimizer "{optimizer}". Must be one of {list(_OPTIMIZERS)}, an optimizer '
+                            f"instance or a callable taking the parameters.")
+    return _OPTIMIZERS[optimizer](params, lr=lr)
 
 
 def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse", epochs: int = 100,
@@ -71,51 +76,89 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
         ``[epochs]`` mean loss per epoch for a single topology, ``[epochs, T]`` for a batch; each entry
         averages the mini-batch losses seen during that epoch, i.e. measured before each step.
 
+    Raises:
+        ArgumentError: an argument of the wrong type or out of range (``epochs`` and ``batch_size`` ints
+            >= 1, ``lr`` a finite number > 0, ...), named with the value it got.
+        DataError: ``X`` or ``Y`` empty, of the wrong shape, holding NaN or inf (the first such row and column
+            named), or targets the loss cannot take (bce: in [0, 1]; cross_entropy: class ids in range).
+        DivergenceError: the loss or the weights became NaN or inf; the network is left with the last weights
+            known to give a finite loss and the error names the epoch (its ``history`` holds the epochs before).
+
     Note:
-        The loop runs under the network's thread policy (:mod:`mpnet.threads`): one thread unless the
-        network's levels are big, torch's setting restored afterwards.
+        ``X`` and ``Y`` are moved once to the network's device (``Network(..., device=...)``); a training
+        step never waits for the device (the loss history stays there until the end; with ``progress``
+        the bar reads the loss at most twice a second). The loop runs under the network's thread policy
+        (:mod:`mpnet.threads`): one thread unless the network's levels are big, torch's setting restored
+        afterwards.
     """
+    if not isinstance(net, Network):
+        raise ArgumentError(f"Expected net to be an mpnet.Network (got a {type(net).__name__}); build one with "
+                            f"mpnet.Network(topology).")
     if isinstance(loss, str):
         if loss not in LOSSES:
-            raise ValueError(f'Invalid loss "{loss}". Must be one of {list(LOSSES)} or a callable.')
+            raise ArgumentError(f'Invalid loss "{loss}". Must be one of {list(LOSSES)} or a callable.')
         loss_fn = LOSSES[loss]
-    else:
+    elif callable(loss):
         loss_fn = loss
+    else:
+        raise ArgumentError(f"Expected loss to be one of {list(LOSSES)} or a callable (got {loss!r}).")
+    epochs = check_int(epochs, "epochs", min=1)
+    batch_size = check_int(batch_size, "batch_size", min=1, allow_none=True)
+    named_optimizer = not isinstance(optimizer, torch.optim.Optimizer) and not callable(optimizer)
+    if named_optimizer:
+        lr = check_float(lr, "lr", min=0, min_open=True)
+    seed = check_int(seed, "seed")
+    progress = check_bool(progress, "progress", allow_none=True)
     param = net.bias
-    X = torch.as_tensor(X, dtype=param.dtype, device=param.device)
-    Y = torch.as_tensor(Y, device=param.device)
-    if Y.is_floating_point() or loss_fn is not _cross_entropy:
+    X = as_tensor(X, "X")
+    if not X.is_floating_point():
+        X = X.to(param.dtype)
+    if X.dtype != param.dtype:   # a float64 value beyond float32 becomes inf here: checked below
+        X = X.to(param.dtype)
+    X = X.to(param.device)
+    Y = as_tensor(Y, "Y", device=param.device)
+    ids = loss_fn is _cross_entropy
+    if Y.is_floating_point() or not ids:
         Y = Y.to(param.dtype)
     T, n_out = net.num_graphs, net.plan.n_out
-    n = X.shape[-2]
-    if loss_fn is not _cross_entropy and Y.dim() == X.dim() - 1 and n_out == 1:
-        Y = Y.unsqueeze(-1)
-    if Y.shape[-2 if loss_fn is not _cross_entropy else -1] != n:
-        raise ValueError(f"X has {n} samples but Y has shape {list(Y.shape)}; they must match.")
-    if loss_fn in (_mse, _bce) and Y.shape[-1] != n_out:
-        raise ValueError(f"Expected Y with {n_out} column(s), one per network output (got shape {list(Y.shape)}).")
-    if X.shape[-1] != net.plan.n_in:
-        raise ValueError(f"Expected X with {net.plan.n_in} column(s), one per network input (got shape "
-                         f"{list(X.shape)}).")
+    n, Y = check_rows(X, Y, n_in=net.plan.n_in, n_out=n_out, num_graphs=T, class_ids=ids)
+    check_finite(X, "X")
+    check_finite(Y, "Y")
+    check_targets(Y, {_bce: "bce", _cross_entropy: "cross_entropy"}.get(loss_fn, "custom"), n_out)
     opt = _optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr)
-    gen = torch.Generator().manual_seed(seed)
-    size = n if batch_size is None else batch_size
-    history = torch.empty(epochs, T)
+    device = param.device
+    # the shuffles are drawn where the data lives: no host-to-device copy per epoch (on the CPU: as before)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    size = n if batch_size is None else min(batch_size, n)
+    history = torch.empty(epochs, T, device=device)   # stays on the device until the end: no sync per step
     show = sys.stderr.isatty() if progress is None else progress
-    bar = None
+    bar, shown = None, 0.0
     if show:
         from tqdm.auto import tqdm
         bar = tqdm(total=epochs, desc="fit", unit="epoch", leave=False)
     net.train()
+    params = [net.raw_weight, net.bias]
+    # the weights at the start of this epoch (cur) and of the one before (prev): the loss history[k] is measured
+    # with the weights of the start of epoch k (full batch) or from them on (mini-batches)
+    prev, cur = [p.detach().clone() for p in params], [p.detach().clone() for p in params]
+    ok = torch.ones((), dtype=torch.bool, device=device)                 # every epoch so far finite
+    first_bad = torch.full((), epochs, dtype=torch.long, device=device)  # the first that was not
     with net.pass_threads(size):   # losses and optimizer steps too: small networks stay on one thread
         for epoch in range(epochs):
-            order = (torch.randperm(n, generator=gen).to(param.device) if size < n
-                     else torch.arange(n, device=param.device))
-            total = torch.zeros(T, dtype=param.dtype, device=param.device)
+            # snapshots taken while every epoch so far was finite (decided on the device: no sync per epoch)
+            for p, was, now in zip(params, prev, cur):
+                was.copy_(torch.where(ok, now, was))
+                now.copy_(torch.where(ok, p.detach(), now))
+            order = torch.randperm(n, generator=gen, device=device) if size < n else None
+            total = torch.zeros(T, dtype=param.dtype, device=device)
             for start in range(0, n, size):
-                idx = order[start:start + size]
-                xb = X[..., idx, :]
-                yb = Y[..., idx, :] if loss_fn is not _cross_entropy else Y[..., idx]
+                if order is None:                       # the whole data set: no gather, no copy
+                    xb, yb, count = X, Y, n
+                else:
+                    idx = order[start:start + size]
+                    xb = X[..., idx, :]
+                    yb = Y[..., idx, :] if loss_fn is not _cross_entropy else Y[..., idx]
+                    count = min(size, n - start)
                 pred = net(xb)
                 if not net.batched:
                     pred = pred.unsqueeze(0)
@@ -124,11 +167,45 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
                 opt.zero_grad(set_to_none=True)
                 per.sum().backward()
                 opt.step()
-                total += per.detach() * idx.numel()
-            history[epoch] = (total / n).cpu()
+                total += per.detach() * count
+            history[epoch] = total / n
+            finite = torch.isfinite(history[epoch]).all()
+            for p in params:
+                finite = finite & torch.isfinite(p).all()
+            first_bad = torch.where(ok & ~finite, epoch, first_bad)
+            ok = ok & finite
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{history[epoch].mean():.4g}")
+                if time.monotonic() - shown > 0.5:      # reading the loss waits for the device: twice a second
+                    shown = time.monotonic()
+                    bar.set_postfix(loss=f"{history[epoch].mean().item():.4g}")
     if bar is not None:
         bar.close()
+    history = history.cpu()
+    if not bool(ok):   # the one read of the device: did any epoch diverge?
+        _diverged(net, params, (prev, cur), history, int(first_bad), lr if named_optimizer else None)
     return history if net.batched else history[:, 0]
+
+
+def _diverged(net: Network, params, starts, history: Tensor, epoch: int, lr: Optional[float]) -> None:
+    """Restore the last weights known to give a finite loss and raise the DivergenceError naming the epoch.
+
+    ``starts``: the weights at the start of the previous epoch and of this one. A non-finite loss at this epoch
+    condemns this epoch's starting weights, so those of the previous epoch come back (the initial weights at
+    epoch 0); a finite loss with non-finite weights after the steps keeps this epoch's starting weights."""
+    row = history[epoch]
+    loss_ok = bool(torch.isfinite(row).all())
+    kept = epoch if loss_ok or epoch == 0 else epoch - 1
+    with torch.no_grad():
+        for p, good in zip(params, starts[1] if kept == epoch else starts[0]):
+            p.copy_(good)
+    bad = [t for t in range(row.numel()) if not bool(torch.isfinite(row[t]))]
+    which = "" if not net.batched or not bad else (f" for topology {bad[0]}" + (f" (and {len(bad) - 1} more)"
+                                                                                if len(bad) > 1 else ""))
+    what = f"the loss{which} is {row[bad[0]].item()}" if bad else "the loss is finite but a weight became non-finite"
+    hint = (f"lower the learning rate (lr={lr:g})" if lr is not None else "lower the learning rate")
+    done = history[:epoch] if net.batched else history[:epoch, 0]
+    kept_text = "its initial weights" if kept == 0 else f"the weights it had at the start of epoch {kept}"
+    raise DivergenceError(f"Training diverged at epoch {epoch}: {what}. Try to {hint}, or scale X and Y to values "
+                          f"near 1 (e.g. standardise each column). The network keeps {kept_text}; the error's "
+                          f".history holds the losses of epochs 0 .. {epoch - 1}.", history=done, epoch=epoch)

@@ -12,6 +12,7 @@ per pass, mpnet/threads.py) and with one thread. Build rows time a declaration b
     python scripts/bench.py --markdown docs/benchmarks.md # the full run, also written as markdown
     python scripts/bench.py --tensorneat ~/src/tensorneat # with TensorNEAT (needs jax, sympy)
     python scripts/bench.py --busy 1                      # with a busy-loop process holding a core
+    python scripts/bench.py --ray --threads 1              # NEAT generations of 10k / 100k genomes, local vs Ray
 
 Times are medians over repeats taken round-robin across the methods and thread settings of a graph (so a
 busy machine slows them alike); "peak MiB" is the peak RSS above the RSS just before one call, in a fresh
@@ -289,6 +290,75 @@ class Busy:
             p.wait()
 
 
+# ------------------------------------------------------------------------------------ search over Ray
+def bench_ray(quick: bool, workers: int = 2, generations: int = 3) -> str:
+    """Time NEAT generations (XOR, 20 fine-tuning steps, float32) of 10,000 and 100,000 genomes in this process
+    and on ``workers`` Ray workers, split into the driver's own share (ask, ship, collect, tell) and the wait
+    for the evaluation. Both runs use the same chunks, so they must find the same fitness: checked."""
+    import ray
+    from mpnet.search import NEAT, Finetune, LocalEvaluator, RayEvaluator, tasks
+
+    sizes, chunk = ((2_000, 10_000), 500) if quick else ((10_000, 100_000), 1_000)
+    task, finetune = tasks.XOR(), Finetune(steps=20)
+    t0 = time.perf_counter()
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray_start = time.perf_counter() - t0
+    rows, fitness = [], {}
+    for n in sizes:
+        for name in ("local", f"ray x{workers}"):
+            evaluator = LocalEvaluator(chunk_size=chunk) if name == "local" else \
+                RayEvaluator(workers, chunk_size=chunk, threads_per_worker=1)
+            algo = NEAT(2, 1, population=n, seed=0, add_node_rate=0.3, add_connection_rate=0.5)
+            gens, fits = [], []
+            try:
+                for gen in range(generations):
+                    t0 = time.perf_counter()
+                    topologies = algo.ask()
+                    t1 = time.perf_counter()
+                    ev = evaluator.evaluate(task, topologies, finetune, gen)
+                    t2 = time.perf_counter()
+                    algo.tell(ev.fitness, ev.trained)
+                    t3 = time.perf_counter()
+                    fits.append(ev.fitness)
+                    ship, collect = ev.timings.get("ship", 0.0), ev.timings.get("collect", 0.0)
+                    evaluate = t2 - t1 - ship - collect
+                    gens.append(dict(ask=t1 - t0, ship=ship, evaluate=evaluate, collect=collect, tell=t3 - t2,
+                                     generation=t3 - t0, edges=sum(t.num_edges for t in topologies) / n,
+                                     compile=ev.timings["compile"],
+                                     train=ev.timings["finetune"] + ev.timings["forward"]))
+            finally:
+                evaluator.close()
+            fitness[(n, name)] = fits
+            timed = gens[1:]          # generation 0 starts the Ray workers: left out
+            med = {k: statistics.median(g[k] for g in timed) for k in timed[0]}
+            driver = med["ask"] + med["ship"] + med["collect"] + med["tell"]
+            rows.append([f"{n:,}", name, f"{med['edges']:.1f}", f"{med['ask']:.2f}", f"{med['ship']:.2f}",
+                         f"{med['evaluate']:.2f}", f"{med['collect']:.2f}", f"{med['tell']:.2f}",
+                         f"{med['generation']:.2f}", f"{driver:.2f} ({driver / med['generation']:.0%})",
+                         f"{med['compile']:.2f}", f"{med['train']:.2f}"])
+            print(f"  done: {n:,} genomes, {name}", file=sys.stderr, flush=True)
+        same = fitness[(n, "local")] == fitness[(n, f"ray x{workers}")]
+        rows[-1][1] += "" if same else " (FITNESS DIFFERS FROM LOCAL)"
+    ray.shutdown()
+    head = ["genomes", "evaluator", "edges/genome", "ask s", "ship s", "evaluate s", "collect s", "tell s",
+            "generation s", "driver s (share)", "work: compile s", "work: train+score s"]
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    lines = ["  ".join(c.rjust(w) if i != 1 else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths)))
+             for line in [head] + rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join([
+        f"NEAT on XOR, 20 fine-tuning steps per generation (Adam), float32, chunks of {chunk:,} genomes; "
+        f"median of generations 1-{generations - 1} (generation 0 starts the workers); Ray started in "
+        f"{ray_start:.1f} s with {workers} CPUs, one worker per CPU, one torch thread each; local: this process, "
+        f"{torch.get_num_threads()} torch thread(s)",
+        "ask: genomes -> topologies; ship: pack into flat arrays and send (Ray); evaluate: compile + fine-tune + "
+        "score (Ray: the driver waiting for the workers); collect: results -> fitness and trained weights; tell: "
+        "write back, select, breed, speciate; driver: ask + ship + collect + tell; work: seconds summed over "
+        "chunks wherever they ran (Ray's compile includes unpacking the flat arrays into topologies)",
+        "same chunks on both sides, so both find the same fitness for every genome (checked; a mismatch is "
+        "flagged in the table)", ""] + lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller cases")
@@ -297,10 +367,17 @@ def main() -> None:
     parser.add_argument("--busy", type=int, default=0, help="busy-loop processes to run meanwhile")
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)   # a child's torch threads
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--ray", action="store_true", help="only the search over Ray: local vs 2 Ray workers "
+                        "(pip install 'mpnet[ray]'); with --quick: 2,000 and 10,000 genomes")
     args = parser.parse_args()
     if args.child:
         torch.set_num_threads(args.threads)
         print(json.dumps(child(json.loads(args.child))))
+        return
+    if args.ray:
+        print(f"command: {shlex.join(['python'] + sys.argv)}; load average at start {os.getloadavg()[0]:.2f}, "
+              f"{os.cpu_count()} CPUs", flush=True)
+        print(bench_ray(args.quick))
         return
     cfg, start = (QUICK if args.quick else Config()), time.perf_counter()
     tensorneat, skipped = bench_tensorneat.load(args.tensorneat)

@@ -12,7 +12,6 @@ Tasks: xor, parity (3 bits), spirals, pole. ``--set key=value`` overrides any NE
 ``--set add_node_rate=0.2 --set hidden_activation=sin``.
 """
 import argparse
-import ast
 import gc
 import os
 import statistics
@@ -26,6 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # tiny networks: don't spi
 import torch
 
 from mpnet import search
+from mpnet.errors import MpnetError
 
 # Everything imported so far (torch, its modules) lives for the whole run: take it out of the garbage
 # collector's full sweeps, which a search (many small genes and topologies) triggers often. ~20% faster.
@@ -59,14 +59,9 @@ BENCH_TASKS = {"pole2": ("pole", {"poles": 2})}
 
 
 def _neat_overrides(items: List[str]) -> Dict:
-    out = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
-    return out
+    """``--set key=value`` items as NEATConfig overrides, each value read as its field's type (an unknown
+    field or a value of the wrong type is an ArgumentError naming it; ranges are checked by NEATConfig)."""
+    return dict(search.NEATConfig.parse_override(item) for item in items)
 
 
 def one_run(task_name: str, seed: int, overrides: Dict, finetune, generations: int) -> Dict:
@@ -143,7 +138,8 @@ def _print_table(rows: List[Dict], cols: List[str]) -> None:
 
 def solve(args) -> int:
     finetune = search.Finetune(steps=args.finetune, lr=args.lr) if args.finetune else None
-    evaluator = search.RayEvaluator(args.workers) if args.evaluator == "ray" else None
+    evaluator = search.RayEvaluator(args.workers, chunk_size=args.chunk_size) if args.evaluator == "ray" else \
+        search.LocalEvaluator(chunk_size=args.chunk_size)
     progress = False if args.no_progress else None
     try:
         if args.resume:
@@ -157,8 +153,8 @@ def solve(args) -> int:
         else:
             task = search.tasks.make(args.task)
             config = search.NEATConfig.lamarckian() if args.lamarckian else search.NEATConfig()
-            algo = search.NEAT(task.n_inputs, task.n_outputs, config, population=args.population, seed=args.seed,
-                               **_neat_overrides(args.set))
+            settings = {"population": args.population, "seed": args.seed, **_neat_overrides(args.set)}
+            algo = search.NEAT(task.n_inputs, task.n_outputs, config, **settings)
             result = search.run(algo, task, args.generations or 100, finetune=finetune, evaluator=evaluator,
                                 checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every,
                                 progress=progress)
@@ -179,11 +175,30 @@ def solve(args) -> int:
     return 0
 
 
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an int >= {low} (got {text!r})") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an int >= {low} (got {value})")
+        return value
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (the usage itself is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=list(search.tasks.TASKS) + ["bench"])
-    parser.add_argument("--generations", type=int, default=None, help="generation cap (default 100)")
-    parser.add_argument("--population", type=int, default=150)
+    parser.add_argument("--generations", type=_int_at_least(1), default=None, help="generation cap (default 100)")
+    parser.add_argument("--population", type=_int_at_least(2), default=150)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--finetune", type=int, default=0, metavar="STEPS",
                         help="Lamarckian fine-tuning: optimizer steps per generation (0: pure NEAT)")
@@ -192,20 +207,31 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="NEATConfig.lamarckian(): structural mutation raised for fine-tuned runs")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a NEATConfig field")
     parser.add_argument("--checkpoint-dir", default=None)
-    parser.add_argument("--checkpoint-every", type=int, default=1)
+    parser.add_argument("--checkpoint-every", type=_int_at_least(1), default=1)
     parser.add_argument("--resume", default=None, metavar="DIR", help="continue the run checkpointed in DIR")
     parser.add_argument("--evaluator", choices=["local", "ray"], default="local")
     parser.add_argument("--workers", type=int, default=2, help="Ray workers (with --evaluator ray)")
+    parser.add_argument("--chunk-size", type=int, default=search.evaluate.DEFAULT_CHUNK,
+                        help="topologies per batched network; the result depends on it, not on --workers")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--seeds", type=int, default=None, help="bench: seeds per row (default: per row)")
     parser.add_argument("--quick", action="store_true", help="bench: few seeds per row")
     parser.add_argument("--jobs", type=int, default=2, help="bench: worker processes")
     parser.add_argument("--only", nargs="*", default=None, help="bench: rows whose task is one of these")
     args = parser.parse_args(argv)
+    try:
+        overrides = _neat_overrides(args.set)   # checked before anything runs
+        search.NEATConfig(**overrides)
+    except MpnetError as err:
+        parser.error(str(err))
     if args.task == "bench":
         return bench(args)
     torch.set_num_threads(1)
-    return solve(args)
+    try:
+        return solve(args)
+    except (MpnetError, OSError) as err:
+        print(f"search.py: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

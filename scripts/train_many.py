@@ -1,8 +1,13 @@
 #!/usr/bin/env python
-"""Train every topology of data/topologies.jsonl on 3-bit parity at once: one batched Network, one fit.
+"""Train every topology of data/topologies.jsonl on 3-bit parity at once: batched Networks of up to
+--chunk-size topologies, each one fit (mpnet.population.train_population), here or across Ray workers.
 
     python scripts/train_many.py                          # all 1,000, defaults below
     python scripts/train_many.py --limit 20 --epochs 20 --out-dir /tmp/quick
+    python scripts/train_many.py --ray --workers 2 --chunk-size 250   # the same numbers, on 2 Ray workers
+
+Each topology's unset weights are drawn from its own index and --seed, and the chunks are cut by position,
+so --ray gives every topology the same trained numbers as a run in this process with the same --chunk-size.
 
 Task: the 8 inputs of {-1, +1}^3, target 1 when an odd number of them is +1, else 0; mse on the raw output
 (or bce on it as a logit). A topology "solves" parity when all 8 outputs lie on the right side of 0.5 (for
@@ -22,7 +27,7 @@ import torch
 from torch import Tensor
 
 import mpnet
-from mpnet.train import LOSSES
+from mpnet.population import train_population
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["index", "sampler", "activation", "n_edges", "n_hidden", "n_off_path", "n_inputs_used", "depth",
@@ -37,8 +42,11 @@ class Config:
     epochs: int = 1000               # full-batch Adam steps (8 samples each)
     lr: float = 0.02
     loss: str = "mse"                # "mse" (threshold 0.5) or "bce" (outputs are logits, threshold 0)
-    seed: int = 0                    # draws the initial weights of all topologies
+    seed: int = 0                    # draws the initial weights, each topology from its own stream
     threads: int = 1                 # torch intra-op threads; the ops are tiny, more threads only contend
+    chunk_size: int = 1000           # topologies per batched network (the numbers depend on it, not on --ray)
+    ray: bool = False                # train the chunks on Ray workers (pip install "mpnet[ray]")
+    workers: int = 2                 # Ray workers (with --ray), one CPU and one torch thread each
 
 
 def load_records(path: str, limit: Optional[int]) -> Tuple[List[mpnet.Topology], List[Dict]]:
@@ -71,14 +79,10 @@ def describe(topo: mpnet.Topology) -> Dict[str, int]:
                 depth=max(topo.depth().values()))
 
 
-def evaluate(net: mpnet.Network, X: Tensor, Y: Tensor, loss: str) -> Tuple[Tensor, Tensor]:
-    """Final loss ``[T]`` on all 8 samples and whether each topology classifies all 8 right ``[T]``."""
-    with torch.no_grad():
-        pred = net(X)                                              # [T, 8, 1]
-        final = LOSSES[loss](pred, Y)                              # [T]
-        threshold = 0.5 if loss == "mse" else 0.0
-        solved = ((pred > threshold) == Y.bool()).all(-1).all(-1)  # [T]
-    return final, solved
+def classified(pred: Tensor, Y: Tensor, loss: str) -> Tensor:
+    """Whether each topology classifies all 8 samples right ``[T]``, from its outputs ``pred [T, 8, 1]``."""
+    threshold = 0.5 if loss == "mse" else 0.0
+    return ((pred > threshold) == Y.bool()).all(-1).all(-1)
 
 
 def write_csv(path: Path, rows: Sequence[Dict]) -> None:
@@ -89,29 +93,38 @@ def write_csv(path: Path, rows: Sequence[Dict]) -> None:
 
 
 def plot(path: Path, rows: Sequence[Dict], cfg: Config) -> None:
-    """Two scatter panels: final loss vs edge count, vs depth; one colour per sampler, solved filled."""
+    """Two scatter panels: final loss vs edge count, vs depth; one colour per sampler, filled when the topology
+    solved parity (all 8 outputs on the right side of the threshold), hollow when not; the legend says so."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     samplers = sorted({r["sampler"] for r in rows})
     for ax, key in zip(axes, ("n_edges", "depth")):
         for i, name in enumerate(samplers):
             for solved in (True, False):
                 pts = [r for r in rows if r["sampler"] == name and r["solved"] == solved]
-                if not pts:
-                    continue
-                ax.scatter([r[key] for r in pts], [max(r["final_loss"], 1e-8) for r in pts], s=12, alpha=0.6,
-                           color=f"C{i}", facecolors=f"C{i}" if solved else "none",
-                           label=f"{name} ({'solved' if solved else 'not solved'})")
+                if pts:
+                    ax.scatter([r[key] for r in pts], [max(r["final_loss"], 1e-8) for r in pts], s=12, alpha=0.6,
+                               color=f"C{i}", facecolors=f"C{i}" if solved else "none")
         ax.set_yscale("log")
         ax.set_xlabel({"n_edges": "edges", "depth": "depth (longest path)"}[key])
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"final {cfg.loss} (floored at 1e-8)")
-    axes[1].legend(fontsize=7, loc="lower right")
+    threshold = "0.5" if cfg.loss == "mse" else "0 (a logit)"
+    counts = {name: (sum(r["solved"] for r in rows if r["sampler"] == name),
+                     sum(1 for r in rows if r["sampler"] == name)) for name in samplers}
+    handles = [Line2D([], [], linestyle="none", marker="o", color=f"C{i}", label=f"{n} ({counts[n][0]}/{counts[n][1]} solved)")
+               for i, n in enumerate(samplers)]
+    handles += [Line2D([], [], linestyle="none", marker="o", color="#555555", label="filled: solved"),
+                Line2D([], [], linestyle="none", marker="o", color="#555555", markerfacecolor="none",
+                       label="hollow: not solved")]
+    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False,
+               title=f"solved = all 8 outputs on the\nright side of {threshold}", title_fontsize=8)
     fig.suptitle(f"3-bit parity, {len(rows)} topologies trained together ({cfg.epochs} epochs, Adam lr {cfg.lr})")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -119,6 +132,9 @@ def plot(path: Path, rows: Sequence[Dict], cfg: Config) -> None:
 def parse(argv: Optional[Sequence[str]]) -> Config:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for name, value in asdict(Config()).items():
+        if isinstance(value, bool):
+            p.add_argument(f"--{name.replace('_', '-')}", action="store_true", default=value)
+            continue
         kind = int if name == "limit" else type(value)
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value)
     return Config(**vars(p.parse_args(argv)))
@@ -134,11 +150,13 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         start = time.perf_counter()
         topos, metas = load_records(cfg.data, cfg.limit)
         X, Y = make_parity()                                       # [8, 3], [8, 1]
-        net = mpnet.Network(topos, seed=cfg.seed)
         built = time.perf_counter()
-        mpnet.fit(net, X, Y, loss=cfg.loss, epochs=cfg.epochs, lr=cfg.lr, progress=False)   # history [epochs, T]
+        trained = train_population(topos, X, Y, loss=cfg.loss, epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed,
+                                   chunk_size=cfg.chunk_size, outputs=True,
+                                   workers=cfg.workers if cfg.ray else None,
+                                   ray=dict(threads_per_worker=cfg.threads))
         fit_s = time.perf_counter() - built
-        final, solved = evaluate(net, X, Y, cfg.loss)
+        final, solved = trained.loss, classified(trained.outputs, Y, cfg.loss)
     finally:
         torch.set_num_threads(threads)
 
@@ -158,7 +176,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     for r in rows:
         done, total = by_sampler.get(r["sampler"], (0, 0))
         by_sampler[r["sampler"]] = (done + r["solved"], total + 1)
-    print(f"{net}; {cfg.epochs} epochs of Adam (lr {cfg.lr}, {cfg.loss}) on 3-bit parity, {cfg.threads} thread(s)")
+    where = f"{cfg.workers} Ray workers" if cfg.ray else "this process"
+    chunks = -(-T // cfg.chunk_size)
+    print(f"{T} topologies, {summary['edges']:,} edges, in {chunks} chunk(s) of up to {cfg.chunk_size} on {where}; "
+          f"{cfg.epochs} epochs of Adam (lr {cfg.lr}, {cfg.loss}) on 3-bit parity, {cfg.threads} thread(s) each")
     print(f"solved {summary['solved']}/{T} ({', '.join(f'{k} {d}/{n}' for k, (d, n) in sorted(by_sampler.items()))})")
     full = [r for r in rows if r["n_inputs_used"] == len(topos[r["index"]].inputs)]
     print(f"solved {sum(r['solved'] for r in full)}/{len(full)} of those whose output sees every input; "

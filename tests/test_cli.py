@@ -104,3 +104,98 @@ def test_signs_command_writes_csv_and_plot(tmp_path, capsys):
     assert [(r["src"], r["dst"], r["sign"]) for r in rows] == [("x1", "y", "+"), ("x2", "y", "-")]
     assert main(["signs", str(tmp_path / "t.json"), str(tmp_path / "data.csv")]) == 2
     assert "has no column ['x1', 'x2']" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------- errors and flags
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+import mpnet  # noqa: E402
+
+
+def _one_line_error(capsys, argv, match, code=2):
+    import re
+    assert main(argv) == code
+    captured = capsys.readouterr()
+    lines = [l for l in captured.err.splitlines() if l.strip()]
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    assert re.search(match, lines[0]), lines[0]
+    return captured
+
+
+def test_user_mistakes_are_one_line_without_traceback(tmp_path, capsys):
+    (tmp_path / "bin.json").write_bytes(bytes(range(256)))
+    _one_line_error(capsys, ["demo", "--topology", str(tmp_path / "bin.json"), "--epochs", "1"],
+                    r"^mpnet demo: error: .*bin\.json is a binary file")
+    _one_line_error(capsys, ["demo", "--topology", str(tmp_path), "--epochs", "1"],
+                    r"^mpnet demo: error: .* is a directory, not a JSON file")
+    _one_line_error(capsys, ["convert", str(tmp_path / "nope.json"), str(tmp_path / "o.json")],
+                    r"^mpnet convert: error: .*No such file or directory: .*nope\.json")
+    _one_line_error(capsys, ["convert", "data/question_network.json", str(tmp_path / "no" / "o.json")],
+                    r"^mpnet convert: error: .*No such file or directory")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    (tmp_path / "bin.json").write_bytes(bytes(range(256)))
+    with pytest.raises(mpnet.errors.FormatError, match="is a binary file"):
+        main(["--debug", "demo", "--topology", str(tmp_path / "bin.json")])
+    with pytest.raises(mpnet.errors.FormatError, match="is a binary file"):
+        main(["demo", "--debug", "--topology", str(tmp_path / "bin.json")])
+
+
+def test_an_internal_error_is_one_line_too_and_says_how_to_see_it(monkeypatch, capsys):
+    import mpnet.formats
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(mpnet.formats, "convert", broken)
+    _one_line_error(capsys, ["convert", "a.json", "b.json"], r"^mpnet convert: internal error: RuntimeError: a bug "
+                                                             r"\(run with --debug", code=1)
+
+
+def test_version_and_defaults_in_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"mpnet {mpnet.__version__}"
+    with pytest.raises(SystemExit):
+        main(["signs", "--help"])
+    out = capsys.readouterr().out
+    for default in ("(default: 32)", "(default: 500)", "(default: 0.02)", "(default: mse)"):
+        assert default in out
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["demo", "--epochs", "0"], r"argument --epochs: expected an int >= 1 \(got 0\)"),
+    (["demo", "--lr", "nan"], r"argument --lr: expected a finite number > 0 \(got 'nan'\)"),
+    (["demo", "--batch-size", "-2"], r"argument --batch-size: expected an int >= 1 \(got -2\)"),
+    (["signs", "t.json", "d.csv", "--ensemble", "x"], r"argument --ensemble: expected an int >= 1 \(got 'x'\)"),
+])
+def test_numbers_on_the_command_line_are_checked_by_argparse(capsys, argv, match):
+    import re
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2 and re.search(match, capsys.readouterr().err)
+
+
+def test_plot_without_matplotlib_fails_before_training(tmp_path, capsys, monkeypatch):
+    import sys
+    (tmp_path / "d.csv").write_text("x1,x2,y\n0,1,2\n1,0,3\n")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    captured = _one_line_error(capsys, ["signs", "data/question_network.json", str(tmp_path / "d.csv"), "--plot",
+                                        str(tmp_path / "p.png"), "--no-progress"],
+                               r"^mpnet signs: error: --plot needs matplotlib, which is not installed")
+    assert captured.out == ""   # nothing was trained
+
+
+def test_convert_of_a_neat_json_named_json_says_to_add_from_neat(tmp_path, capsys):
+    from mpnet.neat_io import to_neat_json
+    to_neat_json(mpnet.Topology.load("data/question_network.json"), tmp_path / "winner.json")
+    _one_line_error(capsys, ["convert", str(tmp_path / "winner.json"), str(tmp_path / "o.graphml")],
+                    r"winner\.json: .*looks like neat-python's network JSON.*add --from neat")
+
+
+def test_signs_names_the_bad_cell_of_the_data_file(tmp_path, capsys):
+    (tmp_path / "d.csv").write_text("x1,x2,y\n0,1,2\n1,,3\n")
+    _one_line_error(capsys, ["signs", "data/question_network.json", str(tmp_path / "d.csv"), "--no-progress"],
+                    r"^mpnet signs: error: .*d\.csv: line 3, column 'x2' is empty")

@@ -116,7 +116,7 @@ def test_gradcheck_weights_biases_inputs(fused, aggregation):
                                p_sign=0.0, p_frozen=0.0, p_response=0.5)
         net = mpnet.Network(topo, dtype=torch.float64, fused=fused)
         x = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
-        w = net.parametrizations.weight.original.detach().clone().requires_grad_()
+        w = net.raw_weight.detach().clone().requires_grad_()
         b = net.bias.detach().clone().requires_grad_()
         fn = lambda x, w, b: net.conv(x.t().contiguous(), net.plan, w, b)
         assert gradcheck(fn, (x, w, b), eps=1e-6, atol=1e-6, rtol=1e-5)
@@ -127,13 +127,13 @@ def test_gradcheck_through_the_module_with_signs_and_mixed_aggregations():
     net = mpnet.Network(topo, dtype=torch.float64)
     x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
     assert gradcheck(lambda x: net(x), (x,), eps=1e-6, atol=1e-6, rtol=1e-5)
-    raw = net.parametrizations.weight.original
+    raw = net.raw_weight
     params = [raw, net.bias]
     out = net(x.detach()).pow(2).sum()
     grads = torch.autograd.grad(out, params)
     plain = mpnet.Network(topo, dtype=torch.float64, fused=False)
     out2 = plain(x.detach()).pow(2).sum()
-    grads2 = torch.autograd.grad(out2, [plain.parametrizations.weight.original, plain.bias])
+    grads2 = torch.autograd.grad(out2, [plain.raw_weight, plain.bias])
     for g, g2 in zip(grads, grads2):
         torch.testing.assert_close(g, g2, rtol=1e-10, atol=1e-12)
 
@@ -218,7 +218,7 @@ def fused_and_plain_grads(topo, x, monkeypatch=None, big=False):
         net = mpnet.Network(topo, dtype=torch.float64, fused=fused)
         xi = x.clone().requires_grad_()
         loss = (net(xi) * torch.linspace(-1, 1, len(topo.outputs), dtype=torch.float64)).pow(2).sum()
-        out.append(torch.autograd.grad(loss, [net.parametrizations.weight.original, net.bias, xi]))
+        out.append(torch.autograd.grad(loss, [net.raw_weight, net.bias, xi]))
     return out
 
 
@@ -241,7 +241,7 @@ def test_gradcheck_fast_levels():
                            aggregations=["sum"], p_sign=0.0, p_frozen=0.0)
     net = mpnet.Network(topo, dtype=torch.float64)
     x = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
-    w = net.parametrizations.weight.original.detach().clone().requires_grad_()
+    w = net.raw_weight.detach().clone().requires_grad_()
     b = net.bias.detach().clone().requires_grad_()
     assert gradcheck(lambda x, w, b: net.conv(x.t().contiguous(), net.plan, w, b), (x, w, b), eps=1e-6,
                      atol=1e-6, rtol=1e-5)

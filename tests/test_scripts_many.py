@@ -9,9 +9,16 @@ import mpnet
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_train_many_writes_csv_and_png(tmp_path):
+def test_train_many_writes_csv_and_png(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+    saved = []
+    savefig = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **kw: (saved.append(fig), savefig(fig, *a, **kw)))
     main = runpy.run_path(str(ROOT / "scripts" / "train_many.py"))["main"]
     summary = main(["--limit", "20", "--epochs", "20", "--out-dir", str(tmp_path)])
+    legend = saved[-1].legends[0]                           # the picture says what "solved" means
+    assert legend.get_title().get_text() == "solved = all 8 outputs on the\nright side of 0.5"
+    assert {"filled: solved", "hollow: not solved"} <= {t.get_text() for t in legend.get_texts()}
     with open(tmp_path / "losses.csv") as f:
         reader = csv.DictReader(f)
         rows = list(reader)

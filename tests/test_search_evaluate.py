@@ -1,11 +1,11 @@
-"""mpnet.search.evaluate: one batched pass per generation, Lamarckian fine-tuning and its read-back, Ray shards."""
+"""mpnet.search.evaluate: batched passes over fixed chunks, Lamarckian fine-tuning and its read-back."""
 import pytest
 import torch
 
 import mpnet
 from mpnet import Topology
 from mpnet.search import NEAT, Finetune, LocalEvaluator, tasks
-from mpnet.search.evaluate import evaluate_batch, read_back
+from mpnet.search.evaluate import chunk_bounds, evaluate_batch, evaluate_chunk, read_back
 
 
 def population(n=12, seed=0, generations=3):
@@ -66,22 +66,41 @@ def test_finetune_settings_are_checked():
         Finetune(lr=-1.0)
 
 
-@pytest.mark.slow   # starting a local Ray takes ~10 s
-def test_ray_evaluator_splits_a_generation_across_two_workers():
-    ray = pytest.importorskip("ray")
-    from mpnet.search import RayEvaluator
-    topologies = population(n=10).ask()
-    task = tasks.XOR()
-    local = LocalEvaluator(torch.float64).evaluate(task, topologies, Finetune(steps=3))
-    evaluator = RayEvaluator(num_workers=2, dtype=torch.float64, num_cpus=2, include_dashboard=False,
-                             log_to_driver=False)
-    try:
-        remote = evaluator.evaluate(task, topologies, Finetune(steps=3))
-        assert len(set(evaluator.last_pids)) == 2
-    finally:
-        evaluator.close()
-    assert not ray.is_initialized()
-    assert remote.fitness == pytest.approx(local.fitness, abs=1e-9) and remote.solved == local.solved
-    for a, b in zip(remote.trained, local.trained):
-        assert a.edges.keys() == b.edges.keys()
-        assert list(a.edges.values()) == pytest.approx(list(b.edges.values()), abs=1e-9)
+def test_chunk_bounds_depend_on_the_count_and_size_alone():
+    assert chunk_bounds(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert chunk_bounds(10, None) == [(0, 10)] and chunk_bounds(3, 100) == [(0, 3)] and chunk_bounds(0, 5) == []
+    with pytest.raises(ValueError, match="chunk_size to be an int >= 1 or None"):
+        chunk_bounds(10, 0)
+    with pytest.raises(ValueError, match="chunk_size to be an int >= 1 or None"):
+        LocalEvaluator(chunk_size=2.5)
+
+
+def test_local_evaluator_scores_each_chunk_as_its_own_batch():
+    topologies = population(n=20).ask()
+    task, ft = tasks.Parity(bits=2), Finetune(steps=4)
+    ev = LocalEvaluator(chunk_size=8).evaluate(task, topologies, ft, generation=1)
+    parts = [evaluate_chunk(task, topologies[a:b], ft, 1) for a, b in ((0, 8), (8, 16), (16, 20))]
+    assert ev.fitness == [f for p in parts for f in p.fitness.tolist()]
+    assert ev.solved == [bool(s) for p in parts for s in p.solved.tolist()]
+    assert [w.edges for w in ev.trained] == [w.edges for w in read_back_all(task, topologies, ft)]
+    assert set(ev.timings) == {"compile", "finetune", "forward"}
+    whole = LocalEvaluator(chunk_size=None).evaluate(task, topologies, ft)
+    assert whole.fitness == pytest.approx(ev.fitness, abs=1e-4)   # other batches: float32 round-off only
+
+
+def read_back_all(task, topologies, ft):
+    """The trained weights chunk by chunk, read back with read_back from each chunk's own network."""
+    out = []
+    for a, b in ((0, 8), (8, 16), (16, 20)):
+        net = mpnet.Network(topologies[a:b])
+        X, Y = task.data()
+        mpnet.fit(net, X, Y, loss=task.loss, epochs=ft.steps, lr=ft.lr, progress=False)
+        out += read_back(net)
+    return out
+
+
+def test_evaluators_honour_the_device():
+    topologies = population(n=6).ask()
+    ev = LocalEvaluator(torch.float64, device="cpu").evaluate(tasks.XOR(), topologies)
+    assert ev.fitness == evaluate_batch(tasks.XOR(), topologies, dtype=torch.float64, device="cpu").fitness
+    assert repr(LocalEvaluator(device="cpu")) == "LocalEvaluator(dtype=torch.float32, device=cpu, chunk_size=1000)"

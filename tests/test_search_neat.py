@@ -36,7 +36,7 @@ def test_settings_are_checked():
         NEAT(2, 1, population=1)
     with pytest.raises(ValueError, match='Invalid activation "swish" in hidden_activation'):
         NEAT(2, 1, hidden_activation="swish")
-    with pytest.raises(ValueError, match="add_node_rate in \\[0, 1\\]"):
+    with pytest.raises(ValueError, match="add_node_rate to be a finite number in \\[0, 1\\]"):
         NEAT(2, 1, add_node_rate=1.5)
     with pytest.raises(ValueError, match="n_inputs to be an int >= 1"):
         NEAT(0, 1)

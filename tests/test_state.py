@@ -13,7 +13,7 @@ def test_kept_buffers_serve_interleaved_passes():
     # must see its own forward's state
     topo = random_topology(5, n_hidden=9, p_edge=0.4, activations=FAST, aggregations=["sum"])
     net = mpnet.Network(topo, dtype=torch.float64)
-    raw = net.parametrizations.weight.original
+    raw = net.raw_weight
     x1, x2 = torch.randn(4, 3, dtype=torch.float64), torch.randn(4, 3, dtype=torch.float64)
 
     def grad(loss):

@@ -140,13 +140,20 @@ def test_frozen_edges_keep_weight_and_flag():
 
 
 # ------------------------------------------------------------------------------------------- errors
-ERROR_CLASSES = [getattr(errors, name) for name in errors.__all__ if name != "TopologyWarning"]
+NOT_ABOUT_TOPOLOGIES = ("TopologyWarning", "MpnetError", "ArgumentError", "DataError", "DivergenceError",
+                        "CheckpointError", "RunLockedError", "located")
+ERROR_CLASSES = [getattr(errors, name) for name in errors.__all__ if name not in NOT_ABOUT_TOPOLOGIES]
 
 
 @pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda c: c.__name__)
 def test_every_error_is_a_topology_error_and_value_error(cls):
     assert issubclass(cls, TopologyError)
     assert issubclass(cls, ValueError)
+
+
+@pytest.mark.parametrize("name", [n for n in errors.__all__ if n not in ("TopologyWarning", "located")])
+def test_every_error_is_an_mpnet_error(name):
+    assert issubclass(getattr(errors, name), errors.MpnetError)
 
 
 def test_topology_warning_is_a_user_warning_not_an_error():

@@ -79,3 +79,128 @@ def test_batched_fit_equals_training_each_alone():
         got, want = nets.topology(i), alone.to_topology()
         for key, edge in want.edges.items():
             assert got.edges[key].weight == pytest.approx(edge.weight, rel=1e-9, abs=1e-12)
+
+
+# ------------------------------------------------------------------------- argument and data checks
+from mpnet.errors import ArgumentError, DataError, DivergenceError  # noqa: E402
+
+
+def _fit(**kw):
+    X, Y = question_task(n=32)
+    args = {"net": mpnet.Network(question_network()), "X": X, "Y": Y, "epochs": 2, "progress": False, **kw}
+    return mpnet.fit(args.pop("net"), args.pop("X"), args.pop("Y"), **args)
+
+
+@pytest.mark.parametrize("arg, value, match", [
+    ("epochs", 0, r"Expected epochs to be an int >= 1 \(got 0\)"),
+    ("epochs", 2.5, r"Expected epochs to be an int >= 1 \(got 2\.5\)"),
+    ("epochs", "10", r"Expected epochs to be an int >= 1 \(got '10' \(a str\)\)"),
+    ("batch_size", 0, r"Expected batch_size to be an int >= 1 or None \(got 0\)"),
+    ("batch_size", -3, r"Expected batch_size to be an int >= 1 or None \(got -3\)"),
+    ("batch_size", 1.5, r"Expected batch_size to be an int >= 1 or None \(got 1\.5\)"),
+    ("lr", 0, r"Expected lr to be a finite number > 0 \(got 0\)"),
+    ("lr", float("nan"), r"Expected lr to be a finite number > 0 \(got nan\)"),
+    ("lr", "0.1", r"Expected lr to be a finite number > 0 \(got '0\.1' \(a str\)\)"),
+    ("seed", None, r"Expected seed to be an int \(got None\)"),
+    ("progress", "yes", r"Expected progress to be True or False or None"),
+    ("loss", 5, r"Expected loss to be one of \['mse', 'bce', 'cross_entropy'\] or a callable \(got 5\)"),
+])
+def test_every_argument_is_checked_by_name(arg, value, match):
+    with pytest.raises(ArgumentError, match=match):
+        _fit(**{arg: value})
+
+
+def test_net_must_be_a_network_and_lr_is_ignored_with_an_optimizer_instance():
+    with pytest.raises(ArgumentError, match=r"Expected net to be an mpnet.Network \(got a Topology\)"):
+        _fit(net=question_network())
+    net = mpnet.Network(question_network())
+    assert _fit(net=net, optimizer=torch.optim.SGD(net.parameters(), lr=0.01), lr=None).shape == (2,)
+    assert _fit(batch_size=1000).shape == (2,)   # larger than the data set: one step per epoch
+
+
+@pytest.mark.parametrize("where, row, col", [("X", 3, 1), ("X", 0, 0), ("Y", 7, 0), ("Y", 31, 0)])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_data_names_the_first_row_and_column(where, row, col, value):
+    X, Y = question_task(n=32)
+    t = (X if where == "X" else Y).clone()
+    t[row, col] = value
+    data = {"X": t, "Y": Y} if where == "X" else {"X": X, "Y": t}
+    with pytest.raises(DataError, match=rf"^{where} holds {value} at row {row}, column {col}; every value must "
+                                         rf"be finite"):
+        _fit(**data)
+
+
+def test_float64_data_beyond_float32_is_named():
+    X, Y = question_task(n=32)
+    X = X.double()
+    X[5, 0] = 1e39
+    with pytest.raises(DataError, match=r"X holds inf at row 5, column 0"):
+        _fit(X=X)
+
+
+def test_batched_data_names_the_topology():
+    nets = mpnet.Network([question_network()] * 2)
+    X, Y = question_task(n=16)
+    Xs = X.expand(2, -1, -1).clone()
+    Xs[1, 4, 1] = float("nan")
+    with pytest.raises(DataError, match=r"X holds nan at topology 1, row 4, column 1"):
+        mpnet.fit(nets, Xs, Y, epochs=1, progress=False)
+    h = mpnet.fit(nets, X.expand(2, -1, -1), Y, epochs=1, progress=False)   # Y shared by both: [n, 1]
+    assert h.shape == (1, 2)
+
+
+@pytest.mark.parametrize("X, Y, match", [
+    (torch.zeros(0, 2), torch.zeros(0, 1), r"X has no rows \(shape \[0, 2\]\)"),
+    (torch.zeros(8), torch.zeros(8, 1), r"Expected X of shape \[n, 2\] \(got shape \[8\]\)"),
+    (torch.zeros(1, 8, 2), torch.zeros(8, 1), r"Expected X of shape \[n, 2\] \(got shape \[1, 8, 2\]\)"),
+    ([["a", "b"]], [[1.0]], r"Expected X to be a tensor or an array of numbers"),
+    (torch.zeros(8, 2, dtype=torch.float16), torch.zeros(8, 1), r"X is torch.float16"),
+])
+def test_bad_data_shapes_and_types(X, Y, match):
+    with pytest.raises(DataError, match=match):
+        _fit(X=X, Y=Y)
+
+
+def test_loss_specific_targets():
+    X = torch.randn(16, 2)
+    net2 = mpnet.Network(mpnet.sample.layered([2, 3, 2], density=1.0, seed=0))
+    with pytest.raises(DataError, match=r"bce loss takes targets in \[0, 1\].*holds 2\.0 at row 0"):
+        _fit(X=X, Y=torch.full((16, 1), 2.0), loss="bce")
+    with pytest.raises(DataError, match=r"cross_entropy loss needs one output per class, at least 2, but the "
+                                        r"network has 1 output"):
+        _fit(X=X, Y=torch.zeros(16, dtype=torch.long), loss="cross_entropy")
+    with pytest.raises(DataError, match=r"integer class ids, but Y holds 0\.5 at row 0"):
+        mpnet.fit(net2, X, torch.full((16,), 0.5), loss="cross_entropy", progress=False)
+    with pytest.raises(DataError, match=r"class ids in \[0, 1\].*holds 5 at row 0"):
+        mpnet.fit(net2, X, torch.full((16,), 5), loss="cross_entropy", progress=False)
+    h = mpnet.fit(net2, X, torch.tensor([0.0, 1.0] * 8), loss="cross_entropy", epochs=1, progress=False)
+    assert h.shape == (1,)   # integral float class ids are fine
+
+
+def test_divergence_stops_naming_the_epoch_and_keeps_the_last_finite_weights():
+    X, Y = question_task(n=64)
+    net = mpnet.Network(question_network(), seed=0)
+    with pytest.raises(DivergenceError, match=r"Training diverged at epoch \d+: the loss is (nan|inf)\. Try to lower "
+                                              r"the learning rate \(lr=1e\+12\)") as info:
+        mpnet.fit(net, X, Y, optimizer="sgd", lr=1e12, epochs=30, progress=False)
+    err = info.value
+    assert err.history.shape == (err.epoch,) and torch.isfinite(err.history).all()
+    assert torch.isfinite(net.weight).all() and torch.isfinite(net.bias).all()
+    assert torch.isfinite(net(X)).all()
+
+
+def test_data_scaled_to_overflow_diverges_at_epoch_0_with_the_initial_weights_kept():
+    X, Y = question_task(n=64)
+    net = mpnet.Network(question_network(), seed=0)
+    before = net.weight.detach().clone()
+    with pytest.raises(DivergenceError, match=r"diverged at epoch 0.*scale X and Y.*keeps its initial weights"):
+        mpnet.fit(net, X * 1e30, Y * 1e30, epochs=3, progress=False)
+    assert torch.equal(net.weight.detach(), before)
+
+
+def test_batched_divergence_names_the_topology():
+    X, Y = question_task(n=32)
+    nets = mpnet.Network([question_network()] * 3, seed=0)
+    Xs = torch.stack([X, X * 1e30, X])
+    with pytest.raises(DivergenceError, match=r"the loss for topology 1 is inf"):
+        mpnet.fit(nets, Xs, Y, epochs=2, progress=False)

@@ -12,11 +12,12 @@ an evaluator (one batched ``mpnet.Network`` per generation, :mod:`.evaluate`) sc
 """
 from . import tasks
 from .config import NEATConfig
-from .evaluate import Evaluation, Evaluator, Finetune, LocalEvaluator, RayEvaluator
+from .evaluate import Evaluation, Evaluator, Finetune, LocalEvaluator
 from .genome import Genome
 from .history import History, Record
 from .neat import NEAT, Individual
 from .reporters import CSVReporter, ProgressBar, Reporter, plot_history
+from .ray_evaluator import RayEvaluator
 from .runner import Result, check_fit, checkpoint_task, resume, run
 
 __all__ = ["NEAT", "NEATConfig", "run", "resume", "Finetune", "tasks", "Result", "Individual", "History", "Record",

@@ -14,7 +14,18 @@ has in the paper.
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from ..checks import check_bool, check_float, check_fraction, check_int
+from ..errors import ArgumentError
 from ..topology import ACTIVATIONS
+
+#: Lower bounds of the int fields (None: the field may be None).
+_INTS = {"population": (2, False), "seed": (None, False), "add_connection_tries": (1, False),
+         "elitism_min_size": (0, False), "stagnation": (1, False), "population_stagnation": (1, False),
+         "target_species": (1, True), "normalize_min_genes": (1, True)}
+#: Float fields that must be > 0, and those that must be >= 0 (rates are checked to lie in [0, 1]).
+_POSITIVE = ("weight_init_std", "weight_max", "weight_perturb_power", "bias_perturb_power", "compatibility_threshold",
+             "threshold_min")
+_NON_NEGATIVE = ("excess_coefficient", "disjoint_coefficient", "weight_coefficient", "threshold_step")
 
 __all__ = ["NEATConfig"]
 
@@ -78,33 +89,35 @@ class NEATConfig:
     #                                       # reproduce (paper: 20)
 
     def __post_init__(self) -> None:
+        """Check every field's type and range (an :class:`~mpnet.errors.ArgumentError`, a ``ValueError``, naming
+        the field and the value got)."""
+        if isinstance(self.activation_options, str) or not isinstance(self.activation_options, (list, tuple)):
+            raise ArgumentError(f"Expected activation_options to be a list or tuple of activation names (got "
+                                f"{self.activation_options!r}, a {type(self.activation_options).__name__}).")
+        if not isinstance(self.activation_gain, Mapping):
+            raise ArgumentError(f"Expected activation_gain to be a mapping {{activation: gain}} (got "
+                                f"{self.activation_gain!r}).")
         object.__setattr__(self, "activation_gain", dict(self.activation_gain))
         object.__setattr__(self, "activation_options", tuple(self.activation_options))
-        if not isinstance(self.population, int) or self.population < 2:
-            raise ValueError(f"Expected population to be an int >= 2 (got {self.population!r}).")
+        for name, (low, optional) in _INTS.items():
+            check_int(getattr(self, name), name, min=low, allow_none=optional)
         for name in ("hidden_activation", "output_activation"):
             _check_activation(getattr(self, name), name)
         if not self.activation_options:
-            raise ValueError("activation_options is empty; give at least one activation name.")
+            raise ArgumentError("activation_options is empty; give at least one activation name.")
         for act in self.activation_options:
             _check_activation(act, "activation_options")
         for act, gain in self.activation_gain.items():
             _check_activation(act, "activation_gain")
-            if not gain > 0:
-                raise ValueError(f"activation_gain[{act!r}] is {gain}; expected a positive number.")
+            check_float(gain, f"activation_gain[{act!r}]", min=0, min_open=True)
         for f in fields(self):
             if f.name.endswith("_rate") or f.name == "survival_threshold":
-                value = getattr(self, f.name)
-                if not 0.0 <= value <= 1.0:
-                    raise ValueError(f"Expected {f.name} in [0, 1] (got {value!r}).")
-        for name in ("weight_init_std", "weight_max", "weight_perturb_power", "bias_perturb_power",
-                     "compatibility_threshold", "threshold_min"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"Expected {name} > 0 (got {getattr(self, name)!r}).")
-        if self.target_species is not None and self.target_species < 1:
-            raise ValueError(f"Expected target_species >= 1 or None (got {self.target_species!r}).")
-        if self.stagnation < 1 or self.population_stagnation < 1:
-            raise ValueError("Expected stagnation and population_stagnation >= 1 generation.")
+                check_fraction(getattr(self, f.name), f.name)
+        for name in _POSITIVE:
+            check_float(getattr(self, name), name, min=0, min_open=True)
+        for name in _NON_NEGATIVE:
+            check_float(getattr(self, name), name, min=0)
+        check_bool(self.structural_exclusive, "structural_exclusive")
 
     @classmethod
     def lamarckian(cls, **overrides: Any) -> "NEATConfig":
@@ -126,12 +139,57 @@ class NEATConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "NEATConfig":
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(map(str, set(data) - known))
         if unknown:
-            raise ValueError(f"Unknown NEATConfig fields {unknown}. Valid fields: {sorted(known)}.")
+            raise ArgumentError(f"Unknown NEATConfig fields {unknown}. Valid fields: {sorted(known)}.")
         return cls(**data)
 
+    @classmethod
+    def parse_override(cls, item: str) -> Tuple[str, Any]:
+        """``"key=value"`` (a command line's ``--set``) as ``(key, value)``, the value read as the field's type:
+        ``add_node_rate=0.2``, ``hidden_activation=sin``, ``structural_exclusive=false``,
+        ``activation_options=sin,tanh``, ``target_species=none``, ``activation_gain=sigmoid:4.9,sin:1``.
 
-def _check_activation(name: str, what: str) -> None:
-    if name not in ACTIVATIONS:
-        raise ValueError(f'Invalid activation "{name}" in {what}. Must be one of {list(ACTIVATIONS)}.')
+        Raises:
+            ArgumentError: no ``=``, an unknown field, or a value that is not of the field's type (named with
+                the field and the text got). The value's range is checked when the config is built.
+        """
+        key, sep, text = item.partition("=")
+        key, text = key.strip(), text.strip()
+        known = {f.name: f for f in fields(cls)}
+        if not sep or not key:
+            raise ArgumentError(f"Expected KEY=VALUE, a NEATConfig field and its value (got {item!r}).")
+        if key not in known:
+            raise ArgumentError(f"Unknown NEATConfig field {key!r} in {item!r}. Valid fields: {sorted(known)}.")
+        kind = type(getattr(cls(), key))
+        optional = key in _INTS and _INTS[key][1]
+        if optional and text.lower() == "none":
+            return key, None
+        try:
+            if key == "activation_options":
+                return key, tuple(a.strip() for a in text.split(",") if a.strip())
+            if key == "activation_gain":
+                pairs = [p.split(":") for p in text.split(",") if p.strip()]
+                return key, {a.strip(): float(g) for a, g in pairs}
+            if kind is bool:
+                lowered = text.lower()
+                if lowered not in ("true", "false"):
+                    raise ValueError
+                return key, lowered == "true"
+            if kind is int or key in _INTS:
+                return key, int(text)
+            if kind is float:
+                return key, float(text)
+            return key, text
+        except ValueError:
+            want = {bool: "true or false", int: "an int", float: "a number"}.get(kind, "a value")
+            if key in _INTS:
+                want = "an int" + (" or none" if optional else "")
+            if key == "activation_gain":
+                want = "activation:gain pairs separated by commas"
+            raise ArgumentError(f"--set {key}: expected {want} (got {text!r}).") from None
+
+
+def _check_activation(name: Any, what: str) -> None:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ArgumentError(f'Invalid activation "{name}" in {what}. Must be one of {list(ACTIVATIONS)}.')

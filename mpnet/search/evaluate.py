@@ -1,27 +1,40 @@
-"""Evaluating a generation: one batched :class:`~mpnet.Network` per generation (or per shard), optional
-Lamarckian fine-tuning with :func:`mpnet.fit`, then the task's score (search stage; the compile step is the
-only way search reaches tensors).
+"""Evaluating a generation: batched :class:`~mpnet.Network` passes over fixed chunks of it, optional Lamarckian
+fine-tuning with :func:`mpnet.fit`, then the task's score (search stage; the compile step is the only way
+search reaches tensors).
 
 An :class:`Evaluator` takes ``(task, topologies, finetune, generation)`` and returns an :class:`Evaluation`.
-:class:`LocalEvaluator` runs in this process; :class:`RayEvaluator` splits the generation into one shard per
-Ray worker, each shard one batched pass.
+:class:`LocalEvaluator` runs in this process; :class:`~mpnet.search.RayEvaluator` hands the chunks to Ray
+workers.
+
+**Chunks fix the numbers.** A generation is cut into chunks of ``chunk_size`` topologies by position alone
+(:func:`chunk_bounds`), and each chunk is one batched network. A topology's numbers may depend, to the last
+bit, on what else is in its batch: a level's activations run as one vectorised loop whose scalar tail rounds
+differently (``torch.sigmoid`` on the CPU: 73 of 2,000 float32 values differ by an ulp between the two paths),
+and where a topology's rows fall in it depends on its neighbours. So the chunks, not the workers, are the
+unit: any number of workers, and the local evaluator with the same ``chunk_size``, compute every chunk
+identically (given the same torch threads per process) and so give the same search, bit for bit, in float32
+as in float64.
 """
-import os
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 
 from ..model import Network
+from ..population import trained_arrays
 from ..topology import Topology
 from ..train import fit
 from .genome import Weights
-from .tasks import Task, from_dict as task_from_dict
+from .tasks import Task
 
-__all__ = ["Finetune", "Evaluation", "Evaluator", "LocalEvaluator", "RayEvaluator", "evaluate_batch",
-           "read_back"]
+__all__ = ["Finetune", "Evaluation", "Evaluator", "LocalEvaluator", "ChunkResult", "evaluate_batch",
+           "evaluate_chunk", "chunk_bounds", "assemble", "read_back", "DEFAULT_CHUNK"]
+
+#: topologies per chunk unless told otherwise (a 150-genome generation is one chunk)
+DEFAULT_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -45,27 +58,34 @@ class Finetune:
 
 @dataclass
 class Evaluation:
-    """What an evaluator returns for one generation, in the order of the topologies it was given."""
+    """What an evaluator returns for one generation, in the order of the topologies it was given. ``timings``
+    (seconds) sum over chunks: ``compile`` (building the networks), ``finetune``, ``forward`` (scoring); a
+    Ray evaluator adds the driver's own ``ship`` (packing and sending) and ``collect`` (reading results)."""
     fitness: List[float]
     solved: List[bool]
     trained: Optional[List[Weights]] = None           # the fine-tuned numbers (None without fine-tuning)
-    timings: Dict[str, float] = field(default_factory=dict)   # seconds: compile, finetune, forward
+    timings: Dict[str, float] = field(default_factory=dict)
 
 
-def read_back(net: Network) -> List[Weights]:
-    """The current weights and biases of every topology of a batched ``net``, keyed by topology ids, in one
-    pass over the parameters (``net.topology(i)`` for every ``i`` scans all edges ``T`` times and validates
-    ``T`` new topologies). ``weights.apply(net.topologies[i])`` equals ``net.topology(i)``."""
-    T, num_inputs = net.num_graphs, net.plan.num_inputs
-    weight = net.weight.detach().double().cpu()                 # [E] compiled order
-    union_w = torch.empty_like(weight)
-    union_w[net.data.edge_perm] = weight                        # declaration order, topology after topology
-    bias = net.bias.detach().double().cpu()                     # [N - num_inputs] compiled rows
-    union_b = torch.zeros(net.plan.num_nodes, dtype=torch.float64)
-    union_b[net.data.node_perm[num_inputs:]] = bias
-    w_list, b_list = union_w.tolist(), union_b.tolist()
+@dataclass
+class ChunkResult:
+    """One chunk's evaluation as flat arrays (what a Ray worker sends back): ``fitness [T]`` float64,
+    ``solved [T]`` bool and, after fine-tuning, ``weights [E]`` / ``biases [N]`` float64 in declaration order,
+    topology after topology (an input's entry is unused)."""
+    fitness: np.ndarray
+    solved: np.ndarray
+    weights: Optional[np.ndarray] = None
+    biases: Optional[np.ndarray] = None
+    timings: Dict[str, float] = field(default_factory=dict)
+    worker: Optional[int] = None                      # the process that computed it (Ray: its pid)
+
+
+def _weights(topologies: Sequence[Topology], w: np.ndarray, b: np.ndarray) -> List[Weights]:
+    """:class:`Weights` keyed by topology ids from the flat arrays of :func:`mpnet.population.trained_arrays`;
+    frozen edges keep their declared numbers."""
+    w_list, b_list = w.tolist(), b.tolist()
     out, e0, n0 = [], 0, 0
-    for topo in net.topologies[:T]:
+    for topo in topologies:
         edges, nodes = topo.edges, topo.nodes
         weights = {key: (w_list[e0 + i] if e.trainable else e.weight) for i, (key, e) in enumerate(edges.items())}
         biases = {n: b_list[n0 + i] for i, (n, node) in enumerate(nodes.items()) if node.role != "input"}
@@ -75,24 +95,64 @@ def read_back(net: Network) -> List[Weights]:
     return out
 
 
-def evaluate_batch(task: Task, topologies: Sequence[Topology], finetune: Optional[Finetune] = None,
-                   generation: int = 0, dtype: torch.dtype = torch.float32) -> Evaluation:
-    """Build one batched network of ``topologies``, fine-tune it if asked, and score it with ``task``."""
+def read_back(net: Network) -> List[Weights]:
+    """The current weights and biases of every topology of a batched ``net``, keyed by topology ids, in one
+    pass over the parameters (``net.topology(i)`` for every ``i`` scans all edges ``T`` times and validates
+    ``T`` new topologies). ``weights.apply(net.topologies[i])`` equals ``net.topology(i)``."""
+    return _weights(net.topologies[:net.num_graphs], *trained_arrays(net))
+
+
+def evaluate_chunk(task: Task, topologies: Sequence[Topology], finetune: Optional[Finetune] = None,
+                   generation: int = 0, dtype: torch.dtype = torch.float32, device=None) -> ChunkResult:
+    """Build one batched network of ``topologies`` on ``device``, fine-tune it if asked, score it with ``task``;
+    the device is read once, at the end."""
     t0 = time.perf_counter()
-    net = Network(list(topologies), dtype=dtype)
+    net = Network(list(topologies), dtype=dtype, device=device)
     t1 = time.perf_counter()
-    trained = None
+    weights = biases = None
     if finetune is not None:
         X, Y = task.data()
         fit(net, X, Y, loss=task.loss, epochs=finetune.steps, lr=finetune.lr, optimizer=finetune.optimizer,
             progress=False)
-        trained = read_back(net)
+        weights, biases = trained_arrays(net)
     t2 = time.perf_counter()
     with torch.no_grad():
         fitness, solved = task.evaluate(net, generation)
+        fitness, solved = fitness.double().cpu().numpy(), solved.cpu().numpy()
     t3 = time.perf_counter()
-    return Evaluation([float(f) for f in fitness.tolist()], [bool(s) for s in solved.tolist()], trained,
-                      {"compile": t1 - t0, "finetune": t2 - t1, "forward": t3 - t2})
+    return ChunkResult(fitness, solved, weights, biases, {"compile": t1 - t0, "finetune": t2 - t1, "forward": t3 - t2})
+
+
+def evaluate_batch(task: Task, topologies: Sequence[Topology], finetune: Optional[Finetune] = None,
+                   generation: int = 0, dtype: torch.dtype = torch.float32, device=None) -> Evaluation:
+    """Build one batched network of ``topologies``, fine-tune it if asked, and score it with ``task``."""
+    topologies = list(topologies)
+    return assemble(topologies, [evaluate_chunk(task, topologies, finetune, generation, dtype, device)],
+                    finetune is not None)
+
+
+def chunk_bounds(count: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]:
+    """``[(start, stop)]`` cutting ``count`` topologies into chunks of ``chunk_size`` (the last one shorter;
+    ``None``: one chunk). It depends on nothing else, which is what makes results independent of workers."""
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"Expected chunk_size to be an int >= 1 or None (got {chunk_size!r}).")
+    size = count if chunk_size is None else chunk_size
+    return [(a, min(a + size, count)) for a in range(0, count, max(size, 1))]
+
+
+def assemble(topologies: Sequence[Topology], parts: Sequence[ChunkResult], trained: bool) -> Evaluation:
+    """One :class:`Evaluation` from the results of consecutive chunks of ``topologies``."""
+    fitness = np.concatenate([p.fitness for p in parts]) if parts else np.zeros(0)
+    solved = np.concatenate([p.solved for p in parts]) if parts else np.zeros(0, bool)
+    timings: Dict[str, float] = {}
+    for p in parts:
+        for k, v in p.timings.items():
+            timings[k] = timings.get(k, 0.0) + v
+    weights = None
+    if trained:
+        weights = _weights(topologies, np.concatenate([p.weights for p in parts]),
+                           np.concatenate([p.biases for p in parts]))
+    return Evaluation(fitness.tolist(), solved.astype(bool).tolist(), weights, timings)
 
 
 class Evaluator(ABC):
@@ -114,97 +174,25 @@ class Evaluator(ABC):
 
 
 class LocalEvaluator(Evaluator):
-    """The whole generation in one batched pass in this process.
+    """The generation in this process, one batched pass per chunk.
 
     Args:
         dtype: of the networks (float32 by default; float64 for exact hand-set numbers).
+        device: of the networks and the task's tensors (``None``: the CPU), e.g. ``"cuda"``.
+        chunk_size: topologies per batched network (``None``: the whole generation in one). The same
+            ``chunk_size`` gives the same numbers as a :class:`~mpnet.search.RayEvaluator` (see the module
+            docstring); one big chunk pays the per-level cost of a pass once instead of once per chunk.
     """
 
-    def __init__(self, dtype: torch.dtype = torch.float32):
-        self.dtype = dtype
-
-    def evaluate(self, task, topologies, finetune=None, generation=0) -> Evaluation:
-        return evaluate_batch(task, topologies, finetune, generation, self.dtype)
-
-    def __repr__(self) -> str:
-        return f"LocalEvaluator(dtype={self.dtype})"
-
-
-class _Worker:
-    """A Ray actor: evaluates a shard given as JSON-ready dicts (no pickled mpnet objects cross the wire)."""
-
-    def __init__(self, dtype_name: str, threads: Optional[int]):
-        if threads:
-            torch.set_num_threads(threads)
-        self.dtype = getattr(torch, dtype_name)
-
-    def evaluate(self, task: Mapping, topologies: List[Mapping], finetune: Optional[Mapping],
-                 generation: int) -> dict:
-        result = evaluate_batch(task_from_dict(task), [Topology.from_dict(t, warn=False) for t in topologies],
-                                None if finetune is None else Finetune(**finetune), generation, self.dtype)
-        return {"fitness": result.fitness, "solved": result.solved, "timings": result.timings, "pid": os.getpid(),
-                "trained": None if result.trained is None else [w.to_dict() for w in result.trained]}
-
-
-class RayEvaluator(Evaluator):
-    """Each generation split into ``num_workers`` contiguous shards, one batched pass per Ray actor.
-
-    Needs the optional extra ``ray`` (``pip install ray``). Topologies and tasks travel as JSON-ready dicts.
-
-    Args:
-        num_workers: actors (and shards).
-        address: of a running Ray cluster (``None``: the one already initialised, else a new local one).
-        dtype: of the networks.
-        threads_per_worker: torch threads in each actor.
-        cpus_per_worker: CPUs Ray reserves for each actor.
-        **init_kwargs: passed to ``ray.init`` when this evaluator starts Ray (e.g. ``num_cpus=2``).
-    """
-
-    def __init__(self, num_workers: int = 2, *, address: Optional[str] = None, dtype: torch.dtype = torch.float32,
-                 threads_per_worker: Optional[int] = 1, cpus_per_worker: float = 1, **init_kwargs):
-        try:
-            import ray
-        except ImportError as err:
-            raise ImportError("RayEvaluator needs Ray: pip install 'ray' (or mpnet's optional extra "
-                              "'mpnet[ray]').") from err
-        if num_workers < 1:
-            raise ValueError(f"Expected num_workers >= 1 (got {num_workers}).")
-        self._ray = ray
-        self._owns = not ray.is_initialized()
-        if self._owns:
-            ray.init(address=address, **init_kwargs)
-        actor = ray.remote(num_cpus=cpus_per_worker)(_Worker)
-        self.num_workers = num_workers
-        self.workers = [actor.remote(str(dtype).replace("torch.", ""), threads_per_worker)
-                        for _ in range(num_workers)]
-        self.last_pids: List[int] = []
+    def __init__(self, dtype: torch.dtype = torch.float32, device=None, chunk_size: Optional[int] = DEFAULT_CHUNK):
+        chunk_bounds(1, chunk_size)   # checks it
+        self.dtype, self.device, self.chunk_size = dtype, device, chunk_size
 
     def evaluate(self, task, topologies, finetune=None, generation=0) -> Evaluation:
         topologies = list(topologies)
-        bounds = [round(i * len(topologies) / self.num_workers) for i in range(self.num_workers + 1)]
-        shards = [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
-        task_d = task.to_dict()
-        ft = None if finetune is None else finetune.to_dict()
-        futures = [w.evaluate.remote(task_d, [t.to_dict() for t in topologies[a:b]], ft, generation)
-                   for w, (a, b) in zip(self.workers, shards)]
-        parts = self._ray.get(futures)
-        out = Evaluation([], [], [] if finetune is not None else None, {})
-        for part in parts:
-            out.fitness += part["fitness"]
-            out.solved += part["solved"]
-            if out.trained is not None:
-                out.trained += [Weights.from_dict(w) for w in part["trained"]]
-            for k, v in part["timings"].items():    # shards run in parallel: the slowest one counts
-                out.timings[k] = max(out.timings.get(k, 0.0), v)
-        self.last_pids = [p["pid"] for p in parts]
-        return out
-
-    def close(self) -> None:
-        for w in self.workers:
-            self._ray.kill(w)
-        self.workers = []
-        if self._owns and self._ray.is_initialized():
-            self._ray.shutdown()
+        parts = [evaluate_chunk(task, topologies[a:b], finetune, generation, self.dtype, self.device)
+                 for a, b in chunk_bounds(len(topologies), self.chunk_size)]
+        return assemble(topologies, parts, finetune is not None)
 
     def __repr__(self) -> str:
-        return f"RayEvaluator(num_workers={self.num_workers})"
+        return f"LocalEvaluator(dtype={self.dtype}, device={self.device}, chunk_size={self.chunk_size})"

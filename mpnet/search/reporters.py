@@ -9,7 +9,7 @@ from .history import History, Record
 if TYPE_CHECKING:   # pragma: no cover
     from .runner import Result
 
-__all__ = ["Reporter", "ProgressBar", "CSVReporter", "plot_history"]
+__all__ = ["Reporter", "ProgressBar", "CSVReporter", "plot_history", "history_figure"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -19,13 +19,29 @@ class Reporter:
     :meth:`end` with the result. Override what you need."""
 
     def start(self, *, task, algorithm, generations: int, first: int) -> None:
-        pass
+        """Called once before the first generation (also on resume).
+
+        Args:
+            task: the :class:`~mpnet.search.tasks.Task`.
+            algorithm: the :class:`~mpnet.search.NEAT` instance.
+            generations: the generation cap of the run.
+            first: the generation the run starts at (0, or where a resumed run left off).
+        """
 
     def generation(self, record: Record, history: History) -> None:
-        pass
+        """Called after each generation.
+
+        Args:
+            record: that generation's :class:`~mpnet.search.history.Record`.
+            history: every record so far, this one included.
+        """
 
     def end(self, result: "Result") -> None:
-        pass
+        """Called once with the run's :class:`~mpnet.search.runner.Result`.
+
+        Args:
+            result: what :func:`~mpnet.search.run` returns.
+        """
 
 
 class ProgressBar(Reporter):
@@ -35,16 +51,19 @@ class ProgressBar(Reporter):
         self.desc, self.leave, self.bar = desc, leave, None
 
     def start(self, *, task, algorithm, generations, first):
+        """Open the bar at ``first`` of ``generations``."""
         from tqdm.auto import tqdm
         self.bar = tqdm(total=generations, initial=first, desc=self.desc or task.name, unit="gen",
                         leave=self.leave)
 
     def generation(self, record, history):
+        """Advance the bar and show the best fitness, species and mean hidden neurons."""
         self.bar.update(1)
         self.bar.set_postfix(best=f"{record.best_fitness:.4g}", species=record.species,
                              hidden=f"{record.mean_hidden:.1f}")
 
     def end(self, result):
+        """Close the bar."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None
@@ -57,29 +76,71 @@ class CSVReporter(Reporter):
         self.path = path
 
     def generation(self, record, history):
+        """Rewrite the CSV with every record so far."""
         history.to_csv(self.path)
 
 
-def plot_history(history: History, path: PathLike, title: str = "") -> None:
-    """A PNG: best, mean and best-ever fitness over generations (left axis), species count (right axis)."""
+def plot_history(history: History, path: PathLike, title: str = "", *, solved_at: Optional[float] = None,
+                 criterion: str = "") -> None:
+    """Write :func:`history_figure` to ``path`` (``.png``, ``.svg``, ``.pdf``).
+
+    Args:
+        history: the run's :class:`History`.
+        path: the file to write.
+        title: the heading.
+        solved_at: the fitness at which the task counts as solved, if it is a fitness threshold.
+        criterion: one line saying what "solved" means (e.g. the task's ``describe()``).
+    """
+    import matplotlib.pyplot as plt
+    fig = history_figure(history, title, solved_at=solved_at, criterion=criterion)
+    try:
+        fig.savefig(os.fspath(path))
+    finally:
+        plt.close(fig)
+
+
+def history_figure(history: History, title: str = "", *, solved_at: Optional[float] = None, criterion: str = ""):
+    """The picture of a run as a matplotlib figure: fitness over generations on top, the number of species below.
+
+    The best fitness ever is a wide pale band and each generation's best a line with dots on it, so both stay
+    visible where they agree; the mean is dashed. Generations where some network met the task's criterion
+    are marked with a star, ``solved_at`` is drawn as a dotted line, and the legend sits outside the plot.
+
+    Args:
+        history: the run's :class:`History`.
+        title: the heading.
+        solved_at: the fitness at which the task counts as solved, if it is a fitness threshold.
+        criterion: one line saying what "solved" means (e.g. the task's ``describe()``), printed at the bottom.
+    """
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     gens = history.column("generation")
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    ax.plot(gens, history.column("best_fitness"), label="best", color="tab:blue")
-    ax.plot(gens, history.column("mean_fitness"), label="mean", color="tab:blue", alpha=0.5, linestyle="--")
-    ax.plot(gens, history.column("best_ever"), label="best ever", color="black", linewidth=0.8)
-    ax.set_xlabel("generation")
+    fig, (ax, low) = plt.subplots(2, 1, figsize=(7.5, 5.2), dpi=100, sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 1]})
+    ax.plot(gens, history.column("best_ever"), color="#f0a35e", linewidth=7, alpha=0.55, solid_capstyle="round",
+            label="best ever", zorder=1, gid="best_ever")
+    ax.plot(gens, history.column("best_fitness"), color="tab:blue", linewidth=1.3, marker="o", markersize=2.5,
+            label="best of the generation", zorder=3, gid="best")
+    ax.plot(gens, history.column("mean_fitness"), color="tab:blue", alpha=0.6, linestyle="--", linewidth=1,
+            label="mean of the generation", zorder=2, gid="mean")
+    if solved_at is not None:
+        ax.axhline(solved_at, color="tab:green", linestyle=":", linewidth=1.2, label=f"solved at >= {solved_at:.4g}",
+                   gid="solved_at")
+    solved = [(g, f) for g, f, s in zip(gens, history.column("best_fitness"), history.column("solved")) if s]
+    if solved:
+        ax.plot([g for g, _ in solved], [f for _, f in solved], linestyle="none", marker="*", markersize=9,
+                color="tab:green", label="a network met the criterion", zorder=4)
     ax.set_ylabel("fitness")
-    right = ax.twinx()
-    right.step(gens, history.column("species"), where="post", color="tab:orange", label="species")
-    right.set_ylabel("species", color="tab:orange")
-    lines = ax.get_legend_handles_labels()
-    more = right.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower right", fontsize=8)
-    ax.set_title(title or "search")
-    fig.tight_layout()
-    fig.savefig(os.fspath(path))
-    plt.close(fig)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    low.step(gens, history.column("species"), where="post", color="tab:gray")
+    low.set_ylabel("species")
+    low.set_xlabel("generation")
+    low.grid(alpha=0.3)
+    ax.set_title(title or "search", fontsize=10)
+    if criterion:
+        fig.text(0.01, 0.005, f"solved means: {criterion}", fontsize=7.5, color="#444444", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.03 if criterion else 0, 1, 1))
+    return fig

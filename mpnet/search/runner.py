@@ -1,6 +1,7 @@
 """The runner: algorithm, task and evaluator apart, talking through ``ask()`` / ``tell(fitness)``; it checks that
 they fit before the first generation, records the history, calls the reporters and writes checkpoints.
 """
+import contextlib
 import importlib.util
 import os
 import sys
@@ -9,7 +10,9 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
 
-from .checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
+from ..checks import check_bool, check_int
+from ..errors import CheckpointError, MpnetError
+from .checkpoint import CHECKPOINT, RunLock, check_state, load_checkpoint, save_checkpoint
 from .evaluate import Evaluator, Finetune, LocalEvaluator
 from .history import History, Record
 from .neat import NEAT, Individual
@@ -86,45 +89,84 @@ def run(algorithm, task: Task, generations: int = 100, *, finetune: Optional[Fin
 
     Raises:
         ValueError: the parts do not fit (:func:`check_fit`).
+        ArgumentError: ``generations`` or ``checkpoint_every`` not an int >= 1, ``stop_when_solved`` not a bool.
         FileExistsError: ``checkpoint_dir`` already holds a checkpoint (use :func:`resume`).
+        RunLockedError: another live process runs in ``checkpoint_dir``.
     """
     check_fit(algorithm, task, finetune)
-    if checkpoint_dir is not None and os.path.exists(os.path.join(os.fspath(checkpoint_dir), CHECKPOINT)):
-        raise FileExistsError(f"{os.fspath(checkpoint_dir)!r} already holds a checkpoint; continue it with "
-                              f"search.resume({os.fspath(checkpoint_dir)!r}) or choose another directory.")
-    return _loop(algorithm, task, generations, finetune, evaluator, reporters, checkpoint_dir, checkpoint_every,
-                 progress, stop_when_solved, History(), None, None, 0.0)
+    generations = check_int(generations, "generations", min=1)
+    stop_when_solved = check_bool(stop_when_solved, "stop_when_solved")
+    with _locked(checkpoint_dir):
+        if checkpoint_dir is not None and os.path.exists(os.path.join(os.fspath(checkpoint_dir), CHECKPOINT)):
+            raise FileExistsError(f"{os.fspath(checkpoint_dir)!r} already holds a checkpoint; continue it with "
+                                  f"search.resume({os.fspath(checkpoint_dir)!r}) or choose another directory.")
+        return _loop(algorithm, task, generations, finetune, evaluator, reporters, checkpoint_dir, checkpoint_every,
+                     progress, stop_when_solved, History(), None, None, 0.0)
+
+
+def _locked(checkpoint_dir: Optional[PathLike]):
+    """The run directory's lock (nothing without a directory)."""
+    return RunLock(checkpoint_dir) if checkpoint_dir is not None else contextlib.nullcontext()
 
 
 def resume(checkpoint_dir: PathLike, generations: Optional[int] = None, *, evaluator: Optional[Evaluator] = None,
            reporters: Sequence[Reporter] = (), checkpoint_every: int = 1, progress: Optional[bool] = None) -> Result:
     """Continue the run saved in ``checkpoint_dir`` from its last checkpoint, to its planned number of
     generations (or ``generations``). The generation after the checkpoint is the one an uninterrupted run
-    would have bred."""
-    state = load_checkpoint(checkpoint_dir)
-    algo_state = state["algorithm"]
-    name = algo_state.get("algorithm")
-    if name not in ALGORITHMS:
-        raise ValueError(f'Invalid algorithm "{name}" in the checkpoint. Must be one of {list(ALGORITHMS)}.')
-    algorithm = ALGORITHMS[name].from_state_dict(algo_state)
-    task = task_from_dict(state["task"])
-    finetune = None if state["finetune"] is None else Finetune(**state["finetune"])
-    solution = None if state["solution"] is None else Individual.from_dict(state["solution"])
-    return _loop(algorithm, task, state["generations"] if generations is None else generations, finetune, evaluator,
-                 reporters, checkpoint_dir, checkpoint_every, progress, state["stop_when_solved"],
-                 History.from_dicts(state["history"]), solution, state["evaluations_to_solve"], state["wall"])
+    would have bred.
+
+    Raises:
+        FileNotFoundError: no checkpoint in ``checkpoint_dir``.
+        CheckpointError: the checkpoint is damaged or edited (see :func:`~mpnet.search.checkpoint.load_checkpoint`)
+            or holds a state that cannot be restored.
+        RunLockedError: another live process runs in ``checkpoint_dir``.
+    """
+    generations = check_int(generations, "generations", min=1, allow_none=True)
+    with _locked(checkpoint_dir):
+        state = load_checkpoint(checkpoint_dir)
+        path = os.path.join(os.fspath(checkpoint_dir), CHECKPOINT)
+        check_state(state, path)
+        algo_state = state["algorithm"]
+        name = algo_state.get("algorithm")
+        if name not in ALGORITHMS:
+            raise CheckpointError(f'{path}: invalid algorithm "{name}". Must be one of {list(ALGORITHMS)}.')
+        try:
+            algorithm = ALGORITHMS[name].from_state_dict(algo_state)
+            task = task_from_dict(state["task"])
+            finetune = None if state["finetune"] is None else Finetune(**state["finetune"])
+            solution = None if state["solution"] is None else Individual.from_dict(state["solution"])
+            history = History.from_dicts(state["history"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            if isinstance(err, MpnetError) and not isinstance(err, ValueError):
+                raise
+            what = f"missing field {err}" if isinstance(err, KeyError) else f"{type(err).__name__}: {err}"
+            raise CheckpointError(f"{path}: the saved run cannot be restored ({what}).") from None
+        return _loop(algorithm, task, state["generations"] if generations is None else generations, finetune,
+                     evaluator, reporters, checkpoint_dir, checkpoint_every, progress, state["stop_when_solved"],
+                     history, solution, state["evaluations_to_solve"], state["wall"])
 
 
 def checkpoint_task(checkpoint_dir: PathLike) -> Task:
-    """The task of the run saved in ``checkpoint_dir``."""
-    return task_from_dict(load_checkpoint(checkpoint_dir)["task"])
+    """The task of the run saved in ``checkpoint_dir``.
+
+    Raises:
+        FileNotFoundError, CheckpointError: as :func:`resume`.
+    """
+    state = load_checkpoint(checkpoint_dir)
+    path = os.path.join(os.fspath(checkpoint_dir), CHECKPOINT)
+    check_state(state, path)
+    try:
+        return task_from_dict(state["task"])
+    except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, MpnetError) and not isinstance(err, ValueError):
+            raise
+        raise CheckpointError(f"{path}: the saved task cannot be restored ({type(err).__name__}: {err}).") from None
 
 
 def _loop(algorithm, task, generations, finetune, evaluator, reporters, checkpoint_dir, checkpoint_every, progress,
           stop_when_solved, history, solution, evaluations_to_solve, wall) -> Result:
     check_fit(algorithm, task, finetune)
-    if checkpoint_every < 1:
-        raise ValueError(f"Expected checkpoint_every >= 1 (got {checkpoint_every}).")
+    checkpoint_every = check_int(checkpoint_every, "checkpoint_every", min=1)
     evaluator = evaluator or LocalEvaluator()
     reporters = list(reporters)
     if progress or (progress is None and _stderr_is_terminal()):
@@ -197,9 +239,12 @@ def _pictures(directory, result: Result) -> None:
         warnings.warn("matplotlib is not installed: no fitness.png / best.png (pip install matplotlib).")
         return
     best = result.solution or result.best
+    threshold = getattr(result.task, "threshold", None)
     plot_history(result.history, os.path.join(directory, "fitness.png"),
                  title=f"{result.task.name}: {'solved' if result.solved else 'not solved'} "
-                       f"after {result.evaluations} evaluations")
+                       f"after {result.evaluations} evaluations",
+                 solved_at=threshold if isinstance(threshold, (int, float)) else None,
+                 criterion=result.task.describe())
     draw(best.topology, os.path.join(directory, "best.png"),
          title=f"{result.task.name}: fitness {best.fitness:.4g} (generation {best.generation})")
 

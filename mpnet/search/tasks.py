@@ -49,9 +49,10 @@ class Supervised(Task):
 
     def _errors(self, net: Network) -> Tuple[Tensor, Tensor, Tensor]:
         X, Y = self.data()
-        dtype = net.bias.dtype
-        out = net(X.to(dtype))                                   # [T, N, n_out]
-        sq = (out - Y.to(dtype)).pow(2).sum(dim=(1, 2)).double()  # [T]
+        like = dict(dtype=net.bias.dtype, device=net.bias.device)   # the data goes where the network is
+        X, Y = X.to(**like), Y.to(**like)
+        out = net(X)                                             # [T, N, n_out]
+        sq = (out - Y).pow(2).sum(dim=(1, 2)).double()           # [T]
         return float(X.shape[0]) - sq, out, Y
 
 
@@ -192,15 +193,17 @@ class PoleBalancing(Task):
 
     @torch.no_grad()
     def evaluate(self, net: Network, generation: int = 0) -> Tuple[Tensor, Tensor]:
-        T, dtype = net.num_graphs, net.bias.dtype
-        state = self.initial_states().expand(T, -1, -1).clone()              # [T, S, D] float64
+        T, dtype, device = net.num_graphs, net.bias.dtype, net.bias.device
+        f64 = dict(dtype=torch.float64, device=device)                       # the simulation runs beside the net
+        state = self.initial_states().to(device).expand(T, -1, -1).clone()   # [T, S, D] float64
         if self.poles == 1:
             scale, step, limits = [1 / 2.4, 1 / 3.0, 1 / 0.2094, 1 / 3.0], _cartpole_step, (2.4, 12 * math.pi / 180)
         else:
             scale, step, limits = [1 / 4.8, 0.5, 1 / 0.52, 0.5, 1 / 0.52, 0.5], _double_step, (2.4, 36 * math.pi / 180)
-        scale = torch.tensor(scale, dtype=torch.float64)
-        alive = torch.ones(T, self.starts, dtype=torch.bool)
-        steps = torch.zeros(T, self.starts, dtype=torch.float64)
+        scale = torch.tensor(scale, **f64)
+        alive = torch.ones(T, self.starts, dtype=torch.bool, device=device)
+        steps = torch.zeros(T, self.starts, **f64)
+        any_alive = _AnyAlive(device)
         for _ in range(self.max_steps):
             action = net((state * scale).to(dtype))[..., 0].double()           # [T, S]
             state = step(state, action)
@@ -208,8 +211,8 @@ class PoleBalancing(Task):
             for p in range(self.poles):
                 failed |= state[..., 2 + 2 * p].abs() > limits[1]
             alive = alive & ~failed
-            steps += alive.double()
-            if not alive.any():
+            steps += alive
+            if not any_alive.update(alive):
                 break
         fitness = steps.mean(1) / self.max_steps
         return fitness, (steps == self.max_steps).all(1)
@@ -218,6 +221,34 @@ class PoleBalancing(Task):
         what = "pole" if self.poles == 1 else "double pole"
         return (f"pole ({what}): fitness = mean fraction of {self.max_steps} steps balanced from {self.starts} "
                 f"starts, solved when all starts last {self.max_steps} steps")
+
+
+class _AnyAlive:
+    """Whether any run is still alive, known without stalling the device. On a GPU, ``alive.any()`` is copied
+    to pinned host memory behind the computation and read once the copy has landed (checked without waiting),
+    so the loop may run a step or two past the last failure, which changes nothing: a failed run counts no
+    more steps. On the CPU it is read at once."""
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+        self.host = torch.ones((), dtype=torch.bool, pin_memory=self.cuda)
+        self.value = self.host.numpy()            # a view of the host flag: reading it is no torch op
+        self.event = torch.cuda.Event() if self.cuda else None
+        self.pending = False
+
+    def update(self, alive: Tensor) -> bool:
+        """Send ``alive.any()`` on its way; False once a flag that has arrived says that no run is alive."""
+        if self.cuda and self.pending:
+            if not self.event.query():            # the last flag is still on its way: keep going
+                return True
+            if not self.value:
+                return False
+        self.host.copy_(alive.any(), non_blocking=self.cuda)
+        if not self.cuda:
+            return bool(self.value)
+        self.event.record()
+        self.pending = True
+        return True
 
 
 def _cartpole_step(state: Tensor, action: Tensor) -> Tensor:

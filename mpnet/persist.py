@@ -1,0 +1,152 @@
+"""Whole networks to and from files: :meth:`mpnet.Network.save` / :meth:`~mpnet.Network.load` and pickling
+(fourth stage, beside the model: it reads a Network and builds one).
+
+A saved network is a dict of plain data: the topologies as their versioned JSON text, the raw weights and the
+biases as tensors in their dtype, and the settings (``batched``, ``seed``, ``fused``, ``dtype``, ``training``)::
+
+    {"format": "mpnet.network", "version": 1, "topologies": "[{...}, ...]", "batched": false, "seed": 0,
+     "fused": true, "dtype": "float64", "training": true, "raw_weight": tensor [E], "bias": tensor [N - inputs]}
+
+The file is torch's own zip format holding that dict, read back with ``torch.load(weights_only=True)``. We chose
+it over safetensors because it needs nothing beyond torch and keeps every dtype bit for bit (a float64 network
+comes back bit-exact), and over pickling the module because loading it runs no code of the file's choosing
+(``weights_only`` unpickles tensors and plain containers only) and the topologies come back through their
+validating constructor, with every field of the dict checked. The constraints (fixed signs, Dale neurons,
+frozen values) are part of the topologies, so they come back exactly too.
+
+Pickling a Network (``torch.save(net)``, ``copy.deepcopy``, multiprocessing) goes through the same dict and
+:func:`network_from_payload`, which is registered with ``torch.serialization.add_safe_globals``: ``torch.load``
+of a whole saved module works with torch's default ``weights_only=True`` once mpnet is imported.
+"""
+import json
+import os
+from typing import Any, Dict, Union
+
+import torch
+from torch import Tensor
+
+from .errors import FormatError, TopologyError, located
+from .model import Network
+
+__all__ = ["save_network", "load_network", "network_payload", "network_from_payload", "NETWORK_FORMAT",
+           "NETWORK_FORMAT_VERSION"]
+
+NETWORK_FORMAT = "mpnet.network"
+NETWORK_FORMAT_VERSION = 1
+
+PathLike = Union[str, os.PathLike]
+
+
+def network_payload(net: Network, cpu: bool) -> Dict[str, Any]:
+    """Everything ``net`` is made of, as plain data and tensors (no class of ours); tensors on the CPU if ``cpu``."""
+    net._write_back_edits()
+    move = (lambda t: t.detach().cpu().clone()) if cpu else (lambda t: t.detach().clone())
+    return {"format": NETWORK_FORMAT, "version": NETWORK_FORMAT_VERSION,
+            "topologies": json.dumps([t.to_dict() for t in net.topologies], allow_nan=False),
+            "batched": net.batched, "seed": net.seed, "fused": net.conv.fused,
+            "dtype": str(net.raw_weight.dtype).replace("torch.", ""), "training": net.training,
+            "raw_weight": move(net.raw_weight), "bias": move(net.bias)}
+
+
+def save_network(net: Network, path: PathLike) -> None:
+    """Write ``net`` to ``path`` (atomically: a temporary file, then a rename).
+
+    Raises:
+        FileNotFoundError: the file's directory does not exist.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Cannot save the network to {path!r}: directory {folder!r} does not exist.")
+    tmp = f"{path}.tmp"
+    torch.save(network_payload(net, cpu=True), tmp)
+    os.replace(tmp, path)
+
+
+def load_network(path: PathLike, *, device=None) -> Network:
+    """Read a network written by :func:`save_network` (onto ``device``, default the CPU).
+
+    Raises:
+        FormatError: not a saved network, or damaged; the message names the file and the field.
+        FileNotFoundError: no such file.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise FormatError(f"{path} is a directory, not a saved network.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No saved network at {path!r}.")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:   # torch reports a damaged zip, a foreign pickle ... in many types
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise FormatError(f"{path} is not a network saved by Network.save (torch.load: {first[:200]}).") from None
+    net = network_from_payload(payload, where=path)
+    return net.to(device) if device is not None else net
+
+
+def network_from_payload(payload: Any, where: str = "the pickled network") -> Network:
+    """Inverse of :func:`network_payload`: check every field, rebuild the network, set its numbers.
+
+    Raises:
+        FormatError: a field is missing or wrong, named with ``where``.
+    """
+    from .serialize import from_dict
+
+    def field(key: str, kind: type, what: str):
+        if key not in payload:
+            raise FormatError(f"{where}: the field {key!r} is missing; expected {what}.")
+        value = payload[key]
+        if not isinstance(value, kind):
+            raise FormatError(f"{where}: the field {key!r} is a {type(value).__name__}; expected {what}.")
+        return value
+
+    if not isinstance(payload, dict) or payload.get("format") != NETWORK_FORMAT:
+        got = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise FormatError(f"{where} is not a saved mpnet network (format {got!r}, expected {NETWORK_FORMAT!r}).")
+    if payload.get("version") != NETWORK_FORMAT_VERSION:
+        raise FormatError(f"{where}: network format version {payload.get('version')!r} is not supported; this "
+                          f"mpnet reads version {NETWORK_FORMAT_VERSION}.")
+    text = field("topologies", str, "the topologies as JSON text")
+    try:
+        dicts = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise FormatError(f"{where}: the field 'topologies' is not valid JSON ({err}).") from None
+    if not isinstance(dicts, list) or not dicts:
+        raise FormatError(f"{where}: the field 'topologies' must be a non-empty list of topologies.")
+    topos = []
+    for i, d in enumerate(dicts):
+        try:
+            topos.append(from_dict(d, warn=False))
+        except TopologyError as err:
+            raise located(err, f"{where}: topologies[{i}]") from None
+    batched = field("batched", bool, "true or false")
+    if not batched and len(topos) != 1:
+        raise FormatError(f"{where}: a single network must hold one topology (got {len(topos)}).")
+    seed = payload.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise FormatError(f"{where}: the field 'seed' is {seed!r}; expected an int or null.")
+    fused = field("fused", bool, "true or false")
+    dtype_name = field("dtype", str, "a dtype name such as 'float64'")
+    dtype = getattr(torch, dtype_name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise FormatError(f"{where}: the field 'dtype' is {dtype_name!r}, not a torch dtype.")
+    raw = field("raw_weight", Tensor, "a tensor")
+    bias = field("bias", Tensor, "a tensor")
+    net = Network(topos if batched else topos[0], seed=seed, fused=fused, dtype=dtype, device=raw.device)
+    for name, tensor, param in (("raw_weight", raw, net.raw_weight), ("bias", bias, net.bias)):
+        if tensor.shape != param.shape or tensor.dtype != param.dtype:
+            raise FormatError(f"{where}: the field {name!r} is a {tensor.dtype} tensor of shape {list(tensor.shape)};"
+                              f" the topologies need {param.dtype} of shape {list(param.shape)}.")
+        bad = ~torch.isfinite(tensor)
+        if bool(bad.any()):
+            raise FormatError(f"{where}: the field {name!r} holds {tensor[bad][0].item()} at entry "
+                              f"{int(torch.nonzero(bad)[0])}; a saved network holds finite numbers only.")
+        with torch.no_grad():
+            param.copy_(tensor)
+    net.train(bool(payload.get("training", True)))
+    return net
+
+
+# torch.load(path) with its default weights_only=True may call this (it builds a Network from plain data only)
+if hasattr(torch.serialization, "add_safe_globals"):
+    torch.serialization.add_safe_globals([network_from_payload])

@@ -1,0 +1,113 @@
+"""A generation evaluated across Ray workers: fixed chunks handed out as workers free up, the task shipped by
+value once, genomes as flat arrays, a dead worker's chunk retried (search stage, on :mod:`mpnet.ray_pool`).
+
+Per generation the driver packs the topologies into flat arrays (:func:`mpnet.packed.pack`, about 300 bytes
+for a NEAT genome), cuts them into the chunks of :func:`~mpnet.search.evaluate.chunk_bounds` and hands the
+chunks to the workers; each worker unpacks its chunk, runs
+:func:`~mpnet.search.evaluate.evaluate_chunk` and sends back flat arrays. The task is pickled by value
+(:func:`mpnet.ray_pool.by_value`), so a :class:`~mpnet.search.tasks.Task` subclass defined in the user's own
+script works, and stored once in the object store; each worker unpickles it once and keeps it (its data
+stays on the worker's device) until the driver passes another task. Chunks, not workers, fix the numbers,
+so any number of workers gives the same result (see :mod:`mpnet.search.evaluate`).
+"""
+import os
+import time
+from typing import List, Optional, Sequence
+
+import torch
+
+from ..packed import Packed, pack, unpack
+from ..ray_pool import RayPool, by_value
+from .evaluate import DEFAULT_CHUNK, ChunkResult, Evaluation, Evaluator, Finetune, assemble, chunk_bounds, \
+    evaluate_chunk
+from .tasks import Task
+
+__all__ = ["RayEvaluator"]
+
+
+class _Worker:
+    """A Ray actor: evaluates packed chunks with the task it was last sent, on its device."""
+
+    def __init__(self, dtype_name: str, device: str, threads: Optional[int]):
+        if threads:
+            torch.set_num_threads(threads)
+        self.dtype, self.device = getattr(torch, dtype_name), torch.device(device)
+        self.task_key, self.task = None, None
+
+    def evaluate(self, task_key: int, task_ref: list, finetune: Optional[Finetune], generation: int,
+                 packed: Packed) -> ChunkResult:
+        if task_key != self.task_key:          # a new task (or a restarted worker): fetch and unpickle it once
+            import ray
+            from ray import cloudpickle
+            self.task, self.task_key = cloudpickle.loads(ray.get(task_ref[0])), task_key
+        t0 = time.perf_counter()
+        topologies = unpack(packed)
+        unpacked = time.perf_counter() - t0
+        result = evaluate_chunk(self.task, topologies, finetune, generation, self.dtype, self.device)
+        result.timings["compile"] += unpacked  # arrays -> topologies is part of building the networks
+        result.worker = os.getpid()
+        return result
+
+
+class RayEvaluator(Evaluator):
+    """Each generation cut into chunks of ``chunk_size`` topologies, handed to ``num_workers`` Ray actors as
+    they free up (more chunks than workers balances uneven chunks, e.g. pole balancing).
+
+    Needs the optional extra ``ray`` (``pip install "mpnet[ray]"``).
+
+    Args:
+        num_workers: actors.
+        address: of a running Ray cluster (``None``: the one already initialised, else a new local one).
+        dtype: of the networks.
+        device: of each worker's networks (``None``: ``"cuda"`` when ``gpus_per_worker > 0``, else the CPU).
+        chunk_size: topologies per chunk; the result depends on it, never on ``num_workers``
+            (:class:`~mpnet.search.LocalEvaluator` with the same ``chunk_size`` gives the same numbers).
+        threads_per_worker: torch threads in each actor.
+        cpus_per_worker, gpus_per_worker: what Ray reserves for each actor.
+        max_restarts: times a dead worker is restarted and its chunk retried; after that its chunks go to the
+            other workers.
+        **init_kwargs: passed to ``ray.init`` when this evaluator starts Ray (e.g. ``num_cpus=2``).
+
+    Attributes:
+        last_workers: the pid of the process that computed each chunk of the last generation.
+    """
+
+    def __init__(self, num_workers: int = 2, *, address: Optional[str] = None, dtype: torch.dtype = torch.float32,
+                 device=None, chunk_size: int = DEFAULT_CHUNK, threads_per_worker: Optional[int] = 1,
+                 cpus_per_worker: float = 1, gpus_per_worker: float = 0, max_restarts: int = 3, **init_kwargs):
+        if chunk_size is None:
+            raise ValueError("RayEvaluator needs a chunk_size (an int >= 1): chunks are what the workers share.")
+        chunk_bounds(1, chunk_size)   # checks it
+        device = str(device) if device is not None else ("cuda" if gpus_per_worker > 0 else "cpu")
+        self.pool = RayPool(_Worker, num_workers, args=(str(dtype).replace("torch.", ""), device, threads_per_worker),
+                            address=address, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
+                            max_restarts=max_restarts, **init_kwargs)
+        self.num_workers, self.dtype, self.device, self.chunk_size = num_workers, dtype, device, chunk_size
+        self._task: Optional[Task] = None
+        self._task_ref = None
+        self._task_key = 0
+        self.last_workers: List[int] = []
+
+    def evaluate(self, task: Task, topologies: Sequence, finetune: Optional[Finetune] = None,
+                 generation: int = 0) -> Evaluation:
+        t0 = time.perf_counter()
+        topologies = list(topologies)
+        if task is not self._task:            # stored once; the workers keep it until another task comes
+            self._task_ref, self._task, self._task_key = self.pool.put(by_value(task)), task, self._task_key + 1
+        packed = pack(topologies)
+        chunks = [(packed.take(a, b),) for a, b in chunk_bounds(len(topologies), self.chunk_size)]
+        t1 = time.perf_counter()
+        parts: List[ChunkResult] = self.pool.map("evaluate", chunks,
+                                                 shared=(self._task_key, [self._task_ref], finetune, generation))
+        t2 = time.perf_counter()
+        out = assemble(topologies, parts, finetune is not None)
+        out.timings.update(ship=t1 - t0, wait=t2 - t1, collect=time.perf_counter() - t2)
+        self.last_workers = [p.worker for p in parts]
+        return out
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def __repr__(self) -> str:
+        return (f"RayEvaluator(num_workers={self.num_workers}, dtype={self.dtype}, device={self.device}, "
+                f"chunk_size={self.chunk_size})")

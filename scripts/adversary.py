@@ -1,0 +1,797 @@
+#!/usr/bin/env python
+"""Feed mpnet a catalogue of bad inputs and classify what happens to each; print a table per input class.
+
+    python scripts/adversary.py              # the table
+    python scripts/adversary.py -v           # and one line per case: outcome, exception type, message
+    python scripts/adversary.py --only csv   # the classes whose name contains "csv"
+
+Each case is a mistake a user (or an adversary) can make: a bad argument, NaN in the data, a malformed file,
+an edited checkpoint, a command-line slip; a few are features a user expects to work (``torch.save(net)``,
+``mpnet --version``). Outcomes:
+
+* ``clear``: an mpnet error (or, for the command line, exit code != 0 and one line on stderr without a
+  traceback) whose message names the culprit: the argument, the row and column, the file and the field;
+  for a feature case, the feature works;
+* ``unclear``: an exception that does not name the problem (a bare ``float()`` error, torch internals,
+  ``KeyError``), or a message that misses the culprit's name;
+* ``silent``: accepted without an error, with a wrong or meaningless result.
+
+It uses the public API only, so it runs on any version of mpnet importable from ``PYTHONPATH``: run it on an
+older checkout to compare (``PYTHONPATH=/path/to/old/checkout python scripts/adversary.py``). The CLI cases
+run ``mpnet.cli.main`` in this process (an exception escaping it is a traceback on the shell).
+"""
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Sequence
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch
+
+torch.set_num_threads(1)
+import mpnet  # noqa: E402  (after the thread setting)
+from mpnet import search  # noqa: E402
+
+
+@dataclass
+class Case:
+    group: str
+    name: str
+    run: Callable[[], object]
+    culprit: Sequence[str] = ()                          # regexes the message must contain (case-insensitive)
+    works: Optional[Callable[[object], bool]] = None      # a feature case: the result is right
+    cli: bool = False                                    # run returns (exit code, stdout, stderr)
+
+
+CASES: List[Case] = []
+
+
+def case(group: str, name: str, culprit: Sequence[str] = (), *, works=None, cli=False):
+    def register(fn):
+        CASES.append(Case(group, name, fn, tuple(culprit), works, cli))
+        return fn
+    return register
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+TMP = tempfile.mkdtemp(prefix="mpnet-adversary-")
+Q = mpnet.Topology.load(os.path.join(os.path.dirname(__file__), "..", "data", "question_network.json"))
+Q_DICT = Q.to_dict()
+
+
+def data(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 2, generator=g) * 4 - 2
+    return X, torch.sin(X.sum(1, keepdim=True))
+
+
+def net():
+    return mpnet.Network(Q, seed=0)
+
+
+def write(name: str, content, mode="w") -> str:
+    path = os.path.join(TMP, name)
+    with open(path, mode) as f:
+        f.write(content)
+    return path
+
+
+def topo_file(name: str, mutate: Callable[[dict], None]) -> str:
+    d = json.loads(json.dumps(Q_DICT))
+    mutate(d)
+    return write(name, json.dumps(d))
+
+
+def cli(*argv: str):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = mpnet.cli.main(list(argv))
+        except SystemExit as e:   # argparse
+            rc = e.code if isinstance(e.code, int) else 1
+    return rc, out.getvalue(), err.getvalue()
+
+
+import mpnet.cli  # noqa: E402
+
+# ===================================================================================== non-finite data
+X0, Y0 = data()
+fit = lambda X, Y, **kw: mpnet.fit(net(), X, Y, **{"epochs": 2, "progress": False, **kw})
+
+
+def _poke(t, i, j, v):
+    t = t.clone()
+    t[i, j] = v
+    return t
+
+
+case("non-finite data", "fit: X NaN at row 3, column 1", [r"row\W+3\b", r"column\W+1\b"])(
+    lambda: fit(_poke(X0, 3, 1, float("nan")), Y0))
+case("non-finite data", "fit: X +inf at row 0, column 0", [r"row\W+0\b", r"column\W+0\b"])(
+    lambda: fit(_poke(X0, 0, 0, float("inf")), Y0))
+case("non-finite data", "fit: Y NaN at row 7", [r"\bY\b", r"row\W+7\b"])(
+    lambda: fit(X0, _poke(Y0, 7, 0, float("nan"))))
+case("non-finite data", "fit: Y -inf at row 63", [r"\bY\b", r"row\W+63\b"])(
+    lambda: fit(X0, _poke(Y0, 63, 0, float("-inf"))))
+case("non-finite data", "fit: X 1e39 overflows float32", [r"\bX\b", r"row\W+5\b"])(
+    lambda: fit(_poke(X0.double(), 5, 0, 1e39), Y0))
+case("non-finite data", "fit batched: X [T, n, 2] NaN in topology 1", [r"row\W+2\b", r"column\W+0\b"])(
+    lambda: mpnet.fit(mpnet.Network([Q, Q], seed=0), _poke(X0.expand(2, -1, -1).contiguous().view(-1, 2), 66, 0,
+                                                            float("nan")).view(2, 64, 2), Y0, epochs=1,
+                      progress=False))
+case("non-finite data", "infer_signs: X NaN (lead's infer_signs)", [r"row\W+3\b", r"column\W+1\b"])(
+    lambda: mpnet.infer_signs(Q, _poke(X0, 3, 1, float("nan")), Y0, ensemble=2, epochs=2, progress=False))
+
+
+def _signs_csv(name, body):
+    path = write(name, body)
+    return cli("signs", os.path.join(TMP, "q.json"), path, "--ensemble", "2", "--epochs", "2", "--no-progress")
+
+
+Q.save(os.path.join(TMP, "q.json"))
+GOOD_ROWS = "".join(f"{x:.3f},{y:.3f},{math.sin(x + y):.3f}\n" for x, y in X0.tolist()[:20])
+case("non-finite data", "CLI signs: CSV cell 'nan'", [r"nan\.csv", r"row|line", r"x2"], cli=True)(
+    lambda: _signs_csv("nan.csv", "x1,x2,y\n" + GOOD_ROWS + "0.5,nan,1.0\n"))
+case("non-finite data", "CLI signs: CSV cell 'inf'", [r"inf\.csv", r"row|line", r"\by\b"], cli=True)(
+    lambda: _signs_csv("inf.csv", "x1,x2,y\n" + GOOD_ROWS + "0.5,0.1,inf\n"))
+case("non-finite data", "CLI signs: CSV cell 1e400", [r"big\.csv", r"row|line", r"x1"], cli=True)(
+    lambda: _signs_csv("big.csv", "x1,x2,y\n1e400,0.1,0.2\n" + GOOD_ROWS))
+
+# ======================================================================================= divergence
+case("divergence", "fit: Adam lr=1e6", [r"epoch", r"lr|learning rate"])(
+    lambda: fit(X0, Y0 * 1e20, lr=1e6, epochs=30))
+case("divergence", "fit: data scaled by 1e30", [r"epoch", r"scale|lr|learning rate"])(
+    lambda: fit(X0 * 1e30, Y0 * 1e30, epochs=5))
+case("divergence", "fit: SGD lr=1e12", [r"epoch"])(
+    lambda: fit(X0, Y0, optimizer="sgd", lr=1e12, epochs=20))
+case("divergence", "fit batched: one member diverges", [r"epoch"])(
+    lambda: mpnet.fit(mpnet.Network([Q, Q], seed=0), X0 * 1e30, Y0 * 1e30, epochs=5, progress=False))
+
+# ============================================================================ overflowing declared numbers
+big = lambda **kw: mpnet.Topology.from_edges([("x", "h", kw.get("w", 0.5)), ("h", "y", 1.0)], inputs=["x"],
+                                             outputs=["y"], biases={"h": kw.get("b", 0.0)},
+                                             responses={"h": kw.get("r", 1.0)})
+case("overflowing numbers", "weight 1e300 (float32 network)", [r"'x'", r"'h'"])(
+    lambda: mpnet.Network(big(w=1e300))(torch.ones(2, 1)))
+case("overflowing numbers", "weight 1e39 (beyond float32)", [r"'x'", r"'h'"])(
+    lambda: mpnet.Network(big(w=1e39))(torch.ones(2, 1)))
+case("overflowing numbers", "bias 1e300", [r"'h'", r"bias"])(
+    lambda: mpnet.Network(big(b=1e300))(torch.ones(2, 1)))
+case("overflowing numbers", "response 1e300", [r"'h'", r"response"])(
+    lambda: mpnet.Network(big(r=1e300))(torch.ones(2, 1)))
+case("overflowing numbers", "weight -1e300 in a JSON file", [r"'x1' -> 'a1'", r"-1e\+300"])(
+    lambda: mpnet.Network(mpnet.Topology.load(topo_file("over.json", lambda d: d["edges"][0].update(weight=-1e300))))(
+        torch.ones(2, 2)))
+
+# ==================================================================================== fit arguments
+for value in (0, -1, 2.5, "10", True):
+    case("fit arguments", f"epochs={value!r}", [r"epochs", re.escape(repr(value))])(
+        lambda value=value: fit(X0, Y0, epochs=value))
+for value in (0, -3, 1.5, "32", True):
+    case("fit arguments", f"batch_size={value!r}", [r"batch_size", re.escape(repr(value))])(
+        lambda value=value: fit(X0, Y0, batch_size=value))
+for value in (0, -0.1, float("nan"), float("inf"), "0.01"):
+    case("fit arguments", f"lr={value!r}", [r"\blr\b", re.escape(repr(value))])(
+        lambda value=value: fit(X0, Y0, lr=value))
+for value in ("a", 1.5, None):
+    case("fit arguments", f"seed={value!r}", [r"seed"])(lambda value=value: fit(X0, Y0, seed=value))
+case("fit arguments", "progress='yes'", [r"progress"])(lambda: fit(X0, Y0, progress="yes"))
+case("fit arguments", "loss=5", [r"loss"])(lambda: fit(X0, Y0, loss=5))
+case("fit arguments", "optimizer=5", [r"optimizer"])(lambda: fit(X0, Y0, optimizer=5))
+case("fit arguments", "net is a Topology", [r"net", r"Network"])(
+    lambda: mpnet.fit(Q, X0, Y0, epochs=1, progress=False))
+case("fit arguments", "X a list of strings", [r"\bX\b"])(lambda: fit([["a", "b"]] * 64, Y0))
+case("fit arguments", "X with 0 rows", [r"\bX\b", r"empty|no (rows|samples)|0 (rows|samples)"])(
+    lambda: fit(X0[:0], Y0[:0]))
+case("fit arguments", "X 1-D", [r"\bX\b", r"shape"])(lambda: fit(X0[:, 0], Y0))
+case("fit arguments", "X 3-D for a single network", [r"\bX\b", r"shape"])(lambda: fit(X0.unsqueeze(0), Y0))
+case("fit arguments", "X float16", [r"float16"])(lambda: fit(X0.half(), Y0))
+case("fit arguments", "Y of strings (numpy)", [r"\bY\b"])(lambda: fit(X0, [["a"]] * 64))
+case("fit arguments", "X rows != Y rows", [r"\bX\b", r"\bY\b"])(lambda: fit(X0, Y0[:10]))
+
+# ====================================================================================== loss targets
+net2 = lambda: mpnet.Network(mpnet.sample.layered([2, 4, 2], density=1.0, seed=0), seed=0)
+case("loss targets", "bce target 2.0", [r"bce", r"\[0, 1\]", r"row"])(
+    lambda: mpnet.fit(net(), X0, torch.full((64, 1), 2.0), loss="bce", epochs=1, progress=False))
+case("loss targets", "bce target -1", [r"bce", r"\[0, 1\]", r"row"])(
+    lambda: mpnet.fit(net(), X0, -torch.ones(64, 1), loss="bce", epochs=1, progress=False))
+case("loss targets", "cross_entropy target 0.5 (not a class id)", [r"cross_entropy", r"integer|class"])(
+    lambda: mpnet.fit(net2(), X0, torch.full((64,), 0.5), loss="cross_entropy", epochs=1, progress=False))
+case("loss targets", "cross_entropy class 5 of 2", [r"cross_entropy", r"\b5\b", r"row"])(
+    lambda: mpnet.fit(net2(), X0, torch.full((64,), 5), loss="cross_entropy", epochs=1, progress=False))
+case("loss targets", "cross_entropy class -1", [r"cross_entropy", r"-1", r"row"])(
+    lambda: mpnet.fit(net2(), X0, -torch.ones(64, dtype=torch.long), loss="cross_entropy", epochs=1,
+                      progress=False))
+case("loss targets", "cross_entropy with one output", [r"cross_entropy", r"output"])(
+    lambda: mpnet.fit(net(), X0, torch.zeros(64, dtype=torch.long), loss="cross_entropy", epochs=1,
+                      progress=False))
+
+# ================================================================================= Network arguments
+case("Network arguments", "Network('file.json')", [r"topology", r"str"])(lambda: mpnet.Network("q.json"))
+case("Network arguments", "Network(42)", [r"topology", r"int"])(lambda: mpnet.Network(42))
+case("Network arguments", "Network([])", [r"topolog", r"empty|at least one"])(lambda: mpnet.Network([]))
+case("Network arguments", "Network([topo, 'x'])", [r"\b1\b", r"str"])(lambda: mpnet.Network([Q, "x"]))
+case("Network arguments", "Network({topo: 1})", [r"topology", r"dict"])(lambda: mpnet.Network({"a": Q}))
+case("Network arguments", "dtype=torch.float16", [r"float16", r"dtype"])(
+    lambda: mpnet.Network(Q, dtype=torch.float16)(torch.ones(2, 2, dtype=torch.float16)))
+case("Network arguments", "dtype=torch.int32", [r"int32", r"dtype"])(lambda: mpnet.Network(Q, dtype=torch.int32))
+case("Network arguments", "dtype='float32' (a string)", [r"dtype"])(lambda: mpnet.Network(Q, dtype="float32"))
+case("Network arguments", "seed='a'", [r"seed"])(lambda: mpnet.Network(Q, seed="a"))
+case("Network arguments", "seed=1.5", [r"seed"])(lambda: mpnet.Network(Q, seed=1.5))
+case("Network arguments", "fused='yes'", [r"fused"])(lambda: mpnet.Network(Q, fused="yes"))
+case("Network arguments", "forward(list)", [r"\bx\b|input", r"list"])(lambda: net()([[1.0, 2.0]]))
+case("Network arguments", "forward(float16 input)", [r"float16"])(lambda: net()(torch.ones(2, 2).half()))
+case("Network arguments", "forward([batch, 3]) on 2 inputs", [r"\[batch, 2\]", r"\[4, 3\]"])(
+    lambda: net()(torch.ones(4, 3)))
+case("Network arguments", "net.topology('a')", [r"index"])(lambda: net().topology("a"))
+
+# ====================================================================== sampler and search arguments
+case("search arguments", "random_dag(avg_in_degree='3')", [r"avg_in_degree"])(
+    lambda: mpnet.sample.random_dag(2, 1, 5, avg_in_degree="3"))
+case("search arguments", "random_dag(seed=None) is fine; n_hidden=-1", [r"n_hidden", r"-1"])(
+    lambda: mpnet.sample.random_dag(2, 1, -1))
+case("search arguments", "layered(density=0)", [r"density"])(lambda: mpnet.sample.layered([2, 3, 1], density=0))
+case("search arguments", "NEAT(population=0)", [r"population", r"\b0\b"])(lambda: search.NEAT(2, 1, population=0))
+case("search arguments", "NEAT(population=1.5)", [r"population", r"1\.5"])(lambda: search.NEAT(2, 1, population=1.5))
+case("search arguments", "NEAT(population=True)", [r"population", r"True"])(
+    lambda: search.NEAT(2, 1, population=True))
+case("search arguments", "NEATConfig(weight_max='8')", [r"weight_max", r"'8'"])(
+    lambda: search.NEATConfig(weight_max="8"))
+case("search arguments", "NEATConfig(add_node_rate=nan)", [r"add_node_rate", r"nan"])(
+    lambda: search.NEATConfig(add_node_rate=float("nan")))
+case("search arguments", "NEATConfig(weight_max=inf)", [r"weight_max", r"inf"])(
+    lambda: search.NEATConfig(weight_max=float("inf")))
+case("search arguments", "NEATConfig(structural_exclusive='no')", [r"structural_exclusive"])(
+    lambda: search.NEATConfig(structural_exclusive="no"))
+case("search arguments", "NEATConfig(stagnation=1.5)", [r"stagnation", r"1\.5"])(
+    lambda: search.NEATConfig(stagnation=1.5))
+case("search arguments", "NEATConfig(add_connection_tries=0)", [r"add_connection_tries", r"\b0\b"])(
+    lambda: search.NEATConfig(add_connection_tries=0))
+case("search arguments", "NEATConfig(elitism_min_size=-1)", [r"elitism_min_size", r"-1"])(
+    lambda: search.NEATConfig(elitism_min_size=-1))
+case("search arguments", "NEATConfig(normalize_min_genes=0)", [r"normalize_min_genes", r"\b0\b"])(
+    lambda: search.NEATConfig(normalize_min_genes=0))
+case("search arguments", "NEATConfig(activation_options='sin')", [r"activation_options", r"\bstr\b|a string"])(
+    lambda: search.NEATConfig(activation_options="sin"))
+for value in (0, -1, 2.5):
+    case("search arguments", f"run(generations={value!r})", [r"generations", re.escape(repr(value))])(
+        lambda value=value: search.run(search.NEAT(2, 1, population=10), search.tasks.XOR(), generations=value,
+                                       progress=False))
+case("search arguments", "Parity(bits=1.5)", [r"bits", r"1\.5"])(lambda: search.tasks.Parity(bits=1.5))
+
+
+def _script(*argv):
+    """scripts/search.py in a subprocess: (exit code, stdout, stderr)."""
+    out = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "search.py"), *argv],
+                         capture_output=True, text=True, timeout=300)
+    return out.returncode, out.stdout, out.stderr
+
+
+for kv, culprit in (("add_node_rate=abc", [r"add_node_rate", r"abc"]), ("bogus=1", [r"bogus"]),
+                    ("population=0", [r"population", r"\b0\b"]), ("weight_max=nan", [r"weight_max", r"nan"]),
+                    ("add_node_rate", [r"add_node_rate", r"key=value|=value|KEY=VALUE"]),
+                    ("structural_exclusive=maybe", [r"structural_exclusive", r"maybe"])):
+    case("search arguments", f"scripts/search.py --set {kv}", culprit, cli=True)(
+        lambda kv=kv: _script("xor", "--generations", "1", "--population", "10", "--no-progress", "--set", kv))
+
+# ============================================================================ infer_signs (lead's part)
+sig = lambda **kw: mpnet.infer_signs(Q, X0, Y0, **{"ensemble": 2, "epochs": 2, "progress": False, **kw})
+for arg, value in (("ensemble", 2.5), ("ensemble", 0), ("threshold", 1.5), ("threshold", -0.1),
+                   ("fail_fraction", -1.0), ("hidden_bias", float("nan")), ("min_effect", -1.0), ("epochs", 0),
+                   ("lr", -1.0)):
+    case("infer_signs arguments (lead)", f"infer_signs({arg}={value!r})", [arg, re.escape(repr(value))])(
+        lambda arg=arg, value=value: sig(**{arg: value}))
+
+# ================================================================================ topology JSON files
+TOPO_CASES = [
+    ("bias as a string", lambda d: d["nodes"][2].update(bias="1.0"), [r"bias"]),
+    ("bias null", lambda d: d["nodes"][2].update(bias=None), [r"bias"]),
+    ("bias a list", lambda d: d["nodes"][2].update(bias=[1.0]), [r"bias"]),
+    ("bias true", lambda d: d["nodes"][2].update(bias=True), [r"bias"]),
+    ("weight as a string", lambda d: d["edges"][0].update(weight="0.5"), [r"weight"]),
+    ("weight a list", lambda d: d["edges"][0].update(weight=[0.5]), [r"weight"]),
+    ("weight true", lambda d: d["edges"][0].update(weight=True), [r"weight"]),
+    ("weight a dict", lambda d: d["edges"][0].update(weight={"v": 1}), [r"weight"]),
+    ('trainable "false"', lambda d: d["edges"][0].update(trainable="false"), [r"trainable"]),
+    ("trainable 0", lambda d: d["edges"][0].update(trainable=0), [r"trainable"]),
+    ('sign "positive"', lambda d: d["edges"][0].update(sign="positive"), [r"sign"]),
+    ("node id 1.5", lambda d: d["nodes"][2].update(id=1.5), [r"\bid\b"]),
+    ("node id null", lambda d: d["nodes"][2].update(id=None), [r"\bid\b"]),
+    ("node id a list", lambda d: d["nodes"][2].update(id=[1]), [r"\bid\b"]),
+    ("edge src a list", lambda d: d["edges"][0].update(src=["x1"]), [r"src"]),
+    ("role 5", lambda d: d["nodes"][2].update(role=5), [r"role"]),
+    ("activation null", lambda d: d["nodes"][2].update(activation=None), [r"activation"]),
+    ("aggregation a list", lambda d: d["nodes"][2].update(aggregation=["sum"]), [r"aggregation"]),
+    ("response a string", lambda d: d["nodes"][2].update(response="2"), [r"response"]),
+    ('dale "plus"', lambda d: d["nodes"][2].update(dale="plus"), [r"dale"]),
+    ("nodes an object", lambda d: d.update(nodes={"a": 1}), [r"nodes"]),
+    ("nodes null", lambda d: d.update(nodes=None), [r"nodes"]),
+    ("edges a string", lambda d: d.update(edges="abc"), [r"edges"]),
+    ("edges a list of lists", lambda d: d.update(edges=[["x1", "a1"]]), [r"edges|edge"]),
+    ("version '1' (a string)", lambda d: d.update(version="1"), [r"version"]),
+    ("format missing", lambda d: d.pop("format"), [r"format"]),
+    ("unknown top-level key", lambda d: d.update(wieghts=[1]), [r"wieghts"]),
+    ("weight NaN literal", lambda d: d["edges"][0].update(weight=float("nan")), [r"weight"]),
+    ("weight 1e400 (inf)", lambda d: d["edges"][0].update(weight=float("inf")), [r"weight"]),
+]
+for label, mutate, culprit in TOPO_CASES:
+    fname = "t_" + re.sub(r"\W+", "_", label) + ".json"
+    case("topology JSON files", label, [re.escape(fname), *culprit])(
+        lambda fname=fname, mutate=mutate: mpnet.Topology.load(topo_file(fname, mutate)))
+RAW_TOPO = [
+    ("empty file", "", "w"),
+    ("binary bytes", bytes(range(256)) * 4, "wb"),
+    ("UTF-16 text", json.dumps(Q_DICT).encode("utf-16"), "wb"),
+    ("truncated JSON", json.dumps(Q_DICT)[:200], "w"),
+    ("a JSON list", "[1, 2, 3]", "w"),
+    ("bias 1e999999 (huge int)", json.dumps(Q_DICT).replace('"bias": 0.0', '"bias": 1' + "0" * 400, 1), "w"),
+    ("duplicate key", json.dumps(Q_DICT).replace('"bias": 0.0', '"bias": 0.0, "bias": 5.0', 1), "w"),
+    ("deeply nested", "[" * 100000 + "]" * 100000, "w"),
+]
+for label, content, mode in RAW_TOPO:
+    fname = "raw_" + re.sub(r"\W+", "_", label) + ".json"
+    case("topology JSON files", label, [re.escape(fname)])(
+        lambda fname=fname, content=content, mode=mode: mpnet.Topology.load(write(fname, content, mode)))
+case("topology JSON files", "a directory", [r"adir"])(
+    lambda: mpnet.Topology.load(os.makedirs(os.path.join(TMP, "adir"), exist_ok=True) or os.path.join(TMP, "adir")))
+
+# ================================================================================ neat-python JSON
+# a plain neat network (ints, neat activations)
+NEAT_PLAIN = {"format_version": "1.0", "network_type": "feedforward", "metadata": {},
+              "topology": {"num_inputs": 2, "num_outputs": 1, "input_keys": [-1, -2], "output_keys": [0]},
+              "nodes": [{"id": -1, "type": "input"}, {"id": -2, "type": "input"},
+                        {"id": 0, "type": "output", "activation": {"name": "sigmoid", "custom": False},
+                         "aggregation": {"name": "sum", "custom": False}, "bias": 0.1, "response": 1.0},
+                        {"id": 1, "type": "hidden", "activation": {"name": "relu", "custom": False},
+                         "aggregation": {"name": "sum", "custom": False}, "bias": 0.0, "response": 1.0}],
+              "connections": [{"from": -1, "to": 1, "weight": 0.5, "enabled": True},
+                              {"from": -2, "to": 1, "weight": -0.5, "enabled": True},
+                              {"from": 1, "to": 0, "weight": 1.5, "enabled": True}]}
+NEAT_CASES = [
+    ("node id a list", lambda d: d["nodes"][3].update(id=[1]), [r"\bid\b"]),
+    ("node id null", lambda d: d["nodes"][3].update(id=None), [r"\bid\b"]),
+    ("node id 1.5", lambda d: d["nodes"][3].update(id=1.5), [r"\bid\b"]),
+    ("bias a string", lambda d: d["nodes"][2].update(bias="x"), [r"bias"]),
+    ("bias NaN", lambda d: d["nodes"][2].update(bias=float("nan")), [r"bias"]),
+    ("response null", lambda d: d["nodes"][2].update(response=None), [r"response"]),
+    ("weight a string", lambda d: d["connections"][0].update(weight="0.5"), [r"weight"]),
+    ("weight null", lambda d: d["connections"][0].update(weight=None), [r"weight"]),
+    ("weight a list", lambda d: d["connections"][0].update(weight=[0.5]), [r"weight"]),
+    ("weight true", lambda d: d["connections"][0].update(weight=True), [r"weight"]),
+    ('enabled "false"', lambda d: d["connections"][0].update(enabled="false"), [r"enabled"]),
+    ("from a list", lambda d: d["connections"][0].update({"from": [-1]}), [r"from"]),
+    ("input_keys an int", lambda d: d["topology"].update(input_keys=2), [r"input_keys"]),
+    ("input_keys null", lambda d: d["topology"].update(input_keys=None), [r"input_keys"]),
+    ("output_keys with a list", lambda d: d["topology"].update(output_keys=[[0]]), [r"output_keys"]),
+    ("nodes an object", lambda d: d.update(nodes={"a": 1}), [r"nodes"]),
+    ("connections null", lambda d: d.update(connections=None), [r"connections"]),
+    ("activation 5", lambda d: d["nodes"][2].update(activation=5), [r"activation"]),
+    ("aggregation null", lambda d: d["nodes"][2].update(aggregation=None), [r"aggregation"]),
+    ("type 'input' not in input_keys", lambda d: d["nodes"][3].update(type="input"), [r"input"]),
+    ("metadata.mpnet nodes an int", lambda d: d["metadata"].update(mpnet={"version": 1, "nodes": 5}), [r"mpnet"]),
+    ("metadata.mpnet edges malformed", lambda d: d["metadata"].update(mpnet={"version": 1, "edges": [[1]]}),
+     [r"mpnet"]),
+    ("metadata.mpnet sign bogus",
+     lambda d: d["metadata"].update(mpnet={"version": 1, "edges": [[-1, 1, {"sign": "pos"}]]}), [r"sign"]),
+    ("metadata.mpnet trainable 'no'",
+     lambda d: d["metadata"].update(mpnet={"version": 1, "edges": [[-1, 1, {"trainable": "no"}]]}), [r"trainable"]),
+]
+for label, mutate, culprit in NEAT_CASES:
+    fname = "n_" + re.sub(r"\W+", "_", label) + ".neat.json"
+
+    def run_neat(fname=fname, mutate=mutate):
+        d = json.loads(json.dumps(NEAT_PLAIN))
+        mutate(d)
+        return mpnet.Topology.from_neat_json(write(fname, json.dumps(d)))
+    case("neat-python JSON files", label, [re.escape(fname), *culprit])(run_neat)
+for label, content, mode in [("empty file", "", "w"), ("binary bytes", bytes(range(256)) * 4, "wb"),
+                             ("UTF-16 text", json.dumps(NEAT_PLAIN).encode("utf-16"), "wb"),
+                             ("truncated", json.dumps(NEAT_PLAIN)[:100], "w")]:
+    fname = "nraw_" + re.sub(r"\W+", "_", label) + ".neat.json"
+    case("neat-python JSON files", label, [re.escape(fname)])(
+        lambda fname=fname, content=content, mode=mode: mpnet.Topology.from_neat_json(write(fname, content, mode)))
+
+# ============================================================================================= GraphML
+GRAPHML_HEAD = """<?xml version='1.0' encoding='utf-8'?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns">
+<key id="role" for="node" attr.name="role" attr.type="string"/>
+<key id="bias" for="node" attr.name="bias" attr.type="{bias_type}"/>
+<key id="weight" for="edge" attr.name="weight" attr.type="{weight_type}"/>
+<key id="trainable" for="edge" attr.name="trainable" attr.type="{trainable_type}"/>
+<key id="sign" for="edge" attr.name="sign" attr.type="string"/>
+<graph edgedefault="directed">
+<node id="x"><data key="role">input</data></node>
+<node id="h"><data key="role">hidden</data><data key="bias">{bias}</data></node>
+<node id="y"><data key="role">output</data></node>
+<edge source="x" target="h"><data key="weight">{weight}</data><data key="trainable">{trainable}</data>{sign}</edge>
+<edge source="h" target="y"><data key="weight">1.0</data></edge>
+</graph></graphml>
+"""
+
+
+def graphml(**kw):
+    values = {"bias_type": "double", "weight_type": "double", "trainable_type": "boolean", "bias": "0.0",
+              "weight": "0.5", "trainable": "true", "sign": "", **kw}
+    return GRAPHML_HEAD.format(**values)
+
+
+GRAPHML_CASES = [
+    ('trainable "false" as a string', graphml(trainable_type="string", trainable="false"), [r"trainable"]),
+    ("bias 'abc' as a string", graphml(bias_type="string", bias="abc"), [r"bias"]),
+    ("weight '0.5' as a string", graphml(weight_type="string", weight="0.5"), [r"weight"]),
+    ("weight INF", graphml(weight="INF"), [r"weight"]),
+    ("bias NaN", graphml(bias="NaN"), [r"bias"]),
+    ('sign "positive"', graphml(sign='<data key="sign">positive</data>'), [r"sign"]),
+    ("not XML", "this is not xml <", []),
+    ("XML but not GraphML", "<?xml version='1.0'?><root><a/></root>", []),
+    ("empty file", "", []),
+    ("id_type garbage", graphml().replace('<node id="h">', '<node id="h"><data key="id_type">float</data>').replace(
+        '<graph ', '<key id="id_type" for="node" attr.name="id_type" attr.type="string"/>\n<graph '), [r"id_type"]),
+    ("int id_type on a non-integer id",
+     graphml().replace('<node id="h">', '<node id="h"><data key="id_type">int</data>')
+     .replace('<graph ', '<key id="id_type" for="node" attr.name="id_type" attr.type="string"/>\n<graph '),
+     [r"id_type|'h'"]),
+]
+for label, content, culprit in GRAPHML_CASES:
+    fname = "g_" + re.sub(r"\W+", "_", label) + ".graphml"
+    case("GraphML files", label, [re.escape(fname), *culprit])(
+        lambda fname=fname, content=content: mpnet.formats.read(write(fname, content)))
+for label, content in [("binary bytes", bytes(range(256)) * 4), ("UTF-16 text", graphml().encode("utf-16"))]:
+    fname = "graw_" + re.sub(r"\W+", "_", label) + ".graphml"
+    case("GraphML files", label, [re.escape(fname)])(
+        lambda fname=fname, content=content: mpnet.formats.read(write(fname, content, "wb")))
+import mpnet.formats  # noqa: E402
+
+# ================================================================================= CSV files (CLI signs)
+CSV_CASES = [
+    ("empty cell", "x1,x2,y\n" + GOOD_ROWS + "0.5,,1.0\n", [r"x2", r"row|line"]),
+    ("a word in a cell", "x1,x2,y\n" + GOOD_ROWS + "0.5,abc,1.0\n", [r"x2", r"abc", r"row|line"]),
+    ("short row", "x1,x2,y\n" + GOOD_ROWS + "0.5,0.2\n", [r"row|line", r"\by\b|cells|columns"]),
+    ("long row", "x1,x2,y\n" + GOOD_ROWS + "0.5,0.2,0.1,9\n", [r"row|line", r"cells|columns|4"]),
+    ("header only", "x1,x2,y\n", [r"no (data )?rows|empty|0 rows"]),
+    ("empty file", "", [r"empty|header"]),
+    ("missing column", "x1,y\n" + "0.1,0.2\n", [r"x2"]),
+    ("duplicate column", "x1,x2,x2,y\n" + "0.1,0.2,0.3,0.4\n", [r"x2", r"twice|duplicate"]),
+    ("a blank line in the middle", "x1,x2,y\n" + GOOD_ROWS + "\n" + GOOD_ROWS, [r"row|line", r"blank|empty"]),
+]
+for label, content, culprit in CSV_CASES:
+    fname = "c_" + re.sub(r"\W+", "_", label) + ".csv"
+    case("CSV files", label, [re.escape(fname), *culprit], cli=True)(
+        lambda fname=fname, content=content: _signs_csv(fname, content))
+for label, content in [("binary bytes", bytes(range(256)) * 4),
+                       ("UTF-16 text", ("x1,x2,y\n" + GOOD_ROWS).encode("utf-16"))]:
+    fname = "craw_" + re.sub(r"\W+", "_", label) + ".csv"
+
+    def run_raw(fname=fname, content=content):
+        write(fname, content, "wb")
+        return cli("signs", os.path.join(TMP, "q.json"), os.path.join(TMP, fname), "--ensemble", "2", "--epochs", "2",
+                   "--no-progress")
+    case("CSV files", label, [re.escape(fname)], cli=True)(run_raw)
+
+# ========================================================================================== checkpoints
+CKPT = os.path.join(TMP, "ckpt")
+
+
+def _make_checkpoint():
+    if not os.path.exists(CKPT):
+        search.run(search.NEAT(2, 1, population=12, seed=0), search.tasks.XOR(), generations=3, checkpoint_dir=CKPT,
+                   progress=False, stop_when_solved=False)
+
+
+def _ckpt_case(label, edit_text=None, edit_state=None):
+    """A copy of the checkpoint, edited as text (the file) or as state (written back with save_checkpoint, so that
+    whatever integrity data the version under test writes is consistent)."""
+    def run():
+        _make_checkpoint()
+        d = os.path.join(TMP, "ck_" + re.sub(r"\W+", "_", label))
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(CKPT, d)
+        path = os.path.join(d, "checkpoint.json")
+        if edit_text is not None:
+            with open(path, "rb") as f:
+                raw = f.read()
+            with open(path, "wb") as f:
+                f.write(edit_text(raw))
+        if edit_state is not None:
+            from mpnet.search.checkpoint import load_checkpoint, save_checkpoint
+            state = load_checkpoint(d)
+            edit_state(state)
+            os.remove(path)
+            save_checkpoint(d, {k: v for k, v in state.items() if k not in ("format", "version", "checksum")})
+        return search.resume(d, 4, progress=False)
+    return run
+
+
+def _flip_digit(raw: bytes) -> bytes:
+    i = raw.index(b'"best_fitness": ') + len(b'"best_fitness": ') + 2
+    digit = raw[i:i + 1]
+    return raw[:i] + (b"7" if digit != b"7" else b"3") + raw[i + 1:]
+
+
+def _edit_fitness(raw: bytes) -> bytes:
+    d = json.loads(raw)
+    d["history"][0]["best_fitness"] = 4.0
+    return json.dumps(d).encode()
+
+
+for label, text_edit, culprit in [
+        ("one digit flipped", _flip_digit, [r"checksum|edited|corrupt"]),
+        ("a fitness hand-edited", _edit_fitness, [r"checksum|edited"]),
+        ("truncated", lambda raw: raw[:len(raw) // 2], [r"JSON|truncated"]),
+        ("binary garbage", lambda raw: bytes(range(256)) * 8, [r"JSON|UTF-8|binary"]),
+        ("a JSON list", lambda raw: b"[1, 2]", [r"format|checkpoint"]),
+        ("a bit flipped in a key", lambda raw: raw.replace(b'"generation"', b'"generatiom"', 1), [r"checksum|edited"])]:
+    case("checkpoints", label, [r"checkpoint\.json", *culprit])(_ckpt_case(label, edit_text=text_edit))
+
+
+def _drop_history(state):
+    state["history"].pop()
+
+
+def _generation_counter(state):
+    state["algorithm"]["generation"] += 5
+
+
+def _evaluations(state):
+    state["history"][-1]["evaluations"] += 100
+
+
+def _missing_task(state):
+    state.pop("task")
+
+
+def _population_empty(state):
+    state["algorithm"]["population"] = []
+
+
+for label, state_edit, culprit in [
+        ("history shorter than the generation counter", _drop_history, [r"history", r"generation"]),
+        ("generation counter ahead of the history", _generation_counter, [r"history", r"generation"]),
+        ("evaluations counter off", _evaluations, [r"evaluations"]),
+        ("task missing", _missing_task, [r"task"]),
+        ("population empty", _population_empty, [r"population"])]:
+    case("checkpoints", label, [r"checkpoint", *culprit])(_ckpt_case(label, edit_state=state_edit))
+
+
+def _second_resume_while_first_runs():
+    _make_checkpoint()
+    d = os.path.join(TMP, "ck_locked")
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(CKPT, d)
+    code = textwrap.dedent(f"""
+        import sys
+        from mpnet import search
+        search.resume({d!r}, 10**9, progress=False)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = os.path.join(d, "checkpoint.json")
+    written = os.path.getmtime(path)
+    try:
+        deadline = time.time() + 120   # until the child runs: it holds a lock or has written a checkpoint
+        while time.time() < deadline and not (os.path.exists(os.path.join(d, "checkpoint.lock"))
+                                              or os.path.getmtime(path) != written):
+            time.sleep(0.2)
+        return search.resume(d, 4, progress=False)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+
+
+case("checkpoints", "second resume while the first runs", [r"lock|in use|running", r"\b\d+\b"])(
+    _second_resume_while_first_runs)
+
+# ================================================================================================= CLI
+case("CLI", "demo --epochs 0", [r"epochs", r"\b0\b"], cli=True)(lambda: cli("demo", "--epochs", "0", "--no-progress"))
+case("CLI", "demo --epochs -5", [r"epochs", r"-5"], cli=True)(lambda: cli("demo", "--epochs", "-5", "--no-progress"))
+case("CLI", "demo --lr nan", [r"lr", r"nan"], cli=True)(lambda: cli("demo", "--lr", "nan", "--no-progress"))
+case("CLI", "demo --batch-size 0", [r"batch", r"\b0\b"], cli=True)(
+    lambda: cli("demo", "--batch-size", "0", "--no-progress"))
+case("CLI", "demo --samples 0", [r"samples", r"\b0\b"], cli=True)(
+    lambda: cli("demo", "--samples", "0", "--no-progress"))
+case("CLI", "demo --topology a directory", [r"adir"], cli=True)(
+    lambda: cli("demo", "--topology", os.path.join(TMP, "adir"), "--no-progress"))
+case("CLI", "demo --topology binary file", [r"binary\.json"], cli=True)(
+    lambda: cli("demo", "--topology", write("binary.json", bytes(range(256)), "wb"), "--no-progress"))
+case("CLI", "convert neat JSON without --from neat", [r"--from neat"], cli=True)(
+    lambda: cli("convert", write("winner.json", json.dumps(NEAT_PLAIN)), os.path.join(TMP, "out.graphml")))
+case("CLI", "convert a missing file", [r"nope\.json"], cli=True)(
+    lambda: cli("convert", os.path.join(TMP, "nope.json"), os.path.join(TMP, "out.json")))
+case("CLI", "convert to an unknown extension", [r"\.xyz"], cli=True)(
+    lambda: cli("convert", os.path.join(TMP, "q.json"), os.path.join(TMP, "out.xyz")))
+case("CLI", "convert into a missing directory", [r"no_such_dir"], cli=True)(
+    lambda: cli("convert", os.path.join(TMP, "q.json"), os.path.join(TMP, "no_such_dir", "out.json")))
+case("CLI", "convert a GraphML with a bad bias", [r"g_bias"], cli=True)(
+    lambda: cli("convert", os.path.join(TMP, "g_bias_abc_as_a_string.graphml"), os.path.join(TMP, "o.json")))
+case("CLI", "signs --ensemble 0", [r"ensemble", r"\b0\b"], cli=True)(
+    lambda: cli("signs", os.path.join(TMP, "q.json"), write("ok.csv", "x1,x2,y\n" + GOOD_ROWS), "--ensemble", "0",
+                "--no-progress"))
+case("CLI", "signs with a missing data file", [r"missing\.csv"], cli=True)(
+    lambda: cli("signs", os.path.join(TMP, "q.json"), os.path.join(TMP, "missing.csv"), "--no-progress"))
+
+
+def _plot_without_matplotlib():
+    hidden = {k: sys.modules[k] for k in list(sys.modules) if k == "matplotlib" or k.startswith("matplotlib.")}
+    for k in list(hidden) + ["matplotlib"]:
+        sys.modules[k] = None
+    try:
+        rc, out, err = cli("signs", os.path.join(TMP, "q.json"), write("ok.csv", "x1,x2,y\n" + GOOD_ROWS),
+                           "--ensemble", "2", "--epochs", "2", "--no-progress", "--plot", os.path.join(TMP, "p.png"))
+    finally:
+        for k in [k for k in sys.modules if k == "matplotlib" or k.startswith("matplotlib.")]:
+            del sys.modules[k]
+        sys.modules.update(hidden)
+    if rc != 0 and "confidence" in out:   # the report was printed: training ran before the check
+        return rc, out, "ran the training first: " + err
+    return rc, out, err
+
+
+case("CLI", "signs --plot without matplotlib (checked before training)", [r"matplotlib"], cli=True)(
+    _plot_without_matplotlib)
+case("CLI", "mpnet --version", works=lambda r: r[0] == 0 and re.search(r"\d+\.\d+", r[1] + r[2]) is not None)(
+    lambda: cli("--version"))
+case("CLI", "--help shows defaults", works=lambda r: "default" in r[1] and "300" in r[1])(
+    lambda: cli("demo", "--help"))
+
+# ==================================================================================== saving networks
+
+
+def _trained():
+    n = mpnet.Network(Q, seed=0, dtype=torch.float64)
+    mpnet.fit(n, X0.double(), Y0.double(), epochs=3, progress=False)
+    return n
+
+
+def _same(a, b):
+    x = torch.randn(5, 2, dtype=a.bias.dtype)
+    return torch.equal(a(x), b(x)) and a.to_topology() == b.to_topology()
+
+
+def _net_save():
+    n = _trained()
+    n.save(os.path.join(TMP, "net.mpnet"))
+    return _same(n, mpnet.Network.load(os.path.join(TMP, "net.mpnet")))
+
+
+def _torch_save():
+    n = _trained()
+    torch.save(n, os.path.join(TMP, "net.pt"))
+    return _same(n, torch.load(os.path.join(TMP, "net.pt"), weights_only=False))
+
+
+def _deepcopy():
+    import copy
+    n = _trained()
+    return _same(n, copy.deepcopy(n))
+
+
+def _inplace_fixed_sign():
+    n = mpnet.Network(Q, seed=0)    # Q has fixed-sign edges
+    with torch.no_grad():
+        n.weight[0] = 0.123
+    return abs(float(n.weight[0]) - 0.123) < 1e-7
+
+
+case("saving networks", "net.save / Network.load", works=bool)(_net_save)
+case("saving networks", "torch.save(net) / torch.load", works=bool)(_torch_save)
+case("saving networks", "copy.deepcopy(net)", works=bool)(_deepcopy)
+case("saving networks", "in-place weight edit with fixed-sign edges", works=bool)(_inplace_fixed_sign)
+case("saving networks", "Network.load of a topology JSON", [r"q\.json"])(
+    lambda: mpnet.Network.load(os.path.join(TMP, "q.json")))
+case("saving networks", "Network.load of a truncated file", [r"trunc\.mpnet"])(
+    lambda: mpnet.Network.load(write("trunc.mpnet", open(os.path.join(TMP, "net.mpnet"), "rb").read()[:300], "wb")))
+case("saving networks", "net.save into a missing directory", [r"no_such_dir"])(
+    lambda: net().save(os.path.join(TMP, "no_such_dir", "n.mpnet")))
+case("saving networks", "in-place edit against a fixed sign", [r"sign", r"'a1'"])(
+    lambda: _edit_against_sign())
+
+
+def _edit_against_sign():
+    n = mpnet.Network(Q, seed=0)
+    i = [k for k, (_, e) in enumerate(n._edges) if e.sign == "-"][0]
+    with torch.no_grad():
+        n.weight[i] = 5.0          # the edge is fixed negative
+    return n(torch.ones(1, 2))
+
+# ===================================================================================== small things
+
+
+def _export_attr():
+    import subprocess as sp
+    out = sp.run([sys.executable, "-c", "import mpnet; print(callable(mpnet.export.to_onnx))"], capture_output=True,
+                 text=True)
+    return out.stdout.strip() == "True"
+
+
+case("small things", "import mpnet; mpnet.export.to_onnx", works=bool)(_export_attr)
+case("small things", "LICENSE file beside pyproject", works=bool)(
+    lambda: os.path.exists(os.path.join(os.path.dirname(mpnet.__file__), "..", "LICENSE")))
+
+
+# ============================================================================================ the judge
+SILENT, UNCLEAR, CLEAR = "silent", "unclear", "clear"
+
+
+def judge(c: Case):
+    """(outcome, exception type or '-', message)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = c.run()
+    except BaseException as err:   # noqa: BLE001  (SystemExit and RecursionError included: they are outcomes)
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        msg = str(err)
+        if c.works is not None or c.cli:   # a feature that fails; a command that ends in a traceback
+            return UNCLEAR, type(err).__name__, msg
+        ours = isinstance(err, getattr(mpnet.errors, "MpnetError", ())) or isinstance(err, mpnet.errors.TopologyError)
+        named = all(re.search(p, msg, re.I) for p in c.culprit)
+        plain = isinstance(err, (ValueError, TypeError, FileNotFoundError)) and not isinstance(
+            err, (UnicodeError, json.JSONDecodeError))
+        return (CLEAR if named and (ours or plain) else UNCLEAR), type(err).__name__, msg
+    if c.works is not None:
+        return (CLEAR if c.works(result) else SILENT), "-", ""
+    if c.cli:
+        rc, out, err = result
+        if rc == 0:
+            return SILENT, "exit 0", (out + err).strip()[-200:]
+        lines = [l for l in err.strip().splitlines() if l.strip()]
+        text = " ".join(lines)
+        one_line = len(lines) <= 3 and "Traceback" not in err   # argparse: usage line + error line
+        named = all(re.search(p, text, re.I) for p in c.culprit)
+        return (CLEAR if one_line and named else UNCLEAR), f"exit {rc}", text[-300:]
+    try:
+        shown = repr(result)[:120]
+    except Exception as err:   # noqa: BLE001  (a broken repr of what came back)
+        shown = f"<repr failed: {type(err).__name__}>"
+    return SILENT, "-", shown
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="one line per case")
+    parser.add_argument("--only", default=None, help="input classes whose name contains this")
+    args = parser.parse_args(argv)
+    cases = [c for c in CASES if args.only is None or args.only in c.group]
+    rows = {}
+    t0 = time.perf_counter()
+    for c in cases:
+        outcome, kind, msg = judge(c)
+        counts = rows.setdefault(c.group, {CLEAR: 0, UNCLEAR: 0, SILENT: 0})
+        counts[outcome] += 1
+        if args.verbose:
+            print(f"{outcome:8s} {c.group} | {c.name} | {kind}: {msg.splitlines()[0][:220] if msg else ''}",
+                  flush=True)
+    print(f"\nmpnet {getattr(mpnet, '__version__', '?')} from {os.path.dirname(os.path.abspath(mpnet.__file__))}; "
+          f"{len(cases)} cases in {time.perf_counter() - t0:.0f} s")
+    width = max(len(g) for g in rows)
+    print(f"{'input class'.ljust(width)} | cases | clear | unclear | silent")
+    print(f"{'-' * width}-|-------|-------|---------|-------")
+    total = {CLEAR: 0, UNCLEAR: 0, SILENT: 0}
+    for group, counts in rows.items():
+        n = sum(counts.values())
+        print(f"{group.ljust(width)} | {n:5d} | {counts[CLEAR]:5d} | {counts[UNCLEAR]:7d} | {counts[SILENT]:6d}")
+        for k in total:
+            total[k] += counts[k]
+    print(f"{'total'.ljust(width)} | {sum(total.values()):5d} | {total[CLEAR]:5d} | {total[UNCLEAR]:7d} | "
+          f"{total[SILENT]:6d}")
+    shutil.rmtree(TMP, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
