@@ -176,12 +176,12 @@ class ArrayTopology:
         ``num_edges[t]`` edges, whose ``src``/``dst`` count from its own first node (0).
 
         This is the compact form of a generation of genomes (what a worker needs to build its batched
-        :class:`~mpnet.Network`): a few flat arrays, no Python object per gene.
+        :class:`~mpnet.Network`): a few flat arrays, no Python object per gene. The other columns are those of
+        :meth:`from_arrays`, concatenated over the graphs.
 
         Args:
             inputs, outputs: ``[n]`` local indices shared by every graph (NEAT: inputs ``0 .. n_in - 1``,
                 outputs next), or ``[T, n]``, one row per graph.
-            Other columns as in :meth:`from_arrays`, concatenated over the graphs.
         """
         with PassThreads(len(src)):                  # checks and waves: one pass over the edges
             return cls(**batch_columns(num_nodes, src, dst, num_edges, inputs, outputs, weight, sign, trainable,
