@@ -137,7 +137,7 @@ def mpnet_weight_grads(net: mpnet.Network, topologies: List[mpnet.Topology], x: 
     """mpnet's d(sum of outputs)/d(weight) laid out as TensorNEAT's ``[P, max_conns]`` (declaration order)."""
     net.zero_grad(set_to_none=True)
     net(x).sum().backward()
-    grad = net.parametrizations.weight.original.grad.double()
+    grad = net.raw_weight.grad.double()
     union = torch.empty_like(grad)
     union[net.data.edge_perm] = grad                        # declaration order, topology after topology
     out = np.zeros((len(topologies), max(t.num_edges for t in topologies)))

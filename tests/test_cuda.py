@@ -45,8 +45,8 @@ def test_a_network_lives_wholly_on_its_device_and_matches_the_cpu():
     torch.testing.assert_close(gpu(x.cuda()).cpu(), cpu(x))
     gpu(x.cuda()).pow(2).sum().backward()
     cpu(x).pow(2).sum().backward()
-    torch.testing.assert_close(gpu.parametrizations.weight.original.grad.cpu(),
-                               cpu.parametrizations.weight.original.grad)
+    torch.testing.assert_close(gpu.raw_weight.grad.cpu(),
+                               cpu.raw_weight.grad)
     torch.testing.assert_close(gpu.bias.grad.cpu(), cpu.bias.grad)
 
 
