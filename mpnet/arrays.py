@@ -19,7 +19,7 @@ from torch import Tensor
 from .columns import ACT_CODE, AGG_CODE, Column, as_long, batch_columns
 from .depth import waves
 from .threads import PassThreads
-from .errors import MismatchError
+from .errors import ArgumentError, MismatchError
 from .topology import Edge, Node, Topology
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
@@ -55,6 +55,8 @@ class ArrayTopology:
             :data:`~mpnet.topology.AGGREGATIONS`. bias, response: ``[N]`` float64. dale: ``[N]`` int8.
         inputs: ``[T, n_in]``, outputs: ``[T, n_out]``: node indices in column order.
         depth: ``[N]`` as :meth:`mpnet.Topology.depth`. node_ptr, edge_ptr: ``[T + 1]``.
+        network_type: ``"feedforward"``, or ``"recurrent"`` / ``"ctrnn"`` for recurrent topologies (these
+            come only from :class:`~mpnet.Topology` objects, :meth:`from_topologies`).
         batched: ``False`` for one graph built with :meth:`from_arrays` (a ``Network`` of it takes and gives
             ``[batch, features]``), ``True`` for a batch.
     """
@@ -78,6 +80,9 @@ class ArrayTopology:
         self.batched: bool = columns["batched"]
         self._node_ids: Optional[List] = columns.get("node_ids")
         self.topologies: Optional[List[Topology]] = columns.get("topologies")
+        # "feedforward" (made from arrays: always), "recurrent" or "ctrnn" (from recurrent topologies; then
+        # every non-input node has depth 1, cycles and self-loops included)
+        self.network_type: str = columns.get("network_type", "feedforward")
 
     # ------------------------------------------------------------------------------------ sizes
     @property
@@ -108,7 +113,8 @@ class ArrayTopology:
 
     def __repr__(self) -> str:
         return (f"ArrayTopology(graphs={self.num_graphs}, inputs={self.n_in}, outputs={self.n_out}, "
-                f"nodes={self.num_nodes}, edges={self.num_edges})")
+                f"nodes={self.num_nodes}, edges={self.num_edges}"
+                f"{'' if self.network_type == 'feedforward' else ', ' + self.network_type})")
 
     # ----------------------------------------------------------------------------- construction
     @classmethod
@@ -201,6 +207,11 @@ class ArrayTopology:
         if not topos:
             raise MismatchError("Expected at least one topology (got an empty list).")
         n_in, n_out = len(topos[0].inputs), len(topos[0].outputs)
+        kinds = {getattr(t, "network_type", "feedforward") for t in topos}
+        if len(kinds) > 1:
+            raise MismatchError(f"The topologies mix network types {sorted(kinds)}; one Network computes one "
+                                f"kind (declare them all recurrent=..., or none).")
+        network_type = kinds.pop()
         node_rows, edge_rows, src, dst, ins, outs, counts, ecounts = [], [], [], [], [], [], [], []
         node_fields, edge_fields = attrgetter(*_NODE_FIELDS), attrgetter(*_EDGE_FIELDS)
         offset = 0
@@ -235,11 +246,13 @@ class ArrayTopology:
         ins_t = col(ins, np.int64).view(T, n_in)
         is_input = torch.zeros(len(act), dtype=torch.bool)
         is_input[ins_t.view(-1)] = True
+        # a recurrent topology's depth (Topology.depth): inputs 0, every other node 1 (one synchronous step)
+        depth = _depth(src_t, dst_t, is_input) if network_type == "feedforward" else (~is_input).long()
         return cls(src=src_t, dst=dst_t, weight=col(weight, np.float64), sign=col(sign, np.int8),
                    trainable=col(list(train), np.bool_), activation=col(act, np.int64), aggregation=col(agg, np.int64),
                    bias=col(bias, np.float64), response=col(resp, np.float64), dale=col(dale, np.int8),
                    inputs=ins_t, outputs=col(outs, np.int64).view(T, n_out), node_ptr=node_ptr, edge_ptr=edge_ptr,
-                   depth=_depth(src_t, dst_t, is_input), batched=not single, topologies=topos)
+                   depth=depth, batched=not single, topologies=topos, network_type=network_type)
 
     @classmethod
     def of(cls, topology: Union["ArrayTopology", Topology, Sequence[Topology]]) -> "ArrayTopology":
@@ -250,6 +263,10 @@ class ArrayTopology:
         """Graphs ``start .. stop - 1`` as the keyword arguments of :meth:`from_batch` (local indices, one
         tensor per column; node ids only when given): a compact, picklable shard of a generation, e.g. for a
         worker that builds its own batched Network with ``ArrayTopology.from_batch(**cols, warn=False)``."""
+        if self.network_type != "feedforward":
+            raise ArgumentError(f"columns() gives the arguments of from_batch, which builds feed-forward graphs; "
+                                f"this batch is {self.network_type}. Send its topologies instead "
+                                f"(arrays.topologies[start:stop], e.g. as Topology.to_dict()).")
         stop = self.num_graphs if stop is None else stop
         if not 0 <= start < stop <= self.num_graphs:
             raise IndexError(f"Expected 0 <= start < stop <= {self.num_graphs} (got {start}, {stop}).")

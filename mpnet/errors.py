@@ -14,7 +14,7 @@ __all__ = [
     "TopologyError", "CycleError", "UnknownNodeError", "UnknownEdgeError", "DuplicateNodeError", "DuplicateEdgeError",
     "SelfLoopError", "InputEdgeError", "UnknownActivationError", "UnknownAggregationError",
     "NonFiniteError", "SignConflictError", "DaleConflictError", "RoleError", "FormatError", "UnsupportedError",
-    "MismatchError", "TopologyWarning", "located",
+    "MismatchError", "TimeConstantError", "TopologyWarning", "located",
 ]
 
 
@@ -111,6 +111,10 @@ class DaleConflictError(TopologyError):
     """A Dale neuron has an outgoing edge whose fixed sign or weight disagrees with the neuron's sign."""
 
 
+class TimeConstantError(TopologyError):
+    """A neuron's time constant is not a finite number > 0."""
+
+
 class RoleError(TopologyError):
     """Inputs/outputs are missing, overlap, or a role name is unknown."""
 
@@ -120,7 +124,7 @@ class FormatError(TopologyError):
 
 
 class UnsupportedError(FormatError):
-    """A file holds something mpnet cannot compute exactly (a recurrent neat-python network, a custom
+    """A file holds something mpnet cannot compute exactly (a spiking neat-python network, a custom
     activation), or a topology holds something the target format cannot (an activation neat-python lacks)."""
 
 

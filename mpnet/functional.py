@@ -180,16 +180,23 @@ FUSED_AGGREGATIONS = ("sum", "mean")
 
 # In-place forms of the commonest activations and their backward, used by the fused path to avoid a
 # temporary per level: ``ACTIVATE_INTO[name](z, out)`` and ``BACKWARD_INTO[name](g, z, h, out)``.
+# neat.tanh's clamp of 2.5 z to [-60, 60] changes nothing: tanh is exactly +-1 in float32 and float64 well before
+# (so is its derivative 2.5 (1 - h^2) = 0); the in-place forms skip it.
 ACTIVATE_INTO: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     "identity": lambda z, out: out.copy_(z),
     "relu": lambda z, out: torch.clamp_min(z, 0.0, out=out),
     "tanh": lambda z, out: torch.tanh(z, out=out),
     "sigmoid": lambda z, out: torch.sigmoid(z, out=out),
+    "neat.tanh": lambda z, out: torch.mul(z, 2.5, out=out).tanh_(),
+    "neat.sigmoid": lambda z, out: torch.mul(z, 5.0, out=out).clamp_(-60.0, 60.0).sigmoid_(),
 }
 BACKWARD_INTO: Dict[str, Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]] = {
     "identity": lambda g, z, h, out: out.copy_(g),
     "relu": lambda g, z, h, out: torch.ops.aten.threshold_backward.grad_input(g, h, 0.0, grad_input=out),
     "tanh": lambda g, z, h, out: torch.addcmul(g, g, h * h, value=-1.0, out=out),
+    # g h (1 - h) = gh - gh h; alias-safe (the fused feed-forward backward passes out=g)
+    "sigmoid": lambda g, z, h, out: torch.addcmul(gh := g * h, gh, h, value=-1.0, out=out),
+    "neat.tanh": lambda g, z, h, out: torch.addcmul(g, g, h * h, value=-1.0, out=out).mul_(2.5),
 }
 
 

@@ -37,6 +37,9 @@ from .checks import check_bool, check_dtype, check_int
 from .compile import compile_arrays
 from .errors import ArgumentError, DataError, NonFiniteError, SignConflictError, UnknownEdgeError
 from .propagate import LayeredConv, run_levels
+from .recurrent import RecurrentConv, Stepper, recurrent_states
+from .steps import (RecurrentState, check_times, ctrnn_schedule, discrete_schedule, final_state, initial_slots,
+                    sequence_rows)
 from .threads import PassThreads, Tuner
 from .topology import Edge, Topology
 
@@ -123,11 +126,16 @@ class Network(nn.Module):
         seed: seeds the draw of the weights the topology leaves unset (``None``: torch's global RNG).
         fused: use the fused sparse path (default) or the plain autograd path (see :mod:`mpnet.propagate`).
         dtype, device: of the parameters; ``float64`` represents hand-set weights exactly.
+        advance_time, time_step: a ctrnn's defaults for :meth:`forward` (each input is held for
+            ``advance_time``, integrated in steps of ``time_step``, as ``CTRNN.advance``).
 
     Shapes:
         one topology: ``x: [batch, n_inputs] -> [batch, n_outputs]``;
         ``T`` topologies: ``x: [batch, n_inputs]`` (shared) or ``[T, batch, n_inputs]`` ->
         ``[T, batch, n_outputs]``.
+        recurrent topologies (:mod:`mpnet.recurrent`):
+        ``x: [steps, batch, n_inputs] -> [steps, batch, n_outputs]``; ``T`` of them:
+        ``x: [steps, batch, n_inputs]`` or ``[T, steps, batch, n_inputs]`` -> ``[T, steps, batch, n_outputs]``.
 
     Example:
         >>> topo = Topology.from_edges([("x", "y", 2.0)], inputs=["x"], outputs=["y"])
@@ -136,7 +144,8 @@ class Network(nn.Module):
     """
 
     def __init__(self, topology: Union[Topology, Sequence[Topology], ArrayTopology], *, seed: Optional[int] = None,
-                 fused: bool = True, dtype: Optional[torch.dtype] = None, device=None):
+                 fused: bool = True, dtype: Optional[torch.dtype] = None, device=None,
+                 advance_time: Optional[float] = None, time_step: Optional[float] = None):
         super().__init__()
         seed = check_int(seed, "seed", allow_none=True)
         fused = check_bool(fused, "fused")
@@ -145,14 +154,21 @@ class Network(nn.Module):
             topology = _topology_list(topology)          # names the first item that is not a Topology
         self.arrays = ArrayTopology.of(topology)       # the declaration as columns, in union order
         self.batched = self.arrays.batched
-        self._tuners: Dict[int, Tuner] = {}              # per batch size: the forward's thread count (threads.py)
+        #: ``"feedforward"``, ``"recurrent"`` or ``"ctrnn"`` (batched topologies must agree: ArrayTopology checks)
+        self.network_type: str = self.arrays.network_type
+        self.recurrent = self.network_type != "feedforward"
+        if (advance_time is not None or time_step is not None) and self.network_type != "ctrnn":
+            raise ArgumentError(f"advance_time and time_step are for ctrnn topologies (recurrent='ctrnn'); these "
+                                f"are {self.network_type}.")
+        self.advance_time, self.time_step = check_times(advance_time, time_step)
+        self._tuners: Dict[Any, Tuner] = {}              # per pass shape: the forward's thread count (threads.py)
         with PassThreads(self.arrays.num_edges + self.arrays.num_nodes):   # a build is one pass over the graph
             self._build(seed, fused, dtype, device)
 
     def _build(self, seed: Optional[int], fused: bool, dtype: Optional[torch.dtype], device) -> None:
-        self.data, self.plan = compile_arrays(self.arrays)
+        self.data, self.plan = compile_arrays(self.arrays)   # recurrent: one level holding every non-input row
         self.seed = seed
-        self.conv = LayeredConv.make(fused)
+        self.conv = (RecurrentConv if self.recurrent else LayeredConv).make(fused)
         factory = dict(dtype=dtype or torch.get_default_dtype(), device=device)
 
         # per-edge metadata in compiled order, straight from the columns (no Python object per edge)
@@ -170,6 +186,14 @@ class Network(nn.Module):
         if device is not None:
             self.plan = self.plan.apply(lambda t: t.to(device))
         self.plan.set_dtype(factory["dtype"])
+        # a ctrnn's time constants per non-input row, float64 on the CPU (never cast: dt / tau is divided
+        # in float64, as neat does, and rounded once to the network's dtype)
+        # (a ctrnn is declared with Topology objects: ArrayTopology.from_topologies keeps them)
+        self._tau = None
+        if self.network_type == "ctrnn":
+            tau = torch.tensor([n.time_constant for topo in self.topologies for n in topo.nodes.values()],
+                               dtype=torch.float64)                       # union order
+            self._tau = tau.index_select(0, self.data.node_perm[self.plan.num_inputs:])
         self._handed_out: List[Tuple[Any, Tensor]] = []   # tensors net.weight gave out: (ref, values then)
         self._last_handed: Optional[Tensor] = None
         self._check_declared_finite()
@@ -378,7 +402,22 @@ class Network(nn.Module):
         want = f"[batch, {plan.n_in}]" + (f" or [{T}, batch, {plan.n_in}]" if self.batched else "")
         raise DataError(f"Expected input of shape {want} (got {list(x.shape)}).")
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, state: Union[RecurrentState, Tensor, None] = None, *, return_state: bool = False,
+                advance_time: Optional[float] = None, time_step: Optional[float] = None):
+        """The outputs on ``x`` (see the class for the shapes).
+
+        Args:
+            state, return_state: recurrent networks only: start from ``state`` (a :class:`RecurrentState`
+                returned by an earlier call; ``None`` starts every neuron at 0, neat's ``reset()``), and
+                return ``(outputs, final state)``. Continuing from the returned state computes what one
+                longer sequence would.
+            advance_time, time_step: ctrnn only, overriding the constructor's.
+        """
+        if self.recurrent:
+            return self._forward_sequence(x, state, return_state, advance_time, time_step)
+        if state is not None or return_state or advance_time is not None or time_step is not None:
+            raise ArgumentError("state, return_state, advance_time and time_step are for recurrent networks; this "
+                            "one is feed-forward.")
         plan, T = self.plan, self.plan.num_graphs
         batch = x.shape[-2] if isinstance(x, Tensor) and x.dim() > 1 else 1
         tuner = self._tuners.get(batch) or self._tuners.setdefault(batch, Tuner())
@@ -396,14 +435,79 @@ class Network(nn.Module):
         too; within it the passes of a big network still time their thread counts."""
         return PassThreads(self.plan.work_per_sample * batch)
 
+    def _sequence_rows(self, x: Tensor) -> Tensor:
+        """A recurrent network's ``x`` (see the class) -> input rows ``[steps, T * n_in, batch]``."""
+        if not isinstance(x, Tensor):
+            raise ArgumentError(f"Expected the input x to be a torch.Tensor of shape [steps, batch, "
+                                f"{self.plan.n_in}] (got a {type(x).__name__}); convert it with "
+                                f"torch.as_tensor(x, dtype={self.bias.dtype}).")
+        if not torch.is_floating_point(x):
+            x = x.to(self.bias.dtype)
+        if x.dtype != self.bias.dtype:
+            raise ArgumentError(f"Expected input of dtype {self.bias.dtype} (got {x.dtype}); convert the input or "
+                                f"the network (e.g. net.double()).")
+        return sequence_rows(x, self.plan, self.batched)
+
+    def _schedule(self, steps: int, time: float, advance_time: Optional[float], time_step: Optional[float]):
+        if self.network_type != "ctrnn":
+            if advance_time is not None or time_step is not None:
+                raise ArgumentError("advance_time and time_step are for ctrnn networks; this one is a discrete-time "
+                                "recurrent network (one step per input).")
+            return discrete_schedule(steps)
+        advance_time = self.advance_time if advance_time is None else advance_time
+        time_step = self.time_step if time_step is None else time_step
+        if advance_time is None or time_step is None:
+            raise ArgumentError("A ctrnn network needs advance_time and time_step (how long each input is held, "
+                             "and the integration step): Network(topo, advance_time=..., time_step=...) or "
+                             "net(x, advance_time=..., time_step=...).")
+        return ctrnn_schedule(steps, advance_time, time_step, time)
+
+    def _forward_sequence(self, x: Tensor, state, return_state: bool, advance_time, time_step):
+        plan, T = self.plan, self.plan.num_graphs
+        # the thread policy as for a feed-forward pass, over the whole call (the input copy and the initial
+        # state are parallel regions too): a step is one level over every edge; the tuner times whole
+        # passes, so it is kept per batch size and number of inputs
+        B = x.shape[-2] if isinstance(x, Tensor) and x.dim() > 1 else 1
+        key = ("steps", B, x.shape[-3] if isinstance(x, Tensor) and x.dim() > 2 else 1)
+        tuner = self._tuners.get(key) or self._tuners.setdefault(key, Tuner())
+        with PassThreads(plan.work_per_sample * B, tuner):
+            rows = self._sequence_rows(x)                                       # [K, T * n_in, B]
+            init, time = initial_slots(state, plan, 2 if self.network_type == "ctrnn" else 1, rows)
+            schedule = self._schedule(rows.shape[0], time, advance_time, time_step)
+            out, final = self.conv.forward(rows, plan, self._compute_weight(), self.bias, schedule, init, self._tau)
+            K = rows.shape[0]
+            # one view each way, no select: the backward of each runs outside the thread policy
+            out = (out.view(K, T, plan.n_out, B).permute(1, 0, 3, 2) if self.batched      # [T, K, B, n_out]
+                   else out.view(K, plan.n_out, B).transpose(1, 2))                     # [K, B, n_out]
+            return (out, final_state(rows, init, final, schedule)) if return_state else out
+
     @torch.no_grad()
-    def states(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def states(self, x: Tensor, state: Union[RecurrentState, Tensor, None] = None, *,
+               advance_time: Optional[float] = None, time_step: Optional[float] = None) -> Tuple[Tensor, Tensor]:
         """Every neuron's pre-activation and activation on ``x``: ``(z, h)``, each ``[num_nodes, batch]``
-        in compiled row order; :attr:`rows` names the neuron of each row."""
+        in compiled row order; :attr:`rows` names the neuron of each row. A recurrent network gives them
+        after every step (every integration step of a ctrnn): ``[steps, num_nodes, batch]``, from ``state``
+        if given (a neuron without incoming edges is never computed; its ``z`` is just its bias)."""
+        if self.recurrent:
+            with self.pass_threads(x.shape[-2] if isinstance(x, Tensor) and x.dim() > 1 else 1):
+                rows = self._sequence_rows(x)
+                init, time = initial_slots(state, self.plan, 2 if self.network_type == "ctrnn" else 1, rows)
+                schedule = self._schedule(rows.shape[0], time, advance_time, time_step)
+                return recurrent_states(self.conv, self.plan, rows, self._compute_weight(), self.bias, schedule,
+                                        init, self._tau)
         rows = self._input_rows(x)
         H, Z = run_levels(self.conv, self.plan, rows.contiguous(), self._compute_weight(), self.bias)
         Z[:self.plan.num_inputs] = H[:self.plan.num_inputs]   # an input's "pre-activation" is its value
         return Z, H
+
+    def stepper(self, batch: int = 1) -> "Stepper":
+        """A discrete recurrent network's :class:`~mpnet.recurrent.Stepper`: one step per call with few ops,
+        for closed loops (a snapshot of the current weights; inference only)."""
+        if self.network_type != "recurrent":
+            raise ArgumentError(f"stepper() steps a discrete-time recurrent network; this one is "
+                                f"{self.network_type}.")
+        batch = check_int(batch, "batch", min=1)
+        return Stepper(self.conv, self.plan, self._compute_weight().detach(), self.bias.detach(), batch)
 
     @property
     def topologies(self) -> List[Topology]:
@@ -499,5 +603,8 @@ class Network(nn.Module):
         return network_from_payload, (network_payload(self, cpu=False),)
 
     def __repr__(self) -> str:
+        if self.recurrent:
+            return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, edges={self.raw_weight.numel()}, "
+                    f"{self.network_type}, fused={self.conv.fused})")
         return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "
                 f"edges={self.raw_weight.numel()}, depth={len(self.plan.levels)}, fused={self.conv.fused})")

@@ -15,6 +15,14 @@ so ``Network(Topology.from_neat_json(path))`` computes ``neat.nn.FeedForwardNetw
 convention differs and is translated: neat's product over no input is 1, mpnet's empty aggregation is 0,
 so an edge-less product neuron comes in with ``bias + response`` as its bias (and goes out as a sum).
 
+``network_type`` "recurrent" and "ctrnn" come in as recurrent topologies (``Topology(..., recurrent=True)``
+or ``recurrent="ctrnn"``, node ``time_constant`` read and written for ctrnn) computing what
+``neat.nn.RecurrentNetwork.activate`` and ``neat.ctrnn.CTRNN.advance`` compute. A neuron neat never
+evaluates (no incoming connection) is absent from neat's ``nodes`` and keeps the value 0; it comes in as a
+hidden neuron without incoming edges, which a recurrent Network never updates either (see
+:mod:`mpnet.recurrent`); writing leaves such neurons out of neat's ``nodes`` too (their fields go into
+``metadata["mpnet"]``).
+
 Writing (:func:`to_neat_json`) keeps neat's semantics in neat's fields; what neat's format cannot hold
 (string ids, plain activations such as ``relu`` that equal a neat built-in, signs, frozen edges, Dale
 neurons, declaration order) goes into ``metadata["mpnet"]``, which :func:`from_neat_json` reads back, so
@@ -28,7 +36,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from .errors import CycleError, FormatError, TopologyError, UnsupportedError, located
 from .jsonfile import parse_json, read_json
-from .topology import NEAT_ACTIVATIONS, Edge, Node, NodeId, Topology
+from .topology import NEAT_ACTIVATIONS, NETWORK_TYPES, Edge, Node, NodeId, Topology
 from .validate import check_finite, is_number
 
 __all__ = ["from_neat_json", "from_neat_genome", "to_neat_json", "NEAT_FORMAT_VERSION"]
@@ -127,7 +135,8 @@ def _activation_in(name: str, where: str) -> str:
 
 
 def from_neat_json(source: PathOrData, *, warn: bool = True) -> Topology:
-    """A topology computing exactly what neat-python's ``FeedForwardNetwork.activate`` computes.
+    """A topology computing exactly what neat-python's ``FeedForwardNetwork.activate`` computes (or, for
+    ``network_type`` "recurrent" / "ctrnn", ``RecurrentNetwork.activate`` / ``CTRNN.advance``).
 
     Args:
         source: a path, a JSON string or the dict of ``neat.export.export_network_json``, or of
@@ -138,8 +147,8 @@ def from_neat_json(source: PathOrData, *, warn: bool = True) -> Topology:
     Raises:
         FormatError: not neat-python's network JSON (a field is missing or of the wrong type: numbers are
             numbers, ``enabled`` is a boolean); the message names the file and the field.
-        UnsupportedError: another ``format_version``, a recurrent / CTRNN / IZNN network, a custom
-            activation or aggregation.
+        UnsupportedError: another ``format_version``, a spiking (IZNN) network, a custom activation or
+            aggregation.
         TopologyError: the network itself is invalid (e.g. :class:`~mpnet.errors.CycleError`).
     """
     data, path = _load(source)
@@ -162,10 +171,11 @@ def _from_neat_dict(data: Any, warn: bool) -> Topology:
         raise UnsupportedError(f"neat-python network JSON format_version {version!r} is not supported; mpnet "
                                f"reads {NEAT_FORMAT_VERSION!r}.")
     kind = _get(data, "network_type", "The JSON", "a string", lambda v: isinstance(v, str))
-    if kind != "feedforward":
-        raise UnsupportedError(f"neat-python network_type {kind!r} is not supported: mpnet computes feed-forward "
-                               f"networks only (a {kind} network keeps state between activate calls). Evolve "
-                               f"with feed_forward = True and export a neat.nn.FeedForwardNetwork.")
+    if kind not in NETWORK_TYPES:
+        raise UnsupportedError(f"neat-python network_type {kind!r} is not supported: mpnet computes "
+                               f"{list(NETWORK_TYPES)} networks (not spiking ones). Export a "
+                               f"neat.nn.FeedForwardNetwork, neat.nn.RecurrentNetwork or neat.ctrnn.CTRNN.")
+    recurrent = kind != "feedforward"
     head = _get(data, "topology", "The JSON", "an object", lambda v: isinstance(v, Mapping))
     input_keys = list(_get(head, "input_keys", "topology", "a list of node ids (ints)", _is_ids))
     output_keys = list(_get(head, "output_keys", "topology", "a list of node ids (ints)", _is_ids))
@@ -204,24 +214,29 @@ def _from_neat_dict(data: Any, warn: bool) -> Topology:
             raise UnsupportedError(f"{where} has aggregation {aggregation!r}, which is not one of "
                                    f"neat-python's built-ins {list(_NEAT_AGGREGATIONS)}.")
         bias, response = _number(entry, "bias", where, 0.0), _number(entry, "response", where, 1.0)
-        if aggregation == "product" and key not in fed:
+        if aggregation == "product" and key not in fed and not recurrent:
             bias = bias + response   # neat: bias + response * (product of nothing = 1.0)
+        time_constant = _number(entry, "time_constant", where, 1.0) if kind == "ctrnn" else 1.0
         nodes[key] = Node(key, "output" if key in outputs else "hidden", activation, aggregation, bias,
-                          response=response)
+                          response=response, time_constant=time_constant)
     for key in output_keys:   # an output neat never evaluates keeps its initial value 0
         nodes.setdefault(key, Node(key, "output", "neat.identity", "sum"))
+    if recurrent:   # a source neat never evaluates (not in its nodes) keeps its initial value 0
+        for src, _, _ in connections:
+            if src not in nodes:
+                nodes[src] = Node(src, "hidden", "neat.identity", "sum")
 
     edges = [Edge(src, dst, weight) for src, dst, weight in connections]
     order = input_keys + [k for k in nodes if k not in inputs and k not in outputs] + output_keys
     # hidden neurons in depth order, the order to_neat_json writes them in, so that a neat network comes
     # back from to_neat_json unchanged (with no metadata["mpnet"])
-    depth = Topology([nodes[k] for k in order], edges, warn=False).depth()
+    depth = Topology([nodes[k] for k in order], edges, warn=False, recurrent=kind).depth()
     order = input_keys + sorted(order[len(input_keys):len(order) - len(output_keys)], key=depth.get) + output_keys
     metadata = _get(data, "metadata", "The JSON", "an object", lambda v: isinstance(v, Mapping), {})
     extras = _get(metadata, "mpnet", "metadata", "an object", lambda v: isinstance(v, Mapping), None)
     if extras:
-        nodes, edges, order = _apply_extras(extras, nodes, edges, order, fed)
-    return Topology([nodes[k] for k in order], edges, warn=warn)
+        nodes, edges, order = _apply_extras(extras, nodes, edges, order, fed, recurrent)
+    return Topology([nodes[k] for k in order], edges, warn=warn, recurrent=kind)
 
 
 def _is_pair(v: Any) -> bool:
@@ -235,7 +250,11 @@ def _is_triple(v: Any) -> bool:
 _INFO_TYPES = {"id": ("a node id", _is_id), "activation": ("a string", lambda v: isinstance(v, str)),
                "aggregation": ("a string", lambda v: isinstance(v, str)), "bias": ("a number", _is_number),
                "response": ("a number", _is_number), "dale": ("'+', '-' or null", lambda v: v is None or
-                                                               isinstance(v, str))}
+                                                               isinstance(v, str)),
+               "time_constant": ("a number", _is_number), "idle": ("an object", lambda v: isinstance(v, Mapping))}
+# the fields of a recurrent neuron neat's format has no entry for (no incoming edge), in "idle"
+_IDLE_TYPES = {"role": ("'hidden' or 'output'", lambda v: isinstance(v, str)),
+               **{k: _INFO_TYPES[k] for k in ("activation", "aggregation", "bias", "response", "time_constant")}}
 _FLAG_TYPES = {"sign": ("'+', '-' or null", lambda v: v is None or isinstance(v, str)),
                "trainable": ("true or false", lambda v: isinstance(v, bool))}
 
@@ -249,11 +268,13 @@ def _checked_info(info: Mapping, where: str, types: Mapping) -> Mapping:
     return info
 
 
-def _apply_extras(extras: Mapping, nodes: Dict[Any, Node], edges: List[Edge], order: List[Any], fed: set
-                  ) -> Tuple[Dict[Any, Node], List[Edge], List[Any]]:
+def _apply_extras(extras: Mapping, nodes: Dict[Any, Node], edges: List[Edge], order: List[Any], fed: set,
+                  recurrent: bool = False) -> Tuple[Dict[Any, Node], List[Edge], List[Any]]:
     """Restore what :func:`to_neat_json` kept in ``metadata["mpnet"]``: ids, plain activation names, the
-    aggregation of edge-less product neurons, Dale signs, declaration order, edge signs and frozen flags.
-    Entries that no longer match the neat fields (the file was edited since) are skipped."""
+    aggregation of edge-less product neurons, Dale signs, time constants outside a ctrnn, the fields of a
+    recurrent neuron without incoming edges (neat's format has no entry for it), declaration order, edge
+    signs and frozen flags. Entries that no longer match the neat fields (the file was edited since)
+    are skipped."""
     if extras.get("version") != _EXTRAS_VERSION:
         raise UnsupportedError(f"metadata['mpnet'] version {extras.get('version')!r} is not supported; this "
                                f"mpnet reads version {_EXTRAS_VERSION}.")
@@ -264,8 +285,13 @@ def _apply_extras(extras: Mapping, nodes: Dict[Any, Node], edges: List[Edge], or
     node_list = _get(extras, "nodes", where, "a list of [node id, object] pairs",
                      lambda v: isinstance(v, list) and all(_is_pair(x) for x in v), [])
     rename: Dict[Any, NodeId] = {}
+    node_list = [(key, _checked_info(info, f"{where}.nodes[{i}][1]", _INFO_TYPES))
+                 for i, (key, info) in enumerate(node_list)]
     for i, (key, info) in enumerate(node_list):
-        info = _checked_info(info, f"{where}.nodes[{i}][1]", _INFO_TYPES)
+        if recurrent and "idle" in info:   # a node neat's format has no entry for
+            idle = _checked_info(info["idle"], f"{where}.nodes[{i}][1].idle", _IDLE_TYPES)
+            nodes[key] = Node(key, **dict(idle))
+    for key, info in node_list:
         node = nodes.get(key)
         if node is None:
             continue
@@ -276,10 +302,11 @@ def _apply_extras(extras: Mapping, nodes: Dict[Any, Node], edges: List[Edge], or
             changes.update({k: info[k] for k in ("activation", "aggregation", "bias", "response") if k in info})
         elif "activation" in info and _activation_out(info["activation"]) == node.activation[len("neat."):]:
             changes["activation"] = info["activation"]
-        if info.get("aggregation") == "product" and node.aggregation == "sum" and key not in fed:
+        if info.get("aggregation") == "product" and node.aggregation == "sum" and key not in fed and not recurrent:
             changes["aggregation"] = "product"
-        if "dale" in info:
-            changes["dale"] = info["dale"]
+        for name in ("dale", "time_constant"):
+            if name in info:
+                changes[name] = info[name]
         nodes[key] = replace(node, **changes)
     edge_list = _get(extras, "edges", where, "a list of [src, dst, object] triples",
                      lambda v: isinstance(v, list) and all(_is_triple(x) for x in v), [])
@@ -292,20 +319,70 @@ def _apply_extras(extras: Mapping, nodes: Dict[Any, Node], edges: List[Edge], or
     return {rename.get(k, k): n for k, n in nodes.items()}, edges, [rename.get(k, k) for k in order]
 
 
-def from_neat_genome(genome: Any, config: Any, *, warn: bool = True) -> Topology:
-    """The topology of the network ``neat.nn.FeedForwardNetwork.create(genome, config)`` builds: enabled
-    connections, the nodes the outputs need; computes exactly what its ``activate`` computes.
+def _function_info(defs: Any, name: str, kind: str) -> Dict[str, Any]:
+    """neat's JSON entry for a node's activation or aggregation: its name and whether it is a built-in."""
+    fn = defs.get(name)
+    builtin = (getattr(fn, "__module__", None) == f"neat.{kind}s"
+               and getattr(fn, "__name__", None) == f"{name}_{kind}")
+    return {"name": name, "custom": not builtin}
+
+
+def _node_entry(key: Any, gene: Any, gc: Any, output_keys: List[Any], time_constant: bool) -> Dict[str, Any]:
+    entry = {"id": key, "type": "output" if key in output_keys else "hidden",
+             "activation": _function_info(gc.activation_defs, gene.activation, "activation"),
+             "aggregation": _function_info(gc.aggregation_function_defs, gene.aggregation, "aggregation"),
+             "bias": gene.bias, "response": gene.response}
+    if time_constant:
+        entry["time_constant"] = gene.time_constant
+    return entry
+
+
+def from_neat_genome(genome: Any, config: Any, *, warn: bool = True, network_type: Optional[str] = None
+                     ) -> Topology:
+    """The topology of the network neat-python builds from a genome, computing exactly what it computes.
+
+    ``network_type`` "feedforward" follows ``neat.nn.FeedForwardNetwork.create`` (enabled connections, the
+    nodes the outputs need); "recurrent" and "ctrnn" follow ``neat.nn.RecurrentNetwork.create`` and
+    ``neat.ctrnn.CTRNN.create`` (enabled connections into or out of a node that an output needs, the
+    needed nodes judged on all connections, disabled ones included, as neat does).
 
     Args:
         genome: a ``neat.DefaultGenome`` (or anything with ``nodes`` and ``connections`` alike).
         config: the ``neat.Config`` (or its ``genome_config``) the genome was evolved with.
+        network_type: "feedforward", "recurrent" or "ctrnn"; ``None``: "feedforward" if the config says
+            ``feed_forward = True``, else "recurrent".
 
     Raises:
-        CycleError: the genome is recurrent (neat-python would silently drop the cycle's nodes).
-        UnsupportedError: a custom activation or aggregation.
+        CycleError: a feed-forward network asked of a recurrent genome (neat-python would silently drop the
+            cycle's nodes).
+        UnsupportedError: a custom activation or aggregation, or an unknown ``network_type``.
     """
     gc = getattr(config, "genome_config", config)
+    if network_type is None:
+        network_type = "feedforward" if getattr(gc, "feed_forward", True) else "recurrent"
+    if network_type not in NETWORK_TYPES:
+        raise UnsupportedError(f"network_type {network_type!r} is not supported; expected one of "
+                               f"{list(NETWORK_TYPES)}.")
     input_keys, output_keys = list(gc.input_keys), list(gc.output_keys)
+    if network_type != "feedforward":
+        nodes, connections = _recurrent_genome(genome, gc, input_keys, output_keys, network_type == "ctrnn")
+    else:
+        nodes, connections = _feed_forward_genome(genome, gc, input_keys, output_keys)
+    data = {"format_version": NEAT_FORMAT_VERSION, "network_type": network_type, "metadata": {},
+            "topology": {"num_inputs": len(input_keys), "num_outputs": len(output_keys),
+                         "input_keys": input_keys, "output_keys": output_keys},
+            "nodes": nodes, "connections": connections}
+    try:
+        return from_neat_json(data, warn=warn)
+    except CycleError as err:
+        raise CycleError(f"neat-python genome {getattr(genome, 'key', '?')!r} is recurrent, which a "
+                         f"FeedForwardNetwork cannot compute (it silently drops the cycle's nodes); ask for "
+                         f"network_type='recurrent'. {err}", err.cycle) from None
+
+
+def _feed_forward_genome(genome: Any, gc: Any, input_keys: List[Any], output_keys: List[Any]
+                         ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """neat's JSON nodes and connections of ``FeedForwardNetwork.create(genome)``."""
     enabled = [cg for cg in genome.connections.values() if cg.enabled]
     sources: Dict[Any, List[Any]] = {}
     for cg in enabled:
@@ -317,31 +394,39 @@ def from_neat_genome(genome: Any, config: Any, *, warn: bool = True) -> Topology
             if src not in required and src not in input_keys:
                 required.add(src)
                 frontier.append(src)
-
-    def info(defs: Any, name: str, kind: str) -> Dict[str, Any]:
-        fn = defs.get(name)
-        builtin = (getattr(fn, "__module__", None) == f"neat.{kind}s"
-                   and getattr(fn, "__name__", None) == f"{name}_{kind}")
-        return {"name": name, "custom": not builtin}
-
-    nodes = [{"id": k, "type": "output" if k in output_keys else "hidden",
-              "activation": info(gc.activation_defs, ng.activation, "activation"),
-              "aggregation": info(gc.aggregation_function_defs, ng.aggregation, "aggregation"),
-              "bias": ng.bias, "response": ng.response}
-             for k, ng in genome.nodes.items() if k in required]
+    nodes = [_node_entry(k, ng, gc, output_keys, False) for k, ng in genome.nodes.items() if k in required]
     nodes += [{"id": k, "type": "input"} for k in input_keys]
     connections = [{"from": cg.key[0], "to": cg.key[1], "weight": cg.weight, "enabled": True}
                    for cg in enabled if cg.key[1] in required]
-    data = {"format_version": NEAT_FORMAT_VERSION, "network_type": "feedforward", "metadata": {},
-            "topology": {"num_inputs": len(input_keys), "num_outputs": len(output_keys),
-                         "input_keys": input_keys, "output_keys": output_keys},
-            "nodes": nodes, "connections": connections}
-    try:
-        return from_neat_json(data, warn=warn)
-    except CycleError as err:
-        raise CycleError(f"neat-python genome {getattr(genome, 'key', '?')!r} is recurrent, which a "
-                         f"FeedForwardNetwork cannot compute (it silently drops the cycle's nodes). {err}",
-                         err.cycle) from None
+    return nodes, connections
+
+
+def _recurrent_genome(genome: Any, gc: Any, input_keys: List[Any], output_keys: List[Any], ctrnn: bool
+                      ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """neat's JSON nodes and connections of ``RecurrentNetwork.create(genome)`` (``CTRNN.create`` alike):
+    the nodes an output needs over *all* connections (neat passes disabled ones too), then every enabled
+    connection with an end among them; a node is evaluated iff such a connection enters it."""
+    inputs = set(input_keys)
+    sources: Dict[Any, List[Any]] = {}
+    for src, dst in genome.connections:
+        sources.setdefault(dst, []).append(src)
+    required = set(output_keys)
+    frontier = list(output_keys)
+    while frontier:
+        for src in sources.get(frontier.pop(), []):
+            if src not in required and src not in inputs:
+                required.add(src)
+                frontier.append(src)
+    links: Dict[Any, List[Tuple[Any, float]]] = {}
+    for cg in genome.connections.values():
+        src, dst = cg.key
+        if cg.enabled and (src in required or dst in required):
+            links.setdefault(dst, []).append((src, cg.weight))
+    nodes = [_node_entry(k, genome.nodes[k], gc, output_keys, ctrnn) for k in links]
+    nodes += [{"id": k, "type": "input"} for k in input_keys]
+    connections = [{"from": src, "to": dst, "weight": w, "enabled": True} for dst, ins in links.items()
+                   for src, w in ins]
+    return nodes, connections
 
 
 # ------------------------------------------------------------------------------------------ writing
@@ -364,7 +449,8 @@ def _neat_ids(topology: Topology) -> Dict[NodeId, int]:
 
 def to_neat_json(topology: Topology, path: Union[str, os.PathLike, None] = None, *,
                  metadata: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """neat-python's network JSON of ``topology`` (passes ``neat.export.validate_json``).
+    """neat-python's network JSON of ``topology`` (passes ``neat.export.validate_json``), with the
+    topology's ``network_type`` ("feedforward", "recurrent" or "ctrnn", node time constants included).
 
     Node ids are kept when they are all ints; otherwise inputs become ``-1, -2, ...``, outputs ``0, 1, ...``
     and hidden neurons ``n_outputs, ...`` (neat's convention). What neat's format cannot hold goes into
@@ -399,28 +485,41 @@ def to_neat_json(topology: Topology, path: Union[str, os.PathLike, None] = None,
         preds = topology.predecessors(n)
         aggregation = node.aggregation
         extra = node_extras.setdefault(n, {})
-        if aggregation == "product" and not preds:   # neat's empty product is 1; a sum of nothing is 0
-            aggregation, extra["aggregation"] = "sum", "product"
+        if aggregation == "product" and not preds and not topology.recurrent:
+            aggregation, extra["aggregation"] = "sum", "product"   # neat's empty product is 1, a sum's 0
         name = _activation_out(node.activation)
         if node.activation != f"neat.{name}":
             extra["activation"] = node.activation
-        out_nodes.append({"id": neat_id[n], "type": node.role,
-                          "activation": {"name": name, "custom": False},
-                          "aggregation": {"name": aggregation, "custom": False},
-                          "bias": node.bias, "response": node.response})
+        entry = {"id": neat_id[n], "type": node.role, "activation": {"name": name, "custom": False},
+                 "aggregation": {"name": aggregation, "custom": False}, "bias": node.bias, "response": node.response}
+        if topology.network_type == "ctrnn":
+            entry["time_constant"] = node.time_constant
+        elif node.time_constant != 1.0:
+            extra["time_constant"] = node.time_constant
+        if topology.recurrent and not preds:
+            # neat's recurrent networks have no entry for a node without incoming connections (it stays
+            # 0): written neat's way, its fields kept for mpnet alone
+            extra["idle"] = {"role": node.role, "activation": node.activation, "aggregation": node.aggregation,
+                             "bias": node.bias, "response": node.response, "time_constant": node.time_constant}
+            extra.pop("activation", None)
+            extra.pop("time_constant", None)
+            continue
+        out_nodes.append(entry)
         for src in preds:
             connections.append({"from": neat_id[src], "to": neat_id[n], "weight": edges[(src, n)].weight,
                                 "enabled": True})
     for n in topology.inputs:
         out_nodes.append({"id": neat_id[n], "type": "input", "activation": {"name": "identity", "custom": False},
                           "aggregation": {"name": "none", "custom": False}, "bias": 0.0, "response": 1.0})
+        if topology.network_type == "ctrnn":
+            out_nodes[-1]["time_constant"] = 1.0
 
     for n, node in nodes.items():
         extra = node_extras.setdefault(n, {})
         if node.role == "input":
             plain = Node(n, "input", "identity")
-            extra.update({k: getattr(node, k) for k in ("activation", "aggregation", "bias", "response")
-                          if getattr(node, k) != getattr(plain, k)})
+            extra.update({k: getattr(node, k) for k in ("activation", "aggregation", "bias", "response",
+                                                        "time_constant") if getattr(node, k) != getattr(plain, k)})
         if relabel:
             extra["id"] = n
         if node.dale is not None:
@@ -434,7 +533,7 @@ def to_neat_json(topology: Topology, path: Union[str, os.PathLike, None] = None,
                      + list(topology.outputs))
     head = {"generator": "mpnet"}
     extras: Dict[str, Any] = {"version": _EXTRAS_VERSION}
-    if list(nodes) != default_order:
+    if list(nodes) != default_order or any("idle" in e for e in node_extras.values()):
         extras["order"] = [neat_id[n] for n in nodes]
     if any(node_extras.values()):
         extras["nodes"] = [[neat_id[n], node_extras[n]] for n in nodes if node_extras[n]]
@@ -443,7 +542,7 @@ def to_neat_json(topology: Topology, path: Union[str, os.PathLike, None] = None,
     if len(extras) > 1:
         head["mpnet"] = extras
     head.update(metadata or {})
-    data = {"format_version": NEAT_FORMAT_VERSION, "network_type": "feedforward", "metadata": head,
+    data = {"format_version": NEAT_FORMAT_VERSION, "network_type": topology.network_type, "metadata": head,
             "topology": {"num_inputs": len(topology.inputs), "num_outputs": len(topology.outputs),
                          "input_keys": [neat_id[n] for n in topology.inputs],
                          "output_keys": [neat_id[n] for n in topology.outputs]},

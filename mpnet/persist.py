@@ -2,7 +2,8 @@
 (fourth stage, beside the model: it reads a Network and builds one).
 
 A saved network is a dict of plain data: the topologies as their versioned JSON text, the raw weights and the
-biases as tensors in their dtype, and the settings (``batched``, ``seed``, ``fused``, ``dtype``, ``training``)::
+biases as tensors in their dtype, and the settings (``batched``, ``seed``, ``fused``, ``dtype``, ``training``;
+a ctrnn's ``advance_time`` and ``time_step`` when set)::
 
     {"format": "mpnet.network", "version": 1, "topologies": "[{...}, ...]", "batched": false, "seed": 0,
      "fused": true, "dtype": "float64", "training": true, "raw_weight": tensor [E], "bias": tensor [N - inputs]}
@@ -25,7 +26,7 @@ from typing import Any, Dict, Union
 import torch
 from torch import Tensor
 
-from .errors import FormatError, TopologyError, located
+from .errors import ArgumentError, FormatError, TopologyError, located
 from .model import Network
 
 __all__ = ["save_network", "load_network", "network_payload", "network_from_payload", "NETWORK_FORMAT",
@@ -45,7 +46,8 @@ def network_payload(net: Network, cpu: bool) -> Dict[str, Any]:
             "topologies": json.dumps([t.to_dict() for t in net.topologies], allow_nan=False),
             "batched": net.batched, "seed": net.seed, "fused": net.conv.fused,
             "dtype": str(net.raw_weight.dtype).replace("torch.", ""), "training": net.training,
-            "raw_weight": move(net.raw_weight), "bias": move(net.bias)}
+            "raw_weight": move(net.raw_weight), "bias": move(net.bias),
+            **({"advance_time": net.advance_time, "time_step": net.time_step} if net.network_type == "ctrnn" else {})}
 
 
 def save_network(net: Network, path: PathLike) -> None:
@@ -132,7 +134,17 @@ def network_from_payload(payload: Any, where: str = "the pickled network") -> Ne
         raise FormatError(f"{where}: the field 'dtype' is {dtype_name!r}, not a torch dtype.")
     raw = field("raw_weight", Tensor, "a tensor")
     bias = field("bias", Tensor, "a tensor")
-    net = Network(topos if batched else topos[0], seed=seed, fused=fused, dtype=dtype, device=raw.device)
+    times = {}
+    for key in ("advance_time", "time_step"):   # a ctrnn's clock settings, absent or None when not set
+        value = payload.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise FormatError(f"{where}: the field {key!r} is {value!r}; expected a number or null.")
+        times[key] = value
+    try:
+        net = Network(topos if batched else topos[0], seed=seed, fused=fused, dtype=dtype, device=raw.device,
+                      **times)
+    except ArgumentError as err:
+        raise FormatError(f"{where}: {err}") from None
     for name, tensor, param in (("raw_weight", raw, net.raw_weight), ("bias", bias, net.bias)):
         if tensor.shape != param.shape or tensor.dtype != param.dtype:
             raise FormatError(f"{where}: the field {name!r} is a {tensor.dtype} tensor of shape {list(tensor.shape)};"

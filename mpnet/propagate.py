@@ -184,7 +184,7 @@ class _Layered(torch.autograd.Function):
         return None, None, grad_x, grad_w, grad_b
 
 
-_PROTOTYPES: Dict[bool, "LayeredConv"] = {}
+_PROTOTYPES: Dict[Tuple[type, bool], "LayeredConv"] = {}   # per (layer class, fused)
 
 
 class LayeredConv(MessagePassing):
@@ -212,9 +212,9 @@ class LayeredConv(MessagePassing):
         """A new layer copied from a prototype: torch_geometric inspects a layer's method signatures in its
         constructor (~0.5 ms), most of what building a small :class:`~mpnet.Network` would cost. The copy
         gets its own hook and registry containers; it holds no parameters or buffers."""
-        proto = _PROTOTYPES.get(fused)
+        proto = _PROTOTYPES.get((cls, fused))
         if proto is None:
-            proto = _PROTOTYPES[fused] = cls(fused)
+            proto = _PROTOTYPES[cls, fused] = cls(fused)
         conv = copy.copy(proto)
         for key, value in proto.__dict__.items():
             if isinstance(value, (dict, list, set)):

@@ -1,11 +1,11 @@
 """Topology <-> versioned JSON dict and networkx graph (pure Python; :class:`~mpnet.Topology`'s methods call these)."""
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from .errors import FormatError, NonFiniteError, RoleError, UnknownNodeError
-from .topology import FORMAT, FORMAT_VERSION, Edge, Node, NodeId, Topology, _default_activation
+from .topology import FORMAT, FORMAT_VERSION, NETWORK_TYPES, Edge, Node, NodeId, Topology, _default_activation
 from .validate import check_finite, is_number
 
-_NODE_KEYS = ("id", "role", "activation", "aggregation", "bias", "dale", "response")
+_NODE_KEYS = ("id", "role", "activation", "aggregation", "bias", "dale", "response", "time_constant")
 _EDGE_KEYS = ("src", "dst", "weight", "sign", "trainable")
 
 
@@ -68,6 +68,8 @@ def to_dict(self: Topology) -> Dict[str, Any]:
             entry["dale"] = n.dale
         if n.response != 1.0:
             entry["response"] = n.response
+        if n.time_constant != 1.0:
+            entry["time_constant"] = n.time_constant
         nodes.append(entry)
     edges = []
     for e in self.edges.values():
@@ -77,7 +79,10 @@ def to_dict(self: Topology) -> Dict[str, Any]:
         if not e.trainable:
             entry["trainable"] = False
         edges.append(entry)
-    return {"format": FORMAT, "version": FORMAT_VERSION, "nodes": nodes, "edges": edges}
+    data: Dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
+    if self.network_type != "feedforward":
+        data["network_type"] = self.network_type
+    return {**data, "nodes": nodes, "edges": edges}
 
 
 def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
@@ -102,10 +107,12 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
     if version != FORMAT_VERSION or isinstance(version, bool):
         raise FormatError(f"Topology format version {version!r} is not supported; this mpnet "
                           f"reads version {FORMAT_VERSION}.")
-    unknown = sorted(map(str, set(data) - {"format", "version", "nodes", "edges"}))
+    unknown = sorted(map(str, set(data) - {"format", "version", "network_type", "nodes", "edges"}))
     if unknown:
         raise FormatError(f"Unknown top-level keys {unknown}; a topology has 'format', 'version', 'nodes' and "
-                          f"'edges'. Fix the spelling or remove them.")
+                          f"'edges' (and 'network_type' when recurrent). Fix the spelling or remove them.")
+    network_type = _typed(data, "network_type", "topology", f"one of {list(NETWORK_TYPES)}",
+                          lambda v: v in NETWORK_TYPES, "feedforward")
     for key in ("nodes", "edges"):
         if not isinstance(data.get(key), list):
             raise FormatError(f"{key} is {_kind(data.get(key)) if key in data else 'missing'}; expected a list of "
@@ -127,7 +134,8 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
                           _typed(entry, "aggregation", where, "an aggregation name", _is_str, "sum"),
                           _number(entry, "bias", where, 0.0),
                           _typed(entry, "dale", where, "'+', '-' or null", _is_sign, None),
-                          _number(entry, "response", where, 1.0)))
+                          _number(entry, "response", where, 1.0),
+                          _number(entry, "time_constant", where, 1.0)))
     edges = []
     for i, entry in enumerate(data["edges"]):
         where = f"edges[{i}]"
@@ -146,28 +154,31 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
         edges.append(Edge(src, dst, _number(entry, "weight", where, None, optional=True),
                           _typed(entry, "sign", where, "'+', '-' or null", _is_sign, None),
                           _typed(entry, "trainable", where, "true or false", lambda v: isinstance(v, bool), True)))
-    return Topology(nodes, edges, warn=warn)
+    return Topology(nodes, edges, warn=warn, recurrent=network_type)
 
 
 def to_networkx(self: Topology):
-    """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attribute
-    ``mpnet_version`` the format version. :func:`from_networkx` inverts it exactly."""
+    """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attributes
+    ``mpnet_version`` the format version and ``network_type``. :func:`from_networkx` inverts it exactly."""
     import networkx as nx
-    graph = nx.DiGraph(mpnet_version=FORMAT_VERSION)
+    graph = nx.DiGraph(mpnet_version=FORMAT_VERSION, network_type=self.network_type)
     for n in self.nodes.values():
         graph.add_node(n.id, role=n.role, activation=n.activation, aggregation=n.aggregation,
-                       bias=n.bias, dale=n.dale, response=n.response)
+                       bias=n.bias, dale=n.dale, response=n.response, time_constant=n.time_constant)
     for e in self.edges.values():
         graph.add_edge(e.src, e.dst, weight=e.weight, sign=e.sign, trainable=e.trainable)
     return graph
 
 
 def from_networkx(graph, *, inputs: Optional[Sequence[NodeId]] = None,
-                  outputs: Optional[Sequence[NodeId]] = None, warn: bool = True) -> Topology:
+                  outputs: Optional[Sequence[NodeId]] = None, warn: bool = True,
+                  recurrent: Union[bool, str, None] = None) -> Topology:
     """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
-    ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response`` on nodes,
-    ``weight, sign, trainable`` on edges) are optional, and checked for their type like the fields of
-    :func:`from_dict` (a ``trainable`` of ``"false"`` is refused, not read as true).
+    ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response,
+    time_constant`` on nodes, ``weight, sign, trainable`` on edges) are optional, and checked for their type
+    like the fields of :func:`from_dict` (a ``trainable`` of ``"false"`` is refused, not read as true).
+    ``recurrent`` (see :class:`~mpnet.Topology`) defaults to the graph attribute ``network_type``, else
+    feed-forward.
 
     Raises:
         FormatError: an undirected graph, or an attribute of the wrong type (named with its node or edge).
@@ -198,11 +209,15 @@ def from_networkx(graph, *, inputs: Optional[Sequence[NodeId]] = None,
                           _typed(attrs, "aggregation", where, "an aggregation name", _is_str, "sum"),
                           0.0 if bias is None else _number(attrs, "bias", where, 0.0),
                           _typed(attrs, "dale", where, "'+', '-' or None", _is_sign, None),
-                          _number(attrs, "response", where, 1.0)))
+                          _number(attrs, "response", where, 1.0),
+                          _number(attrs, "time_constant", where, 1.0)))
     edges = []
     for u, v, attrs in graph.edges(data=True):
         where = f"edge {u!r} -> {v!r}: attribute"
         edges.append(Edge(u, v, _number(attrs, "weight", where, None, optional=True),
                           _typed(attrs, "sign", where, "'+', '-' or None", _is_sign, None),
                           _typed(attrs, "trainable", where, "True or False", lambda x: isinstance(x, bool), True)))
-    return Topology(nodes, edges, warn=warn)
+    if recurrent is None:
+        recurrent = _typed(graph.graph, "network_type", "graph: attribute", f"one of {list(NETWORK_TYPES)}",
+                           lambda v: v in NETWORK_TYPES, "feedforward")
+    return Topology(nodes, edges, warn=warn, recurrent=recurrent)

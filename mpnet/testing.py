@@ -1,21 +1,23 @@
 """Slow, obvious references that every fast path is tested against (usable by any later test).
 
 :func:`reference_forward` evaluates a :class:`~mpnet.Topology` node by node in float64 with the ``math``
-module only: no torch, no batching, no sparse tricks. :func:`random_topology` draws small random DAGs
-with every activation and aggregation for property tests. :func:`best_cpu_seconds` times an operation at two
-sizes for the tests that keep it linear.
+module only: no torch, no batching, no sparse tricks; :func:`reference_recurrent` and
+:func:`reference_ctrnn` do the same for recurrent topologies, one sequence at a time.
+:func:`random_topology` draws small random DAGs (or, with ``recurrent``, graphs with cycles and
+self-loops) with every activation and aggregation for property tests. :func:`best_cpu_seconds` times an
+operation at two sizes for the tests that keep it linear.
 """
 import gc
 import math
 import random
 import time
 import statistics
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .topology import ACTIVATIONS, AGGREGATIONS, Edge, Node, Topology
 
-__all__ = ["reference_forward", "random_topology", "best_cpu_seconds", "REFERENCE_ACTIVATIONS",
-           "REFERENCE_AGGREGATIONS"]
+__all__ = ["reference_forward", "reference_recurrent", "reference_ctrnn", "CTRNNReferenceState", "random_topology",
+           "best_cpu_seconds", "REFERENCE_ACTIVATIONS", "REFERENCE_AGGREGATIONS"]
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
@@ -83,9 +85,17 @@ def _maxabs(msgs: Sequence[float]) -> float:
     return hi if hi >= -lo else lo     # largest magnitude; +a wins a tie against -a
 
 
+def _sum(msgs: Sequence[float]) -> float:
+    return math.fsum(msgs) if all(map(math.isfinite, msgs)) else sum(msgs)   # fsum raises on inf - inf
+
+
+def _mean(msgs: Sequence[float]) -> float:
+    return _sum(msgs) / len(msgs)
+
+
 REFERENCE_AGGREGATIONS = {
-    "sum": math.fsum,
-    "mean": statistics.fmean,
+    "sum": _sum,
+    "mean": _mean,
     "max": max,
     "min": min,
     "product": math.prod,
@@ -125,15 +135,108 @@ def reference_forward(topology: Topology, x: Sequence[Sequence[float]],
     return results
 
 
+def _weights_of(topology: Topology, weights: Optional[Mapping]) -> Dict:
+    edges = topology.edges
+    weights = {k: (weights[k] if weights and k in weights else e.weight) for k, e in edges.items()}
+    missing = [k for k, w in weights.items() if w is None]
+    if missing:
+        raise ValueError(f"the reference needs a weight on every edge; unset: {missing[:5]}")
+    return weights
+
+
+def _neuron(topology: Topology, node_id, value: Mapping, weights: Mapping, biases: Optional[Mapping]) -> float:
+    """``activation(response * aggregate(w * value[src]) + bias)`` of one neuron with incoming edges."""
+    node = topology.nodes[node_id]
+    msgs = [weights[(src, node_id)] * value[src] for src in topology.predecessors(node_id)]
+    bias = biases[node_id] if biases and node_id in biases else node.bias
+    return REFERENCE_ACTIVATIONS[node.activation](node.response * REFERENCE_AGGREGATIONS[node.aggregation](msgs)
+                                                  + bias)
+
+
+def reference_recurrent(topology: Topology, sequence: Sequence[Sequence[float]], state: Optional[Mapping] = None,
+                        weights: Optional[Mapping] = None, biases: Optional[Mapping] = None
+                        ) -> Tuple[List[List[float]], Dict]:
+    """Outputs ``[steps][n_outputs]`` of a discrete-time recurrent topology on one input sequence
+    ``[steps][n_inputs]``, and the final value of every node.
+
+    Every node starts at 0 (or at ``state[node]``). At each step the inputs take the step's values; then
+    every non-input node with at least one incoming edge becomes
+    ``activation(response * aggregate(w * previous value of src) + bias)``, all from the values before the
+    step, except that an input's value is the current step's. A node without incoming edges is never
+    updated: it keeps its value. The outputs are read after the step.
+    """
+    weights = _weights_of(topology, weights)
+    value: Dict = {n: 0.0 for n in topology.nodes}
+    value.update(state or {})
+    updated = [n for n, node in topology.nodes.items() if node.role != "input" and topology.predecessors(n)]
+    outputs = []
+    for x in sequence:
+        value.update(zip(topology.inputs, map(float, x)))
+        new = {n: _neuron(topology, n, value, weights, biases) for n in updated}
+        value.update(new)
+        outputs.append([value[o] for o in topology.outputs])
+    return outputs, value
+
+
+class CTRNNReferenceState(NamedTuple):
+    """A continuous-time network between two advances: the last two node values and the clock."""
+    value: Dict          # every node's value now
+    previous: Dict       # every node's value one integration step earlier
+    time: float = 0.0    # the simulated time so far
+
+
+def reference_ctrnn(topology: Topology, sequence: Sequence[Sequence[float]], advance_time: float,
+                    time_step: float, state: Optional[CTRNNReferenceState] = None,
+                    weights: Optional[Mapping] = None, biases: Optional[Mapping] = None
+                    ) -> Tuple[List[List[float]], CTRNNReferenceState]:
+    """Outputs ``[steps][n_outputs]`` of a continuous-time topology, one ``advance(x, advance_time,
+    time_step)`` per input of ``sequence``, and the final state.
+
+    Each advance integrates, with the inputs held at ``x``, until the clock passes ``time + advance_time``,
+    in steps ``dt = min(time_step, end - clock)``. An integration step computes every neuron with incoming
+    edges as ``f = activation(response * aggregate(w * current value of src) + bias)`` and sets it to
+    ``older + dt / time_constant * (-older + f)``, where ``older`` is the value one integration step
+    *before* the current one (neat-python's CTRNN keeps two value buffers and writes the new value into
+    the older one). Nodes without incoming edges keep their value; everything starts at 0. The outputs
+    after an advance are read from the older buffer too, so they are the values one integration step
+    before the last, as ``CTRNN.advance`` returns them.
+    """
+    weights = _weights_of(topology, weights)
+    if state is None:
+        zero = {n: 0.0 for n in topology.nodes}
+        state = CTRNNReferenceState(zero, dict(zero), 0.0)
+    value, older, clock = dict(state.value), dict(state.previous), float(state.time)
+    updated = [n for n, node in topology.nodes.items() if node.role != "input" and topology.predecessors(n)]
+    outputs = []
+    for x in sequence:
+        end = clock + advance_time
+        inputs = dict(zip(topology.inputs, map(float, x)))
+        while clock < end:
+            dt = min(time_step, end - clock)
+            value.update(inputs)
+            older.update(inputs)
+            new = dict(older)
+            for n in updated:
+                f = _neuron(topology, n, value, weights, biases)
+                new[n] = older[n] + dt / topology.nodes[n].time_constant * (-older[n] + f)
+            older, value = value, new
+            clock += dt
+        outputs.append([older[o] for o in topology.outputs])   # neat returns the older buffer
+    return outputs, CTRNNReferenceState(value, older, clock)
+
+
 def random_topology(seed: int, n_inputs: int = 3, n_outputs: int = 2, n_hidden: int = 8, p_edge: float = 0.3,
                     activations: Sequence[str] = ACTIVATIONS, aggregations: Sequence[str] = AGGREGATIONS,
-                    p_sign: float = 0.2, p_frozen: float = 0.1, ids: str = "str", p_response: float = 0.0
-                    ) -> Topology:
+                    p_sign: float = 0.2, p_frozen: float = 0.1, ids: str = "str", p_response: float = 0.0,
+                    recurrent: Union[bool, str] = False, max_weight: float = 1.5) -> Topology:
     """A random DAG over inputs, hidden neurons and outputs with all weights and biases set.
 
     Nodes are ranked (inputs, then hidden, then outputs, shuffled in id); each forward pair is an edge with
-    probability ``p_edge``, so depth, skips and fan-in vary. Some edges get a fixed sign, some are frozen;
-    with ``p_response > 0`` some neurons get a response in [-2, 2] other than 1.
+    probability ``p_edge``, so depth, skips and fan-in vary; weights are drawn in ``[-max_weight, max_weight]``
+    (rounded to 3 decimals), biases in [-0.5, 0.5]. Some edges get a fixed sign, some are frozen;
+    with ``p_response > 0`` some neurons get a response in [-2, 2] other than 1. With ``recurrent`` (True or
+    "ctrnn") every ordered pair into a non-input, backward pairs and self-loops included, is an edge with
+    probability ``p_edge``; a "ctrnn" topology's neurons get time constants in [0.05, 2].
     """
     rng = random.Random(seed)
     make = (lambda tag, i: f"{tag}{i}") if ids == "str" else (lambda tag, i: {"x": 0, "h": 1000, "y": 2000}[tag] + i)
@@ -146,23 +249,25 @@ def random_topology(seed: int, n_inputs: int = 3, n_outputs: int = 2, n_hidden: 
         response = 1.0
         if p_response and rng.random() < p_response:
             response = round(rng.uniform(-2.0, 2.0), 3)
+        tau = round(rng.uniform(0.05, 2.0), 3) if recurrent == "ctrnn" else 1.0
         nodes.append(Node(n, "output" if n in outputs else "hidden", rng.choice(list(activations)),
                           rng.choice(list(aggregations)), bias=round(rng.uniform(-0.5, 0.5), 3),
-                          response=response))
+                          response=response, time_constant=tau))
     rng.shuffle(nodes)  # declaration order must not matter
     edges = []
     for i, a in enumerate(ranked):
-        for b in ranked[max(i + 1, n_inputs):]:
-            if b in outputs and a in outputs:
+        targets = ranked[n_inputs:] if recurrent else ranked[max(i + 1, n_inputs):]
+        for b in targets:
+            if b in outputs and a in outputs and not recurrent:
                 continue
             if rng.random() < p_edge:
-                w = round(rng.uniform(-1.5, 1.5), 3)
+                w = round(rng.uniform(-max_weight, max_weight), 3)
                 sign = None
                 if rng.random() < p_sign:
                     sign = "+" if w >= 0 else "-"
                 edges.append(Edge(a, b, w, sign, trainable=rng.random() >= p_frozen))
     rng.shuffle(edges)
-    return Topology(nodes, edges, warn=False)
+    return Topology(nodes, edges, warn=False, recurrent=recurrent)
 
 
 def best_cpu_seconds(small, large, repeats: int = 5) -> List[float]:

@@ -13,19 +13,22 @@ import warnings
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .errors import (CycleError, DuplicateNodeError, FormatError, RoleError, SignConflictError, TopologyWarning,
-                     UnknownNodeError)
+from .errors import (ArgumentError, CycleError, DuplicateNodeError, FormatError, RoleError, SignConflictError,
+                     TopologyWarning, UnknownNodeError)
 from .validate import check_edge, check_finite, check_id, check_node, find_cycle, fmt_node
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
 
 __all__ = ["Node", "Edge", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIVATIONS", "AGGREGATIONS",
-           "FORMAT_VERSION"]
+           "FORMAT_VERSION", "NETWORK_TYPES"]
 
 NodeId = Union[str, int]
 EdgeKey = Tuple[NodeId, NodeId]
 
 FORMAT = "mpnet.topology"
 FORMAT_VERSION = 1
+#: What a topology computes (neat-python's names): an acyclic pass, a discrete-time recurrent network
+#: (``neat.nn.RecurrentNetwork``), or a continuous-time one (``neat.ctrnn.CTRNN``).
+NETWORK_TYPES = ("feedforward", "recurrent", "ctrnn")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Node:
         dale: ``"+"`` or ``"-"`` if the neuron obeys Dale's law (all outgoing edges share that sign).
         response: a fixed multiplier of the aggregate, ``z = response * aggregate + bias`` (neat-python's
             node response); 1 unless set. It is a constant, not a learned parameter.
+        time_constant: the neuron's time constant ``tau > 0`` in a continuous-time (``"ctrnn"``) topology,
+            ``dy/dt = (activation(z) - y) / tau``; 1 unless set, and unused by other topologies.
     """
     id: NodeId
     role: str = "hidden"
@@ -50,6 +55,7 @@ class Node:
     bias: float = 0.0
     dale: Optional[str] = None
     response: float = 1.0
+    time_constant: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -116,12 +122,25 @@ class Topology:
         nodes: the neurons, each id once.
         edges: the connections; a Dale neuron's sign is written into each of its free outgoing edges.
         warn: emit a :class:`~mpnet.errors.TopologyWarning` when :meth:`unreachable` is not empty.
+        recurrent: ``False`` (a feed-forward DAG: a cycle is an error), ``True`` (a discrete-time recurrent
+            network: cycles and self-loops allowed, each step computes every neuron from the previous
+            step's values, as ``neat.nn.RecurrentNetwork``) or ``"ctrnn"`` (continuous time, as
+            ``neat.ctrnn.CTRNN``, with per-neuron ``time_constant``); a name of :data:`NETWORK_TYPES` works
+            too. See :mod:`mpnet.recurrent`.
 
     Raises:
         TopologyError: any subclass, see :mod:`mpnet.errors`.
     """
 
-    def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, warn: bool = True):
+    def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, warn: bool = True,
+                 recurrent: Union[bool, str] = False):
+        kinds = {False: "feedforward", True: "recurrent", **{k: k for k in NETWORK_TYPES}}
+        if not isinstance(recurrent, (bool, str)) or recurrent not in kinds:
+            raise ArgumentError(f"recurrent={recurrent!r}; expected False (feed-forward), True (discrete-time "
+                                f"recurrent) or 'ctrnn' (continuous-time recurrent), or a network type "
+                                f"{list(NETWORK_TYPES)}.")
+        #: ``"feedforward"``, ``"recurrent"`` or ``"ctrnn"`` (see :data:`NETWORK_TYPES`).
+        self.network_type: str = kinds[recurrent]
         self._nodes: Dict[NodeId, Node] = {}
         for node in nodes:
             if not isinstance(node, Node):
@@ -142,19 +161,19 @@ class Topology:
         for edge in edges:
             if not isinstance(edge, Edge):
                 raise FormatError(f"Expected Edge objects in edges (got a {type(edge).__name__}: {edge!r:.60}).")
-            edge = check_edge(edge, self._nodes, self._edges)
+            edge = check_edge(edge, self._nodes, self._edges, recurrent=self.recurrent)
             self._edges[edge.key] = edge
         self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
         self._pred: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
         for src, dst in self._edges:
             self._succ[src].append(dst)
             self._pred[dst].append(src)
-        cycle = find_cycle(self._succ, list(self._nodes))
+        cycle = None if self.recurrent else find_cycle(self._succ, list(self._nodes))
         if cycle is not None:
             path = " -> ".join(fmt_node(n) for n in cycle)
             raise CycleError(f"The edges contain a cycle: {path}. A feed-forward network must be acyclic; "
                              f"remove one of these edges (e.g. {fmt_node(cycle[-2])} -> "
-                             f"{fmt_node(cycle[-1])}).", cycle)
+                             f"{fmt_node(cycle[-1])}), or declare the topology recurrent=True.", cycle)
         if warn:
             lost = self.unreachable()
             if lost.unreached or lost.dead_ends:
@@ -171,7 +190,9 @@ class Topology:
                    activations: Optional[Mapping[NodeId, str]] = None,
                    aggregations: Optional[Mapping[NodeId, str]] = None,
                    responses: Optional[Mapping[NodeId, float]] = None,
-                   frozen: Iterable[EdgeKey] = (), hidden: Sequence[NodeId] = (), warn: bool = True) -> "Topology":
+                   frozen: Iterable[EdgeKey] = (), hidden: Sequence[NodeId] = (), warn: bool = True,
+                   recurrent: Union[bool, str] = False,
+                   time_constants: Optional[Mapping[NodeId, float]] = None) -> "Topology":
         """Declare a network from its edge list; hidden neurons are the nodes that are neither inputs nor
         outputs, in order of first appearance.
 
@@ -186,6 +207,8 @@ class Topology:
             biases, activations, aggregations, responses: per-node overrides.
             frozen: edges whose weight stays at its (given) initial value.
             hidden: extra hidden neurons to declare even if no edge mentions them.
+            recurrent: ``True`` or ``"ctrnn"`` to allow cycles and self-loops (see the class).
+            time_constants: per-node time constants of a ``"ctrnn"`` topology (1 unless given).
 
         Example:
             >>> topo = Topology.from_edges([("x", "h", 0.5), ("h", "y", -1.0)], inputs=["x"], outputs=["y"])
@@ -220,7 +243,8 @@ class Topology:
                 order.append(node_id)
         order += list(outputs)
         for what, table in (("dale", dale), ("biases", biases), ("activations", activations),
-                            ("aggregations", aggregations), ("responses", responses)):
+                            ("aggregations", aggregations), ("responses", responses),
+                            ("time_constants", time_constants)):
             for node_id in (table or {}):
                 if node_id not in order:
                     raise UnknownNodeError(f"{what} names node {node_id!r}, which no edge, input or output "
@@ -235,8 +259,9 @@ class Topology:
                               aggregation=(aggregations or {}).get(node_id, aggregation),
                               bias=(biases or {}).get(node_id, 0.0),
                               dale=(dale or {}).get(node_id),
-                              response=(responses or {}).get(node_id, 1.0)))
-        return cls(nodes, parsed, warn=warn)
+                              response=(responses or {}).get(node_id, 1.0),
+                              time_constant=(time_constants or {}).get(node_id, 1.0)))
+        return cls(nodes, parsed, warn=warn, recurrent=recurrent)
 
     # --------------------------------------------------------------------------------------- access
     @property
@@ -248,6 +273,11 @@ class Topology:
     def edges(self) -> Dict[EdgeKey, Edge]:
         """``{(src, dst): Edge}`` in declaration order (a copy)."""
         return dict(self._edges)
+
+    @property
+    def recurrent(self) -> bool:
+        """Whether cycles are allowed (``network_type`` "recurrent" or "ctrnn")."""
+        return self.network_type != "feedforward"
 
     @property
     def num_nodes(self) -> int:
@@ -265,7 +295,10 @@ class Topology:
 
     def depth(self) -> Dict[NodeId, int]:
         """Longest path from the inputs: inputs 0; a non-input neuron 1 + the deepest of its sources (1 if
-        it has none). Neurons of equal depth can be computed together."""
+        it has none). Neurons of equal depth can be computed together. In a recurrent topology every
+        non-input neuron has depth 1: one synchronous step computes them all."""
+        if self.recurrent:
+            return {n: 0 if node.role == "input" else 1 for n, node in self._nodes.items()}
         depth: Dict[NodeId, int] = {}
         indeg = {n: len(p) for n, p in self._pred.items()}
         ready = [n for n in self._nodes if indeg[n] == 0]
@@ -331,7 +364,8 @@ class Topology:
             if type(value) is not float or not math.isfinite(value):
                 check_finite(value, f"The bias of node {fmt_node(node_id)}", optional=False)
                 value = float(value)
-            nodes[node_id] = Node(n.id, n.role, n.activation, n.aggregation, value, n.dale, n.response)
+            nodes[node_id] = Node(n.id, n.role, n.activation, n.aggregation, value, n.dale, n.response,
+                                  n.time_constant)
         new = Topology.__new__(Topology)
         new.__dict__.update(self.__dict__)   # the wiring (immutable, so shared) and anything derived from it
         new._nodes, new._edges = nodes, edges
@@ -339,12 +373,13 @@ class Topology:
 
     def __eq__(self, other: object) -> bool:
         # node order matters (it fixes the input and output columns); edge declaration order does not
-        return (isinstance(other, Topology) and list(self._nodes.values()) == list(other._nodes.values())
-                and self._edges == other._edges)
+        return (isinstance(other, Topology) and self.network_type == other.network_type
+                and list(self._nodes.values()) == list(other._nodes.values()) and self._edges == other._edges)
 
     def __repr__(self) -> str:
+        kind = "" if self.network_type == "feedforward" else f", {self.network_type}"
         return (f"Topology(inputs={len(self.inputs)}, outputs={len(self.outputs)}, "
-                f"hidden={self.num_nodes - len(self.inputs) - len(self.outputs)}, edges={self.num_edges})")
+                f"hidden={self.num_nodes - len(self.inputs) - len(self.outputs)}, edges={self.num_edges}{kind})")
 
     # ------------------------------------------------------------ serialization (in mpnet/serialize.py)
     # These methods are the public face required of a Topology; the work lives downstream (serialize,
@@ -397,26 +432,31 @@ class Topology:
 
     @classmethod
     def from_networkx(cls, graph, *, inputs: Optional[Sequence[NodeId]] = None,
-                      outputs: Optional[Sequence[NodeId]] = None, warn: bool = True) -> "Topology":
+                      outputs: Optional[Sequence[NodeId]] = None, warn: bool = True,
+                      recurrent: Union[bool, str, None] = None) -> "Topology":
         """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
-        ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response`` on nodes,
-        ``weight, sign, trainable`` on edges) are optional."""
+        ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response,
+        time_constant`` on nodes, ``weight, sign, trainable`` on edges) are optional; ``recurrent`` defaults
+        to the graph attribute ``network_type``."""
         from .serialize import from_networkx
-        return from_networkx(graph, inputs=inputs, outputs=outputs, warn=warn)
+        return from_networkx(graph, inputs=inputs, outputs=outputs, warn=warn, recurrent=recurrent)
 
     # ------------------------------------------------------------------- neat-python and PyG (thin)
     @classmethod
     def from_neat_json(cls, source, *, warn: bool = True) -> "Topology":
         """Read neat-python's network JSON (a path, JSON text or dict); see :func:`mpnet.neat_io.from_neat_json`.
-        ``Network(Topology.from_neat_json(path))`` computes what ``neat.nn.FeedForwardNetwork.activate`` does."""
+        ``Network(Topology.from_neat_json(path))`` computes what neat's ``FeedForwardNetwork.activate`` (or
+        ``RecurrentNetwork.activate``, ``CTRNN.advance``) does."""
         from .neat_io import from_neat_json
         return from_neat_json(source, warn=warn)
 
     @classmethod
-    def from_neat_genome(cls, genome, config, *, warn: bool = True) -> "Topology":
-        """The feed-forward network of a neat-python genome; see :func:`mpnet.neat_io.from_neat_genome`."""
+    def from_neat_genome(cls, genome, config, *, warn: bool = True, network_type: Optional[str] = None
+                         ) -> "Topology":
+        """The network neat-python builds from a genome (feed-forward, recurrent or ctrnn); see
+        :func:`mpnet.neat_io.from_neat_genome`."""
         from .neat_io import from_neat_genome
-        return from_neat_genome(genome, config, warn=warn)
+        return from_neat_genome(genome, config, warn=warn, network_type=network_type)
 
     def to_neat_json(self, path: Union[str, os.PathLike, None] = None, **kw) -> Dict[str, Any]:
         """neat-python's network JSON (a dict; also written to ``path`` if given); see

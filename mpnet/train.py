@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .checks import as_tensor, check_bool, check_finite, check_float, check_int, check_rows, check_targets
-from .errors import ArgumentError, DivergenceError
+from .errors import ArgumentError, DataError, DivergenceError
 from .model import Network
 
 __all__ = ["fit", "LOSSES"]
@@ -60,11 +60,15 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
 
     Args:
         net: a :class:`~mpnet.Network` (one topology or a batch).
-        X: ``[n, n_inputs]`` (or ``[T, n, n_inputs]`` for a batch with one data set per topology).
+        X: ``[n, n_inputs]`` (or ``[T, n, n_inputs]`` for a batch with one data set per topology). For a
+            recurrent network, sequences: ``[n, steps, n_inputs]`` (or ``[T, n, steps, n_inputs]``).
         Y: ``[n, n_outputs]`` or ``[n]`` (class indices for cross_entropy, or one output), or with a
-            leading ``T``.
+            leading ``T``. For sequences, a target per step ``[n, steps, n_outputs]`` (``[n, steps]`` of
+            class indices), or for the last step only ``[n, n_outputs]`` (``[n]``); with a leading ``T``
+            exactly when ``X`` has one.
         loss: ``"mse"``, ``"bce"``, ``"cross_entropy"``, or ``callable(pred, target) -> [T]`` or scalar,
-            where ``pred`` is ``[T, batch, n_outputs]`` (``T = 1`` for a single topology).
+            where ``pred`` is ``[T, batch, n_outputs]`` (``T = 1`` for a single topology; for targets per
+            step, ``batch`` counts sample-steps, ``batch * steps``).
         epochs: passes over the data.
         batch_size: samples per step (``None``: the whole data set, one step per epoch).
         optimizer: ``"adam"`` (default), ``"sgd"``, ``"adamw"``, an optimizer, or ``callable(params)``.
@@ -121,6 +125,9 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
     if Y.is_floating_point() or not ids:
         Y = Y.to(param.dtype)
     T, n_out = net.num_graphs, net.plan.n_out
+    if getattr(net, "recurrent", False):
+        return _fit_sequences(net, X, Y, loss_fn, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
+                              seed=seed, progress=progress, named_optimizer=named_optimizer)
     n, Y = check_rows(X, Y, n_in=net.plan.n_in, n_out=n_out, num_graphs=T, class_ids=ids)
     check_finite(X, "X")
     check_finite(Y, "Y")
@@ -185,6 +192,102 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
     if not bool(ok):   # the one read of the device: did any epoch diverge?
         _diverged(net, params, (prev, cur), history, int(first_bad), lr if named_optimizer else None)
     return history if net.batched else history[:, 0]
+
+
+def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: Callable, *, epochs: int,
+                   batch_size: Optional[int], optimizer, lr: float, seed: int, progress: Optional[bool],
+                   named_optimizer: bool) -> Tensor:
+    """:func:`fit` for a recurrent network (backpropagation through time over whole sequences)."""
+    T, n_out, n_in = net.num_graphs, net.plan.n_out, net.plan.n_in
+    ce = loss_fn is _cross_entropy
+    if X.dim() not in (3, 4) or X.shape[-1] != n_in or (X.dim() == 4 and (not net.batched or X.shape[0] != T)):
+        want = f"[n, steps, {n_in}]" + (f" or [{T}, n, steps, {n_in}]" if net.batched else "")
+        raise DataError(f"Expected X of shape {want} for a recurrent network: a batch of input sequences (got "
+                        f"shape {list(X.shape)}).")
+    lead = X.dim() - 3                    # 1 if X (and so Y) has a leading T
+    n, steps = X.shape[lead], X.shape[lead + 1]
+    if n == 0 or steps == 0:
+        raise DataError(f"X of shape {list(X.shape)} holds no {'sequence' if n == 0 else 'step'}; give at least "
+                        f"one sequence of at least one step.")
+    if not ce and n_out == 1 and Y.dim() == lead + 1:
+        Y = Y.unsqueeze(-1)               # [n] -> [n, 1]: one output, last step
+    per_step = Y.dim() == lead + (2 if ce else 3)
+    last = Y.dim() == lead + (1 if ce else 2)
+    shape_ok = (per_step or last) and Y.shape[lead] == n and (not per_step or Y.shape[lead + 1] == steps) \
+        and (ce or Y.shape[-1] == n_out) and (not lead or Y.shape[0] == T)
+    if not shape_ok:
+        tail = "" if ce else f", {n_out}"
+        raise DataError(f"Expected Y of shape {'[T, ' if lead else '['}{n}, {steps}{tail}] (a target per step) or "
+                        f"{'[T, ' if lead else '['}{n}{tail}] (the last step only) for X of shape {list(X.shape)} "
+                        f"(got {list(Y.shape)}).")
+    _check_finite_sequences(X, "X", lead)
+    _check_finite_sequences(Y, "Y", lead)
+    check_targets(Y, {_bce: "bce", _cross_entropy: "cross_entropy"}.get(loss_fn, "custom"), n_out)
+    opt = _optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr)
+    gen = torch.Generator().manual_seed(seed)
+    size = n if batch_size is None else batch_size
+    device = net.bias.device
+    history = torch.empty(epochs, T)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=epochs, desc="fit", unit="epoch", leave=False)
+    net.train()
+    params = [net.raw_weight, net.bias]
+    cur, first_bad = None, None
+    with net.pass_threads(size):   # as fit: the thread policy over the whole loop (mpnet/threads.py)
+        for epoch in range(epochs):
+            # the weights at the start of the epoch before (prev) and of this one (cur), as in fit
+            prev, cur = cur, [p.detach().clone() for p in params]
+            prev = cur if prev is None else prev
+            order = torch.randperm(n, generator=gen).to(device) if size < n else torch.arange(n, device=device)
+            total = torch.zeros(T, dtype=net.bias.dtype, device=device)
+            for start in range(0, n, size):
+                idx = order[start:start + size]
+                xb, yb = X.index_select(lead, idx), Y.index_select(lead, idx)
+                pred = net(xb.transpose(-3, -2))                 # [(T,) steps, b, n_out]
+                pred = pred if net.batched else pred.unsqueeze(0)
+                if per_step:                                     # [T, b * steps, n_out] against [(T,) b * steps(, n_out)]
+                    pred = pred.transpose(1, 2).reshape(T, -1, n_out)
+                    yb = yb.reshape(yb.shape[:lead] + (-1,) + yb.shape[lead + 2:])
+                else:
+                    pred = pred[:, -1]
+                per = loss_fn(pred, yb)
+                per = per.expand(T) if per.dim() == 0 and T == 1 else per
+                opt.zero_grad(set_to_none=True)
+                per.sum().backward()
+                opt.step()
+                total += per.detach() * idx.numel()
+            history[epoch] = (total / n).cpu()
+            finite = bool(torch.isfinite(history[epoch]).all()) and all(bool(torch.isfinite(p).all()) for p in params)
+            if not finite:
+                first_bad = epoch
+                break
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{history[epoch].mean():.4g}")
+    if bar is not None:
+        bar.close()
+    if first_bad is not None:
+        _diverged(net, params, (prev, cur), history, first_bad, lr if named_optimizer else None)
+    return history if net.batched else history[:, 0]
+
+
+def _check_finite_sequences(t: Tensor, name: str, lead: int) -> None:
+    """A DataError naming the first NaN or inf of ``t`` (``[(T,) n, steps, ...]`` or ``[(T,) n, ...]``)."""
+    if not t.is_floating_point():
+        return
+    bad = ~torch.isfinite(t)
+    if not bool(bad.any()):
+        return
+    first = [int(i) for i in torch.nonzero(bad)[0]]
+    names = (["topology"] if lead else []) + ["sequence", "step", "column"]
+    if t.dim() < len(names):   # targets of the last step only: no steps axis
+        names = names[:lead + 1] + names[lead + 2:]
+    where = ", ".join(f"{k} {i}" for k, i in zip(names, first))
+    raise DataError(f"{name} holds {t[tuple(first)].item()} at {where} ({int(bad.sum())} non-finite values in "
+                    f"all); remove or fill those values.")
 
 
 def _diverged(net: Network, params, starts, history: Tensor, epoch: int, lr: Optional[float]) -> None:

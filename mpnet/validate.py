@@ -5,8 +5,8 @@ from dataclasses import replace
 from typing import Any, List, Mapping, Optional, Sequence
 
 from .errors import (DaleConflictError, DuplicateEdgeError, InputEdgeError, NonFiniteError, RoleError,
-                     SelfLoopError, SignConflictError, UnknownActivationError, UnknownAggregationError,
-                     UnknownNodeError)
+                     SelfLoopError, SignConflictError, TimeConstantError, UnknownActivationError,
+                     UnknownAggregationError, UnknownNodeError)
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
 
 __all__ = ["check_node", "check_edge", "find_cycle", "fmt_node", "check_finite", "check_id", "is_number"]
@@ -100,13 +100,18 @@ def check_node(node):
         raise NonFiniteError(f"The response of node {fmt_node(node.id)} is {node.response!r}; expected a "
                              f"finite number (1 leaves the aggregate unscaled).")
     check_sign(node.dale, f"Dale neuron {fmt_node(node.id)}")
-    if type(node.bias) is not float or type(node.response) is not float:
-        return replace(node, bias=float(node.bias), response=float(node.response))
+    tau = node.time_constant
+    if not is_number(tau) or not _finite(tau) or tau <= 0:
+        raise TimeConstantError(f"The time constant of node {fmt_node(node.id)} is {tau!r}; expected a finite "
+                                f"number > 0 (1 unless set; neat-python's default range is [0.01, 10]).")
+    if type(node.bias) is not float or type(node.response) is not float or type(tau) is not float:
+        return replace(node, bias=float(node.bias), response=float(node.response), time_constant=float(tau))
     return node
 
-def check_edge(edge, nodes: Mapping, edges: Mapping):
+
+def check_edge(edge, nodes: Mapping, edges: Mapping, recurrent: bool = False):
     """Raise the TopologyError a malformed edge deserves; return it normalised (float weight, the source's
-    Dale sign written in)."""
+    Dale sign written in). ``recurrent`` allows self-loops."""
     def name() -> str:   # built only for a message: this check runs once per edge of every topology
         return f"Edge {fmt_node(edge.src)} -> {fmt_node(edge.dst)}"
     for end, which in ((edge.src, "source"), (edge.dst, "target")):
@@ -116,8 +121,9 @@ def check_edge(edge, nodes: Mapping, edges: Mapping):
             raise UnknownNodeError(f"{name()} refers to node {fmt_node(end)}, which is not declared. "
                                    f"Declared nodes: {list(nodes)[:20]}"
                                    f"{' ...' if len(nodes) > 20 else ''}. Declare it or fix the id.")
-    if edge.src == edge.dst:
-        raise SelfLoopError(f"{name()} is a self-loop; a feed-forward network has none. Remove it.")
+    if edge.src == edge.dst and not recurrent:
+        raise SelfLoopError(f"{name()} is a self-loop; a feed-forward network has none. Remove it, or declare "
+                            f"the topology recurrent=True.")
     if nodes[edge.dst].role == "input":
         raise InputEdgeError(f"{name()} ends in input node {fmt_node(edge.dst)}; inputs take their value "
                              f"from the data. Point the edge at a hidden or output node.")

@@ -40,6 +40,7 @@ import mpnet
 import mpnet.threads
 
 import bench_build
+import bench_recurrent
 import bench_tensorneat
 from bench_peers import GRAPHS, METHODS, Case, check, forward_backward, genomes, make_case, no_grad, prepare, to_neat
 from bench_report import Row, check_targets, format_table
@@ -367,12 +368,23 @@ def main() -> None:
     parser.add_argument("--busy", type=int, default=0, help="busy-loop processes to run meanwhile")
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)   # a child's torch threads
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--recurrent-only", action="store_true", help="only the recurrent rows and targets")
     parser.add_argument("--ray", action="store_true", help="only the search over Ray: local vs 2 Ray workers "
                         "(pip install 'mpnet[ray]'); with --quick: 2,000 and 10,000 genomes")
     args = parser.parse_args()
     if args.child:
         torch.set_num_threads(args.threads)
         print(json.dumps(child(json.loads(args.child))))
+        return
+    if args.recurrent_only:
+        cfg = QUICK if args.quick else Config()
+        print(f"{shlex.join(['python'] + sys.argv)}: torch {torch.__version__}, neat-python {neat.__version__}, "
+              f"{torch.get_num_threads()} torch threads, load average at start {os.getloadavg()[0]:.2f}; ms: median "
+              f"of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python), float32", flush=True)
+        rows, infos = bench_recurrent.bench_recurrent(cfg, time_round_robin)
+        print("\n".join(infos + ["", format_table(rows), "", "targets:"]
+                        + [t.line() for t in bench_recurrent.targets(rows)]
+                        + [f"load average at end {os.getloadavg()[0]:.2f}"]))
         return
     if args.ray:
         print(f"command: {shlex.join(['python'] + sys.argv)}; load average at start {os.getloadavg()[0]:.2f}, "
@@ -436,12 +448,16 @@ def report_run(args, cfg: Config, start: float, tensorneat, skipped: str) -> Non
                          f"the {extra['compared']} without a relu input within 1e-5 of its kink; jit compile "
                          f"(transform, forward, grad) {extra['jit_s']:.1f} s")
         print(f"  done: {info}", file=sys.stderr, flush=True)
+    recurrent_rows, recurrent_infos = bench_recurrent.bench_recurrent(cfg, time_round_robin)
+    print(f"  done: {'; '.join(recurrent_infos)}", file=sys.stderr, flush=True)
     build_rows, builds = bench_builds(cfg, transform)
     print("  done: build rows", file=sys.stderr, flush=True)
     mem_line, mem_ratio = bench_memory(cfg)
     title = "targets" + (" (quick run: smaller cases, fewer repeats; the goals are for the full run)"
                          if args.quick else "")
-    tail = [mem_line, f"{title}:"] + [t.line() for t in check_targets(rows + build_rows, builds, mem_ratio, cfg)] + [
+    targets = check_targets(rows + build_rows, builds, mem_ratio, cfg) + bench_recurrent.targets(recurrent_rows)
+    rows, infos = rows + recurrent_rows, infos + recurrent_infos
+    tail = [mem_line, f"{title}:"] + [t.line() for t in targets] + [
         f"load average at end {os.getloadavg()[0]:.2f}; total {time.perf_counter() - start:.0f} s"]
     report = "\n".join(infos + ["", format_table(rows), "", format_table(build_rows, build=True), ""] + tail)
     print("\n" + report)

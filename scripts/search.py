@@ -8,7 +8,8 @@
     python scripts/search.py bench                              # the targets table (several seeds per row)
     python scripts/search.py bench --quick                      # fewer seeds, for a smoke test
 
-Tasks: xor, parity (3 bits), spirals, pole. ``--set key=value`` overrides any NEATConfig field, e.g.
+Tasks: xor, parity (3 bits), spirals, pole, pole-nv (double pole without velocities: needs recurrent genomes,
+``--set feed_forward=False --population 1000``). ``--set key=value`` overrides any NEATConfig field, e.g.
 ``--set add_node_rate=0.2 --set hidden_activation=sin``.
 """
 import argparse
@@ -37,6 +38,9 @@ LAMARCKIAN = {k: v for k, v in search.NEATConfig.lamarckian().to_dict().items() 
 SPIRALS = {**LAMARCKIAN, "hidden_activation": "sin", "activation_options": ("sin", "tanh", "gauss", "sigmoid"),
            "activation_mutate_rate": 0.1}
 
+# double pole balancing without velocities: recurrent genomes, the population of NEAT's p2nv.ne (1,000)
+POLE_NV = {"population": 1000, "feed_forward": False}
+
 # name, task, NEAT overrides, finetune, seeds (full, quick), generation cap, target (text, check)
 ROWS = [
     ("xor", "xor", {}, None, (50, 10), 300, "50/50 solved, mean evals <= 4755",
@@ -53,6 +57,8 @@ ROWS = [
      lambda s: None),
     ("double pole", "pole2", {}, None, (10, 3), 100, "(no target; NEAT paper DPV: 3,600 evals)",
      lambda s: None),
+    ("double pole, no velocities", "pole-nv", POLE_NV, None, (5, 1), 150,
+     "(no target; NEAT paper DPNV: 33,184 evals mean)", lambda s: None),
 ]
 # task names of the rows beyond the command-line tasks
 BENCH_TASKS = {"pole2": ("pole", {"poles": 2})}
@@ -84,7 +90,7 @@ def one_run(task_name: str, seed: int, overrides: Dict, finetune, generations: i
 
 def bench(args) -> int:
     rows = ROWS if not args.only else [r for r in ROWS if r[1] in args.only]
-    print(f"search bench: NEAT (population 150), seeds 0..n-1 per row, one run per seed stopping at the first "
+    print(f"search bench: NEAT (population 150, 1,000 for pole-nv), seeds 0..n-1 per row, one run per seed stopping at the first "
           f"solving generation; {args.jobs} worker process(es), torch 1 thread each; machine load at start: "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"lamarckian = paper defaults + {LAMARCKIAN}; sin = lamarckian + hidden_activation 'sin', "

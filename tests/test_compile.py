@@ -1,4 +1,5 @@
 """compile: level-contiguous rows and edges, depth, batching layout."""
+import pytest
 import torch
 from torch_geometric.data import Data
 
@@ -109,3 +110,36 @@ def test_array_union_equals_pyg_batch_of_each_topology():
     out_rank = torch.full((arrays.num_nodes,), -1)
     out_rank[arrays.outputs.view(-1)] = torch.arange(n_out).repeat(T)
     assert torch.equal(out_rank, batch.out_rank)
+
+
+def test_a_recurrent_topology_compiles_to_one_level_with_every_edge():
+    topo = random_topology(4, n_hidden=6, p_edge=0.4, recurrent=True)
+    data, plan = compile_topologies(topo)
+    assert len(plan.levels) == 1 and plan.levels[0].n0 == 3 and plan.levels[0].n1 == topo.num_nodes
+    assert plan.levels[0].e1 == topo.num_edges
+    pyg = topo.to_pyg()
+    edges = {(pyg.node_id[s], pyg.node_id[d]) for s, d in pyg.edge_index.t().tolist()}
+    assert edges == set(topo.edges) and any(s == d for s, d in edges)   # self-loops kept
+
+
+def test_a_recurrent_batch_keeps_its_type_and_refuses_a_feed_forward_shard():
+    from mpnet.arrays import ArrayTopology
+    from mpnet.errors import ArgumentError, MismatchError
+    topos = [random_topology(s, n_hidden=4, p_edge=0.4, recurrent=True) for s in range(3)]
+    arrays = ArrayTopology.from_topologies(topos)
+    assert arrays.network_type == "recurrent" and "recurrent" in repr(arrays)
+    assert torch.equal(arrays.depth, torch.tensor([0 if n.role == "input" else 1 for t in topos
+                                                   for n in t.nodes.values()]))
+    with pytest.raises(ArgumentError, match="from_batch, which builds feed-forward graphs"):
+        arrays.columns(0, 2)
+    with pytest.raises(MismatchError, match="mix network types"):
+        ArrayTopology.from_topologies([topos[0], random_topology(0, n_hidden=2)])
+
+
+def test_drawing_a_recurrent_topology_does_not_fail(tmp_path):
+    pytest.importorskip("matplotlib")
+    import mpnet
+    topo = random_topology(1, n_hidden=5, p_edge=0.4, recurrent=True)
+    mpnet.draw(topo, tmp_path / "loops.png")
+    mpnet.draw(mpnet.Network(topo), tmp_path / "net.png")
+    assert (tmp_path / "loops.png").stat().st_size > 0

@@ -120,3 +120,82 @@ def test_onnx_without_the_extra_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "__import__", no_onnxscript)
     with pytest.raises(ImportError, match=r"needs the package 'onnx(script)?': pip install \"mpnet\[onnx\]\""):
         to_onnx(Network(random_topology(0, n_hidden=2)), tmp_path / "m.onnx")
+
+
+# ------------------------------------------------------------------------------------------ recurrent
+from mpnet.export import StaticRecurrent   # noqa: E402
+
+
+def recurrent_net(kind, dtype=torch.float64, graphs=3, time_step=0.03):
+    topos = [random_topology(s, n_hidden=5, p_edge=0.35, p_response=0.3, recurrent=kind, max_weight=0.6)
+             for s in range(graphs)]
+    timing = dict(advance_time=0.1, time_step=time_step) if kind == "ctrnn" else {}
+    return Network(topos, dtype=dtype, seed=0, **timing)
+
+
+def state_args(net, kind, x, h):
+    return (x, h) if kind is True else (x, h, torch.randn_like(h))
+
+
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
+def test_static_recurrent_equals_the_network_with_its_state(kind):
+    net = recurrent_net(kind)
+    x = torch.randn(5, 4, 3, dtype=torch.float64)
+    h = torch.randn(net.plan.num_nodes, 4, dtype=torch.float64)
+    args = state_args(net, kind, x, h)
+    from mpnet.recurrent import RecurrentState
+    state = RecurrentState(h, args[2] if kind == "ctrnn" else None)
+    static = StaticRecurrent(net, 5)
+    with torch.no_grad():
+        want, after = net(x, state, return_state=True)
+        got = static(*args)
+    torch.testing.assert_close(got[0], want, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(got[1], after.h, rtol=1e-12, atol=1e-12)
+    if kind == "ctrnn":
+        torch.testing.assert_close(got[2], after.previous, rtol=1e-12, atol=1e-12)
+    assert repr(static).startswith("StaticRecurrent(graphs=3, inputs=3, outputs=2, steps=5")
+    assert not list(static.parameters())
+
+
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
+def test_recurrent_torchscript_and_torch_export_for_fixed_steps(kind, tmp_path):
+    net = recurrent_net(kind, graphs=2, time_step=0.05)
+    to_torchscript(net, tmp_path / "model.pt", steps=3)
+    loaded = torch.jit.load(str(tmp_path / "model.pt"))
+    program = to_torch_export(net, tmp_path / "model.pt2", steps=3)
+    for batch in (1, 6):
+        x = torch.randn(3, batch, 3, dtype=torch.float64)
+        h = torch.zeros(net.plan.num_nodes, batch, dtype=torch.float64)
+        want = outputs(net, x)
+        args = (x, h) if kind is True else (x, h, h)
+        torch.testing.assert_close(loaded(*args)[0], want, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(program.module()(*args)[0], want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", [True, pytest.param("ctrnn", marks=pytest.mark.slow)])
+def test_recurrent_onnx_model_equals_the_network(tmp_path, kind):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    net = recurrent_net(kind, dtype=torch.float32, graphs=1, time_step=0.05)
+    to_onnx(net, tmp_path / "model.onnx", steps=2)
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"))
+    x = torch.randn(2, 5, 3)
+    h = torch.zeros(net.plan.num_nodes, 5)
+    feeds = {"x": x.numpy(), "h": h.numpy(), **({"previous": h.numpy()} if kind == "ctrnn" else {})}
+    y, h_out = session.run(None, feeds)[:2]
+    with torch.no_grad():
+        want, state = net(x, return_state=True)
+    torch.testing.assert_close(torch.from_numpy(y), want, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(torch.from_numpy(h_out), state.h, rtol=1e-5, atol=1e-5)
+
+
+def test_recurrent_export_errors():
+    net = recurrent_net(True)
+    with pytest.raises(ValueError, match="exports for a fixed number of inputs: give steps="):
+        to_torchscript(net)
+    with pytest.raises(ValueError, match="steps is for recurrent networks"):
+        to_torchscript(Network(random_topology(0, n_hidden=2)), steps=3)
+    with pytest.raises(ValueError, match=r"Expected steps a positive int.*\(got 0\)"):
+        StaticRecurrent(net, 0)
+    with pytest.raises(ValueError, match="StaticRecurrent exports a recurrent network"):
+        StaticRecurrent(Network(random_topology(0, n_hidden=2)), 2)

@@ -82,3 +82,12 @@ def test_convert_to_a_model_draws_unset_weights_with_the_seed(tmp_path, capsys):
     x = torch.randn(5, 1)
     with torch.no_grad():
         torch.testing.assert_close(torch.jit.load(str(tmp_path / "net.pt"))(x), Network(topo, seed=3)(x))
+
+
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
+def test_recurrent_topologies_convert_between_readable_formats_exactly(tmp_path, kind):
+    topo = random_topology(3, n_hidden=5, p_edge=0.35, activations=NEAT_OK, p_response=0.3, recurrent=kind)
+    for fmt in READABLE:
+        path = tmp_path / f"net{FORMATS[fmt]}"
+        write(topo, path)
+        assert read(path, warn=False) == topo, fmt

@@ -307,16 +307,11 @@ def test_from_edges_quickstart_style_network_goes_to_neat():
 
 
 # ------------------------------------------------------------------------------------------- errors
-def test_recurrent_and_ctrnn_exports_are_refused(config):
-    genome = random_genomes(config, 1, seed=9)[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        recurrent = json.loads(export_network_json(neat.nn.RecurrentNetwork.create(genome, config)))
-        ctrnn = json.loads(export_network_json(neat.ctrnn.CTRNN.create(genome, config)))
-    with pytest.raises(UnsupportedError, match="network_type 'recurrent' is not supported"):
-        Topology.from_neat_json(recurrent)
-    with pytest.raises(UnsupportedError, match="network_type 'ctrnn' is not supported"):
-        Topology.from_neat_json(ctrnn)
+def test_spiking_network_is_refused(config):
+    data = neat_json(random_genomes(config, 1, seed=9)[0], config)
+    data["network_type"] = "iznn"
+    with pytest.raises(UnsupportedError, match="network_type 'iznn' is not supported"):
+        Topology.from_neat_json(data)
 
 
 def my_swish(z):
@@ -400,3 +395,155 @@ def test_unset_weight_is_refused_on_write():
     topo = Topology.from_edges([("x", "y")], inputs=["x"], outputs=["y"])
     with pytest.raises(UnsupportedError, match=r"Edges \[\('x', 'y'\)\] have no weight"):
         topo.to_neat_json()
+
+
+# ------------------------------------------------------------------------------- recurrent and ctrnn
+from recurrent_genomes import close, exported, make_config   # noqa: E402
+from recurrent_genomes import random_genomes as recurrent_genomes   # noqa: E402
+from mpnet.testing import reference_ctrnn, reference_recurrent   # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def rconfig(tmp_path_factory):
+    return make_config(tmp_path_factory.mktemp("rneat"))
+
+
+@pytest.mark.parametrize("kind", ["recurrent", "ctrnn"])
+def test_recurrent_genome_and_neats_own_export_give_the_same_topology(rconfig, kind):
+    build = neat.nn.RecurrentNetwork.create if kind == "recurrent" else neat.ctrnn.CTRNN.create
+    for genome in recurrent_genomes(rconfig, 80, seed=20):
+        direct = Topology.from_neat_genome(genome, rconfig, warn=False, network_type=kind)
+        from_json = Topology.from_neat_json(exported(build(genome, rconfig)), warn=False)
+        assert direct == from_json and direct.network_type == kind
+    # a feed_forward = False config makes recurrent topologies by default
+    assert Topology.from_neat_genome(genome, rconfig, warn=False).network_type == "recurrent"
+
+
+def test_unknown_network_type_for_a_genome(rconfig):
+    genome = recurrent_genomes(rconfig, 1, seed=21)[0]
+    with pytest.raises(UnsupportedError, match="network_type 'iznn' is not supported"):
+        Topology.from_neat_genome(genome, rconfig, network_type="iznn")
+
+
+def test_recurrent_json_keeps_neats_semantics_for_edgeless_neurons(rconfig):
+    """neat leaves nodes without incoming connections out of a recurrent network's nodes: they stay 0,
+    even an edge-less product (no ``bias + response`` translation as for a feed-forward network)."""
+    A, G = neat.activations, neat.aggregations
+    evals = [(0, A.tanh_activation, G.sum_aggregation, 0.1, 1.0, [(-1, 1.5), (0, 0.5), (7, 2.0)])]
+    net = neat.nn.RecurrentNetwork([-1], [0, 1], evals)
+    topo = Topology.from_neat_json(exported(net), warn=False)
+    assert topo.network_type == "recurrent" and set(topo.nodes) == {-1, 0, 1, 7}
+    assert not topo.predecessors(7) and not topo.predecessors(1)
+    seq = [[0.5], [-1.0], [2.0]]
+    ours, _ = reference_recurrent(topo, seq)
+    assert [net.activate(x) for x in seq] == ours
+    data = topo.to_neat_json()
+    assert {n["id"] for n in data["nodes"]} == {-1, 0}   # written neat's way: no entry for 1 and 7
+    assert Topology.from_neat_json(data, warn=False) == topo
+
+
+RECURRENT_EXPORTABLE = list(NEAT_ACTIVATIONS) + ["identity", "relu", "elu", "selu", "abs", "square", "clamped"]
+
+
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
+@pytest.mark.parametrize("seed", range(10))
+def test_recurrent_topologies_to_neat_json_and_back_are_exact(seed, kind):
+    topo = random_topology(seed, n_hidden=seed % 5 + 2, p_edge=0.3, activations=RECURRENT_EXPORTABLE, p_response=0.4,
+                           ids="int" if seed % 2 else "str", recurrent=kind)
+    data = topo.to_neat_json()
+    assert validate_json(data) and data["network_type"] == topo.network_type
+    if kind == "ctrnn":
+        taus = {n["id"]: n["time_constant"] for n in data["nodes"] if n["type"] != "input"}
+        assert len(set(taus.values())) > 1
+    again = Topology.from_neat_json(json.loads(json.dumps(data)), warn=False)
+    assert again == topo and list(again.nodes) == list(topo.nodes)
+
+
+def test_time_constants_outside_a_ctrnn_round_trip():
+    topo = Topology.from_edges([("x", "h", 1.0), ("h", "h", 0.5), ("h", "y", 1.0)], inputs=["x"], outputs=["y"],
+                               recurrent=True, time_constants={"h": 0.25}, activation="neat.tanh")
+    data = topo.to_neat_json()
+    assert all("time_constant" not in n for n in data["nodes"])
+    assert Topology.from_neat_json(data) == topo
+
+
+def neat_recurrent_network(data):
+    """neat-python's RecurrentNetwork or CTRNN built from a neat JSON dict with neat's own function tables."""
+    acts, aggs = neat.activations.ActivationFunctionSet(), neat.aggregations.AggregationFunctionSet()
+    links = {}
+    for c in data["connections"]:
+        if c["enabled"]:
+            links.setdefault(c["to"], []).append((c["from"], c["weight"]))
+    ins, outs = data["topology"]["input_keys"], data["topology"]["output_keys"]
+    nodes = [n for n in data["nodes"] if n["type"] != "input"]
+    if data["network_type"] == "ctrnn":
+        evals = {n["id"]: neat.ctrnn.CTRNNNodeEval(n["time_constant"], acts.get(n["activation"]["name"]),
+                                                   aggs.get(n["aggregation"]["name"]), n["bias"], n["response"],
+                                                   links[n["id"]]) for n in nodes}
+        return neat.ctrnn.CTRNN(ins, outs, evals)
+    evals = [(n["id"], acts.get(n["activation"]["name"]), aggs.get(n["aggregation"]["name"]), n["bias"],
+              n["response"], links[n["id"]]) for n in nodes]
+    return neat.nn.RecurrentNetwork(ins, outs, evals)
+
+
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
+@pytest.mark.parametrize("seed", range(6))
+def test_written_recurrent_json_computes_the_same_in_neat(seed, kind):
+    topo = random_topology(seed, n_hidden=6, p_edge=0.3, activations=RECURRENT_EXPORTABLE, p_response=0.4,
+                           recurrent=kind)
+    net = neat_recurrent_network(topo.to_neat_json())
+    rng = random.Random(seed)
+    seq = [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(3)]
+    if kind is True:
+        want, (ours, _) = [net.activate(x) for x in seq], reference_recurrent(topo, seq)
+    else:
+        want, (ours, _) = [net.advance(x, 0.1, 0.03) for x in seq], reference_ctrnn(topo, seq, 0.1, 0.03)
+    assert all(close(a, b, 1e-9) for w, o in zip(want, ours) for a, b in zip(w, o)), (want, ours)
+
+
+def test_recurrent_neat_json_errors_name_the_file_and_field(tmp_path):
+    from mpnet.errors import NonFiniteError, TimeConstantError
+    topo = Topology.from_edges([("x", "h", 1.0), ("h", "h", 0.5), ("h", "y", 1.0)], inputs=["x"], outputs=["y"],
+                               recurrent="ctrnn", time_constants={"h": 0.25}, activation="neat.tanh")
+    data = to_neat_json(topo)
+    h = next(i for i, n in enumerate(data["nodes"]) if n.get("time_constant") == 0.25)
+    for value, error, match in [("0.25", FormatError, r"time_constant is '0.25' \(a string\); expected a number"),
+                                (None, FormatError, r"time_constant is None \(null\); expected a number"),
+                                (0.0, TimeConstantError, r"time constant of node .* is 0.0; expected a finite number > 0"),
+                                (-2, TimeConstantError, r"time constant of node .* is -2.0; expected a finite number > 0")]:
+        bad = json.loads(json.dumps(data))
+        bad["nodes"][h]["time_constant"] = value
+        (tmp_path / "bad.json").write_text(json.dumps(bad))
+        with pytest.raises(error, match=r"bad\.json: .*" + match):
+            from_neat_json(tmp_path / "bad.json")
+    bad = json.loads(json.dumps(data))
+    bad["nodes"][h]["time_constant"] = float("inf")
+    with pytest.raises(NonFiniteError, match=r"time_constant is inf; expected a finite number"):
+        from_neat_json(bad)
+
+
+def test_recurrent_neat_json_metadata_is_checked():
+    # an output without incoming edges: neat's format has no entry for it, metadata keeps its fields ("idle")
+    topo = Topology.from_edges([("x", "h", 1.0), ("h", "h", 0.5)], inputs=["x"], outputs=["y"], hidden=["h"],
+                               recurrent=True, biases={"y": 0.5}, warn=False)
+    data = to_neat_json(topo)
+    assert from_neat_json(data, warn=False) == topo
+    entries = data["metadata"]["mpnet"]["nodes"]
+    i = next(i for i, (_, info) in enumerate(entries) if "idle" in info)
+    bad = json.loads(json.dumps(data))
+    bad["metadata"]["mpnet"]["nodes"][i][1]["idle"]["bias"] = "0.5"
+    with pytest.raises(FormatError, match=rf"metadata\.mpnet\.nodes\[{i}\]\[1\]\.idle\.bias is '0.5' \(a string\); "
+                                          r"expected a number"):
+        from_neat_json(bad, warn=False)
+    bad["metadata"]["mpnet"]["nodes"][i][1]["idle"] = {"colour": 1}
+    with pytest.raises(FormatError, match=rf"metadata\.mpnet\.nodes\[{i}\]\[1\]\.idle has unknown keys \['colour'\]"):
+        from_neat_json(bad, warn=False)
+
+
+def test_a_cycle_in_a_feedforward_neat_json_says_to_use_recurrent():
+    topo = Topology.from_edges([("x", "h", 1.0), ("h", "h", 0.5), ("h", "y", 1.0)], inputs=["x"], outputs=["y"],
+                               recurrent=True, activation="neat.tanh")
+    data = to_neat_json(topo)
+    data["network_type"] = "feedforward"
+    with pytest.raises(mpnet.errors.TopologyError, match=r"self-loop.*recurrent=True"):
+        from_neat_json(data)

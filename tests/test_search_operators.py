@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from mpnet import Topology
 from mpnet.search import NEATConfig
 from mpnet.search import operators as ops
-from mpnet.search.genome import Genome, Innovations, check_genome
+from mpnet.search.genome import Genome, GenomeError, Innovations, check_genome
 
 from test_search_genome import hand_genome
 
@@ -219,3 +219,56 @@ def test_distance_counts_excess_disjoint_and_weights_by_hand():
     # a differing activation counts 1 in the mean difference
     dad.nodes[3].activation = "tanh"
     assert ops.distance(mom, dad, CFG) == pytest.approx(3 + 0.4 * 22 / 6)
+
+
+# ------------------------------------------------------------------------------- recurrent genomes
+RECURRENT = replace(CFG, feed_forward=False)
+
+
+def test_without_feed_forward_add_connection_closes_cycles_and_self_loops():
+    innov = Innovations(1, 1)
+    g = hand_genome([(0, 2, 1, True), (2, 3, 1, True), (3, 1, 1, True), (0, 3, 1, True), (0, 1, 1, True),
+                     (2, 1, 1, True)], hidden=[2, 3], n_inputs=1, n_outputs=1, innov=innov)
+    rng = random.Random(0)
+    while ops.add_connection(g, RECURRENT, innov, rng):   # until every allowed pair is present
+        pass
+    assert {(3, 2), (1, 2), (1, 3), (2, 2), (3, 3), (1, 1)} <= set(g.conns)   # backward pairs and self-loops
+    assert not any(dst == 0 for _, dst in g.conns)                           # never into an input
+    check_genome(g, acyclic=False)
+    with pytest.raises(GenomeError, match="self-loop|cycle"):
+        check_genome(g)
+    topo = g.to_topology(RECURRENT)
+    assert topo.network_type == "recurrent" and ("h2", "h2") in topo.edges
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2 ** 32 - 1), steps=st.lists(st.sampled_from(["add_node", "add_connection", "mutate",
+                                                                          "remove_node"]), min_size=1, max_size=40))
+def test_recurrent_mutations_and_crossover_keep_genomes_valid(seed, steps):
+    rng = random.Random(seed)
+    innov = Innovations(3, 2)
+    cfg = replace(RECURRENT, add_node_rate=0.5, add_connection_rate=0.5, remove_node_rate=0.1)
+    mom = Genome.minimal(0, 3, 2, cfg, innov, rng)
+    dad = mom.copy(1)
+    for name in steps:
+        for g in (mom, dad):
+            {"add_node": lambda: ops.add_node(g, cfg, innov, rng),
+             "add_connection": lambda: ops.add_connection(g, cfg, innov, rng),
+             "mutate": lambda: ops.mutate(g, cfg, innov, rng),
+             "remove_node": lambda: ops.remove_node(g, rng)}[name]()
+            check_genome(g, acyclic=False)
+    child = ops.crossover(mom, dad, 2, cfg, rng)
+    check_genome(child, acyclic=False)
+    topo = child.to_topology(cfg)
+    assert topo.num_edges == child.num_enabled() and topo.recurrent
+
+
+def test_a_recurrent_start_topology_needs_a_recurrent_search():
+    topo = Topology.from_edges([("x", "h", 0.5), ("h", "h", 0.5), ("h", "y", 1.0)], inputs=["x"], outputs=["y"],
+                               activation="sigmoid", output_activation="sigmoid", recurrent=True)
+    with pytest.raises(GenomeError, match="recurrent but the search is feed-forward; set feed_forward=False"):
+        Genome.from_topology(0, topo, CFG, Innovations(1, 1))
+    g = Genome.from_topology(0, topo, RECURRENT, Innovations(1, 1))
+    check_genome(g, acyclic=False)
+    back = g.to_topology(RECURRENT, input_names=["x"], output_names=["y"])
+    assert back.recurrent and len(back.edges) == 3 and any(s == d for s, d in back.edges)

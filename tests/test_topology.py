@@ -722,3 +722,144 @@ def test_neat_activations_are_registered_distinct_from_torch_ones():
     assert "neat.sigmoid" in ACTIVATIONS and "sigmoid" in ACTIVATIONS
     topo = small([("x", "h"), ("h", "y")], activations={"h": "neat.cube"})
     assert topo.nodes["h"].activation == "neat.cube"
+
+
+# ---------------------------------------------------------------------------------------- recurrent
+LOOP_EDGES = [("x", "h", 0.5), ("h", "h", 0.9), ("h", "g", 1.0), ("g", "h", -0.5), ("g", "y", 2.0)]
+
+
+def loop(**kw):
+    return small(LOOP_EDGES, **kw)
+
+
+def test_recurrent_flag_allows_cycles_and_self_loops():
+    topo = loop(recurrent=True)
+    assert topo.recurrent and topo.network_type == "recurrent"
+    assert ("h", "h") in topo.edges and topo.predecessors("h") == ["x", "h", "g"]
+    assert "recurrent" in repr(topo)
+
+
+def test_without_the_flag_a_cycle_or_self_loop_says_how_to_declare_it():
+    with pytest.raises(SelfLoopError, match=r"'h' -> 'h' is a self-loop.*recurrent=True"):
+        loop()
+    with pytest.raises(CycleError, match=r"cycle: 'h' -> 'g' -> 'h'.*recurrent=True"):
+        small([e for e in LOOP_EDGES if e[0] != e[1]])
+
+
+def test_recurrent_inputs_still_take_no_edges():
+    with pytest.raises(InputEdgeError, match="ends in input node 'x'"):
+        small(LOOP_EDGES + [("h", "x", 1.0)], recurrent=True)
+
+
+@pytest.mark.parametrize("value", [2, "yes", None, 1.0, "Recurrent"])
+def test_recurrent_flag_must_be_a_known_kind(value):
+    with pytest.raises(errors.ArgumentError, match=r"recurrent=.*expected False \(feed-forward\), True"):
+        Topology([Node("x", "input"), Node("y", "output")], [], recurrent=value)
+
+
+def test_network_type_names_are_accepted_for_the_flag():
+    for kind in ("feedforward", "recurrent", "ctrnn"):
+        assert Topology([Node("x", "input"), Node("y", "output")], [Edge("x", "y")], recurrent=kind).network_type == kind
+    assert Topology([Node("x", "input"), Node("y", "output")], [Edge("x", "y")], recurrent=False).network_type \
+        == "feedforward"
+
+
+def test_recurrent_depth_is_one_step_for_every_neuron():
+    topo = loop(recurrent=True)
+    assert topo.depth() == {"x": 0, "h": 1, "g": 1, "y": 1}
+    assert topo.topological_order() == ["x", "h", "g", "y"]
+
+
+def test_time_constants_and_ctrnn():
+    topo = loop(recurrent="ctrnn", time_constants={"h": 0.1, "y": 2.5})
+    assert topo.network_type == "ctrnn" and topo.recurrent
+    assert [n.time_constant for n in topo.nodes.values()] == [1.0, 0.1, 1.0, 2.5]
+    with pytest.raises(UnknownNodeError, match="time_constants names node 'zz'"):
+        loop(recurrent="ctrnn", time_constants={"zz": 1.0})
+
+
+@pytest.mark.parametrize("tau", [0.0, -1.0, math.inf, math.nan, "1", True])
+def test_time_constant_must_be_positive_and_finite(tau):
+    with pytest.raises(errors.TimeConstantError, match=r"time constant of node 'h' is .*expected a finite number > 0"):
+        Topology([Node("x", "input"), Node("h", time_constant=tau), Node("y", "output")], [Edge("x", "h")],
+                 recurrent="ctrnn")
+
+
+def test_network_type_takes_part_in_equality():
+    assert loop(recurrent=True) != loop(recurrent="ctrnn")
+    assert loop(recurrent=True) == loop(recurrent=True)
+    dag = small([("x", "h", 1.0), ("h", "y", 1.0)])
+    assert dag != small([("x", "h", 1.0), ("h", "y", 1.0)], recurrent=True)
+
+
+def test_with_weights_keeps_the_network_type():
+    topo = loop(recurrent="ctrnn", time_constants={"g": 0.3})
+    again = topo.with_weights({("h", "h"): -0.1}, {"g": 0.25})
+    assert again.network_type == "ctrnn" and again.edges[("h", "h")].weight == -0.1
+    assert again.nodes["g"].time_constant == 0.3 and again.nodes["g"].bias == 0.25
+
+
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
+@pytest.mark.parametrize("seed", range(6))
+def test_recurrent_json_and_networkx_round_trips(kind, seed, tmp_path):
+    topo = random_topology(seed, n_hidden=6, p_edge=0.35, recurrent=kind, p_response=0.3,
+                           ids="int" if seed % 2 else "str")
+    data = json.loads(json.dumps(topo.to_dict()))
+    assert data["network_type"] == topo.network_type
+    assert Topology.from_dict(data, warn=False) == topo
+    topo.save(tmp_path / "t.json")
+    assert Topology.load(tmp_path / "t.json", warn=False) == topo
+    graph = topo.to_networkx()
+    assert graph.graph["network_type"] == topo.network_type
+    assert Topology.from_networkx(graph, warn=False) == topo
+
+
+def test_feed_forward_dict_has_no_network_type_key():
+    assert "network_type" not in question().to_dict()
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (lambda d: d.update(network_type="iznn"), FormatError,
+     r"topology\.network_type is 'iznn' \(a string\); expected one of \['feedforward', 'recurrent', 'ctrnn'\]"),
+    (lambda d: d.update(network_type=True), FormatError, r"topology\.network_type is True \(a boolean\)"),
+    (lambda d: d["nodes"][1].update(time_constant="0.5"), FormatError,
+     r"nodes\[1\] \(id 'h'\)\.time_constant is '0\.5' \(a string\); expected a number"),
+    (lambda d: d["nodes"][1].update(time_constant=None), FormatError, r"nodes\[1\] \(id 'h'\)\.time_constant is None"),
+    (lambda d: d["nodes"][1].update(time_constant=0), errors.TimeConstantError,
+     r"time constant of node 'h' is 0; expected a finite number > 0"),
+    (lambda d: d["nodes"][1].update(time_constant=1e400), errors.NonFiniteError,
+     r"nodes\[1\] \(id 'h'\)\.time_constant is inf; expected a finite number"),
+    (lambda d: d.pop("network_type"), errors.SelfLoopError, r"'h' -> 'h' is a self-loop.*recurrent=True"),
+])
+def test_recurrent_dict_errors_name_the_field(change, error, match):
+    data = json.loads(json.dumps(loop(recurrent="ctrnn", time_constants={"h": 0.5}).to_dict()))
+    assert data["nodes"][1]["id"] == "h" and data["nodes"][1]["time_constant"] == 0.5
+    change(data)
+    with pytest.raises(error, match=match):
+        Topology.from_dict(data)
+
+
+def test_recurrent_networkx_errors_name_the_attribute():
+    graph = loop(recurrent="ctrnn").to_networkx()
+    graph.graph["network_type"] = "spiking"
+    with pytest.raises(FormatError, match=r"graph: attribute network_type is 'spiking'.*expected one of"):
+        Topology.from_networkx(graph)
+    graph.graph["network_type"] = "ctrnn"
+    graph.nodes["h"]["time_constant"] = "fast"
+    with pytest.raises(FormatError, match=r"node 'h': attribute time_constant is 'fast' \(a string\)"):
+        Topology.from_networkx(graph)
+    graph.nodes["h"]["time_constant"] = 0.25
+    assert Topology.from_networkx(graph).nodes["h"].time_constant == 0.25
+
+
+def test_from_networkx_plain_digraph_with_a_cycle_and_the_flag():
+    graph = nx.DiGraph([("x", "h"), ("h", "h"), ("h", "y"), ("y", "h")])
+    topo = Topology.from_networkx(graph, inputs=["x"], outputs=["y"], recurrent=True)
+    assert topo.recurrent and set(topo.edges) == {("x", "h"), ("h", "h"), ("h", "y"), ("y", "h")}
+
+
+def test_random_recurrent_topologies_have_cycles_and_self_loops():
+    topos = [random_topology(s, n_hidden=6, p_edge=0.3, recurrent=True) for s in range(20)]
+    assert sum(any(a == b for a, b in t.edges) for t in topos) >= 10
+    from mpnet.validate import find_cycle
+    assert all(find_cycle({n: t.successors(n) for n in t.nodes}, list(t.nodes)) for t in topos)

@@ -81,6 +81,94 @@ def test_batched_fit_equals_training_each_alone():
             assert got.edges[key].weight == pytest.approx(edge.weight, rel=1e-9, abs=1e-12)
 
 
+# ------------------------------------------------------------------------------------------ sequences
+def _parity_task(n=128, steps=5, seed=0):
+    """Running sign product of the inputs, a task a recurrent net needs its memory for."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, steps, 1, generator=g).sign()
+    return X, X.cumprod(1)
+
+
+def test_fit_sequences_last_step_only_and_per_step_targets():
+    X, Y = _parity_task()
+    topo = mpnet.sample.layered([1, 4, 1], density=1.0, seed=0, activation="tanh")
+    topo = mpnet.Topology(list(topo.nodes.values()),
+                          list(topo.edges.values()) + [mpnet.Edge(h, h) for h in topo.nodes
+                                                       if topo.nodes[h].role == "hidden"], recurrent=True)
+    for target in (Y, Y[:, -1], Y[:, -1, 0]):
+        net = mpnet.Network(topo, seed=0)
+        history = mpnet.fit(net, X, target, epochs=40, lr=0.05, batch_size=32, progress=False)
+        assert history.shape == (40,) and history[-1] < history[0]
+
+
+def test_fit_batched_sequences_each_topology_its_own_data():
+    topos = [random_topology(s, n_inputs=2, n_outputs=1, n_hidden=3, p_edge=0.5, activations=["tanh"],
+                             aggregations=["sum"], recurrent=True, p_frozen=0.0) for s in range(4)]
+    X = torch.randn(4, 32, 3, 2, generator=torch.Generator().manual_seed(1))
+    Y = X.sum(-1, keepdim=True).tanh()
+    net = mpnet.Network(topos, seed=0)
+    history = mpnet.fit(net, X, Y, epochs=30, lr=0.05, progress=False)
+    assert history.shape == (30, 4) and (history[-1] <= history[0]).all() and (history[-1] < history[0]).sum() >= 3
+    # the same as training each alone (no two topologies share a parameter): start from the same weights
+    alone = mpnet.Network(mpnet.Network(topos, seed=0).topology(2))
+    torch.testing.assert_close(mpnet.fit(alone, X[2], Y[2], epochs=30, lr=0.05, progress=False), history[:, 2],
+                               rtol=1e-4, atol=1e-6)
+
+
+def test_fit_sequences_cross_entropy_per_step():
+    X, Y = _parity_task(n=64, steps=4)
+    topo = random_topology(0, n_inputs=1, n_outputs=2, n_hidden=4, p_edge=0.6, activations=["tanh"],
+                           aggregations=["sum"], recurrent=True, p_frozen=0.0)
+    net = mpnet.Network(topo, seed=0)
+    label = (Y[..., 0] > 0).long()                                             # [n, steps]
+    history = mpnet.fit(net, X, label, loss="cross_entropy", epochs=20, lr=0.05, progress=False)
+    assert history[-1] < history[0]
+    mpnet.fit(net, X, label[:, -1], loss="cross_entropy", epochs=2, progress=False)   # last step only
+
+
+def test_fit_sequences_shape_errors():
+    topo = random_topology(0, n_inputs=1, n_outputs=1, n_hidden=2, recurrent=True)
+    net = mpnet.Network(topo)
+    X = torch.randn(8, 3, 1)
+    with pytest.raises(DataError, match=r"Expected X of shape \[n, steps, 1\] for a recurrent network.*got shape "
+                                         r"\[8, 1\]"):
+        mpnet.fit(net, X[:, 0], X[:, 0], epochs=1, progress=False)
+    with pytest.raises(DataError, match=r"Expected Y of shape \[8, 3, 1\] \(a target per step\) or \[8, 1\] "
+                                         r"\(the last step only\).*got \[8, 4, 1\]"):
+        mpnet.fit(net, X, torch.zeros(8, 4, 1), epochs=1, progress=False)
+    with pytest.raises(DataError, match=r"X of shape \[0, 3, 1\] holds no sequence"):
+        mpnet.fit(net, X[:0], X[:0], epochs=1, progress=False)
+    with pytest.raises(DataError, match=r"X of shape \[8, 0, 1\] holds no step"):
+        mpnet.fit(net, X[:, :0], X[:, :0], epochs=1, progress=False)
+
+
+def test_fit_sequences_data_errors_name_sequence_step_and_column():
+    net = mpnet.Network(random_topology(0, n_inputs=2, n_outputs=1, n_hidden=2, recurrent=True))
+    X, Y = torch.randn(8, 3, 2), torch.rand(8, 3, 1)
+    bad = X.clone()
+    bad[5, 2, 1] = float("nan")
+    with pytest.raises(DataError, match=r"X holds nan at sequence 5, step 2, column 1 \(1 non-finite values in all\)"):
+        mpnet.fit(net, bad, Y, epochs=1, progress=False)
+    with pytest.raises(DataError, match=r"Y holds inf at sequence 3, column 0"):
+        mpnet.fit(net, X, torch.where(torch.arange(8) == 3, torch.inf, 0.0).unsqueeze(-1), epochs=1, progress=False)
+    batched = mpnet.Network([random_topology(s, n_inputs=2, n_outputs=1, n_hidden=2, recurrent=True) for s in range(2)])
+    bad = torch.randn(2, 8, 3, 2)
+    bad[1, 4, 0, 0] = -float("inf")
+    with pytest.raises(DataError, match=r"X holds -inf at topology 1, sequence 4, step 0, column 0"):
+        mpnet.fit(batched, bad, torch.rand(2, 8, 3, 1), epochs=1, progress=False)
+    with pytest.raises(DataError, match=r"The bce loss takes targets in \[0, 1\]"):
+        mpnet.fit(net, X, Y * 3 + 1, loss="bce", epochs=1, progress=False)
+
+
+def test_fit_sequences_divergence_keeps_finite_weights():
+    topo = mpnet.Topology.from_edges([("x", "h", 0.5), ("h", "h", 0.9), ("h", "y", 0.5)], inputs=["x"], outputs=["y"],
+                                     activation="identity", recurrent=True)
+    net = mpnet.Network(topo, seed=0)
+    X = torch.full((16, 20, 1), 3.0)
+    with pytest.raises(DivergenceError, match=r"Training diverged at epoch \d+") as info:
+        mpnet.fit(net, X, X * 1e3, epochs=200, lr=1e3, optimizer="sgd", progress=False)
+    assert torch.isfinite(net.raw_weight).all() and torch.isfinite(net.bias).all()
+    assert info.value.history.shape == (info.value.epoch,)
 # ------------------------------------------------------------------------- argument and data checks
 from mpnet.errors import ArgumentError, DataError, DivergenceError  # noqa: E402
 

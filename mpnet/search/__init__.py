@@ -8,9 +8,10 @@ Lamarckian fine-tuning (gradient steps on the whole batched population, written 
 
 The flow: genomes (:mod:`.genome`, :mod:`.operators`) -> :class:`NEAT` (ask / tell) -> topologies ->
 an evaluator (one batched ``mpnet.Network`` per generation, :mod:`.evaluate`) scores them on a task
-(:mod:`.tasks`) -> the runner (:func:`run`, :func:`resume`) records, reports and checkpoints.
+(:mod:`.tasks`, :mod:`.pole`) -> the runner (:func:`run`, :func:`resume`) records, reports and checkpoints.
 """
 from . import tasks
+from . import pole   # registers the "pole-nv" task (double pole balancing without velocities)
 from .config import NEATConfig
 from .evaluate import Evaluation, Evaluator, Finetune, LocalEvaluator
 from .genome import Genome
@@ -20,6 +21,6 @@ from .reporters import CSVReporter, ProgressBar, Reporter, plot_history
 from .ray_evaluator import RayEvaluator
 from .runner import Result, check_fit, checkpoint_task, resume, run
 
-__all__ = ["NEAT", "NEATConfig", "run", "resume", "Finetune", "tasks", "Result", "Individual", "History", "Record",
+__all__ = ["NEAT", "NEATConfig", "run", "resume", "Finetune", "tasks", "pole", "Result", "Individual", "History", "Record",
            "Evaluator", "Evaluation", "LocalEvaluator", "RayEvaluator", "Reporter", "ProgressBar", "CSVReporter",
            "plot_history", "check_fit", "checkpoint_task", "Genome"]

@@ -60,6 +60,8 @@ class NEATConfig:
     remove_node_rate: float = 0.0           # delete a hidden neuron and its connections (not in the paper)
     activation_mutate_rate: float = 0.0     # re-draw one hidden neuron's activation from activation_options
     structural_exclusive: bool = True       # an offspring that gains structure gets no other mutation (C++ NEAT)
+    feed_forward: bool = True               # False: add-connection may close cycles and self-loops, genomes
+    #                                       # become recurrent topologies (neat-python's feed_forward = False)
     add_connection_tries: int = 20          # random (src, dst) draws before add-connection gives up (C++ NEAT)
 
     # ---- crossover

@@ -6,7 +6,8 @@ hidden neurons get the number :class:`Innovations` hands out when a connection i
 is keyed by ``(src, dst)`` and carries the innovation number of that pair, the same in every genome.
 
 Invariants every operator keeps (:func:`check_genome` checks them): all genes, enabled or not, form an acyclic
-graph (so enabling a gene is always safe); no input has an incoming connection; each ``(src, dst)`` appears
+graph (so enabling a gene is always safe), unless the config says ``feed_forward=False`` (then cycles and
+self-loops are allowed and the genome is a recurrent topology); no input has an incoming connection; each ``(src, dst)`` appears
 once and each innovation number once; a fixed sign (an edge's own or its source's Dale sign) agrees with the
 weight.
 """
@@ -204,8 +205,12 @@ class Genome:
         their column order, hidden neurons in declaration order; unset weights are drawn ~ N(0, std).
 
         Raises:
-            GenomeError: a frozen edge (NEAT mutates every weight) or a node aggregation other than sum.
+            GenomeError: a frozen edge (NEAT mutates every weight), a node aggregation other than sum, or a
+                recurrent topology for a feed-forward search.
         """
+        if topology.recurrent and config.feed_forward:
+            raise GenomeError("The start topology is recurrent but the search is feed-forward; set "
+                              "feed_forward=False in the NEATConfig.")
         rng = rng or random.Random(config.seed)
         n_in, n_out = len(topology.inputs), len(topology.outputs)
         g = cls(key, n_in, n_out)
@@ -257,7 +262,8 @@ class Genome:
     def to_topology(self, config: NEATConfig, input_names: Optional[Sequence] = None,
                     output_names: Optional[Sequence] = None) -> Topology:
         """The network this genome encodes: enabled connections only, weights and biases times the gain of
-        their target's activation (so the topology computes the paper's network exactly)."""
+        their target's activation (so the topology computes the paper's network exactly); a recurrent
+        topology when ``config.feed_forward`` is False."""
         names = self.names(input_names, output_names)
         n_io = self.n_inputs + self.n_outputs
         order = (list(range(self.n_inputs)) + sorted(k for k in self.nodes if k >= n_io)
@@ -272,7 +278,7 @@ class Genome:
                                   gene.bias * config.gain(gene.activation), gene.dale))
         edges = [Edge(names[c.src], names[c.dst], c.weight * config.gain(self.nodes[c.dst].activation), c.sign)
                  for c in self.conns.values() if c.enabled]
-        return Topology(nodes, edges, warn=False)
+        return Topology(nodes, edges, warn=False, recurrent=not config.feed_forward)
 
     def set_weights(self, trained: Union[Topology, Weights], config: NEATConfig,
                     input_names: Optional[Sequence] = None, output_names: Optional[Sequence] = None) -> None:
@@ -357,8 +363,9 @@ def _signed(weight: float, sign: Optional[str]) -> float:
     return weight
 
 
-def check_genome(g: Genome) -> None:
-    """Raise :class:`GenomeError` naming the first broken invariant (see the module docstring)."""
+def check_genome(g: Genome, acyclic: bool = True) -> None:
+    """Raise :class:`GenomeError` naming the first broken invariant (see the module docstring); ``acyclic``
+    False (a recurrent search) allows cycles and self-loops."""
     n_io = g.n_inputs + g.n_outputs
     for k in range(n_io):
         if k not in g.nodes:
@@ -374,7 +381,7 @@ def check_genome(g: Genome) -> None:
             raise GenomeError(f"Genome {g.key}: connection stored under {key} is {c.key}.")
         if c.src not in g.nodes or c.dst not in g.nodes:
             raise GenomeError(f"Genome {g.key}: connection {c.key} names a neuron the genome lacks.")
-        if c.src == c.dst:
+        if c.src == c.dst and acyclic:
             raise GenomeError(f"Genome {g.key}: connection {c.key} is a self-loop.")
         if g.is_input(c.dst):
             raise GenomeError(f"Genome {g.key}: connection {c.key} ends in input {c.dst}.")
@@ -386,7 +393,7 @@ def check_genome(g: Genome) -> None:
         sign = g.sign_of(c)
         if sign is not None and c.weight * (1 if sign == "+" else -1) < 0:
             raise GenomeError(f"Genome {g.key}: connection {c.key} has sign {sign!r} but weight {c.weight}.")
-    keys = list(g.conns)
+    keys = list(g.conns) if acyclic else []
     for i, key in enumerate(keys):   # acyclic over all genes, enabled or not
         if creates_cycle(keys[:i], key):
             raise GenomeError(f"Genome {g.key}: its connection genes contain a cycle through {key}.")

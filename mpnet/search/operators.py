@@ -36,15 +36,17 @@ def add_node(g: Genome, config: NEATConfig, innov: Innovations, rng: random.Rand
 
 
 def add_connection(g: Genome, config: NEATConfig, innov: Innovations, rng: random.Random) -> bool:
-    """Connect a random pair ``src -> dst`` (``dst`` not an input) that closes no cycle over all genes, with a
-    weight ~ N(0, weight_init_std) (and the fixed sign the start topology gave this pair, if any); a picked
-    pair whose gene is disabled is re-enabled instead. Gives up after ``add_connection_tries`` draws (the
-    genome may be complete)."""
+    """Connect a random pair ``src -> dst`` (``dst`` not an input) that closes no cycle over all genes (unless
+    ``config.feed_forward`` is False: then any pair, a self-loop included), with a weight ~ N(0,
+    weight_init_std) (and the fixed sign the start topology gave this pair, if any); a picked pair whose gene
+    is disabled is re-enabled instead. Gives up after ``add_connection_tries`` draws (the genome may be
+    complete)."""
     sources = list(g.nodes)
     targets = [k for k in sources if not g.is_input(k)]
+    acyclic = config.feed_forward
     for _ in range(config.add_connection_tries):
         src, dst = rng.choice(sources), rng.choice(targets)
-        if src == dst:
+        if src == dst and acyclic:
             continue
         existing = g.conns.get((src, dst))
         if existing is not None:
@@ -52,7 +54,7 @@ def add_connection(g: Genome, config: NEATConfig, innov: Innovations, rng: rando
                 continue
             existing.enabled = True
             return True
-        if creates_cycle(g.conns, (src, dst)):
+        if acyclic and creates_cycle(g.conns, (src, dst)):
             continue
         sign = innov.signs.get((src, dst))
         weight = _signed(rng.gauss(0.0, config.weight_init_std), sign or g.nodes[src].dale)
@@ -136,7 +138,7 @@ def mutate(g: Genome, config: NEATConfig, innov: Innovations, rng: random.Random
 def crossover(fitter: Genome, other: Genome, key: int, config: NEATConfig, rng: random.Random) -> Genome:
     """A child aligned by innovation number (paper, section 3.2): matching genes take their weight from
     either parent at random, disjoint and excess genes come from the fitter parent, so the child has exactly
-    the fitter parent's structure (and stays acyclic). A gene disabled in either parent is disabled with
+    the fitter parent's structure (and stays acyclic if it was). A gene disabled in either parent is disabled with
     probability ``disable_inherit_rate``; matching neurons take bias and activation from either parent."""
     child = Genome(key, fitter.n_inputs, fitter.n_outputs)
     by_innovation = {c.innovation: c for c in other.conns.values()}
