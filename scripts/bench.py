@@ -12,6 +12,7 @@ per pass, mpnet/threads.py) and with one thread. Build rows time a declaration b
     python scripts/bench.py --markdown docs/benchmarks.md # the full run, also written as markdown
     python scripts/bench.py --tensorneat ~/src/tensorneat # with TensorNEAT (needs jax, sympy)
     python scripts/bench.py --busy 1                      # with a busy-loop process holding a core
+    python scripts/bench.py --recurrent-only              # only the recurrent rows (scripts/bench_recurrent.py)
     python scripts/bench.py --ray --threads 1              # NEAT generations of 10k / 100k genomes, local vs Ray
 
 Times are medians over repeats taken round-robin across the methods and thread settings of a graph (so a
