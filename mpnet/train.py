@@ -248,7 +248,7 @@ def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: Callable, *, epo
                 xb, yb = X.index_select(lead, idx), Y.index_select(lead, idx)
                 pred = net(xb.transpose(-3, -2))                 # [(T,) steps, b, n_out]
                 pred = pred if net.batched else pred.unsqueeze(0)
-                if per_step:                                     # [T, b * steps, n_out] against [(T,) b * steps(, n_out)]
+                if per_step:                         # [T, b * steps, n_out] against [(T,) b * steps(, n_out)]
                     pred = pred.transpose(1, 2).reshape(T, -1, n_out)
                     yb = yb.reshape(yb.shape[:lead] + (-1,) + yb.shape[lead + 2:])
                 else:
