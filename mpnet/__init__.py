@@ -10,13 +10,14 @@ from .errors import MpnetError, TopologyError, TopologyWarning
 from .model import Network
 from .steps import RecurrentState
 from . import persist   # registers Network's pickling with torch.load(weights_only=True)
-from .topology import Edge, Node, Topology
+from .topology import Edge, Node, Tie, Topology
 from .train import fit
-from .signs import SignReport, infer_signs
+from .signs import SignReport, infer_signs, multistart
 from .draw import draw
-from . import export, sample
+from . import connectome, export, sample
 
 __version__ = "0.1.0"
 
-__all__ = ["Topology", "Node", "Edge", "ArrayTopology", "Network", "RecurrentState", "fit", "infer_signs",
-           "SignReport", "draw", "sample", "export", "MpnetError", "TopologyError", "TopologyWarning"]
+__all__ = ["Topology", "Node", "Edge", "Tie", "ArrayTopology", "Network", "RecurrentState", "fit", "multistart",
+           "infer_signs", "SignReport", "draw", "sample", "export", "connectome", "MpnetError", "TopologyError",
+           "TopologyWarning"]

@@ -13,9 +13,13 @@ and returns the value normalised (an ``int``, a ``float``, a tensor), so a calle
 """
 import math
 import numbers
-from typing import Any, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Sequence, Tuple, Union, overload
 
 from .errors import ArgumentError, DataError
+
+if TYPE_CHECKING:   # torch is imported inside the tensor checks only (see the module docstring)
+    import torch
+    from torch import Tensor
 
 __all__ = ["check_int", "check_float", "check_fraction", "check_bool", "check_choice", "check_dtype",
            "as_tensor", "check_finite", "check_rows", "check_targets", "describe", "SUPPORTED_DTYPES"]
@@ -26,7 +30,14 @@ SUPPORTED_DTYPES = ("float32", "float64")
 
 
 def describe(value: Any) -> str:
-    """``value`` as a message shows it: its repr, with the type named when the repr alone would hide it."""
+    """``value`` as a message shows it: its repr, with the type named when the repr alone would hide it.
+
+    Args:
+        value: anything.
+
+    Returns:
+        The repr (cut to 60 characters), followed by ``(a <type>)`` unless ``value`` is a number, a bool or None.
+    """
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
@@ -49,9 +60,25 @@ def _optional(text: str, allow_none: bool) -> str:
     return f"{text} or None" if allow_none else text
 
 
+@overload
+def check_int(value: Any, name: str, *, min: Optional[int] = ..., max: Optional[int] = ...,
+              allow_none: Literal[False] = ...) -> int: ...
+@overload
+def check_int(value: Any, name: str, *, min: Optional[int] = ..., max: Optional[int] = ...,
+              allow_none: bool = ...) -> Optional[int]: ...
 def check_int(value: Any, name: str, *, min: Optional[int] = None, max: Optional[int] = None,
               allow_none: bool = False) -> Optional[int]:
     """``value`` as an ``int`` in ``[min, max]``; bools and floats (``2.0`` too) are refused.
+
+    Args:
+        value: the argument as given.
+        name: the argument's name, for the message.
+        min: the smallest value allowed (None: no bound).
+        max: the largest value allowed (None: no bound).
+        allow_none: let ``None`` through (returned as is).
+
+    Returns:
+        ``value`` as an ``int`` (None only with ``allow_none``).
 
     Raises:
         ArgumentError: not an int, or out of range; the message names ``name``.
@@ -61,16 +88,34 @@ def check_int(value: Any, name: str, *, min: Optional[int] = None, max: Optional
     expected = _optional(_bounds("an int", min, max, False, False), allow_none)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ArgumentError(f"Expected {name} to be {expected} (got {describe(value)}).")
-    value = int(value)
-    if (min is not None and value < min) or (max is not None and value > max):
-        raise ArgumentError(f"Expected {name} to be {expected} (got {value}).")
-    return value
+    number = int(value)
+    if (min is not None and number < min) or (max is not None and number > max):
+        raise ArgumentError(f"Expected {name} to be {expected} (got {number}).")
+    return number
 
 
+@overload
+def check_float(value: Any, name: str, *, min: Optional[float] = ..., max: Optional[float] = ...,
+                min_open: bool = ..., max_open: bool = ..., allow_none: Literal[False] = ...) -> float: ...
+@overload
+def check_float(value: Any, name: str, *, min: Optional[float] = ..., max: Optional[float] = ...,
+                min_open: bool = ..., max_open: bool = ..., allow_none: bool = ...) -> Optional[float]: ...
 def check_float(value: Any, name: str, *, min: Optional[float] = None, max: Optional[float] = None,
                 min_open: bool = False, max_open: bool = False, allow_none: bool = False) -> Optional[float]:
     """``value`` as a finite ``float`` in the interval ``min .. max`` (closed unless ``min_open`` /
     ``max_open``); ints are accepted, bools, strings, NaN and infinities are not.
+
+    Args:
+        value: the argument as given.
+        name: the argument's name, for the message.
+        min: the lower bound (None: none).
+        max: the upper bound (None: none).
+        min_open: exclude ``min`` itself.
+        max_open: exclude ``max`` itself.
+        allow_none: let ``None`` through (returned as is).
+
+    Returns:
+        ``value`` as a ``float`` (None only with ``allow_none``).
 
     Raises:
         ArgumentError: not a real number, not finite, or out of range; the message names ``name``.
@@ -80,19 +125,30 @@ def check_float(value: Any, name: str, *, min: Optional[float] = None, max: Opti
     expected = _optional(_bounds("a finite number", min, max, min_open, max_open), allow_none)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ArgumentError(f"Expected {name} to be {expected} (got {describe(value)}).")
-    given = value
     try:
-        value = float(value)
+        number = float(value)
     except OverflowError:   # an int beyond the float range
         raise ArgumentError(f"Expected {name} to be {expected} (got an int of {len(str(value))} digits).") from None
-    if (not math.isfinite(value) or (min is not None and (value <= min if min_open else value < min))
-            or (max is not None and (value >= max if max_open else value > max))):
-        raise ArgumentError(f"Expected {name} to be {expected} (got {given!r}).")
-    return value
+    if (not math.isfinite(number) or (min is not None and (number <= min if min_open else number < min))
+            or (max is not None and (number >= max if max_open else number > max))):
+        raise ArgumentError(f"Expected {name} to be {expected} (got {value!r}).")
+    return number
 
 
+@overload
+def check_fraction(value: Any, name: str, *, allow_none: Literal[False] = ...) -> float: ...
+@overload
+def check_fraction(value: Any, name: str, *, allow_none: bool = ...) -> Optional[float]: ...
 def check_fraction(value: Any, name: str, *, allow_none: bool = False) -> Optional[float]:
     """``value`` as a float in ``[0, 1]`` (a probability, a threshold, a share).
+
+    Args:
+        value: the argument as given.
+        name: the argument's name, for the message.
+        allow_none: let ``None`` through (returned as is).
+
+    Returns:
+        ``value`` as a ``float`` (None only with ``allow_none``).
 
     Raises:
         ArgumentError: see :func:`check_float`.
@@ -100,13 +156,27 @@ def check_fraction(value: Any, name: str, *, allow_none: bool = False) -> Option
     return check_float(value, name, min=0, max=1, allow_none=allow_none)
 
 
+@overload
+def check_bool(value: Any, name: str, *, allow_none: Literal[False] = ...) -> bool: ...
+@overload
+def check_bool(value: Any, name: str, *, allow_none: bool = ...) -> Optional[bool]: ...
 def check_bool(value: Any, name: str, *, allow_none: bool = False) -> Optional[bool]:
     """``value`` if it is ``True`` or ``False`` (``"false"``, ``0`` and ``1`` are refused: they are not booleans).
+
+    Args:
+        value: the argument as given.
+        name: the argument's name, for the message.
+        allow_none: let ``None`` through (returned as is).
+
+    Returns:
+        ``value`` (None only with ``allow_none``).
 
     Raises:
         ArgumentError: anything else; the message names ``name``.
     """
-    if (value is None and allow_none) or isinstance(value, bool):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool):
         return value
     raise ArgumentError(f"Expected {name} to be {_optional('True or False', allow_none)} (got {describe(value)}).")
 
@@ -114,22 +184,42 @@ def check_bool(value: Any, name: str, *, allow_none: bool = False) -> Optional[b
 def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
     """``value`` if it is one of ``choices``.
 
+    Args:
+        value: the argument as given.
+        name: the argument's name, for the message.
+        choices: the values allowed.
+
+    Returns:
+        ``value`` unchanged.
+
     Raises:
         ArgumentError: ``Invalid name "x". Must be one of [...]``.
     """
-    choices = list(choices)
+    allowed = list(choices)
     try:
-        ok = value in choices
+        ok = value in allowed
     except TypeError:   # unhashable against a dict's keys, or an odd __eq__
         ok = False
     if not ok:
         shown = f'"{value}"' if isinstance(value, str) else describe(value)
-        raise ArgumentError(f"Invalid {name} {shown}. Must be one of {choices}.")
+        raise ArgumentError(f"Invalid {name} {shown}. Must be one of {allowed}.")
     return value
 
 
-def check_dtype(dtype: Any, name: str = "dtype", *, allow_none: bool = False):
+@overload
+def check_dtype(dtype: Any, name: str = ..., *, allow_none: Literal[False] = ...) -> "torch.dtype": ...
+@overload
+def check_dtype(dtype: Any, name: str = ..., *, allow_none: bool = ...) -> "Optional[torch.dtype]": ...
+def check_dtype(dtype: Any, name: str = "dtype", *, allow_none: bool = False) -> "Optional[torch.dtype]":
     """``dtype`` if it is one of the floating dtypes mpnet's kernels support (:data:`SUPPORTED_DTYPES`).
+
+    Args:
+        dtype: the argument as given.
+        name: the argument's name, for the message.
+        allow_none: let ``None`` through (returned as is).
+
+    Returns:
+        ``dtype`` (None only with ``allow_none``).
 
     Raises:
         ArgumentError: not a ``torch.dtype`` (e.g. the string ``"float32"``), or a dtype mpnet cannot compute in
@@ -150,9 +240,19 @@ def check_dtype(dtype: Any, name: str = "dtype", *, allow_none: bool = False):
     return dtype
 
 
-def as_tensor(value: Any, name: str, *, dtype=None, device=None):
+def as_tensor(value: Any, name: str, *, dtype: "Optional[torch.dtype]" = None,
+              device: "Union[torch.device, str, None]" = None) -> "Tensor":
     """``value`` (a tensor, an array, nested lists of numbers) as a tensor, on ``device`` and in ``dtype`` if
     given (a floating ``dtype`` only: integer targets keep theirs when ``dtype`` is None).
+
+    Args:
+        value: the data as given.
+        name: what it is (``"X"``, ``"Y"``), for the message.
+        dtype: the dtype of the result (None: ``value``'s own).
+        device: the device of the result (None: ``value``'s own).
+
+    Returns:
+        The tensor (``value`` itself when it already is one of that dtype and device).
 
     Raises:
         DataError: ``value`` is not numeric (strings, ragged lists, None), or a half-precision tensor.
@@ -177,8 +277,8 @@ def as_tensor(value: Any, name: str, *, dtype=None, device=None):
     return t
 
 
-def check_finite(t, name: str, *, file: Optional[str] = None, columns: Optional[Sequence[str]] = None,
-                 rows: Optional[Sequence[int]] = None, row_word: str = "row"):
+def check_finite(t: "Tensor", name: str, *, file: Optional[str] = None, columns: Optional[Sequence[str]] = None,
+                 rows: Optional[Sequence[int]] = None, row_word: str = "row") -> "Tensor":
     """``t`` unchanged if every value is finite; otherwise an error naming the first non-finite value.
 
     Args:
@@ -188,6 +288,9 @@ def check_finite(t, name: str, *, file: Optional[str] = None, columns: Optional[
         columns: column names, named in the message beside the index.
         rows: the line number (in ``file``) of each row, named in the message instead of the row index.
         row_word: how a row is called (``"row"``, ``"line"``).
+
+    Returns:
+        ``t`` itself.
 
     Raises:
         DataError: e.g. ``X holds nan at row 3, column 1 ('x2') (5 non-finite values in all)``.
@@ -217,13 +320,22 @@ def check_finite(t, name: str, *, file: Optional[str] = None, columns: Optional[
                     f"Fix or drop that row (NaN often marks a missing value).")
 
 
-def check_rows(X, Y, *, n_in: int, n_out: int, num_graphs: int = 1, class_ids: bool = False):
+def check_rows(X: "Tensor", Y: "Tensor", *, n_in: int, n_out: int, num_graphs: int = 1,
+               class_ids: bool = False) -> "Tuple[int, Tensor]":
     """Check the shapes of a data set for a network with ``n_in`` inputs and ``n_out`` outputs and bring ``Y``
     to the shape the losses take.
 
     Accepted: ``X`` ``[n, n_in]`` (or ``[T, n, n_in]`` with ``T = num_graphs > 1``, one data set per topology);
     ``Y`` ``[n, n_out]``, ``[n]`` when ``n_out == 1``, or ``[T, n, n_out]`` / ``[T, n]`` for a batch; with
     ``class_ids`` (cross-entropy) ``Y`` is ``[n]`` or ``[T, n]``. ``n >= 1``.
+
+    Args:
+        X: the inputs.
+        Y: the targets.
+        n_in: the network's inputs.
+        n_out: the network's outputs.
+        num_graphs: ``T``, the topologies of the batch the data is for.
+        class_ids: ``Y`` holds class ids (for ``cross_entropy``), not target values.
 
     Returns:
         ``(n, Y)``: the number of samples and ``Y`` as ``[..., n, n_out]`` (``[..., n]`` for class ids).
@@ -258,9 +370,17 @@ def check_rows(X, Y, *, n_in: int, n_out: int, num_graphs: int = 1, class_ids: b
     raise DataError(f"Expected Y of shape {want} (got shape {shape}).")
 
 
-def check_targets(Y, loss: str, n_out: int):
+def check_targets(Y: "Tensor", loss: str, n_out: int) -> "Tensor":
     """Check that targets suit a built-in loss: ``bce`` takes targets in ``[0, 1]``; ``cross_entropy`` takes
     integer class ids in ``[0, n_out)`` and needs ``n_out >= 2`` outputs (one logit per class).
+
+    Args:
+        Y: the targets, shaped as :func:`check_rows` returns them.
+        loss: the loss's name (other losses than ``bce`` and ``cross_entropy`` take any finite target).
+        n_out: the network's outputs.
+
+    Returns:
+        ``Y`` itself.
 
     Raises:
         DataError: names the loss, the first offending row and its value.

@@ -12,54 +12,58 @@ from typing import List, Optional
 __all__ = ["main"]
 
 
-def _sign(w: float) -> str:
-    return "+" if w > 0 else "-" if w < 0 else "0"
+def _table(rows: List[List[str]], head: List[str]) -> str:
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head) - 1)] + [0]
+    def line(r: List[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
+    return "\n".join([line(head), line(["-" * max(w, 1) for w in widths[:-1]] + ["------"])] + [line(r) for r in rows])
 
 
 def demo(args: argparse.Namespace) -> int:
+    """Infer the signs of a wiring whose weights are unknown, from a teacher's data, and compare."""
     import torch
 
-    from . import Network, Topology, fit
-    from .examples import question_network, question_task, question_teacher
+    from . import Topology, infer_signs
+    from .examples import kinks_in_data, question_teacher, simulate, unknown_weights
+    from .signs import Effort
 
-    topo = Topology.load(args.topology) if args.topology else question_network()
+    torch.set_num_threads(1)   # many tiny ops: one thread is the fast choice for a network this small
     if args.topology is None:
-        X, Y = question_task(n=args.samples, seed=args.seed)
-        teacher = question_teacher().edges
-        source = "embedded question network, task y = teacher(x1, x2) + noise"
+        teacher = question_teacher()
+        source = ("the question's wiring (x1 -> a1 -> b1 -> c1 -> y and the same from x2; a1 -> c1 and a2 -> c2 "
+                  "fixed negative), every weight unknown")
+        X, Y = simulate(teacher, args.samples, args.noise, seed=args.seed)
     else:
-        gen = torch.Generator().manual_seed(args.seed)
-        X = torch.rand(args.samples, len(topo.inputs), generator=gen) * 4 - 2
-        Y = torch.sin(X.sum(1, keepdim=True)).expand(-1, len(topo.outputs)).contiguous()
-        teacher = {}
-        source = f"{args.topology}, task y = sin(sum of inputs)"
-    net = Network(topo, seed=args.seed)
+        wiring = Topology.load(args.topology)
+        X = torch.rand(args.samples, len(wiring.inputs), generator=torch.Generator().manual_seed(args.seed),
+                       dtype=torch.float64) * 4 - 2
+        teacher = kinks_in_data(unknown_weights(wiring), X, seed=args.seed)
+        source = f"{args.topology}, every weight unknown (the teacher: random weights, kinks inside the data)"
+        X, Y = simulate(teacher, args.samples, args.noise, seed=args.seed, X=X)
+    wiring = unknown_weights(teacher)
     print(f"mpnet demo: {source}")
-    print(f"{net}; {X.shape[0]} samples, {args.epochs} epochs of Adam (lr {args.lr}, batch {args.batch_size})")
-    history = fit(net, X, Y, loss="mse", epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                  seed=args.seed, progress=False if args.no_progress else None)
-    print(f"loss (mse): first epoch {history[0]:.4g}, last epoch {history[-1]:.4g}, "
-          f"target variance {Y.var().item():.4g}")
-    trained = net.to_topology()
-    rows = []
-    for key, edge in topo.edges.items():
-        w1 = trained.edges[key].weight
-        constraint = {"+": "fixed +", "-": "fixed -", None: "free"}[edge.sign] + ("" if edge.trainable else ", frozen")
-        init = "drawn" if edge.weight is None else f"{edge.weight:+.3f}"
-        row = [f"{key[0]} -> {key[1]}", init, f"{w1:+.3f}", _sign(w1), constraint]
-        if teacher:
-            row.append(_sign(teacher[key].weight))
-        rows.append(row)
-    head = ["edge", "initial", "trained", "sign", "constraint"] + (["teacher sign"] if teacher else [])
-    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
-    print(line(head))
-    print(line(["-" * w for w in widths]))
-    for r in rows:
-        print(line(r))
-    if teacher:
-        agree = sum(r[3] == r[-1] for r in rows)
-        print(f"{agree} of {len(rows)} trained signs agree with the teacher's")
+    print(f"data: {args.samples} samples of y = teacher(x) + noise (std {args.noise:g} x the std of y); "
+          f"{wiring.num_edges} edges, {sum(e.trainable and e.sign is None for e in wiring.edges.values())} free")
+    log = None if args.no_progress else (lambda msg: print(f"  {msg}", flush=True))
+    report = infer_signs(wiring, X, Y, seed=args.seed, threshold=args.threshold, log=log,
+                         effort=Effort.quick() if args.quick else Effort())
+    print(report.header())
+    rows, free, called, agree = [], 0, 0, 0
+    for row in report.edges:
+        truth = teacher.edges[row.key].weight
+        t_sign = "+" if truth > 0 else "-" if truth < 0 else "0"
+        verdict = row.sign if row.identifiable else f"{row.relative} (rel.)"
+        if row.constraint == "free":
+            free += 1
+            if row.sign in ("+", "-"):
+                called += 1
+                agree += row.sign == t_sign
+        rows.append([f"{row.src} -> {row.dst}", t_sign, row.sign, f"{row.confidence:.2f}", row.constraint,
+                     row.reason])
+    print(_table(rows, ["edge", "teacher", "inferred", "confidence", "constraint", "reason"]))
+    wrong = called - agree
+    print(f"{called} of {free} free edges called ({called / max(free, 1):.0%}); "
+          f"{agree} agree with the teacher, {wrong} disagree; {report.seconds:.0f} s")
     return 0
 
 
@@ -100,6 +104,20 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _number(low: float, high: Optional[float]):
+    """An argparse type: a finite number in ``[low, high]`` (``high`` None: no upper end)."""
+    span = f"in [{low:g}, {high:g}]" if high is not None else f">= {low:g}"
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number {span} (got {text!r})") from None
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected a number {span} (got {text!r})")
+        return value
+    return parse
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:
@@ -123,8 +141,14 @@ def signs(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"mpnet signs: error: {err}", file=sys.stderr)
         return 2
-    report = infer_signs(topo, X, Y, ensemble=args.ensemble, epochs=args.epochs, lr=args.lr, loss=args.loss,
-                         batch_size=args.batch_size, seed=args.seed, progress=False if args.no_progress else None)
+    if args.method == "ensemble":
+        options = dict(method="ensemble", ensemble=args.ensemble, epochs=args.epochs, lr=args.lr,
+                       batch_size=args.batch_size, loss=args.loss, progress=False if args.no_progress else None)
+    else:
+        from .signs import Effort
+        log = None if args.no_progress else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+        options = dict(effort=Effort.quick() if args.quick else Effort(), noise_std=args.noise_std, log=log)
+    report = infer_signs(topo, X, Y, threshold=args.threshold, seed=args.seed, **options)
     print(report)
     if args.output:
         report.to_csv(args.output)
@@ -152,15 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)   # --debug also after the command's name
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="on an error, show the Python traceback")
-    p = sub.add_parser("demo", help="train the question network on its embedded task and print per-edge signs",
-                       formatter_class=fmt, parents=[common])
-    p.add_argument("--topology", help="a topology JSON file instead of the embedded question network")
-    p.add_argument("--epochs", type=_int_at_least(1), default=300, help="passes over the data")
-    p.add_argument("--lr", type=_positive_float, default=0.02, help="Adam's learning rate")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=64, help="samples per step")
-    p.add_argument("--samples", type=_int_at_least(1), default=512, help="size of the generated data set")
-    p.add_argument("--seed", type=int, default=0, help="seeds the data, the initial weights and the batches")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p = sub.add_parser("demo", help="infer the signs of the question network from its teacher's data, weights "
+                                    "unknown", formatter_class=fmt, parents=[common])
+    p.add_argument("--topology", help="a topology JSON file instead of the embedded question network (its teacher: "
+                                      "random weights with kinks inside the data)")
+    p.add_argument("--samples", type=_int_at_least(4), default=2000, help="data points")
+    p.add_argument("--noise", type=_number(0, None), default=0.01, help="noise std as a fraction of the target's std")
+    p.add_argument("--threshold", type=_number(0, 1), default=0.95, help="confidence a sign needs")
+    p.add_argument("--quick", action="store_true", help="a smaller search (about 4x faster, fewer signs called)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the data, the teacher and the search")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress lines")
     p.set_defaults(func=demo)
 
     from .formats import FORMATS, READABLE
@@ -183,14 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outputs", help="comma-separated target columns (default: the topology's output ids)")
     p.add_argument("-o", "--output", help="write the per-edge report as CSV")
     p.add_argument("--plot", help="draw the report (.png or .svg)")
-    p.add_argument("--ensemble", type=_int_at_least(1), default=32, help="networks trained together")
-    p.add_argument("--epochs", type=_int_at_least(1), default=500, help="passes over the data")
-    p.add_argument("--lr", type=_positive_float, default=0.02, help="Adam's learning rate")
+    p.add_argument("--method", choices=["refit", "ensemble"], default="refit",
+                   help="refit: the per-edge opposite-sign refit test; ensemble: the fast vote")
+    p.add_argument("--threshold", type=_number(0, 1), default=0.95, help="confidence a sign needs")
+    p.add_argument("--quick", action="store_true", help="refit: a smaller search (faster, fewer signs called)")
+    p.add_argument("--noise-std", type=_positive_float, help="refit: the noise std of the targets, if known")
+    p.add_argument("--ensemble", type=_int_at_least(1), default=32, help="ensemble: networks trained together")
+    p.add_argument("--epochs", type=_int_at_least(1), default=500, help="ensemble: passes over the data")
+    p.add_argument("--lr", type=_positive_float, default=0.02, help="ensemble: Adam's learning rate")
     p.add_argument("--batch-size", type=_int_at_least(1), default=None,
-                   help="samples per step (%(default)s: the whole data set)")
-    p.add_argument("--loss", default="mse", choices=["mse", "bce", "cross_entropy"], help="the loss to fit")
-    p.add_argument("--seed", type=int, default=0, help="seeds the members' weights and the batches")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+                   help="ensemble: samples per step (%(default)s: the whole data set)")
+    p.add_argument("--loss", default="mse", choices=["mse", "bce", "cross_entropy"], help="ensemble: the loss")
+    p.add_argument("--seed", type=int, default=0, help="seeds every random draw")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress lines")
     p.set_defaults(func=signs)
     return parser
 

@@ -20,7 +20,7 @@ from .errors import DataError
 
 __all__ = ["read_columns"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 def _text(path: str) -> str:

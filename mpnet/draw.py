@@ -64,7 +64,7 @@ def _styles(topo: Topology, report) -> Dict[Tuple[Hashable, Hashable], EdgeStyle
         if report is not None and key in report:
             row = report[key]
             out[key] = EdgeStyle(row.sign if row.sign in ("+", "-") else "?", float(row.confidence),
-                                 abs(float(row.mean)), not row.identifiable, _constraint(edge))
+                                 abs(float(row.weight)), not row.identifiable, _constraint(edge))
             continue
         w = edge.weight
         sign = "+" if (w is not None and w > 0) else "-" if (w is not None and w < 0) else (edge.sign or "?")
@@ -103,9 +103,12 @@ def _node_size(label: str) -> Tuple[float, float]:
 
 def _default_title(topo: Topology, report, depth: int) -> str:
     if report is not None:
-        good = report.members - report.excluded
-        return (f"Edge signs of {topo.num_edges} edges: {len(report.confident)} confident at threshold "
-                f"{report.threshold:g} ({good} of {report.members} ensemble members fit)")
+        fit = (f"; best fit {report.floor_ratio:.2f}x the noise floor" if report.floor_ratio == report.floor_ratio
+               else "")
+        free = [r for r in report.edges if r.constraint == "free"]
+        called = sum(r.sign != "?" for r in free)
+        return (f"Edge signs: {called} of {len(free)} free edges called at confidence >= {report.threshold:g} "
+                f"({report.method}{fit})")
     return f"{topo.num_nodes} neurons, {topo.num_edges} edges, depth {depth}"
 
 
@@ -186,7 +189,7 @@ def draw(obj, path: Union[str, os.PathLike], *, title: Optional[str] = None, lab
 
     Neurons stand in columns by depth; edges that skip columns curve around the neurons they pass. Colour:
     red ``+``, blue ``-``, grey for an unknown sign (``?`` in a report, an unset free weight in a topology);
-    width grows with ``|w|`` (a report's mean weight); paler = less confident; dashed = no data could
+    width grows with ``|w|`` (a report's best-fit weight); paler = less confident; dashed = no data could
     determine the sign; a ``+``/``-`` disc marks a fixed sign, a square a frozen weight.
 
     Args:
@@ -321,7 +324,7 @@ def _legend(fig, styles: Dict, topo: Topology, report, scale: float = 1.0):
     mags = [s.magnitude for s in styles.values() if s.magnitude is not None]
     if mags:
         top = max(mags)
-        groups.append([(blank, "width ~ |w|" + (" (mean)" if report is not None else ""))]
+        groups.append([(blank, "width ~ |w|" + (" (best fit)" if report is not None else ""))]
                       + [(line("#444444", width=_width(EdgeStyle("+", 1, f * top, False, "free"), top, scale)),
                           f"|w| = {f * top:.3g}") for f in (1.0, 0.5, 0.1)])
     roles = [r for r in ("input", "hidden", "output") if any(n.role == r for n in topo.nodes.values())]

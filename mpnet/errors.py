@@ -14,7 +14,7 @@ __all__ = [
     "TopologyError", "CycleError", "UnknownNodeError", "UnknownEdgeError", "DuplicateNodeError", "DuplicateEdgeError",
     "SelfLoopError", "InputEdgeError", "UnknownActivationError", "UnknownAggregationError",
     "NonFiniteError", "SignConflictError", "DaleConflictError", "RoleError", "FormatError", "UnsupportedError",
-    "MismatchError", "TimeConstantError", "TopologyWarning", "located",
+    "MismatchError", "TimeConstantError", "TieError", "TopologyWarning", "located",
 ]
 
 
@@ -130,6 +130,11 @@ class UnsupportedError(FormatError):
 
 class MismatchError(TopologyError):
     """Topologies batched together disagree on their number of inputs or outputs."""
+
+
+class TieError(TopologyError):
+    """A shared parameter (:class:`~mpnet.ties.Tie`) declared or used wrongly: an unknown or unused group, a
+    tied edge that also sets its own sign or weight, a malformed list of terms."""
 
 
 class TopologyWarning(UserWarning):

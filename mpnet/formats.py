@@ -18,10 +18,13 @@ edge's ``trainable`` would come back as an int.
 """
 import os
 import sys
-from typing import Optional, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, Union
 
 from .errors import FormatError, TopologyError, located
-from .topology import Topology
+from .topology import NodeId, Topology
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["FORMATS", "READABLE", "detect", "read", "write", "convert"]
 
@@ -31,11 +34,18 @@ FORMATS = {"neat": ".neat.json", "mpnet": ".json", "graphml": ".graphml", "torch
 #: Formats that hold a topology (the others hold a compiled model and are written only).
 READABLE = ("mpnet", "neat", "graphml")
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 def detect(path: PathLike, format: Optional[str] = None) -> str:
     """The format named by ``format``, or else by the extension of ``path``.
+
+    Args:
+        path: the file (only its name is read).
+        format: a format name (a key of :data:`FORMATS`), or None to go by the extension.
+
+    Returns:
+        The format's name.
 
     Raises:
         FormatError: an unknown format name, or an extension that names none.
@@ -60,7 +70,7 @@ def _write_graphml(topology: Topology, path: PathLike) -> None:
         clash = next(n for n in names if isinstance(n, int) and str(n) in graph)
         raise FormatError(f"Node ids {str(clash)!r} (a str) and {clash} (an int) would both be {str(clash)!r} in "
                           f"GraphML, whose ids are strings; rename one, or write mpnet JSON instead.")
-    out = nx.DiGraph(**graph.graph)
+    out: "nx.DiGraph[str]" = nx.DiGraph(**graph.graph)
     for node, attrs in graph.nodes(data=True):
         kept = {k: v for k, v in attrs.items() if v is not None}
         if isinstance(node, int):
@@ -85,7 +95,7 @@ def _read_graphml(path: PathLike, warn: bool) -> Topology:
     except Exception as err:   # the XML parser and networkx raise a dozen types for a malformed file
         first = " ".join(str(err).split())[:200] or type(err).__name__
         raise FormatError(f"{where} is not a GraphML file mpnet can read ({type(err).__name__}: {first}).") from None
-    ids = {}
+    ids: Dict[str, NodeId] = {}
     for n, attrs in graph.nodes(data=True):
         kind = attrs.pop("id_type", None)
         if kind not in (None, "int"):
@@ -99,7 +109,7 @@ def _read_graphml(path: PathLike, warn: bool) -> Topology:
         else:
             ids[n] = n
     if len(set(ids.values())) < len(ids):
-        seen = {}
+        seen: Dict[NodeId, str] = {}
         for n, i in ids.items():
             if i in seen:
                 raise FormatError(f"{where}: nodes {seen[i]!r} and {n!r} both have id {i!r} once read; rename one.")
@@ -112,6 +122,14 @@ def _read_graphml(path: PathLike, warn: bool) -> Topology:
 
 def read(path: PathLike, format: Optional[str] = None, *, warn: bool = True) -> Topology:
     """Read a topology from an mpnet JSON, neat-python JSON or GraphML file.
+
+    Args:
+        path: the file.
+        format: ``"mpnet"``, ``"neat"`` or ``"graphml"`` (None: from the extension, see :func:`detect`).
+        warn: warn about dangling neurons, as :class:`~mpnet.Topology` does.
+
+    Returns:
+        The topology.
 
     Raises:
         FormatError: the format holds no topology (TorchScript, ONNX: written only), or is unknown.
@@ -129,7 +147,17 @@ def read(path: PathLike, format: Optional[str] = None, *, warn: bool = True) -> 
 def write(topology: Topology, path: PathLike, format: Optional[str] = None, *, seed: int = 0) -> None:
     """Write ``topology`` in the format named or implied by ``path``. For the model formats
     (``torchscript``, ``pt2``, ``onnx``) it becomes a :class:`~mpnet.Network` first: weights it leaves unset
-    are drawn with ``seed``."""
+    are drawn with ``seed``.
+
+    Args:
+        topology: what to write.
+        path: the file (replaced if it exists).
+        format: a key of :data:`FORMATS` (None: from the extension, see :func:`detect`).
+        seed: draws the weights ``topology`` leaves unset, for the model formats.
+
+    Raises:
+        FormatError: an unknown format, or an extension that names none.
+    """
     fmt = detect(path, format)
     if fmt == "mpnet":
         topology.save(path)
@@ -141,12 +169,28 @@ def write(topology: Topology, path: PathLike, format: Optional[str] = None, *, s
         from . import export
         from .model import Network
         net = Network(topology, seed=seed)
-        {"torchscript": export.to_torchscript, "pt2": export.to_torch_export, "onnx": export.to_onnx}[fmt](net, path)
+        writers: Dict[str, Callable[[Network, PathLike], object]] = {
+            "torchscript": export.to_torchscript, "pt2": export.to_torch_export, "onnx": export.to_onnx}
+        writers[fmt](net, path)
 
 
 def convert(src: PathLike, dst: PathLike, *, src_format: Optional[str] = None, dst_format: Optional[str] = None,
             seed: int = 0) -> Tuple[str, str]:
-    """Read ``src`` and write it to ``dst``; returns the two format names."""
+    """Read ``src`` and write it to ``dst``; returns the two format names.
+
+    Args:
+        src: the file to read (a format of :data:`READABLE`).
+        dst: the file to write.
+        src_format: ``src``'s format (None: from its extension).
+        dst_format: ``dst``'s format (None: from its extension).
+        seed: draws the weights ``src`` leaves unset, for the model formats (a note on stderr says so).
+
+    Returns:
+        ``(src format, dst format)``.
+
+    Raises:
+        FormatError: an unknown or unreadable format, or a file that is not in its format.
+    """
     fmt_in, fmt_out = detect(src, src_format), detect(dst, dst_format)
     topology = read(src, fmt_in, warn=False)
     unset = sum(e.weight is None for e in topology.edges.values())

@@ -7,15 +7,15 @@ names a key twice (JSON parsers silently keep the last one), and nesting too dee
 """
 import json
 import os
-from typing import Any, Type, Union
+from typing import Any, Dict, List, Tuple, Type, Union
 
 from .errors import FormatError, MpnetError
 
 __all__ = ["read_json", "parse_json"]
 
 
-def _unique_keys(pairs):
-    out = {}
+def _unique_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
             raise _DuplicateKey(key)
@@ -28,19 +28,32 @@ class _DuplicateKey(Exception):
 
 
 def parse_json(text: Union[str, bytes], where: str, error: Type[MpnetError] = FormatError) -> Any:
-    """Parse ``text`` (from ``where``, named in every message) strictly; see the module docstring."""
+    """Parse ``text`` (from ``where``, named in every message) strictly; see the module docstring.
+
+    Args:
+        text: the file's content, as read (bytes) or already decoded (str).
+        where: what the text came from (a file name), named in every message.
+        error: the :class:`~mpnet.errors.MpnetError` subclass to raise.
+
+    Returns:
+        The parsed JSON value.
+
+    Raises:
+        ``error`` (default :class:`~mpnet.errors.FormatError`): naming ``where``; see the module docstring.
+    """
     if isinstance(text, bytes):
-        if text.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raw = text
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise error(f"{where} is UTF-16 text; JSON files must be UTF-8. Save it as UTF-8.")
-        if b"\x00" in text:
+        if b"\x00" in raw:
             raise error(f"{where} is a binary file (it holds NUL bytes), not JSON text.")
-        if text.startswith(b"\xef\xbb\xbf"):   # a UTF-8 byte order mark
-            text = text[3:]
+        if raw.startswith(b"\xef\xbb\xbf"):   # a UTF-8 byte order mark
+            raw = raw[3:]
         try:
-            text = text.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
-            line = text[:err.start].count(b"\n") + 1
-            raise error(f"{where} is not UTF-8 text (byte 0x{text[err.start]:02x} on line {line}); is it a JSON "
+            line = raw[:err.start].count(b"\n") + 1
+            raise error(f"{where} is not UTF-8 text (byte 0x{raw[err.start]:02x} on line {line}); is it a JSON "
                         f"file?") from None
     if not text.strip():
         raise error(f"{where} is empty; expected a JSON object.")
@@ -55,8 +68,15 @@ def parse_json(text: Union[str, bytes], where: str, error: Type[MpnetError] = Fo
         raise error(f"{where} nests arrays or objects too deeply to read; it is not a file mpnet wrote.") from None
 
 
-def read_json(path: Union[str, os.PathLike], error: Type[MpnetError] = FormatError) -> Any:
+def read_json(path: Union[str, "os.PathLike[str]"], error: Type[MpnetError] = FormatError) -> Any:
     """Read and parse the JSON file at ``path`` strictly (see the module docstring).
+
+    Args:
+        path: the file.
+        error: the :class:`~mpnet.errors.MpnetError` subclass to raise.
+
+    Returns:
+        The parsed JSON value.
 
     Raises:
         ``error`` (default :class:`~mpnet.errors.FormatError`): naming the file.

@@ -175,7 +175,7 @@ def layered_layout(nodes: Sequence[Hashable], edges: Sequence[EdgeKey], sizes: M
     boxes = {n: NodeBox(xs[layer[n]], -ys[i], sizes[n][0], sizes[n][1], layer[n]) for i, n in enumerate(order)}
 
     # routes: each edge's sequence of points, then ports on the outlines, then Bezier pieces through them
-    paths: Dict[EdgeKey, Tuple[str, List]] = {}
+    paths: Dict[EdgeKey, Tuple[str, List[Point]]] = {}
     for (s, d), (ls, ld), chain in zip(plain, dag, chains):
         points = [(xs[v_layer[v]], -ys[v]) for v in chain]
         if (s, d) in back:
@@ -235,7 +235,8 @@ def _back_edges(order: List[Hashable], edges: List[EdgeKey], starts: List[Hashab
     return back
 
 
-def _layers(order: List[Hashable], dag: List[EdgeKey], sources: Set[Hashable], sinks: Set[Hashable]) -> Dict:
+def _layers(order: List[Hashable], dag: List[EdgeKey], sources: Set[Hashable],
+            sinks: Set[Hashable]) -> Dict[Hashable, int]:
     """Longest path from the sources (``Topology.depth``'s rule); sinks with nothing after them go last."""
     preds: Dict[Hashable, List[Hashable]] = {n: [] for n in order}
     succ: Dict[Hashable, List[Hashable]] = {n: [] for n in order}
@@ -275,12 +276,12 @@ def _order(columns: List[List[int]], up: List[List[int]], down: List[List[int]],
            sweeps: int) -> List[List[int]]:
     """Barycentre sweeps down and up the columns with adjacent swaps; the order with fewest crossings wins.
     Vertices in ``fixed`` keep their relative order (a network's inputs and outputs)."""
-    def total(cols):
+    def total(cols: List[List[int]]) -> int:
         return sum(_crossings(a, b, down) for a, b in zip(cols, cols[1:]))
 
-    def keep_fixed(col):
+    def keep_fixed(col: List[int]) -> List[int]:
         slots = [i for i, v in enumerate(col) if v in fixed]
-        for i, v in zip(slots, sorted((col[i] for i in slots), key=fixed.get)):
+        for i, v in zip(slots, sorted((col[i] for i in slots), key=lambda u: fixed[u])):
             col[i] = v
         return col
 
@@ -297,7 +298,7 @@ def _order(columns: List[List[int]], up: List[List[int]], down: List[List[int]],
             pos = {v: i for i, v in enumerate(ref)}
             here = {v: i for i, v in enumerate(cols[k])}
 
-            def key(v):
+            def key(v: int) -> Tuple[float, int]:
                 ns = nbrs[v]
                 return (sum(pos[u] for u in ns) / len(ns) if ns else here[v], here[v])
             cols[k] = keep_fixed(sorted(cols[k], key=key))
@@ -308,7 +309,7 @@ def _order(columns: List[List[int]], up: List[List[int]], down: List[List[int]],
     return best
 
 
-def _swap_adjacent(cols: List[List[int]], up, down, fixed) -> None:
+def _swap_adjacent(cols: List[List[int]], up: List[List[int]], down: List[List[int]], fixed: Dict[int, int]) -> None:
     """Swap neighbours in a column while that removes crossings with the columns on both sides."""
     for _ in range(4):
         improved = False
@@ -320,7 +321,7 @@ def _swap_adjacent(cols: List[List[int]], up, down, fixed) -> None:
                 if v in fixed and w in fixed:
                     continue
 
-                def cost(a, b):   # crossings among a's and b's edges with a placed above b
+                def cost(a: int, b: int) -> int:   # crossings among a's and b's edges with a placed above b
                     c = sum(1 for p in up[a] for q in up[b] if pos_up[p] > pos_up[q])
                     return c + sum(1 for p in down[a] for q in down[b] if pos_dn[p] > pos_dn[q])
                 if cost(w, v) < cost(v, w):
@@ -346,14 +347,15 @@ def _isotonic(targets: List[float], weights: List[float], gaps: List[float]) -> 
             blocks[-1][2] += n
     out: List[float] = []
     for s, w, n in blocks:
-        out.extend([s / w] * n)
+        out.extend([s / w] * int(n))   # n counts the targets pooled: a whole number
     return [z + c for z, c in zip(out, offset)]
 
 
-def _heights(columns, up, down, half, real, node_gap, lane_gap) -> List[float]:
+def _heights(columns: List[List[int]], up: List[List[int]], down: List[List[int]], half: List[float],
+             real: List[bool], node_gap: float, lane_gap: float) -> List[float]:
     """Vertical positions (downwards): neighbours in a column kept apart, each vertex pulled towards the mean
     of its neighbours in the next column; waypoints pull harder, so long edges run straight."""
-    def gap(a, b):
+    def gap(a: int, b: int) -> float:
         room = node_gap if real[a] and real[b] else lane_gap if not (real[a] or real[b]) else 1.3 * lane_gap
         return half[a] + half[b] + room
 
@@ -396,7 +398,8 @@ def _spread(wanted: List[float]) -> List[float]:
     return out
 
 
-def _ports(boxes: Dict[Hashable, NodeBox], paths) -> Dict[EdgeKey, Tuple[float, float]]:
+def _ports(boxes: Dict[Hashable, NodeBox],
+           paths: Dict[EdgeKey, Tuple[str, List[Point]]]) -> Dict[EdgeKey, Tuple[float, float]]:
     """Each edge's angle of departure at its source and of arrival at its target: towards its neighbouring
     point, spread so that no two edges share a point of a node's outline."""
     sides: Dict[Tuple[Hashable, bool], List[Tuple[EdgeKey, int, float]]] = {}

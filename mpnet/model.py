@@ -13,6 +13,11 @@ and vanishes slowly), and a hand-set value is represented exactly. The trade-off
 respect to ``raw`` flips sign with ``raw``, so a weight that an optimizer pushes through zero bounces back
 to the allowed side instead of sticking at zero.
 
+Tied edges (:mod:`mpnet.ties`) share parameters: ``raw_weight`` then holds one entry per edge's own
+parameter and one per group, the sign map applies to those, and a :class:`~mpnet.tiemap.TieMap`
+(``net.tie_map``) sums the terms of each edge into ``net.weight [E]``. Such a network's weights are set on its
+topology (``with_weights(..., ties=...)``), not edge by edge.
+
 Weights left unset in the topology are drawn like ``nn.Linear``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
 with ``fan_in`` the in-degree of the edge's target (for a fixed sign, the magnitude of such a draw).
 
@@ -41,6 +46,7 @@ from .recurrent import RecurrentConv, Stepper, recurrent_states
 from .steps import (RecurrentState, check_times, ctrnn_schedule, discrete_schedule, final_state, initial_slots,
                     sequence_rows)
 from .threads import PassThreads, Tuner
+from .tiemap import ParameterTable, TieMap, group_bounds, parameter_table
 from .topology import Edge, Topology
 
 __all__ = ["Network", "SignConstraint"]
@@ -176,14 +182,31 @@ class Network(nn.Module):
         edge_perm = self.data.edge_perm
         self._declared = self.arrays.weight.index_select(0, edge_perm)   # float64, NaN where unset
         fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]   # on the CPU plan
-        bound = 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt()
+        edge_bound = 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt()
+        #: tied weights (mpnet.tiemap): each edge's own parameter, then one per tie group; ``None`` (the common
+        #: case, and every network built from columns) when no topology declares ties: one parameter per edge,
+        #: read from the columns with no Python object per edge
+        self._table: Optional[ParameterTable] = None
+        topos = self.arrays.topologies                   # None when built from columns (no ties there)
+        if topos is not None and any(t.ties for t in topos):
+            self._table = parameter_table(topos, self._edges)
+        if self._table is None:
+            bound = edge_bound
+            sign = self.arrays.sign.index_select(0, edge_perm).to(**factory)
+            frozen = (~self.arrays.trainable.index_select(0, edge_perm)).to(device)
+        else:
+            bound = group_bounds(self._table, edge_bound)                                      # [P]
+            sign = torch.tensor(self._table.sign, **factory)
+            frozen = torch.tensor(self._table.frozen, dtype=torch.bool, device=device)
         self.register_buffer("_bound", bound.to(device), persistent=False)   # on the parameters' device
-        sign = self.arrays.sign.index_select(0, edge_perm).to(**factory)
-        frozen = (~self.arrays.trainable.index_select(0, edge_perm)).to(device)
-        #: the parameter the optimizer moves; ``weight`` is computed from it (see the module docstring)
-        self.raw_weight = nn.Parameter(torch.empty(edge_perm.numel(), **factory))
+        #: the parameter the optimizer moves (``[P]``: one per edge, or per edge's own weight and per tie group);
+        #: ``weight [E]`` is computed from it (see the module docstring)
+        self.raw_weight = nn.Parameter(torch.empty(sign.numel(), **factory))
         self.bias = nn.Parameter(torch.empty(self.plan.num_nodes - self.plan.num_inputs, **factory))
         self.constraint = SignConstraint(sign, frozen, self._given(factory))
+        #: ``[P] -> [E]``, summing each edge's terms (None when no edge is tied: ``weight = constraint(raw)``)
+        self.tie_map = (TieMap(self._table.terms, edge_perm.numel(), factory["dtype"], device)
+                        if self._table is not None and self._table.terms is not None else None)
         if device is not None:
             self.plan = self.plan.apply(lambda t: t.to(device))
         self.plan.set_dtype(factory["dtype"])
@@ -201,8 +224,11 @@ class Network(nn.Module):
         self.reset_parameters()
 
     def _given(self, factory) -> Tensor:
-        """The declared weights in compiled order (0 where unset)."""
-        return torch.nan_to_num(self._declared, nan=0.0).to(**factory)
+        """``[P]`` the declared value of each parameter (0 where unset; without ties the declared weights in
+        compiled order)."""
+        if self._table is None:
+            return torch.nan_to_num(self._declared, nan=0.0).to(**factory)
+        return torch.tensor([0.0 if v is None else v for v in self._table.given], **factory)
 
     def reset_parameters(self) -> None:
         """Hand-set weights and biases to their declared values; unset weights drawn again (same seed,
@@ -211,7 +237,8 @@ class Network(nn.Module):
         self._forget_handed_out()
         raw = self.raw_weight
         dtype, device = raw.dtype, raw.device
-        unset = torch.isnan(self._declared)
+        unset = (torch.isnan(self._declared) if self._table is None
+                 else torch.tensor([v is None for v in self._table.given], dtype=torch.bool))
         given = self._given(dict(dtype=dtype, device=device))
         with torch.no_grad():
             if bool(unset.any()):        # nothing to draw (and no random number used) when every weight is given
@@ -242,7 +269,17 @@ class Network(nn.Module):
         given = self._given(dict(dtype=dtype, device="cpu"))
         bad = ~torch.isfinite(given)
         if bool(bad.any()):
-            t, e = self._edges[int(torch.nonzero(bad)[0])]
+            p = int(torch.nonzero(bad)[0])
+            if self._table is None:
+                t, e = self._edges[p]
+                raise NonFiniteError(f"The weight of edge {e.src!r} -> {e.dst!r}{self._where(t)} is {e.weight!r}, "
+                                     f"which is {given[p].item()} in {dtype}; every output it reaches would be inf "
+                                     f"or NaN. Scale it down, or use dtype=torch.float64.")
+            if p not in self._table.own:   # a tie group's value
+                t, name = self._table.groups[p - (len(self._table.sign) - len(self._table.groups))]
+                raise NonFiniteError(f"The value of tie {name!r}{self._where(t)} is {given[p].item()} in {dtype}; "
+                                     f"scale it down, or use dtype=torch.float64.")
+            t, e = self._edges[self._table.own.index(p)]
             raise NonFiniteError(f"The weight of edge {e.src!r} -> {e.dst!r}{self._where(t)} is {e.weight!r}, which "
                                  f"is {given[bad][0].item()} in {dtype}; every output it reaches would be inf or NaN. "
                                  f"Scale it down, or use dtype=torch.float64.")
@@ -263,9 +300,11 @@ class Network(nn.Module):
 
     # ------------------------------------------------------------------------------- the weights
     def _compute_weight(self) -> Tensor:
-        """``w = constraint(raw_weight)`` (the parameter itself when no edge is constrained)."""
+        """``w = constraint(raw_weight)`` (the parameter itself when no edge is constrained), each edge's tie
+        terms summed when the network has ties."""
         self._write_back_edits()
-        return self.constraint(self.raw_weight)
+        w = self.constraint(self.raw_weight)
+        return w if self.tie_map is None else self.tie_map(w)
 
     @property
     def weight(self) -> Tensor:
@@ -301,6 +340,7 @@ class Network(nn.Module):
             ArgumentError: a tensor of the wrong length.
         """
         self._write_back_edits()
+        self._refuse_tied()
         E = self.raw_weight.numel()
         if isinstance(values, Mapping):
             index = {(k if self.batched else k[1:]): i for i, k in enumerate(self.edge_keys)}
@@ -326,6 +366,7 @@ class Network(nn.Module):
 
     def _assign(self, new: Tensor, mask: Tensor) -> None:
         """``raw_weight[mask] = new[mask]``, after checking signs, frozen values and finiteness."""
+        self._refuse_tied()
         c = self.constraint
         bad = mask & ~torch.isfinite(new)
         if bool(bad.any()):
@@ -346,6 +387,13 @@ class Network(nn.Module):
                                     f"the topology another value.")
         with torch.no_grad():
             self.raw_weight.copy_(torch.where(mask & ~c.frozen, new, self.raw_weight))
+
+    def _refuse_tied(self) -> None:
+        if self._table is not None:
+            raise ArgumentError(f"This network ties weights ({len(self._table.groups)} shared groups): an edge's "
+                                f"weight is a sum of shared parameters, so it cannot be set edge by edge. Set the "
+                                f"values on the topology (topology.with_weights(weights, ties={{name: value}})) and "
+                                f"build the network again.")
 
     def _edge_name(self, i: int) -> str:
         t, e = self._edges[i]
@@ -404,7 +452,8 @@ class Network(nn.Module):
         raise DataError(f"Expected input of shape {want} (got {list(x.shape)}).")
 
     def forward(self, x: Tensor, state: Union[RecurrentState, Tensor, None] = None, *, return_state: bool = False,
-                advance_time: Optional[float] = None, time_step: Optional[float] = None):
+                advance_time: Optional[float] = None, time_step: Optional[float] = None,
+                weight: Optional[Tensor] = None, bias: Optional[Tensor] = None):
         """The outputs on ``x`` (see the class for the shapes).
 
         Args:
@@ -413,8 +462,15 @@ class Network(nn.Module):
                 return ``(outputs, final state)``. Continuing from the returned state computes what one
                 longer sequence would.
             advance_time, time_step: ctrnn only, overriding the constructor's.
+            weight, bias: feed-forward networks only: ``weight`` ``[E]`` (effective weights in
+                :attr:`edge_keys` order, constraints not applied) and ``bias`` ``[num_nodes - num_inputs]``
+                replace the module's own for this call (a functional call, for optimizers that keep their own
+                copies of the parameters, as sign inference does).
         """
         if self.recurrent:
+            if weight is not None or bias is not None:
+                raise ArgumentError("weight= and bias= overrides are for feed-forward networks; this one is "
+                                    "recurrent (set net.weight / net.bias instead).")
             return self._forward_sequence(x, state, return_state, advance_time, time_step)
         if state is not None or return_state or advance_time is not None or time_step is not None:
             raise ArgumentError("state, return_state, advance_time and time_step are for recurrent networks; this "
@@ -423,9 +479,11 @@ class Network(nn.Module):
         batch = x.shape[-2] if isinstance(x, Tensor) and x.dim() > 1 else 1
         tuner = self._tuners.get(batch) or self._tuners.setdefault(batch, Tuner())
         with PassThreads(self.plan.work_per_sample * batch, tuner):   # input rows and outputs included
+            weight = self._compute_weight() if weight is None else weight
+            bias = self.bias if bias is None else bias
             # conv.forward, not conv(...): an internal layer, no hooks to run
             rows = self._input_rows(x, shared=True).contiguous()      # [T * n_in, B], or [n_in, B] for all graphs
-            out = self.conv.forward(rows, plan, self._compute_weight(), self.bias)   # [T * n_out, B]
+            out = self.conv.forward(rows, plan, weight, bias)         # [T * n_out, B]
         # one view each way (every view is an autograd node of the backward)
         return out.view(T, plan.n_out, -1).transpose(1, 2) if self.batched else out.t()   # [T, B, n_out] / [B, n_out]
 
@@ -484,12 +542,17 @@ class Network(nn.Module):
 
     @torch.no_grad()
     def states(self, x: Tensor, state: Union[RecurrentState, Tensor, None] = None, *,
-               advance_time: Optional[float] = None, time_step: Optional[float] = None) -> Tuple[Tensor, Tensor]:
+               advance_time: Optional[float] = None, time_step: Optional[float] = None,
+               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Every neuron's pre-activation and activation on ``x``: ``(z, h)``, each ``[num_nodes, batch]``
         in compiled row order; :attr:`rows` names the neuron of each row. A recurrent network gives them
         after every step (every integration step of a ctrnn): ``[steps, num_nodes, batch]``, from ``state``
-        if given (a neuron without incoming edges is never computed; its ``z`` is just its bias)."""
+        if given (a neuron without incoming edges is never computed; its ``z`` is just its bias).
+        ``weight`` and ``bias`` (feed-forward only) as in :meth:`forward`."""
         if self.recurrent:
+            if weight is not None or bias is not None:
+                raise ArgumentError("weight= and bias= overrides are for feed-forward networks; this one is "
+                                    "recurrent.")
             with self.pass_threads(x.shape[-2] if isinstance(x, Tensor) and x.dim() > 1 else 1):
                 rows = self._sequence_rows(x)
                 init, time = initial_slots(state, self.plan, 2 if self.network_type == "ctrnn" else 1, rows)
@@ -497,7 +560,9 @@ class Network(nn.Module):
                 return recurrent_states(self.conv, self.plan, rows, self._compute_weight(), self.bias, schedule,
                                         init, self._tau)
         rows = self._input_rows(x)
-        H, Z = run_levels(self.conv, self.plan, rows.contiguous(), self._compute_weight(), self.bias)
+        weight = self._compute_weight() if weight is None else weight
+        bias = self.bias if bias is None else bias
+        H, Z = run_levels(self.conv, self.plan, rows.contiguous(), weight, bias)
         Z[:self.plan.num_inputs] = H[:self.plan.num_inputs]   # an input's "pre-activation" is its value
         return Z, H
 
@@ -563,14 +628,70 @@ class Network(nn.Module):
         if not -self.num_graphs <= index < self.num_graphs:
             raise IndexError(f"Topology index {index} out of range: this network holds {self.num_graphs} "
                              f"topologies (valid: 0 .. {self.num_graphs - 1}).")
+        if self._table is not None:
+            return self._tied_topology(index % self.num_graphs, *self._parameter_values())
         return self.arrays.topology(index % self.num_graphs, *self.numbers())
+
+    # a tied network reads back through its parameter table: each group's value goes back to its tie and each
+    # edge's own parameter to its edge, so the topology keeps its ties (numbers() gives the summed weights)
+    def _parameter_values(self) -> Tuple[Tensor, Tensor]:
+        """Each parameter's value ``[P]`` (sign map applied, ties not summed) and the biases."""
+        with torch.no_grad():
+            self._write_back_edits()
+            return self.constraint(self.raw_weight).detach().cpu(), self.bias.detach().cpu()
+
+    def _tied_topology(self, index: int, w: Tensor, b: Tensor) -> Topology:
+        """Topology ``index`` of a tied network with the parameter values ``w [P]`` and biases ``b`` (read for
+        its own entries only)."""
+        assert self._table is not None
+        edges, edge_ids, row_ids = self._tied_index()
+        mine = edge_ids[index]
+        own = [self._table.own[i] for i in mine]
+        with_own = [o for o in own if o >= 0]
+        values = iter(w[torch.tensor(with_own, dtype=torch.long)].tolist() if with_own else [])
+        weights: Dict = {}
+        for i, o in zip(mine, own):
+            if o < 0:
+                continue   # no parameter of its own: its groups carry its value
+            e = edges[i][1]
+            value = next(values)
+            weights[e.key] = value if e.trainable else e.weight   # frozen: the declared number itself
+        ties: Dict = {}
+        n_own = w.numel() - len(self._table.groups)
+        for k, (t, name) in enumerate(self._table.groups):
+            if t == index and self.topologies[t].ties[name].trainable:
+                ties[name] = float(w[n_own + k])
+        n_in = self.plan.num_inputs
+        rows = row_ids[index]
+        b_mine = b[torch.tensor(rows, dtype=torch.long) - n_in].tolist() if rows else []
+        names = self.rows
+        biases = {names[r][1]: value for r, value in zip(rows, b_mine)}
+        return self.topologies[index].with_weights(weights, biases, ties)
+
+    def _tied_index(self) -> Tuple[List[Tuple[int, Edge]], List[List[int]], List[List[int]]]:
+        """A tied network's edges in compiled order, and per topology its entries of :attr:`weight` and its
+        non-input rows (made once)."""
+        if "_tied_index_made" not in self.__dict__:
+            edges = self._edges
+            edge_ids: List[List[int]] = [[] for _ in range(self.num_graphs)]
+            row_ids: List[List[int]] = [[] for _ in range(self.num_graphs)]
+            for i, (t, _) in enumerate(edges):
+                edge_ids[t].append(i)
+            for r, t in enumerate(self.data.batch.tolist()):
+                if r >= self.plan.num_inputs:
+                    row_ids[t].append(r)
+            self._tied_index_made = (edges, edge_ids, row_ids)
+        return self._tied_index_made
 
     def to_topology(self) -> Union[Topology, List[Topology]]:
         """The topology (or, for a batch, the list of topologies) with current weights and biases; the
         weights are read once for all, so a batch reads back in time linear in its size."""
         if self.batched:
-            numbers = self.numbers()
             with _collector_paused():
+                if self._table is not None:
+                    values = self._parameter_values()
+                    return [self._tied_topology(i, *values) for i in range(self.num_graphs)]
+                numbers = self.numbers()
                 return [self.arrays.topology(i, *numbers) for i in range(self.num_graphs)]
         return self.topology(0)
 
@@ -605,7 +726,7 @@ class Network(nn.Module):
 
     def __repr__(self) -> str:
         if self.recurrent:
-            return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, edges={self.raw_weight.numel()}, "
-                    f"{self.network_type}, fused={self.conv.fused})")
+            return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "
+                    f"edges={self.data.edge_perm.numel()}, {self.network_type}, fused={self.conv.fused})")
         return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "
-                f"edges={self.raw_weight.numel()}, depth={len(self.plan.levels)}, fused={self.conv.fused})")
+                f"edges={self.data.edge_perm.numel()}, depth={len(self.plan.levels)}, fused={self.conv.fused})")

@@ -461,9 +461,14 @@ def to_neat_json(topology: Topology, path: Union[str, os.PathLike, None] = None,
         metadata: extra entries for the ``metadata`` object (e.g. ``fitness``).
 
     Raises:
-        UnsupportedError: an activation neat-python lacks, or an edge without a weight.
+        UnsupportedError: an activation neat-python lacks, an edge without a weight, or tied weights.
     """
     nodes, edges = topology.nodes, topology.edges
+    if topology.ties:
+        raise UnsupportedError(f"The topology ties weights ({len(topology.ties)} shared groups, e.g. "
+                               f"{next(iter(topology.ties))!r}); neat-python has one weight per connection. Write the "
+                               f"untied network instead: each edge with its effective weight (net.weight, "
+                               f"net.edge_keys).")
     unset = [k for k, e in edges.items() if e.weight is None]
     if unset:
         raise UnsupportedError(f"Edges {unset[:5]}{' ...' if len(unset) > 5 else ''} have no weight, and neat-python's "

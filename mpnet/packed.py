@@ -62,7 +62,15 @@ class Packed:
         return sum(getattr(self, f.name).nbytes for f in fields(self) if getattr(self, f.name) is not None)
 
     def take(self, start: int, stop: int) -> "Packed":
-        """Topologies ``start .. stop - 1`` (views of these arrays, pointers rebased)."""
+        """Topologies ``start .. stop - 1`` (views of these arrays, pointers rebased).
+
+        Args:
+            start: the first topology.
+            stop: one past the last (``start <= stop <= len(self)``).
+
+        Returns:
+            A new :class:`Packed` of ``stop - start`` topologies.
+        """
         n0, n1 = int(self.node_ptr[start]), int(self.node_ptr[stop])
         e0, e1 = int(self.edge_ptr[start]), int(self.edge_ptr[stop])
         parts = {}
@@ -77,7 +85,14 @@ class Packed:
 
 
 def pack(topologies: Sequence[Topology]) -> Packed:
-    """The topologies as flat arrays, one after the other (see the module docstring)."""
+    """The topologies as flat arrays, one after the other (see the module docstring).
+
+    Args:
+        topologies: the topologies, in order.
+
+    Returns:
+        Their arrays; ``len(result) == len(topologies)``.
+    """
     node_ptr, edge_ptr = [0], [0]
     role, act, agg, bias, response, dale = [], [], [], [], [], []
     src, dst, weight, sign, trainable = [], [], [], [], []
@@ -112,6 +127,12 @@ def pack(topologies: Sequence[Topology]) -> Packed:
 
 def unpack(packed: Packed) -> List[Topology]:
     """The topologies of :func:`pack`, nodes numbered ``0 .. n - 1`` within each (checked as any topology is).
+
+    Args:
+        packed: arrays as :func:`pack` writes them.
+
+    Returns:
+        ``len(packed)`` new topologies.
 
     Raises:
         FormatError: the arrays do not fit together (lengths, pointers) or hold an unknown code.
@@ -153,7 +174,9 @@ def _check(packed: Packed) -> None:
                 raise FormatError(f"Packed.{name} has {len(value)} entries; expected {total}, one per {per}.")
     for name, table in (("role", ROLES), ("activation", ACTIVATIONS), ("aggregation", AGGREGATIONS)):
         value = getattr(packed, name)
-        bad = np.nonzero((value < 0) | (value >= len(table)))[0] if value is not None else []
+        if value is None:
+            continue
+        bad = np.nonzero((value < 0) | (value >= len(table)))[0]
         if len(bad):
             raise FormatError(f"Packed.{name}[{bad[0]}] = {int(value[bad[0]])} is no code: codes index "
                               f"{list(table)[:3]}... (0 .. {len(table) - 1}).")

@@ -22,7 +22,7 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -30,7 +30,7 @@ from torch import Tensor
 
 from .model import Network
 from .packed import Packed, pack, unpack
-from .topology import Topology
+from .topology import EdgeKey, NodeId, Topology
 from .train import LOSSES, fit
 
 __all__ = ["train_population", "Trained", "init_weights", "trained_arrays", "DEFAULT_CHUNK"]
@@ -38,11 +38,22 @@ __all__ = ["train_population", "Trained", "init_weights", "trained_arrays", "DEF
 #: topologies per chunk unless told otherwise
 DEFAULT_CHUNK = 1000
 
+LossFn = Callable[[Tensor, Tensor], Tensor]   # (pred, target) -> [T] or a scalar, as fit takes it
+
 
 def init_weights(topologies: Sequence[Topology], seed: int = 0, start: int = 0) -> List[Topology]:
     """The topologies with every unset weight drawn as :class:`~mpnet.Network` draws it,
     ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (a fixed sign keeps the magnitude), from a stream of its own:
-    topology ``i`` of the list uses ``random.Random(f"{seed}/{start + i}")``, whatever else is around it."""
+    topology ``i`` of the list uses ``random.Random(f"{seed}/{start + i}")``, whatever else is around it.
+
+    Args:
+        topologies: the population, or a chunk of it.
+        seed: the population's seed.
+        start: the index of ``topologies[0]`` in the population.
+
+    Returns:
+        The topologies, each with every weight set (one without unset weights is returned as is).
+    """
     out = []
     for i, topo in enumerate(topologies):
         edges = topo.edges
@@ -50,11 +61,11 @@ def init_weights(topologies: Sequence[Topology], seed: int = 0, start: int = 0) 
         if not unset:
             out.append(topo)
             continue
-        fan_in: Dict = {}
+        fan_in: Dict[NodeId, int] = {}
         for _, dst in edges:
             fan_in[dst] = fan_in.get(dst, 0) + 1
         rng = random.Random(f"{seed}/{start + i}")
-        drawn = {}
+        drawn: Dict[EdgeKey, float] = {}
         for key in unset:
             w = (rng.random() * 2 - 1) / math.sqrt(fan_in[key[1]])
             sign = edges[key].sign
@@ -65,7 +76,14 @@ def init_weights(topologies: Sequence[Topology], seed: int = 0, start: int = 0) 
 
 def trained_arrays(net: Network) -> Tuple[np.ndarray, np.ndarray]:
     """The weights ``[E]`` and biases ``[N]`` (0 for inputs) of ``net`` in declaration order, topology after
-    topology, as float64 numpy arrays (one device read each)."""
+    topology, as float64 numpy arrays (one device read each).
+
+    Args:
+        net: a (batched) network.
+
+    Returns:
+        ``(weights, biases)``: ``[E]`` and ``[N]``, float64.
+    """
     num_inputs = net.plan.num_inputs
     weight = net.weight.detach().double().cpu()                 # [E] compiled order
     union_w = torch.empty_like(weight)
@@ -89,20 +107,22 @@ class _Chunk:
 
 
 def train_chunk(topologies: Sequence[Topology], X: Tensor, Y: Tensor, fit_kwargs: Dict[str, Any], *, seed: int,
-                start: int, dtype: torch.dtype, device=None, outputs: bool = False) -> _Chunk:
+                start: int, dtype: torch.dtype, device: Union[torch.device, str, None] = None,
+                outputs: bool = False) -> _Chunk:
     """Train one chunk (topologies ``start ..`` of the population) as one batched network on ``device``."""
     t0 = time.perf_counter()
     net = Network(init_weights(topologies, seed, start), dtype=dtype, device=device)
     history = fit(net, X, Y, **fit_kwargs)
     with torch.no_grad():
         final, pred = _final_loss(net, X, Y, fit_kwargs.get("loss", "mse"))
-    pred = pred.cpu() if outputs else None
     w, b = trained_arrays(net)
-    return _Chunk(w, b, history.reshape(history.shape[0], -1), final.reshape(-1), pred, time.perf_counter() - t0,
+    return _Chunk(w, b, history.reshape(history.shape[0], -1), final.reshape(-1), pred.cpu() if outputs else None,
+                  time.perf_counter() - t0,
                   os.getpid())
 
 
-def _final_loss(net: Network, X: Tensor, Y: Tensor, loss) -> Tuple[Tensor, Tensor]:
+def _final_loss(net: Network, X: Tensor, Y: Tensor,
+                loss: Union[str, LossFn]) -> Tuple[Tensor, Tensor]:
     """Each topology's loss ``[T]`` (float64, on the host) on all of ``(X, Y)``, with the targets shaped as
     :func:`~mpnet.fit` shapes them, and the outputs ``[T, n, n_out]``."""
     loss_fn = LOSSES[loss] if isinstance(loss, str) else loss
@@ -120,7 +140,7 @@ def _final_loss(net: Network, X: Tensor, Y: Tensor, loss) -> Tuple[Tensor, Tenso
 class _Trainer:
     """A Ray actor: trains packed chunks on its device."""
 
-    def __init__(self, dtype_name: str, device: str, threads: Optional[int]):
+    def __init__(self, dtype_name: str, device: str, threads: Optional[int]) -> None:
         if threads:
             torch.set_num_threads(threads)
         self.dtype, self.device = getattr(torch, dtype_name), torch.device(device)
@@ -153,7 +173,17 @@ class Trained:
         return len(self.topologies)
 
     def topology(self, index: int) -> Topology:
-        """Topology ``index`` with its trained weights and biases (frozen edges keep their numbers)."""
+        """Topology ``index`` with its trained weights and biases (frozen edges keep their numbers).
+
+        Args:
+            index: the topology's position in the population (negative counts from the end).
+
+        Returns:
+            A new topology with the trained numbers.
+
+        Raises:
+            IndexError: ``index`` out of range.
+        """
         if not -len(self) <= index < len(self):
             raise IndexError(f"Topology index {index} out of range: the population has {len(self)} topologies "
                              f"(valid: 0 .. {len(self) - 1}).")
@@ -173,9 +203,11 @@ class Trained:
         return self._offs
 
 
-def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, loss: Union[str, Any] = "mse",
-                     epochs: int = 100, lr: float = 0.01, optimizer="adam", batch_size: Optional[int] = None,
-                     seed: int = 0, dtype: torch.dtype = torch.float32, device=None,
+def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
+                     epochs: int = 100, lr: float = 0.01,
+                     optimizer: Union[str, torch.optim.Optimizer, Callable[..., torch.optim.Optimizer]] = "adam",
+                     batch_size: Optional[int] = None, seed: int = 0, dtype: torch.dtype = torch.float32,
+                     device: Union[torch.device, str, None] = None,
                      chunk_size: int = DEFAULT_CHUNK, workers: Optional[int] = None, outputs: bool = False,
                      ray: Optional[Dict[str, Any]] = None) -> Trained:
     """Train every topology on ``(X, Y)``, chunk by chunk, here or on ``workers`` Ray workers.
@@ -213,12 +245,14 @@ def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, lo
         parts = _on_ray(topologies, bounds, X, Y, fit_kwargs, seed, dtype, device, workers, outputs, dict(ray or {}))
     return Trained(topologies, np.concatenate([p.weights for p in parts]), np.concatenate([p.biases for p in parts]),
                    torch.cat([p.history for p in parts], 1), torch.cat([p.loss for p in parts]),
-                   torch.cat([p.outputs for p in parts]) if outputs else None,
+                   torch.cat([p.outputs for p in parts if p.outputs is not None]) if outputs else None,
                    {"train": sum(p.seconds for p in parts), "wall": time.perf_counter() - t0},
                    [p.worker for p in parts])
 
 
-def _on_ray(topologies, bounds, X, Y, fit_kwargs, seed, dtype, device, workers, outputs, options) -> List[_Chunk]:
+def _on_ray(topologies: List[Topology], bounds: List[Tuple[int, int]], X: Tensor, Y: Tensor,
+            fit_kwargs: Dict[str, Any], seed: int, dtype: torch.dtype, device: Union[torch.device, str, None],
+            workers: int, outputs: bool, options: Dict[str, Any]) -> List[_Chunk]:
     from .ray_pool import RayPool
     threads = options.pop("threads_per_worker", 1)
     device = str(device) if device is not None else ("cuda" if options.get("gpus_per_worker", 0) > 0 else "cpu")

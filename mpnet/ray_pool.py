@@ -8,21 +8,25 @@ call retried, up to ``max_restarts`` times; a worker whose restarts are spent is
 to another. A worker gets chunks only once it has started, so one that is slow to start (or that the cluster
 has no room for) holds none. Needs the optional extra ``ray`` (``pip install "mpnet[ray]"``).
 """
+import importlib
 import sys
 from collections import deque
 from contextlib import contextmanager
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from types import ModuleType
+from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 __all__ = ["RayPool", "by_value"]
 
+#: a ``ray.ObjectRef`` (Ray is an optional extra and is not type-checked, see pyproject.toml)
+ObjectRef = Any
 
-def _ray():
+
+def _ray() -> ModuleType:
     try:
-        import ray
+        return importlib.import_module("ray")
     except ImportError as err:
         raise ImportError("Ray is not installed: pip install ray (or mpnet's optional extra: pip install "
                           "'mpnet[ray]').") from err
-    return ray
 
 
 class RayPool:
@@ -46,9 +50,9 @@ class RayPool:
         ValueError: ``num_workers < 1`` or ``max_restarts < 0``.
     """
 
-    def __init__(self, actor_class: type, num_workers: int = 2, *, args: Sequence = (), address: Optional[str] = None,
-                 cpus_per_worker: float = 1, gpus_per_worker: float = 0, max_restarts: int = 3,
-                 start_timeout: float = 600.0, **init_kwargs):
+    def __init__(self, actor_class: type, num_workers: int = 2, *, args: Sequence[Any] = (),
+                 address: Optional[str] = None, cpus_per_worker: float = 1, gpus_per_worker: float = 0,
+                 max_restarts: int = 3, start_timeout: float = 600.0, **init_kwargs: Any) -> None:
         ray = _ray()
         if not isinstance(num_workers, int) or num_workers < 1:
             raise ValueError(f"Expected num_workers to be an int >= 1 (got {num_workers!r}).")
@@ -67,12 +71,19 @@ class RayPool:
         self.start_timeout = start_timeout
         # a worker gets chunks once it is up: one still starting, or that the cluster has no room for, holds none
         self._starting = {w.__ray_ready__.remote(): i for i, w in enumerate(self.workers)}
-        self._ready: set = set()
-        self.dead: set = set()                        # workers whose restarts are spent
+        self._ready: Set[int] = set()
+        self.dead: Set[int] = set()                   # workers whose restarts are spent
         self.last_assignments: List[Tuple[int, int]] = []   # (chunk, worker) in the order they were handed out
 
     def wait_started(self, timeout: Optional[float] = None) -> int:
-        """Wait until every worker has started (or ``timeout`` seconds); the number of workers up."""
+        """Wait until every worker has started (or ``timeout`` seconds); the number of workers up.
+
+        Args:
+            timeout: seconds to wait at most (None: until every worker has started or died).
+
+        Returns:
+            The number of workers up (started, not dead).
+        """
         ray = self._ray
         if self._starting:
             done, _ = ray.wait(list(self._starting), num_returns=len(self._starting), timeout=timeout)
@@ -86,26 +97,41 @@ class RayPool:
                 self._ready.add(worker)
         return len(self._ready - self.dead)
 
-    def put(self, value: Any):
-        """``ray.put``: store ``value`` once in the object store; pass the reference to every chunk."""
+    def put(self, value: Any) -> ObjectRef:
+        """``ray.put``: store ``value`` once in the object store; pass the reference to every chunk.
+
+        Args:
+            value: anything Ray can pickle.
+
+        Returns:
+            The object reference.
+        """
         return self._ray.put(value)
 
-    def map(self, method: str, chunks: Sequence[Tuple], shared: Tuple = ()) -> List[Any]:
+    def map(self, method: str, chunks: Sequence[Tuple[Any, ...]], shared: Tuple[Any, ...] = ()) -> List[Any]:
         """``worker.<method>(*shared, *chunk)`` for every chunk, each on the next free worker; the results in
         chunk order. Object references in ``shared`` or a chunk are resolved by Ray before the call (wrap one in
         a list to pass the reference itself).
+
+        Args:
+            method: the name of the actor class's method to call.
+            chunks: each chunk's arguments (after ``shared``).
+            shared: the arguments every call starts with (e.g. references from :meth:`put`).
+
+        Returns:
+            One result per chunk, in chunk order.
 
         Raises:
             RuntimeError: every worker died for good (the last death is chained).
             ray.exceptions.RayTaskError: a call raised (the worker's traceback is in it).
         """
         ray = self._ray
-        queue = deque(range(len(chunks)))
-        idle = deque(w for w in sorted(self._ready) if w not in self.dead)
-        pending: Dict[Any, Tuple[int, int]] = {}
+        queue: Deque[int] = deque(range(len(chunks)))
+        idle: Deque[int] = deque(w for w in sorted(self._ready) if w not in self.dead)
+        pending: Dict[ObjectRef, Tuple[int, int]] = {}
         results: List[Any] = [None] * len(chunks)
         self.last_assignments = []
-        last_death = None
+        last_death: Optional[BaseException] = None
         while queue or pending:
             while queue and idle:
                 worker, chunk = idle.popleft(), queue.popleft()
@@ -157,7 +183,7 @@ class RayPool:
     def __enter__(self) -> "RayPool":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -167,19 +193,30 @@ class RayPool:
 def by_value(obj: Any) -> bytes:
     """``obj`` pickled with its class (and the classes it derives from) by value, unless they are mpnet's own,
     the standard library's or ``__main__``'s (which Ray's cloudpickle already keeps by value): a class defined
-    in a module the workers cannot import still arrives whole."""
+    in a module the workers cannot import still arrives whole.
+
+    Args:
+        obj: the object to ship.
+
+    Returns:
+        The pickle (``ray.cloudpickle.loads`` reads it back, in any process).
+
+    Raises:
+        ImportError: Ray is not installed.
+    """
     from ray import cloudpickle
     with _classes_by_value(type(obj)):
-        return cloudpickle.dumps(obj)
+        data: bytes = cloudpickle.dumps(obj)
+    return data
 
 
 @contextmanager
-def _classes_by_value(cls: type):
+def _classes_by_value(cls: type) -> Iterator[None]:
     """Within the block, cloudpickle pickles the modules of ``cls`` and its bases by value (see :func:`by_value`)."""
     from ray import cloudpickle
     skip = set(getattr(sys, "stdlib_module_names", ())) | {"mpnet", "__main__"}
-    modules = {c.__module__ for c in cls.__mro__}
-    modules = [m for m in modules if m in sys.modules and m.split(".")[0] not in skip]
+    names = {c.__module__ for c in cls.__mro__}
+    modules = [m for m in names if m in sys.modules and m.split(".")[0] not in skip]
     added = [m for m in modules if m not in cloudpickle.list_registry_pickle_by_value()]
     for m in added:
         cloudpickle.register_pickle_by_value(sys.modules[m])

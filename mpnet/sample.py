@@ -8,11 +8,11 @@ import bisect
 import math
 import random
 from dataclasses import replace
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .checks import check_float, check_int
 from .errors import UnknownEdgeError
-from .topology import Edge, Node, NodeId, Topology
+from .topology import Edge, EdgeKey, Node, NodeId, Topology
 
 __all__ = ["random_dag", "layered", "neat_minimal", "small_world", "add_neuron", "add_edge", "remove_edge"]
 
@@ -22,11 +22,11 @@ def _ids(n_inputs: int, n_hidden: int, n_outputs: int) -> Tuple[List[str], List[
             [f"y{i}" for i in range(n_outputs)])
 
 
-def _build(inputs, hidden, outputs, pairs, rng: random.Random, weights: bool, activation: str,
-           output_activation: str) -> Topology:
+def _build(inputs: Sequence[str], hidden: Sequence[str], outputs: Sequence[str], pairs: Sequence[Tuple[str, str]],
+           rng: random.Random, weights: bool, activation: str, output_activation: str) -> Topology:
     nodes = ([Node(n, "input", "identity") for n in inputs] + [Node(n, "hidden", activation) for n in hidden]
              + [Node(n, "output", output_activation) for n in outputs])
-    fan_in = {}
+    fan_in: Dict[str, int] = {}
     for _, dst in pairs:
         fan_in[dst] = fan_in.get(dst, 0) + 1
     edges = [Edge(s, d, rng.gauss(0.0, 1.0 / math.sqrt(fan_in[d])) if weights else None) for s, d in pairs]
@@ -45,6 +45,24 @@ def random_dag(n_inputs: int, n_outputs: int, n_hidden: int, avg_in_degree: floa
     sources among lower-ranked neurons (inputs included), at least one each, ``avg_in_degree`` on
     average. With ``max_depth = d`` hidden neurons are spread over ``d - 1`` layers and edges only rise,
     so no path is longer than ``d``.
+
+    Args:
+        n_inputs: input neurons (>= 1).
+        n_outputs: output neurons (>= 1).
+        n_hidden: hidden neurons ``h0, h1, ...`` (>= 0).
+        avg_in_degree: mean number of sources of a hidden or output neuron (> 0).
+        max_depth: the longest path allowed (None: no bound).
+        seed: seeds the draws (the same seed gives the same topology).
+        activation: of the hidden neurons.
+        output_activation: of the outputs.
+        weights: draw each edge's weight, ``N(0, 1/fan_in)``; otherwise weights are unset.
+
+    Returns:
+        A new topology: inputs ``x0, x1, ...``, outputs ``y0, y1, ...``, hidden neurons ``h0, h1, ...``.
+
+    Raises:
+        ArgumentError: a count, ``avg_in_degree`` or ``max_depth`` out of range.
+        ValueError: ``max_depth=1`` with hidden neurons, or more edges asked than the DAG can hold.
     """
     _check(n_inputs=n_inputs, n_outputs=n_outputs, n_hidden=n_hidden)
     check_float(avg_in_degree, "avg_in_degree", min=0, min_open=True)
@@ -89,7 +107,23 @@ def layered(sizes: Sequence[int], density: float = 0.1, skip: float = 0.0, seed:
             activation: str = "relu", output_activation: str = "identity", weights: bool = False) -> Topology:
     """A sparse layered net ``sizes[0] -> ... -> sizes[-1]``: each neuron of layer ``l`` takes about
     ``density * sizes[l-1]`` incoming edges (at least one); each edge, with probability ``skip``, comes from
-    a uniformly chosen earlier layer instead of the previous one."""
+    a uniformly chosen earlier layer instead of the previous one.
+
+    Args:
+        sizes: neurons per layer, inputs first, outputs last (at least two layers, each >= 1).
+        density: share of the previous layer feeding each neuron, in ``(0, 1]``.
+        skip: probability in ``[0, 1]`` that an edge comes from an earlier layer instead.
+        seed: seeds the draws (the same seed gives the same topology).
+        activation: of the hidden neurons.
+        output_activation: of the outputs.
+        weights: draw each edge's weight, ``N(0, 1/fan_in)``; otherwise weights are unset.
+
+    Returns:
+        A new topology: inputs ``x0, x1, ...``, outputs ``y0, y1, ...``, hidden neurons ``l<layer>_<i>``.
+
+    Raises:
+        ValueError: ``sizes``, ``density`` or ``skip`` out of range.
+    """
     if len(sizes) < 2 or any(not isinstance(s, int) or s < 1 for s in sizes):
         raise ValueError(f"Expected sizes to list at least two positive layer sizes (got {list(sizes)}).")
     if not 0 < density <= 1 or not 0 <= skip <= 1:
@@ -112,7 +146,21 @@ def layered(sizes: Sequence[int], density: float = 0.1, skip: float = 0.0, seed:
 
 def neat_minimal(n_inputs: int, n_outputs: int, seed: int = 0, *, activation: str = "identity",
                  weights: bool = True) -> Topology:
-    """NEAT's starting point: every input connected to every output, no hidden neuron."""
+    """NEAT's starting point: every input connected to every output, no hidden neuron.
+
+    Args:
+        n_inputs: input neurons (>= 1).
+        n_outputs: output neurons (>= 1).
+        seed: seeds the weights.
+        activation: of the outputs.
+        weights: draw each edge's weight, ``N(0, 1/fan_in)``; otherwise weights are unset.
+
+    Returns:
+        A new topology: inputs ``x0, x1, ...``, outputs ``y0, y1, ...``.
+
+    Raises:
+        ArgumentError: a count below 1.
+    """
     _check(n_inputs=n_inputs, n_outputs=n_outputs)
     rng = random.Random(seed)
     inputs, _, outputs = _ids(n_inputs, 0, n_outputs)
@@ -124,7 +172,26 @@ def small_world(n_inputs: int, n_outputs: int, n_hidden: int, k: int = 4, p_rewi
                 weights: bool = False) -> Topology:
     """A Watts-Strogatz-like DAG: neurons on a line, each fed by its ``k`` predecessors on the line; each
     such edge is rewired with probability ``p_rewire`` to a uniformly chosen earlier neuron (long skips).
-    Outputs are fed by the last ``k`` hidden neurons (or the inputs when there are none)."""
+    Outputs are fed by the last ``k`` hidden neurons (or the inputs when there are none).
+
+    Args:
+        n_inputs: input neurons (>= 1).
+        n_outputs: output neurons (>= 1).
+        n_hidden: hidden neurons ``h0, h1, ...`` (>= 0).
+        k: predecessors on the line feeding each neuron (>= 1).
+        p_rewire: probability in ``[0, 1]`` that an edge is rewired to an earlier neuron.
+        seed: seeds the draws (the same seed gives the same topology).
+        activation: of the hidden neurons.
+        output_activation: of the outputs.
+        weights: draw each edge's weight, ``N(0, 1/fan_in)``; otherwise weights are unset.
+
+    Returns:
+        A new topology: inputs ``x0, x1, ...``, outputs ``y0, y1, ...``, hidden neurons ``h0, h1, ...``.
+
+    Raises:
+        ArgumentError: a count out of range.
+        ValueError: ``p_rewire`` out of ``[0, 1]``.
+    """
     _check(n_inputs=n_inputs, n_outputs=n_outputs, n_hidden=n_hidden, k=k)
     if not 0 <= p_rewire <= 1:
         raise ValueError(f"Expected 0 <= p_rewire <= 1 (got {p_rewire}).")
@@ -139,8 +206,8 @@ def small_world(n_inputs: int, n_outputs: int, n_hidden: int, k: int = 4, p_rewi
                 src = rng.randrange(j)
             pairs.add((line[src], line[j]))
     for o in outputs:
-        for src in line[-k:]:
-            pairs.add((src, o))
+        for source in line[-k:]:
+            pairs.add((source, o))
     order = {n: i for i, n in enumerate(line + outputs)}
     return _build(inputs, hidden, outputs, sorted(pairs, key=lambda e: (order[e[1]], order[e[0]])), rng,
                   weights, activation, output_activation)
@@ -154,13 +221,27 @@ def _rng(seed: Union[int, random.Random, None]) -> random.Random:
 def add_neuron(topo: Topology, edge: Optional[Tuple[NodeId, NodeId]] = None, new_id: Optional[NodeId] = None,
                seed: Union[int, random.Random, None] = 0, activation: Optional[str] = None) -> Topology:
     """Split ``edge`` (random if None) with a new hidden neuron, NEAT-style: ``src -> new`` gets weight 1
-    (-1 out of a Dale '-' neuron), ``new -> dst`` the old weight and sign, and the old edge goes."""
+    (-1 out of a Dale '-' neuron), ``new -> dst`` the old weight and sign, and the old edge goes.
+
+    Args:
+        topo: the topology (left untouched).
+        edge: ``(src, dst)`` of the edge to split (None: a random one).
+        new_id: the new neuron's id (None: the first free ``n<i>``).
+        seed: an int or a ``random.Random`` for the random edge.
+        activation: the new neuron's (None: that of the first hidden neuron, else ``relu``).
+
+    Returns:
+        A new topology, the new neuron placed after the last non-output neuron.
+
+    Raises:
+        ValueError: the topology has no edge.
+        UnknownEdgeError: ``edge`` is not in the topology.
+    """
     rng = _rng(seed)
     edges = topo.edges
     if not edges:
         raise ValueError("add_neuron needs an edge to split, and this topology has none.")
-    key = tuple(edge) if edge is not None else rng.choice(list(edges))
-    _require_edge(edges, key)
+    key = _require_edge(edges, tuple(edge) if edge is not None else rng.choice(list(edges)))
     if new_id is None:
         taken, i = set(topo.nodes), topo.num_nodes
         while f"n{i}" in taken:
@@ -182,7 +263,18 @@ def add_edge(topo: Topology, edge: Optional[Tuple[NodeId, NodeId]] = None, weigh
              seed: Union[int, random.Random, None] = 0, tries: int = 100) -> Topology:
     """Add ``edge`` (or a random one) keeping the graph acyclic; a random one never ends in an input.
 
+    Args:
+        topo: the topology (left untouched).
+        edge: ``(src, dst)`` of the new edge (None: a random one that keeps the graph acyclic).
+        weight: the new edge's weight (None: unset).
+        seed: an int or a ``random.Random`` for the random edge.
+        tries: random draws before giving up.
+
+    Returns:
+        A new topology with the edge added last.
+
     Raises:
+        TopologyError: ``edge`` is given and makes the topology invalid (a cycle, a duplicate, an unknown node).
         ValueError: no new edge fits (the graph is complete in its order) within ``tries`` draws.
     """
     if edge is not None:
@@ -201,19 +293,33 @@ def add_edge(topo: Topology, edge: Optional[Tuple[NodeId, NodeId]] = None, weigh
 
 def remove_edge(topo: Topology, edge: Optional[Tuple[NodeId, NodeId]] = None,
                 seed: Union[int, random.Random, None] = 0) -> Topology:
-    """Remove ``edge`` (or a random one); its neurons stay (possibly unreachable, never dropped)."""
+    """Remove ``edge`` (or a random one); its neurons stay (possibly unreachable, never dropped).
+
+    Args:
+        topo: the topology (left untouched).
+        edge: ``(src, dst)`` of the edge to remove (None: a random one).
+        seed: an int or a ``random.Random`` for the random edge.
+
+    Returns:
+        A new topology without the edge.
+
+    Raises:
+        ValueError: the topology has no edge.
+        UnknownEdgeError: ``edge`` is not in the topology.
+    """
     edges = topo.edges
     if not edges:
         raise ValueError("remove_edge: this topology has no edge to remove.")
-    key = tuple(edge) if edge is not None else _rng(seed).choice(list(edges))
-    _require_edge(edges, key)
+    key = _require_edge(edges, tuple(edge) if edge is not None else _rng(seed).choice(list(edges)))
     return Topology(list(topo.nodes.values()), [e for k, e in edges.items() if k != key], warn=False)
 
 
-def _require_edge(edges, key) -> None:
+def _require_edge(edges: Mapping[EdgeKey, Edge], key: Tuple[NodeId, ...]) -> EdgeKey:
+    """``key`` as an edge key of ``edges``, or an error naming it."""
     if key not in edges:
         raise UnknownEdgeError(f"Edge {key[0]!r} -> {key[1]!r} is not in the topology; pick one of its "
                                f"{len(edges)} edges (topo.edges).")
+    return key[0], key[1]   # a key of edges: two ids
 
 
 def _reaches(topo: Topology, start: NodeId, goal: NodeId) -> bool:

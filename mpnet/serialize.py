@@ -2,11 +2,22 @@
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from .errors import FormatError, NonFiniteError, RoleError, UnknownNodeError
+from .ties import Tie, normalize_tie, tie_signature
 from .topology import FORMAT, FORMAT_VERSION, NETWORK_TYPES, Edge, Node, NodeId, Topology, _default_activation
 from .validate import check_finite, is_number
 
-_NODE_KEYS = ("id", "role", "activation", "aggregation", "bias", "dale", "response", "time_constant")
-_EDGE_KEYS = ("src", "dst", "weight", "sign", "trainable")
+_NODE_KEYS = ("id", "role", "activation", "aggregation", "bias", "dale", "response", "time_constant", "meta")
+_EDGE_KEYS = ("src", "dst", "weight", "sign", "trainable", "tie", "meta")
+
+
+def _is_meta(v: Any) -> bool:
+    return v is None or isinstance(v, Mapping)
+
+
+def _meta(entry: Mapping, where: str) -> Any:
+    """The ``meta`` object of a node or edge entry (a copy), ``None`` when absent."""
+    meta = _typed(entry, "meta", where, "an object", _is_meta, None)
+    return None if meta is None else dict(meta)
 
 
 _KINDS = {"bool": "a boolean", "str": "a string", "list": "a list", "dict": "an object", "int": "an int"}
@@ -70,6 +81,8 @@ def to_dict(self: Topology) -> Dict[str, Any]:
             entry["response"] = n.response
         if n.time_constant != 1.0:
             entry["time_constant"] = n.time_constant
+        if n.meta:
+            entry["meta"] = dict(n.meta)
         nodes.append(entry)
     edges = []
     for e in self.edges.values():
@@ -78,11 +91,18 @@ def to_dict(self: Topology) -> Dict[str, Any]:
             entry["sign"] = e.sign
         if not e.trainable:
             entry["trainable"] = False
+        if e.tie is not None:
+            entry["tie"] = tie_signature(e.tie)
+        if e.meta:
+            entry["meta"] = dict(e.meta)
         edges.append(entry)
     data: Dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
     if self.network_type != "feedforward":
         data["network_type"] = self.network_type
-    return {**data, "nodes": nodes, "edges": edges}
+    data = {**data, "nodes": nodes, "edges": edges}
+    if self.ties:
+        data["ties"] = [t.to_dict() for t in self.ties.values()]
+    return data
 
 
 def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
@@ -107,10 +127,11 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
     if version != FORMAT_VERSION or isinstance(version, bool):
         raise FormatError(f"Topology format version {version!r} is not supported; this mpnet "
                           f"reads version {FORMAT_VERSION}.")
-    unknown = sorted(map(str, set(data) - {"format", "version", "network_type", "nodes", "edges"}))
+    unknown = sorted(map(str, set(data) - {"format", "version", "network_type", "nodes", "edges", "ties"}))
     if unknown:
         raise FormatError(f"Unknown top-level keys {unknown}; a topology has 'format', 'version', 'nodes' and "
-                          f"'edges' (and 'network_type' when recurrent). Fix the spelling or remove them.")
+                          f"'edges' (and 'network_type' when recurrent, 'ties' when edges share weights). Fix the "
+                          f"spelling or remove them.")
     network_type = _typed(data, "network_type", "topology", f"one of {list(NETWORK_TYPES)}",
                           lambda v: v in NETWORK_TYPES, "feedforward")
     for key in ("nodes", "edges"):
@@ -135,7 +156,7 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
                           _number(entry, "bias", where, 0.0),
                           _typed(entry, "dale", where, "'+', '-' or null", _is_sign, None),
                           _number(entry, "response", where, 1.0),
-                          _number(entry, "time_constant", where, 1.0)))
+                          _number(entry, "time_constant", where, 1.0), _meta(entry, where)))
     edges = []
     for i, entry in enumerate(data["edges"]):
         where = f"edges[{i}]"
@@ -145,7 +166,8 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
         unknown = sorted(map(str, set(entry) - set(_EDGE_KEYS)))
         missing = [k for k in ("src", "dst") if k not in entry]
         if unknown or missing:
-            raise FormatError(f"{where}: needs 'src' and 'dst' and may have 'weight', 'sign', 'trainable'"
+            raise FormatError(f"{where}: needs 'src' and 'dst' and may have 'weight', 'sign', 'trainable', 'tie', "
+                              f"'meta'"
                               + (f"; unknown keys {unknown}" if unknown else "")
                               + (f"; missing {missing}" if missing else "") + ".")
         src = _typed(entry, "src", where, "a node id (a string or an int)", _is_id, None)
@@ -153,8 +175,10 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
         where = f"edges[{i}] ({src!r} -> {dst!r})"
         edges.append(Edge(src, dst, _number(entry, "weight", where, None, optional=True),
                           _typed(entry, "sign", where, "'+', '-' or null", _is_sign, None),
-                          _typed(entry, "trainable", where, "true or false", lambda v: isinstance(v, bool), True)))
-    return Topology(nodes, edges, warn=warn, recurrent=network_type)
+                          _typed(entry, "trainable", where, "true or false", lambda v: isinstance(v, bool), True),
+                          normalize_tie(entry.get("tie"), where), _meta(entry, where)))
+    ties = _typed(data, "ties", "topology", "a list of tie objects", lambda v: isinstance(v, list), [])
+    return Topology(nodes, edges, warn=warn, recurrent=network_type, ties=[Tie.from_mapping(t) for t in ties])
 
 
 def to_networkx(self: Topology):
@@ -162,11 +186,17 @@ def to_networkx(self: Topology):
     ``mpnet_version`` the format version and ``network_type``. :func:`from_networkx` inverts it exactly."""
     import networkx as nx
     graph = nx.DiGraph(mpnet_version=FORMAT_VERSION, network_type=self.network_type)
+    if self.ties:
+        graph.graph["ties"] = [t.to_dict() for t in self.ties.values()]
     for n in self.nodes.values():
         graph.add_node(n.id, role=n.role, activation=n.activation, aggregation=n.aggregation,
-                       bias=n.bias, dale=n.dale, response=n.response, time_constant=n.time_constant)
+                       bias=n.bias, dale=n.dale, response=n.response, time_constant=n.time_constant,
+                       **({"meta": dict(n.meta)} if n.meta else {}))
     for e in self.edges.values():
-        graph.add_edge(e.src, e.dst, weight=e.weight, sign=e.sign, trainable=e.trainable)
+        extra = {"tie": e.tie} if e.tie is not None else {}
+        if e.meta:
+            extra["meta"] = dict(e.meta)
+        graph.add_edge(e.src, e.dst, weight=e.weight, sign=e.sign, trainable=e.trainable, **extra)
     return graph
 
 
@@ -210,14 +240,16 @@ def from_networkx(graph, *, inputs: Optional[Sequence[NodeId]] = None,
                           0.0 if bias is None else _number(attrs, "bias", where, 0.0),
                           _typed(attrs, "dale", where, "'+', '-' or None", _is_sign, None),
                           _number(attrs, "response", where, 1.0),
-                          _number(attrs, "time_constant", where, 1.0)))
+                          _number(attrs, "time_constant", where, 1.0), _meta(attrs, where)))
     edges = []
     for u, v, attrs in graph.edges(data=True):
         where = f"edge {u!r} -> {v!r}: attribute"
         edges.append(Edge(u, v, _number(attrs, "weight", where, None, optional=True),
                           _typed(attrs, "sign", where, "'+', '-' or None", _is_sign, None),
-                          _typed(attrs, "trainable", where, "True or False", lambda x: isinstance(x, bool), True)))
+                          _typed(attrs, "trainable", where, "True or False", lambda x: isinstance(x, bool), True),
+                          normalize_tie(attrs.get("tie"), where), _meta(attrs, where)))
+    ties = [Tie.from_mapping(t) for t in graph.graph.get("ties", [])]
     if recurrent is None:
         recurrent = _typed(graph.graph, "network_type", "graph: attribute", f"one of {list(NETWORK_TYPES)}",
                            lambda v: v in NETWORK_TYPES, "feedforward")
-    return Topology(nodes, edges, warn=warn, recurrent=recurrent)
+    return Topology(nodes, edges, warn=warn, recurrent=recurrent, ties=ties)

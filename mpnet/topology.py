@@ -10,15 +10,16 @@ import json
 import math
 import os
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .errors import (ArgumentError, CycleError, DuplicateNodeError, FormatError, RoleError, SignConflictError,
                      TopologyWarning, UnknownNodeError)
+from .ties import Tie, TieSpec, check_ties, normalize_tie
 from .validate import check_edge, check_finite, check_id, check_node, find_cycle, fmt_node
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
 
-__all__ = ["Node", "Edge", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIVATIONS", "AGGREGATIONS",
+__all__ = ["Node", "Edge", "Tie", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIVATIONS", "AGGREGATIONS",
            "FORMAT_VERSION", "NETWORK_TYPES"]
 
 NodeId = Union[str, int]
@@ -47,6 +48,8 @@ class Node:
             node response); 1 unless set. It is a constant, not a learned parameter.
         time_constant: the neuron's time constant ``tau > 0`` in a continuous-time (``"ctrnn"``) topology,
             ``dy/dt = (activation(z) - y) / tau``; 1 unless set, and unused by other topologies.
+        meta: free-form annotations (e.g. ``{"cell_class": "AVA", "transmitter": "Acetylcholine"}``), JSON
+            values only; carried through JSON and networkx, never read by the computation. Treat as read-only.
     """
     id: NodeId
     role: str = "hidden"
@@ -56,6 +59,7 @@ class Node:
     dale: Optional[str] = None
     response: float = 1.0
     time_constant: float = 1.0
+    meta: Optional[Mapping[str, Any]] = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,19 @@ class Edge:
             :class:`mpnet.Network` for the default initialisation).
         sign: ``"+"`` (weight >= 0), ``"-"`` (weight <= 0) or ``None`` (free).
         trainable: ``False`` freezes the weight at its initial value.
+        tie: ``None`` (the edge has its own parameter), the name of a shared group, or terms
+            ``((group or None, coefficient), ...)``; see :mod:`mpnet.ties`. ``sign``, ``weight`` and
+            ``trainable`` describe the edge's own parameter (unset when it has none).
+        meta: free-form annotations (e.g. ``{"synapses": 12, "transmitter": "GABA"}``), JSON values only;
+            carried through JSON and networkx, never read by the computation. Treat as read-only.
     """
     src: NodeId
     dst: NodeId
     weight: Optional[float] = None
     sign: Optional[str] = None
     trainable: bool = True
+    tie: TieSpec = None
+    meta: Optional[Mapping[str, Any]] = field(default=None, hash=False)
 
     @property
     def key(self) -> EdgeKey:
@@ -86,11 +97,16 @@ class Edge:
         Raises:
             FormatError: a key is missing or unknown.
         """
-        unknown = set(item) - {"src", "dst", "weight", "sign", "trainable"}
+        unknown = set(item) - {"src", "dst", "weight", "sign", "trainable", "tie", "meta"}
         if unknown or not {"src", "dst"} <= set(item):
             raise FormatError(f"Edge entry {dict(item)!r}: needs 'src' and 'dst' and may have 'weight', 'sign', "
-                              f"'trainable' (unknown keys {sorted(map(str, unknown))}).")
-        return cls(item["src"], item["dst"], item.get("weight"), item.get("sign"), item.get("trainable", True))
+                              f"'trainable', 'tie', 'meta' (unknown keys {sorted(map(str, unknown))}).")
+        meta = item.get("meta")
+        if meta is not None and not isinstance(meta, Mapping):
+            raise FormatError(f"Edge entry {dict(item)!r}: 'meta' must be an object (got {type(meta).__name__}).")
+        tie = normalize_tie(item.get("tie"), f"Edge {item['src']!r} -> {item['dst']!r}")
+        return cls(item["src"], item["dst"], item.get("weight"), item.get("sign"), item.get("trainable", True),
+                   tie, None if meta is None else dict(meta))
 
     def __repr__(self) -> str:
         parts = [f"{self.src!r}->{self.dst!r}", "w=None" if self.weight is None else f"w={self.weight:.4g}"]
@@ -98,6 +114,8 @@ class Edge:
             parts.append(f"sign={self.sign}")
         if not self.trainable:
             parts.append("frozen")
+        if self.tie is not None:
+            parts.append(f"tie={self.tie!r}")
         return "Edge(" + ", ".join(parts) + ")"
 
 
@@ -127,13 +145,14 @@ class Topology:
             step's values, as ``neat.nn.RecurrentNetwork``) or ``"ctrnn"`` (continuous time, as
             ``neat.ctrnn.CTRNN``, with per-neuron ``time_constant``); a name of :data:`NETWORK_TYPES` works
             too. See :mod:`mpnet.recurrent`.
+        ties: the shared parameters (:class:`~mpnet.ties.Tie`) that edges name in their ``tie``.
 
     Raises:
         TopologyError: any subclass, see :mod:`mpnet.errors`.
     """
 
     def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, warn: bool = True,
-                 recurrent: Union[bool, str] = False):
+                 recurrent: Union[bool, str] = False, ties: Iterable[Tie] = ()):
         kinds = {False: "feedforward", True: "recurrent", **{k: k for k in NETWORK_TYPES}}
         if not isinstance(recurrent, (bool, str)) or recurrent not in kinds:
             raise ArgumentError(f"recurrent={recurrent!r}; expected False (feed-forward), True (discrete-time "
@@ -161,8 +180,12 @@ class Topology:
         for edge in edges:
             if not isinstance(edge, Edge):
                 raise FormatError(f"Expected Edge objects in edges (got a {type(edge).__name__}: {edge!r:.60}).")
+            if edge.tie is not None:
+                edge = replace(edge, tie=normalize_tie(edge.tie, f"Edge {fmt_node(edge.src)} -> {fmt_node(edge.dst)}"))
             edge = check_edge(edge, self._nodes, self._edges, recurrent=self.recurrent)
             self._edges[edge.key] = edge
+        #: ``{name: Tie}``: the shared parameters, in declaration order (see :mod:`mpnet.ties`).
+        self.ties: Dict[str, Tie] = check_ties(ties, self._edges, self._nodes)
         self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
         self._pred: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
         for src, dst in self._edges:
@@ -192,7 +215,7 @@ class Topology:
                    responses: Optional[Mapping[NodeId, float]] = None,
                    frozen: Iterable[EdgeKey] = (), hidden: Sequence[NodeId] = (), warn: bool = True,
                    recurrent: Union[bool, str] = False,
-                   time_constants: Optional[Mapping[NodeId, float]] = None) -> "Topology":
+                   time_constants: Optional[Mapping[NodeId, float]] = None, ties: Iterable[Tie] = ()) -> "Topology":
         """Declare a network from its edge list; hidden neurons are the nodes that are neither inputs nor
         outputs, in order of first appearance.
 
@@ -209,6 +232,7 @@ class Topology:
             hidden: extra hidden neurons to declare even if no edge mentions them.
             recurrent: ``True`` or ``"ctrnn"`` to allow cycles and self-loops (see the class).
             time_constants: per-node time constants of a ``"ctrnn"`` topology (1 unless given).
+            ties: shared parameters named by the edges' ``tie`` (see :mod:`mpnet.ties`).
 
         Example:
             >>> topo = Topology.from_edges([("x", "h", 0.5), ("h", "y", -1.0)], inputs=["x"], outputs=["y"])
@@ -261,7 +285,7 @@ class Topology:
                               dale=(dale or {}).get(node_id),
                               response=(responses or {}).get(node_id, 1.0),
                               time_constant=(time_constants or {}).get(node_id, 1.0)))
-        return cls(nodes, parsed, warn=warn, recurrent=recurrent)
+        return cls(nodes, parsed, warn=warn, recurrent=recurrent, ties=ties)
 
     # --------------------------------------------------------------------------------------- access
     @property
@@ -333,21 +357,24 @@ class Topology:
         return Unreachable([n for n in self._nodes if n not in fwd],
                            [n for n in self._nodes if n not in bwd])
 
-    def with_weights(self, weights: Mapping[EdgeKey, float], biases: Optional[Mapping[NodeId, float]] = None
-                     ) -> "Topology":
-        """A copy with some edge weights and node biases replaced; signs, flags and the wiring kept.
+    def with_weights(self, weights: Mapping[EdgeKey, float], biases: Optional[Mapping[NodeId, float]] = None,
+                     ties: Optional[Mapping[str, float]] = None) -> "Topology":
+        """A copy with some edge weights, node biases and tie values replaced; signs, flags and the wiring kept.
+        An edge without a parameter of its own (tied, :mod:`mpnet.ties`) takes no weight: set its group's in
+        ``ties``.
 
         Only the new numbers are checked (finite, and on the side of the edge's fixed or Dale sign): the wiring
         is the validated one of ``self``, so this takes time linear in the number of replaced values.
 
         Raises:
-            UnknownNodeError: a key names no edge or node of the topology.
+            UnknownNodeError: a key names no edge, node or tie of the topology.
             NonFiniteError: a value that is not a finite number.
             SignConflictError: a weight against its edge's fixed sign (or its source's Dale sign).
         """
-        unknown = [k for k in weights if k not in self._edges] + [n for n in (biases or {}) if n not in self._nodes]
+        unknown = ([k for k in weights if k not in self._edges] + [n for n in (biases or {}) if n not in self._nodes]
+                   + [g for g in (ties or {}) if g not in self.ties])
         if unknown:
-            raise UnknownNodeError(f"with_weights names edges or nodes not in the topology: {unknown[:5]}.")
+            raise UnknownNodeError(f"with_weights names edges, nodes or ties not in the topology: {unknown[:5]}.")
         edges = dict(self._edges)
         for key, value in weights.items():
             e = edges[key]
@@ -357,7 +384,7 @@ class Topology:
             if e.sign is not None and value * (1 if e.sign == "+" else -1) < 0:
                 raise SignConflictError(f"Edge {fmt_node(e.src)} -> {fmt_node(e.dst)} has fixed sign {e.sign!r} "
                                         f"but with_weights gives it {value}. Give a weight of sign {e.sign!r} (or 0).")
-            edges[key] = Edge(e.src, e.dst, value, e.sign, e.trainable)
+            edges[key] = Edge(e.src, e.dst, value, e.sign, e.trainable, e.tie, e.meta)
         nodes = dict(self._nodes)
         for node_id, value in (biases or {}).items():
             n = nodes[node_id]
@@ -365,21 +392,30 @@ class Topology:
                 check_finite(value, f"The bias of node {fmt_node(node_id)}", optional=False)
                 value = float(value)
             nodes[node_id] = Node(n.id, n.role, n.activation, n.aggregation, value, n.dale, n.response,
-                                  n.time_constant)
+                                  n.time_constant, n.meta)
+        new_ties = dict(self.ties)
+        for name, value in (ties or {}).items():
+            t = new_ties[name]
+            check_finite(value, f"The value of tie {name!r}", optional=False)
+            if t.sign is not None and value * (1 if t.sign == "+" else -1) < 0:
+                raise SignConflictError(f"Tie {name!r} has fixed sign {t.sign!r} but with_weights gives it {value}.")
+            new_ties[name] = replace(t, weight=float(value))
         new = Topology.__new__(Topology)
         new.__dict__.update(self.__dict__)   # the wiring (immutable, so shared) and anything derived from it
-        new._nodes, new._edges = nodes, edges
+        new._nodes, new._edges, new.ties = nodes, edges, new_ties
         return new
 
     def __eq__(self, other: object) -> bool:
         # node order matters (it fixes the input and output columns); edge declaration order does not
         return (isinstance(other, Topology) and self.network_type == other.network_type
-                and list(self._nodes.values()) == list(other._nodes.values()) and self._edges == other._edges)
+                and list(self._nodes.values()) == list(other._nodes.values()) and self._edges == other._edges
+                and self.ties == other.ties)
 
     def __repr__(self) -> str:
         kind = "" if self.network_type == "feedforward" else f", {self.network_type}"
         return (f"Topology(inputs={len(self.inputs)}, outputs={len(self.outputs)}, "
-                f"hidden={self.num_nodes - len(self.inputs) - len(self.outputs)}, edges={self.num_edges}{kind})")
+                f"hidden={self.num_nodes - len(self.inputs) - len(self.outputs)}, edges={self.num_edges}{kind}"
+                f"{f', ties={len(self.ties)}' if self.ties else ''})")
 
     # ------------------------------------------------------------ serialization (in mpnet/serialize.py)
     # These methods are the public face required of a Topology; the work lives downstream (serialize,
@@ -424,7 +460,7 @@ class Topology:
         except TopologyError as err:
             raise located(err, os.fspath(path)) from None
 
-    def to_networkx(self):
+    def to_networkx(self) -> Any:   # a networkx.DiGraph (networkx is imported only here)
         """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attribute
         ``mpnet_version`` the format version. :meth:`from_networkx` inverts it exactly."""
         from .serialize import to_networkx

@@ -138,7 +138,9 @@ def check_edge(edge, nodes: Mapping, edges: Mapping, recurrent: bool = False):
         check_sign(edge.sign, name())
     dale = nodes[edge.src].dale
     sign = edge.sign
-    if dale is not None:
+    tie = edge.tie
+    own = tie is None or (not isinstance(tie, str) and any(g is None for g, _ in tie))
+    if dale is not None and own:   # an edge without a parameter of its own: its group's sign (mpnet.ties)
         if sign is not None and sign != dale:
             raise DaleConflictError(f"{name()} has fixed sign {sign!r} but its source "
                                     f"{fmt_node(edge.src)} is a Dale neuron of sign {dale!r}; all its "

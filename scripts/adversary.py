@@ -135,7 +135,7 @@ case("non-finite data", "fit batched: X [T, n, 2] NaN in topology 1", [r"row\W+2
                                                             float("nan")).view(2, 64, 2), Y0, epochs=1,
                       progress=False))
 case("non-finite data", "infer_signs: X NaN (lead's infer_signs)", [r"row\W+3\b", r"column\W+1\b"])(
-    lambda: mpnet.infer_signs(Q, _poke(X0, 3, 1, float("nan")), Y0, ensemble=2, epochs=2, progress=False))
+    lambda: mpnet.infer_signs(Q, _poke(X0, 3, 1, float("nan")), Y0))
 
 
 def _signs_csv(name, body):
@@ -290,12 +290,22 @@ for kv, culprit in (("add_node_rate=abc", [r"add_node_rate", r"abc"]), ("bogus=1
         lambda kv=kv: _script("xor", "--generations", "1", "--population", "10", "--no-progress", "--set", kv))
 
 # ============================================================================ infer_signs (lead's part)
-sig = lambda **kw: mpnet.infer_signs(Q, X0, Y0, **{"ensemble": 2, "epochs": 2, "progress": False, **kw})
+ens = lambda **kw: mpnet.infer_signs(Q, X0, Y0, **{"method": "ensemble", "ensemble": 2, "epochs": 2,
+                                                    "progress": False, **kw})
 for arg, value in (("ensemble", 2.5), ("ensemble", 0), ("threshold", 1.5), ("threshold", -0.1),
                    ("fail_fraction", -1.0), ("hidden_bias", float("nan")), ("min_effect", -1.0), ("epochs", 0),
                    ("lr", -1.0)):
-    case("infer_signs arguments (lead)", f"infer_signs({arg}={value!r})", [arg, re.escape(repr(value))])(
-        lambda arg=arg, value=value: sig(**{arg: value}))
+    case("infer_signs arguments (lead)", f"infer_signs(method='ensemble', {arg}={value!r})",
+         [arg, re.escape(repr(value))])(lambda arg=arg, value=value: ens(**{arg: value}))
+refit = lambda **kw: mpnet.infer_signs(Q, X0, Y0, **kw)
+for arg, value in (("threshold", 2.0), ("noise_std", -1.0), ("resolution", float("nan")), ("verify", -0.5),
+                   ("seed", 1.5), ("method", "vote"), ("dtype", torch.float16)):
+    case("infer_signs arguments (lead)", f"infer_signs({arg}={value!r})",
+         [arg, re.escape(str(value) if arg == "dtype" else repr(value) if arg != "method" else value)])(
+        lambda arg=arg, value=value: refit(**{arg: value}))
+case("infer_signs arguments (lead)", "infer_signs(effort=Effort(starts=0))", [r"starts", r"\b0\b"])(
+    lambda: refit(effort=mpnet.signs.Effort(starts=0)))
+
 
 # ================================================================================ topology JSON files
 TOPO_CASES = [
@@ -644,7 +654,7 @@ case("CLI", "signs --plot without matplotlib (checked before training)", [r"matp
     _plot_without_matplotlib)
 case("CLI", "mpnet --version", works=lambda r: r[0] == 0 and re.search(r"\d+\.\d+", r[1] + r[2]) is not None)(
     lambda: cli("--version"))
-case("CLI", "--help shows defaults", works=lambda r: "default" in r[1] and "300" in r[1])(
+case("CLI", "--help shows defaults", works=lambda r: "default" in r[1] and "2000" in r[1])(
     lambda: cli("demo", "--help"))
 
 # ==================================================================================== saving networks

@@ -14,6 +14,7 @@ per pass, mpnet/threads.py) and with one thread. Build rows time a declaration b
     python scripts/bench.py --busy 1                      # with a busy-loop process holding a core
     python scripts/bench.py --recurrent-only              # only the recurrent rows (scripts/bench_recurrent.py)
     python scripts/bench.py --ray --threads 1              # NEAT generations of 10k / 100k genomes, local vs Ray
+    python scripts/bench.py --connectome-only             # the C. elegans connectome, 100 steps, batch 64
 
 Times are medians over repeats taken round-robin across the methods and thread settings of a graph (so a
 busy machine slows them alike); "peak MiB" is the peak RSS above the RSS just before one call, in a fresh
@@ -41,6 +42,7 @@ import mpnet
 import mpnet.threads
 
 import bench_build
+import bench_connectome
 import bench_recurrent
 import bench_tensorneat
 from bench_peers import GRAPHS, METHODS, Case, check, forward_backward, genomes, make_case, no_grad, prepare, to_neat
@@ -370,6 +372,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)   # a child's torch threads
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--recurrent-only", action="store_true", help="only the recurrent rows and targets")
+    parser.add_argument("--connectome-only", action="store_true", help="only the C. elegans connectome rows")
     parser.add_argument("--ray", action="store_true", help="only the search over Ray: local vs 2 Ray workers "
                         "(pip install 'mpnet[ray]'); with --quick: 2,000 and 10,000 genomes")
     args = parser.parse_args()
@@ -386,6 +389,14 @@ def main() -> None:
         print("\n".join(infos + ["", format_table(rows), "", "targets:"]
                         + [t.line() for t in bench_recurrent.targets(rows)]
                         + [f"load average at end {os.getloadavg()[0]:.2f}"]))
+        return
+    if args.connectome_only:
+        cfg = QUICK if args.quick else Config()
+        print(f"{shlex.join(['python'] + sys.argv)}: torch {torch.__version__}, neat-python {neat.__version__}, "
+              f"{torch.get_num_threads()} torch threads, load average at start {os.getloadavg()[0]:.2f}; ms: median "
+              f"of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python), float32", flush=True)
+        rows, info = bench_connectome.bench_connectome(cfg, time_round_robin)
+        print("\n".join([info, "", format_table(rows), f"load average at end {os.getloadavg()[0]:.2f}"]))
         return
     if args.ray:
         print(f"command: {shlex.join(['python'] + sys.argv)}; load average at start {os.getloadavg()[0]:.2f}, "
@@ -451,12 +462,15 @@ def report_run(args, cfg: Config, start: float, tensorneat, skipped: str) -> Non
         print(f"  done: {info}", file=sys.stderr, flush=True)
     recurrent_rows, recurrent_infos = bench_recurrent.bench_recurrent(cfg, time_round_robin)
     print(f"  done: {'; '.join(recurrent_infos)}", file=sys.stderr, flush=True)
+    connectome_rows, connectome_info = bench_connectome.bench_connectome(cfg, time_round_robin)
+    print(f"  done: {connectome_info}", file=sys.stderr, flush=True)
     build_rows, builds = bench_builds(cfg, transform)
     print("  done: build rows", file=sys.stderr, flush=True)
     mem_line, mem_ratio = bench_memory(cfg)
     title = "targets" + (" (quick run: smaller cases, fewer repeats; the goals are for the full run)"
                          if args.quick else "")
     targets = check_targets(rows + build_rows, builds, mem_ratio, cfg) + bench_recurrent.targets(recurrent_rows)
+    recurrent_rows, recurrent_infos = recurrent_rows + connectome_rows, recurrent_infos + [connectome_info]
     rows, infos = rows + recurrent_rows, infos + recurrent_infos
     tail = [mem_line, f"{title}:"] + [t.line() for t in targets] + [
         f"load average at end {os.getloadavg()[0]:.2f}; total {time.perf_counter() - start:.0f} s"]

@@ -38,8 +38,9 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     topo = examples.question_network()
     mpnet.draw(topo, out / "question_network.png", dpi=args.dpi)
-    X, Y = examples.question_task()
-    report = mpnet.infer_signs(topo, X, Y, ensemble=32, epochs=500, seed=0)
+    X, Y = examples.question_task()          # 2,000 samples of the teacher, 1 % noise
+    # the user's situation: the wiring is known, its weights are not
+    report = mpnet.infer_signs(examples.unknown_weights(topo), X, Y, seed=0)
     print(report)
     mpnet.draw(report, out / "question_signs.png", dpi=args.dpi)
 

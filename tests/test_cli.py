@@ -10,21 +10,25 @@ def test_help_lists_subcommands(capsys):
     assert "demo" in capsys.readouterr().out
 
 
-def test_demo_prints_every_edge_with_its_sign(capsys):
-    assert main(["demo", "--epochs", "20", "--no-progress"]) == 0
+def test_demo_infers_signs_from_unknown_weights_and_calls_none_wrong(capsys):
+    assert main(["demo", "--quick", "--samples", "800", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "edge" in out and "trained" in out and "sign" in out
+    assert "every weight unknown" in out and "x the noise floor" in out
     for edge in ["x1 -> a1", "a1 -> c1", "a2 -> c2", "c2 -> y"]:
         assert edge in out
-    lines = [l for l in out.splitlines() if l.startswith("a1 -> c1")]
-    assert lines and "fixed -" in lines[0] and lines[0].split()[5] == "-"   # sign column honours the constraint
+    fixed = [l for l in out.splitlines() if l.startswith("a1 -> c1")]
+    assert fixed and fixed[0].split()[3:5] == ["-", "-"] and "fixed -" in fixed[0]   # teacher, inferred
+    last = out.strip().splitlines()[-1]
+    assert "free edges called" in last and ", 0 disagree" in last
 
 
 def test_demo_on_a_file_and_bad_file(tmp_path, capsys):
-    assert main(["demo", "--topology", "data/question_network.json", "--epochs", "3", "--no-progress"]) == 0
+    assert main(["demo", "--topology", "data/question_network.json", "--quick", "--samples", "300",
+                 "--no-progress"]) == 0
+    assert "data/question_network.json, every weight unknown" in capsys.readouterr().out
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something else"}')
-    assert main(["demo", "--topology", str(bad), "--epochs", "1"]) == 2
+    assert main(["demo", "--topology", str(bad)]) == 2
     assert "Is this an mpnet topology file?" in capsys.readouterr().err
 
 
@@ -93,17 +97,21 @@ def test_signs_command_writes_csv_and_plot(tmp_path, capsys):
         for a, b in X.tolist():
             w.writerow([a, b, 2 * a - 3 * b])
     args = ["signs", str(tmp_path / "t.json"), str(tmp_path / "data.csv"), "--inputs", "a,b", "--outputs",
-            "target", "-o", str(tmp_path / "signs.csv"), "--ensemble", "10", "--epochs", "100", "--lr", "0.05",
-            "--no-progress"]
+            "target", "-o", str(tmp_path / "signs.csv"), "--method", "ensemble", "--ensemble", "10", "--epochs",
+            "100", "--lr", "0.05", "--threshold", "0.9", "--no-progress"]
     if __import__("importlib").util.find_spec("matplotlib"):
         args += ["--plot", str(tmp_path / "signs.png")]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "SignReport" in out
-    rows = list(csv.DictReader(open(tmp_path / "signs.csv")))
-    assert [(r["src"], r["dst"], r["sign"]) for r in rows] == [("x1", "y", "+"), ("x2", "y", "-")]
+    assert "SignReport (ensemble)" in out
+    from mpnet import SignReport
+    rows = SignReport.read_csv(tmp_path / "signs.csv").edges
+    assert [(r.src, r.dst, r.sign) for r in rows] == [("x1", "y", "+"), ("x2", "y", "-")]
     assert main(["signs", str(tmp_path / "t.json"), str(tmp_path / "data.csv")]) == 2
     assert "has no column ['x1', 'x2']" in capsys.readouterr().err
+    # the default method, the refit test, on the same file
+    assert main(args[:7] + ["--quick", "--no-progress"]) == 0
+    assert "SignReport (refit): 2 of 2 free edges called" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------------- errors and flags
@@ -126,9 +134,9 @@ def _one_line_error(capsys, argv, match, code=2):
 
 def test_user_mistakes_are_one_line_without_traceback(tmp_path, capsys):
     (tmp_path / "bin.json").write_bytes(bytes(range(256)))
-    _one_line_error(capsys, ["demo", "--topology", str(tmp_path / "bin.json"), "--epochs", "1"],
+    _one_line_error(capsys, ["demo", "--topology", str(tmp_path / "bin.json"), "--quick"],
                     r"^mpnet demo: error: .*bin\.json is a binary file")
-    _one_line_error(capsys, ["demo", "--topology", str(tmp_path), "--epochs", "1"],
+    _one_line_error(capsys, ["demo", "--topology", str(tmp_path), "--quick"],
                     r"^mpnet demo: error: .* is a directory, not a JSON file")
     _one_line_error(capsys, ["convert", str(tmp_path / "nope.json"), str(tmp_path / "o.json")],
                     r"^mpnet convert: error: .*No such file or directory: .*nope\.json")
@@ -161,14 +169,15 @@ def test_version_and_defaults_in_help(capsys):
     with pytest.raises(SystemExit):
         main(["signs", "--help"])
     out = capsys.readouterr().out
-    for default in ("(default: 32)", "(default: 500)", "(default: 0.02)", "(default: mse)"):
+    for default in ("(default: refit)", "(default: 0.95)", "(default: 32)", "(default: 500)", "(default: mse)"):
         assert default in out
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["demo", "--epochs", "0"], r"argument --epochs: expected an int >= 1 \(got 0\)"),
-    (["demo", "--lr", "nan"], r"argument --lr: expected a finite number > 0 \(got 'nan'\)"),
-    (["demo", "--batch-size", "-2"], r"argument --batch-size: expected an int >= 1 \(got -2\)"),
+    (["demo", "--samples", "0"], r"argument --samples: expected an int >= 4 \(got 0\)"),
+    (["demo", "--threshold", "1.5"], r"argument --threshold: expected a number in \[0, 1\] \(got '1.5'\)"),
+    (["demo", "--noise", "nan"], r"argument --noise: expected a number >= 0 \(got 'nan'\)"),
+    (["signs", "t.json", "d.csv", "--lr", "nan"], r"argument --lr: expected a finite number > 0 \(got 'nan'\)"),
     (["signs", "t.json", "d.csv", "--ensemble", "x"], r"argument --ensemble: expected an int >= 1 \(got 'x'\)"),
 ])
 def test_numbers_on_the_command_line_are_checked_by_argparse(capsys, argv, match):

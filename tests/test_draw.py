@@ -18,7 +18,8 @@ from mpnet.draw import NEGATIVE, POSITIVE, figure  # noqa: E402
 def report():
     torch.manual_seed(0)
     X, Y = examples.question_task(256)
-    return mpnet.infer_signs(examples.question_network(), X, Y, ensemble=8, epochs=150, seed=0)
+    return mpnet.infer_signs(examples.question_network(), X, Y, method="ensemble", ensemble=8, epochs=150, seed=0,
+                             threshold=0.9)
 
 
 @pytest.fixture
@@ -158,7 +159,7 @@ def test_the_legend_explains_sign_confidence_constraint_and_width(fig_of, report
     texts = [t.get_text() for t in fig_of(report).legends[0].get_texts()]
     for wanted in ("sign (inferred or fixed)", "+  positive", "\u2212  negative", "?  not determined",
                    "confidence (any colour)", "1.0 (sure)", "0.5", "0.0", "constraint", "fixed sign (+ or \u2212)", "frozen value",
-                   "free (no mark)", "width ~ |w| (mean)", "neurons", "input", "output"):
+                   "free (no mark)", "width ~ |w| (best fit)", "neurons", "input", "output"):
         assert wanted in texts, wanted
     assert any(t.startswith("dashed: no data can") for t in texts)
     plain = [t.get_text() for t in fig_of(examples.question_network()).legends[0].get_texts()]

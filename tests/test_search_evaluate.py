@@ -104,3 +104,10 @@ def test_evaluators_honour_the_device():
     ev = LocalEvaluator(torch.float64, device="cpu").evaluate(tasks.XOR(), topologies)
     assert ev.fitness == evaluate_batch(tasks.XOR(), topologies, dtype=torch.float64, device="cpu").fitness
     assert repr(LocalEvaluator(device="cpu")) == "LocalEvaluator(dtype=torch.float32, device=cpu, chunk_size=1000)"
+
+
+def test_finetune_needs_a_task_with_data_and_loss():
+    topologies = population(n=4).ask()
+    with pytest.raises(TypeError, match="Fine-tuning needs a supervised task"):
+        evaluate_chunk(tasks.PoleBalancing(max_steps=5), topologies, Finetune(steps=1))
+

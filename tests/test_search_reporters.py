@@ -43,3 +43,11 @@ def test_history_figure_keeps_best_visible_over_best_ever_and_says_what_solved_m
         assert any(t.get_text() == "solved means: " + tasks.XOR().describe() for t in fig.texts)
     finally:
         plt.close(fig)
+
+
+def test_progress_bar_refuses_a_generation_before_start():
+    import pytest
+
+    from mpnet.search import ProgressBar
+    with pytest.raises(RuntimeError, match="before ProgressBar.start"):
+        ProgressBar().generation(None, History())

@@ -41,7 +41,7 @@ def test_parity():
     assert task.threshold == pytest.approx(7.8)
     net = mpnet.Network([constant(3)])
     assert task.evaluate(net)[0].tolist() == pytest.approx([6.0])
-    with pytest.raises(ValueError, match="bits >= 1"):
+    with pytest.raises(ValueError, match=r"Expected bits to be an int >= 1 \(got 0\)"):
         tasks.Parity(bits=0)
 
 

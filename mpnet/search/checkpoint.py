@@ -38,7 +38,7 @@ FORMAT = "mpnet.search.checkpoint"
 VERSION = 2
 _HEAD = ("format", "version", "checksum")
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 def _checksum(state: Mapping[str, Any]) -> str:
@@ -47,7 +47,19 @@ def _checksum(state: Mapping[str, Any]) -> str:
 
 
 def save_checkpoint(directory: PathLike, state: Mapping[str, Any]) -> str:
-    """Write ``state`` to ``directory/checkpoint.json`` atomically, with its checksum; return the path."""
+    """Write ``state`` to ``directory/checkpoint.json`` atomically, with its checksum; return the path.
+
+    Args:
+        directory: the run's checkpoint directory (created if missing).
+        state: the run's state; JSON-serialisable, every number finite.
+
+    Returns:
+        The path of the checkpoint file.
+
+    Raises:
+        ValueError: ``state`` holds a NaN or an infinity.
+        TypeError: ``state`` holds a value JSON cannot write.
+    """
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(os.fspath(directory), CHECKPOINT)
     plain = json.loads(json.dumps(dict(state), allow_nan=False))   # as it will read back (str keys, lists)
@@ -58,6 +70,12 @@ def save_checkpoint(directory: PathLike, state: Mapping[str, Any]) -> str:
 
 def load_checkpoint(directory: PathLike) -> Dict[str, Any]:
     """Read the state written by :func:`save_checkpoint` (a leftover ``.tmp`` of a killed write is ignored).
+
+    Args:
+        directory: the run's checkpoint directory.
+
+    Returns:
+        The file's content: the state, with its ``format``, ``version`` and ``checksum`` keys.
 
     Raises:
         FileNotFoundError: no checkpoint in ``directory``.
@@ -97,6 +115,10 @@ _TYPES = {"algorithm": (dict,), "task": (dict,), "finetune": (dict, type(None)),
 def check_state(state: Mapping[str, Any], path: str) -> None:
     """Check the fields a run's checkpoint holds (written by :func:`mpnet.search.run`) and that its counters
     agree with its history.
+
+    Args:
+        state: the state :func:`load_checkpoint` read.
+        path: the file it came from, named in every message.
 
     Raises:
         CheckpointError: naming ``path`` and the field.
@@ -191,7 +213,7 @@ class RunLock:
             known to be dead on another host.
     """
 
-    def __init__(self, directory: PathLike):
+    def __init__(self, directory: PathLike) -> None:
         self.directory = os.fspath(directory)
         self.path = os.path.join(self.directory, LOCK)
         self.token = uuid.uuid4().hex
@@ -202,6 +224,14 @@ class RunLock:
                 "since": time.strftime("%Y-%m-%d %H:%M:%S"), "token": self.token}
 
     def acquire(self) -> "RunLock":
+        """Take the lock (taking over a stale one left by a dead process).
+
+        Returns:
+            This lock, now held.
+
+        Raises:
+            RunLockedError: another live process holds it; the message names that process.
+        """
         os.makedirs(self.directory, exist_ok=True)
         tmp = f"{self.path}.{os.getpid()}.{self.token}"
         with open(tmp, "w") as f:
@@ -268,6 +298,7 @@ class RunLock:
         os.remove(aside)
 
     def release(self) -> None:
+        """Give the lock up (removing the lock file if it is still this lock's); nothing if not held."""
         if not self.held:
             return
         self.held = False
@@ -281,5 +312,5 @@ class RunLock:
     def __enter__(self) -> "RunLock":
         return self.acquire()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()

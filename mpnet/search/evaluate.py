@@ -18,14 +18,15 @@ as in float64.
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, TypeVar, Union, runtime_checkable
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from ..model import Network
 from ..population import trained_arrays
-from ..topology import Topology
+from ..topology import EdgeKey, Topology
 from ..train import fit
 from .genome import Weights
 from .tasks import Task
@@ -35,6 +36,19 @@ __all__ = ["Finetune", "Evaluation", "Evaluator", "LocalEvaluator", "ChunkResult
 
 #: topologies per chunk unless told otherwise (a 150-genome generation is one chunk)
 DEFAULT_CHUNK = 1000
+
+Device = Union[torch.device, str, None]
+_E = TypeVar("_E", bound="Evaluator")
+
+
+@runtime_checkable
+class _SupervisedTask(Protocol):
+    """What fine-tuning needs of a task: its data and the loss :func:`mpnet.fit` minimises."""
+
+    @property
+    def loss(self) -> Union[str, Callable[[Tensor, Tensor], Tensor]]: ...
+
+    def data(self) -> Tuple[Tensor, Tensor]: ...
 
 
 @dataclass(frozen=True)
@@ -46,13 +60,18 @@ class Finetune:
     lr: float = 0.05              # learning rate
     optimizer: str = "adam"       # "adam", "sgd" or "adamw"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not isinstance(self.steps, int) or self.steps < 1:
             raise ValueError(f"Expected Finetune.steps to be an int >= 1 (got {self.steps!r}).")
         if not self.lr > 0:
             raise ValueError(f"Expected Finetune.lr > 0 (got {self.lr!r}).")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> Dict[str, Any]:
+        """The settings as a dict (``Finetune(**d)`` makes them again).
+
+        Returns:
+            ``{"steps", "lr", "optimizer"}``.
+        """
         return asdict(self)
 
 
@@ -87,8 +106,12 @@ def _weights(topologies: Sequence[Topology], w: np.ndarray, b: np.ndarray) -> Li
     out, e0, n0 = [], 0, 0
     for topo in topologies:
         edges, nodes = topo.edges, topo.nodes
-        weights = {key: (w_list[e0 + i] if e.trainable else e.weight) for i, (key, e) in enumerate(edges.items())}
-        biases = {n: b_list[n0 + i] for i, (n, node) in enumerate(nodes.items()) if node.role != "input"}
+        weights: Dict[EdgeKey, float] = {
+            # a frozen edge always has a number (Topology refuses one without); the guard tells mypy so
+            key: (e.weight if not e.trainable and e.weight is not None else w_list[e0 + i])
+            for i, (key, e) in enumerate(edges.items())}
+        biases: Dict[object, float] = {n: b_list[n0 + i] for i, (n, node) in enumerate(nodes.items())
+                                       if node.role != "input"}
         out.append(Weights(weights, biases))
         e0 += len(edges)
         n0 += len(nodes)
@@ -98,42 +121,91 @@ def _weights(topologies: Sequence[Topology], w: np.ndarray, b: np.ndarray) -> Li
 def read_back(net: Network) -> List[Weights]:
     """The current weights and biases of every topology of a batched ``net``, keyed by topology ids, in one
     pass over the parameters (``net.topology(i)`` for every ``i`` scans all edges ``T`` times and validates
-    ``T`` new topologies). ``weights.apply(net.topologies[i])`` equals ``net.topology(i)``."""
+    ``T`` new topologies). ``weights.apply(net.topologies[i])`` equals ``net.topology(i)``.
+
+    Args:
+        net: a batched network.
+
+    Returns:
+        One :class:`~mpnet.search.genome.Weights` per topology of ``net``.
+    """
     return _weights(net.topologies[:net.num_graphs], *trained_arrays(net))
 
 
 def evaluate_chunk(task: Task, topologies: Sequence[Topology], finetune: Optional[Finetune] = None,
-                   generation: int = 0, dtype: torch.dtype = torch.float32, device=None) -> ChunkResult:
+                   generation: int = 0, dtype: torch.dtype = torch.float32, device: Device = None) -> ChunkResult:
     """Build one batched network of ``topologies`` on ``device``, fine-tune it if asked, score it with ``task``;
-    the device is read once, at the end."""
+    the device is read once, at the end.
+
+    Args:
+        task: scores the networks.
+        topologies: the chunk.
+        finetune: the Lamarckian step (None: score the networks as they are).
+        generation: passed to ``task.evaluate``.
+        dtype: of the network.
+        device: of the network (None: the CPU).
+
+    Returns:
+        The chunk's fitness and solved flags (and, with ``finetune``, its trained numbers) as arrays.
+
+    Raises:
+        TypeError: ``finetune`` with a task that has no ``data()`` and ``loss`` (not supervised).
+    """
     t0 = time.perf_counter()
     net = Network(list(topologies), dtype=dtype, device=device)
     t1 = time.perf_counter()
-    weights = biases = None
+    weights: Optional[np.ndarray] = None
+    biases: Optional[np.ndarray] = None
     if finetune is not None:
+        if not isinstance(task, _SupervisedTask):
+            raise TypeError(f"Fine-tuning needs a supervised task (with data() and loss); {task.name!r} is not one. "
+                            f"Evaluate without finetune.")
         X, Y = task.data()
         fit(net, X, Y, loss=task.loss, epochs=finetune.steps, lr=finetune.lr, optimizer=finetune.optimizer,
             progress=False)
         weights, biases = trained_arrays(net)
     t2 = time.perf_counter()
     with torch.no_grad():
-        fitness, solved = task.evaluate(net, generation)
-        fitness, solved = fitness.double().cpu().numpy(), solved.cpu().numpy()
+        scores, flags = task.evaluate(net, generation)
+        fitness, solved = scores.double().cpu().numpy(), flags.cpu().numpy()
     t3 = time.perf_counter()
     return ChunkResult(fitness, solved, weights, biases, {"compile": t1 - t0, "finetune": t2 - t1, "forward": t3 - t2})
 
 
 def evaluate_batch(task: Task, topologies: Sequence[Topology], finetune: Optional[Finetune] = None,
-                   generation: int = 0, dtype: torch.dtype = torch.float32, device=None) -> Evaluation:
-    """Build one batched network of ``topologies``, fine-tune it if asked, and score it with ``task``."""
-    topologies = list(topologies)
-    return assemble(topologies, [evaluate_chunk(task, topologies, finetune, generation, dtype, device)],
+                   generation: int = 0, dtype: torch.dtype = torch.float32, device: Device = None) -> Evaluation:
+    """Build one batched network of ``topologies``, fine-tune it if asked, and score it with ``task``.
+
+    Args:
+        task: scores the networks.
+        topologies: the generation, as one batch.
+        finetune: the Lamarckian step (None: score the networks as they are).
+        generation: passed to ``task.evaluate``.
+        dtype: of the network.
+        device: of the network (None: the CPU).
+
+    Returns:
+        One fitness per topology (and, with ``finetune``, their trained weights).
+    """
+    batch = list(topologies)
+    return assemble(batch, [evaluate_chunk(task, batch, finetune, generation, dtype, device)],
                     finetune is not None)
 
 
 def chunk_bounds(count: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]:
     """``[(start, stop)]`` cutting ``count`` topologies into chunks of ``chunk_size`` (the last one shorter;
-    ``None``: one chunk). It depends on nothing else, which is what makes results independent of workers."""
+    ``None``: one chunk). It depends on nothing else, which is what makes results independent of workers.
+
+    Args:
+        count: topologies in the generation.
+        chunk_size: topologies per chunk (None: one chunk).
+
+    Returns:
+        The chunks' ``(start, stop)``, in order.
+
+    Raises:
+        ValueError: ``chunk_size`` is not an int >= 1 or None.
+    """
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(f"Expected chunk_size to be an int >= 1 or None (got {chunk_size!r}).")
     size = count if chunk_size is None else chunk_size
@@ -141,7 +213,16 @@ def chunk_bounds(count: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]
 
 
 def assemble(topologies: Sequence[Topology], parts: Sequence[ChunkResult], trained: bool) -> Evaluation:
-    """One :class:`Evaluation` from the results of consecutive chunks of ``topologies``."""
+    """One :class:`Evaluation` from the results of consecutive chunks of ``topologies``.
+
+    Args:
+        topologies: the generation.
+        parts: the results of its chunks, in order.
+        trained: the chunks were fine-tuned (their weights go into ``Evaluation.trained``).
+
+    Returns:
+        The generation's evaluation.
+    """
     fitness = np.concatenate([p.fitness for p in parts]) if parts else np.zeros(0)
     solved = np.concatenate([p.solved for p in parts]) if parts else np.zeros(0, bool)
     timings: Dict[str, float] = {}
@@ -150,8 +231,8 @@ def assemble(topologies: Sequence[Topology], parts: Sequence[ChunkResult], train
             timings[k] = timings.get(k, 0.0) + v
     weights = None
     if trained:
-        weights = _weights(topologies, np.concatenate([p.weights for p in parts]),
-                           np.concatenate([p.biases for p in parts]))
+        weights = _weights(topologies, np.concatenate([p.weights for p in parts if p.weights is not None]),
+                           np.concatenate([p.biases for p in parts if p.biases is not None]))
     return Evaluation(fitness.tolist(), solved.astype(bool).tolist(), weights, timings)
 
 
@@ -161,15 +242,25 @@ class Evaluator(ABC):
     @abstractmethod
     def evaluate(self, task: Task, topologies: Sequence[Topology], finetune: Optional[Finetune] = None,
                  generation: int = 0) -> Evaluation:
-        """One fitness per topology (and, with ``finetune``, their trained weights)."""
+        """One fitness per topology (and, with ``finetune``, their trained weights).
+
+        Args:
+            task: scores the networks.
+            topologies: the generation.
+            finetune: the Lamarckian step (None: score the networks as they are).
+            generation: passed to ``task.evaluate``.
+
+        Returns:
+            The generation's evaluation, in the order of ``topologies``.
+        """
 
     def close(self) -> None:
-        pass
+        """Free what the evaluator holds (workers); nothing here."""
 
-    def __enter__(self):
+    def __enter__(self: _E) -> _E:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -184,15 +275,28 @@ class LocalEvaluator(Evaluator):
             docstring); one big chunk pays the per-level cost of a pass once instead of once per chunk.
     """
 
-    def __init__(self, dtype: torch.dtype = torch.float32, device=None, chunk_size: Optional[int] = DEFAULT_CHUNK):
+    def __init__(self, dtype: torch.dtype = torch.float32, device: Device = None,
+                 chunk_size: Optional[int] = DEFAULT_CHUNK) -> None:
         chunk_bounds(1, chunk_size)   # checks it
         self.dtype, self.device, self.chunk_size = dtype, device, chunk_size
 
-    def evaluate(self, task, topologies, finetune=None, generation=0) -> Evaluation:
-        topologies = list(topologies)
-        parts = [evaluate_chunk(task, topologies[a:b], finetune, generation, self.dtype, self.device)
-                 for a, b in chunk_bounds(len(topologies), self.chunk_size)]
-        return assemble(topologies, parts, finetune is not None)
+    def evaluate(self, task: Task, topologies: Sequence[Topology], finetune: Optional[Finetune] = None,
+                 generation: int = 0) -> Evaluation:
+        """One batched pass per chunk, in this process (see :meth:`Evaluator.evaluate`).
+
+        Args:
+            task: scores the networks.
+            topologies: the generation.
+            finetune: the Lamarckian step (None: score the networks as they are).
+            generation: passed to ``task.evaluate``.
+
+        Returns:
+            The generation's evaluation, in the order of ``topologies``.
+        """
+        batch = list(topologies)
+        parts = [evaluate_chunk(task, batch[a:b], finetune, generation, self.dtype, self.device)
+                 for a, b in chunk_bounds(len(batch), self.chunk_size)]
+        return assemble(batch, parts, finetune is not None)
 
     def __repr__(self) -> str:
         return f"LocalEvaluator(dtype={self.dtype}, device={self.device}, chunk_size={self.chunk_size})"

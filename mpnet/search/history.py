@@ -3,7 +3,7 @@ import csv
 import io
 import os
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Dict, Iterator, List, Mapping, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 __all__ = ["Record", "History", "atomic_write"]
 
@@ -36,12 +36,21 @@ class Record:
 
 
 class History:
-    """The records of a run, generation by generation."""
+    """The records of a run, generation by generation.
 
-    def __init__(self, records: List[Record] = None):
+    Args:
+        records: the generations so far, in order (none: an empty history).
+    """
+
+    def __init__(self, records: Optional[Sequence[Record]] = None) -> None:
         self.records: List[Record] = list(records or [])
 
     def append(self, record: Record) -> None:
+        """Add the next generation's record.
+
+        Args:
+            record: the generation after the last one recorded.
+        """
         self.records.append(record)
 
     def __len__(self) -> int:
@@ -54,9 +63,28 @@ class History:
         return self.records[i]
 
     def column(self, name: str) -> List[Any]:
+        """One field of every record, in generation order.
+
+        Args:
+            name: a field of :class:`Record` (e.g. ``"best_fitness"``).
+
+        Returns:
+            One value per generation.
+
+        Raises:
+            AttributeError: ``name`` is no field of :class:`Record`.
+        """
         return [getattr(r, name) for r in self.records]
 
     def to_dicts(self, timings: bool = True) -> List[Dict[str, Any]]:
+        """The records as plain dicts (field name to value), one per generation.
+
+        Args:
+            timings: keep the columns that depend on the machine's speed (``Record.TIMINGS``).
+
+        Returns:
+            One dict per generation, as :meth:`from_dicts` reads them.
+        """
         rows = [asdict(r) for r in self.records]
         if not timings:
             for row in rows:
@@ -65,11 +93,26 @@ class History:
         return rows
 
     @classmethod
-    def from_dicts(cls, rows: List[Mapping[str, Any]]) -> "History":
+    def from_dicts(cls, rows: Sequence[Mapping[str, Any]]) -> "History":
+        """The history :meth:`to_dicts` (with timings) wrote.
+
+        Args:
+            rows: one mapping of every :class:`Record` field per generation.
+
+        Returns:
+            A new history.
+
+        Raises:
+            TypeError: a row lacks a field or names an unknown one.
+        """
         return cls([Record(**row) for row in rows])
 
-    def to_csv(self, path: Union[str, os.PathLike]) -> None:
-        """Write one row per generation (atomically: a temporary file, then a rename)."""
+    def to_csv(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Write one row per generation (atomically: a temporary file, then a rename).
+
+        Args:
+            path: the CSV file to write (replaced if it exists); a header row names the columns.
+        """
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         names = [f.name for f in fields(Record)]
@@ -91,13 +134,21 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def atomic_write(path: Union[str, os.PathLike], text: str) -> None:
+def atomic_write(path: Union[str, "os.PathLike[str]"], text: str) -> None:
     """Write ``text`` to ``path`` so that a reader (or a crash) sees the old file or the new one, never a
-    part: a temporary file in the same folder, flushed to disk, then renamed over ``path``."""
-    path = os.fspath(path)
-    tmp = f"{path}.tmp"
+    part: a temporary file in the same folder, flushed to disk, then renamed over ``path``.
+
+    Args:
+        path: the file to write (replaced if it exists).
+        text: its new content.
+
+    Raises:
+        OSError: the folder cannot be written.
+    """
+    where = os.fspath(path)
+    tmp = f"{where}.tmp"
     with open(tmp, "w") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
+    os.replace(tmp, where)

@@ -28,12 +28,29 @@ class Individual:
     generation: int
     genome: Optional[Genome] = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> Dict[str, Any]:
+        """The individual as JSON-ready data (:meth:`from_dict` reads it back).
+
+        Returns:
+            ``{"topology", "fitness", "generation", "genome"}`` (``genome`` None where not kept).
+        """
         return {"topology": self.topology.to_dict(), "fitness": self.fitness, "generation": self.generation,
                 "genome": None if self.genome is None else self.genome.to_dict()}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Individual":
+    def from_dict(cls, data: Mapping[str, Any]) -> "Individual":
+        """The individual :meth:`to_dict` wrote.
+
+        Args:
+            data: the dict :meth:`to_dict` returned (or read back from JSON).
+
+        Returns:
+            A new individual.
+
+        Raises:
+            KeyError: a field is missing.
+            TopologyError: the topology is not valid.
+        """
         return cls(Topology.from_dict(data["topology"], warn=False), float(data["fitness"]),
                    int(data["generation"]), None if data["genome"] is None else Genome.from_dict(data["genome"]))
 
@@ -49,12 +66,28 @@ class Species:
     best_fitness: Optional[float] = None   # the best fitness any member ever had
     last_improved: int = 0                 # the generation it was reached
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> Dict[str, Any]:
+        """The species as JSON-ready data (:meth:`from_dict` reads it back).
+
+        Returns:
+            Its fields, the representative as ``Genome.to_dict`` writes it.
+        """
         return {"key": self.key, "created": self.created, "representative": self.representative.to_dict(),
                 "members": self.members, "best_fitness": self.best_fitness, "last_improved": self.last_improved}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Species":
+    def from_dict(cls, data: Mapping[str, Any]) -> "Species":
+        """The species :meth:`to_dict` wrote.
+
+        Args:
+            data: the dict :meth:`to_dict` returned (or read back from JSON).
+
+        Returns:
+            A new species.
+
+        Raises:
+            KeyError: a field is missing.
+        """
         return cls(int(data["key"]), int(data["created"]), Genome.from_dict(data["representative"]),
                    [int(k) for k in data["members"]], data["best_fitness"], int(data["last_improved"]))
 
@@ -79,7 +112,7 @@ class NEAT:
     name = "NEAT"
 
     def __init__(self, n_inputs: int, n_outputs: int, config: Optional[NEATConfig] = None, *,
-                 start: Optional[Topology] = None, **overrides: Any):
+                 start: Optional[Topology] = None, **overrides: Any) -> None:
         for what, value in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Expected {what} to be an int >= 1 (got {value!r}).")
@@ -165,29 +198,32 @@ class NEAT:
     def _reproduce(self) -> None:
         cfg, rng, gen = self.config, self.rng, self.generation
         by_key = {g.key: g for g in self.population}
-        champion = max(self.population, key=lambda g: g.fitness)
+        fit = {g.key: _told(g) for g in self.population}
+        champion = max(self.population, key=lambda g: fit[g.key])
         ranked: List[Species] = []
+        record: Dict[int, float] = {}                # species key -> its best fitness ever
         for sid in sorted(self.species):
             s = self.species[sid]
-            best = max(by_key[k].fitness for k in s.members)
+            best = max(fit[k] for k in s.members)
             if s.best_fitness is None or best > s.best_fitness:
                 s.best_fitness, s.last_improved = best, gen
+            record[s.key] = s.best_fitness
             if gen - s.last_improved < cfg.stagnation or champion.key in s.members:
                 ranked.append(s)
         if gen - self.last_improved >= cfg.population_stagnation and len(ranked) > 2:
-            ranked = sorted(ranked, key=lambda s: -s.best_fitness)[:2]      # the paper's "delta coding"
+            ranked = sorted(ranked, key=lambda s: -record[s.key])[:2]      # the paper's "delta coding"
             for s in ranked:
                 s.last_improved = gen
             self.last_improved = gen
-        fits = [by_key[k].fitness for s in ranked for k in s.members]
+        fits = [fit[k] for s in ranked for k in s.members]
         low = min(fits)
-        shares = [sum(by_key[k].fitness - low for k in s.members) / len(s.members) for s in ranked]
+        shares = [sum(fit[k] - low for k in s.members) / len(s.members) for s in ranked]
         spawn = _apportion(shares if sum(shares) > 0 else [len(s.members) for s in ranked], cfg.population)
 
         population: List[Genome] = []
         survivors_of: Dict[int, List[Genome]] = {}
         for s in ranked:
-            members = sorted((by_key[k] for k in s.members), key=lambda g: (-g.fitness, g.key))
+            members = sorted((by_key[k] for k in s.members), key=lambda g: (-fit[g.key], g.key))
             survivors_of[s.key] = members[:max(1, math.ceil(cfg.survival_threshold * len(members)))]
         kept: Dict[int, Species] = {}
         for s, n in zip(ranked, spawn):
@@ -208,7 +244,7 @@ class NEAT:
                         dad = rng.choice(survivors_of[rng.choice(others)])
                     else:
                         dad = rng.choice(survivors)
-                    if dad.fitness > mom.fitness or (dad.fitness == mom.fitness and rng.random() < 0.5):
+                    if fit[dad.key] > fit[mom.key] or (fit[dad.key] == fit[mom.key] and rng.random() < 0.5):
                         mom, dad = dad, mom
                     child = crossover(mom, dad, self._new_key(), cfg, rng)
                     if rng.random() >= cfg.mate_only_rate:
@@ -281,7 +317,18 @@ class NEAT:
 
     @classmethod
     def from_state_dict(cls, state: Mapping[str, Any]) -> "NEAT":
-        """Inverse of :meth:`state_dict`: the algorithm continues exactly where it was saved."""
+        """Inverse of :meth:`state_dict`: the algorithm continues exactly where it was saved.
+
+        Args:
+            state: what :meth:`state_dict` returned (or read back from JSON).
+
+        Returns:
+            A new algorithm in that state.
+
+        Raises:
+            ValueError: ``state`` is not a NEAT state.
+            KeyError: a field is missing.
+        """
         if state.get("algorithm") != cls.name:
             raise ValueError(f"Expected a {cls.name} state (got algorithm={state.get('algorithm')!r}).")
         self = cls.__new__(cls)
@@ -301,6 +348,13 @@ class NEAT:
         self.last_improved = int(state["last_improved"])
         self._topologies = None
         return self
+
+
+def _told(genome: Genome) -> float:
+    """The fitness :meth:`NEAT.tell` gave ``genome`` (every genome has one when the next generation is bred)."""
+    if genome.fitness is None:
+        raise RuntimeError(f"Genome {genome.key} has no fitness: breeding must follow NEAT.tell.")
+    return genome.fitness
 
 
 def _applied(trained: Union[Topology, Weights], asked: Topology) -> Topology:

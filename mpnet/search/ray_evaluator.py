@@ -12,13 +12,14 @@ so any number of workers gives the same result (see :mod:`mpnet.search.evaluate`
 """
 import os
 import time
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 import torch
 
 from ..packed import Packed, pack, unpack
-from ..ray_pool import RayPool, by_value
-from .evaluate import DEFAULT_CHUNK, ChunkResult, Evaluation, Evaluator, Finetune, assemble, chunk_bounds, \
+from ..ray_pool import ObjectRef, RayPool, by_value
+from ..topology import Topology
+from .evaluate import DEFAULT_CHUNK, ChunkResult, Device, Evaluation, Evaluator, Finetune, assemble, chunk_bounds, \
     evaluate_chunk
 from .tasks import Task
 
@@ -28,22 +29,26 @@ __all__ = ["RayEvaluator"]
 class _Worker:
     """A Ray actor: evaluates packed chunks with the task it was last sent, on its device."""
 
-    def __init__(self, dtype_name: str, device: str, threads: Optional[int]):
+    def __init__(self, dtype_name: str, device: str, threads: Optional[int]) -> None:
         if threads:
             torch.set_num_threads(threads)
         self.dtype, self.device = getattr(torch, dtype_name), torch.device(device)
-        self.task_key, self.task = None, None
+        self.task_key: Optional[int] = None
+        self.task: Optional[Task] = None
 
-    def evaluate(self, task_key: int, task_ref: list, finetune: Optional[Finetune], generation: int,
+    def evaluate(self, task_key: int, task_ref: List[ObjectRef], finetune: Optional[Finetune], generation: int,
                  packed: Packed) -> ChunkResult:
-        if task_key != self.task_key:          # a new task (or a restarted worker): fetch and unpickle it once
+        task = self.task
+        if task_key != self.task_key or task is None:   # a new task (or a restarted worker): unpickle it once
             import ray
             from ray import cloudpickle
-            self.task, self.task_key = cloudpickle.loads(ray.get(task_ref[0])), task_key
+            loaded: Task = cloudpickle.loads(ray.get(task_ref[0]))
+            task = self.task = loaded
+            self.task_key = task_key
         t0 = time.perf_counter()
         topologies = unpack(packed)
         unpacked = time.perf_counter() - t0
-        result = evaluate_chunk(self.task, topologies, finetune, generation, self.dtype, self.device)
+        result = evaluate_chunk(task, topologies, finetune, generation, self.dtype, self.device)
         result.timings["compile"] += unpacked  # arrays -> topologies is part of building the networks
         result.worker = os.getpid()
         return result
@@ -73,39 +78,56 @@ class RayEvaluator(Evaluator):
     """
 
     def __init__(self, num_workers: int = 2, *, address: Optional[str] = None, dtype: torch.dtype = torch.float32,
-                 device=None, chunk_size: int = DEFAULT_CHUNK, threads_per_worker: Optional[int] = 1,
-                 cpus_per_worker: float = 1, gpus_per_worker: float = 0, max_restarts: int = 3, **init_kwargs):
+                 device: Device = None, chunk_size: int = DEFAULT_CHUNK, threads_per_worker: Optional[int] = 1,
+                 cpus_per_worker: float = 1, gpus_per_worker: float = 0, max_restarts: int = 3,
+                 **init_kwargs: Any) -> None:
         if chunk_size is None:
             raise ValueError("RayEvaluator needs a chunk_size (an int >= 1): chunks are what the workers share.")
         chunk_bounds(1, chunk_size)   # checks it
-        device = str(device) if device is not None else ("cuda" if gpus_per_worker > 0 else "cpu")
-        self.pool = RayPool(_Worker, num_workers, args=(str(dtype).replace("torch.", ""), device, threads_per_worker),
+        where = str(device) if device is not None else ("cuda" if gpus_per_worker > 0 else "cpu")
+        self.pool = RayPool(_Worker, num_workers, args=(str(dtype).replace("torch.", ""), where, threads_per_worker),
                             address=address, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
                             max_restarts=max_restarts, **init_kwargs)
-        self.num_workers, self.dtype, self.device, self.chunk_size = num_workers, dtype, device, chunk_size
+        self.num_workers, self.dtype, self.device, self.chunk_size = num_workers, dtype, where, chunk_size
         self._task: Optional[Task] = None
-        self._task_ref = None
+        self._task_ref: Optional[ObjectRef] = None
         self._task_key = 0
-        self.last_workers: List[int] = []
+        self.last_workers: List[Optional[int]] = []   # every chunk a worker computed carries its pid
 
-    def evaluate(self, task: Task, topologies: Sequence, finetune: Optional[Finetune] = None,
+    def evaluate(self, task: Task, topologies: Sequence[Topology], finetune: Optional[Finetune] = None,
                  generation: int = 0) -> Evaluation:
+        """The generation in chunks across the workers (see the class docstring).
+
+        Args:
+            task: scores the networks; shipped to the workers once, until another task comes.
+            topologies: the generation.
+            finetune: the Lamarckian step (None: score the networks as they are).
+            generation: passed to ``task.evaluate``.
+
+        Returns:
+            The generation's evaluation, in the order of ``topologies``; its timings add ``ship``, ``wait``
+            and ``collect``.
+
+        Raises:
+            RuntimeError: every worker died for good.
+        """
         t0 = time.perf_counter()
-        topologies = list(topologies)
+        batch = list(topologies)
         if task is not self._task:            # stored once; the workers keep it until another task comes
             self._task_ref, self._task, self._task_key = self.pool.put(by_value(task)), task, self._task_key + 1
-        packed = pack(topologies)
-        chunks = [(packed.take(a, b),) for a, b in chunk_bounds(len(topologies), self.chunk_size)]
+        packed = pack(batch)
+        chunks = [(packed.take(a, b),) for a, b in chunk_bounds(len(batch), self.chunk_size)]
         t1 = time.perf_counter()
         parts: List[ChunkResult] = self.pool.map("evaluate", chunks,
                                                  shared=(self._task_key, [self._task_ref], finetune, generation))
         t2 = time.perf_counter()
-        out = assemble(topologies, parts, finetune is not None)
+        out = assemble(batch, parts, finetune is not None)
         out.timings.update(ship=t1 - t0, wait=t2 - t1, collect=time.perf_counter() - t2)
         self.last_workers = [p.worker for p in parts]
         return out
 
     def close(self) -> None:
+        """Stop the workers (and Ray, if this evaluator started it)."""
         self.pool.close()
 
     def __repr__(self) -> str:

@@ -2,23 +2,27 @@
 generations; the best network is drawn by :func:`mpnet.draw.draw`). Matplotlib is needed for pictures only.
 """
 import os
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .history import History, Record
 
 if TYPE_CHECKING:   # pragma: no cover
-    from .runner import Result
+    from matplotlib.figure import Figure
+    from tqdm import tqdm as Tqdm
+
+    from .runner import Algorithm, Result
+    from .tasks import Task
 
 __all__ = ["Reporter", "ProgressBar", "CSVReporter", "plot_history", "history_figure"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 class Reporter:
     """Hooks the runner calls: :meth:`start` once (also on resume), :meth:`generation` after each generation,
     :meth:`end` with the result. Override what you need."""
 
-    def start(self, *, task, algorithm, generations: int, first: int) -> None:
+    def start(self, *, task: "Task", algorithm: "Algorithm", generations: int, first: int) -> None:
         """Called once before the first generation (also on resume).
 
         Args:
@@ -47,23 +51,46 @@ class Reporter:
 class ProgressBar(Reporter):
     """A tqdm bar over the generations of one run, showing the best fitness and the species count."""
 
-    def __init__(self, desc: Optional[str] = None, leave: bool = True):
-        self.desc, self.leave, self.bar = desc, leave, None
+    def __init__(self, desc: Optional[str] = None, leave: bool = True) -> None:
+        self.desc, self.leave = desc, leave
+        self.bar: "Optional[Tqdm[Any]]" = None     # a bar without an iterable: its item type is moot
 
-    def start(self, *, task, algorithm, generations, first):
-        """Open the bar at ``first`` of ``generations``."""
+    def start(self, *, task: "Task", algorithm: "Algorithm", generations: int, first: int) -> None:
+        """Open the bar at ``first`` of ``generations``.
+
+        Args:
+            task: the task (its name labels the bar unless ``desc`` was given).
+            algorithm: the search algorithm (unused).
+            generations: the generation cap of the run.
+            first: the generation the run starts at.
+        """
         from tqdm.auto import tqdm
         self.bar = tqdm(total=generations, initial=first, desc=self.desc or task.name, unit="gen",
                         leave=self.leave)
 
-    def generation(self, record, history):
-        """Advance the bar and show the best fitness, species and mean hidden neurons."""
+    def generation(self, record: Record, history: History) -> None:
+        """Advance the bar and show the best fitness, species and mean hidden neurons.
+
+        Args:
+            record: that generation's record.
+            history: every record so far (unused).
+
+        Raises:
+            RuntimeError: :meth:`start` was not called first.
+        """
+        if self.bar is None:
+            raise RuntimeError("ProgressBar.generation was called before ProgressBar.start (the runner calls start "
+                               "first).")
         self.bar.update(1)
         self.bar.set_postfix(best=f"{record.best_fitness:.4g}", species=record.species,
                              hidden=f"{record.mean_hidden:.1f}")
 
-    def end(self, result):
-        """Close the bar."""
+    def end(self, result: "Result") -> None:
+        """Close the bar.
+
+        Args:
+            result: the run's result (unused).
+        """
         if self.bar is not None:
             self.bar.close()
             self.bar = None
@@ -72,11 +99,16 @@ class ProgressBar(Reporter):
 class CSVReporter(Reporter):
     """Rewrites ``path`` (atomically) with the whole history after each generation."""
 
-    def __init__(self, path: PathLike):
+    def __init__(self, path: PathLike) -> None:
         self.path = path
 
-    def generation(self, record, history):
-        """Rewrite the CSV with every record so far."""
+    def generation(self, record: Record, history: History) -> None:
+        """Rewrite the CSV with every record so far.
+
+        Args:
+            record: that generation's record (already in ``history``).
+            history: every record so far.
+        """
         history.to_csv(self.path)
 
 
@@ -99,7 +131,8 @@ def plot_history(history: History, path: PathLike, title: str = "", *, solved_at
         plt.close(fig)
 
 
-def history_figure(history: History, title: str = "", *, solved_at: Optional[float] = None, criterion: str = ""):
+def history_figure(history: History, title: str = "", *, solved_at: Optional[float] = None,
+                   criterion: str = "") -> "Figure":
     """The picture of a run as a matplotlib figure: fitness over generations on top, the number of species below.
 
     The best fitness ever is a wide pale band and each generation's best a line with dots on it, so both stay
@@ -111,6 +144,9 @@ def history_figure(history: History, title: str = "", *, solved_at: Optional[flo
         title: the heading.
         solved_at: the fitness at which the task counts as solved, if it is a fitness threshold.
         criterion: one line saying what "solved" means (e.g. the task's ``describe()``), printed at the bottom.
+
+    Returns:
+        The figure (close it with ``matplotlib.pyplot.close`` when done).
     """
     import matplotlib
     matplotlib.use("Agg", force=False)

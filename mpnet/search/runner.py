@@ -8,24 +8,62 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Union
+from typing import Any, ContextManager, Dict, List, Optional, Protocol, Sequence, Union
 
 from ..checks import check_bool, check_int
 from ..errors import CheckpointError, MpnetError
 from .checkpoint import CHECKPOINT, RunLock, check_state, load_checkpoint, save_checkpoint
 from .evaluate import Evaluator, Finetune, LocalEvaluator
+from .genome import Weights
 from .history import History, Record
 from .neat import NEAT, Individual
 from ..draw import draw
 from .reporters import ProgressBar, Reporter, plot_history
 from .tasks import Task, from_dict as task_from_dict
+from ..topology import Topology
 
-__all__ = ["run", "resume", "check_fit", "checkpoint_task", "Result", "ALGORITHMS"]
+__all__ = ["run", "resume", "check_fit", "checkpoint_task", "Result", "Algorithm", "ALGORITHMS"]
 
 #: Algorithms a checkpoint can name.
 ALGORITHMS = {"NEAT": NEAT}
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Algorithm(Protocol):
+    """What the runner asks of a search algorithm (:class:`~mpnet.search.NEAT` is one): networks of
+    ``n_inputs`` inputs and ``n_outputs`` outputs handed out by ``ask()``, scored through ``tell()``, the
+    generation counter, the best individual so far (set by the first ``tell``) and a JSON state."""
+    n_inputs: int
+    n_outputs: int
+    generation: int
+    best: Optional[Individual]
+
+    def ask(self) -> List[Topology]:
+        """The current generation, one topology per individual.
+
+        Returns:
+            The topologies to evaluate, the same list until :meth:`tell`.
+        """
+        ...
+
+    def tell(self, fitness: Sequence[float],
+             trained: Optional[Sequence[Union[Topology, Weights]]] = None) -> None:
+        """Take one fitness per topology of :meth:`ask` (higher is better) and breed the next generation.
+
+        Args:
+            fitness: one number per asked topology, in order.
+            trained: the asked topologies after fine-tuning (or their weights), when fine-tuned.
+        """
+        ...
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The whole state, JSON-ready (a checkpoint holds it).
+
+        Returns:
+            A dict naming the algorithm under ``"algorithm"``, from which ``from_state_dict`` restores it.
+        """
+        ...
 
 
 @dataclass
@@ -39,11 +77,12 @@ class Result:
     evaluations: int                        # networks evaluated (population x generations)
     evaluations_to_solve: Optional[int]     # evaluations up to and including the solving generation
     wall: float                             # seconds, over every session
-    algorithm: Any
+    algorithm: Algorithm
     task: Task
 
     @property
     def solved(self) -> bool:
+        """Whether some network met the task's criterion (``solution`` is set)."""
         return self.solution is not None
 
     def __repr__(self) -> str:
@@ -51,9 +90,20 @@ class Result:
                 f"best_fitness={self.best.fitness:.4g}, wall={self.wall:.2f}s)")
 
 
-def check_fit(algorithm, task: Task, finetune: Optional[Finetune] = None) -> None:
+def check_fit(algorithm: Algorithm, task: Task, finetune: Optional[Finetune] = None) -> None:
     """Raise ``ValueError`` unless the parts fit: the algorithm's networks take the task's inputs and give its
-    outputs, and fine-tuning is only asked of a task with data to fit."""
+    outputs, and fine-tuning is only asked of a task with data to fit.
+
+    Args:
+        algorithm: the search algorithm.
+        task: the task.
+        finetune: the fine-tuning asked for (None: none).
+
+    Raises:
+        TypeError: ``algorithm`` lacks ``ask``, ``tell``, ``state_dict``, ``n_inputs`` or ``n_outputs``, or
+            ``task`` is not a :class:`~mpnet.search.tasks.Task`.
+        ValueError: the numbers of inputs or outputs differ, or ``finetune`` with a task that has no data.
+    """
     for name in ("ask", "tell", "state_dict", "n_inputs", "n_outputs"):
         if not hasattr(algorithm, name):
             raise TypeError(f"{type(algorithm).__name__} is not a search algorithm: it has no {name!r}.")
@@ -69,7 +119,7 @@ def check_fit(algorithm, task: Task, finetune: Optional[Finetune] = None) -> Non
                          f"finetune=None.")
 
 
-def run(algorithm, task: Task, generations: int = 100, *, finetune: Optional[Finetune] = None,
+def run(algorithm: Algorithm, task: Task, generations: int = 100, *, finetune: Optional[Finetune] = None,
         evaluator: Optional[Evaluator] = None, reporters: Sequence[Reporter] = (),
         checkpoint_dir: Optional[PathLike] = None, checkpoint_every: int = 1, progress: Optional[bool] = None,
         stop_when_solved: bool = True) -> Result:
@@ -86,6 +136,9 @@ def run(algorithm, task: Task, generations: int = 100, *, finetune: Optional[Fin
             ``history.csv``, ``best.json`` and, at the end, ``fitness.png`` and ``best.png`` go.
         progress: a progress bar (None: when stderr is a terminal).
         stop_when_solved: stop after the first generation in which a network meets the task's criterion.
+
+    Returns:
+        What the run found, with its history.
 
     Raises:
         ValueError: the parts do not fit (:func:`check_fit`).
@@ -104,7 +157,7 @@ def run(algorithm, task: Task, generations: int = 100, *, finetune: Optional[Fin
                      progress, stop_when_solved, History(), None, None, 0.0)
 
 
-def _locked(checkpoint_dir: Optional[PathLike]):
+def _locked(checkpoint_dir: Optional[PathLike]) -> ContextManager[object]:
     """The run directory's lock (nothing without a directory)."""
     return RunLock(checkpoint_dir) if checkpoint_dir is not None else contextlib.nullcontext()
 
@@ -114,6 +167,17 @@ def resume(checkpoint_dir: PathLike, generations: Optional[int] = None, *, evalu
     """Continue the run saved in ``checkpoint_dir`` from its last checkpoint, to its planned number of
     generations (or ``generations``). The generation after the checkpoint is the one an uninterrupted run
     would have bred.
+
+    Args:
+        checkpoint_dir: the run's directory (as given to :func:`run`).
+        generations: the new generation cap (None: the run's own).
+        evaluator: as for :func:`run` (evaluators are not saved).
+        reporters: as for :func:`run`.
+        checkpoint_every: as for :func:`run`.
+        progress: as for :func:`run`.
+
+    Returns:
+        What the whole run found, its history from generation 0.
 
     Raises:
         FileNotFoundError: no checkpoint in ``checkpoint_dir``.
@@ -149,6 +213,12 @@ def resume(checkpoint_dir: PathLike, generations: Optional[int] = None, *, evalu
 def checkpoint_task(checkpoint_dir: PathLike) -> Task:
     """The task of the run saved in ``checkpoint_dir``.
 
+    Args:
+        checkpoint_dir: the run's directory.
+
+    Returns:
+        The task, as the run was given it.
+
     Raises:
         FileNotFoundError, CheckpointError: as :func:`resume`.
     """
@@ -163,16 +233,18 @@ def checkpoint_task(checkpoint_dir: PathLike) -> Task:
         raise CheckpointError(f"{path}: the saved task cannot be restored ({type(err).__name__}: {err}).") from None
 
 
-def _loop(algorithm, task, generations, finetune, evaluator, reporters, checkpoint_dir, checkpoint_every, progress,
-          stop_when_solved, history, solution, evaluations_to_solve, wall) -> Result:
+def _loop(algorithm: Algorithm, task: Task, generations: int, finetune: Optional[Finetune],
+          evaluator: Optional[Evaluator], reporters: Sequence[Reporter], checkpoint_dir: Optional[PathLike],
+          checkpoint_every: int, progress: Optional[bool], stop_when_solved: bool, history: History,
+          solution: Optional[Individual], evaluations_to_solve: Optional[int], wall: float) -> Result:
     check_fit(algorithm, task, finetune)
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", min=1)
     evaluator = evaluator or LocalEvaluator()
-    reporters = list(reporters)
+    watchers = list(reporters)
     if progress or (progress is None and _stderr_is_terminal()):
-        reporters.append(ProgressBar())
+        watchers.append(ProgressBar())
     first = algorithm.generation
-    for r in reporters:
+    for r in watchers:
         r.start(task=task, algorithm=algorithm, generations=generations, first=first)
     evaluations = history[-1].evaluations if len(history) else 0
     done = stop_when_solved and solution is not None
@@ -192,6 +264,7 @@ def _loop(algorithm, task, generations, finetune, evaluator, reporters, checkpoi
             evaluations_to_solve = evaluations
         threshold = float(getattr(algorithm, "threshold", float("nan")))
         algorithm.tell(ev.fitness, ev.trained)
+        best = _best(algorithm)
         t3 = time.perf_counter()
         top = max(range(len(ev.fitness)), key=ev.fitness.__getitem__)
         hidden = [t.num_nodes - len(t.inputs) - len(t.outputs) for t in topologies]
@@ -199,31 +272,40 @@ def _loop(algorithm, task, generations, finetune, evaluator, reporters, checkpoi
         wall += t3 - t0
         record = Record(
             generation=gen, evaluations=evaluations, best_fitness=ev.fitness[top],
-            mean_fitness=sum(ev.fitness) / len(ev.fitness), best_ever=float(algorithm.best.fitness),
+            mean_fitness=sum(ev.fitness) / len(ev.fitness), best_ever=float(best.fitness),
             solved=bool(solvers), species=len(getattr(algorithm, "species", ())), threshold=threshold,
             mean_hidden=sum(hidden) / len(hidden), mean_connections=sum(conns) / len(conns),
             best_hidden=hidden[top], best_connections=conns[top], t_ask=t1 - t0,
             t_compile=ev.timings.get("compile", 0.0), t_finetune=ev.timings.get("finetune", 0.0),
             t_forward=ev.timings.get("forward", 0.0), t_tell=t3 - t2, t_generation=t3 - t0)
         history.append(record)
-        for r in reporters:
+        for r in watchers:
             r.generation(record, history)
         gen += 1
         done = stop_when_solved and solution is not None
         if checkpoint_dir is not None and ((gen - first) % checkpoint_every == 0 or done or gen == generations):
             _save(checkpoint_dir, algorithm, task, finetune, generations, stop_when_solved, history, solution,
                   evaluations_to_solve, wall)
-    result = Result(algorithm.best, solution, history, len(history), evaluations, evaluations_to_solve, wall,
+    result = Result(_best(algorithm), solution, history, len(history), evaluations, evaluations_to_solve, wall,
                     algorithm, task)
     if checkpoint_dir is not None:
         _pictures(checkpoint_dir, result)
-    for r in reporters:
+    for r in watchers:
         r.end(result)
     return result
 
 
-def _save(directory, algorithm, task, finetune, generations, stop_when_solved, history, solution,
-          evaluations_to_solve, wall) -> None:
+def _best(algorithm: Algorithm) -> Individual:
+    """The algorithm's best individual (every algorithm has one once it was told a generation's fitness)."""
+    if algorithm.best is None:
+        raise RuntimeError(f"{type(algorithm).__name__} has no best individual after tell(); a search algorithm "
+                           f"must keep the best network it was told about.")
+    return algorithm.best
+
+
+def _save(directory: PathLike, algorithm: Algorithm, task: Task, finetune: Optional[Finetune], generations: int,
+          stop_when_solved: bool, history: History, solution: Optional[Individual],
+          evaluations_to_solve: Optional[int], wall: float) -> None:
     save_checkpoint(directory, {
         "algorithm": algorithm.state_dict(), "task": task.to_dict(),
         "finetune": None if finetune is None else finetune.to_dict(), "generations": generations,
@@ -231,10 +313,10 @@ def _save(directory, algorithm, task, finetune, generations, stop_when_solved, h
         "solution": None if solution is None else solution.to_dict(), "evaluations_to_solve": evaluations_to_solve,
         "wall": wall})
     history.to_csv(os.path.join(directory, "history.csv"))
-    (solution or algorithm.best).topology.save(os.path.join(directory, "best.json"))
+    (solution or _best(algorithm)).topology.save(os.path.join(directory, "best.json"))
 
 
-def _pictures(directory, result: Result) -> None:
+def _pictures(directory: PathLike, result: Result) -> None:
     if importlib.util.find_spec("matplotlib") is None:
         warnings.warn("matplotlib is not installed: no fitness.png / best.png (pip install matplotlib).")
         return

@@ -13,6 +13,8 @@ from typing import ClassVar, Dict, Mapping, Tuple, Type
 import torch
 from torch import Tensor
 
+from ..checks import check_float, check_int
+
 from ..model import Network
 
 __all__ = ["Task", "Supervised", "XOR", "Parity", "Spirals", "PoleBalancing", "TASKS", "make", "from_dict"]
@@ -68,8 +70,8 @@ class Parity(Supervised):
     tolerance: float = 0.025      # largest mean squared error per pattern of a solution
 
     def __post_init__(self):
-        if self.bits < 1:
-            raise ValueError(f"Expected bits >= 1 (got {self.bits}).")
+        check_int(self.bits, "bits", min=1)
+        check_float(self.tolerance, "tolerance", min=0)
         X = torch.tensor([[(i >> b) & 1 for b in reversed(range(self.bits))] for i in range(2 ** self.bits)],
                          dtype=torch.float32)
         object.__setattr__(self, "_X", X)

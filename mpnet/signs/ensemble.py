@@ -1,6 +1,6 @@
-"""Sign inference: is each connection positive or negative, and how sure can the data make us? (sixth stage)
+"""``method="ensemble"``: the fast vote of an ensemble of independently trained networks.
 
-``infer_signs`` trains an ensemble of copies of one topology — one batched :class:`~mpnet.Network`, each
+It trains an ensemble of copies of one topology — one batched :class:`~mpnet.Network`, each
 member with its own random initial weights — drops the members that fail to fit, removes the sign-flip
 symmetries (:mod:`mpnet.symmetry`) by fixing a gauge per member, and reports per edge:
 
@@ -12,19 +12,22 @@ symmetries (:mod:`mpnet.symmetry`) by fixing a gauge per member, and reports per
   ``relative``), a ReLU-like neuron that stays in its linear regime on the data (the same joint flip then
   fits the data equally well), or a neuron silent or saturated on the data (its weights have no effect).
 """
-import csv
-from dataclasses import asdict, dataclass, field, fields, replace
+import math
+import time
+from dataclasses import replace
 from typing import Callable, Dict, Hashable, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
-from .model import Network
+from ..checks import check_choice, check_float, check_fraction, check_int
+from ..model import Network
+from .report import EdgeSign, SignReport
 from .symmetry import Flip, flip, flip_symmetries, reference_edges
-from .topology import Topology
-from .train import LOSSES, fit
+from ..topology import Topology
+from ..train import LOSSES, fit
 
-__all__ = ["infer_signs", "SignReport", "EdgeSign"]
+__all__ = ["infer_ensemble"]
 
 EdgeKey = Tuple[Hashable, Hashable]
 
@@ -33,102 +36,6 @@ _RELU_LIKE = {"relu", "leaky_relu", "elu", "selu", "gelu", "softplus",
 _LINEAR_WHEN_NEGATIVE = {"leaky_relu", "neat.lelu"}
 _SATURATION = {"tanh": 2.5, "sigmoid": 5.0, "clamped": 1.0, "neat.tanh": 1.0, "neat.sigmoid": 1.0,
                "neat.clamped": 1.0}
-
-
-@dataclass(frozen=True)
-class EdgeSign:
-    """One row of a :class:`SignReport`."""
-    src: Hashable
-    dst: Hashable
-    sign: str              # "+", "-" or "?"
-    confidence: float      # in [0, 1]
-    mean: float            # mean weight over the good members (after gauge fixing)
-    std: float
-    identifiable: bool     # could any data determine this sign?
-    reason: str            # why the sign is fixed, undetermined or unsure ("" when it is simply learned)
-    agreement: float       # fraction of good members on the majority side (after gauge fixing)
-    majority: str          # the majority sign after gauge fixing ("+", "-" or "0")
-    relative: str          # for flip-symmetric edges: sign relative to the neuron's reference edge
-    effect: float          # median share of the target's pre-activation spread this edge carries
-    constraint: str        # "free", "fixed +", "fixed -", "frozen"
-
-    @property
-    def key(self) -> EdgeKey:
-        return (self.src, self.dst)
-
-
-@dataclass
-class SignReport:
-    """The per-edge answer of :func:`infer_signs`. ``str(report)`` is a table; ``report[(src, dst)]`` a row."""
-    edges: List[EdgeSign]
-    members: int                          # ensemble size
-    excluded: int                         # members dropped for failing to fit
-    losses: List[float]                   # final loss of every member
-    threshold: float                      # confidence needed for a +/- verdict
-    topology: Optional[Topology] = None   # the topology, with the mean gauge-fixed weights
-    good: List[int] = field(default_factory=list)              # indices of the members that fit
-    weights: Optional[Tensor] = None      # [members, edges] trained weights in topology edge order (raw)
-    gauged: Optional[Tensor] = None       # [members, edges] the same after gauge fixing
-    flips: Dict[Hashable, Tuple[EdgeKey, Tuple[EdgeKey, ...]]] = field(default_factory=dict)
-    # ^ {neuron: (reference edge, edges it negates)} in topological order: the gauge used for "relative"
-
-    def gauge(self, weights: Dict[EdgeKey, float]) -> Dict[EdgeKey, float]:
-        """Apply this report's gauge to any weights of the same topology (e.g. a teacher's), so their
-        signs compare with the ``relative`` column."""
-        out = dict(weights)
-        for ref, edges in self.flips.values():
-            if out[ref] < 0:
-                for k in edges:
-                    out[k] = -out[k]
-        return out
-
-    def __getitem__(self, key: EdgeKey) -> EdgeSign:
-        for row in self.edges:
-            if row.key == tuple(key):
-                return row
-        raise KeyError(f"Edge {key[0]!r} -> {key[1]!r} is not in this report.")
-
-    @property
-    def confident(self) -> List[EdgeSign]:
-        return [r for r in self.edges if r.sign != "?"]
-
-    def __str__(self) -> str:
-        head = ["src", "dst", "sign", "confidence", "mean w", "std w", "identifiable", "reason"]
-        rows = [[str(r.src), str(r.dst), r.sign, f"{r.confidence:.2f}", f"{r.mean:+.3f}", f"{r.std:.3f}",
-                 "yes" if r.identifiable else "no", r.reason] for r in self.edges]
-        widths = [max(len(row[i]) for row in rows + [head]) for i in range(len(head) - 1)]
-        line = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths + [0])).rstrip()
-        good = self.members - self.excluded
-        title = (f"SignReport: {len(self.edges)} edges, {len(self.confident)} with a confident sign; "
-                 f"{good} of {self.members} members fit (excluded {self.excluded}); threshold {self.threshold}")
-        return "\n".join([title, line(head), line(["-" * w for w in widths] + ["------"])] + [line(r) for r in rows])
-
-    def to_csv(self, path) -> None:
-        """Write one row per edge with every field of :class:`EdgeSign`."""
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=[fl.name for fl in fields(EdgeSign)])
-            writer.writeheader()
-            for row in self.edges:
-                writer.writerow(asdict(row))
-
-    @staticmethod
-    def read_csv(path) -> List[EdgeSign]:
-        """The rows written by :meth:`to_csv` (node ids come back as strings)."""
-        types = {fl.name: fl.type for fl in fields(EdgeSign)}
-        out = []
-        with open(path, newline="") as f:
-            for rec in csv.DictReader(f):
-                vals = {}
-                for k, v in rec.items():
-                    t = types[k]
-                    vals[k] = float(v) if t in (float, "float") else (v == "True") if t in (bool, "bool") else v
-                out.append(EdgeSign(**vals))
-        return out
-
-    def to_dataframe(self):
-        """A pandas DataFrame (pandas is optional)."""
-        import pandas as pd
-        return pd.DataFrame([asdict(r) for r in self.edges])
 
 
 def _random_start(topo: Topology, hidden_bias: float) -> Topology:
@@ -176,7 +83,7 @@ def _regimes(topo: Topology, z: Tensor, index: Dict[Hashable, int]) -> Dict[Hash
     return out
 
 
-def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 500, lr: float = 0.02,
+def infer_ensemble(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 500, lr: float = 0.02,
                 loss: Union[str, Callable] = "mse", batch_size: Optional[int] = None, seed: int = 0,
                 init: str = "random", fail_fraction: float = 0.02, threshold: float = 0.9,
                 min_effect: float = 0.05, hidden_bias: float = 0.5, progress: Optional[bool] = None) -> SignReport:
@@ -202,10 +109,12 @@ def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 5
     Returns:
         a :class:`SignReport`.
     """
-    if init not in ("random", "given"):
-        raise ValueError(f'Invalid init "{init}". Must be one of ["random", "given"].')
-    if ensemble < 1:
-        raise ValueError(f"Expected ensemble >= 1 (got {ensemble}).")
+    t0 = time.time()
+    init = check_choice(init, "init", ["random", "given"])
+    ensemble = check_int(ensemble, "ensemble", min=1)
+    fail_fraction = check_float(fail_fraction, "fail_fraction", min=0)
+    hidden_bias = check_float(hidden_bias, "hidden_bias", min=0)
+    min_effect = check_fraction(min_effect, "min_effect")
     base = _random_start(topology, hidden_bias) if init == "random" else topology
     net = Network([base] * ensemble, seed=seed)
     if init == "random":   # members differ in their starting biases too: U(0, 2 * hidden_bias), mean hidden_bias
@@ -292,15 +201,16 @@ def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 5
     # ---- verdicts
     rows: List[EdgeSign] = []
     n = len(good)
+    best_member = int(torch.argmin(final))
     for key, edge in topology.edges.items():
         c = col[key]
         w = W[good, c]
         pos, neg = int((w > 0).sum()), int((w < 0).sum())
         majority = "+" if pos > neg else "-" if neg > pos else "0"
         agree = max(pos, neg) / n if n else 0.0
-        mean, std = float(w.mean()), float(w.std(unbiased=False)) if n > 1 else 0.0
+        mean = float(w.mean()) if n else math.nan
         constraint = "frozen" if not edge.trainable else f"fixed {edge.sign}" if edge.sign else "free"
-        relative, identifiable, reason = "", True, ""
+        relative, reference, identifiable, reason = "", "", True, ""
         conf = max(pos, neg) / (n + 1)
         if not edge.trainable:
             sign = "+" if edge.weight > 0 else "-" if edge.weight < 0 else "?"
@@ -315,13 +225,13 @@ def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 5
             silent = [nd for nd in (edge.src, edge.dst) if regime_of.get(nd) in ("silent", "saturated")]
             if owner is not None:
                 identifiable, conf = False, 0.0
-                relative = majority
                 ref = refs[owner.node]
+                reference = f"{ref[0]}->{ref[1]}"
+                relative = majority if majority != "0" else "?"
                 why = (owner.describe(nodes[owner.node].activation) if owner.node in flips else
                        f"{nodes[owner.node].activation} neuron {owner.node!r} stays in its linear regime on the "
                        f"data, so its incoming and outgoing signs can flip together")
-                reason = (f"{why}; relative to {ref[0]}->{ref[1]} the sign is {majority} "
-                          f"(agreement {agree:.0%})")
+                reason = f"{why}; relative to {reference} the sign is {majority} (agreement {agree:.0%})"
             elif silent:
                 identifiable, conf = False, 0.0
                 nd = silent[0]
@@ -329,13 +239,21 @@ def infer_signs(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 5
             elif float(effect[c]) < min_effect:
                 conf *= float(effect[c]) / min_effect
                 reason = f"weak: carries {float(effect[c]):.1%} of its target's input spread"
+            elif conf < threshold and min(pos, neg) == 0:
+                reason = (f"all {n} good members agree ({pos} +, {neg} -), but confidence k / (n + 1) = "
+                          f"{conf:.2f} needs more members that fit to reach {threshold}")
             elif conf < threshold:
                 reason = f"members disagree ({pos} +, {neg} -)"
             sign = majority if identifiable and conf >= threshold and majority != "0" else "?"
-        rows.append(EdgeSign(edge.src, edge.dst, sign, round(conf, 6), mean, std, identifiable, reason,
-                             agree, majority, relative, float(effect[c]), constraint))
+        rows.append(EdgeSign(edge.src, edge.dst, sign, round(conf, 6), float(raw[best_member, c]), identifiable,
+                             reason, constraint, relative, reference, agreement=agree, mean_gauged=mean))
     mean_weights = {k: float(W[good, col[k]].mean()) for k in keys if topology.edges[k].trainable} if n else {}
     topo_out = topology.with_weights(mean_weights) if n else None
     gauge = {node: (refs[node], all_flips[node].edges) for node in order}
-    return SignReport(rows, ensemble, ensemble - n, [float(v) for v in final], threshold, topo_out, good, raw, W,
-                      gauge)
+    base_var = _baseline(loss, Y) if isinstance(loss, str) else None
+    note = f"{n} of {ensemble} members fit (excluded {ensemble - n})"
+    return SignReport(rows, "ensemble", best, math.nan, "", threshold, time.time() - t0, ensemble, True, note,
+                      topo_out, extra={"members": ensemble, "excluded": ensemble - n, "losses": [float(v) for v in final],
+                                       "good": good, "weights": raw, "gauged": W, "gauge": gauge,
+                                       "effect": {k: float(effect[col[k]]) for k in keys},
+                                       "baseline": base_var})

@@ -1,0 +1,83 @@
+"""Sign inference: is each connection positive or negative, and how sure can the data make us? (sixth stage)
+
+Two methods, one report (:class:`SignReport`):
+
+* ``method="refit"`` (default, :mod:`~mpnet.signs.refit`): fit the wiring to the noise floor from many starts
+  (:mod:`~mpnet.signs.multistart`), then refit with each edge's sign forced the other way
+  (:mod:`~mpnet.signs.edgetest`); a sign is called when forcing it costs loss beyond what optimisation failure
+  explains, with a confidence calibrated on simulated teachers (:mod:`~mpnet.signs.calibration`).
+* ``method="ensemble"`` (:mod:`~mpnet.signs.ensemble`): the vote of independently trained networks after gauge
+  fixing; fast, but on the sign benchmark it calls only ~1 % of free edges (docs/signs.md).
+
+Both honour fixed signs, Dale neurons and frozen edges, and report the signs no data can fix
+(:mod:`~mpnet.signs.symmetry`).
+"""
+from typing import Callable, Optional, Union
+
+import torch
+
+from ..checks import check_choice, check_dtype, check_float, check_fraction, check_int
+from ..errors import ArgumentError
+from ..model import Network
+from ..topology import Topology
+from .ensemble import infer_ensemble
+from .multistart import Effort, MultistartResult, _as_data, _wiring, multistart
+from .noise import NoiseEstimate, estimate_noise
+from .refit import infer_refit
+from .report import EdgeSign, SignReport
+
+__all__ = ["infer_signs", "SignReport", "EdgeSign", "multistart", "MultistartResult", "Effort", "NoiseEstimate",
+           "estimate_noise"]
+
+METHODS = ("refit", "ensemble")
+
+
+def infer_signs(topology: Union[Topology, Network], X, Y, *, method: str = "refit", threshold: float = 0.95,
+                seed: int = 0, effort: Optional[Effort] = None, noise_std: Optional[float] = None,
+                resolution: float = 1e-4, verify: float = 0.2, dtype: torch.dtype = torch.float64, device=None,
+                log: Optional[Callable[[str], None]] = None, **ensemble_options) -> SignReport:
+    """Infer the sign of every edge from data, with a calibrated confidence per edge.
+
+    Args:
+        topology: the wiring (weights may be unset: they are what is inferred), or a trained single-topology
+            :class:`~mpnet.Network`; declared or trained weights become one of the starts, never the answer.
+        X, Y: ``[n, n_inputs]`` and ``[n, n_outputs]`` (or ``[n]`` for one output); regression data, fitted
+            by mean squared error.
+        method: ``"refit"`` or ``"ensemble"`` (see the module docstring).
+        threshold: the confidence a verdict needs; below it the sign is ``?``.
+        seed: seeds every random draw (same seed, same report).
+        effort: (refit) the fitting search's sizes; :meth:`Effort.quick` is about 4x faster and rougher.
+        noise_std: (refit) the noise level of ``Y`` if known; else estimated from the data.
+        resolution: (refit) loss differences below ``resolution * Var(Y)`` never count (noise-free data).
+        verify: (refit) edges whose loss ratio exceeds this are searched again before any call.
+        dtype, device: (refit) of the fits.
+        log: called with a progress line per phase (e.g. ``print``).
+        **ensemble_options: (ensemble) ``ensemble``, ``epochs``, ``lr``, ``loss``, ``batch_size``, ``init``,
+            ``fail_fraction``, ``min_effect``, ``hidden_bias``, ``progress``.
+
+    Returns:
+        a :class:`SignReport`.
+
+    Raises:
+        ValueError: an unknown method, an argument out of range, or data of the wrong shape or not finite.
+    """
+    method = check_choice(method, "method", METHODS)
+    threshold = check_fraction(threshold, "threshold")
+    seed = check_int(seed, "seed")
+    if method == "ensemble":
+        wiring, _ = _wiring(topology)
+        return infer_ensemble(wiring, X, Y, threshold=threshold, seed=seed, **ensemble_options)
+    if ensemble_options:
+        raise ArgumentError(f"infer_signs(method='refit') got options of the ensemble method: "
+                            f"{sorted(ensemble_options)}; drop them or pass method='ensemble'.")
+    if effort is not None and not isinstance(effort, Effort):
+        raise ArgumentError(f"Expected effort to be an mpnet.signs.Effort (got {type(effort).__name__}).")
+    noise_std = check_float(noise_std, "noise_std", min=0, min_open=True, allow_none=True)
+    resolution = check_float(resolution, "resolution", min=0)
+    verify = check_float(verify, "verify", min=0)
+    dtype = check_dtype(dtype)
+    wiring, start = _wiring(topology)
+    X, Y = _as_data(X, Y, wiring)
+    return infer_refit(wiring, start, X, Y, effort=effort or Effort(), threshold=threshold, seed=seed,
+                       noise_std=noise_std, resolution=resolution, verify=verify, dtype=dtype, device=device,
+                       log=log)

@@ -1,0 +1,212 @@
+"""The per-edge sign test: refit with the edge's sign forced opposite and see what it costs (sign inference, step 2).
+
+For every free edge ``e`` of the best fit (loss ``L0``), the same wiring is fitted again with ``w_e`` bound to
+the other side of zero (zero included), starting from the best fit moved there (``w_e`` set to 0 or mirrored),
+from the best fit with an end neuron linearly flipped or redrawn (:mod:`mpnet.signs.moves`), from the other
+fits of the pool, and from random starts; every edge's refits are rows of one batched fit. The statistic is
+
+    ratio_e = (L_opp(e) - L0) / max(L0, resolution * Var(Y))
+
+where ``L_opp(e)`` is the best loss found with the sign forced. Large means the data need the sign; about 0
+means the other sign fits as well. Because a missed opposite-sign solution (an optimisation failure) would
+make a false call, every edge with ``ratio > verify`` is searched again as hard as the best fit was (basin
+hopping under the constraint, :func:`mpnet.signs.multistart.hop`). Whenever any refit beats ``L0`` (a
+constrained fit is also a fit), it becomes the new best fit and the test starts again from it; if the best
+fit is still moving after ``restarts`` such restarts, no sign is called.
+
+Flip-symmetric neurons (tanh, sigmoid, ...; :mod:`mpnet.signs.symmetry`) first get a gauge: each such neuron's
+reference edge is made positive by applying its exact flip, and bound ``>= 0`` in every refit; the test
+then measures signs relative to the reference edges.
+"""
+from dataclasses import dataclass
+from typing import Dict, Hashable, List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from .moves import clip, crossover, flip_neuron, random_starts, redraw_neurons, region
+from .multistart import Effort, Workspace, distinct, hop
+from .symmetry import Flip, ODD, AFFINE_ODD, EVEN
+
+__all__ = ["EdgeResult", "TestOutcome", "apply_gauge", "test_edges"]
+
+EdgeKey = Tuple[Hashable, Hashable]
+
+
+@dataclass
+class EdgeResult:
+    """What the refit test found for one edge."""
+    key: EdgeKey
+    weight: float          # the best fit's weight, in the gauge
+    alt_loss: float        # best loss found with the sign forced opposite
+    ratio: float           # (alt_loss - loss) / scale
+    verified: bool         # searched again as hard as the best fit
+
+
+@dataclass
+class TestOutcome:
+    theta: Tensor                     # [P] the best fit, in the gauge
+    loss: float                       # its loss L0
+    scale: float                      # denominator of the ratios
+    edges: Dict[EdgeKey, EdgeResult]
+    stable: bool                      # the best fit stopped moving within the allowed restarts
+    restarts: int
+
+
+def apply_gauge(ws: Workspace, theta: Tensor, flips: Dict[Hashable, Flip], refs: Dict[Hashable, EdgeKey],
+                order: List[Hashable]) -> Tensor:
+    """Rows of ``theta`` with each flip-symmetric neuron flipped, in topological ``order``, where its
+    reference edge is negative (the flips are exact: the function is unchanged)."""
+    pop = ws.pop(theta.shape[0])
+    for node in order:
+        col = pop.edge_col[refs[node]]
+        neg = theta[:, col] < 0
+        if bool(neg.any()):
+            theta = torch.where(neg[:, None], flip_neuron(pop, theta, node), theta)
+    return theta
+
+
+def _warm_starts(ws: Workspace, best: Tensor, pool: Tensor, key: EdgeKey, lo: Tensor, hi: Tensor,
+                 flips: Dict[Hashable, Flip], n_random: int) -> Tensor:
+    """The refits' starting rows for edge ``key`` (bounds ``lo``/``hi`` ``[P]``), clipped into them."""
+    topo = ws.topology
+    pop1 = ws.pop(1)
+    c = pop1.edge_col[key]
+    rows = []
+    zero = best.clone()
+    zero[c] = 0.0
+    mirror = best.clone()
+    mirror[c] = -best[c]
+    rows += [zero, mirror]
+    ends = [n for n in key if topo.nodes[n].role == "hidden" and n not in flips]
+    for node in ends:
+        act = topo.nodes[node].activation
+        if act not in ODD | AFFINE_ODD | EVEN:
+            rows.append(flip_neuron(pop1, best[None], node, ws.X)[0])
+    if ends:
+        redraw = redraw_neurons(ws.pop(len(ends)), best.expand(len(ends), -1).clone(), ws.X, ends, ws.gen,
+                                lo.expand(len(ends), -1), hi.expand(len(ends), -1))
+        rows += list(redraw)
+    rows += list(pool[1:])
+    witnesses = ws.witnesses(c, float(best[c]), 16)   # earlier fits that already have the other sign
+    if witnesses.shape[0]:
+        rows += list(witnesses[:3])
+        # ... and the best fit with the region around the edge taken from them: the three best combinations
+        crossed = clip(crossover(pop1, best.expand_as(witnesses), witnesses, region(topo, key)),
+                       lo.expand_as(witnesses), hi.expand_as(witnesses))
+        rows += list(crossed[torch.argsort(ws.loss(crossed))[:3]])
+    if n_random:
+        rows += list(random_starts(ws.pop(n_random), ws.X, ws.gen, lo.expand(n_random, -1).clone(),
+                                   hi.expand(n_random, -1).clone()))
+    starts = torch.stack(rows)
+    return clip(starts, lo.expand_as(starts), hi.expand_as(starts))
+
+
+def _forced(lower: Tensor, upper: Tensor, col: int, weight: float) -> Tuple[Tensor, Tensor]:
+    """Bounds ``[P]`` with column ``col`` forced to the side of zero opposite to ``weight``."""
+    lo, hi = lower.clone(), upper.clone()
+    if weight > 0:
+        hi[col] = torch.minimum(hi[col], torch.zeros_like(hi[col]))
+    else:
+        lo[col] = torch.maximum(lo[col], torch.zeros_like(lo[col]))
+    return lo, hi
+
+
+def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: List[EdgeKey], lower: Tensor,
+               upper: Tensor, flips: Dict[Hashable, Flip], effort: Effort, *, resolution: float = 1e-4,
+               verify: float = 0.2, verify_rounds: Optional[int] = None, n_random: int = 2, restarts: int = 3
+               ) -> TestOutcome:
+    """Run the refit test (module docstring) on ``edges``.
+
+    Args:
+        ws: the workspace (wiring and data).
+        pool_theta, pool_loss: ``[K, P]``, ``[K]`` the best distinct fits, best first, already in the gauge.
+        edges: the edges to test (free, trainable, not a reference edge).
+        lower, upper: ``[P]`` bounds of every fit: the topology's constraints and the gauge.
+        flips: the flip-symmetric neurons (their ends get no linear flip start: it would break the gauge).
+        effort: the search's sizes (verification hops use ``pool``, ``redraws``, ``hop_iters``).
+        resolution: the smallest loss scale that counts, as a fraction of the target variance.
+        verify: edges whose ratio exceeds this are searched again before any call.
+        verify_rounds: most hop rounds of that search (default ``effort.rounds``; it stops when stale).
+        n_random: random starts per edge.
+        restarts: how many times a better best fit found by the test may restart it.
+    """
+    scale_floor = resolution * float(ws.Y.var(0, unbiased=False).mean())
+    pool_theta, pool_loss = pool_theta.clone(), pool_loss.clone()
+    P = pool_theta.shape[1]
+    col = {k: ws.pop(1).edge_col[k] for k in edges}
+    for attempt in range(restarts + 1):
+        best, L0 = pool_theta[0], float(pool_loss[0])
+        if not edges:
+            return TestOutcome(best, L0, max(L0, scale_floor), {}, True, attempt)
+        # ---- one batched refit of every edge from its warm starts
+        starts, bounds_lo, bounds_hi, owner = [], [], [], []
+        for i, k in enumerate(edges):
+            lo, hi = _forced(lower, upper, col[k], float(best[col[k]]))
+            rows = _warm_starts(ws, best, pool_theta, k, lo, hi, flips, n_random)
+            starts.append(rows)
+            bounds_lo.append(lo.expand_as(rows))
+            bounds_hi.append(hi.expand_as(rows))
+            owner += [i] * rows.shape[0]
+        theta = torch.cat(starts)
+        lo_all, hi_all = torch.cat(bounds_lo), torch.cat(bounds_hi)
+        owner_t = torch.tensor(owner)
+        # every start on a subsample, then each edge's two best on all the data
+        theta, loss = ws.fit(theta, lo_all, hi_all, iters=effort.hop_iters,
+                             data=ws.subsample(2 * effort.subsample))
+        keep = torch.cat([torch.nonzero(owner_t == i).view(-1)[torch.argsort(loss[owner_t == i])[:2]]
+                          for i in range(len(edges))])
+        theta, lo_all, hi_all, owner_t = theta[keep], lo_all[keep], hi_all[keep], owner_t[keep]
+        theta, loss = ws.fit(theta, lo_all, hi_all, iters=2 * effort.hop_iters)
+        alt = torch.full((len(edges),), float("inf"), dtype=loss.dtype)
+        alt = alt.scatter_reduce(0, owner_t, loss.cpu(), "amin")
+        improved = float(loss.min()) < L0 * (1 - 1e-3)
+        # ---- verification: search the candidates' opposite side as hard as the best fit
+        verified = torch.zeros(len(edges), dtype=torch.bool)
+        if not improved:
+            ratio = (alt - L0) / max(L0, scale_floor)
+            cand = torch.nonzero(ratio > verify).view(-1).tolist()
+            if cand:
+                K = 2   # each candidate's opposite side gets a pool and hop rounds like the best fit's islands
+                g_theta, g_loss = [], []
+                for i in cand:
+                    mine = torch.nonzero(owner_t == i).view(-1)
+                    t, l = distinct(theta[mine][None], loss[mine][None], K)
+                    g_theta.append(t[0])
+                    g_loss.append(l[0])
+                g_lo = torch.stack([_forced(lower, upper, col[edges[i]], float(best[col[edges[i]]]))[0]
+                                    for i in cand])
+                g_hi = torch.stack([_forced(lower, upper, col[edges[i]], float(best[col[edges[i]]]))[1]
+                                    for i in cand])
+                h_theta, h_loss = hop(ws, torch.stack(g_theta), torch.stack(g_loss), effort, g_lo, g_hi,
+                                      rounds=verify_rounds)
+                for j, i in enumerate(cand):
+                    alt[i] = min(float(alt[i]), float(h_loss[j].min()))
+                    verified[i] = True
+                improved = float(h_loss.min()) < L0 * (1 - 1e-3)
+                if improved:
+                    j = int(torch.argmin(h_loss.min(1).values))
+                    theta = torch.cat([theta, h_theta[j]])
+                    loss = torch.cat([loss, h_loss[j]])
+        if improved:
+            # a refit beat the best fit: the search had missed it. Pool it with the best refits, hop from
+            # there (without the forced signs) and polish, then test again from the new best fit.
+            top = torch.argsort(loss)[:effort.pool]
+            K = pool_theta.shape[0]
+            merged = distinct(torch.cat([pool_theta, theta[top]])[None], torch.cat([pool_loss, loss[top]])[None], K)
+            hopped = hop(ws, merged[0][:, :effort.pool], merged[1][:, :effort.pool], effort, lower[None], upper[None])
+            pool_theta, pool_loss = distinct(torch.cat([hopped[0], merged[0]], 1), torch.cat([hopped[1], merged[1]], 1), K)
+            pool_theta, pool_loss = ws.fit(pool_theta[0], lower.expand(K, -1), upper.expand(K, -1),
+                                           iters=effort.polish_iters, tol=1e-13)
+            order = torch.argsort(pool_loss)
+            pool_theta, pool_loss = pool_theta[order], pool_loss[order]
+            ws.log(f"edge test: a refit beat the best fit ({L0:.4g}); new best {float(pool_loss[0]):.4g}, "
+                   f"testing again")
+            continue
+        scale = max(L0, scale_floor)
+        results = {k: EdgeResult(k, float(best[col[k]]), float(alt[i]), float((alt[i] - L0) / scale),
+                                 bool(verified[i])) for i, k in enumerate(edges)}
+        return TestOutcome(best, L0, scale, results, True, attempt)
+    scale = max(float(pool_loss[0]), scale_floor)
+    results = {k: EdgeResult(k, float(pool_theta[0, col[k]]), float("nan"), float("nan"), False) for k in edges}
+    return TestOutcome(pool_theta[0], float(pool_loss[0]), scale, results, False, restarts)

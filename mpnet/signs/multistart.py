@@ -1,0 +1,399 @@
+"""Fitting to the noise floor: many starts, basin hopping on the best, a float64 polish (sign inference, step 1).
+
+A small network fitted once from a random start usually stops in a local minimum well above the noise
+floor, and a sign read off such a fit means little. :func:`multistart` searches harder, in three phases,
+every fit of a phase a row of one batched network:
+
+1. **explore** — ``starts`` random starts with kinks inside the data (:func:`~mpnet.signs.moves.random_starts`),
+   fitted by batched L-BFGS (:mod:`mpnet.signs.lbfgs`) on a subsample; the best ``keep`` go on to the full data.
+2. **hop** — from each of the ``pool`` best distinct fits, every hidden neuron is redrawn twice
+   (:func:`~mpnet.signs.moves.redraw_neurons`) and refitted; the pool keeps the best. Rounds continue until
+   two in a row improve the best loss by less than 0.1 % (or ``rounds`` is reached).
+3. **polish** — the pool is fitted to convergence on all the data.
+
+The result holds the best fits and the noise floor estimated from the data (:mod:`mpnet.signs.noise`), and
+says plainly when the best loss is far above that floor.
+"""
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Dict, Hashable, List, Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from ..checks import as_tensor, check_finite, check_int
+from ..errors import ArgumentError, DataError
+from ..model import Network
+from ..topology import Topology
+from .lbfgs import minimize
+from .moves import mirror_edges, random_starts, redraw_neurons
+from .noise import NoiseEstimate, estimate_noise
+from .population import Population
+
+__all__ = ["multistart", "MultistartResult", "Workspace", "Effort"]
+
+
+@dataclass
+class Effort:
+    """How hard :func:`multistart` searches (defaults: a 30-edge network in tens of seconds on one core)."""
+    starts: int = 128          # random starts explored
+    subsample: int = 512       # samples the exploration fits on
+    explore_iters: int = 150   # L-BFGS iterations per exploration fit (and per smoothing stage)
+    keep: int = 32             # explored fits continued on all the data
+    islands: int = 4           # independent pools the explored fits are dealt to
+    pool: int = 2              # distinct best fits each island keeps between hop rounds
+    redraws: int = 2           # redraws of each hidden neuron per pool member and round
+    rounds: int = 10           # most hop rounds
+    hop_iters: int = 150       # L-BFGS iterations per hop fit
+    polish_iters: int = 1000   # L-BFGS iterations of the final polish
+    smooth: Tuple[float, ...] = (2.0, 6.0, 20.0)   # ReLU -> softplus(beta z) / beta stages of the exploration
+
+    def __post_init__(self) -> None:
+        for name in ("starts", "subsample", "keep", "islands", "pool", "redraws"):
+            check_int(getattr(self, name), f"Effort.{name}", min=1)
+        for name in ("explore_iters", "rounds", "hop_iters", "polish_iters"):
+            check_int(getattr(self, name), f"Effort.{name}", min=0)
+        self.smooth = tuple(self.smooth)
+        if any(not isinstance(b, (int, float)) or isinstance(b, bool) or not b > 0 for b in self.smooth):
+            raise ArgumentError(f"Expected Effort.smooth to be positive numbers (got {self.smooth!r}).")
+
+    @classmethod
+    def quick(cls) -> "Effort":
+        """About a quarter of the default work (tests, ``--quick`` benchmarks)."""
+        return cls(starts=48, keep=12, islands=3, pool=2, redraws=1, rounds=4, hop_iters=100, polish_iters=400)
+
+
+class Workspace:
+    """One topology, its data, and the batched populations of each size built for it (compiling a batched
+    network costs tens of milliseconds, so each size is built once)."""
+
+    def __init__(self, topology: Topology, X: Tensor, Y: Tensor, *, dtype=torch.float64, device=None,
+                 seed: int = 0, log: Optional[Callable[[str], None]] = None):
+        self.topology, self.dtype, self.device = topology, dtype, device
+        self.X = torch.as_tensor(X).to(dtype=dtype, device=device)
+        self.Y = torch.as_tensor(Y).to(dtype=dtype, device=device)
+        self.gen = torch.Generator().manual_seed(seed)
+        self._pops: Dict[int, Population] = {}
+        self.log = log or (lambda msg: None)
+        self.evaluations = 0     # member-fits run (rows times L-BFGS calls), for the report
+        self._smooth: Optional[Tuple[Optional["Workspace"], Optional[Tensor]]] = None
+        self._archive: List[Tuple[Tensor, Tensor]] = []    # (theta, loss on all the data) of every full fit
+
+    def pop(self, size: int) -> Population:
+        if size not in self._pops:
+            self._pops[size] = Population(self.topology, size, dtype=self.dtype, device=self.device)
+        return self._pops[size]
+
+    def bounds(self, size: int) -> Tuple[Tensor, Tensor]:
+        return self.pop(1).bounds(size)
+
+    def subsample(self, n: int) -> Tuple[Tensor, Tensor]:
+        if n >= self.X.shape[0]:
+            return self.X, self.Y
+        idx = torch.randperm(self.X.shape[0], generator=self.gen)[:n].to(self.X.device)
+        return self.X[idx], self.Y[idx]
+
+    def fit(self, theta: Tensor, lower: Optional[Tensor] = None, upper: Optional[Tensor] = None, *,
+            iters: int = 200, data: Optional[Tuple[Tensor, Tensor]] = None, tol: float = 1e-10
+            ) -> Tuple[Tensor, Tensor]:
+        """Fit every row of ``theta`` (within its bounds; default the topology's) by batched L-BFGS;
+        returns ``(theta, loss)`` with the loss on ``data`` (default: all the data)."""
+        M = theta.shape[0]
+        pop = self.pop(M)
+        if lower is None:
+            lower, upper = self.bounds(M)
+        X, Y = data if data is not None else (self.X, self.Y)
+        self.evaluations += M
+        theta, loss = minimize(lambda t: pop.loss_and_grad(t, X, Y), lambda t: pop.loss(t, X, Y), theta,
+                               lower=lower, upper=upper, iters=iters, tol=tol)
+        if data is None:
+            self.remember(theta, loss)
+        return theta, loss
+
+    def remember(self, theta: Tensor, loss: Tensor) -> None:
+        """Keep fits (on all the data) in the archive: every fit of the wiring, constrained or not, is a
+        candidate witness for the sign test (a fit whose ``w_e`` already has the other sign)."""
+        self._archive.append((theta.detach().clone(), loss.detach().clone()))
+
+    def witnesses(self, col: int, weight: float, k: int) -> Tensor:
+        """The ``k`` best archived fits whose entry ``col`` lies on the other side of zero from ``weight``
+        (``[<= k, P]``)."""
+        if not self._archive:
+            return torch.empty(0, self.pop(1).P, dtype=self.dtype, device=self.X.device)
+        theta = torch.cat([t for t, _ in self._archive])
+        loss = torch.cat([l for _, l in self._archive])
+        other = theta[:, col] * (1.0 if weight > 0 else -1.0) <= 0
+        theta, loss = theta[other], loss[other]
+        return theta[torch.argsort(loss)[:k]]
+
+    def loss(self, theta: Tensor) -> Tensor:
+        return self.pop(theta.shape[0]).loss(theta, self.X, self.Y)
+
+    def smoothed(self) -> Optional[Tuple["Workspace", Tensor]]:
+        """The twin workspace whose ReLU neurons are softplus, and the per-entry exponent ``k`` of the
+        reparametrisation (``theta_twin = theta * beta ** k``) under which the twin computes
+        ``softplus(beta z) / beta`` in place of ``relu(z)``; ``None`` when no hidden neuron is a ReLU.
+
+        A smoothed neuron's output is carried scaled by ``beta``: an edge ``a -> b`` is multiplied by
+        ``beta_b / beta_a`` and a smoothed neuron's bias by ``beta`` (``beta_n = beta`` for smoothed neurons,
+        1 for the others), so the twin's pre-activations are ``beta`` times the original's."""
+        if self._smooth is None:
+            topo = self.topology
+            soft = {n for n, node in topo.nodes.items() if node.role == "hidden" and node.activation == "relu"}
+            if not soft:
+                self._smooth = (None, None)
+            else:
+                twin = Topology([replace(n, activation="softplus") if n.id in soft else n
+                                 for n in topo.nodes.values()], list(topo.edges.values()), warn=False)
+                ws = Workspace(twin, self.X, self.Y, dtype=self.dtype, device=self.device)
+                ws.gen, ws.log = self.gen, self.log
+                p = self.pop(1)
+                k = torch.zeros(p.P, dtype=self.dtype, device=self.X.device)
+                for i, (a, b) in enumerate(p.keys):
+                    k[i] = float(b in soft) - float(a in soft)
+                for n in soft:
+                    k[p.col[n]] = 1.0
+                self._smooth = (ws, k)
+        return None if self._smooth[0] is None else self._smooth
+
+
+def distinct(theta: Tensor, loss: Tensor, k: int, rel: float = 1e-4) -> Tuple[Tensor, Tensor]:
+    """Per group: the ``k`` best rows whose losses differ by more than ``rel`` (copies of one fit count
+    once). ``theta [G, R, P]``, ``loss [G, R]`` -> ``[G, k, P]``, ``[G, k]`` (a group short of distinct rows
+    repeats its best)."""
+    G = loss.shape[0]
+    idx = torch.zeros(G, k, dtype=torch.long, device=loss.device)
+    for g in range(G):
+        keep: List[int] = []
+        values = loss[g].tolist()
+        for i in torch.argsort(loss[g]).tolist():
+            if all(abs(values[i] - values[j]) > rel * abs(values[j]) for j in keep):
+                keep.append(i)
+            if len(keep) == k:
+                break
+        idx[g] = torch.tensor((keep + keep[:1] * k)[:k])
+    return theta.gather(1, idx[:, :, None].expand(-1, -1, theta.shape[2])), loss.gather(1, idx)
+
+
+def _moves(ws: Workspace, theta: Tensor, lower: Tensor, upper: Tensor, redraws: int) -> Tensor:
+    """Hop candidates from pool rows ``theta [R, P]`` (bounds ``[R, P]``): per row, each hidden neuron redrawn
+    ``redraws`` times and each trainable edge mirrored once; ``[R * per, P]`` grouped by row."""
+    topo, p = ws.topology, ws.pop(1)
+    hidden = [n for n, node in topo.nodes.items() if node.role == "hidden"]
+    edges = [p.edge_col[k] for k, e in topo.edges.items() if e.trainable]
+    n_redraw, per = len(hidden) * redraws, len(hidden) * redraws + len(edges)
+    R, P = theta.shape
+    starts = theta.repeat_interleave(per, 0).view(R, per, P)
+    lo, hi = lower.repeat_interleave(per, 0).view(R, per, P), upper.repeat_interleave(per, 0).view(R, per, P)
+    if n_redraw:
+        nodes = [n for _ in range(R) for n in hidden for _ in range(redraws)]
+        part = (x[:, :n_redraw].reshape(-1, P) for x in (starts, lo, hi))
+        s0, l0, h0 = part
+        starts[:, :n_redraw] = redraw_neurons(ws.pop(R * n_redraw), s0, ws.X, nodes, ws.gen, l0, h0).view(R, -1, P)
+    if edges:
+        part = [x[:, n_redraw:].reshape(-1, P) for x in (starts, lo, hi)]
+        starts[:, n_redraw:] = mirror_edges(part[0], edges * R, part[1], part[2]).view(R, -1, P)
+    return starts.reshape(-1, P)
+
+
+def hop(ws: Workspace, theta: Tensor, loss: Tensor, effort: Effort, lower: Tensor, upper: Tensor,
+        rounds: Optional[int] = None, redraws: Optional[int] = None) -> Tuple[Tensor, Tensor]:
+    """Basin hopping for ``G`` problems at once, each a pool of fits ``theta [G, K, P]`` with losses
+    ``[G, K]`` and its own bounds ``lower``/``upper`` ``[G, P]``. From every pool member, every hidden neuron
+    is redrawn ``redraws`` times (default ``effort.redraws``) and every trainable edge mirrored; the
+    candidates are refitted on a subsample, the best ``2 K`` per problem on all the data, and each pool keeps
+    its best distinct ``K``. A problem stops after two rounds that improve its best loss by less than 0.1 %;
+    all stop after ``rounds`` (default ``effort.rounds``)."""
+    G, K, P = theta.shape
+    redraws = effort.redraws if redraws is None else redraws
+    theta, loss = theta.clone(), loss.clone()
+    stale = torch.zeros(G, dtype=torch.long)
+    for r in range(effort.rounds if rounds is None else rounds):
+        live = torch.nonzero(stale < 2).view(-1)
+        if live.numel() == 0:
+            break
+        g = live.numel()
+        lo_rows = lower[live].repeat_interleave(K, 0)
+        hi_rows = upper[live].repeat_interleave(K, 0)
+        starts = _moves(ws, theta[live].reshape(-1, P), lo_rows, hi_rows, redraws)
+        per = starts.shape[0] // (g * K)
+        if per == 0:
+            break
+        lo, hi = lower[live].repeat_interleave(K * per, 0), upper[live].repeat_interleave(K * per, 0)
+        cand, cand_loss = ws.fit(starts, lo, hi, iters=effort.hop_iters // 2, data=ws.subsample(effort.subsample))
+        take = min(2 * K, K * per)
+        best = torch.argsort(cand_loss.view(g, -1), dim=1)[:, :take]                    # [g, take]
+        cand = cand.view(g, K * per, P).gather(1, best[:, :, None].expand(-1, -1, P)).reshape(-1, P)
+        lo, hi = lower[live].repeat_interleave(take, 0), upper[live].repeat_interleave(take, 0)
+        cand, cand_loss = ws.fit(cand, lo, hi, iters=2 * effort.hop_iters)
+        before = loss[live, 0].clone()
+        new_theta, new_loss = distinct(torch.cat([theta[live], cand.view(g, take, P)], 1),
+                                       torch.cat([loss[live], cand_loss.view(g, take)], 1), K)
+        theta[live], loss[live] = new_theta, new_loss
+        gained = new_loss[:, 0] < before * (1 - 1e-3)
+        stale[live] = torch.where(gained, 0, stale[live] + 1)
+        ws.log(f"hop round {r}: {g} problem(s), best loss {float(new_loss[:, 0].min()):.4g}")
+    return theta, loss
+
+
+@dataclass
+class MultistartResult:
+    """The outcome of :func:`multistart`: the best fits, their losses, and the noise floor."""
+    topology: Topology                 # the wiring that was fitted
+    theta: Tensor                      # [K, P] the best distinct fits, best first (see Population)
+    loss: Tensor                       # [K] their mean squared errors on all the data
+    noise: NoiseEstimate
+    seconds: float
+    fits: int                          # member-fits run
+    keys: List[Tuple[Hashable, Hashable]] = field(default_factory=list)
+    node_ids: List[Hashable] = field(default_factory=list)
+
+    @property
+    def best_loss(self) -> float:
+        return float(self.loss[0])
+
+    @property
+    def floor_ratio(self) -> float:
+        """Best loss over the estimated noise variance: about 1 at the noise floor."""
+        return self.best_loss / max(self.noise.variance, 1e-300)
+
+    @property
+    def quality(self) -> str:
+        """``"at the noise floor"`` (ratio <= 1.5), ``"near the noise floor"`` (<= 3) or ``"poor"``."""
+        r = self.floor_ratio
+        return "at the noise floor" if r <= 1.5 else "near the noise floor" if r <= 3 else "poor"
+
+    def weights(self, index: int = 0) -> Dict[Tuple[Hashable, Hashable], float]:
+        row = self.theta[index].tolist()
+        return {k: row[i] for i, k in enumerate(self.keys)}
+
+    def biases(self, index: int = 0) -> Dict[Hashable, float]:
+        row = self.theta[index].tolist()
+        return {n: row[len(self.keys) + i] for i, n in enumerate(self.node_ids)}
+
+    def best_topology(self, index: int = 0) -> Topology:
+        """The wiring with fit ``index``'s weights and biases (frozen edges keep their declared value)."""
+        trainable = {k: w for k, w in self.weights(index).items() if self.topology.edges[k].trainable}
+        return self.topology.with_weights(trainable, self.biases(index))
+
+    def network(self, index: int = 0, **kw) -> Network:
+        """A :class:`~mpnet.Network` holding fit ``index``."""
+        return Network(self.best_topology(index), **kw)
+
+    def summary(self) -> str:
+        msg = (f"best loss {self.best_loss:.4g} = {self.floor_ratio:.2f} x the noise floor ({self.noise}): "
+               f"{self.quality}")
+        if self.quality == "poor":
+            msg += ("; the fit is far from the noise floor, so conclusions drawn from it are weak (more starts or "
+                    "rounds, or a wiring that can express the data)")
+        return msg
+
+
+def search(ws: Workspace, effort: Effort, extra: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """Explore, hop and polish (the module docstring's phases); ``extra`` ``[k, P]`` rows are added to the
+    random starts. Returns the polished pool ``(theta, loss)``, best first."""
+    n = effort.starts
+    lo, hi = ws.bounds(n)
+    starts = random_starts(ws.pop(n), ws.X, ws.gen, lo, hi)
+    if extra is not None and extra.numel():
+        starts[:extra.shape[0]] = extra[:n]
+    data = ws.subsample(effort.subsample)
+    twin = ws.smoothed() if effort.smooth else None
+    if twin is not None:   # continuation: softplus(beta z) / beta with growing beta, then the ReLU itself
+        soft_ws, k = twin
+        for beta in effort.smooth:
+            scale = beta ** k
+            lo, hi = (b * scale for b in ws.bounds(n))      # scales are positive: bounds keep their sides
+            theta, _ = soft_ws.fit(starts * scale, lo, hi, iters=effort.explore_iters, data=data)
+            ws.evaluations += n
+            starts = theta / scale
+    theta, loss = ws.fit(starts, iters=effort.explore_iters, data=data)
+    ws.remember(theta, ws.loss(theta))
+    # islands: the explored fits are dealt round-robin (by rank) to independent pools, so one sticky local
+    # minimum cannot take over the whole search (a single pool collapsed into copies of one on the question
+    # network in 2 of 3 seeds)
+    G = max(1, min(effort.islands, effort.keep))
+    best = torch.argsort(loss)[:effort.keep // G * G]
+    theta, loss = ws.fit(theta[best], iters=2 * effort.hop_iters)
+    rank = torch.argsort(loss)
+    islands = rank.view(-1, G).t()                                 # [G, keep / G], island g: ranks g, g + G, ...
+    theta, loss = distinct(theta[islands], loss[islands], effort.pool)
+    ws.log(f"explored {n} starts: best loss {float(loss.min()):.4g}")
+    lo, hi = ws.bounds(G)
+    theta, loss = hop(ws, theta, loss, effort, lo, hi)
+    theta, loss = distinct(theta.reshape(1, -1, theta.shape[2]), loss.reshape(1, -1), G * effort.pool)
+    theta, loss = ws.fit(theta[0], iters=effort.polish_iters, tol=1e-13)
+    order = torch.argsort(loss)
+    return theta[order], loss[order]
+
+
+def multistart(topology: Union[Topology, Network], X, Y, *, effort: Optional[Effort] = None, seed: int = 0,
+               noise_std: Optional[float] = None, dtype: torch.dtype = torch.float64, device=None,
+               log: Optional[Callable[[str], None]] = None) -> MultistartResult:
+    """Fit ``topology`` to ``(X, Y)`` (mean squared error) from many starts, hard enough to reach the noise
+    floor on small networks, and say how close it came.
+
+    Args:
+        topology: the wiring, or a single-topology :class:`~mpnet.Network` whose current weights become one
+            of the starts (as do a topology's declared weights when it sets them all).
+        X, Y: ``[n, n_inputs]`` and ``[n, n_outputs]`` (or ``[n]`` for one output).
+        effort: the search's sizes (:class:`Effort`; ``Effort.quick()`` for a fast rough answer).
+        seed: seeds every random draw; the same seed gives the same result.
+        noise_std: the noise level of ``Y`` if known; otherwise estimated (:mod:`mpnet.signs.noise`).
+        dtype, device: of the fits (float64 by default).
+        log: called with a line per phase (e.g. ``print``).
+
+    Returns:
+        a :class:`MultistartResult`; ``result.network()`` is the best fit as a Network, ``result.summary()``
+        its loss beside the noise floor.
+    """
+    t0 = time.time()
+    topo, start = _wiring(topology)
+    X, Y = _as_data(X, Y, topo)
+    ws = Workspace(topo, X, Y, dtype=dtype, device=device, seed=seed, log=log)
+    extra = None
+    if start is not None:
+        extra = ws.pop(1).theta_of(start)[None]
+    if extra is not None and bool(torch.isnan(extra).any()):
+        extra = None
+    theta, loss = search(ws, effort or Effort(), extra)
+    noise = estimate_noise(ws.X, ws.Y, noise_std=noise_std)
+    p = ws.pop(1)
+    return MultistartResult(topo, theta, loss, noise, time.time() - t0, ws.evaluations, p.keys, p.node_ids)
+
+
+def _wiring(obj: Union[Topology, Network]) -> Tuple[Topology, Optional[Topology]]:
+    """``(wiring, start)``: the topology to fit and, when it carries weights, the start they define."""
+    kind = obj.network_type if isinstance(obj, Topology) else getattr(obj, "network_type", "feedforward")
+    if kind != "feedforward":
+        raise ArgumentError(f"Expected a feed-forward wiring (got a {kind} one): the refit test fits input-output "
+                            f"pairs of a DAG and does not take sequences yet; fit a recurrent network on sequences "
+                            f"with mpnet.fit.")
+    if isinstance(obj, Network):
+        if obj.batched:
+            raise ValueError(f"Expected a Network of one topology (got a batch of {obj.num_graphs}); pass "
+                             f"net.topology(i) for the one to analyse.")
+        trained = obj.topology(0)
+        return trained, trained
+    if isinstance(obj, Topology):
+        given = all(e.weight is not None for e in obj.edges.values())
+        return obj, (obj if given else None)
+    raise TypeError(f"Expected a Topology or a Network (got {type(obj).__name__}).")
+
+
+def _as_data(X, Y, topo: Topology) -> Tuple[Tensor, Tensor]:
+    """``X [n, n_in]`` and ``Y [n, n_out]`` as tensors, checked: numbers, shapes, at least 4 rows, finite."""
+    X, Y = as_tensor(X, "X"), as_tensor(Y, "Y")
+    if Y.dim() == 1:
+        Y = Y[:, None]
+    if X.dim() != 2 or X.shape[1] != len(topo.inputs):
+        raise DataError(f"Expected X of shape [n, {len(topo.inputs)}] (one column per input "
+                        f"{list(topo.inputs)}), got {list(X.shape)}.")
+    if Y.dim() != 2 or Y.shape != (X.shape[0], len(topo.outputs)):
+        raise DataError(f"Expected Y of shape [{X.shape[0]}, {len(topo.outputs)}] (one column per output "
+                        f"{list(topo.outputs)}), got {list(Y.shape)}.")
+    if X.shape[0] < 4:
+        raise DataError(f"Expected at least 4 samples to fit and estimate the noise from (got {X.shape[0]}).")
+    check_finite(X, "X", columns=[str(n) for n in topo.inputs])
+    check_finite(Y, "Y", columns=[str(n) for n in topo.outputs])
+    return X, Y

@@ -1,0 +1,112 @@
+"""Write a C. elegans connectome as an mpnet topology file, data/celegans/<name>.json, from the cect package.
+
+The shipped file was made with (cect 0.3.5, MIT licence, from the package registry; its readers ship the
+published reconstructions as cached JSON inside the wheel, nothing is downloaded):
+
+    pip install -e ".[connectome]"
+    python scripts/make_connectome.py --out data/celegans/cook2019_herm.json
+
+Source: cect's "OpenWorm unified" reader, which is its Wang 2024 reader for the hermaphrodite: the wiring of
+Cook et al. 2019 (Nature 571:63-71, whole-animal connectomes of both C. elegans sexes, electron microscopy)
+with each chemical synapse labelled by its presynaptic neuron's transmitter from Wang et al. 2024 (eLife 13:
+RP95402, a neurotransmitter atlas of C. elegans males and hermaphrodites); unnormalised synapse counts;
+monoaminergic (extrasynaptic) connections left out, gap junctions kept. Kept: the 302 neurons (muscles and
+other cells dropped), every chemical connection between them (edge metadata: synapse count, transmitter),
+every gap junction between two different neurons (one tied conductance per pair; junction count as metadata).
+Sensory neurons get a stimulus input each; motor neurons are the outputs.
+"""
+import argparse
+import collections
+import json
+import os
+import sys
+from typing import Any, Dict
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from mpnet import connectome  # noqa: E402
+
+TYPES = {"Sensory": "sensory", "Interneuron": "interneuron", "Motorneuron": "motor", "Other": "other"}
+GAP = "Generic_GJ"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="data/celegans/cook2019_herm.json")
+    args = parser.parse_args()
+    try:
+        import cect
+        from cect.Cells import PHARYNGEAL_NEURONS, get_SIM_class, is_any_neuron
+        from cect.readers.OpenWormUnifiedReader import get_instance
+    except ImportError:
+        sys.exit("This script needs cect: pip install -e '.[connectome]'")
+    from importlib.metadata import version
+    data = get_instance(from_cache=True)
+    cells = list(data.nodes)
+    neurons = [c for c in cells if is_any_neuron(c)]
+    index = [cells.index(n) for n in neurons]
+    chemical, gap, dropped_self = [], [], collections.Counter()
+    sends = collections.defaultdict(set)
+    for synclass, matrix in data.connections.items():
+        m = np.asarray(matrix)[np.ix_(index, index)]
+        for i, j in zip(*np.nonzero(m)):
+            pre, post, count = neurons[i], neurons[j], float(m[i, j])
+            if synclass == GAP:
+                if pre == post:
+                    dropped_self[synclass] += 1
+                elif i < j or m[j, i] == 0:
+                    gap.append((pre, post, count))
+            else:
+                chemical.append((pre, post, count, synclass))
+                sends[pre].add(synclass)
+    meta = [(n, {"cell_class": connectome.cell_class(n), "type": TYPES[get_SIM_class(n)],
+                 "transmitters": sorted(sends[n]), "pharyngeal": n in PHARYNGEAL_NEURONS}) for n in neurons]
+    sensory = [n for n, m in meta if m["type"] == "sensory"]
+    motor = [n for n, m in meta if m["type"] == "motor"]
+    topo = connectome.build(meta, chemical, gap, stimulate=sensory, read_out=motor)
+    counts = collections.Counter(nt for *_, nt in chemical)
+    prov: Dict[str, Any] = {
+        "name": os.path.basename(args.out)[:-5],
+        "source": "cect (C. elegans Connectome Toolbox), reader OpenWormUnifiedReader (its Wang2024Reader, "
+                  "hermaphrodite, unnormalised counts, no monoamine connections, gap junctions included)",
+        "cect_version": version("cect"), "cect_licence": "MIT",
+        "papers": ["Cook et al. 2019, Whole-animal connectomes of both Caenorhabditis elegans sexes, Nature 571:63-71",
+                   "Wang et al. 2024, A neurotransmitter atlas of C. elegans males and hermaphrodites, eLife 13:RP95402"],
+        "kept": f"{len(neurons)} neurons of {len(cells)} cells (muscles and other cells dropped); "
+                f"{len(chemical)} chemical connections among them ({dict(counts)}), merged into "
+                f"{sum(1 for e in topo.edges.values() if (e.meta or {}).get('transmitter'))} edges; "
+                f"{len(gap)} gap-junction pairs (tied conductances 'gap:a|b'); "
+                f"{dropped_self[GAP]} gap-junction entries of a neuron with itself dropped",
+        "inputs": f"one stimulus input per sensory neuron ({len(sensory)}), frozen weight 1",
+        "outputs": f"the {len(motor)} motor neurons",
+        "remake": "python scripts/make_connectome.py --out " + args.out,
+    }
+    write(topo.to_dict(), prov, args.out)
+    back = connectome.load(args.out)
+    assert back == topo, "the written file does not read back to the same topology"
+    print(f"wrote {args.out}: {topo!r}, {os.path.getsize(args.out) / 1e6:.2f} MB (cect "
+          f"{prov['cect_version']})")
+    print(prov["kept"])
+
+
+def write(data: Dict[str, Any], prov: Dict[str, Any], path: str) -> None:
+    """The topology dict with ``provenance`` first, one node / edge / tie per line (small, diffable)."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    head = {k: v for k, v in data.items() if k not in ("nodes", "edges", "ties")}
+    lines = ["{", f' "provenance": {json.dumps(prov, indent=None)},']
+    lines += [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
+    lists = [k for k in ("nodes", "edges", "ties") if k in data]
+    for n, key in enumerate(lists):
+        items = [json.dumps(x, separators=(",", ":")) for x in data[key]]
+        lines.append(f' "{key}": [')
+        lines += ["  " + x + ("," if i < len(items) - 1 else "") for i, x in enumerate(items)]
+        lines.append(" ]" + ("," if n < len(lists) - 1 else ""))
+    lines.append("}")
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+
+
+if __name__ == "__main__":
+    main()
