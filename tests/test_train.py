@@ -21,7 +21,7 @@ def test_fit_lowers_the_loss_of_the_question_network():
     history = mpnet.fit(net, X, Y, loss="mse", epochs=60, lr=0.02, batch_size=64, progress=False)
     assert history.shape == (60,)
     # from the hand-set start, not the teacher's weights: plain Adam ends in a local minimum near 13 % of the
-    # variance (reaching the noise floor is multistart's job, tests/test_signs_multistart.py)
+    # variance (reaching the noise floor is multistart's job, tests/test_signs_fitting.py)
     assert history[-1] < 0.7 * history[0] and history[-1] < 0.2 * Y.var()
 
 

@@ -3,7 +3,7 @@
 Two methods, one report (:class:`SignReport`):
 
 * ``method="refit"`` (default, :mod:`~mpnet.signs.refit`): fit the wiring to the noise floor from many starts
-  (:mod:`~mpnet.signs.multistart`), then refit with each edge's sign forced the other way
+  (:mod:`~mpnet.signs.fitting`), then refit with each edge's sign forced the other way
   (:mod:`~mpnet.signs.edgetest`); a sign is called when forcing it costs loss beyond what optimisation failure
   explains, with a confidence calibrated on simulated teachers (:mod:`~mpnet.signs.calibration`).
 * ``method="ensemble"`` (:mod:`~mpnet.signs.ensemble`): the vote of independently trained networks after gauge
@@ -21,7 +21,7 @@ from ..errors import ArgumentError
 from ..model import Network
 from ..topology import Topology
 from .ensemble import infer_ensemble
-from .multistart import Effort, MultistartResult, _as_data, _wiring, multistart
+from .fitting import Effort, MultistartResult, _as_data, _wiring, multistart
 from .noise import NoiseEstimate, estimate_noise
 from .refit import infer_refit
 from .report import EdgeSign, SignReport

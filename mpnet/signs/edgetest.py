@@ -10,7 +10,7 @@ fits of the pool, and from random starts; every edge's refits are rows of one ba
 where ``L_opp(e)`` is the best loss found with the sign forced. Large means the data need the sign; about 0
 means the other sign fits as well. Because a missed opposite-sign solution (an optimisation failure) would
 make a false call, every edge with ``ratio > verify`` is searched again as hard as the best fit was (basin
-hopping under the constraint, :func:`mpnet.signs.multistart.hop`). Whenever any refit beats ``L0`` (a
+hopping under the constraint, ``fitting.hop``). Whenever any refit beats ``L0`` (a
 constrained fit is also a fit), it becomes the new best fit and the test starts again from it; if the best
 fit is still moving after ``restarts`` such restarts, no sign is called.
 
@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from .moves import clip, crossover, flip_neuron, random_starts, redraw_neurons, region
-from .multistart import Effort, Workspace, distinct, hop
+from .fitting import Effort, Workspace, distinct, hop
 from .symmetry import Flip, ODD, AFFINE_ODD, EVEN
 
 __all__ = ["EdgeResult", "TestOutcome", "apply_gauge", "test_edges"]

@@ -2,7 +2,7 @@
 
 It trains an ensemble of copies of one topology — one batched :class:`~mpnet.Network`, each
 member with its own random initial weights — drops the members that fail to fit, removes the sign-flip
-symmetries (:mod:`mpnet.symmetry`) by fixing a gauge per member, and reports per edge:
+symmetries (:mod:`~mpnet.signs.symmetry`) by fixing a gauge per member, and reports per edge:
 
 * ``sign``: ``+`` / ``-`` when the data determine it with confidence, ``?`` otherwise;
 * ``confidence``: ``k / (n + 1)`` where ``k`` of the ``n`` good members agree on the majority sign, scaled

@@ -1,6 +1,6 @@
 """``method="refit"``: fit to the noise floor, then test every edge by refitting it with its sign forced.
 
-The steps, each in its own module: :mod:`~mpnet.signs.multistart` (the best fits), :mod:`~mpnet.signs.noise`
+The steps, each in its own module: :mod:`~mpnet.signs.fitting` (the best fits), :mod:`~mpnet.signs.noise`
 (the floor they are judged against), :mod:`~mpnet.signs.symmetry` (the signs no data can fix, and the gauge
 that fixes the rest relative to reference edges), :mod:`~mpnet.signs.edgetest` (the refit test) and
 :mod:`~mpnet.signs.calibration` (its statistic made a probability). This module puts them together and
@@ -15,7 +15,7 @@ from torch import Tensor
 
 from .calibration import confidence as calibrated
 from .edgetest import TestOutcome, apply_gauge, test_edges
-from .multistart import Effort, Workspace, search
+from .fitting import Effort, Workspace, search
 from .noise import estimate_noise
 from .report import EdgeSign, SignReport
 from .symmetry import Flip, flip_symmetries, reference_edges

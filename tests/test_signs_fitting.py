@@ -1,4 +1,4 @@
-"""Fitting to the noise floor (mpnet.signs.multistart): reaches it on a small teacher, says when it cannot."""
+"""Fitting to the noise floor (mpnet.signs.fitting): reaches it on a small teacher, says when it cannot."""
 import pytest
 import torch
 
