@@ -9,7 +9,8 @@ included; where a clamp holds, their derivative is 0 (as autograd's). They are w
 of a ``torch.where`` overflows, which keeps autograd (the plain path) free of ``0 * inf``.
 """
 import math
-from typing import Callable, Dict, NamedTuple
+from functools import partial
+from typing import Callable, Dict, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +19,7 @@ from torch import Tensor
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
 __all__ = ["Activation", "ACTIVATION_FNS", "NEAT_ACTIVATION_FNS", "AGGREGATION_FNS", "FUSED_AGGREGATIONS",
-           "activation", "aggregation"]
+           "ACTIVATE_INPLACE", "GRAD_FROM_H", "activation", "aggregation", "backward_inplace"]
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 _LEAKY = 0.01
@@ -193,9 +194,44 @@ BACKWARD_INTO: Dict[str, Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]] = {
     "identity": lambda g, z, h, out: out.copy_(g),
     "relu": lambda g, z, h, out: torch.ops.aten.threshold_backward.grad_input(g, h, 0.0, grad_input=out),
     "tanh": lambda g, z, h, out: torch.addcmul(g, g, h * h, value=-1.0, out=out),
-    "sigmoid": lambda g, z, h, out: torch.addcmul(h, h, h, value=-1.0, out=out).mul_(g),
+    # g h (1 - h) = gh - gh h; alias-safe (the fused feed-forward backward passes out=g)
+    "sigmoid": lambda g, z, h, out: torch.addcmul(gh := g * h, gh, h, value=-1.0, out=out),
     "neat.tanh": lambda g, z, h, out: torch.addcmul(g, g, h * h, value=-1.0, out=out).mul_(2.5),
 }
+
+
+#: Activations the fused path applies in place on the state (no pre-activation kept), because their
+#: derivative needs only ``h = f(z)``: name -> the in-place tensor method (``None``: identity, nothing to do).
+ACTIVATE_INPLACE: Dict[str, Optional[str]] = {"identity": None, "relu": "relu_", "tanh": "tanh_", "sigmoid": "sigmoid_"}
+
+
+def _tanh_grad_into(h: Tensor, out: Tensor) -> None:
+    out.fill_(1.0).addcmul_(h, h, value=-1.0)          # 1 - h^2
+
+
+def _sigmoid_grad_into(h: Tensor, out: Tensor) -> None:
+    torch.mul(h, h, out=out)
+    torch.sub(h, out, out=out)                          # h - h^2
+
+
+#: ``GRAD_FROM_H[name](h, out)`` writes ``f'(z)`` into ``out`` knowing only ``h = f(z)`` (the activations
+#: of :data:`ACTIVATE_INPLACE` but the identity): one pass over a whole state, after which each level's
+#: backward multiplies by its rows.
+GRAD_FROM_H: Dict[str, Callable[[Tensor, Tensor], None]] = {
+    "relu": lambda h, out: torch.gt(h, 0.0, out=out),
+    "tanh": _tanh_grad_into,
+    "sigmoid": _sigmoid_grad_into,
+}
+_GRAD_FROM_H_OPS = {"relu": (torch.ops.aten.threshold_backward.grad_input, (0.0,)),
+                    "tanh": (torch.ops.aten.tanh_backward.grad_input, ()),
+                    "sigmoid": (torch.ops.aten.sigmoid_backward.grad_input, ())}
+
+
+def backward_inplace(name: str, g: Tensor, h: Tensor) -> Callable[[], Tensor]:
+    """For an activation of :data:`GRAD_FROM_H`: a callable that multiplies ``g`` in place by ``f'(z)``,
+    computed from ``h = f(z)`` in one fused kernel (for big levels, where a call's overhead does not count)."""
+    op, args = _GRAD_FROM_H_OPS[name]
+    return partial(op, g, h, *args, grad_input=g)
 
 
 def activate_into(name: str, z: Tensor, out: Tensor) -> None:

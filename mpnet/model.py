@@ -37,15 +37,17 @@ from typing import Any, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from .arrays import ArrayTopology
 from .checks import check_bool, check_dtype, check_int
-from .compile import compile_topologies
-from .errors import ArgumentError, DataError, MismatchError, NonFiniteError, SignConflictError, UnknownEdgeError
+from .compile import compile_arrays
+from .errors import ArgumentError, DataError, NonFiniteError, SignConflictError, UnknownEdgeError
 from .propagate import LayeredConv, run_levels
 from .recurrent import RecurrentConv, Stepper, recurrent_states
 from .steps import (RecurrentState, check_times, ctrnn_schedule, discrete_schedule, final_state, initial_slots,
                     sequence_rows)
-from .tiemap import TieMap, group_bounds, parameter_table
-from .topology import Topology
+from .threads import PassThreads, Tuner
+from .tiemap import ParameterTable, TieMap, group_bounds, parameter_table
+from .topology import Edge, Topology
 
 __all__ = ["Network", "SignConstraint"]
 
@@ -124,7 +126,10 @@ class Network(nn.Module):
 
     Args:
         topology: one :class:`~mpnet.Topology`, or a list of them (trained together in one pass, each with
-            its own weights; they must share their numbers of inputs and outputs).
+            its own weights; they must share their numbers of inputs and outputs), or an
+            :class:`~mpnet.ArrayTopology` (one graph or a batch given as columns: the cheap way to build big
+            graphs and whole generations). Recurrent topologies (cycles) are given as ``Topology`` objects
+            (:mod:`mpnet.recurrent`); all of a batch must share one network type.
         seed: seeds the draw of the weights the topology leaves unset (``None``: torch's global RNG).
         fused: use the fused sparse path (default) or the plain autograd path (see :mod:`mpnet.propagate`).
         dtype, device: of the parameters; ``float64`` represents hand-set weights exactly.
@@ -145,64 +150,84 @@ class Network(nn.Module):
         [[2.0], [2.0], [2.0]]
     """
 
-    def __init__(self, topology: Union[Topology, Sequence[Topology]], *, seed: Optional[int] = None,
+    def __init__(self, topology: Union[Topology, Sequence[Topology], ArrayTopology], *, seed: Optional[int] = None,
                  fused: bool = True, dtype: Optional[torch.dtype] = None, device=None,
                  advance_time: Optional[float] = None, time_step: Optional[float] = None):
         super().__init__()
-        self.batched = not isinstance(topology, Topology)
-        self.topologies: List[Topology] = [topology] if not self.batched else _topology_list(topology)
         seed = check_int(seed, "seed", allow_none=True)
         fused = check_bool(fused, "fused")
         dtype = check_dtype(dtype, allow_none=True)
-        kinds = {t.network_type for t in self.topologies}
-        if len(kinds) > 1:
-            raise MismatchError(f"The topologies mix network types {sorted(kinds)}; one Network computes one "
-                                f"kind (declare them all recurrent=..., or none).")
-        self.network_type: str = kinds.pop() if kinds else "feedforward"
+        if not isinstance(topology, (ArrayTopology, Topology)):
+            topology = _topology_list(topology)          # names the first item that is not a Topology
+        self.arrays = ArrayTopology.of(topology)       # the declaration as columns, in union order
+        self.batched = self.arrays.batched
+        #: ``"feedforward"``, ``"recurrent"`` or ``"ctrnn"`` (batched topologies must agree: ArrayTopology checks)
+        self.network_type: str = self.arrays.network_type
         self.recurrent = self.network_type != "feedforward"
         if (advance_time is not None or time_step is not None) and self.network_type != "ctrnn":
             raise ArgumentError(f"advance_time and time_step are for ctrnn topologies (recurrent='ctrnn'); these "
                                 f"are {self.network_type}.")
         self.advance_time, self.time_step = check_times(advance_time, time_step)
-        self.data, self.plan = compile_topologies(self.topologies)
+        self._tuners: Dict[Any, Tuner] = {}              # per pass shape: the forward's thread count (threads.py)
+        with PassThreads(self.arrays.num_edges + self.arrays.num_nodes):   # a build is one pass over the graph
+            self._build(seed, fused, dtype, device)
+
+    def _build(self, seed: Optional[int], fused: bool, dtype: Optional[torch.dtype], device) -> None:
+        self.data, self.plan = compile_arrays(self.arrays)   # recurrent: one level holding every non-input row
         self.seed = seed
-        self.conv = RecurrentConv(fused=fused) if self.recurrent else LayeredConv(fused=fused)
+        self.conv = (RecurrentConv if self.recurrent else LayeredConv).make(fused)
         factory = dict(dtype=dtype or torch.get_default_dtype(), device=device)
 
-        # per-edge and per-row metadata in compiled order
-        union_edges = [(t, e) for t, topo in enumerate(self.topologies) for e in topo.edges.values()]
-        self._edges = [union_edges[i] for i in self.data.edge_perm.tolist()]
-        union_nodes = [(t, n) for t, topo in enumerate(self.topologies) for n in topo.nodes.values()]
-        self._rows = [union_nodes[i] for i in self.data.node_perm.tolist()]
+        # per-edge metadata in compiled order, straight from the columns (no Python object per edge)
+        edge_perm = self.data.edge_perm
+        self._declared = self.arrays.weight.index_select(0, edge_perm)   # float64, NaN where unset
         fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]   # on the CPU plan
-        # the learnable parameters: each edge's own, then each topology's ties (one per group; mpnet.tiemap)
-        self._table = parameter_table(self.topologies, self._edges)
         edge_bound = 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt()
-        self.register_buffer("_bound", group_bounds(self._table, edge_bound).to(device), persistent=False)   # [P]
-        sign = torch.tensor(self._table.sign, **factory)
-        frozen = torch.tensor(self._table.frozen, dtype=torch.bool, device=device)
+        #: tied weights (mpnet.tiemap): each edge's own parameter, then one per tie group; ``None`` (the common
+        #: case, and every network built from columns) when no topology declares ties: one parameter per edge,
+        #: read from the columns with no Python object per edge
+        self._table: Optional[ParameterTable] = None
+        topos = self.arrays.topologies                   # None when built from columns (no ties there)
+        if topos is not None and any(t.ties for t in topos):
+            self._table = parameter_table(topos, self._edges)
+        if self._table is None:
+            bound = edge_bound
+            sign = self.arrays.sign.index_select(0, edge_perm).to(**factory)
+            frozen = (~self.arrays.trainable.index_select(0, edge_perm)).to(device)
+        else:
+            bound = group_bounds(self._table, edge_bound)                                      # [P]
+            sign = torch.tensor(self._table.sign, **factory)
+            frozen = torch.tensor(self._table.frozen, dtype=torch.bool, device=device)
+        self.register_buffer("_bound", bound.to(device), persistent=False)   # on the parameters' device
         #: the parameter the optimizer moves (``[P]``: one per edge, or per edge's own weight and per tie group);
         #: ``weight [E]`` is computed from it (see the module docstring)
-        self.raw_weight = nn.Parameter(torch.empty(len(self._table.sign), **factory))
+        self.raw_weight = nn.Parameter(torch.empty(sign.numel(), **factory))
         self.bias = nn.Parameter(torch.empty(self.plan.num_nodes - self.plan.num_inputs, **factory))
         self.constraint = SignConstraint(sign, frozen, self._given(factory))
         #: ``[P] -> [E]``, summing each edge's terms (None when no edge is tied: ``weight = constraint(raw)``)
-        self.tie_map = (TieMap(self._table.terms, len(self._edges), factory["dtype"], device)
-                        if self._table.terms is not None else None)
+        self.tie_map = (TieMap(self._table.terms, edge_perm.numel(), factory["dtype"], device)
+                        if self._table is not None and self._table.terms is not None else None)
         if device is not None:
             self.plan = self.plan.apply(lambda t: t.to(device))
         self.plan.set_dtype(factory["dtype"])
         # a ctrnn's time constants per non-input row, float64 on the CPU (never cast: dt / tau is divided
         # in float64, as neat does, and rounded once to the network's dtype)
-        self._tau = torch.tensor([n.time_constant for _, n in self._rows[self.plan.num_inputs:]],
-                                 dtype=torch.float64) if self.network_type == "ctrnn" else None
+        # (a ctrnn is declared with Topology objects: ArrayTopology.from_topologies keeps them)
+        self._tau = None
+        if self.network_type == "ctrnn":
+            tau = torch.tensor([n.time_constant for topo in self.topologies for n in topo.nodes.values()],
+                               dtype=torch.float64)                       # union order
+            self._tau = tau.index_select(0, self.data.node_perm[self.plan.num_inputs:])
         self._handed_out: List[Tuple[Any, Tensor]] = []   # tensors net.weight gave out: (ref, values then)
         self._last_handed: Optional[Tensor] = None
         self._check_declared_finite()
         self.reset_parameters()
 
     def _given(self, factory) -> Tensor:
-        """``[P]`` the declared value of each parameter (0 where unset)."""
+        """``[P]`` the declared value of each parameter (0 where unset; without ties the declared weights in
+        compiled order)."""
+        if self._table is None:
+            return torch.nan_to_num(self._declared, nan=0.0).to(**factory)
         return torch.tensor([0.0 if v is None else v for v in self._table.given], **factory)
 
     def reset_parameters(self) -> None:
@@ -212,15 +237,17 @@ class Network(nn.Module):
         self._forget_handed_out()
         raw = self.raw_weight
         dtype, device = raw.dtype, raw.device
-        drawn = (torch.rand(raw.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(dtype=dtype, device=device)
-        drawn = drawn * self._bound
-        unset = torch.tensor([v is None for v in self._table.given], dtype=torch.bool, device=device)
+        unset = (torch.isnan(self._declared) if self._table is None
+                 else torch.tensor([v is None for v in self._table.given], dtype=torch.bool))
         given = self._given(dict(dtype=dtype, device=device))
         with torch.no_grad():
-            raw.copy_(torch.where(unset, drawn, given))
+            if bool(unset.any()):        # nothing to draw (and no random number used) when every weight is given
+                drawn = torch.rand(raw.shape, generator=gen, dtype=torch.float64) * 2 - 1
+                raw.copy_(torch.where(unset.to(device), drawn.to(dtype=dtype, device=device) * self._bound, given))
+            else:
+                raw.copy_(given)
             self.constraint.set_values(given)
-            bias = [n.bias for _, n in self._rows[self.plan.num_inputs:]]
-            self.bias.copy_(torch.tensor(bias, dtype=dtype, device=device))
+            self.bias.copy_(self.arrays.bias[self.data.node_perm[self.plan.num_inputs:]])
 
     def _apply(self, fn, recurse=True):
         self._write_back_edits()
@@ -243,6 +270,11 @@ class Network(nn.Module):
         bad = ~torch.isfinite(given)
         if bool(bad.any()):
             p = int(torch.nonzero(bad)[0])
+            if self._table is None:
+                t, e = self._edges[p]
+                raise NonFiniteError(f"The weight of edge {e.src!r} -> {e.dst!r}{self._where(t)} is {e.weight!r}, "
+                                     f"which is {given[p].item()} in {dtype}; every output it reaches would be inf "
+                                     f"or NaN. Scale it down, or use dtype=torch.float64.")
             if p not in self._table.own:   # a tie group's value
                 t, name = self._table.groups[p - (len(self._table.sign) - len(self._table.groups))]
                 raise NonFiniteError(f"The value of tie {name!r}{self._where(t)} is {given[p].item()} in {dtype}; "
@@ -251,14 +283,16 @@ class Network(nn.Module):
             raise NonFiniteError(f"The weight of edge {e.src!r} -> {e.dst!r}{self._where(t)} is {e.weight!r}, which "
                                  f"is {given[bad][0].item()} in {dtype}; every output it reaches would be inf or NaN. "
                                  f"Scale it down, or use dtype=torch.float64.")
-        for what, values, rows in (("bias", [n.bias for _, n in self._rows], range(len(self._rows))),
-                                   ("response", self.plan.response.tolist(), range(len(self._rows)))):
-            cast = torch.tensor(values, dtype=torch.float64).to(dtype)
+        rows = self.data.node_perm                      # row -> node in union order
+        for what, column in (("bias", self.arrays.bias), ("response", self.arrays.response)):
+            declared = column.index_select(0, rows)         # float64, compiled row order
+            cast = declared.to(dtype)
             bad = ~torch.isfinite(cast)
             if bool(bad.any()):
-                t, n = self._rows[rows[int(torch.nonzero(bad)[0])]]
-                raise NonFiniteError(f"The {what} of node {n.id!r}{self._where(t)} is {getattr(n, what)!r}, which "
-                                     f"is {cast[bad][0].item()} in {dtype}; its output would be inf or NaN. Scale "
+                r = int(torch.nonzero(bad)[0])
+                t, node = self.rows[r]
+                raise NonFiniteError(f"The {what} of node {node!r}{self._where(t)} is {declared[r].item()!r}, "
+                                     f"which is {cast[r].item()} in {dtype}; its output would be inf or NaN. Scale "
                                      f"it down, or use dtype=torch.float64.")
 
     def _where(self, t: int) -> str:
@@ -355,11 +389,11 @@ class Network(nn.Module):
             self.raw_weight.copy_(torch.where(mask & ~c.frozen, new, self.raw_weight))
 
     def _refuse_tied(self) -> None:
-        if self.tie_map is not None:
-            raise ArgumentError(f"This network ties weights ({len(self._table.groups)} shared groups): an edge's weight "
-                                f"is a sum of shared parameters, so it cannot be set edge by edge. Set the values on "
-                                f"the topology (topology.with_weights(weights, ties={{name: value}})) and build the "
-                                f"network again.")
+        if self._table is not None:
+            raise ArgumentError(f"This network ties weights ({len(self._table.groups)} shared groups): an edge's "
+                                f"weight is a sum of shared parameters, so it cannot be set edge by edge. Set the "
+                                f"values on the topology (topology.with_weights(weights, ties={{name: value}})) and "
+                                f"build the network again.")
 
     def _edge_name(self, i: int) -> str:
         t, e = self._edges[i]
@@ -397,8 +431,9 @@ class Network(nn.Module):
     def num_graphs(self) -> int:
         return self.plan.num_graphs
 
-    def _input_rows(self, x: Tensor) -> Tensor:
-        """``x: [batch, n_in]`` or ``[T, batch, n_in]`` -> input rows ``[T * n_in, batch]``."""
+    def _input_rows(self, x: Tensor, shared: bool = False) -> Tensor:
+        """``x: [batch, n_in]`` or ``[T, batch, n_in]`` -> input rows ``[T * n_in, batch]`` (``[n_in, batch]``
+        for a ``[batch, n_in]`` input with ``shared=True``: the propagation broadcasts it to every graph)."""
         plan, T = self.plan, self.plan.num_graphs
         if not isinstance(x, Tensor):
             raise ArgumentError(f"Expected the input x to be a torch.Tensor of shape [batch, {plan.n_in}] (got a "
@@ -410,7 +445,7 @@ class Network(nn.Module):
                                 f"the network (e.g. net.double()).")
         if x.dim() == 2 and x.shape[1] == plan.n_in:
             rows = x.t()
-            return rows.repeat(T, 1) if T > 1 else rows
+            return rows.repeat(T, 1) if T > 1 and not shared else rows
         if self.batched and x.dim() == 3 and x.shape[0] == T and x.shape[2] == plan.n_in:
             return x.transpose(1, 2).reshape(T * plan.n_in, x.shape[1])
         want = f"[batch, {plan.n_in}]" + (f" or [{T}, batch, {plan.n_in}]" if self.batched else "")
@@ -441,13 +476,23 @@ class Network(nn.Module):
             raise ArgumentError("state, return_state, advance_time and time_step are for recurrent networks; this "
                             "one is feed-forward.")
         plan, T = self.plan, self.plan.num_graphs
-        weight = self._compute_weight() if weight is None else weight
-        bias = self.bias if bias is None else bias
-        # conv.forward, not conv(...): an internal layer, no hooks to run
-        rows = self._input_rows(x).contiguous()
-        out = self.conv.forward(rows, plan, weight, bias)   # [T * n_out, B]
-        out = out.view(T, plan.n_out, -1).transpose(1, 2)                  # [T, batch, n_out]
-        return out if self.batched else out[0]
+        batch = x.shape[-2] if isinstance(x, Tensor) and x.dim() > 1 else 1
+        tuner = self._tuners.get(batch) or self._tuners.setdefault(batch, Tuner())
+        with PassThreads(self.plan.work_per_sample * batch, tuner):   # input rows and outputs included
+            weight = self._compute_weight() if weight is None else weight
+            bias = self.bias if bias is None else bias
+            # conv.forward, not conv(...): an internal layer, no hooks to run
+            rows = self._input_rows(x, shared=True).contiguous()      # [T * n_in, B], or [n_in, B] for all graphs
+            out = self.conv.forward(rows, plan, weight, bias)         # [T * n_out, B]
+        # one view each way (every view is an autograd node of the backward)
+        return out.view(T, plan.n_out, -1).transpose(1, 2) if self.batched else out.t()   # [T, B, n_out] / [B, n_out]
+
+    def pass_threads(self, batch: int) -> PassThreads:
+        """A context manager giving torch the thread count the size rule of mpnet's policy picks for passes
+        of ``batch`` samples (see :mod:`mpnet.threads`), the user's setting restored on exit. :func:`mpnet.fit`
+        holds it over its whole loop, so losses and optimizer steps of small networks stay on one thread
+        too; within it the passes of a big network still time their thread counts."""
+        return PassThreads(self.plan.work_per_sample * batch)
 
     def _sequence_rows(self, x: Tensor) -> Tensor:
         """A recurrent network's ``x`` (see the class) -> input rows ``[steps, T * n_in, batch]``."""
@@ -478,14 +523,22 @@ class Network(nn.Module):
 
     def _forward_sequence(self, x: Tensor, state, return_state: bool, advance_time, time_step):
         plan, T = self.plan, self.plan.num_graphs
-        rows = self._sequence_rows(x)                                           # [K, T * n_in, B]                             # [K, T * n_in, B]
-        init, time = initial_slots(state, plan, 2 if self.network_type == "ctrnn" else 1, rows)
-        schedule = self._schedule(rows.shape[0], time, advance_time, time_step)
-        out, final = self.conv.forward(rows, plan, self._compute_weight(), self.bias, schedule, init, self._tau)
-        K, B = rows.shape[0], rows.shape[2]
-        out = out.view(K, T, plan.n_out, B).permute(1, 0, 3, 2)               # [T, K, B, n_out]
-        out = out if self.batched else out[0]
-        return (out, final_state(rows, init, final, schedule)) if return_state else out
+        # the thread policy as for a feed-forward pass, over the whole call (the input copy and the initial
+        # state are parallel regions too): a step is one level over every edge; the tuner times whole
+        # passes, so it is kept per batch size and number of inputs
+        B = x.shape[-2] if isinstance(x, Tensor) and x.dim() > 1 else 1
+        key = ("steps", B, x.shape[-3] if isinstance(x, Tensor) and x.dim() > 2 else 1)
+        tuner = self._tuners.get(key) or self._tuners.setdefault(key, Tuner())
+        with PassThreads(plan.work_per_sample * B, tuner):
+            rows = self._sequence_rows(x)                                       # [K, T * n_in, B]
+            init, time = initial_slots(state, plan, 2 if self.network_type == "ctrnn" else 1, rows)
+            schedule = self._schedule(rows.shape[0], time, advance_time, time_step)
+            out, final = self.conv.forward(rows, plan, self._compute_weight(), self.bias, schedule, init, self._tau)
+            K = rows.shape[0]
+            # one view each way, no select: the backward of each runs outside the thread policy
+            out = (out.view(K, T, plan.n_out, B).permute(1, 0, 3, 2) if self.batched      # [T, K, B, n_out]
+                   else out.view(K, plan.n_out, B).transpose(1, 2))                     # [K, B, n_out]
+            return (out, final_state(rows, init, final, schedule)) if return_state else out
 
     @torch.no_grad()
     def states(self, x: Tensor, state: Union[RecurrentState, Tensor, None] = None, *,
@@ -500,11 +553,12 @@ class Network(nn.Module):
             if weight is not None or bias is not None:
                 raise ArgumentError("weight= and bias= overrides are for feed-forward networks; this one is "
                                     "recurrent.")
-            rows = self._sequence_rows(x)
-            init, time = initial_slots(state, self.plan, 2 if self.network_type == "ctrnn" else 1, rows)
-            schedule = self._schedule(rows.shape[0], time, advance_time, time_step)
-            return recurrent_states(self.conv, self.plan, rows, self._compute_weight(), self.bias, schedule, init,
-                                    self._tau)
+            with self.pass_threads(x.shape[-2] if isinstance(x, Tensor) and x.dim() > 1 else 1):
+                rows = self._sequence_rows(x)
+                init, time = initial_slots(state, self.plan, 2 if self.network_type == "ctrnn" else 1, rows)
+                schedule = self._schedule(rows.shape[0], time, advance_time, time_step)
+                return recurrent_states(self.conv, self.plan, rows, self._compute_weight(), self.bias, schedule,
+                                        init, self._tau)
         rows = self._input_rows(x)
         weight = self._compute_weight() if weight is None else weight
         bias = self.bias if bias is None else bias
@@ -522,18 +576,51 @@ class Network(nn.Module):
         return Stepper(self.conv, self.plan, self._compute_weight().detach(), self.bias.detach(), batch)
 
     @property
+    def topologies(self) -> List[Topology]:
+        """The topologies as declared (made from the columns on first use when built from arrays)."""
+        if self.arrays.topologies is None:
+            self.arrays.topologies = self.arrays.to_topologies()
+        return self.arrays.topologies
+
+    @property
     def rows(self) -> List[Tuple[int, Hashable]]:
-        """``(topology index, node id)`` of each row of :meth:`states`."""
-        return [(t, n.id) for t, n in self._rows]
+        """``(topology index, node id)`` of each row of :meth:`states` (made on first use, then copied)."""
+        if "_rows_made" not in self.__dict__:
+            ids = self.arrays.node_ids()
+            self._rows_made = [(t, ids[i]) for t, i in zip(self.data.batch.tolist(), self.data.node_perm.tolist())]
+        return list(self._rows_made)
 
     @property
     def edge_keys(self) -> List[Tuple[int, Hashable, Hashable]]:
-        """``(topology index, src, dst)`` of each entry of :attr:`weight`."""
-        return [(t, e.src, e.dst) for t, e in self._edges]
+        """``(topology index, src, dst)`` of each entry of :attr:`weight` (made on first use, then copied)."""
+        if "_edge_keys_made" not in self.__dict__:
+            ids, batch, perm = self.arrays.node_ids(), self.data.batch.tolist(), self.data.edge_perm
+            self._edge_keys_made = [(batch[s], ids[i], ids[j]) for s, i, j in zip(
+                self.data.edge_index[0].tolist(), self.arrays.src[perm].tolist(), self.arrays.dst[perm].tolist())]
+        return list(self._edge_keys_made)
+
+    @property
+    def _edges(self) -> List[Tuple[int, Edge]]:
+        """``(topology index, Edge)`` of each entry of :attr:`weight`, as declared (made on use)."""
+        union = [(t, e) for t, topo in enumerate(self.topologies) for e in topo.edges.values()]
+        return [union[i] for i in self.data.edge_perm.tolist()]
 
     # --------------------------------------------------------------------------------- read back
+    def numbers(self) -> Tuple[Tensor, Tensor]:
+        """Current weights ``[E]`` and biases ``[N]`` (float64, CPU) in declaration order: topology after
+        topology, the order of :attr:`arrays` (and of ``arrays.columns()``, so a worker can send back
+        just these two tensors); inputs keep their declared bias."""
+        with torch.no_grad():
+            weight = self._compute_weight()
+        w = torch.empty(weight.numel(), dtype=torch.float64)
+        w[self.data.edge_perm] = weight.double().cpu()
+        b = self.arrays.bias.clone()
+        b[self.data.node_perm[self.plan.num_inputs:]] = self.bias.detach().double().cpu()
+        return w, b
+
     def topology(self, index: int = 0) -> Topology:
-        """Topology ``index`` with its current (trained) weights and biases."""
+        """Topology ``index`` with its current (trained) weights and biases (frozen edges: the declared
+        number itself)."""
         if isinstance(index, bool) or not isinstance(index, numbers.Integral):
             raise ArgumentError(f"Expected a topology index, an int in 0 .. {self.num_graphs - 1} (got "
                                 f"{index!r}).")
@@ -541,18 +628,23 @@ class Network(nn.Module):
         if not -self.num_graphs <= index < self.num_graphs:
             raise IndexError(f"Topology index {index} out of range: this network holds {self.num_graphs} "
                              f"topologies (valid: 0 .. {self.num_graphs - 1}).")
-        return self._topology_from(index % self.num_graphs, *self._current_numbers())
+        if self._table is not None:
+            return self._tied_topology(index % self.num_graphs, *self._parameter_values())
+        return self.arrays.topology(index % self.num_graphs, *self.numbers())
 
-    def _current_numbers(self) -> Tuple[Tensor, Tensor]:
+    # a tied network reads back through its parameter table: each group's value goes back to its tie and each
+    # edge's own parameter to its edge, so the topology keeps its ties (numbers() gives the summed weights)
+    def _parameter_values(self) -> Tuple[Tensor, Tensor]:
         """Each parameter's value ``[P]`` (sign map applied, ties not summed) and the biases."""
         with torch.no_grad():
             self._write_back_edits()
             return self.constraint(self.raw_weight).detach().cpu(), self.bias.detach().cpu()
 
-    def _topology_from(self, index: int, w: Tensor, b: Tensor) -> Topology:
-        """Topology ``index`` with the parameter values ``w [P]`` and biases ``b`` (read for its own entries
-        only; without ties ``P = E`` in compiled edge order)."""
-        edge_ids, row_ids = self._by_graph()
+    def _tied_topology(self, index: int, w: Tensor, b: Tensor) -> Topology:
+        """Topology ``index`` of a tied network with the parameter values ``w [P]`` and biases ``b`` (read for
+        its own entries only)."""
+        assert self._table is not None
+        edges, edge_ids, row_ids = self._tied_index()
         mine = edge_ids[index]
         own = [self._table.own[i] for i in mine]
         with_own = [o for o in own if o >= 0]
@@ -561,7 +653,7 @@ class Network(nn.Module):
         for i, o in zip(mine, own):
             if o < 0:
                 continue   # no parameter of its own: its groups carry its value
-            e = self._edges[i][1]
+            e = edges[i][1]
             value = next(values)
             weights[e.key] = value if e.trainable else e.weight   # frozen: the declared number itself
         ties: Dict = {}
@@ -572,29 +664,36 @@ class Network(nn.Module):
         n_in = self.plan.num_inputs
         rows = row_ids[index]
         b_mine = b[torch.tensor(rows, dtype=torch.long) - n_in].tolist() if rows else []
-        biases = {self._rows[r][1].id: value for r, value in zip(rows, b_mine)}
+        names = self.rows
+        biases = {names[r][1]: value for r, value in zip(rows, b_mine)}
         return self.topologies[index].with_weights(weights, biases, ties)
 
-    def _by_graph(self) -> Tuple[List[List[int]], List[List[int]]]:
-        """Per topology: its entries of :attr:`weight` and its non-input rows (computed once)."""
-        if getattr(self, "_graph_index", None) is None:
-            edges: List[List[int]] = [[] for _ in range(self.num_graphs)]
-            rows: List[List[int]] = [[] for _ in range(self.num_graphs)]
-            for i, (t, _) in enumerate(self._edges):
-                edges[t].append(i)
-            for r in range(self.plan.num_inputs, len(self._rows)):
-                rows[self._rows[r][0]].append(r)
-            self._graph_index = (edges, rows)
-        return self._graph_index
+    def _tied_index(self) -> Tuple[List[Tuple[int, Edge]], List[List[int]], List[List[int]]]:
+        """A tied network's edges in compiled order, and per topology its entries of :attr:`weight` and its
+        non-input rows (made once)."""
+        if "_tied_index_made" not in self.__dict__:
+            edges = self._edges
+            edge_ids: List[List[int]] = [[] for _ in range(self.num_graphs)]
+            row_ids: List[List[int]] = [[] for _ in range(self.num_graphs)]
+            for i, (t, _) in enumerate(edges):
+                edge_ids[t].append(i)
+            for r, t in enumerate(self.data.batch.tolist()):
+                if r >= self.plan.num_inputs:
+                    row_ids[t].append(r)
+            self._tied_index_made = (edges, edge_ids, row_ids)
+        return self._tied_index_made
 
     def to_topology(self) -> Union[Topology, List[Topology]]:
         """The topology (or, for a batch, the list of topologies) with current weights and biases; the
         weights are read once for all, so a batch reads back in time linear in its size."""
-        numbers = self._current_numbers()
         if self.batched:
             with _collector_paused():
-                return [self._topology_from(i, *numbers) for i in range(self.num_graphs)]
-        return self._topology_from(0, *numbers)
+                if self._table is not None:
+                    values = self._parameter_values()
+                    return [self._tied_topology(i, *values) for i in range(self.num_graphs)]
+                numbers = self.numbers()
+                return [self.arrays.topology(i, *numbers) for i in range(self.num_graphs)]
+        return self.topology(0)
 
     # -------------------------------------------------------------------------------- save, load
     def save(self, path: Union[str, os.PathLike]) -> None:
@@ -627,7 +726,7 @@ class Network(nn.Module):
 
     def __repr__(self) -> str:
         if self.recurrent:
-            return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, edges={len(self._edges)}, "
-                    f"{self.network_type}, fused={self.conv.fused})")
+            return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "
+                    f"edges={self.data.edge_perm.numel()}, {self.network_type}, fused={self.conv.fused})")
         return (f"Network(graphs={self.num_graphs}, nodes={self.plan.num_nodes}, "
-                f"edges={len(self._edges)}, depth={len(self.plan.levels)}, fused={self.conv.fused})")
+                f"edges={self.data.edge_perm.numel()}, depth={len(self.plan.levels)}, fused={self.conv.fused})")

@@ -30,9 +30,10 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from .compile import Plan, _csr_rows
+from .compile import Plan, _csr_rows, transpose
 from .functional import activate_into, backward_into
 from .propagate import LayeredConv
+from .threads import PassThreads
 # importable from here too (documented in mpnet.steps, where they live)
 from .steps import RecurrentState, Schedule, ctrnn_schedule, discrete_schedule  # noqa: F401
 
@@ -58,10 +59,11 @@ class _Steps:
         self.n_in, self.N, self.nf = n_in, N, level.n_fused
         self.level = level
         self.fwd_vals = torch.empty(plan.src.numel(), dtype=dtype, device=device)
-        self.bwd_vals = torch.empty(plan.by_src.numel(), dtype=dtype, device=device)
+        #: the fused edges sorted by source (the backward's order), one sort per plan, dtype and device
+        self.by_src = by_src = transpose(plan).by_src
+        self.bwd_vals = torch.empty(by_src.numel(), dtype=dtype, device=device)
         nf = level.n_fused
         self.fwd = _csr(level.crow, level.col, self.fwd_vals[:level.e_fused], (nf - n_in, N)) if nf > n_in else None
-        by_src = plan.by_src
         i32 = torch.int32
         self.bwd = (_csr(_csr_rows(plan.src[by_src], N).to(i32), (plan.dst[by_src] - n_in).to(i32), self.bwd_vals,
                          (N, nf - n_in)) if nf > n_in else None)
@@ -216,6 +218,12 @@ class _Recurrent(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor, *grad_final: Tensor):
+        # the size rule of the thread policy (mpnet/threads.py), as the feed-forward backward: a step is a level
+        with PassThreads(ctx.plan.work_per_sample * grad_out.shape[2]):
+            return _Recurrent._backward(ctx, grad_out, *grad_final)
+
+    @staticmethod
+    def _backward(ctx, grad_out: Tensor, *grad_final: Tensor):
         conv, plan, schedule, coef = ctx.conv, ctx.plan, ctx.schedule, ctx.coef
         H, Z, A, weight = ctx.saved_tensors
         steps = _Steps.get(plan, weight)
@@ -241,7 +249,7 @@ class _Recurrent(torch.autograd.Function):
         grad_x = H.new_zeros(len(schedule.out_slots), n_in, H.shape[2]) if ctx.needs_input_grad[4] else None
         dZ = torch.empty_like(Z)   # every row of dZ[s] is written by step s; only dZ[:S] is read
         if steps.bwd is not None:
-            torch.index_select(weight if plan.unit_scale else weight * plan.edge_scale, 0, plan.by_src,
+            torch.index_select(weight if plan.unit_scale else weight * plan.edge_scale, 0, steps.by_src,
                                out=steps.bwd_vals)
         grad_generic = torch.zeros_like(weight)    # local autograd sums for edges into generic neurons
         keep_c = (1.0 - coef).unsqueeze(2) if ctrnn else None

@@ -91,8 +91,9 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
     Note:
         ``X`` and ``Y`` are moved once to the network's device (``Network(..., device=...)``); a training
         step never waits for the device (the loss history stays there until the end; with ``progress``
-        the bar reads the loss at most twice a second). Small networks run many tiny ops; on a machine with few cores that is busy with other work,
-        ``torch.set_num_threads(1)`` can make training several times faster.
+        the bar reads the loss at most twice a second). The loop runs under the network's thread policy
+        (:mod:`mpnet.threads`): one thread unless the network's levels are big, torch's setting restored
+        afterwards.
     """
     if not isinstance(net, Network):
         raise ArgumentError(f"Expected net to be an mpnet.Network (got a {type(net).__name__}); build one with "
@@ -149,41 +150,42 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
     prev, cur = [p.detach().clone() for p in params], [p.detach().clone() for p in params]
     ok = torch.ones((), dtype=torch.bool, device=device)                 # every epoch so far finite
     first_bad = torch.full((), epochs, dtype=torch.long, device=device)  # the first that was not
-    for epoch in range(epochs):
-        # snapshots taken while every epoch so far was finite (decided on the device: no sync per epoch)
-        for p, was, now in zip(params, prev, cur):
-            was.copy_(torch.where(ok, now, was))
-            now.copy_(torch.where(ok, p.detach(), now))
-        order = torch.randperm(n, generator=gen, device=device) if size < n else None
-        total = torch.zeros(T, dtype=param.dtype, device=device)
-        for start in range(0, n, size):
-            if order is None:                       # the whole data set: no gather, no copy
-                xb, yb, count = X, Y, n
-            else:
-                idx = order[start:start + size]
-                xb = X[..., idx, :]
-                yb = Y[..., idx, :] if loss_fn is not _cross_entropy else Y[..., idx]
-                count = min(size, n - start)
-            pred = net(xb)
-            if not net.batched:
-                pred = pred.unsqueeze(0)
-            per = loss_fn(pred, yb)
-            per = per.expand(T) if per.dim() == 0 and T == 1 else per
-            opt.zero_grad(set_to_none=True)
-            per.sum().backward()
-            opt.step()
-            total += per.detach() * count
-        history[epoch] = total / n
-        finite = torch.isfinite(history[epoch]).all()
-        for p in params:
-            finite = finite & torch.isfinite(p).all()
-        first_bad = torch.where(ok & ~finite, epoch, first_bad)
-        ok = ok & finite
-        if bar is not None:
-            bar.update(1)
-            if time.monotonic() - shown > 0.5:      # reading the loss waits for the device: twice a second
-                shown = time.monotonic()
-                bar.set_postfix(loss=f"{history[epoch].mean().item():.4g}")
+    with net.pass_threads(size):   # losses and optimizer steps too: small networks stay on one thread
+        for epoch in range(epochs):
+            # snapshots taken while every epoch so far was finite (decided on the device: no sync per epoch)
+            for p, was, now in zip(params, prev, cur):
+                was.copy_(torch.where(ok, now, was))
+                now.copy_(torch.where(ok, p.detach(), now))
+            order = torch.randperm(n, generator=gen, device=device) if size < n else None
+            total = torch.zeros(T, dtype=param.dtype, device=device)
+            for start in range(0, n, size):
+                if order is None:                       # the whole data set: no gather, no copy
+                    xb, yb, count = X, Y, n
+                else:
+                    idx = order[start:start + size]
+                    xb = X[..., idx, :]
+                    yb = Y[..., idx, :] if loss_fn is not _cross_entropy else Y[..., idx]
+                    count = min(size, n - start)
+                pred = net(xb)
+                if not net.batched:
+                    pred = pred.unsqueeze(0)
+                per = loss_fn(pred, yb)
+                per = per.expand(T) if per.dim() == 0 and T == 1 else per
+                opt.zero_grad(set_to_none=True)
+                per.sum().backward()
+                opt.step()
+                total += per.detach() * count
+            history[epoch] = total / n
+            finite = torch.isfinite(history[epoch]).all()
+            for p in params:
+                finite = finite & torch.isfinite(p).all()
+            first_bad = torch.where(ok & ~finite, epoch, first_bad)
+            ok = ok & finite
+            if bar is not None:
+                bar.update(1)
+                if time.monotonic() - shown > 0.5:      # reading the loss waits for the device: twice a second
+                    shown = time.monotonic()
+                    bar.set_postfix(loss=f"{history[epoch].mean().item():.4g}")
     if bar is not None:
         bar.close()
     history = history.cpu()
@@ -234,36 +236,37 @@ def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: Callable, *, epo
     net.train()
     params = [net.raw_weight, net.bias]
     cur, first_bad = None, None
-    for epoch in range(epochs):
-        # the weights at the start of the epoch before (prev) and of this one (cur), as in fit
-        prev, cur = cur, [p.detach().clone() for p in params]
-        prev = cur if prev is None else prev
-        order = torch.randperm(n, generator=gen).to(device) if size < n else torch.arange(n, device=device)
-        total = torch.zeros(T, dtype=net.bias.dtype, device=device)
-        for start in range(0, n, size):
-            idx = order[start:start + size]
-            xb, yb = X.index_select(lead, idx), Y.index_select(lead, idx)
-            pred = net(xb.transpose(-3, -2))                 # [(T,) steps, b, n_out]
-            pred = pred if net.batched else pred.unsqueeze(0)
-            if per_step:                                     # [T, b * steps, n_out] against [(T,) b * steps(, n_out)]
-                pred = pred.transpose(1, 2).reshape(T, -1, n_out)
-                yb = yb.reshape(yb.shape[:lead] + (-1,) + yb.shape[lead + 2:])
-            else:
-                pred = pred[:, -1]
-            per = loss_fn(pred, yb)
-            per = per.expand(T) if per.dim() == 0 and T == 1 else per
-            opt.zero_grad(set_to_none=True)
-            per.sum().backward()
-            opt.step()
-            total += per.detach() * idx.numel()
-        history[epoch] = (total / n).cpu()
-        finite = bool(torch.isfinite(history[epoch]).all()) and all(bool(torch.isfinite(p).all()) for p in params)
-        if not finite:
-            first_bad = epoch
-            break
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{history[epoch].mean():.4g}")
+    with net.pass_threads(size):   # as fit: the thread policy over the whole loop (mpnet/threads.py)
+        for epoch in range(epochs):
+            # the weights at the start of the epoch before (prev) and of this one (cur), as in fit
+            prev, cur = cur, [p.detach().clone() for p in params]
+            prev = cur if prev is None else prev
+            order = torch.randperm(n, generator=gen).to(device) if size < n else torch.arange(n, device=device)
+            total = torch.zeros(T, dtype=net.bias.dtype, device=device)
+            for start in range(0, n, size):
+                idx = order[start:start + size]
+                xb, yb = X.index_select(lead, idx), Y.index_select(lead, idx)
+                pred = net(xb.transpose(-3, -2))                 # [(T,) steps, b, n_out]
+                pred = pred if net.batched else pred.unsqueeze(0)
+                if per_step:                         # [T, b * steps, n_out] against [(T,) b * steps(, n_out)]
+                    pred = pred.transpose(1, 2).reshape(T, -1, n_out)
+                    yb = yb.reshape(yb.shape[:lead] + (-1,) + yb.shape[lead + 2:])
+                else:
+                    pred = pred[:, -1]
+                per = loss_fn(pred, yb)
+                per = per.expand(T) if per.dim() == 0 and T == 1 else per
+                opt.zero_grad(set_to_none=True)
+                per.sum().backward()
+                opt.step()
+                total += per.detach() * idx.numel()
+            history[epoch] = (total / n).cpu()
+            finite = bool(torch.isfinite(history[epoch]).all()) and all(bool(torch.isfinite(p).all()) for p in params)
+            if not finite:
+                first_bad = epoch
+                break
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{history[epoch].mean():.4g}")
     if bar is not None:
         bar.close()
     if first_bad is not None:
@@ -285,6 +288,8 @@ def _check_finite_sequences(t: Tensor, name: str, lead: int) -> None:
     where = ", ".join(f"{k} {i}" for k, i in zip(names, first))
     raise DataError(f"{name} holds {t[tuple(first)].item()} at {where} ({int(bad.sum())} non-finite values in "
                     f"all); remove or fill those values.")
+
+
 def _diverged(net: Network, params, starts, history: Tensor, epoch: int, lr: Optional[float]) -> None:
     """Restore the last weights known to give a finite loss and raise the DivergenceError naming the epoch.
 

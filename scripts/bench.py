@@ -2,25 +2,30 @@
 """Benchmark mpnet against its peers, side by side in one run, on the same graphs and the same batch.
 
 Peers: neat-python's FeedForwardNetwork (per sample, pure Python), a per-neuron module (one nn.Linear per
-neuron, topological order), a masked dense matrix applied level by level, and the floor (one CSR product over
-all edges, which ignores depth). Every peer is checked to compute mpnet's numbers before it is timed.
+neuron, topological order), a masked dense matrix applied level by level, the floor (one CSR product over
+all edges, which ignores depth) and, with ``--tensorneat PATH``, TensorNEAT's jit-compiled population
+forward and jax.grad (scripts/bench_tensorneat.py). Every peer is checked to compute mpnet's numbers
+before it is timed. Every row is timed with torch's default thread count (mpnet then picks its threads
+per pass, mpnet/threads.py) and with one thread. Build rows time a declaration becoming a ready Network.
 
-    python scripts/bench.py --quick                       # under a minute on 2 cores
+    python scripts/bench.py --quick                       # a smoke test, a few minutes on 2 cores
     python scripts/bench.py --markdown docs/benchmarks.md # the full run, also written as markdown
+    python scripts/bench.py --tensorneat ~/src/tensorneat # with TensorNEAT (needs jax, sympy)
+    python scripts/bench.py --busy 1                      # with a busy-loop process holding a core
+    python scripts/bench.py --recurrent-only              # only the recurrent rows (scripts/bench_recurrent.py)
     python scripts/bench.py --ray --threads 1              # NEAT generations of 10k / 100k genomes, local vs Ray
-    python scripts/bench.py --connectome-only --threads 1  # the C. elegans connectome, 100 steps, batch 64
+    python scripts/bench.py --connectome-only             # the C. elegans connectome, 100 steps, batch 64
 
-Times are medians over repeats taken round-robin across the methods of a graph (so a busy machine slows
-them alike); "peak MiB" is the peak RSS above the RSS just before one call, in a fresh process per graph.
+Times are medians over repeats taken round-robin across the methods and thread settings of a graph (so a
+busy machine slows them alike); "peak MiB" is the peak RSS above the RSS just before one call, in a fresh
+process per graph.
 """
 import argparse
 import ctypes
-import math
 import datetime
 import gc
 import json
 import os
-import random
 import shlex
 import statistics
 import subprocess
@@ -30,245 +35,85 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
-# Before torch starts its OpenMP pool: the default spin-wait makes every parallel region wait a scheduler
-# tick (~8 ms here) whenever another process holds a core, which swamps sub-millisecond passes. Override to test.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import neat
 import torch
-from torch import Tensor, nn
 
 import mpnet
-import mpnet.sample
+import mpnet.threads
+
+import bench_build
+import bench_connectome
+import bench_recurrent
+import bench_tensorneat
+from bench_peers import GRAPHS, METHODS, Case, check, forward_backward, genomes, make_case, no_grad, prepare, to_neat
+from bench_report import Row, check_targets, format_table
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+
+DEFAULT_THREADS = torch.get_num_threads()
+SETTINGS = {"default": DEFAULT_THREADS, "1 thread": 1}   # torch threads of each timed setting
+# Before each timed call: OpenMP workers spin a while after a parallel region (OMP_WAIT_POLICY unset), and a
+# spinning worker of the previous method would slow the next one on a machine with few cores.
+PAUSE_S = 0.005
 
 
 @dataclass(frozen=True)
 class Config:
-    repeats: int = 7                 # timed calls per method (median reported)
+    repeats: int = 7                 # timed calls per method and thread setting (median reported)
     warmup: int = 2
     slow_repeats: int = 3            # for neat-python and any call slower than slow_call_s
     slow_call_s: float = 0.5
     neat_budget: int = 2_000_000     # edges x samples neat-python runs per call; beyond it, subsample and scale
     per_neuron_max_edges: int = 60_000
-    population: int = 1000
+    populations: Tuple[int, ...] = (1000, 10_000)
     population_batch: int = 256
+    neat_nets_max: int = 1000        # neat-python runs at most this many nets of a population, then scales
     memory_topologies: int = 10_000
     memory_batch: int = 256
     memory_column: bool = True       # peak memory per graph row (one fresh subprocess per row)
+    big_dag: Tuple[int, int, int] = (100_000, 1_000_000, 50)   # build rows: neurons, edges, depth
+    build_genomes: int = 10_000
+    build_repeats: int = 5
+    neat_generations: int = 30       # XOR generations before the NEAT generation whose build is timed
 
 
 QUICK = Config(repeats=3, warmup=1, slow_repeats=1, neat_budget=100_000, per_neuron_max_edges=10_000,
-               population=200, memory_topologies=2000, memory_batch=64, memory_column=False)
+               populations=(200, 1000), neat_nets_max=200, memory_topologies=2000, memory_batch=64,
+               memory_column=False, big_dag=(10_000, 100_000, 20), build_genomes=2000, build_repeats=2,
+               neat_generations=5)
 
 
-# ------------------------------------------------------------------------------------------- graphs
-def with_biases(topo: mpnet.Topology, seed: int) -> mpnet.Topology:
-    """Give every non-input neuron a small random bias so the cross-checks cover biases too."""
-    rng = random.Random(seed)
-    return topo.with_weights({}, {n: rng.gauss(0.0, 0.1) for n in topo.nodes if n not in topo.inputs})
+MARKDOWN_INTRO = """`scripts/bench.py` runs every method on the same graphs and batch, checks each against mpnet's
+outputs (TensorNEAT's weight gradients too), and times every row twice: with torch's default thread count
+(mpnet then picks each pass's threads, `mpnet/threads.py`) and with `torch.set_num_threads(1)`. The build
+rows time a declaration becoming a ready `Network`. Reproduce with
 
+```bash
+pip install -e ".[bench]"                    # neat-python; jax and sympy for TensorNEAT
+python scripts/bench.py --markdown docs/benchmarks.md
+python scripts/bench.py --tensorneat PATH    # PATH: a checkout of EMI-Group/tensorneat (or TENSORNEAT_PATH)
+```
 
-def question_net() -> mpnet.Topology:
-    rng = random.Random(0)
-    pairs = [("x1", "a1"), ("x2", "a2"), ("a1", "b1"), ("a2", "b2"), ("b1", "c1"), ("b2", "c2"),
-             ("a1", "c1"), ("a2", "c2"), ("c1", "y"), ("c2", "y")]
-    return mpnet.Topology.from_edges([(s, d, rng.gauss(0.0, 1.0)) for s, d in pairs],
-                                     inputs=["x1", "x2"], outputs=["y"])
-
-
-GRAPHS: Dict[str, Tuple[Callable[[], mpnet.Topology], int]] = {   # name -> (topology with weights, batch)
-    "question": (question_net, 256),
-    "dag-6k": (lambda: mpnet.sample.random_dag(16, 8, 488, avg_in_degree=6000 / 496, seed=0, weights=True), 256),
-    "layered": (lambda: mpnet.sample.layered([784, 256, 256, 256, 10], density=0.1, skip=0.2, seed=0,
-                                             weights=True), 256),
-    "dag-50k": (lambda: mpnet.sample.random_dag(32, 16, 4952, avg_in_degree=50000 / 4968, seed=0,
-                                                weights=True), 1024),
-}
-
-
-def genomes(count: int) -> List[mpnet.Topology]:
-    """NEAT-sized genomes: 2 inputs, 7 hidden, 1 output, ~25 edges each."""
-    return [with_biases(mpnet.sample.random_dag(2, 1, 7, avg_in_degree=25 / 8, seed=s, weights=True), s)
-            for s in range(count)]
-
-
-@dataclass
-class Graph:
-    """One topology as mpnet sees it and as the peers see it (rows sorted by depth, inputs first)."""
-    name: str
-    topo: mpnet.Topology
-    net: mpnet.Network
-    x: Tensor                      # [batch, n_in]
-    ref: Tensor                    # [batch, n_out] mpnet's output, which every peer must reproduce
-    n_in: int
-    levels: List[Tuple[int, int]]  # row range [r0, r1) of each depth >= 1
-    src: Tensor                    # [E] peer row of each edge's source, edges sorted by (dst, src)
-    dst: Tensor                    # [E]
-    weight: Tensor                 # [E]
-    bias: Tensor                   # [N] (0 for inputs)
-    relu: Tensor                   # [N] bool: relu neuron (else identity)
-    out_rows: Tensor               # [n_out]
-
-    @property
-    def edges(self) -> int:
-        return self.src.numel()
-
-
-def prepare(name: str) -> Graph:
-    build, batch = GRAPHS[name]
-    topo = with_biases(build(), seed=1)
-    nodes, depth = topo.nodes, topo.depth()
-    assert {n.activation for n in nodes.values() if n.role != "input"} <= {"relu", "identity"}
-    assert {n.aggregation for n in nodes.values()} == {"sum"}
-    order = sorted(nodes, key=lambda n: (depth[n], nodes[n].role == "output"))   # stable: declaration order
-    row = {n: i for i, n in enumerate(order)}
-    pairs = sorted((row[e.dst], row[e.src], e.weight) for e in topo.edges.values())
-    depths = [depth[n] for n in order]
-    levels = [(depths.index(k), len(depths) - depths[::-1].index(k)) for k in sorted(set(depths)) if k > 0]
-    net = mpnet.Network(topo)
-    x = torch.randn(batch, len(topo.inputs), generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        ref = net(x)
-    src, dst, weight = (torch.tensor(col) for col in zip(*[(p[1], p[0], p[2]) for p in pairs]))
-    return Graph(name, topo, net, x, ref, len(topo.inputs), levels, src, dst, weight,
-                 torch.tensor([nodes[n].bias for n in order]), torch.tensor([nodes[n].activation == "relu" for n in order]),
-                 torch.tensor([row[n] for n in topo.outputs]))
-
-
-# -------------------------------------------------------------------------------------------- peers
-def relu(z: float) -> float:
-    return z if z > 0.0 else 0.0
-
-
-def identity(z: float) -> float:
-    return z
-
-
-def to_neat(topo: mpnet.Topology) -> neat.nn.FeedForwardNetwork:
-    """neat-python's network for the same topology: int keys (inputs -1, -2, ...), plain relu and sum."""
-    key = {n: -1 - i for i, n in enumerate(topo.inputs)}
-    nodes, depth = topo.nodes, topo.depth()
-    for n in topo.topological_order():
-        key.setdefault(n, len(key))
-    incoming: Dict = {n: [] for n in nodes}
-    for e in topo.edges.values():
-        incoming[e.dst].append((key[e.src], e.weight))
-    evals = [(key[n], relu if nodes[n].activation == "relu" else identity, sum, nodes[n].bias, 1.0, incoming[n])
-             for n in topo.topological_order() if depth[n] > 0]
-    return neat.nn.FeedForwardNetwork([key[n] for n in topo.inputs], [key[n] for n in topo.outputs], evals)
-
-
-class PerNeuron(nn.Module):
-    """The usual answer: one nn.Linear(fan_in, 1) per neuron, each fed by torch.cat of its sources."""
-
-    def __init__(self, g: Graph):
-        super().__init__()
-        fan_in = torch.bincount(g.dst, minlength=g.bias.numel()).tolist()    # edges are sorted by dst
-        self.sources = [s.tolist() for s in g.src.split(fan_in)]
-        self.linears = nn.ModuleList(nn.Linear(k, 1) for k in fan_in[g.n_in:])
-        with torch.no_grad():
-            for lin, w, b in zip(self.linears, g.weight.split(fan_in)[g.n_in:], g.bias[g.n_in:]):
-                lin.weight.copy_(w.view(1, -1))
-                lin.bias.fill_(float(b))
-        self.relu, self.out = g.relu.tolist()[g.n_in:], g.out_rows.tolist()
-
-    def forward(self, x: Tensor) -> Tensor:                     # [B, n_in] -> [B, n_out]
-        h = list(x.split(1, dim=1))                             # one [B, 1] per neuron, in row order
-        for lin, srcs, is_relu in zip(self.linears, self.sources[x.shape[1]:], self.relu):
-            z = lin(torch.cat([h[s] for s in srcs], 1) if srcs else x[:, :0])
-            h.append(z.relu() if is_relu else z)
-        return torch.cat([h[o] for o in self.out], 1)
-
-
-class MaskedDense(nn.Module):
-    """A dense W [N, N] times a 0/1 mask; depth k's rows computed from the full state h [N, B]."""
-
-    def __init__(self, g: Graph):
-        super().__init__()
-        n = g.bias.numel()
-        w, mask = torch.zeros(n, n), torch.zeros(n, n)
-        w[g.dst, g.src], mask[g.dst, g.src] = g.weight, 1.0
-        self.weight, self.bias = nn.Parameter(w), nn.Parameter(g.bias.clone())
-        self.register_buffer("mask", mask)
-        self.register_buffer("relu", g.relu.view(-1, 1))
-        self.levels, self.out = g.levels, g.out_rows
-
-    def forward(self, x: Tensor) -> Tensor:                     # [B, n_in] -> [B, n_out]
-        wm = self.weight * self.mask                            # [N, N]
-        h = torch.cat([x.t(), x.new_zeros(wm.shape[0] - x.shape[1], x.shape[0])])   # [N, B]
-        for r0, r1 in self.levels:
-            z = torch.addmm(self.bias[r0:r1, None], wm[r0:r1], h)                     # [r1 - r0, B]
-            h = torch.cat([h[:r0], torch.where(self.relu[r0:r1], z.relu(), z), h[r1:]])
-        return h[self.out].t()
-
-
-def forward_backward(module: nn.Module, x: Tensor) -> Callable[[], None]:
-    def run() -> None:
-        module(x).sum().backward()
-        module.zero_grad()
-    return run
-
-
-def no_grad(fn: Callable[[], object]) -> Callable[[], None]:
-    def run() -> None:
-        with torch.no_grad():
-            fn()
-    return run
-
-
-def check(peer: Tensor, ref: Tensor, what: str) -> None:
-    torch.testing.assert_close(peer.double(), ref.double(), rtol=1e-4, atol=1e-4, msg=lambda m: f"{what}: {m}")
-
-
-@dataclass
-class Case:
-    label: str
-    kind: str                        # "fwd" or "fwd+bwd": the mpnet row it is compared with
-    run: Callable[[], None]
-    scale: float = 1.0               # measured time x scale = the time reported (an estimate when != 1)
-    slow: bool = False
-
-
-def make_case(g: Graph, method: str, cfg: Config) -> Optional[Case]:
-    """The runner of one method on one graph, checked against mpnet first; None when skipped."""
-    x, ref, batch = g.x, g.ref, g.x.shape[0]
-    if method == "neat":
-        net, rows = to_neat(g.topo), x.tolist()
-        k = min(batch, max(8, cfg.neat_budget // g.edges))
-        check(torch.tensor([net.activate(r) for r in rows[:4]]), ref[:4], "neat-python")
-        label = "neat-python" + (f" ({k} of {batch} samples, scaled)" if k < batch else "")
-        return Case(label, "fwd", lambda: [net.activate(r) for r in rows[:k]], batch / k, slow=True)
-    if method.startswith("csr"):
-        n = g.bias.numel()
-        crow = torch.zeros(n + 1, dtype=torch.long)
-        crow[1:] = torch.bincount(g.dst, minlength=n).cumsum(0)
-        adj = torch.sparse_csr_tensor(crow, g.src, g.weight, (n, n), check_invariants=False)   # [N, N]
-        h, out = torch.randn(n, batch), torch.empty(n, batch)                                  # [N, B]
-        if method == "csr":
-            return Case("floor: CSR @ h, all edges", "fwd", no_grad(lambda: adj @ h))
-        return Case("floor: CSR @ h, all edges, into a reused out", "fwd",
-                    no_grad(lambda: torch.mm(adj, h, out=out)))
-    base = method.removesuffix("-fb")
-    if base == "per-neuron" and g.edges > cfg.per_neuron_max_edges:
-        return None
-    module = g.net if base == "mpnet" else (PerNeuron if base == "per-neuron" else MaskedDense)(g)
-    label = {"mpnet": "mpnet", "per-neuron": "per-neuron module", "dense": "masked dense, level by level"}[base]
-    check(module(x), ref, label)
-    if method.endswith("-fb"):
-        return Case(label, "fwd+bwd", forward_backward(module, x))
-    return Case(label, "fwd", no_grad(lambda: module(x)))
-
-
-METHODS = ["mpnet", "mpnet-fb", "neat", "per-neuron", "per-neuron-fb", "dense", "dense-fb", "csr", "csr-out"]
+TensorNEAT is loaded from its source (its genome package only; no file of it is part of this repository),
+fed the same genomes exported to its padded arrays, and timed at its own (JAX) default threads.
+`scripts/bench_threads.py` ([threads.md](threads.md)) shows the thread policy against plain torch threading
+with and without busy processes holding cores. On a machine other processes load, the clock inflates long
+calls more than short ones (a call that outlasts a scheduler slice waits for the next); the `CPU ms, 1
+thread` column and the targets' "by CPU time" lines are the load-robust reading.
+"""
 
 
 # ---------------------------------------------------------------------------------------- measuring
-def time_round_robin(cases: List[Case], cfg: Config) -> List[float]:
-    """Median seconds per call of each case (scaled), repeats interleaved across the cases."""
+Times = Dict[str, float]             # thread setting -> seconds per call (scaled)
+
+
+def time_round_robin(cases: List[Case], cfg: Config) -> List[Times]:
+    """Median seconds per call of each case under each thread setting, repeats interleaved across cases
+    and settings (a case that is no torch computation runs under the default setting only)."""
+    plan = [(c, name, n) for c in cases for name, n in SETTINGS.items() if c.torch_threads or name == "default"]
     repeats = []
-    for c in cases:
+    for c, _, threads in plan:
+        torch.set_num_threads(threads)
         slow = c.slow
         for _ in range(1 if slow else cfg.warmup):
             t0 = time.perf_counter()
@@ -277,19 +122,29 @@ def time_round_robin(cases: List[Case], cfg: Config) -> List[float]:
             if slow:                                            # one warm-up and fewer repeats
                 break
         repeats.append(cfg.slow_repeats if slow else cfg.repeats)
-    times: List[List[float]] = [[] for _ in cases]
+    times: List[List[float]] = [[] for _ in plan]
+    cpu: List[List[float]] = [[] for _ in plan]              # this thread's CPU time: load inflates it far less
     for r in range(cfg.repeats):
-        for c, ts, n in zip(cases, times, repeats):
+        for (c, _, threads), ts, cs, n in zip(plan, times, cpu, repeats):
             if r < n:
-                t0 = time.perf_counter()
+                torch.set_num_threads(threads)
+                time.sleep(PAUSE_S)                             # the previous call's worker threads stop spinning
+                c0, t0 = time.thread_time(), time.perf_counter()
                 c.run()
                 ts.append((time.perf_counter() - t0) * c.scale)
-    return [statistics.median(ts) for ts in times]
+                cs.append((time.thread_time() - c0) * c.scale)
+    torch.set_num_threads(DEFAULT_THREADS)
+    out: List[Times] = [{} for _ in cases]
+    for (c, name, _), ts, cs in zip(plan, times, cpu):
+        out[cases.index(c)][name] = statistics.median(ts)
+        if name == "1 thread":
+            out[cases.index(c)]["cpu, 1 thread"] = statistics.median(cs)
+    return out
 
 
-def rss_kb(field: str) -> int:
+def rss_kb(field_name: str) -> int:
     with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+        return next(int(line.split()[1]) for line in f if line.startswith(field_name + ":"))
 
 
 def peak_above_baseline(run: Callable[[], None]) -> float:
@@ -329,66 +184,96 @@ def in_subprocess(job: Dict, threads: int) -> Dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-# ---------------------------------------------------------------------------------------- reporting
-@dataclass
-class Row:
-    graph: str
-    label: str
-    kind: str
-    ms: float
-    work: int                        # edges x samples per call
-    ratio: float                     # this time / mpnet's time for the same pass
-    peak_mib: Optional[float] = None
-
-
-def format_table(rows: List[Row], markdown: bool = False) -> str:
-    head = ["graph", "method", "pass", "ms", "edge-samples/s", "vs mpnet", "peak MiB"]
-    body = [[r.graph, r.label, r.kind, f"{r.ms:,.2f}", f"{r.work / (r.ms / 1e3):.2e}", f"{r.ratio:,.2f}x",
-             "-" if r.peak_mib is None else f"{r.peak_mib:,.1f}"] for r in rows]
-    if markdown:
-        return "\n".join("| " + " | ".join(line) + " |" for line in [head, ["---"] * len(head)] + body)
-    widths = [max(len(line[i]) for line in [head] + body) for i in range(len(head))]
-
-    def fmt(line: List[str]) -> str:
-        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
-    return "\n".join([fmt(head), "-" * len(fmt(head))] + [fmt(line) for line in body])
-
-
-def bench_graph(name: str, cfg: Config, threads: int) -> Tuple[List[Row], str]:
+def bench_graph(name: str, cfg: Config) -> Tuple[List[Row], str]:
     g = prepare(name)
     cases = {m: c for m in METHODS if (c := make_case(g, m, cfg)) is not None}
     secs = dict(zip(cases, time_round_robin(list(cases.values()), cfg)))
-    ref, batch = {"fwd": secs["mpnet"], "fwd+bwd": secs["mpnet-fb"]}, g.x.shape[0]
+    ref, batch = {"fwd": secs["mpnet"]["default"], "fwd+bwd": secs["mpnet-fb"]["default"]}, g.x.shape[0]
     measured = [m for m, c in cases.items() if not c.slow] if cfg.memory_column else []
-    peaks = in_subprocess({"what": "rows", "graph": name, "methods": measured}, threads) if measured else {}
-    rows = [Row(name, c.label, c.kind, secs[m] * 1e3, g.edges * batch, secs[m] / ref[c.kind], peaks.get(m))
-            for m, c in cases.items()]
+    # peak memory at one thread: a method's buffers do not depend on it, and two threads under load took minutes
+    peaks = in_subprocess({"what": "rows", "graph": name, "methods": measured}, 1) if measured else {}
+    rows = [Row(name, c.label, c.kind, {k: v * 1e3 for k, v in secs[m].items()}, g.edges * batch,
+                secs[m]["default"] / ref[c.kind], peaks.get(m)) for m, c in cases.items()]
     skipped = "" if "per-neuron" in cases else f"; per-neuron module skipped (> {cfg.per_neuron_max_edges:,} edges)"
     return rows, (f"{name}: {g.bias.numel():,} neurons, {g.edges:,} edges, depth {len(g.levels)}, "
                   f"batch {batch}{skipped}")
 
 
-def bench_population(cfg: Config) -> Tuple[List[Row], str]:
-    topos = genomes(cfg.population)
-    net, x = mpnet.Network(topos), torch.randn(cfg.population_batch, 2)
-    nets, rows = [to_neat(t) for t in topos], x.tolist()
+def bench_population(count: int, cfg: Config, tensorneat) -> Tuple[List[Row], str, Dict]:
+    """mpnet's one batched pass over ``count`` genomes beside neat-python's loop (and TensorNEAT)."""
+    topos = genomes(count)
+    net, x = mpnet.Network(topos), torch.randn(cfg.population_batch, 2, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         ref = net(x)                                            # [P, B, 1]
-    for i in range(0, cfg.population, max(1, cfg.population // 5)):
+    k = min(count, cfg.neat_nets_max)
+    nets, rows = [to_neat(t) for t in topos[:k]], x.tolist()
+    for i in range(0, k, max(1, k // 5)):
         check(torch.tensor([nets[i].activate(r) for r in rows[:4]]), ref[i, :4], f"neat-python genome {i}")
+    neat_label = f"neat-python, loop over {count} nets" + (f" ({k} of {count} nets, scaled)" if k < count else "")
     cases = [Case("mpnet, one batched pass", "fwd", no_grad(lambda: net(x))),
-             Case(f"neat-python, loop over {cfg.population} nets", "fwd",
-                  lambda: [n.activate(r) for n in nets for r in rows], slow=True)]
+             Case("mpnet, one batched pass", "fwd+bwd", forward_backward(net, x)),
+             Case(neat_label, "fwd", lambda: [n.activate(r) for n in nets for r in rows], count / k, slow=True)]
+    extra: Dict = {}
+    if tensorneat is not None:
+        peer = bench_tensorneat.TensorNEAT(tensorneat, topos, x)
+        check(peer.outputs(), ref, "TensorNEAT forward")
+        want = torch.from_numpy(bench_tensorneat.mpnet_weight_grads(net, topos, x))
+        keep = bench_tensorneat.away_from_kinks(net, x)
+        torch.testing.assert_close(torch.from_numpy(peer.weight_grads()).double()[keep], want[keep],
+                                   rtol=1e-3, atol=1e-3, msg=lambda m: f"TensorNEAT weight gradients: {m}")
+        transform, forward, grad = peer.runners()
+        cases += [Case("TensorNEAT (jit, vmap)", "fwd", forward, torch_threads=False),
+                  Case("TensorNEAT jax.grad (jit, vmap)", "fwd+bwd", grad, torch_threads=False)]
+        extra = {"jit_s": peer.compile_s, "transform": transform, "compared": int(keep.sum())}
     secs = time_round_robin(cases, cfg)
     edges = sum(t.num_edges for t in topos)
-    name = f"population x{cfg.population}"
-    out = [Row(name, c.label, c.kind, s * 1e3, edges * cfg.population_batch, s / secs[0]) for c, s in zip(cases, secs)]
-    return out, (f"{name}: {cfg.population} genomes, {sum(t.num_nodes for t in topos):,} neurons, {edges:,} edges "
-                 f"in all, batch {cfg.population_batch}")
+    name = f"population x{count}"
+    ref_s = {c.kind: s["default"] for c, s in zip(cases, secs) if c.label.startswith("mpnet")}
+    out = [Row(name, c.label, c.kind, {k_: v * 1e3 for k_, v in s.items()}, edges * cfg.population_batch,
+               s["default"] / ref_s[c.kind]) for c, s in zip(cases, secs)]
+    return out, (f"{name}: {count} genomes, {sum(t.num_nodes for t in topos):,} neurons, {edges:,} edges "
+                 f"in all, batch {cfg.population_batch}"), extra
 
 
-def bench_memory(cfg: Config, threads: int) -> Tuple[str, float]:
-    mem = in_subprocess({"what": "memory", "topologies": cfg.memory_topologies, "batch": cfg.memory_batch}, threads)
+def bench_builds(cfg: Config, tensorneat_transform: Optional[Callable]) -> Tuple[List[Row], Dict[str, float]]:
+    """Seconds from a declaration to a ready Network, under both thread settings."""
+    topos = genomes(cfg.build_genomes)
+    big = bench_build.big_dag(*cfg.big_dag[:2], cfg.big_dag[2], 32, 16)
+    cases = bench_build.build_cases(topos, big)
+    neat_topos, neat_runs = bench_build.neat_generation(cfg.neat_generations)
+    rows, found = [], {}
+    for b in cases:
+        ms = {}
+        for name, n in SETTINGS.items():
+            torch.set_num_threads(n)
+            wall, cpu = bench_build.seconds(b.run, cfg.build_repeats)
+            ms[name] = wall * 1e3
+        ms["cpu, 1 thread"] = cpu * 1e3
+        rows.append(Row("build", b.label, b.size, ms, 0))
+        found[b.label], found[b.label + " (cpu)"] = ms["default"] / 1e3, cpu
+    if tensorneat_transform is not None:
+        torch.set_num_threads(DEFAULT_THREADS)
+        rows.append(Row("build", f"TensorNEAT transform (topological sort), x{cfg.populations[-1]}", "jit, vmap",
+                        {"default": bench_build.seconds(tensorneat_transform, cfg.build_repeats)[0] * 1e3}, 0))
+    gen = f"NEAT generation ({len(neat_topos)} genomes after {cfg.neat_generations} XOR generations)"
+    for what in ("build", "evaluate", "finetune"):
+        ms = {}
+        for name, n in SETTINGS.items():
+            torch.set_num_threads(n)
+            wall, cpu = bench_build.seconds(neat_runs[what], cfg.build_repeats)
+            ms[name] = wall * 1e3
+        ms["cpu, 1 thread"] = cpu * 1e3
+        label = {"build": "build: Topology objects -> Network", "evaluate": "evaluate: the task's forward",
+                 "finetune": "evaluate with 20 fine-tuning steps"}[what]
+        rows.append(Row(gen, label, "", ms, 0))
+        found[f"neat {what}"] = ms["default"] / 1e3
+    torch.set_num_threads(DEFAULT_THREADS)
+    return rows, found
+
+
+def bench_memory(cfg: Config) -> Tuple[str, float]:
+    mem = in_subprocess({"what": "memory", "topologies": cfg.memory_topologies, "batch": cfg.memory_batch},
+                        DEFAULT_THREADS)
     bound = (mem["nodes"] + mem["edges"]) * cfg.memory_batch * 4 / 2**20
     return (f"memory: {cfg.memory_topologies:,} topologies ({mem['nodes']:,} neurons, {mem['edges']:,} edges), one "
             f"no_grad pass at batch {cfg.memory_batch}: {mem['ms']:,.0f} ms, peak {mem['peak_mib']:,.1f} MiB above "
@@ -397,23 +282,16 @@ def bench_memory(cfg: Config, threads: int) -> Tuple[str, float]:
             mem["peak_mib"] / bound)
 
 
-def check_targets(rows: List[Row], memory_ratio: float) -> List[str]:
-    by = {(r.graph, r.label.split(" (")[0], r.kind): r for r in rows}
-    vs_dense = max((1 / r.ratio, f"{r.graph} {r.kind}") for r in rows if r.label.startswith("masked dense"))
-    neat_pop = next(r for r in rows if r.graph.startswith("population") and r.label.startswith("neat"))
-    floor = by[("dag-50k", "floor: CSR @ h, all edges", "fwd")]
-    floor_out = by[("dag-50k", "floor: CSR @ h, all edges, into a reused out", "fwd")]
-    targets = [  # (what, value, goal, higher is better)
-        ("mpnet fwd >= 100x neat-python, dag-6k", by[("dag-6k", "neat-python", "fwd")].ratio, 100, True),
-        ("mpnet fwd+bwd >= 30x per-neuron module, dag-6k",
-         by[("dag-6k", "per-neuron module", "fwd+bwd")].ratio, 30, True),
-        (f"mpnet / masked dense <= 1.2 on every graph and pass (worst: {vs_dense[1]})", vs_dense[0], 1.2, False),
-        (f"mpnet fwd / CSR floor <= 2, dag-50k (vs the reused-out floor: {1 / floor_out.ratio:.2f})",
-         1 / floor.ratio, 2, False),
-        (f"{neat_pop.graph}: mpnet >= 200x neat-python", neat_pop.ratio, 200, True),
-        ("memory peak / ((neurons+edges) x batch x 4 B) <= 2", memory_ratio, 2, False)]
-    return [f"  {'met    ' if (v >= goal if up else v <= goal) else 'NOT MET'}  {what}: {v:,.2f}"
-            for what, v, goal, up in targets]
+class Busy:
+    """``n`` processes spinning in a Python loop while the benchmark runs (another program holding cores)."""
+
+    def __init__(self, n: int):
+        self.procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.kill()
+            p.wait()
 
 
 # ------------------------------------------------------------------------------------ search over Ray
@@ -487,17 +365,19 @@ def bench_ray(quick: bool, workers: int = 2, generations: int = 3) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller cases (< ~1 min)")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller cases")
     parser.add_argument("--markdown", metavar="PATH", help="also write the report as markdown")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads")
+    parser.add_argument("--tensorneat", metavar="PATH", help="a TensorNEAT checkout (default: $TENSORNEAT_PATH)")
+    parser.add_argument("--busy", type=int, default=0, help="busy-loop processes to run meanwhile")
+    parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)   # a child's torch threads
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--recurrent-only", action="store_true", help="only the recurrent rows and targets")
     parser.add_argument("--connectome-only", action="store_true", help="only the C. elegans connectome rows")
     parser.add_argument("--ray", action="store_true", help="only the search over Ray: local vs 2 Ray workers "
                         "(pip install 'mpnet[ray]'); with --quick: 2,000 and 10,000 genomes")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     if args.child:
+        torch.set_num_threads(args.threads)
         print(json.dumps(child(json.loads(args.child))))
         return
     if args.recurrent_only:
@@ -505,8 +385,9 @@ def main() -> None:
         print(f"{shlex.join(['python'] + sys.argv)}: torch {torch.__version__}, neat-python {neat.__version__}, "
               f"{torch.get_num_threads()} torch threads, load average at start {os.getloadavg()[0]:.2f}; ms: median "
               f"of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python), float32", flush=True)
-        rows, infos = bench_recurrent(cfg)
-        print("\n".join(infos + ["", format_table(rows), "", "targets:"] + recurrent_targets(rows)
+        rows, infos = bench_recurrent.bench_recurrent(cfg, time_round_robin)
+        print("\n".join(infos + ["", format_table(rows), "", "targets:"]
+                        + [t.line() for t in bench_recurrent.targets(rows)]
                         + [f"load average at end {os.getloadavg()[0]:.2f}"]))
         return
     if args.connectome_only:
@@ -514,7 +395,7 @@ def main() -> None:
         print(f"{shlex.join(['python'] + sys.argv)}: torch {torch.__version__}, neat-python {neat.__version__}, "
               f"{torch.get_num_threads()} torch threads, load average at start {os.getloadavg()[0]:.2f}; ms: median "
               f"of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python), float32", flush=True)
-        rows, info = bench_connectome(cfg)
+        rows, info = bench_connectome.bench_connectome(cfg, time_round_robin)
         print("\n".join([info, "", format_table(rows), f"load average at end {os.getloadavg()[0]:.2f}"]))
         return
     if args.ray:
@@ -523,216 +404,86 @@ def main() -> None:
         print(bench_ray(args.quick))
         return
     cfg, start = (QUICK if args.quick else Config()), time.perf_counter()
+    tensorneat, skipped = bench_tensorneat.load(args.tensorneat)
+    busy = Busy(args.busy)
+    try:
+        report_run(args, cfg, start, tensorneat, skipped)
+    finally:
+        busy.stop()
+
+
+def report_run(args, cfg: Config, start: float, tensorneat, skipped: str) -> None:
     where = os.path.dirname(os.path.dirname(os.path.abspath(mpnet.__file__)))
     git = subprocess.run(["git", "-C", where, "describe", "--always", "--dirty"], capture_output=True, text=True)
-    env = "".join(f"{k}={os.environ[k]} " for k in ("PYTHONPATH", "OMP_NUM_THREADS") if k in os.environ)
+    env = "".join(f"{k}={os.environ[k]} " for k in ("PYTHONPATH", "OMP_NUM_THREADS", "OMP_WAIT_POLICY",
+                                                     "MPNET_THREADS") if k in os.environ)
+    argv = ["PATH" if i and sys.argv[i - 1] == "--tensorneat" else a for i, a in enumerate(sys.argv)]
+    if tensorneat is not None and "--tensorneat" not in sys.argv:
+        env += "TENSORNEAT_PATH=PATH "                   # where a checkout lives is no part of the record
+    jax_version = ""
+    if tensorneat is not None:
+        import jax
+        jax_version = f", jax {jax.__version__} (TensorNEAT at its default threads)"
     head = [f"date:    {datetime.datetime.now().isoformat(timespec='seconds')}",
-            f"command: {env}{shlex.join(['python'] + sys.argv)}",
-            f"mpnet {mpnet.__version__} from {where} (git {git.stdout.strip() or 'unknown'}), torch {torch.__version__}, "
-            f"neat-python {neat.__version__}",
-            f"{torch.get_num_threads()} torch threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, "
-            f"{os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f}",
+            f"command: {env}{shlex.join(['python'] + argv)}",
+            f"mpnet {mpnet.__version__} (git {git.stdout.strip() or 'unknown'}), torch {torch.__version__}, "
+            f"neat-python {neat.__version__}{jax_version}",
+            f"threads: 'default' = torch's {DEFAULT_THREADS} with mpnet's thread policy "
+            f"{mpnet.threads.get_threads()!r}; '1 thread' = torch.set_num_threads(1); OMP_WAIT_POLICY="
+            f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}; {os.cpu_count()} CPUs, load average at start "
+            f"{os.getloadavg()[0]:.2f}" + (f"; {args.busy} busy-loop process(es) running" if args.busy else ""),
             f"ms: median of {cfg.repeats} calls ({cfg.slow_repeats} for neat-python and calls over "
-            f"{cfg.slow_call_s} s) after warm-up, float32, repeats round-robin across a graph's methods",
-            "vs mpnet: time / mpnet's time for the same pass (> 1: mpnet is faster); 'scaled': estimate from a "
-            "subset of the batch",
-            "peak MiB: peak RSS over a warm-up and a measured call above the RSS before them (after malloc_trim), measured in a "
-            "fresh process per graph; '-': not measured"]
+            f"{cfg.slow_call_s} s) after warm-up, float32, repeats round-robin across a graph's methods and "
+            f"thread settings, {PAUSE_S * 1e3:.0f} ms pause before each; build rows: median of {cfg.build_repeats}",
+            "CPU ms, 1 thread: the calling thread's CPU time at one thread, which a busy machine inflates far less "
+            "than the clock",
+            "default / best: the default's time over the better of the two settings; vs mpnet: time / mpnet's "
+            "time for the same pass at default threads (> 1: mpnet is faster); 'scaled': estimate from a subset",
+            "peak MiB: peak RSS over a warm-up and a measured call above the RSS before them (after malloc_trim), "
+            "measured in a fresh process per graph; '-': not measured"]
+    if skipped:
+        head.append(skipped)
     if os.getloadavg()[0] > 0.5 * os.cpu_count():
         head.append("WARNING: other processes are using the CPUs; the times are inflated and noisier than usual")
     print("\n".join(head), flush=True)
-    rows, infos = [], []
-    for name in list(GRAPHS) + ["population"]:
-        r, info = bench_population(cfg) if name == "population" else bench_graph(name, cfg, args.threads)
+    rows, infos, transform = [], [], None
+    for name in GRAPHS:
+        r, info = bench_graph(name, cfg)
         rows, infos = rows + r, infos + [info]
         print(f"  done: {info}", file=sys.stderr, flush=True)
-    recurrent_rows, recurrent_infos = bench_recurrent(cfg)
+    for count in cfg.populations:
+        r, info, extra = bench_population(count, cfg, tensorneat)
+        rows, infos = rows + r, infos + [info]
+        transform = extra.get("transform", transform)
+        if extra:
+            infos.append(f"  TensorNEAT: outputs agree (1e-4) for all {count} genomes, weight gradients (1e-3) for "
+                         f"the {extra['compared']} without a relu input within 1e-5 of its kink; jit compile "
+                         f"(transform, forward, grad) {extra['jit_s']:.1f} s")
+        print(f"  done: {info}", file=sys.stderr, flush=True)
+    recurrent_rows, recurrent_infos = bench_recurrent.bench_recurrent(cfg, time_round_robin)
     print(f"  done: {'; '.join(recurrent_infos)}", file=sys.stderr, flush=True)
-    connectome_rows, connectome_info = bench_connectome(cfg)
+    connectome_rows, connectome_info = bench_connectome.bench_connectome(cfg, time_round_robin)
     print(f"  done: {connectome_info}", file=sys.stderr, flush=True)
+    build_rows, builds = bench_builds(cfg, transform)
+    print("  done: build rows", file=sys.stderr, flush=True)
+    mem_line, mem_ratio = bench_memory(cfg)
+    title = "targets" + (" (quick run: smaller cases, fewer repeats; the goals are for the full run)"
+                         if args.quick else "")
+    targets = check_targets(rows + build_rows, builds, mem_ratio, cfg) + bench_recurrent.targets(recurrent_rows)
     recurrent_rows, recurrent_infos = recurrent_rows + connectome_rows, recurrent_infos + [connectome_info]
-    mem_line, mem_ratio = bench_memory(cfg, args.threads)
-    title = "targets" + (" (quick run: smaller population and memory case, fewer repeats)" if args.quick else "")
     rows, infos = rows + recurrent_rows, infos + recurrent_infos
-    tail = [mem_line, f"{title}:"] + check_targets(rows, mem_ratio) + recurrent_targets(recurrent_rows) + [
+    tail = [mem_line, f"{title}:"] + [t.line() for t in targets] + [
         f"load average at end {os.getloadavg()[0]:.2f}; total {time.perf_counter() - start:.0f} s"]
-    report = "\n".join(infos + ["", format_table(rows), ""] + tail)
+    report = "\n".join(infos + ["", format_table(rows), "", format_table(build_rows, build=True), ""] + tail)
     print("\n" + report)
     if args.markdown:
         os.makedirs(os.path.dirname(os.path.abspath(args.markdown)), exist_ok=True)
         with open(args.markdown, "w") as f:
-            f.write("# mpnet benchmarks\n\n" + "\n".join(f"- {h}" for h in head + infos) + "\n\n"
-                    + format_table(rows, markdown=True) + "\n\n```text\n" + "\n".join(tail)
-                    + "\n```\n\nAs printed:\n\n```text\n" + "\n".join(head) + "\n\n" + report + "\n```\n")
-
-
-# ------------------------------------------------------------------------------------ recurrent networks
-# Recurrent rows beside neat-python's RecurrentNetwork: the same topology (neat's tanh, sum), the same input
-# sequences; neat-python steps one sample at a time (activate per step), mpnet the whole batch per step.
-RECURRENT_STEPS = 50
-
-
-def recurrent_graph(seed: int = 0) -> mpnet.Topology:
-    """500 neurons (10 inputs, 480 hidden, 10 outputs), 6,000 distinct random edges, self-loops and cycles
-    included, weights N(0, 0.1): with neat's tanh(2.5 z) and 12 inputs a neuron, a gain below 1, so the
-    dynamics contract and float32 stays within 1e-4 of neat-python's float64 over 50 steps."""
-    rng = random.Random(seed)
-    ids = [f"x{i}" for i in range(10)] + [f"h{i}" for i in range(480)] + [f"y{i}" for i in range(10)]
-    edges: Dict[Tuple[str, str], float] = {}
-    while len(edges) < 6000:
-        edges.setdefault((rng.choice(ids), rng.choice(ids[10:])), rng.gauss(0.0, 0.1))
-    biases = {n: rng.gauss(0.0, 0.1) for n in ids[10:]}
-    return mpnet.Topology.from_edges([(s, d, w) for (s, d), w in edges.items()], inputs=ids[:10], outputs=ids[-10:],
-                                     activation="neat.tanh", output_activation="neat.tanh", biases=biases,
-                                     recurrent=True, warn=False)
-
-
-def recurrent_genomes(count: int) -> List[mpnet.Topology]:
-    """NEAT-sized recurrent genomes: 2 inputs, 7 hidden, 1 output, ~25 edges each, cycles and self-loops."""
-    out = []
-    for s in range(count):
-        rng = random.Random(s)
-        ids = ["x0", "x1"] + [f"h{i}" for i in range(7)] + ["y"]
-        edges: Dict[Tuple[str, str], float] = {}
-        while len(edges) < 25:
-            edges.setdefault((rng.choice(ids), rng.choice(ids[2:])), rng.gauss(0.0, 0.3))
-        out.append(mpnet.Topology.from_edges([(a, b, w) for (a, b), w in edges.items()], inputs=ids[:2],
-                                             outputs=["y"], activation="neat.tanh", output_activation="neat.tanh",
-                                             biases={n: rng.gauss(0.0, 0.1) for n in ids[2:]}, hidden=ids[2:-1],
-                                             recurrent=True, warn=False))
-    return out
-
-
-def to_neat_recurrent(topo: mpnet.Topology) -> neat.nn.RecurrentNetwork:
-    """neat-python's RecurrentNetwork of the same topology (int keys; neat's tanh and sum)."""
-    key = {n: i for i, n in enumerate(topo.nodes)}
-    tanh, add = neat.activations.tanh_activation, neat.aggregations.sum_aggregation
-    evals = [(key[n], tanh, add, node.bias, node.response, [(key[s], topo.edges[(s, n)].weight)
-                                                            for s in topo.predecessors(n)])
-             for n, node in topo.nodes.items() if node.role != "input" and topo.predecessors(n)]
-    return neat.nn.RecurrentNetwork([key[n] for n in topo.inputs], [key[n] for n in topo.outputs], evals)
-
-
-def neat_sequences(nets: List[neat.nn.RecurrentNetwork], xs: List[List[List[float]]]) -> List:
-    """Each net on each sequence from a reset state: ``[net][sample][step][output]``."""
-    out = []
-    for net in nets:
-        per = []
-        for seq in xs:
-            net.reset()
-            per.append([net.activate(x) for x in seq])
-        out.append(per)
-    return out
-
-
-def bench_recurrent(cfg: Config) -> Tuple[List[Row], List[str]]:
-    """The 500-neuron / 6,000-edge recurrent graph and a population of small recurrent genomes, 50 steps."""
-    S = RECURRENT_STEPS
-    rows, infos = [], []
-    # --- one big recurrent graph
-    topo, batch = recurrent_graph(), 256
-    net = mpnet.Network(topo)
-    x = torch.randn(S, batch, len(topo.inputs))                                 # [steps, batch, n_in]
-    with torch.no_grad():
-        ref = net(x)                                                           # [steps, batch, n_out]
-    seqs = x.transpose(0, 1).tolist()                                          # [batch][steps][n_in]
-    nrn = to_neat_recurrent(topo)
-    check(torch.tensor(neat_sequences([nrn], seqs[:2])[0]).transpose(0, 1), ref[:, :2], "neat-python recurrent")
-    k = min(batch, max(2, cfg.neat_budget // (topo.num_edges * S)))
-    cases = [Case(f"mpnet, {S} steps", "fwd", no_grad(lambda: net(x))),
-             Case(f"mpnet, {S} steps", "fwd+bwd", forward_backward(net, x)),
-             Case(f"neat-python RecurrentNetwork ({k} of {batch} samples, scaled)", "fwd",
-                  lambda: neat_sequences([nrn], seqs[:k]), batch / k, slow=True)]
-    secs = time_round_robin(cases, cfg)
-    name = "recurrent-6k"
-    ref_t = {"fwd": secs[0], "fwd+bwd": secs[1]}
-    rows += [Row(name, c.label, c.kind, t * 1e3, topo.num_edges * batch * S, t / ref_t[c.kind])
-             for c, t in zip(cases, secs)]
-    infos.append(f"{name}: {topo.num_nodes} neurons, {topo.num_edges:,} edges (cycles, self-loops), {S} steps, "
-                 f"batch {batch}; fwd+bwd / fwd = {secs[1] / secs[0]:.2f}")
-    # --- a population of small recurrent genomes, one batched Network
-    topos = recurrent_genomes(cfg.population)
-    pop, pb = mpnet.Network(topos), 64
-    xp = torch.randn(S, pb, 2)
-    with torch.no_grad():
-        refp = pop(xp)                                                         # [P, steps, batch, 1]
-    seqs = xp.transpose(0, 1).tolist()
-    nets = [to_neat_recurrent(t) for t in topos]
-    for i in range(0, cfg.population, max(1, cfg.population // 5)):
-        check(torch.tensor(neat_sequences([nets[i]], seqs[:2])[0]).transpose(0, 1), refp[i, :, :2],
-              f"neat-python recurrent genome {i}")
-    kp = min(pb, max(1, cfg.neat_budget // (sum(t.num_edges for t in topos) * S)))
-    cases = [Case(f"mpnet, one batched Network, {S} steps", "fwd", no_grad(lambda: pop(xp))),
-             Case(f"neat-python, loop over {cfg.population} nets ({kp} of {pb} samples, scaled)", "fwd",
-                  lambda: neat_sequences(nets, seqs[:kp]), pb / kp, slow=True)]
-    secs = time_round_robin(cases, cfg)
-    edges = sum(t.num_edges for t in topos)
-    name = f"recurrent population x{cfg.population}"
-    rows += [Row(name, c.label, c.kind, t * 1e3, edges * pb * S, t / secs[0]) for c, t in zip(cases, secs)]
-    infos.append(f"{name}: {cfg.population} genomes, {edges:,} edges in all, {S} steps, batch {pb}")
-    return rows, infos
-
-
-# ------------------------------------------------------------------------------------ the C. elegans connectome
-CONNECTOME_STEPS, CONNECTOME_BATCH = 100, 64
-
-
-def untied(topo: mpnet.Topology, net: mpnet.Network) -> mpnet.Topology:
-    """The same network with every edge's effective weight (ties summed) written in and no ties."""
-    w = dict(zip([k[1:] for k in net.edge_keys], net.weight.detach().double().tolist()))
-    edges = [mpnet.Edge(e.src, e.dst, w[k]) for k, e in topo.edges.items()]
-    return mpnet.Topology(list(topo.nodes.values()), edges, recurrent=True, warn=False)
-
-
-def bench_connectome(cfg: Config) -> Tuple[List[Row], str]:
-    """The shipped C. elegans connectome (302 tanh neurons, chemical synapses with transmitter signs, gap junctions
-    as tied conductances), 100 steps, batch 64: mpnet tied, mpnet with the same weights untied, neat-python's
-    RecurrentNetwork on the same wiring and weights (math.tanh, sum; ties expanded, as neat has none)."""
-    from mpnet import connectome
-    S, B = CONNECTOME_STEPS, CONNECTOME_BATCH
-    topo = connectome.transmitter_signs(connectome.load())
-    net = mpnet.Network(topo, seed=0)
-    flat = untied(topo, net)
-    plain = mpnet.Network(flat)
-    x = torch.randn(S, B, len(topo.inputs)) * 0.5                              # [steps, batch, n_in]
-    with torch.no_grad():
-        ref = net(x)                                                           # [steps, batch, n_out]
-    check(plain(x).detach(), ref, "mpnet untied")
-    key = {n: i for i, n in enumerate(flat.nodes)}
-    evals = [(key[n], math.tanh, neat.aggregations.sum_aggregation, node.bias, node.response,
-              [(key[s], flat.edges[(s, n)].weight) for s in flat.predecessors(n)])
-             for n, node in flat.nodes.items() if node.role != "input" and flat.predecessors(n)]
-    nrn = neat.nn.RecurrentNetwork([key[n] for n in flat.inputs], [key[n] for n in flat.outputs], evals)
-    seqs = x.transpose(0, 1).tolist()
-    check(torch.tensor(neat_sequences([nrn], seqs[:2])[0]).transpose(0, 1), ref[:, :2], "neat-python connectome")
-    k = min(B, max(2, cfg.neat_budget // (topo.num_edges * S)))
-    cases = [Case(f"mpnet, {len(topo.ties):,} tied conductances", "fwd", no_grad(lambda: net(x))),
-             Case(f"mpnet, {len(topo.ties):,} tied conductances", "fwd+bwd", forward_backward(net, x)),
-             Case("mpnet, same weights untied", "fwd", no_grad(lambda: plain(x))),
-             Case("mpnet, same weights untied", "fwd+bwd", forward_backward(plain, x)),
-             Case(f"neat-python RecurrentNetwork ({k} of {B} samples, scaled)", "fwd",
-                  lambda: neat_sequences([nrn], seqs[:k]), B / k, slow=True)]
-    secs = time_round_robin(cases, cfg)
-    ref_t = {"fwd": secs[0], "fwd+bwd": secs[1]}
-    name = "C. elegans connectome"
-    rows = [Row(name, c.label, c.kind, t * 1e3, topo.num_edges * B * S, t / ref_t[c.kind]) for c, t in zip(cases, secs)]
-    info = (f"{name}: {topo.num_nodes - len(topo.inputs)} neurons + {len(topo.inputs)} stimulus inputs, "
-            f"{topo.num_edges:,} edges (chemical, gap-junction and gap self-terms), {S} steps, batch {B}; "
-            f"steps/s: fwd {S / secs[0]:,.0f}, fwd+bwd {S / secs[1]:,.0f}, neat-python fwd {S / secs[4]:,.1f}")
-    return rows, info
-
-
-def recurrent_targets(rows: List[Row]) -> List[str]:
-    big = [r for r in rows if r.graph == "recurrent-6k"]
-    fwd, fb = (next(r for r in big if r.label.startswith("mpnet") and r.kind == k) for k in ("fwd", "fwd+bwd"))
-    neat_big = next(r for r in big if r.label.startswith("neat"))
-    neat_pop = next(r for r in rows if r.graph.startswith("recurrent population") and r.label.startswith("neat"))
-    targets = [("recurrent-6k: mpnet fwd >= 100x neat-python RecurrentNetwork", neat_big.ratio, 100, True),
-               (f"{neat_pop.graph}: mpnet >= 200x neat-python", neat_pop.ratio, 200, True),
-               (f"recurrent-6k: fwd+bwd through {RECURRENT_STEPS} steps <= 3x {RECURRENT_STEPS} forward steps",
-                fb.ms / fwd.ms, 3, False)]
-    return [f"  {'met    ' if (v >= goal if up else v <= goal) else 'NOT MET'}  {what}: {v:,.2f}"
-            for what, v, goal, up in targets]
+            f.write("# mpnet benchmarks\n\n" + MARKDOWN_INTRO + "\n## The recorded run\n\n"
+                    + "\n".join(f"- {h}" for h in head + infos) + "\n\n"
+                    + format_table(rows, markdown=True) + "\n\n" + format_table(build_rows, markdown=True, build=True)
+                    + "\n\n```text\n" + "\n".join(tail) + "\n```\n\nAs printed:\n\n```text\n" + "\n".join(head)
+                    + "\n\n" + report + "\n```\n")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Time mpnet's forward and forward+backward on the question network and a 6,000-edge random DAG.
 
-    python scripts/time_core.py [--threads 1] [--batch 256] [--repeats 200]
+    python scripts/time_core.py [--threads N] [--batch 256] [--repeats 200]
 
-Prints the median and the minimum over the repeats (the minimum is the better estimate on a busy
-machine). scripts/bench.py compares these passes with the peers.
+Without ``--threads`` torch keeps its default thread count and mpnet picks each pass's threads
+(mpnet/threads.py); ``--threads N`` sets torch's. Prints the median and the minimum over the repeats
+(the minimum is the better estimate on a busy machine) and fwd+bwd / fwd. scripts/bench.py compares
+these passes with the peers.
 """
 import argparse
 import time
@@ -11,6 +13,7 @@ import time
 import torch
 
 import mpnet
+import mpnet.threads
 from mpnet import sample
 from mpnet.examples import question_network
 
@@ -29,16 +32,18 @@ def measure(fn, repeats: int):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     graphs = [("question network", question_network()),
               ("random DAG", sample.random_dag(16, 8, 488, avg_in_degree=6000 / 496, seed=0))]
-    print(f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch}, {args.repeats} repeats")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} torch thread(s), mpnet thread policy "
+          f"{mpnet.threads.get_threads()!r}, batch {args.batch}, {args.repeats} repeats")
     print(f"{'graph':18s} {'neurons':>7s} {'edges':>6s} {'depth':>5s} {'fwd median':>11s} {'fwd min':>8s} "
-          f"{'fwd+bwd median':>15s} {'fwd+bwd min':>12s}")
+          f"{'fwd+bwd median':>15s} {'fwd+bwd min':>12s} {'fwd+bwd / fwd':>14s}")
     for name, topo in graphs:
         net = mpnet.Network(topo, seed=0)
         x = torch.randn(args.batch, len(topo.inputs))
@@ -54,7 +59,7 @@ def main(argv=None):
         f_med, f_min = measure(forward, args.repeats)
         b_med, b_min = measure(forward_backward, args.repeats)
         print(f"{name:18s} {topo.num_nodes:7d} {topo.num_edges:6d} {len(net.plan.levels):5d} {f_med:9.3f}ms "
-              f"{f_min:6.3f}ms {b_med:13.3f}ms {b_min:10.3f}ms")
+              f"{f_min:6.3f}ms {b_med:13.3f}ms {b_min:10.3f}ms {b_med / f_med:14.2f}")
 
 
 if __name__ == "__main__":

@@ -92,17 +92,24 @@ def topology_data(topo: Topology, graph: int) -> Data:
     )
 
 
-def test_flat_union_equals_pyg_batch_of_each_topology():
+def test_array_union_equals_pyg_batch_of_each_topology():
     from torch_geometric.data import Batch
 
-    from mpnet.compile import _disjoint_union
+    from mpnet.arrays import ArrayTopology
     topos = [random_topology(s, n_hidden=s % 6, ids="int" if s % 2 else "str") for s in range(25)]
-    flat = _disjoint_union(topos)
+    arrays = ArrayTopology.from_topologies(topos)
     batch = Batch.from_data_list([topology_data(t, i) for i, t in enumerate(topos)])
-    assert flat.num_nodes == batch.num_nodes
-    for key in ("edge_index", "depth", "rank", "act", "agg", "response", "is_output", "out_rank", "graph"):
-        assert torch.equal(flat[key], batch[key]), key
-    assert torch.equal(flat.graph, batch.batch)
+    assert arrays.num_nodes == batch.num_nodes
+    assert torch.equal(torch.stack([arrays.src, arrays.dst]), batch.edge_index)
+    for mine, key in ((arrays.depth, "depth"), (arrays.activation, "act"), (arrays.aggregation, "agg"),
+                      (arrays.response, "response"), (arrays.graph, "batch")):
+        assert torch.equal(mine, batch[key]), key
+    T, n_in, n_out = len(topos), arrays.n_in, arrays.n_out
+    assert torch.equal(batch.rank[arrays.inputs.view(-1)], torch.arange(n_in).repeat(T))   # column order
+    assert torch.equal(torch.nonzero(batch.depth == 0).view(-1), arrays.inputs.view(-1).sort().values)
+    out_rank = torch.full((arrays.num_nodes,), -1)
+    out_rank[arrays.outputs.view(-1)] = torch.arange(n_out).repeat(T)
+    assert torch.equal(out_rank, batch.out_rank)
 
 
 def test_a_recurrent_topology_compiles_to_one_level_with_every_edge():
@@ -113,6 +120,20 @@ def test_a_recurrent_topology_compiles_to_one_level_with_every_edge():
     pyg = topo.to_pyg()
     edges = {(pyg.node_id[s], pyg.node_id[d]) for s, d in pyg.edge_index.t().tolist()}
     assert edges == set(topo.edges) and any(s == d for s, d in edges)   # self-loops kept
+
+
+def test_a_recurrent_batch_keeps_its_type_and_refuses_a_feed_forward_shard():
+    from mpnet.arrays import ArrayTopology
+    from mpnet.errors import ArgumentError, MismatchError
+    topos = [random_topology(s, n_hidden=4, p_edge=0.4, recurrent=True) for s in range(3)]
+    arrays = ArrayTopology.from_topologies(topos)
+    assert arrays.network_type == "recurrent" and "recurrent" in repr(arrays)
+    assert torch.equal(arrays.depth, torch.tensor([0 if n.role == "input" else 1 for t in topos
+                                                   for n in t.nodes.values()]))
+    with pytest.raises(ArgumentError, match="from_batch, which builds feed-forward graphs"):
+        arrays.columns(0, 2)
+    with pytest.raises(MismatchError, match="mix network types"):
+        ArrayTopology.from_topologies([topos[0], random_topology(0, n_hidden=2)])
 
 
 def test_drawing_a_recurrent_topology_does_not_fail(tmp_path):

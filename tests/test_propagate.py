@@ -203,3 +203,58 @@ def test_property_invariant_under_relabelling_and_reordering(seed, shuffle_seed)
     relabelled = Topology(inputs + hidden + outputs, edges, warn=False)   # same input/output column order
     x = torch.randn(5, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     torch.testing.assert_close(run(relabelled, x), run(topo, x), rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------------ the fast levels and their buffers
+FAST = ["relu", "tanh", "sigmoid", "identity"]
+
+
+def fused_and_plain_grads(topo, x, monkeypatch=None, big=False):
+    """Gradients of a loss w.r.t. the raw weights, the biases and x, by the fused path and by autograd."""
+    out = []
+    for fused in (True, False):
+        if monkeypatch is not None:
+            monkeypatch.setattr("mpnet.state.BIG_STATE", -1 if big else 1 << 22)
+        net = mpnet.Network(topo, dtype=torch.float64, fused=fused)
+        xi = x.clone().requires_grad_()
+        loss = (net(xi) * torch.linspace(-1, 1, len(topo.outputs), dtype=torch.float64)).pow(2).sum()
+        out.append(torch.autograd.grad(loss, [net.raw_weight, net.bias, xi]))
+    return out
+
+
+@pytest.mark.parametrize("big", [False, True])
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_levels_have_the_gradients_of_autograd(seed, big, monkeypatch):
+    # sum neurons with in-place activations only: every level is fast; 'big' takes the fused-kernel derivatives
+    topo = random_topology(seed, n_hidden=10, p_edge=0.4, activations=FAST, aggregations=["sum", "mean"],
+                           p_response=0.3)
+    net = mpnet.Network(topo, dtype=torch.float64)
+    assert all(mpnet.state.Prebuilt.get(net.plan, net.weight).fast)
+    x = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    fused, plain = fused_and_plain_grads(topo, x, monkeypatch, big)
+    for g, g2 in zip(fused, plain):
+        torch.testing.assert_close(g, g2, rtol=1e-10, atol=1e-12)
+
+
+def test_gradcheck_fast_levels():
+    topo = random_topology(3, n_hidden=8, p_edge=0.5, activations=["tanh", "sigmoid", "identity"],
+                           aggregations=["sum"], p_sign=0.0, p_frozen=0.0)
+    net = mpnet.Network(topo, dtype=torch.float64)
+    x = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
+    w = net.raw_weight.detach().clone().requires_grad_()
+    b = net.bias.detach().clone().requires_grad_()
+    assert gradcheck(lambda x, w, b: net.conv(x.t().contiguous(), net.plan, w, b), (x, w, b), eps=1e-6,
+                     atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_one_input_for_every_graph_gets_the_sum_of_their_gradients(fused):
+    topos = [random_topology(s, n_hidden=4, p_edge=0.4) for s in range(5)]
+    nets = mpnet.Network(topos, dtype=torch.float64, fused=fused)
+    x = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
+    (got,) = torch.autograd.grad(nets(x).pow(2).sum(), x)
+    want = sum(torch.autograd.grad(mpnet.Network(t, dtype=torch.float64)(x).pow(2).sum(), x)[0] for t in topos)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    with torch.no_grad():
+        z, h = nets.states(x)
+    torch.testing.assert_close(h[:15], x.detach().t().repeat(5, 1))   # every graph's input rows hold x

@@ -392,6 +392,9 @@ def test_in_place_activation_forms_equal_the_plain_ones(dtype):
         out = torch.empty_like(z)
         into(g, z, h, out)
         torch.testing.assert_close(out, g * ACTIVATION_FNS[name].grad(z, h), msg=name)
+        in_place = g.clone()                 # the fused feed-forward backward writes into g itself
+        into(in_place, z, h, in_place)
+        torch.testing.assert_close(in_place, out, msg=f"{name} with out=g")
 
 
 def test_stepper_equals_the_network_step_by_step():
@@ -448,3 +451,47 @@ def test_load_refuses_a_bad_ctrnn_clock(tmp_path):
     with pytest.raises(FormatError, match=r"saved.mpnet: advance_time and time_step are for ctrnn topologies"):
         network_from_payload({**network_payload(Network(random_topology(0, n_hidden=3, recurrent=True)), cpu=True),
                               "time_step": 0.1}, where="saved.mpnet")
+
+
+# ------------------------------------------------------------------ arrays, read-back and thread policy
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
+def test_read_back_rebuilds_the_same_recurrent_network(kind):
+    # Network builds through ArrayTopology (depth 1 for every non-input row, cycles kept); reading the numbers
+    # back per topology must give topologies that compute what the network does
+    topos = [random_topology(s, n_hidden=5, p_edge=0.4, recurrent=kind, p_response=0.3) for s in range(3)]
+    net = Network(topos, seed=2, dtype=F64, **timing(kind))
+    assert net.arrays.network_type == net.network_type == ("ctrnn" if kind == "ctrnn" else "recurrent")
+    with torch.no_grad():
+        net.raw_weight.mul_(1.5)
+        net.bias.add_(0.25)
+    w, b = net.numbers()                     # declaration order: topology after topology
+    assert w.numel() == sum(t.num_edges for t in topos) and b.numel() == sum(t.num_nodes for t in topos)
+    back = net.to_topology()
+    assert [t.network_type for t in back] == [t.network_type for t in topos]
+    assert back[1] == net.topology(1)
+    keys = [(s, d) for t in topos for s, d in t.edges]
+    assert dict(zip(keys[topos[0].num_edges:topos[0].num_edges + topos[1].num_edges],
+                    w[topos[0].num_edges:topos[0].num_edges + topos[1].num_edges].tolist())) == \
+        {k: e.weight for k, e in back[1].edges.items()}
+    x = torch.randn(6, 4, N_IN, dtype=F64)
+    again = Network(back, dtype=F64, **timing(kind))
+    torch.testing.assert_close(again(x), net(x), rtol=0, atol=1e-12)
+    with pytest.raises(MismatchError, match="mix network types"):
+        Network([topos[0], random_topology(0, n_hidden=2)])
+
+
+def test_recurrent_passes_follow_the_thread_policy_and_restore_the_setting():
+    from mpnet import threads
+    topo = random_topology(3, n_hidden=6, p_edge=0.4, recurrent=True)
+    net = Network(topo)
+    user = torch.get_num_threads()
+    previous = threads.set_threads(user + 1)   # a count unlike the user's, so the test sees the policy act
+    try:
+        seen = []
+        net.conv.forward = (lambda f: lambda *a: (seen.append(torch.get_num_threads()), f(*a))[1])(net.conv.forward)
+        x = torch.randn(7, 3, N_IN, requires_grad=True)
+        net(x).sum().backward()              # the backward runs under the size rule too
+        assert seen == [user + 1] and torch.get_num_threads() == user
+        assert ("steps", 3, 7) in net._tuners and x.grad is not None
+    finally:
+        threads.set_threads(previous)

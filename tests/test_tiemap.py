@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 from torch.autograd import gradcheck
 
-from mpnet import Network, Topology
+from mpnet import ArrayTopology, Network, Topology
 from mpnet.errors import ArgumentError
 from mpnet.testing import random_topology, reference_recurrent
 from mpnet.ties import Tie, gap_junction_ties
@@ -240,3 +240,28 @@ def test_tied_network_saves_and_loads(tmp_path):
     x = torch.randn(4, 2, 2, dtype=F64)
     torch.testing.assert_close(back(x), net(x))
     assert back.to_topology() == net.to_topology() and back.to_topology().ties["ring"].weight == pytest.approx(1.0)
+
+
+def test_untied_networks_build_no_parameter_table():
+    """Without ties the network keeps the column path: one parameter per edge, no table, no map."""
+    topo = expanded(ring(False, VALUES), VALUES)
+    for net in (Network(topo), Network([topo, topo]), Network(ArrayTopology.of(topo))):
+        assert net._table is None and net.tie_map is None
+        assert net.raw_weight.shape == (topo.num_edges * net.num_graphs,)
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_tied_batch_reads_back_ties_and_summed_numbers(recurrent):
+    """numbers() gives each edge's summed weight in declaration order; topology(i) and to_topology() keep the
+    ties with the trained group values, and rebuild networks computing the same."""
+    a, b = ring(recurrent, VALUES), ring(recurrent, {"in": -0.2, "in2": 0.3, "ring": 0.1})
+    net = Network([a, b], dtype=F64)
+    w, _ = net.numbers()
+    want = [e.weight for topo, values in ((a, VALUES), (b, {"in": -0.2, "in2": 0.3, "ring": 0.1}))
+            for e in expanded(topo, values).edges.values()]
+    assert w.tolist() == pytest.approx(want)
+    back = net.to_topology()
+    assert [t.ties["ring"].weight for t in back] == pytest.approx([0.9, 0.1])
+    assert net.topology(1) == back[1] and net.topology(-2) == back[0]
+    x = torch.randn(4, 3, 2, dtype=F64) if recurrent else torch.randn(3, 2, dtype=F64)
+    torch.testing.assert_close(Network(back, dtype=F64)(x), net(x))
