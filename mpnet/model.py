@@ -435,14 +435,7 @@ class Network(nn.Module):
         """``x: [batch, n_in]`` or ``[T, batch, n_in]`` -> input rows ``[T * n_in, batch]`` (``[n_in, batch]``
         for a ``[batch, n_in]`` input with ``shared=True``: the propagation broadcasts it to every graph)."""
         plan, T = self.plan, self.plan.num_graphs
-        if not isinstance(x, Tensor):
-            raise ArgumentError(f"Expected the input x to be a torch.Tensor of shape [batch, {plan.n_in}] (got a "
-                                f"{type(x).__name__}); convert it with torch.as_tensor(x, dtype={self.bias.dtype}).")
-        if not torch.is_floating_point(x):
-            x = x.to(self.bias.dtype)
-        if x.dtype != self.bias.dtype:
-            raise ArgumentError(f"Expected input of dtype {self.bias.dtype} (got {x.dtype}); convert the input or "
-                                f"the network (e.g. net.double()).")
+        x = self._as_input(x, f"[batch, {plan.n_in}]")
         if x.dim() == 2 and x.shape[1] == plan.n_in:
             rows = x.t()
             return rows.repeat(T, 1) if T > 1 and not shared else rows
@@ -496,16 +489,21 @@ class Network(nn.Module):
 
     def _sequence_rows(self, x: Tensor) -> Tensor:
         """A recurrent network's ``x`` (see the class) -> input rows ``[steps, T * n_in, batch]``."""
+        x = self._as_input(x, f"[steps, batch, {self.plan.n_in}]")
+        return sequence_rows(x, self.plan, self.batched)
+
+    def _as_input(self, x: Tensor, shape: str) -> Tensor:
+        """``x`` as a tensor of the network's dtype (integers converted), or a clear error; ``shape`` names
+        the expected shape in the message."""
         if not isinstance(x, Tensor):
-            raise ArgumentError(f"Expected the input x to be a torch.Tensor of shape [steps, batch, "
-                                f"{self.plan.n_in}] (got a {type(x).__name__}); convert it with "
-                                f"torch.as_tensor(x, dtype={self.bias.dtype}).")
+            raise ArgumentError(f"Expected the input x to be a torch.Tensor of shape {shape} (got a "
+                                f"{type(x).__name__}); convert it with torch.as_tensor(x, dtype={self.bias.dtype}).")
         if not torch.is_floating_point(x):
             x = x.to(self.bias.dtype)
         if x.dtype != self.bias.dtype:
             raise ArgumentError(f"Expected input of dtype {self.bias.dtype} (got {x.dtype}); convert the input or "
                                 f"the network (e.g. net.double()).")
-        return sequence_rows(x, self.plan, self.batched)
+        return x
 
     def _schedule(self, steps: int, time: float, advance_time: Optional[float], time_step: Optional[float]):
         if self.network_type != "ctrnn":
