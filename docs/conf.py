@@ -30,7 +30,7 @@ autosummary_generate = True
 
 
 def _shadowed(package):
-    """{package: [names]} where a package attribute hides the submodule of the same name (``mpnet.draw`` is
+    """{package: [names]} where a package attribute hides the submodule of the same name (``mpnet.viz.draw`` is
     both the function users call and the module that defines it)."""
     out = {}
     for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
@@ -109,7 +109,7 @@ def _candidates(target, module):
 
 def _resolve_reexports(app, env, node, contnode):
     """Resolve references to the top-level shortcuts (``mpnet.Network``) and to names a module imports
-    (``TopologyError`` in :mod:`mpnet.topology`) to where they are documented."""
+    (``TopologyError`` in :mod:`mpnet.graph.topology`) to where they are documented."""
     if node.get("refdomain") != "py":
         return None
     py = env.get_domain("py")

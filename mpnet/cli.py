@@ -68,7 +68,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def convert(args: argparse.Namespace) -> int:
-    from .formats import convert as run
+    from .io.formats import convert as run
     fmt_in, fmt_out = run(args.src, args.dst, src_format=args.src_format, dst_format=args.dst_format,
                           seed=args.seed)
     print(f"{args.src} ({fmt_in}) -> {args.dst} ({fmt_out})")
@@ -77,8 +77,8 @@ def convert(args: argparse.Namespace) -> int:
 
 def _read_columns(path: str, columns: List[str]):
     """The named columns of a CSV file with a header row, as a float tensor ``[rows, len(columns)]``
-    (:func:`mpnet.csvdata.read_columns`: every bad cell is named by line and column)."""
-    from .csvdata import read_columns
+    (:func:`mpnet.io.csvdata.read_columns`: every bad cell is named by line and column)."""
+    from .io.csvdata import read_columns
     return read_columns(path, columns)
 
 
@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress lines")
     p.set_defaults(func=demo)
 
-    from .formats import FORMATS, READABLE
+    from .io.formats import FORMATS, READABLE
     p = sub.add_parser("convert", help="convert a network between file formats (by extension, or --from/--to)",
                        formatter_class=fmt, parents=[common],
                        description="Formats: " + ", ".join(f"{k} ({v})" for k, v in FORMATS.items())

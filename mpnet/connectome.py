@@ -10,7 +10,7 @@ version, what was kept. :func:`load` reads them (``Topology.load`` refuses the e
 * each chemical connection ``pre -> post`` is an edge with its own weight and metadata ``synapses`` (the count)
   and ``transmitter`` (the presynaptic neuron's, per the reconstruction);
 * each gap junction ``a ~ b`` is a tied symmetric coupling ``g * (h_b - h_a)`` into ``a`` and back into ``b``,
-  one conductance ``g >= 0`` per pair (group ``gap:a|b``, see :mod:`mpnet.ties`), metadata ``gap_junctions``.
+  one conductance ``g >= 0`` per pair (group ``gap:a|b``, see :mod:`mpnet.graph.ties`), metadata ``gap_junctions``.
 
 Signs are not written in: :func:`transmitter_signs` fixes them from :data:`TRANSMITTER_SIGNS`;
 :func:`tie_chemical` shares chemical weights per group (e.g. per pair of cell classes); :func:`subcircuit`
@@ -25,8 +25,8 @@ from dataclasses import replace
 from typing import Any, Callable, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import FormatError, TieError, TopologyError, UnknownNodeError, located
-from .ties import Tie, gap_junction_ties
-from .topology import Edge, Node, Topology
+from .graph.ties import Tie, gap_junction_ties
+from .graph.topology import Edge, Node, Topology
 
 __all__ = ["TRANSMITTER_SIGNS", "DATA_DIR", "available", "load", "provenance", "build", "subcircuit",
            "transmitter_signs", "tie_chemical", "cell_class"]

@@ -133,7 +133,7 @@ class MismatchError(TopologyError):
 
 
 class TieError(TopologyError):
-    """A shared parameter (:class:`~mpnet.ties.Tie`) declared or used wrongly: an unknown or unused group, a
+    """A shared parameter (:class:`~mpnet.graph.ties.Tie`) declared or used wrongly: an unknown or unused group, a
     tied edge that also sets its own sign or weight, a malformed list of terms."""
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from .model import Network
-from .topology import Topology
+from .graph.topology import Topology
 
 __all__ = ["question_network", "question_teacher", "question_task", "unknown_weights", "kinks_in_data",
            "simulate"]

@@ -13,8 +13,8 @@ and vanishes slowly), and a hand-set value is represented exactly. The trade-off
 respect to ``raw`` flips sign with ``raw``, so a weight that an optimizer pushes through zero bounces back
 to the allowed side instead of sticking at zero.
 
-Tied edges (:mod:`mpnet.ties`) share parameters: ``raw_weight`` then holds one entry per edge's own
-parameter and one per group, the sign map applies to those, and a :class:`~mpnet.tiemap.TieMap`
+Tied edges (:mod:`mpnet.graph.ties`) share parameters: ``raw_weight`` then holds one entry per edge's own
+parameter and one per group, the sign map applies to those, and a :class:`~mpnet.engine.tiemap.TieMap`
 (``net.tie_map``) sums the terms of each edge into ``net.weight [E]``. Such a network's weights are set on its
 topology (``with_weights(..., ties=...)``), not edge by edge.
 
@@ -37,17 +37,17 @@ from typing import Any, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from .arrays import ArrayTopology
+from .graph.arrays import ArrayTopology
 from .checks import check_bool, check_dtype, check_int
-from .compile import compile_arrays
+from .engine.compile import compile_arrays
 from .errors import ArgumentError, DataError, NonFiniteError, SignConflictError, UnknownEdgeError
-from .propagate import LayeredConv, run_levels
-from .recurrent import RecurrentConv, Stepper, recurrent_states
-from .steps import (RecurrentState, check_times, ctrnn_schedule, discrete_schedule, final_state, initial_slots,
+from .engine.propagate import LayeredConv, run_levels
+from .engine.recurrent import RecurrentConv, Stepper, recurrent_states
+from .engine.steps import (RecurrentState, check_times, ctrnn_schedule, discrete_schedule, final_state, initial_slots,
                     sequence_rows)
 from .threads import PassThreads, Tuner
-from .tiemap import ParameterTable, TieMap, group_bounds, parameter_table
-from .topology import Edge, Topology
+from .engine.tiemap import ParameterTable, TieMap, group_bounds, parameter_table
+from .graph.topology import Edge, Topology
 
 __all__ = ["Network", "SignConstraint"]
 
@@ -129,9 +129,9 @@ class Network(nn.Module):
             its own weights; they must share their numbers of inputs and outputs), or an
             :class:`~mpnet.ArrayTopology` (one graph or a batch given as columns: the cheap way to build big
             graphs and whole generations). Recurrent topologies (cycles) are given as ``Topology`` objects
-            (:mod:`mpnet.recurrent`); all of a batch must share one network type.
+            (:mod:`mpnet.engine.recurrent`); all of a batch must share one network type.
         seed: seeds the draw of the weights the topology leaves unset (``None``: torch's global RNG).
-        fused: use the fused sparse path (default) or the plain autograd path (see :mod:`mpnet.propagate`).
+        fused: use the fused sparse path (default) or the plain autograd path (see :mod:`mpnet.engine.propagate`).
         dtype, device: of the parameters; ``float64`` represents hand-set weights exactly.
         advance_time, time_step: a ctrnn's defaults for :meth:`forward` (each input is held for
             ``advance_time``, integrated in steps of ``time_step``, as ``CTRNN.advance``).
@@ -140,7 +140,7 @@ class Network(nn.Module):
         one topology: ``x: [batch, n_inputs] -> [batch, n_outputs]``;
         ``T`` topologies: ``x: [batch, n_inputs]`` (shared) or ``[T, batch, n_inputs]`` ->
         ``[T, batch, n_outputs]``.
-        recurrent topologies (:mod:`mpnet.recurrent`):
+        recurrent topologies (:mod:`mpnet.engine.recurrent`):
         ``x: [steps, batch, n_inputs] -> [steps, batch, n_outputs]``; ``T`` of them:
         ``x: [steps, batch, n_inputs]`` or ``[T, steps, batch, n_inputs]`` -> ``[T, steps, batch, n_outputs]``.
 
@@ -183,7 +183,7 @@ class Network(nn.Module):
         self._declared = self.arrays.weight.index_select(0, edge_perm)   # float64, NaN where unset
         fan_in = torch.bincount(self.plan.dst, minlength=self.plan.num_nodes)[self.plan.dst]   # on the CPU plan
         edge_bound = 1.0 / fan_in.clamp(min=1).to(factory["dtype"]).sqrt()
-        #: tied weights (mpnet.tiemap): each edge's own parameter, then one per tie group; ``None`` (the common
+        #: tied weights (mpnet.engine.tiemap): each edge's own parameter, then one per tie group; ``None`` (the common
         #: case, and every network built from columns) when no topology declares ties: one parameter per edge,
         #: read from the columns with no Python object per edge
         self._table: Optional[ParameterTable] = None
@@ -565,7 +565,7 @@ class Network(nn.Module):
         return Z, H
 
     def stepper(self, batch: int = 1) -> "Stepper":
-        """A discrete recurrent network's :class:`~mpnet.recurrent.Stepper`: one step per call with few ops,
+        """A discrete recurrent network's :class:`~mpnet.engine.recurrent.Stepper`: one step per call with few ops,
         for closed loops (a snapshot of the current weights; inference only)."""
         if self.network_type != "recurrent":
             raise ArgumentError(f"stepper() steps a discrete-time recurrent network; this one is "

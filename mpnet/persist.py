@@ -92,7 +92,7 @@ def network_from_payload(payload: Any, where: str = "the pickled network") -> Ne
     Raises:
         FormatError: a field is missing or wrong, named with ``where``.
     """
-    from .serialize import from_dict
+    from .io.serialize import from_dict
 
     def field(key: str, kind: type, what: str):
         if key not in payload:

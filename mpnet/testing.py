@@ -14,7 +14,7 @@ import time
 import statistics
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .topology import ACTIVATIONS, AGGREGATIONS, Edge, Node, Topology
+from .graph.topology import ACTIVATIONS, AGGREGATIONS, Edge, Node, Topology
 
 __all__ = ["reference_forward", "reference_recurrent", "reference_ctrnn", "CTRNNReferenceState", "random_topology",
            "best_cpu_seconds", "REFERENCE_ACTIVATIONS", "REFERENCE_AGGREGATIONS"]

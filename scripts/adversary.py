@@ -460,12 +460,12 @@ GRAPHML_CASES = [
 for label, content, culprit in GRAPHML_CASES:
     fname = "g_" + re.sub(r"\W+", "_", label) + ".graphml"
     case("GraphML files", label, [re.escape(fname), *culprit])(
-        lambda fname=fname, content=content: mpnet.formats.read(write(fname, content)))
+        lambda fname=fname, content=content: mpnet.io.formats.read(write(fname, content)))
 for label, content in [("binary bytes", bytes(range(256)) * 4), ("UTF-16 text", graphml().encode("utf-16"))]:
     fname = "graw_" + re.sub(r"\W+", "_", label) + ".graphml"
     case("GraphML files", label, [re.escape(fname)])(
-        lambda fname=fname, content=content: mpnet.formats.read(write(fname, content, "wb")))
-import mpnet.formats  # noqa: E402
+        lambda fname=fname, content=content: mpnet.io.formats.read(write(fname, content, "wb")))
+import mpnet.io.formats  # noqa: E402
 
 # ================================================================================= CSV files (CLI signs)
 CSV_CASES = [

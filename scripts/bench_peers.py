@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 import mpnet
-import mpnet.sample
+import mpnet.graph.sample
 
 
 # ------------------------------------------------------------------------------------------- graphs

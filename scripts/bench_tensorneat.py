@@ -126,7 +126,7 @@ def away_from_kinks(net: mpnet.Network, x: torch.Tensor, margin: float = 1e-5) -
     ``x``. At a kink two float32 implementations may round to opposite sides and so disagree on the whole
     gradient behind it; only these genomes' gradients are compared."""
     z, _ = net.states(x)                                                  # [N, B], compiled rows
-    relu = net.arrays.activation[net.data.node_perm] == mpnet.topology.ACTIVATIONS.index("relu")
+    relu = net.arrays.activation[net.data.node_perm] == mpnet.graph.topology.ACTIVATIONS.index("relu")
     near = ((z.abs() < margin) & relu.view(-1, 1)).any(1)                 # [N]
     bad = torch.zeros(net.num_graphs, dtype=torch.bool)
     bad[net.data.batch[near]] = True

@@ -31,7 +31,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import mpnet  # noqa: E402
 from mpnet import Network, connectome, fit  # noqa: E402
-from mpnet.topology import Topology  # noqa: E402
+from mpnet.graph.topology import Topology  # noqa: E402
 
 SENSORY = ["ASH", "AWC", "AFD", "ASE", "ASK", "AWA", "AWB"]
 INTER = ["AIA", "AIB", "AIY", "AIZ", "RIA", "RIB", "RIM", "AVA", "AVB", "AVD", "AVE"]
@@ -282,7 +282,7 @@ def run(cfg: Config, picture: Optional[str] = None) -> Dict:
 
 
 def draw_slice(topo: Topology, verdicts: Sequence[Verdict], path: str) -> None:
-    from mpnet.draw_connectome import draw_connectome
+    from mpnet.viz.draw_connectome import draw_connectome
     called = sum(v.sign != "?" for v in verdicts if not v.given)
     draw_connectome(topo, {v.key: (v.majority, v.confidence) for v in verdicts}, path,
                     title=f"Inferred signs on a C. elegans slice ({called} of {len(verdicts)} chemical signs called)")

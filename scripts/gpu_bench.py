@@ -20,7 +20,7 @@ from typing import Callable, List
 import torch
 
 import mpnet
-import mpnet.sample
+import mpnet.graph.sample
 
 # the graphs and genomes of scripts/bench.py, written out again: bench.py needs neat-python, which a GPU
 # machine without internet access may lack

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
 import mpnet
-import mpnet.sample
+import mpnet.graph.sample
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Train every topology of data/topologies.jsonl on 3-bit parity at once: batched Networks of up to
---chunk-size topologies, each one fit (mpnet.population.train_population), here or across Ray workers.
+--chunk-size topologies, each one fit (mpnet.scale.population.train_population), here or across Ray workers.
 
     python scripts/train_many.py                          # all 1,000, defaults below
     python scripts/train_many.py --limit 20 --epochs 20 --out-dir /tmp/quick
@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 import mpnet
-from mpnet.population import train_population
+from mpnet.scale.population import train_population
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["index", "sampler", "activation", "n_edges", "n_hidden", "n_off_path", "n_inputs_used", "depth",

@@ -5,7 +5,7 @@ import warnings
 
 import pytest
 
-from mpnet.topology import AGGREGATIONS, NEAT_ACTIVATIONS
+from mpnet.graph.topology import AGGREGATIONS, NEAT_ACTIVATIONS
 
 neat = pytest.importorskip("neat")
 

@@ -56,7 +56,7 @@ def test_convert_chain_of_formats_is_exact(tmp_path, capsys):
 
 def test_convert_with_from_and_to(tmp_path):
     from mpnet import Topology
-    from mpnet.neat_io import to_neat_json
+    from mpnet.io.neat_io import to_neat_json
     topo = Topology.load("data/question_network.json")
     to_neat_json(topo, tmp_path / "winner.json")                          # neat JSON without the .neat.json name
     assert main(["convert", str(tmp_path / "winner.json"), str(tmp_path / "plain.txt"), "--from", "neat",
@@ -153,11 +153,11 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_an_internal_error_is_one_line_too_and_says_how_to_see_it(monkeypatch, capsys):
-    import mpnet.formats
+    import mpnet.io.formats
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
-    monkeypatch.setattr(mpnet.formats, "convert", broken)
+    monkeypatch.setattr(mpnet.io.formats, "convert", broken)
     _one_line_error(capsys, ["convert", "a.json", "b.json"], r"^mpnet convert: internal error: RuntimeError: a bug "
                                                              r"\(run with --debug", code=1)
 
@@ -198,7 +198,7 @@ def test_plot_without_matplotlib_fails_before_training(tmp_path, capsys, monkeyp
 
 
 def test_convert_of_a_neat_json_named_json_says_to_add_from_neat(tmp_path, capsys):
-    from mpnet.neat_io import to_neat_json
+    from mpnet.io.neat_io import to_neat_json
     to_neat_json(mpnet.Topology.load("data/question_network.json"), tmp_path / "winner.json")
     _one_line_error(capsys, ["convert", str(tmp_path / "winner.json"), str(tmp_path / "o.graphml")],
                     r"winner\.json: .*looks like neat-python's network JSON.*add --from neat")

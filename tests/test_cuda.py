@@ -8,7 +8,7 @@ import torch
 
 import mpnet
 from mpnet import sample
-from mpnet.population import train_population
+from mpnet.scale.population import train_population
 from mpnet.search import NEAT, Finetune, LocalEvaluator, tasks
 from mpnet.testing import random_topology
 

@@ -3,7 +3,7 @@ import pytest
 
 import mpnet
 from mpnet import errors
-from mpnet.topology import Topology
+from mpnet.graph.topology import Topology
 
 
 def test_every_error_class_is_an_mpnet_error_with_the_builtin_bases_callers_expect():

@@ -7,7 +7,7 @@ import pytest
 
 from mpnet import Topology
 from mpnet.testing import CTRNNReferenceState, reference_ctrnn, reference_recurrent
-from mpnet.topology import AGGREGATIONS, NEAT_ACTIVATIONS
+from mpnet.graph.topology import AGGREGATIONS, NEAT_ACTIVATIONS
 
 from recurrent_genomes import close, make_config, neat, neat_advance, neat_run, random_genomes, random_sequence
 

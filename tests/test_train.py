@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import mpnet
-import mpnet.sample
+import mpnet.graph.sample
 from mpnet import examples
 from mpnet.examples import question_network
 

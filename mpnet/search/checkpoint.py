@@ -27,7 +27,7 @@ import uuid
 from typing import Any, Dict, Mapping, Optional, Union
 
 from ..errors import CheckpointError, RunLockedError
-from ..jsonfile import read_json
+from ..io.jsonfile import read_json
 from .history import Record, atomic_write
 
 __all__ = ["save_checkpoint", "load_checkpoint", "check_state", "RunLock", "CHECKPOINT", "LOCK", "FORMAT", "VERSION"]

@@ -16,7 +16,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ..checks import check_bool, check_float, check_fraction, check_int
 from ..errors import ArgumentError
-from ..topology import ACTIVATIONS
+from ..graph.topology import ACTIVATIONS
 
 #: Lower bounds of the int fields (None: the field may be None).
 _INTS = {"population": (2, False), "seed": (None, False), "add_connection_tries": (1, False),

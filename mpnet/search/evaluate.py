@@ -25,8 +25,8 @@ import torch
 from torch import Tensor
 
 from ..model import Network
-from ..population import trained_arrays
-from ..topology import EdgeKey, Topology
+from ..scale.population import trained_arrays
+from ..graph.topology import EdgeKey, Topology
 from ..train import fit
 from .genome import Weights
 from .tasks import Task
@@ -100,7 +100,7 @@ class ChunkResult:
 
 
 def _weights(topologies: Sequence[Topology], w: np.ndarray, b: np.ndarray) -> List[Weights]:
-    """:class:`Weights` keyed by topology ids from the flat arrays of :func:`mpnet.population.trained_arrays`;
+    """:class:`Weights` keyed by topology ids from the flat arrays of :func:`mpnet.scale.population.trained_arrays`;
     frozen edges keep their declared numbers."""
     w_list, b_list = w.tolist(), b.tolist()
     out, e0, n0 = [], 0, 0

@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ..topology import Edge, Node, Topology
+from ..graph.topology import Edge, Node, Topology
 from .config import NEATConfig
 
 __all__ = ["NodeGene", "ConnGene", "Genome", "Innovations", "Weights", "check_genome", "creates_cycle",

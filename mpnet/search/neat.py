@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, fields, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from ..topology import Topology
+from ..graph.topology import Topology
 from .config import NEATConfig
 from .genome import Genome, Innovations, Weights
 from .operators import crossover, distance_of, genes, mutate

@@ -19,7 +19,7 @@ constant 0.5: it must infer the velocities, so it needs recurrent connections.
   states (x, x', angle_1, angle_1' each at 0.05, 0.25, 0.5, 0.75, 0.95 of +-2.16 m, +-1.35 m/s,
   +-3.6 deg, +-8.6 deg/s).
 
-The whole population steps together: one :class:`~mpnet.recurrent.Stepper` pass per action for every
+The whole population steps together: one :class:`~mpnet.engine.recurrent.Stepper` pass per action for every
 genome, the physics batched over the genomes in float64 (numpy: a few hundred tiny elementwise operations per
 action cost about half of what torch's do; the champion's long run uses Python floats).
 """

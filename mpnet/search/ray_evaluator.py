@@ -1,11 +1,11 @@
 """A generation evaluated across Ray workers: fixed chunks handed out as workers free up, the task shipped by
-value once, genomes as flat arrays, a dead worker's chunk retried (search stage, on :mod:`mpnet.ray_pool`).
+value once, genomes as flat arrays, a dead worker's chunk retried (search stage, on :mod:`mpnet.scale.ray_pool`).
 
-Per generation the driver packs the topologies into flat arrays (:func:`mpnet.packed.pack`, about 300 bytes
+Per generation the driver packs the topologies into flat arrays (:func:`mpnet.scale.packed.pack`, about 300 bytes
 for a NEAT genome), cuts them into the chunks of :func:`~mpnet.search.evaluate.chunk_bounds` and hands the
 chunks to the workers; each worker unpacks its chunk, runs
 :func:`~mpnet.search.evaluate.evaluate_chunk` and sends back flat arrays. The task is pickled by value
-(:func:`mpnet.ray_pool.by_value`), so a :class:`~mpnet.search.tasks.Task` subclass defined in the user's own
+(:func:`mpnet.scale.ray_pool.by_value`), so a :class:`~mpnet.search.tasks.Task` subclass defined in the user's own
 script works, and stored once in the object store; each worker unpickles it once and keeps it (its data
 stays on the worker's device) until the driver passes another task. Chunks, not workers, fix the numbers,
 so any number of workers gives the same result (see :mod:`mpnet.search.evaluate`).
@@ -16,9 +16,9 @@ from typing import Any, List, Optional, Sequence
 
 import torch
 
-from ..packed import Packed, pack, unpack
-from ..ray_pool import ObjectRef, RayPool, by_value
-from ..topology import Topology
+from ..scale.packed import Packed, pack, unpack
+from ..scale.ray_pool import ObjectRef, RayPool, by_value
+from ..graph.topology import Topology
 from .evaluate import DEFAULT_CHUNK, ChunkResult, Device, Evaluation, Evaluator, Finetune, assemble, chunk_bounds, \
     evaluate_chunk
 from .tasks import Task

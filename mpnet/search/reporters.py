@@ -1,5 +1,5 @@
 """Watching a search: reporters called by the runner, and the picture of a run (fitness and species over
-generations; the best network is drawn by :func:`mpnet.draw.draw`). Matplotlib is needed for pictures only.
+generations; the best network is drawn by :func:`mpnet.viz.draw.draw`). Matplotlib is needed for pictures only.
 """
 import os
 from typing import TYPE_CHECKING, Any, Optional, Union

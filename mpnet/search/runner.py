@@ -17,10 +17,10 @@ from .evaluate import Evaluator, Finetune, LocalEvaluator
 from .genome import Weights
 from .history import History, Record
 from .neat import NEAT, Individual
-from ..draw import draw
+from ..viz.draw import draw
 from .reporters import ProgressBar, Reporter, plot_history
 from .tasks import Task, from_dict as task_from_dict
-from ..topology import Topology
+from ..graph.topology import Topology
 
 __all__ = ["run", "resume", "check_fit", "checkpoint_task", "Result", "Algorithm", "ALGORITHMS"]
 

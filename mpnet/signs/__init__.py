@@ -19,7 +19,7 @@ import torch
 from ..checks import check_choice, check_dtype, check_float, check_fraction, check_int
 from ..errors import ArgumentError
 from ..model import Network
-from ..topology import Topology
+from ..graph.topology import Topology
 from .ensemble import infer_ensemble
 from .fitting import Effort, MultistartResult, _as_data, _wiring, multistart
 from .noise import NoiseEstimate, estimate_noise

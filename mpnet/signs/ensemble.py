@@ -24,7 +24,7 @@ from ..checks import check_choice, check_float, check_fraction, check_int
 from ..model import Network
 from .report import EdgeSign, SignReport
 from .symmetry import Flip, flip, flip_symmetries, reference_edges
-from ..topology import Topology
+from ..graph.topology import Topology
 from ..train import LOSSES, fit
 
 __all__ = ["infer_ensemble"]

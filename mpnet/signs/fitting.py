@@ -24,7 +24,7 @@ from torch import Tensor
 from ..checks import as_tensor, check_finite, check_int
 from ..errors import ArgumentError, DataError
 from ..model import Network
-from ..topology import Topology
+from ..graph.topology import Topology
 from .lbfgs import minimize
 from .moves import mirror_edges, random_starts, redraw_neurons
 from .noise import NoiseEstimate, estimate_noise

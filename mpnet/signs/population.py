@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ..model import Network
-from ..topology import Topology
+from ..graph.topology import Topology
 
 __all__ = ["Population", "mse"]
 

@@ -19,7 +19,7 @@ from .fitting import Effort, Workspace, search
 from .noise import estimate_noise
 from .report import EdgeSign, SignReport
 from .symmetry import Flip, flip_symmetries, reference_edges
-from ..topology import Topology
+from ..graph.topology import Topology
 
 __all__ = ["infer_refit", "regimes"]
 

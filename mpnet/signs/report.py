@@ -5,7 +5,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, Hashable, List, Optional, Tuple
 
-from ..topology import Topology
+from ..graph.topology import Topology
 
 __all__ = ["EdgeSign", "SignReport"]
 

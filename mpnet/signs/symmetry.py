@@ -20,7 +20,7 @@ regime; that case depends on the data and is detected by :mod:`mpnet.signs`.
 from dataclasses import dataclass
 from typing import Dict, Hashable, List, Optional, Tuple
 
-from ..topology import Topology
+from ..graph.topology import Topology
 
 __all__ = ["Flip", "flip", "flip_symmetries", "reference_edges", "ODD", "AFFINE_ODD", "EVEN"]
 

@@ -1,0 +1,333 @@
+"""Topologies as arrays: one topology or a batch of them in flat tensors, validated with array ops (between
+topology and compile; compile reads only this form).
+
+A :class:`~mpnet.Topology` is a set of Python objects (a ``Node`` per neuron, an ``Edge`` per connection):
+readable, editable, JSON-ready, and about a microsecond per object to build and check. An
+:class:`ArrayTopology` is the same declaration as columns (``src``, ``dst``, ``weight``, ... per edge;
+``activation``, ``bias``, ... per node), checked with a few tensor ops per column and per depth level, so a
+million-edge graph or a generation of ten thousand genomes takes milliseconds. It makes ``Topology``
+objects only when asked (:meth:`ArrayTopology.topology`).
+"""
+import math
+from operator import attrgetter, itemgetter
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .columns import ACT_CODE, AGG_CODE, Column, as_long, batch_columns
+from .depth import waves
+from ..threads import PassThreads
+from ..errors import ArgumentError, MismatchError
+from .topology import Edge, Node, Topology
+from .vocabulary import ACTIVATIONS, AGGREGATIONS
+
+__all__ = ["ArrayTopology"]
+
+_SIGN = {"+": 1, "-": -1, None: 0}
+_NODE_FIELDS = ("activation", "aggregation", "bias", "response", "dale")
+_EDGE_FIELDS = ("weight", "sign", "trainable")
+_first, _second = itemgetter(0), itemgetter(1)
+
+
+def _depth(src: Tensor, dst: Tensor, is_input: Tensor) -> Tensor:
+    with PassThreads(src.numel()):
+        return waves(src, dst, is_input).depth
+_SIGN_NAME = {1: "+", -1: "-", 0: None}
+
+
+class ArrayTopology:
+    """One topology, or a batch of topologies (their disjoint union), as flat tensors on the CPU.
+
+    Build one with :meth:`from_arrays` / :meth:`from_edge_index` (one graph), :meth:`from_batch` (many graphs
+    given as concatenated columns, e.g. a generation of genomes) or :meth:`from_topologies`; pass it to
+    :class:`mpnet.Network` like a :class:`~mpnet.Topology`. The checks are those of ``Topology`` and raise
+    the same errors, naming the graph, node and edge.
+
+    Graph ``t`` owns nodes ``node_ptr[t]:node_ptr[t+1]`` and edges ``edge_ptr[t]:edge_ptr[t+1]``; the node
+    indices in ``src``, ``dst``, ``inputs`` and ``outputs`` count over the whole union.
+
+    Attributes:
+        src, dst: ``[E]`` int64. weight: ``[E]`` float64, NaN where the network draws the weight.
+        sign: ``[E]`` int8, +1 / -1 fixed, 0 free (a Dale source's sign written in). trainable: ``[E]`` bool.
+        activation, aggregation: ``[N]`` int64 indices into :data:`~mpnet.graph.topology.ACTIVATIONS` /
+            :data:`~mpnet.graph.topology.AGGREGATIONS`. bias, response: ``[N]`` float64. dale: ``[N]`` int8.
+        inputs: ``[T, n_in]``, outputs: ``[T, n_out]``: node indices in column order.
+        depth: ``[N]`` as :meth:`mpnet.Topology.depth`. node_ptr, edge_ptr: ``[T + 1]``.
+        network_type: ``"feedforward"``, or ``"recurrent"`` / ``"ctrnn"`` for recurrent topologies (these
+            come only from :class:`~mpnet.Topology` objects, :meth:`from_topologies`).
+        batched: ``False`` for one graph built with :meth:`from_arrays` (a ``Network`` of it takes and gives
+            ``[batch, features]``), ``True`` for a batch.
+    """
+
+    def __init__(self, **columns: Any):
+        self.src: Tensor = columns["src"]
+        self.dst: Tensor = columns["dst"]
+        self.weight: Tensor = columns["weight"]
+        self.sign: Tensor = columns["sign"]
+        self.trainable: Tensor = columns["trainable"]
+        self.activation: Tensor = columns["activation"]
+        self.aggregation: Tensor = columns["aggregation"]
+        self.bias: Tensor = columns["bias"]
+        self.response: Tensor = columns["response"]
+        self.dale: Tensor = columns["dale"]
+        self.inputs: Tensor = columns["inputs"]
+        self.outputs: Tensor = columns["outputs"]
+        self.node_ptr: Tensor = columns["node_ptr"]
+        self.edge_ptr: Tensor = columns["edge_ptr"]
+        self.depth: Tensor = columns["depth"]
+        self.batched: bool = columns["batched"]
+        self._node_ids: Optional[List] = columns.get("node_ids")
+        self.topologies: Optional[List[Topology]] = columns.get("topologies")
+        # "feedforward" (made from arrays: always), "recurrent" or "ctrnn" (from recurrent topologies; then
+        # every non-input node has depth 1, cycles and self-loops included)
+        self.network_type: str = columns.get("network_type", "feedforward")
+
+    # ------------------------------------------------------------------------------------ sizes
+    @property
+    def num_graphs(self) -> int:
+        return self.node_ptr.numel() - 1
+
+    @property
+    def num_nodes(self) -> int:
+        return self.activation.numel()
+
+    @property
+    def num_edges(self) -> int:
+        return self.src.numel()
+
+    @property
+    def n_in(self) -> int:
+        return self.inputs.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.outputs.shape[1]
+
+    @property
+    def graph(self) -> Tensor:
+        """``[N]`` the graph of each node (torch_geometric's ``batch`` vector)."""
+        return torch.repeat_interleave(torch.arange(self.num_graphs), self.node_ptr.diff(),
+                                       output_size=self.num_nodes)
+
+    def __repr__(self) -> str:
+        return (f"ArrayTopology(graphs={self.num_graphs}, inputs={self.n_in}, outputs={self.n_out}, "
+                f"nodes={self.num_nodes}, edges={self.num_edges}"
+                f"{'' if self.network_type == 'feedforward' else ', ' + self.network_type})")
+
+    # ----------------------------------------------------------------------------- construction
+    @classmethod
+    def from_arrays(cls, src: Column, dst: Column, *, inputs: Column, outputs: Column,
+                    num_nodes: Optional[int] = None, weight: Optional[Column] = None, sign: Optional[Column] = None,
+                    trainable: Optional[Column] = None, bias: Optional[Column] = None,
+                    response: Optional[Column] = None, activation: Union[str, Column] = "relu",
+                    output_activation: str = "identity", aggregation: Union[str, Column] = "sum",
+                    dale: Optional[Column] = None, node_ids: Optional[Sequence] = None,
+                    drawn: Optional[Column] = None, warn: bool = True) -> "ArrayTopology":
+        """One graph from its edge columns; nodes are ``0 .. num_nodes - 1``.
+
+        Args:
+            src, dst: ``[E]`` node indices of each edge.
+            inputs, outputs: node indices, in the column order of the network's inputs and outputs.
+            num_nodes: defaults to one more than the largest index named.
+            weight: ``[E]`` finite initial weights; ``None`` lets the network draw them all, ``drawn``
+                (``[E]`` bool) those of some edges.
+            sign: ``[E]`` +1 / -1 (fixed sign) or 0 (free). trainable: ``[E]`` bool (``False``: frozen).
+            bias, response: ``[N]`` (default 0 and 1).
+            activation: the hidden neurons' activation name, or one name or code per node;
+                ``output_activation`` applies to the outputs when ``activation`` is one name.
+            aggregation: one name, or one name or code per node. dale: ``[N]`` +1 / -1 / 0.
+            node_ids: ``[N]`` ids for the topologies this makes and for error messages (default: indices).
+            warn: warn (:class:`~mpnet.errors.TopologyWarning`) about nodes off every input-to-output path.
+
+        Raises:
+            TopologyError: any subclass, as :class:`~mpnet.Topology` raises for the same mistake.
+
+        Example:
+            >>> arrays = ArrayTopology.from_arrays([0, 1, 2], [2, 2, 3], inputs=[0, 1], outputs=[3],
+            ...                                    weight=[0.5, -0.5, 2.0])
+            >>> arrays
+            ArrayTopology(graphs=1, inputs=2, outputs=1, nodes=4, edges=3)
+        """
+        src, dst = as_long(src, "src"), as_long(dst, "dst")
+        ins, outs = as_long(inputs, "inputs").view(1, -1), as_long(outputs, "outputs").view(1, -1)
+        if num_nodes is None:
+            named = torch.cat([src, dst, ins.view(-1), outs.view(-1)])
+            num_nodes = int(named.max()) + 1 if named.numel() else 0
+        made = cls.from_batch([num_nodes], src, dst, [src.numel()], inputs=ins, outputs=outs, weight=weight,
+                              sign=sign, trainable=trainable, bias=bias, response=response, activation=activation,
+                              output_activation=output_activation, aggregation=aggregation, dale=dale,
+                              node_ids=node_ids, drawn=drawn, warn=warn)
+        made.batched = False
+        return made
+
+    @classmethod
+    def from_edge_index(cls, edge_index: Column, **kwargs: Any) -> "ArrayTopology":
+        """:meth:`from_arrays` with torch_geometric's ``edge_index [2, E]`` (row 0 sources, row 1 targets)."""
+        edge_index = as_long(edge_index, "edge_index")
+        if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+            raise ValueError(f"Expected 'edge_index' of shape [2, num_edges] (got {list(edge_index.shape)}).")
+        return cls.from_arrays(edge_index[0], edge_index[1], **kwargs)
+
+    @classmethod
+    def from_batch(cls, num_nodes: Column, src: Column, dst: Column, num_edges: Column, *, inputs: Column,
+                   outputs: Column, weight: Optional[Column] = None, sign: Optional[Column] = None,
+                   trainable: Optional[Column] = None, bias: Optional[Column] = None,
+                   response: Optional[Column] = None, activation: Union[str, Column] = "relu",
+                   output_activation: str = "identity", aggregation: Union[str, Column] = "sum",
+                   dale: Optional[Column] = None, node_ids: Optional[Sequence] = None,
+                   drawn: Optional[Column] = None, warn: bool = True) -> "ArrayTopology":
+        """``T`` graphs given as concatenated columns: graph ``t`` has ``num_nodes[t]`` nodes and the next
+        ``num_edges[t]`` edges, whose ``src``/``dst`` count from its own first node (0).
+
+        This is the compact form of a generation of genomes (what a worker needs to build its batched
+        :class:`~mpnet.Network`): a few flat arrays, no Python object per gene. The other columns are those of
+        :meth:`from_arrays`, concatenated over the graphs.
+
+        Args:
+            inputs, outputs: ``[n]`` local indices shared by every graph (NEAT: inputs ``0 .. n_in - 1``,
+                outputs next), or ``[T, n]``, one row per graph.
+        """
+        with PassThreads(len(src)):                  # checks and waves: one pass over the edges
+            return cls(**batch_columns(num_nodes, src, dst, num_edges, inputs, outputs, weight, sign, trainable,
+                                       bias, response, activation, output_activation, aggregation, dale, node_ids,
+                                       warn, drawn), batched=True)
+
+    @classmethod
+    def from_topologies(cls, topologies: Union[Topology, Sequence[Topology]]) -> "ArrayTopology":
+        """The disjoint union of validated topologies, in their order (a Python pass over their nodes and
+        edges; nothing is checked again). One :class:`~mpnet.Topology` gives ``batched=False``.
+
+        Raises:
+            MismatchError: the topologies do not all have the same number of inputs and outputs.
+        """
+        single = isinstance(topologies, Topology)
+        topos = [topologies] if single else list(topologies)
+        if not topos:
+            raise MismatchError("Expected at least one topology (got an empty list).")
+        n_in, n_out = len(topos[0].inputs), len(topos[0].outputs)
+        kinds = {getattr(t, "network_type", "feedforward") for t in topos}
+        if len(kinds) > 1:
+            raise MismatchError(f"The topologies mix network types {sorted(kinds)}; one Network computes one "
+                                f"kind (declare them all recurrent=..., or none).")
+        network_type = kinds.pop()
+        node_rows, edge_rows, src, dst, ins, outs, counts, ecounts = [], [], [], [], [], [], [], []
+        node_fields, edge_fields = attrgetter(*_NODE_FIELDS), attrgetter(*_EDGE_FIELDS)
+        offset = 0
+        for t, topo in enumerate(topos):      # C-level map() over each topology's objects: ~1 us a node
+            if (len(topo.inputs), len(topo.outputs)) != (n_in, n_out):
+                raise MismatchError(f"Topology {t} has {len(topo.inputs)} inputs and {len(topo.outputs)} outputs "
+                                    f"but topology 0 has {n_in} and {n_out}; batched topologies must agree on "
+                                    f"both (the input columns and output columns are shared).")
+            nodes, edges = topo.nodes, topo.edges
+            index = dict(zip(nodes, range(offset, offset + len(nodes)))).__getitem__
+            node_rows += map(node_fields, nodes.values())
+            edge_rows += map(edge_fields, edges.values())
+            src += map(index, map(_first, edges))
+            dst += map(index, map(_second, edges))
+            ins += map(index, topo.inputs)
+            outs += map(index, topo.outputs)
+            counts.append(len(nodes))
+            ecounts.append(len(edges))
+            offset += len(nodes)
+        act, agg, bias, resp, dale = zip(*node_rows)
+        weight, sign, train = zip(*edge_rows) if edge_rows else ((), (), ())
+        act, agg = list(map(ACT_CODE.__getitem__, act)), list(map(AGG_CODE.__getitem__, agg))
+        dale = list(map(_SIGN.__getitem__, dale))
+        weight, sign = [math.nan if w is None else w for w in weight], list(map(_SIGN.__getitem__, sign))
+        T = len(topos)
+
+        def col(values: list, dtype) -> Tensor:     # numpy reads a Python list ~5x faster than torch.tensor
+            return torch.from_numpy(np.array(values, dtype=dtype))
+        node_ptr, edge_ptr = torch.zeros(T + 1, dtype=torch.long), torch.zeros(T + 1, dtype=torch.long)
+        node_ptr[1:], edge_ptr[1:] = col(counts, np.int64).cumsum(0), col(ecounts, np.int64).cumsum(0)
+        src_t, dst_t = col(src, np.int64), col(dst, np.int64)
+        ins_t = col(ins, np.int64).view(T, n_in)
+        is_input = torch.zeros(len(act), dtype=torch.bool)
+        is_input[ins_t.view(-1)] = True
+        # a recurrent topology's depth (Topology.depth): inputs 0, every other node 1 (one synchronous step)
+        depth = _depth(src_t, dst_t, is_input) if network_type == "feedforward" else (~is_input).long()
+        return cls(src=src_t, dst=dst_t, weight=col(weight, np.float64), sign=col(sign, np.int8),
+                   trainable=col(list(train), np.bool_), activation=col(act, np.int64), aggregation=col(agg, np.int64),
+                   bias=col(bias, np.float64), response=col(resp, np.float64), dale=col(dale, np.int8),
+                   inputs=ins_t, outputs=col(outs, np.int64).view(T, n_out), node_ptr=node_ptr, edge_ptr=edge_ptr,
+                   depth=depth, batched=not single, topologies=topos, network_type=network_type)
+
+    @classmethod
+    def of(cls, topology: Union["ArrayTopology", Topology, Sequence[Topology]]) -> "ArrayTopology":
+        """``topology`` itself if it is an ArrayTopology, else :meth:`from_topologies`."""
+        return topology if isinstance(topology, ArrayTopology) else cls.from_topologies(topology)
+
+    def columns(self, start: int = 0, stop: Optional[int] = None) -> Dict[str, Any]:
+        """Graphs ``start .. stop - 1`` as the keyword arguments of :meth:`from_batch` (local indices, one
+        tensor per column; node ids only when given): a compact, picklable shard of a generation, e.g. for a
+        worker that builds its own batched Network with ``ArrayTopology.from_batch(**cols, warn=False)``."""
+        if self.network_type != "feedforward":
+            raise ArgumentError(f"columns() gives the arguments of from_batch, which builds feed-forward graphs; "
+                                f"this batch is {self.network_type}. Send its topologies instead "
+                                f"(arrays.topologies[start:stop], e.g. as Topology.to_dict()).")
+        stop = self.num_graphs if stop is None else stop
+        if not 0 <= start < stop <= self.num_graphs:
+            raise IndexError(f"Expected 0 <= start < stop <= {self.num_graphs} (got {start}, {stop}).")
+        n0, n1, e0, e1 = (int(v) for v in (self.node_ptr[start], self.node_ptr[stop], self.edge_ptr[start],
+                                           self.edge_ptr[stop]))
+        edge_base = self.node_ptr[:-1][torch.searchsorted(self.node_ptr, self.src[e0:e1], right=True) - 1]
+        base = self.node_ptr[start:stop].view(-1, 1)
+        weight = self.weight[e0:e1]
+        cols = dict(num_nodes=self.node_ptr[start + 1:stop + 1] - self.node_ptr[start:stop],
+                    src=self.src[e0:e1] - edge_base, dst=self.dst[e0:e1] - edge_base,
+                    num_edges=self.edge_ptr[start + 1:stop + 1] - self.edge_ptr[start:stop],
+                    inputs=self.inputs[start:stop] - base, outputs=self.outputs[start:stop] - base,
+                    weight=torch.nan_to_num(weight, nan=0.0), drawn=weight.isnan(), sign=self.sign[e0:e1],
+                    trainable=self.trainable[e0:e1], bias=self.bias[n0:n1], response=self.response[n0:n1],
+                    activation=self.activation[n0:n1], aggregation=self.aggregation[n0:n1], dale=self.dale[n0:n1])
+        if self._node_ids is not None or self.topologies is not None:
+            cols["node_ids"] = self.node_ids()[n0:n1]
+        return cols
+
+    # ------------------------------------------------------------------------------ read back
+    def node_ids(self) -> List:
+        """The id of every node, graph after graph (given ids, the topologies' ids, or local indices)."""
+        if self._node_ids is None:
+            if self.topologies is not None:
+                self._node_ids = [n for topo in self.topologies for n in topo.nodes]
+            else:
+                self._node_ids = (torch.arange(self.num_nodes) - self.node_ptr[:-1][self.graph]).tolist()
+        return self._node_ids
+
+    def topology(self, t: int = 0, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None) -> Topology:
+        """Graph ``t`` as a :class:`~mpnet.Topology`; ``weight [E]`` and ``bias [N]`` (float64, union order)
+        replace the declared numbers of its trainable edges and non-input nodes when given. Made from
+        arrays, its nodes are declared inputs first, then the hidden neurons, then the outputs."""
+        n0, n1, e0, e1 = (int(v) for v in (self.node_ptr[t], self.node_ptr[t + 1], self.edge_ptr[t],
+                                           self.edge_ptr[t + 1]))
+        if weight is not None:
+            weight = torch.where(self.trainable[e0:e1], weight[e0:e1], self.weight[e0:e1])
+        if self.topologies is not None:
+            topo = self.topologies[t]
+            if weight is None and bias is None:
+                return topo
+            nodes = topo.nodes
+            w = {} if weight is None else dict(zip(topo.edges, weight.tolist()))
+            b = {} if bias is None else {n: b for n, b in zip(nodes, bias[n0:n1].tolist())
+                                         if nodes[n].role != "input"}
+            return topo.with_weights(w, b)
+        ids = self.node_ids()[n0:n1]
+        ins, outs = self.inputs[t].tolist(), self.outputs[t].tolist()
+        role = {**{i: "input" for i in ins}, **{o: "output" for o in outs}}
+        order = ins + [i for i in range(n0, n1) if i not in role] + outs
+        b, act, agg, resp, dale = (c[n0:n1].tolist() for c in (self.bias if bias is None else bias, self.activation,
+                                                               self.aggregation, self.response, self.dale))
+        nodes = [Node(ids[i - n0], role.get(i, "hidden"), ACTIVATIONS[act[i - n0]], AGGREGATIONS[agg[i - n0]],
+                      0.0 if role.get(i) == "input" else b[i - n0], _SIGN_NAME[dale[i - n0]], resp[i - n0])
+                 for i in order]
+        w = (self.weight[e0:e1] if weight is None else weight).tolist()
+        edges = [Edge(ids[s - n0], ids[d - n0], None if math.isnan(wi) else wi, _SIGN_NAME[sg], tr)
+                 for s, d, wi, sg, tr in zip(self.src[e0:e1].tolist(), self.dst[e0:e1].tolist(), w,
+                                             self.sign[e0:e1].tolist(), self.trainable[e0:e1].tolist())]
+        return Topology(nodes, edges, warn=False)
+
+    def to_topologies(self) -> List[Topology]:
+        """Every graph as a :class:`~mpnet.Topology` (see :meth:`topology`)."""
+        return [self.topology(t) for t in range(self.num_graphs)]

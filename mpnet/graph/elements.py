@@ -1,0 +1,119 @@
+"""The parts of a declaration: :class:`Node`, :class:`Edge` and the names they use (graph stage, pure Python).
+
+:class:`~mpnet.graph.topology.Topology` assembles and validates them; here they are plain frozen records.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, List, Mapping, NamedTuple, Optional, Tuple, Union
+
+from ..errors import FormatError
+from .ties import TieSpec, normalize_tie
+
+__all__ = ["Node", "Edge", "Unreachable", "NodeId", "EdgeKey", "FORMAT", "FORMAT_VERSION", "NETWORK_TYPES"]
+
+NodeId = Union[str, int]
+EdgeKey = Tuple[NodeId, NodeId]
+
+FORMAT = "mpnet.topology"
+FORMAT_VERSION = 1
+#: What a topology computes (neat-python's names): an acyclic pass, a discrete-time recurrent network
+#: (``neat.nn.RecurrentNetwork``), or a continuous-time one (``neat.ctrnn.CTRNN``).
+NETWORK_TYPES = ("feedforward", "recurrent", "ctrnn")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A neuron.
+
+    Args:
+        id: a string or an int, unique in its topology.
+        role: ``"input"``, ``"hidden"`` or ``"output"``.
+        activation: one of :data:`ACTIVATIONS` (ignored for inputs).
+        aggregation: one of :data:`AGGREGATIONS` (ignored for inputs). A neuron with no incoming edge
+            aggregates to 0 whatever its aggregation.
+        bias: added to the aggregate before the activation; 0 unless set.
+        dale: ``"+"`` or ``"-"`` if the neuron obeys Dale's law (all outgoing edges share that sign).
+        response: a fixed multiplier of the aggregate, ``z = response * aggregate + bias`` (neat-python's
+            node response); 1 unless set. It is a constant, not a learned parameter.
+        time_constant: the neuron's time constant ``tau > 0`` in a continuous-time (``"ctrnn"``) topology,
+            ``dy/dt = (activation(z) - y) / tau``; 1 unless set, and unused by other topologies.
+        meta: free-form annotations (e.g. ``{"cell_class": "AVA", "transmitter": "Acetylcholine"}``), JSON
+            values only; carried through JSON and networkx, never read by the computation. Treat as read-only.
+    """
+    id: NodeId
+    role: str = "hidden"
+    activation: str = "relu"
+    aggregation: str = "sum"
+    bias: float = 0.0
+    dale: Optional[str] = None
+    response: float = 1.0
+    time_constant: float = 1.0
+    meta: Optional[Mapping[str, Any]] = field(default=None, hash=False)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A connection ``src -> dst`` carrying the message ``weight * h_src``.
+
+    Args:
+        src, dst: node ids.
+        weight: the initial weight, used exactly; ``None`` means "draw it at random" (see
+            :class:`mpnet.Network` for the default initialisation).
+        sign: ``"+"`` (weight >= 0), ``"-"`` (weight <= 0) or ``None`` (free).
+        trainable: ``False`` freezes the weight at its initial value.
+        tie: ``None`` (the edge has its own parameter), the name of a shared group, or terms
+            ``((group or None, coefficient), ...)``; see :mod:`mpnet.graph.ties`. ``sign``, ``weight`` and
+            ``trainable`` describe the edge's own parameter (unset when it has none).
+        meta: free-form annotations (e.g. ``{"synapses": 12, "transmitter": "GABA"}``), JSON values only;
+            carried through JSON and networkx, never read by the computation. Treat as read-only.
+    """
+    src: NodeId
+    dst: NodeId
+    weight: Optional[float] = None
+    sign: Optional[str] = None
+    trainable: bool = True
+    tie: TieSpec = None
+    meta: Optional[Mapping[str, Any]] = field(default=None, hash=False)
+
+    @property
+    def key(self) -> EdgeKey:
+        return (self.src, self.dst)
+
+    @classmethod
+    def from_mapping(cls, item: Mapping) -> "Edge":
+        """An edge from ``{"src", "dst"[, "weight", "sign", "trainable"]}`` (a JSON entry or a user's dict).
+
+        Raises:
+            FormatError: a key is missing or unknown.
+        """
+        unknown = set(item) - {"src", "dst", "weight", "sign", "trainable", "tie", "meta"}
+        if unknown or not {"src", "dst"} <= set(item):
+            raise FormatError(f"Edge entry {dict(item)!r}: needs 'src' and 'dst' and may have 'weight', 'sign', "
+                              f"'trainable', 'tie', 'meta' (unknown keys {sorted(map(str, unknown))}).")
+        meta = item.get("meta")
+        if meta is not None and not isinstance(meta, Mapping):
+            raise FormatError(f"Edge entry {dict(item)!r}: 'meta' must be an object (got {type(meta).__name__}).")
+        tie = normalize_tie(item.get("tie"), f"Edge {item['src']!r} -> {item['dst']!r}")
+        return cls(item["src"], item["dst"], item.get("weight"), item.get("sign"), item.get("trainable", True),
+                   tie, None if meta is None else dict(meta))
+
+    def __repr__(self) -> str:
+        parts = [f"{self.src!r}->{self.dst!r}", "w=None" if self.weight is None else f"w={self.weight:.4g}"]
+        if self.sign is not None:
+            parts.append(f"sign={self.sign}")
+        if not self.trainable:
+            parts.append("frozen")
+        if self.tie is not None:
+            parts.append(f"tie={self.tie!r}")
+        return "Edge(" + ", ".join(parts) + ")"
+
+
+class Unreachable(NamedTuple):
+    """Nodes that take no part in any input-to-output path (allowed, but usually a mistake)."""
+    unreached: List[NodeId]   # non-input nodes that no input reaches (outputs among them compute a constant)
+    dead_ends: List[NodeId]   # non-output nodes that reach no output (their value is never used)
+
+
+def _default_activation(role: str) -> str:
+    return {"input": "identity", "output": "identity"}.get(role, "relu")

@@ -1,0 +1,395 @@
+"""Declaring a network: neurons are nodes, connections are directed weighted edges (pure Python, no torch).
+
+A :class:`Topology` is immutable and valid by construction: every check happens in its constructor and a
+failure raises a :class:`~mpnet.errors.TopologyError` naming the culprit. It is the input of
+:mod:`mpnet.engine.compile` and the output of :meth:`mpnet.Network.to_topology`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+
+from ..errors import (ArgumentError, CycleError, DuplicateNodeError, FormatError, RoleError, SignConflictError,
+                      TopologyError, TopologyWarning, UnknownNodeError, located)
+from .adapters import borrow
+from .ties import Tie, TieSpec, check_ties, normalize_tie
+from .validate import check_edge, check_finite, check_id, check_node, find_cycle, fmt_node
+from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
+
+__all__ = ["Node", "Edge", "Tie", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIVATIONS", "AGGREGATIONS",
+           "FORMAT_VERSION", "NETWORK_TYPES"]
+
+from .elements import (FORMAT, FORMAT_VERSION, NETWORK_TYPES, Edge, EdgeKey, Node, NodeId, Unreachable,
+                       _default_activation)
+
+
+class Topology:
+    """An immutable, validated network declaration: nodes (neurons) and directed edges (connections).
+
+    Build one with :meth:`from_edges` (the short way) or from explicit :class:`Node` and :class:`Edge`
+    lists. Node order is kept: inputs in the given order, outputs in the given order; it fixes the
+    column order of the network's inputs and outputs.
+
+    Args:
+        nodes: the neurons, each id once.
+        edges: the connections; a Dale neuron's sign is written into each of its free outgoing edges.
+        warn: emit a :class:`~mpnet.errors.TopologyWarning` when :meth:`unreachable` is not empty.
+        recurrent: ``False`` (a feed-forward DAG: a cycle is an error), ``True`` (a discrete-time recurrent
+            network: cycles and self-loops allowed, each step computes every neuron from the previous
+            step's values, as ``neat.nn.RecurrentNetwork``) or ``"ctrnn"`` (continuous time, as
+            ``neat.ctrnn.CTRNN``, with per-neuron ``time_constant``); a name of :data:`NETWORK_TYPES` works
+            too. See :mod:`mpnet.engine.recurrent`.
+        ties: the shared parameters (:class:`~mpnet.graph.ties.Tie`) that edges name in their ``tie``.
+
+    Raises:
+        TopologyError: any subclass, see :mod:`mpnet.errors`.
+    """
+
+    def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, warn: bool = True,
+                 recurrent: Union[bool, str] = False, ties: Iterable[Tie] = ()):
+        kinds = {False: "feedforward", True: "recurrent", **{k: k for k in NETWORK_TYPES}}
+        if not isinstance(recurrent, (bool, str)) or recurrent not in kinds:
+            raise ArgumentError(f"recurrent={recurrent!r}; expected False (feed-forward), True (discrete-time "
+                                f"recurrent) or 'ctrnn' (continuous-time recurrent), or a network type "
+                                f"{list(NETWORK_TYPES)}.")
+        #: ``"feedforward"``, ``"recurrent"`` or ``"ctrnn"`` (see :data:`NETWORK_TYPES`).
+        self.network_type: str = kinds[recurrent]
+        self._nodes: Dict[NodeId, Node] = {}
+        for node in nodes:
+            if not isinstance(node, Node):
+                raise RoleError(f"Expected Node objects in nodes (got a {type(node).__name__}: {node!r:.60}).")
+            check_id(node.id, "Node id")
+            if node.id in self._nodes:
+                raise DuplicateNodeError(f"Node {fmt_node(node.id)} is declared twice; node ids must be "
+                                         f"unique. Rename one of them.")
+            node = check_node(node)
+            self._nodes[node.id] = node
+        self.inputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "input")
+        self.outputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "output")
+        if not self.inputs:
+            raise RoleError("The topology has no input node; declare at least one (role='input').")
+        if not self.outputs:
+            raise RoleError("The topology has no output node; declare at least one (role='output').")
+        self._edges: Dict[EdgeKey, Edge] = {}
+        for edge in edges:
+            if not isinstance(edge, Edge):
+                raise FormatError(f"Expected Edge objects in edges (got a {type(edge).__name__}: {edge!r:.60}).")
+            if edge.tie is not None:
+                edge = replace(edge, tie=normalize_tie(edge.tie, f"Edge {fmt_node(edge.src)} -> {fmt_node(edge.dst)}"))
+            edge = check_edge(edge, self._nodes, self._edges, recurrent=self.recurrent)
+            self._edges[edge.key] = edge
+        #: ``{name: Tie}``: the shared parameters, in declaration order (see :mod:`mpnet.graph.ties`).
+        self.ties: Dict[str, Tie] = check_ties(ties, self._edges, self._nodes)
+        self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
+        self._pred: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
+        for src, dst in self._edges:
+            self._succ[src].append(dst)
+            self._pred[dst].append(src)
+        cycle = None if self.recurrent else find_cycle(self._succ, list(self._nodes))
+        if cycle is not None:
+            path = " -> ".join(fmt_node(n) for n in cycle)
+            raise CycleError(f"The edges contain a cycle: {path}. A feed-forward network must be acyclic; "
+                             f"remove one of these edges (e.g. {fmt_node(cycle[-2])} -> "
+                             f"{fmt_node(cycle[-1])}), or declare the topology recurrent=True.", cycle)
+        if warn:
+            lost = self.unreachable()
+            if lost.unreached or lost.dead_ends:
+                warnings.warn(f"Topology has nodes off every input-to-output path (kept, not dropped): "
+                              f"no input reaches {lost.unreached}; no output is reached from "
+                              f"{lost.dead_ends}.", TopologyWarning, stacklevel=2)
+
+    # ---------------------------------------------------------------------------------- construction
+    @classmethod
+    def from_edges(cls, edges: Iterable[Union[Sequence, Mapping]], inputs: Sequence[NodeId],
+                   outputs: Sequence[NodeId], *, activation: str = "relu", output_activation: str = "identity",
+                   aggregation: str = "sum", signs: Optional[Mapping[EdgeKey, Optional[str]]] = None,
+                   dale: Optional[Mapping[NodeId, str]] = None, biases: Optional[Mapping[NodeId, float]] = None,
+                   activations: Optional[Mapping[NodeId, str]] = None,
+                   aggregations: Optional[Mapping[NodeId, str]] = None,
+                   responses: Optional[Mapping[NodeId, float]] = None,
+                   frozen: Iterable[EdgeKey] = (), hidden: Sequence[NodeId] = (), warn: bool = True,
+                   recurrent: Union[bool, str] = False,
+                   time_constants: Optional[Mapping[NodeId, float]] = None, ties: Iterable[Tie] = ()) -> "Topology":
+        """Declare a network from its edge list; hidden neurons are the nodes that are neither inputs nor
+        outputs, in order of first appearance.
+
+        Args:
+            edges: ``(src, dst)``, ``(src, dst, weight)`` or a dict with keys ``src, dst`` and optionally
+                ``weight, sign, trainable``.
+            inputs, outputs: node ids, in the column order of the network's inputs and outputs.
+            activation: default activation of hidden neurons; ``output_activation`` that of outputs.
+            aggregation: default aggregation of every non-input neuron.
+            signs: ``{(src, dst): "+" | "-" | None}`` fixed edge signs.
+            dale: ``{node: "+" | "-"}`` neurons obeying Dale's law.
+            biases, activations, aggregations, responses: per-node overrides.
+            frozen: edges whose weight stays at its (given) initial value.
+            hidden: extra hidden neurons to declare even if no edge mentions them.
+            recurrent: ``True`` or ``"ctrnn"`` to allow cycles and self-loops (see the class).
+            time_constants: per-node time constants of a ``"ctrnn"`` topology (1 unless given).
+            ties: shared parameters named by the edges' ``tie`` (see :mod:`mpnet.graph.ties`).
+
+        Example:
+            >>> topo = Topology.from_edges([("x", "h", 0.5), ("h", "y", -1.0)], inputs=["x"], outputs=["y"])
+            >>> topo.edges[("h", "y")].weight
+            -1.0
+        """
+        parsed = []
+        for item in edges:
+            if isinstance(item, Mapping):
+                parsed.append(Edge.from_mapping(item))
+            else:
+                item = tuple(item)
+                if len(item) not in (2, 3):
+                    raise FormatError(f"Edge {item!r} must be (src, dst) or (src, dst, weight).")
+                parsed.append(Edge(item[0], item[1], item[2] if len(item) == 3 else None))
+        signs, frozen = dict(signs or {}), set(frozen)
+        known_keys = {e.key for e in parsed}
+        for key in list(signs) + list(frozen):
+            if tuple(key) not in known_keys:
+                raise UnknownNodeError(f"A sign or freeze is given for edge {key[0]!r} -> {key[1]!r}, which is "
+                                       f"not in the edge list. Add the edge or fix the key.")
+        parsed = [replace(e, sign=signs.get(e.key, e.sign), trainable=e.trainable and e.key not in frozen)
+                  for e in parsed]
+        overlap = set(inputs) & set(outputs)
+        if overlap:
+            raise RoleError(f"Nodes {sorted(map(str, overlap))} are both inputs and outputs; a node has one role.")
+        order: List[NodeId] = list(inputs)
+        seen = set(order)
+        for node_id in list(hidden) + [n for e in parsed for n in e.key]:
+            if node_id not in seen and node_id not in outputs:
+                seen.add(node_id)
+                order.append(node_id)
+        order += list(outputs)
+        for what, table in (("dale", dale), ("biases", biases), ("activations", activations),
+                            ("aggregations", aggregations), ("responses", responses),
+                            ("time_constants", time_constants)):
+            for node_id in (table or {}):
+                if node_id not in order:
+                    raise UnknownNodeError(f"{what} names node {node_id!r}, which no edge, input or output "
+                                           f"declares. Fix the id or add the node.")
+        input_set, output_set = set(inputs), set(outputs)
+        nodes = []
+        for node_id in order:
+            role = "input" if node_id in input_set else "output" if node_id in output_set else "hidden"
+            default_act = "identity" if role == "input" else output_activation if role == "output" else activation
+            nodes.append(Node(node_id, role,
+                              activation=(activations or {}).get(node_id, default_act),
+                              aggregation=(aggregations or {}).get(node_id, aggregation),
+                              bias=(biases or {}).get(node_id, 0.0),
+                              dale=(dale or {}).get(node_id),
+                              response=(responses or {}).get(node_id, 1.0),
+                              time_constant=(time_constants or {}).get(node_id, 1.0)))
+        return cls(nodes, parsed, warn=warn, recurrent=recurrent, ties=ties)
+
+    # --------------------------------------------------------------------------------------- access
+    @property
+    def nodes(self) -> Dict[NodeId, Node]:
+        """``{id: Node}`` in declaration order (a copy)."""
+        return dict(self._nodes)
+
+    @property
+    def edges(self) -> Dict[EdgeKey, Edge]:
+        """``{(src, dst): Edge}`` in declaration order (a copy)."""
+        return dict(self._edges)
+
+    @property
+    def recurrent(self) -> bool:
+        """Whether cycles are allowed (``network_type`` "recurrent" or "ctrnn")."""
+        return self.network_type != "feedforward"
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self._nodes)
+
+    @property
+    def num_edges(self) -> int:
+        return len(self._edges)
+
+    def predecessors(self, node_id: NodeId) -> List[NodeId]:
+        return list(self._pred[node_id])
+
+    def successors(self, node_id: NodeId) -> List[NodeId]:
+        return list(self._succ[node_id])
+
+    def depth(self) -> Dict[NodeId, int]:
+        """Longest path from the inputs: inputs 0; a non-input neuron 1 + the deepest of its sources (1 if
+        it has none). Neurons of equal depth can be computed together. In a recurrent topology every
+        non-input neuron has depth 1: one synchronous step computes them all."""
+        if self.recurrent:
+            return {n: 0 if node.role == "input" else 1 for n, node in self._nodes.items()}
+        depth: Dict[NodeId, int] = {}
+        indeg = {n: len(p) for n, p in self._pred.items()}
+        ready = [n for n in self._nodes if indeg[n] == 0]
+        for n in ready:
+            depth[n] = 0 if self._nodes[n].role == "input" else 1
+        while ready:
+            node = ready.pop()
+            for child in self._succ[node]:
+                depth[child] = max(depth.get(child, 1), depth[node] + 1)
+                indeg[child] -= 1
+                if indeg[child] == 0:
+                    ready.append(child)
+        return {n: depth[n] for n in self._nodes}
+
+    def topological_order(self) -> List[NodeId]:
+        """Node ids sorted by depth (stable in declaration order)."""
+        depth = self.depth()
+        return sorted(self._nodes, key=lambda n: depth[n])
+
+    def unreachable(self) -> Unreachable:
+        """Non-input nodes no input reaches, and non-output nodes that reach no output. Nothing is
+        dropped: these nodes are computed like any other."""
+        def reach(starts, nbrs):
+            seen, stack = set(starts), list(starts)
+            while stack:
+                for m in nbrs[stack.pop()]:
+                    if m not in seen:
+                        seen.add(m)
+                        stack.append(m)
+            return seen
+        fwd, bwd = reach(self.inputs, self._succ), reach(self.outputs, self._pred)
+        return Unreachable([n for n in self._nodes if n not in fwd],
+                           [n for n in self._nodes if n not in bwd])
+
+    def with_weights(self, weights: Mapping[EdgeKey, float], biases: Optional[Mapping[NodeId, float]] = None,
+                     ties: Optional[Mapping[str, float]] = None) -> "Topology":
+        """A copy with some edge weights, node biases and tie values replaced; signs, flags and the wiring kept.
+        An edge without a parameter of its own (tied, :mod:`mpnet.graph.ties`) takes no weight: set its group's in
+        ``ties``.
+
+        Only the new numbers are checked (finite, and on the side of the edge's fixed or Dale sign): the wiring
+        is the validated one of ``self``, so this takes time linear in the number of replaced values.
+
+        Raises:
+            UnknownNodeError: a key names no edge, node or tie of the topology.
+            NonFiniteError: a value that is not a finite number.
+            SignConflictError: a weight against its edge's fixed sign (or its source's Dale sign).
+        """
+        unknown = ([k for k in weights if k not in self._edges] + [n for n in (biases or {}) if n not in self._nodes]
+                   + [g for g in (ties or {}) if g not in self.ties])
+        if unknown:
+            raise UnknownNodeError(f"with_weights names edges, nodes or ties not in the topology: {unknown[:5]}.")
+        edges = dict(self._edges)
+        for key, value in weights.items():
+            e = edges[key]
+            if type(value) is not float or not math.isfinite(value):   # messages built only on a failure
+                check_finite(value, f"The weight of Edge {fmt_node(e.src)} -> {fmt_node(e.dst)}", optional=False)
+                value = float(value)
+            if e.sign is not None and value * (1 if e.sign == "+" else -1) < 0:
+                raise SignConflictError(f"Edge {fmt_node(e.src)} -> {fmt_node(e.dst)} has fixed sign {e.sign!r} "
+                                        f"but with_weights gives it {value}. Give a weight of sign {e.sign!r} (or 0).")
+            edges[key] = Edge(e.src, e.dst, value, e.sign, e.trainable, e.tie, e.meta)
+        nodes = dict(self._nodes)
+        for node_id, value in (biases or {}).items():
+            n = nodes[node_id]
+            if type(value) is not float or not math.isfinite(value):
+                check_finite(value, f"The bias of node {fmt_node(node_id)}", optional=False)
+                value = float(value)
+            nodes[node_id] = Node(n.id, n.role, n.activation, n.aggregation, value, n.dale, n.response,
+                                  n.time_constant, n.meta)
+        new_ties = dict(self.ties)
+        for name, value in (ties or {}).items():
+            t = new_ties[name]
+            check_finite(value, f"The value of tie {name!r}", optional=False)
+            if t.sign is not None and value * (1 if t.sign == "+" else -1) < 0:
+                raise SignConflictError(f"Tie {name!r} has fixed sign {t.sign!r} but with_weights gives it {value}.")
+            new_ties[name] = replace(t, weight=float(value))
+        new = Topology.__new__(Topology)
+        new.__dict__.update(self.__dict__)   # the wiring (immutable, so shared) and anything derived from it
+        new._nodes, new._edges, new.ties = nodes, edges, new_ties
+        return new
+
+    def __eq__(self, other: object) -> bool:
+        # node order matters (it fixes the input and output columns); edge declaration order does not
+        return (isinstance(other, Topology) and self.network_type == other.network_type
+                and list(self._nodes.values()) == list(other._nodes.values()) and self._edges == other._edges
+                and self.ties == other.ties)
+
+    def __repr__(self) -> str:
+        kind = "" if self.network_type == "feedforward" else f", {self.network_type}"
+        return (f"Topology(inputs={len(self.inputs)}, outputs={len(self.outputs)}, "
+                f"hidden={self.num_nodes - len(self.inputs) - len(self.outputs)}, edges={self.num_edges}{kind}"
+                f"{f', ties={len(self.ties)}' if self.ties else ''})")
+
+    # ------------------------------------------------------------ conversions (lent by mpnet.io, mpnet.engine)
+    # These methods are the public face users expect of a Topology; the work lives in later stages (io.serialize,
+    # io.neat_io, engine.compile), which lend it through graph.adapters, so the graph stage imports none of them.
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready dict (versioned); :meth:`from_dict` inverts it exactly."""
+        return borrow("to_dict")(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, warn: bool = True) -> "Topology":
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            FormatError: the dict is not an mpnet topology, or of a newer version.
+        """
+        return borrow("from_dict")(data, warn=warn)
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Write the topology as JSON (atomically: a temporary file, then a rename)."""
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.to_dict(), f, indent=1)
+            f.write("\n")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike], *, warn: bool = True) -> "Topology":
+        """Read a topology written by :meth:`save`.
+
+        Raises:
+            TopologyError: the file is not a valid topology (not UTF-8 JSON, a field of the wrong type, an
+                invalid network); the message starts with the file's name and names the field.
+            FileNotFoundError: no such file.
+        """
+        data = borrow("read_json")(path)
+        try:
+            return cls.from_dict(data, warn=warn)
+        except TopologyError as err:
+            raise located(err, os.fspath(path)) from None
+
+    def to_networkx(self) -> Any:   # a networkx.DiGraph (networkx is imported only here)
+        """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attribute
+        ``mpnet_version`` the format version. :meth:`from_networkx` inverts it exactly."""
+        return borrow("to_networkx")(self)
+
+    @classmethod
+    def from_networkx(cls, graph, *, inputs: Optional[Sequence[NodeId]] = None,
+                      outputs: Optional[Sequence[NodeId]] = None, warn: bool = True,
+                      recurrent: Union[bool, str, None] = None) -> "Topology":
+        """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
+        ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response,
+        time_constant`` on nodes, ``weight, sign, trainable`` on edges) are optional; ``recurrent`` defaults
+        to the graph attribute ``network_type``."""
+        return borrow("from_networkx")(graph, inputs=inputs, outputs=outputs, warn=warn, recurrent=recurrent)
+
+    # ------------------------------------------------------------------- neat-python and PyG (thin)
+    @classmethod
+    def from_neat_json(cls, source, *, warn: bool = True) -> "Topology":
+        """Read neat-python's network JSON (a path, JSON text or dict); see :func:`mpnet.io.neat_io.from_neat_json`.
+        ``Network(Topology.from_neat_json(path))`` computes what neat's ``FeedForwardNetwork.activate`` (or
+        ``RecurrentNetwork.activate``, ``CTRNN.advance``) does."""
+        return borrow("from_neat_json")(source, warn=warn)
+
+    @classmethod
+    def from_neat_genome(cls, genome, config, *, warn: bool = True, network_type: Optional[str] = None
+                         ) -> "Topology":
+        """The network neat-python builds from a genome (feed-forward, recurrent or ctrnn); see
+        :func:`mpnet.io.neat_io.from_neat_genome`."""
+        return borrow("from_neat_genome")(genome, config, warn=warn, network_type=network_type)
+
+    def to_neat_json(self, path: Union[str, os.PathLike, None] = None, **kw) -> Dict[str, Any]:
+        """neat-python's network JSON (a dict; also written to ``path`` if given); see
+        :func:`mpnet.io.neat_io.to_neat_json`."""
+        return borrow("to_neat_json")(self, path, **kw)
+
+    def to_pyg(self):
+        """The compiled ``torch_geometric.data.Data`` with the weights, biases, responses, activation and
+        aggregation codes attached; see :func:`mpnet.engine.compile.to_pyg` (needs torch)."""
+        return borrow("to_pyg")(self)

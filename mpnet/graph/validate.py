@@ -1,0 +1,164 @@
+"""The checks a topology passes at construction; each failure names the culprit and the fix (pure Python)."""
+import math
+import numbers
+from dataclasses import replace
+from typing import Any, List, Mapping, Optional, Sequence
+
+from ..errors import (DaleConflictError, DuplicateEdgeError, InputEdgeError, NonFiniteError, RoleError,
+                     SelfLoopError, SignConflictError, TimeConstantError, UnknownActivationError,
+                     UnknownAggregationError, UnknownNodeError)
+from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
+
+__all__ = ["check_node", "check_edge", "find_cycle", "fmt_node", "check_finite", "check_id", "is_number"]
+
+NodeId = Any
+
+
+def fmt_node(node_id: NodeId) -> str:
+    return repr(node_id)
+
+
+def is_number(value: Any) -> bool:
+    """A real number that is not a bool (``True`` is not a weight; neither is the string ``"0.5"``)."""
+    kind = type(value)
+    if kind is float or kind is int:
+        return True
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:   # an int beyond the float range
+        return False
+
+
+def check_finite(value: Any, what: str, *, optional: bool = True) -> None:
+    """Raise NonFiniteError unless ``value`` is a finite real number (or None when ``optional``)."""
+    if value is None and optional:
+        return
+    shown = f"an int of {len(str(value))} digits" if isinstance(value, int) and len(str(value)) > 30 else repr(value)
+    if not is_number(value):
+        raise NonFiniteError(f"{what} is {shown} (a {type(value).__name__}); expected a finite number"
+                             + (", or None to let the network draw it." if optional else "."))
+    if not _finite(value):
+        raise NonFiniteError(f"{what} is {shown}; expected a finite number. Give a finite value"
+                             + (", or None to let the network draw it." if optional else "."))
+
+
+def check_id(node_id: Any, what: str) -> None:
+    """Raise RoleError unless ``node_id`` is a str or an int (not a bool)."""
+    if not isinstance(node_id, (str, int)) or isinstance(node_id, bool):
+        raise RoleError(f"{what} {node_id!r} has type {type(node_id).__name__}; expected str or int.")
+
+
+def check_sign(sign: Any, what: str) -> None:
+    if sign not in SIGNS:
+        raise SignConflictError(f"{what} has sign {sign!r}; expected one of '+', '-' or None (free).")
+
+
+def find_cycle(succ: Mapping[NodeId, List[NodeId]], order: Sequence[NodeId]) -> Optional[List[NodeId]]:
+    """Return one directed cycle as a node path ``[a, b, ..., a]``, or None. Iterative DFS."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    color = {n: WHITE for n in order}
+    for root in order:
+        if color[root] != WHITE:
+            continue
+        stack = [(root, iter(succ[root]))]
+        path = [root]
+        color[root] = GREY
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if color[child] == GREY:
+                    return path[path.index(child):] + [child]
+                if color[child] == WHITE:
+                    color[child] = GREY
+                    stack.append((child, iter(succ[child])))
+                    path.append(child)
+                    break
+            else:
+                color[node] = BLACK
+                stack.pop()
+                path.pop()
+    return None
+
+
+def check_node(node):
+    """Raise the TopologyError a malformed node deserves; return it normalised (float bias and response, so
+    that a NumPy scalar or an int given by a user writes back as JSON)."""
+    if node.role not in ROLES:
+        raise RoleError(f"Node {fmt_node(node.id)} has role {node.role!r}; expected one of {list(ROLES)}.")
+    if node.activation not in ACTIVATIONS:
+        raise UnknownActivationError(f"Node {fmt_node(node.id)} has activation {node.activation!r}; "
+                                     f"expected one of {list(ACTIVATIONS)}.")
+    if node.aggregation not in AGGREGATIONS:
+        raise UnknownAggregationError(f"Node {fmt_node(node.id)} has aggregation {node.aggregation!r}; "
+                                      f"expected one of {list(AGGREGATIONS)}.")
+    check_finite(node.bias, f"The bias of node {fmt_node(node.id)}", optional=False)
+    if not is_number(node.response) or not _finite(node.response):
+        raise NonFiniteError(f"The response of node {fmt_node(node.id)} is {node.response!r}; expected a "
+                             f"finite number (1 leaves the aggregate unscaled).")
+    check_sign(node.dale, f"Dale neuron {fmt_node(node.id)}")
+    tau = node.time_constant
+    if not is_number(tau) or not _finite(tau) or tau <= 0:
+        raise TimeConstantError(f"The time constant of node {fmt_node(node.id)} is {tau!r}; expected a finite "
+                                f"number > 0 (1 unless set; neat-python's default range is [0.01, 10]).")
+    if type(node.bias) is not float or type(node.response) is not float or type(tau) is not float:
+        return replace(node, bias=float(node.bias), response=float(node.response), time_constant=float(tau))
+    return node
+
+
+def check_edge(edge, nodes: Mapping, edges: Mapping, recurrent: bool = False):
+    """Raise the TopologyError a malformed edge deserves; return it normalised (float weight, the source's
+    Dale sign written in). ``recurrent`` allows self-loops."""
+    def name() -> str:   # built only for a message: this check runs once per edge of every topology
+        return f"Edge {fmt_node(edge.src)} -> {fmt_node(edge.dst)}"
+    for end, which in ((edge.src, "source"), (edge.dst, "target")):
+        if type(end) is not str and type(end) is not int:
+            check_id(end, f"{name()}: the {which} id")
+        if end not in nodes:
+            raise UnknownNodeError(f"{name()} refers to node {fmt_node(end)}, which is not declared. "
+                                   f"Declared nodes: {list(nodes)[:20]}"
+                                   f"{' ...' if len(nodes) > 20 else ''}. Declare it or fix the id.")
+    if edge.src == edge.dst and not recurrent:
+        raise SelfLoopError(f"{name()} is a self-loop; a feed-forward network has none. Remove it, or declare "
+                            f"the topology recurrent=True.")
+    if nodes[edge.dst].role == "input":
+        raise InputEdgeError(f"{name()} ends in input node {fmt_node(edge.dst)}; inputs take their value "
+                             f"from the data. Point the edge at a hidden or output node.")
+    if edge.key in edges:
+        raise DuplicateEdgeError(f"{name()} is declared twice; each (src, dst) pair carries one weight. "
+                                 f"Merge the two declarations.")
+    weight = edge.weight
+    if weight is not None and (type(weight) is not float or not math.isfinite(weight)):   # common cases: 1 test
+        check_finite(weight, f"The weight of {name()}")
+        weight = None if weight is None else float(weight)
+    if edge.sign is not None:
+        check_sign(edge.sign, name())
+    dale = nodes[edge.src].dale
+    sign = edge.sign
+    tie = edge.tie
+    own = tie is None or (not isinstance(tie, str) and any(g is None for g, _ in tie))
+    if dale is not None and own:   # an edge without a parameter of its own: its group's sign (mpnet.graph.ties)
+        if sign is not None and sign != dale:
+            raise DaleConflictError(f"{name()} has fixed sign {sign!r} but its source "
+                                    f"{fmt_node(edge.src)} is a Dale neuron of sign {dale!r}; all its "
+                                    f"outgoing edges must share that sign. Drop the edge's sign or the "
+                                    f"neuron's.")
+        if weight is not None and weight * (1 if dale == "+" else -1) < 0:
+            raise DaleConflictError(f"{name()} has initial weight {weight} but its source "
+                                    f"{fmt_node(edge.src)} is a Dale neuron of sign {dale!r}. Give a "
+                                    f"weight of sign {dale!r} (or 0).")
+        sign = dale
+    if sign is not None and weight is not None and weight * (1 if sign == "+" else -1) < 0:
+        raise SignConflictError(f"{name()} has fixed sign {sign!r} but initial weight {weight}. Give a "
+                                f"weight of sign {sign!r} (or 0), or leave the weight unset.")
+    if not isinstance(edge.trainable, bool):
+        raise SignConflictError(f"{name()} has trainable={edge.trainable!r}; expected True or False.")
+    if not edge.trainable and weight is None:
+        raise NonFiniteError(f"{name()} is frozen (trainable=False) but has no weight; a frozen edge "
+                             f"keeps its initial value, so give it one.")
+    if weight is edge.weight and sign is edge.sign:
+        return edge
+    return replace(edge, weight=weight, sign=sign)

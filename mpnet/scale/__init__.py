@@ -1,0 +1,6 @@
+"""Many networks at once and beyond one process: :mod:`~mpnet.scale.population` (``train_population``),
+:mod:`~mpnet.scale.packed` (a generation as a few numpy columns), :mod:`~mpnet.scale.ray_pool` (Ray workers,
+optional extra ``ray``) and :mod:`~mpnet.scale.syncs` (counting device-to-host synchronisations).
+
+May import: :mod:`mpnet.graph`, :mod:`mpnet.model`, :mod:`mpnet.train`.
+"""
