@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CUDA checks in one prepared run: a venv with a CUDA torch, the CUDA tests (tests/test_cuda.py and the
 # CUDA test of tests/test_model.py, torch's sync debug mode included), then the CPU-vs-CUDA table of
-# scripts/gpu_bench.py (the 6,000-edge DAG, the 50k-edge DAG, the 1,000- and 100,000-topology populations).
+# scripts/bench/gpu.py (the 6,000-edge DAG, the 50k-edge DAG, the 1,000- and 100,000-topology populations).
 #
 #   bash scripts/gpu_check.sh                  # everything, each step under its own time limit
 #   GPU_CHECK_QUICK=1 bash scripts/gpu_check.sh  # fewer repeats, no 100,000-topology population
@@ -55,7 +55,7 @@ tests=$?
 echo "tests exit status: $tests"
 
 step "CPU vs CUDA table (limit ${BENCH_LIMIT} s)"
-timeout "$BENCH_LIMIT" python scripts/gpu_bench.py ${GPU_CHECK_QUICK:+--quick}
+timeout "$BENCH_LIMIT" python scripts/bench.py gpu ${GPU_CHECK_QUICK:+--quick}
 echo "bench exit status: $?"
 
 step "done"

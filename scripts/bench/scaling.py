@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Time the two operations that used to be quadratic, at growing sizes, and print a table.
 
-    python scripts/time_scaling.py                    # sizes 10k, 20k, 100k; each case capped at 300 s
-    python scripts/time_scaling.py --sizes 1000 2000  # smaller, for a quick look
-    PYTHONPATH=/path/to/old/checkout python scripts/time_scaling.py --timeout 120   # an older mpnet
+    python scripts/bench.py scaling                    # sizes 10k, 20k, 100k; each case capped at 300 s
+    python scripts/bench.py scaling --sizes 1000 2000  # smaller, for a quick look
+    PYTHONPATH=/path/to/old/checkout python scripts/bench.py scaling --timeout 120   # an older mpnet
 
 * ``to_topology``: ``Network(topologies).to_topology()`` for N small sampled topologies (``random_dag(3, 2,
   8, avg_in_degree=2)``, about 24 edges each), i.e. reading a trained batch back; building the Network is

@@ -1,6 +1,6 @@
 """Time mpnet's forward and forward+backward on the question network and a 6,000-edge random DAG.
 
-    python scripts/time_core.py [--threads N] [--batch 256] [--repeats 200]
+    python scripts/bench.py core [--threads N] [--batch 256] [--repeats 200]
 
 Without ``--threads`` torch keeps its default thread count and mpnet picks each pass's threads
 (mpnet/threads.py); ``--threads N`` sets torch's. Prints the median and the minimum over the repeats

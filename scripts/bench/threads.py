@@ -2,8 +2,8 @@
 """The thread policy on a few passes: mpnet's default ('auto') against plain torch threading and one thread,
 on a quiet machine and while busy-loop processes hold cores.
 
-    python scripts/bench_threads.py               # busy 0 and 1
-    python scripts/bench_threads.py --busy 0 1 2 --repeats 15
+    python scripts/bench.py threads               # busy 0 and 1
+    python scripts/bench.py threads --busy 0 1 2 --repeats 15
 
 'auto' and 'torch' run with torch's default thread count: 'auto' is what mpnet does by default (one thread
 per pass unless the pass's levels are big, mpnet/threads.py); 'torch' is what a plain torch module does
@@ -24,11 +24,11 @@ import torch
 import mpnet
 import mpnet.threads
 
-from bench_build import neat_generation
-from bench_peers import GRAPHS, genomes, with_biases
+from build import neat_generation
+from peers import GRAPHS, genomes, with_biases
 
 DEFAULT_THREADS = torch.get_num_threads()
-MARKDOWN_INTRO = """What `python scripts/bench_threads.py` printed. *auto* is mpnet's default (one thread per pass
+MARKDOWN_INTRO = """What `python scripts/bench.py threads` printed. *auto* is mpnet's default (one thread per pass
 unless the pass's levels are big, then the faster of one thread and the size rule's count, timed; `mpnet/threads.py`),
 *torch* is plain torch threading (`mpnet.threads.set_threads("torch")`: every op on all of torch's
 threads), *1 thread* is `torch.set_num_threads(1)`. Every setting of a pass runs round-robin with the
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=10_000)
     parser.add_argument("--markdown", metavar="PATH", help="also write the tables as markdown")
     args = parser.parse_args()
-    lines = [f"command: {shlex.join(['python'] + sys.argv)}",
+    lines = [f"command: {shlex.join(['python', 'scripts/bench.py', 'threads'] + sys.argv[1:])}",
              f"torch {torch.__version__}, {DEFAULT_THREADS} default threads, {os.cpu_count()} CPUs, OMP_WAIT_POLICY="
              f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average at start {os.getloadavg()[0]:.2f}; "
              f"ms: median of {args.repeats}"]

@@ -3,8 +3,8 @@
 1,000 and 100,000 NEAT-sized genomes (the 100,000 are the 1,000 repeated 100 times), forward and
 forward+backward, float32. Each CUDA result is checked against the CPU's before it is timed.
 
-    python scripts/gpu_bench.py                   # needs a CUDA GPU; scripts/gpu_check.sh runs it
-    python scripts/gpu_bench.py --quick           # fewer repeats, no 100,000 population
+    python scripts/bench.py gpu                   # needs a CUDA GPU; scripts/gpu_check.sh runs it
+    python scripts/bench.py gpu --quick           # fewer repeats, no 100,000 population
 
 CPU times use the threads given by --threads (default: torch's default); CUDA times synchronise before and
 after each call (median of repeats after warm-up), so they include the launch of every level's kernels.
@@ -89,10 +89,10 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
-        raise SystemExit("gpu_bench.py needs a CUDA GPU (torch.cuda.is_available() is False).")
+        raise SystemExit("scripts/bench.py gpu needs a CUDA GPU (torch.cuda.is_available() is False).")
     torch.set_num_threads(args.threads)
     repeats = 3 if args.quick else 7
-    print(f"command: python scripts/gpu_bench.py {' '.join(argv or sys.argv[1:])}")
+    print(f"command: python scripts/bench.py gpu {' '.join(argv or sys.argv[1:])}")
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, CPU: {args.threads} torch threads of "
           f"{os.cpu_count()} cores; float32; ms = median of {repeats} calls after warm-up")
     rows: List[List[str]] = []

@@ -8,9 +8,9 @@ import torch
 
 import mpnet
 
-from bench_peers import Case, check, forward_backward, no_grad
-from bench_recurrent import neat_sequences
-from bench_report import Row
+from peers import Case, check, forward_backward, no_grad
+from recurrent import neat_sequences
+from report import Row
 
 CONNECTOME_STEPS, CONNECTOME_BATCH = 100, 64
 

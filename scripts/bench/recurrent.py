@@ -9,8 +9,8 @@ import torch
 
 import mpnet
 
-from bench_peers import Case, check, forward_backward, no_grad
-from bench_report import Row, Target
+from peers import Case, check, forward_backward, no_grad
+from report import Row, Target
 
 RECURRENT_STEPS = 50
 
