@@ -19,22 +19,27 @@ steps fixed at export from its ``advance_time``, ``time_step`` and clock.
 import logging
 import os
 import warnings
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from ..engine.functional import ACTIVATION_FNS
+from ..engine.compile import Level, Plan
+from ..engine.steps import ctrnn_schedule, discrete_schedule
 from ..model import Network
-from ..engine.recurrent import ctrnn_schedule, discrete_schedule
 
 __all__ = ["StaticNetwork", "StaticRecurrent", "to_torchscript", "to_torch_export", "to_onnx"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 class _Sum(nn.Module):
     """The fused (sum / mean) neurons of one level: ``z [R, B]`` by ``index_add`` over their edges."""
+
+    src: Tensor
+    dst: Tensor
+    weight: Tensor
 
     def __init__(self, src: Tensor, dst: Tensor, weight: Tensor, num_rows: int):
         super().__init__()
@@ -50,6 +55,15 @@ class _Sum(nn.Module):
 
 class _Padded(nn.Module):
     """Neurons of one level sharing a non-sum aggregation, their messages padded to ``[R, K, B]``."""
+
+    idx: Tensor
+    weight: Tensor
+    mask: Tensor
+    has: Tensor
+    response: Tensor
+    rows: Tensor
+    lo: Tensor
+    hi: Tensor
 
     def __init__(self, aggregation: str, src: Tensor, dst: Tensor, weight: Tensor, response: Tensor):
         super().__init__()
@@ -98,6 +112,8 @@ class _Padded(nn.Module):
 class _Level(nn.Module):
     """One depth: its groups' aggregates, the bias, the activation runs; returns the level's ``h``."""
 
+    bias: Tensor
+
     def __init__(self, groups: List[nn.Module], bias: Tensor, runs: List[Tuple[str, int, int]]):
         super().__init__()
         self.groups = nn.ModuleList(groups)
@@ -117,9 +133,12 @@ class StaticNetwork(nn.Module):
         ``T`` topologies (they share the input columns).
     """
 
+    out_rows: Tensor
+
     def __init__(self, net: Network):
         super().__init__()
         plan = net.plan
+        assert plan.edge_scale is not None and plan.row_response is not None   # set by Network (set_dtype)
         with torch.no_grad():
             weight = net.weight.detach().cpu()
         scale, resp, bias = plan.edge_scale.cpu(), plan.row_response.cpu(), net.bias.detach().cpu()
@@ -153,8 +172,9 @@ class StaticNetwork(nn.Module):
                 f"depth={len(self.levels)})")
 
 
-def _groups(plan, level, weight: Tensor) -> List[nn.Module]:
+def _groups(plan: Plan, level: Level, weight: Tensor) -> List[nn.Module]:
     """The aggregation groups of one level (``weight`` the network's, on the CPU)."""
+    assert plan.edge_scale is not None and plan.row_response is not None   # set by Network (set_dtype)
     scale, resp = plan.edge_scale.cpu(), plan.row_response.cpu()
     src, dst = plan.src.cpu(), plan.dst.cpu()
     groups: List[nn.Module] = []
@@ -181,6 +201,10 @@ class StaticRecurrent(nn.Module):
         (``[T, steps, batch, n_outputs]`` for ``T`` topologies) and the state after the last step.
     """
 
+    idle: Tensor
+    coef: Tensor
+    out_rows: Tensor
+
     def __init__(self, net: Network, steps: int, *, advance_time: Optional[float] = None,
                  time_step: Optional[float] = None, time: float = 0.0):
         super().__init__()
@@ -197,6 +221,7 @@ class StaticRecurrent(nn.Module):
                 raise ValueError("A ctrnn exports with its advance_time and time_step: give them to the Network or "
                                  "to the exporter.")
             schedule = ctrnn_schedule(steps, advance_time, time_step, time)
+            assert net._tau is not None   # a ctrnn Network keeps its time constants
             coef = torch.tensor(schedule.dt, dtype=torch.float64)[:, None] / net._tau[None, :]
         else:
             schedule, coef = discrete_schedule(steps), torch.zeros(0, 0, dtype=torch.float64)
@@ -215,7 +240,7 @@ class StaticRecurrent(nn.Module):
         self.num_graphs, self.n_in, self.n_out, self.batched = plan.num_graphs, plan.n_in, plan.n_out, net.batched
         self.to(device=net.bias.device)
 
-    def forward(self, x: Tensor, h: Tensor, previous: Optional[Tensor] = None):
+    def forward(self, x: Tensor, h: Tensor, previous: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
         T, n_in = self.num_graphs, self.n_in_rows
         rows = x.transpose(1, 2)                                               # [steps, n_in, B]
         if T > 1:
@@ -243,7 +268,7 @@ def _example(net: Network, batch: int = 2) -> Tensor:
     return torch.zeros(batch, net.plan.n_in, dtype=net.bias.dtype, device=net.bias.device)
 
 
-def _static(net: Network, steps: Optional[int]) -> Tuple[nn.Module, tuple]:
+def _static(net: Network, steps: Optional[int]) -> Tuple[nn.Module, Tuple[Tensor, ...]]:
     """The module to trace and an example input: a StaticNetwork, or a StaticRecurrent of ``steps``."""
     if not net.recurrent:
         if steps is not None:
@@ -264,14 +289,14 @@ def to_torchscript(net: Network, path: Optional[PathLike] = None, *, steps: Opti
     ``model.pt``) if given. Any batch size works."""
     module, example = _static(net, steps)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-        module = torch.jit.trace(module, example)
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)  # type: ignore[attr-defined]
+        traced: torch.jit.ScriptModule = torch.jit.trace(module, example)  # type: ignore[no-untyped-call]
     if path is not None:
-        torch.jit.save(module, os.fspath(path))
-    return module
+        torch.jit.save(traced, os.fspath(path))
+    return traced
 
 
-def _dynamic(example: tuple, batch) -> tuple:
+def _dynamic(example: Tuple[Tensor, ...], batch: torch.export.Dim) -> Tuple[Dict[int, torch.export.Dim], ...]:
     """The batch axis of each example input: 0 of a feed-forward ``x``, 1 of a sequence, 1 of a state."""
     if len(example) == 1:
         return ({0: batch},)

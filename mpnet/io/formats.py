@@ -21,7 +21,8 @@ import sys
 from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, Union
 
 from ..errors import FormatError, TopologyError, located
-from ..graph.topology import NodeId, Topology
+from ..graph.elements import NodeId
+from ..graph.topology import Topology
 
 if TYPE_CHECKING:
     import networkx as nx

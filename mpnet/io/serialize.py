@@ -1,11 +1,15 @@
 """Topology <-> versioned JSON dict and networkx graph (pure Python; :class:`~mpnet.Topology`'s methods call these)."""
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence, Union
 
 from ..errors import FormatError, NonFiniteError, RoleError, UnknownNodeError
 from ..graph.ties import Tie, normalize_tie, tie_signature
-from ..graph.topology import FORMAT, FORMAT_VERSION, NETWORK_TYPES, Edge, Node, NodeId, Topology, _default_activation
+from ..graph.elements import FORMAT, FORMAT_VERSION, NETWORK_TYPES, Edge, Node, NodeId, _default_activation
+from ..graph.topology import Topology
 from ..graph.validate import check_finite, is_number
 from ..graph.adapters import lend
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _NODE_KEYS = ("id", "role", "activation", "aggregation", "bias", "dale", "response", "time_constant", "meta")
 _EDGE_KEYS = ("src", "dst", "weight", "sign", "trainable", "tie", "meta")
@@ -15,7 +19,7 @@ def _is_meta(v: Any) -> bool:
     return v is None or isinstance(v, Mapping)
 
 
-def _meta(entry: Mapping, where: str) -> Any:
+def _meta(entry: Mapping[str, Any], where: str) -> Any:
     """The ``meta`` object of a node or edge entry (a copy), ``None`` when absent."""
     meta = _typed(entry, "meta", where, "an object", _is_meta, None)
     return None if meta is None else dict(meta)
@@ -29,7 +33,8 @@ def _kind(value: Any) -> str:
     return "null" if value is None else _KINDS.get(type(value).__name__, f"a {type(value).__name__}")
 
 
-def _typed(entry: Mapping, key: str, where: str, expected: str, ok, default: Any) -> Any:
+def _typed(entry: Mapping[str, Any], key: str, where: str, expected: str, ok: Callable[[Any], bool],
+           default: Any) -> Any:
     """``entry[key]`` (``default`` when absent) if ``ok(value)``, else a FormatError naming ``where.key``."""
     if key not in entry:
         return default
@@ -57,7 +62,7 @@ def _is_sign(v: Any) -> bool:
     return v is None or isinstance(v, str)
 
 
-def _number(entry: Mapping, key: str, where: str, default: Any, optional: bool = False) -> Any:
+def _number(entry: Mapping[str, Any], key: str, where: str, default: Any, optional: bool = False) -> Any:
     value = _typed(entry, key, where, "a number" + (" or null" if optional else ""),
                    lambda v: is_number(v) or (optional and v is None), default)
     try:
@@ -185,11 +190,11 @@ def from_dict(data: Mapping[str, Any], *, warn: bool = True) -> Topology:
 
 
 @lend("to_networkx")
-def to_networkx(self: Topology):
+def to_networkx(self: Topology) -> "nx.DiGraph[NodeId]":
     """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attributes
     ``mpnet_version`` the format version and ``network_type``. :func:`from_networkx` inverts it exactly."""
     import networkx as nx
-    graph = nx.DiGraph(mpnet_version=FORMAT_VERSION, network_type=self.network_type)
+    graph: "nx.DiGraph[NodeId]" = nx.DiGraph(mpnet_version=FORMAT_VERSION, network_type=self.network_type)
     if self.ties:
         graph.graph["ties"] = [t.to_dict() for t in self.ties.values()]
     for n in self.nodes.values():
@@ -197,7 +202,7 @@ def to_networkx(self: Topology):
                        bias=n.bias, dale=n.dale, response=n.response, time_constant=n.time_constant,
                        **({"meta": dict(n.meta)} if n.meta else {}))
     for e in self.edges.values():
-        extra = {"tie": e.tie} if e.tie is not None else {}
+        extra: Dict[str, Any] = {"tie": e.tie} if e.tie is not None else {}
         if e.meta:
             extra["meta"] = dict(e.meta)
         graph.add_edge(e.src, e.dst, weight=e.weight, sign=e.sign, trainable=e.trainable, **extra)
@@ -205,7 +210,7 @@ def to_networkx(self: Topology):
 
 
 @lend("from_networkx")
-def from_networkx(graph, *, inputs: Optional[Sequence[NodeId]] = None,
+def from_networkx(graph: "nx.Graph[Any]", *, inputs: Optional[Sequence[NodeId]] = None,
                   outputs: Optional[Sequence[NodeId]] = None, warn: bool = True,
                   recurrent: Union[bool, str, None] = None) -> Topology:
     """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
