@@ -10,9 +10,10 @@ objects only when asked (:meth:`ArrayTopology.topology`).
 """
 import math
 from operator import attrgetter, itemgetter
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
 
@@ -20,6 +21,7 @@ from .columns import ACT_CODE, AGG_CODE, Column, as_long, batch_columns
 from .depth import waves
 from ..threads import PassThreads
 from ..errors import ArgumentError, MismatchError
+from .elements import NodeId
 from .topology import Edge, Node, Topology
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
@@ -78,7 +80,7 @@ class ArrayTopology:
         self.edge_ptr: Tensor = columns["edge_ptr"]
         self.depth: Tensor = columns["depth"]
         self.batched: bool = columns["batched"]
-        self._node_ids: Optional[List] = columns.get("node_ids")
+        self._node_ids: Optional[List[NodeId]] = columns.get("node_ids")
         self.topologies: Optional[List[Topology]] = columns.get("topologies")
         # "feedforward" (made from arrays: always), "recurrent" or "ctrnn" (from recurrent topologies; then
         # every non-input node has depth 1, cycles and self-loops included)
@@ -123,7 +125,7 @@ class ArrayTopology:
                     trainable: Optional[Column] = None, bias: Optional[Column] = None,
                     response: Optional[Column] = None, activation: Union[str, Column] = "relu",
                     output_activation: str = "identity", aggregation: Union[str, Column] = "sum",
-                    dale: Optional[Column] = None, node_ids: Optional[Sequence] = None,
+                    dale: Optional[Column] = None, node_ids: Optional[Sequence[NodeId]] = None,
                     drawn: Optional[Column] = None, warn: bool = True) -> "ArrayTopology":
         """One graph from its edge columns; nodes are ``0 .. num_nodes - 1``.
 
@@ -176,7 +178,7 @@ class ArrayTopology:
                    trainable: Optional[Column] = None, bias: Optional[Column] = None,
                    response: Optional[Column] = None, activation: Union[str, Column] = "relu",
                    output_activation: str = "identity", aggregation: Union[str, Column] = "sum",
-                   dale: Optional[Column] = None, node_ids: Optional[Sequence] = None,
+                   dale: Optional[Column] = None, node_ids: Optional[Sequence[NodeId]] = None,
                    drawn: Optional[Column] = None, warn: bool = True) -> "ArrayTopology":
         """``T`` graphs given as concatenated columns: graph ``t`` has ``num_nodes[t]`` nodes and the next
         ``num_edges[t]`` edges, whose ``src``/``dst`` count from its own first node (0).
@@ -203,7 +205,7 @@ class ArrayTopology:
             MismatchError: the topologies do not all have the same number of inputs and outputs.
         """
         single = isinstance(topologies, Topology)
-        topos = [topologies] if single else list(topologies)
+        topos = [topologies] if isinstance(topologies, Topology) else list(topologies)
         if not topos:
             raise MismatchError("Expected at least one topology (got an empty list).")
         n_in, n_out = len(topos[0].inputs), len(topos[0].outputs)
@@ -212,7 +214,14 @@ class ArrayTopology:
             raise MismatchError(f"The topologies mix network types {sorted(kinds)}; one Network computes one "
                                 f"kind (declare them all recurrent=..., or none).")
         network_type = kinds.pop()
-        node_rows, edge_rows, src, dst, ins, outs, counts, ecounts = [], [], [], [], [], [], [], []
+        node_rows: List[Tuple[Any, ...]] = []    # _NODE_FIELDS of each node
+        edge_rows: List[Tuple[Any, ...]] = []    # _EDGE_FIELDS of each edge
+        src: List[int] = []
+        dst: List[int] = []
+        ins: List[int] = []
+        outs: List[int] = []
+        counts: List[int] = []
+        ecounts: List[int] = []
         node_fields, edge_fields = attrgetter(*_NODE_FIELDS), attrgetter(*_EDGE_FIELDS)
         offset = 0
         for t, topo in enumerate(topos):      # C-level map() over each topology's objects: ~1 us a node
@@ -231,14 +240,14 @@ class ArrayTopology:
             counts.append(len(nodes))
             ecounts.append(len(edges))
             offset += len(nodes)
-        act, agg, bias, resp, dale = zip(*node_rows)
-        weight, sign, train = zip(*edge_rows) if edge_rows else ((), (), ())
-        act, agg = list(map(ACT_CODE.__getitem__, act)), list(map(AGG_CODE.__getitem__, agg))
-        dale = list(map(_SIGN.__getitem__, dale))
-        weight, sign = [math.nan if w is None else w for w in weight], list(map(_SIGN.__getitem__, sign))
+        act_names, agg_names, bias, resp, dale_names = zip(*node_rows)
+        weights, signs, train = zip(*edge_rows) if edge_rows else ((), (), ())
+        act, agg = list(map(ACT_CODE.__getitem__, act_names)), list(map(AGG_CODE.__getitem__, agg_names))
+        dale = list(map(_SIGN.__getitem__, dale_names))
+        weight, sign = [math.nan if w is None else w for w in weights], list(map(_SIGN.__getitem__, signs))
         T = len(topos)
 
-        def col(values: list, dtype) -> Tensor:     # numpy reads a Python list ~5x faster than torch.tensor
+        def col(values: Sequence[Any], dtype: npt.DTypeLike) -> Tensor:     # numpy reads a Python list ~5x faster than torch.tensor
             return torch.from_numpy(np.array(values, dtype=dtype))
         node_ptr, edge_ptr = torch.zeros(T + 1, dtype=torch.long), torch.zeros(T + 1, dtype=torch.long)
         node_ptr[1:], edge_ptr[1:] = col(counts, np.int64).cumsum(0), col(ecounts, np.int64).cumsum(0)
@@ -275,6 +284,7 @@ class ArrayTopology:
         edge_base = self.node_ptr[:-1][torch.searchsorted(self.node_ptr, self.src[e0:e1], right=True) - 1]
         base = self.node_ptr[start:stop].view(-1, 1)
         weight = self.weight[e0:e1]
+        cols: Dict[str, Any]   # tensors, and a list of node ids
         cols = dict(num_nodes=self.node_ptr[start + 1:stop + 1] - self.node_ptr[start:stop],
                     src=self.src[e0:e1] - edge_base, dst=self.dst[e0:e1] - edge_base,
                     num_edges=self.edge_ptr[start + 1:stop + 1] - self.edge_ptr[start:stop],
@@ -287,7 +297,7 @@ class ArrayTopology:
         return cols
 
     # ------------------------------------------------------------------------------ read back
-    def node_ids(self) -> List:
+    def node_ids(self) -> List[NodeId]:
         """The id of every node, graph after graph (given ids, the topologies' ids, or local indices)."""
         if self._node_ids is None:
             if self.topologies is not None:
@@ -308,11 +318,11 @@ class ArrayTopology:
             topo = self.topologies[t]
             if weight is None and bias is None:
                 return topo
-            nodes = topo.nodes
-            w = {} if weight is None else dict(zip(topo.edges, weight.tolist()))
-            b = {} if bias is None else {n: b for n, b in zip(nodes, bias[n0:n1].tolist())
-                                         if nodes[n].role != "input"}
-            return topo.with_weights(w, b)
+            declared = topo.nodes
+            new_weights = {} if weight is None else dict(zip(topo.edges, weight.tolist()))
+            new_biases = {} if bias is None else {n: v for n, v in zip(declared, bias[n0:n1].tolist())
+                                                  if declared[n].role != "input"}
+            return topo.with_weights(new_weights, new_biases)
         ids = self.node_ids()[n0:n1]
         ins, outs = self.inputs[t].tolist(), self.outputs[t].tolist()
         role = {**{i: "input" for i in ins}, **{o: "output" for o in outs}}

@@ -2,29 +2,32 @@
 :mod:`mpnet.graph.validate`, each over a whole column at once, raising the same errors with the culprit named."""
 import math
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Type, Union
 
+import numpy.typing as npt
 import torch
 from torch import Tensor
 
 from .depth import argsort_unique, find_cycle, reachability, waves
 from ..errors import (CycleError, DaleConflictError, DuplicateEdgeError, InputEdgeError, MismatchError,
-                     NonFiniteError, RoleError, SelfLoopError, SignConflictError, TopologyWarning,
+                     NonFiniteError, RoleError, SelfLoopError, SignConflictError, TopologyError, TopologyWarning,
                      UnknownActivationError, UnknownAggregationError, UnknownNodeError)
+from .elements import NodeId
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
 __all__ = ["Column", "batch_columns", "ACT_CODE", "AGG_CODE"]
 
 ACT_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}
 AGG_CODE = {name: i for i, name in enumerate(AGGREGATIONS)}
-Column = Union[Tensor, Sequence]
+#: A column as given: a tensor, a NumPy array or a sequence (of numbers, or of names where names are allowed).
+Column = Union[Tensor, npt.NDArray[Any], Sequence[Any]]
 
 
 def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column, inputs: Column,
                   outputs: Column, weight: Optional[Column], sign: Optional[Column], trainable: Optional[Column],
                   bias: Optional[Column], response: Optional[Column], activation: Union[str, Column],
                   output_activation: str, aggregation: Union[str, Column], dale: Optional[Column],
-                  node_ids: Optional[Sequence], warn: bool, drawn: Optional[Column] = None) -> Dict[str, Any]:
+                  node_ids: Optional[Sequence[NodeId]], warn: bool, drawn: Optional[Column] = None) -> Dict[str, Any]:
     """The checked columns of ``T`` graphs given with local node indices (see
     :meth:`mpnet.graph.arrays.ArrayTopology.from_batch`), as keyword arguments of ``ArrayTopology``."""
     counts, ecounts = as_long(num_nodes, "num_nodes"), as_long(num_edges, "num_edges")
@@ -142,7 +145,8 @@ def _floats(value: Optional[Column], n: int, default: float, name: str) -> Tenso
     return t
 
 
-def _codes(value: Union[str, Column], n: int, table: Dict[str, int], name: str, error) -> Tensor:
+def _codes(value: Union[str, Column], n: int, table: Dict[str, int], name: str, error: Type[TopologyError]
+           ) -> Tensor:
     """Per-node codes from one name, a sequence of names, or integer codes into ``table``."""
     if isinstance(value, str):
         value = [value]
@@ -167,7 +171,7 @@ def _codes(value: Union[str, Column], n: int, table: Dict[str, int], name: str, 
 class _Namer:
     """Names nodes and edges in error messages: ``node 'h3'``, or ``graph 4: node 2`` in a batch."""
 
-    def __init__(self, node_ptr: Tensor, ids: Optional[List]):
+    def __init__(self, node_ptr: Tensor, ids: Optional[List[NodeId]]):
         self.node_ptr, self.ids, self.batch = node_ptr, ids, node_ptr.numel() > 2
 
     def graph(self, t: int) -> str:
@@ -176,7 +180,7 @@ class _Namer:
     def graph_of(self, i: int) -> int:
         return int(torch.searchsorted(self.node_ptr, i, right=True)) - 1
 
-    def node_id(self, i: int):
+    def node_id(self, i: int) -> NodeId:
         return self.ids[i] if self.ids is not None else i - int(self.node_ptr[self.graph_of(i)])
 
     def node(self, i: int, short: bool = False) -> str:
@@ -205,7 +209,7 @@ def _ports(value: Column, counts: Tensor, node_ptr: Tensor, what: str, namer: _N
     return local + node_ptr[:-1].view(-1, 1)
 
 
-def _signs(value: Optional[Column], n: int, what: str, name) -> Tensor:
+def _signs(value: Optional[Column], n: int, what: str, name: Callable[[int], str]) -> Tensor:
     if value is None:
         return torch.zeros(n, dtype=torch.int8)
     t = torch.as_tensor(value).reshape(-1)
@@ -217,7 +221,8 @@ def _signs(value: Optional[Column], n: int, what: str, name) -> Tensor:
     return t.to(torch.int8)
 
 
-def _check_edges(src, dst, w, sign, dale, train, is_input, given, namer, N) -> Tensor:
+def _check_edges(src: Tensor, dst: Tensor, w: Tensor, sign: Tensor, dale: Tensor, train: Tensor, is_input: Tensor,
+                 given: bool, namer: _Namer, N: int) -> Tensor:
     """The edge checks of :func:`mpnet.graph.validate.check_edge`, over all edges at once; returns the permutation
     sorting the edges by ``(src, dst)``, found on the way (a duplicate edge is two equal neighbours)."""
     def edge(e: int) -> str:

@@ -4,7 +4,7 @@
 A wave is the set of nodes whose predecessors are all done. Each wave costs a handful of tensor ops over
 the edges leaving it, so a graph costs ``O(E)`` work plus a few tens of microseconds per wave (its depth).
 """
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import torch
@@ -91,8 +91,8 @@ def find_cycle(src: Tensor, dst: Tensor, left: Tensor) -> List[int]:
     pred[dst[inside]] = src[inside]
     pred_list = pred.tolist()
     node = int(torch.nonzero(left)[0])
-    seen = {}
-    path = []
+    seen: Dict[int, int] = {}
+    path: List[int] = []
     while node not in seen:
         seen[node] = len(path)
         path.append(node)

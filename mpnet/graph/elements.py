@@ -81,7 +81,7 @@ class Edge:
         return (self.src, self.dst)
 
     @classmethod
-    def from_mapping(cls, item: Mapping) -> "Edge":
+    def from_mapping(cls, item: Mapping[str, Any]) -> "Edge":
         """An edge from ``{"src", "dst"[, "weight", "sign", "trainable"]}`` (a JSON entry or a user's dict).
 
         Raises:

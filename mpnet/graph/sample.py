@@ -12,7 +12,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..checks import check_float, check_int
 from ..errors import UnknownEdgeError
-from .topology import Edge, EdgeKey, Node, NodeId, Topology
+from .elements import EdgeKey, NodeId
+from .topology import Edge, Node, Topology
 
 __all__ = ["random_dag", "layered", "neat_minimal", "small_world", "add_neuron", "add_edge", "remove_edge"]
 

@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import DaleConflictError, TieError
 from .validate import check_finite, check_sign, fmt_node
+
+if TYPE_CHECKING:   # elements imports this module
+    from .elements import Edge, EdgeKey, Node, NodeId
 
 __all__ = ["Tie", "TieSpec", "normalize_tie", "own_parameter", "check_ties", "gap_junction_ties"]
 
@@ -61,7 +64,7 @@ class Tie:
         return entry
 
     @classmethod
-    def from_mapping(cls, item: Mapping) -> "Tie":
+    def from_mapping(cls, item: Mapping[str, Any]) -> "Tie":
         """A tie from ``{"name"[, "sign", "weight", "trainable"]}``.
 
         Raises:
@@ -130,7 +133,7 @@ def groups_of(tie: TieSpec) -> List[Tuple[str, float]]:
     return [(g, c) for g, c in tie if g is not None]
 
 
-def check_ties(ties: Iterable[Tie], edges: Mapping, nodes: Mapping) -> Dict[str, Tie]:
+def check_ties(ties: Iterable[Tie], edges: Mapping[EdgeKey, Edge], nodes: Mapping[NodeId, Node]) -> Dict[str, Tie]:
     """Check the ties of a topology against its (already checked) edges; return ``{name: Tie}`` in order.
 
     Args:

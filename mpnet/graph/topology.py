@@ -10,22 +10,24 @@ import json
 import math
 import os
 import warnings
-from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import (ArgumentError, CycleError, DuplicateNodeError, FormatError, RoleError, SignConflictError,
                       TopologyError, TopologyWarning, UnknownNodeError, located)
 from .adapters import borrow
-from .ties import Tie, TieSpec, check_ties, normalize_tie
-from .validate import check_edge, check_finite, check_id, check_node, find_cycle, fmt_node
+from .elements import FORMAT_VERSION, NETWORK_TYPES, Edge, Node, Unreachable
+from .elements import EdgeKey as EdgeKey, NodeId as NodeId   # re-exported: callers name them from here
+from .ties import Tie, check_ties, normalize_tie
+from .validate import check_edge, check_finite, check_id, check_node, find_cycle, fmt_node, reach
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
+
+if TYPE_CHECKING:   # the types of what later stages lend (nothing is imported at run time)
+    import networkx as nx
+    from torch_geometric.data import Data  # type: ignore[import-untyped]
 
 __all__ = ["Node", "Edge", "Tie", "Topology", "Unreachable", "ACTIVATIONS", "NEAT_ACTIVATIONS", "AGGREGATIONS",
            "FORMAT_VERSION", "NETWORK_TYPES"]
-
-from .elements import (FORMAT, FORMAT_VERSION, NETWORK_TYPES, Edge, EdgeKey, Node, NodeId, Unreachable,
-                       _default_activation)
-
 
 class Topology:
     """An immutable, validated network declaration: nodes (neurons) and directed edges (connections).
@@ -51,7 +53,8 @@ class Topology:
 
     def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, warn: bool = True,
                  recurrent: Union[bool, str] = False, ties: Iterable[Tie] = ()):
-        kinds = {False: "feedforward", True: "recurrent", **{k: k for k in NETWORK_TYPES}}
+        kinds: Dict[Union[bool, str], str] = {False: "feedforward", True: "recurrent",
+                                              **{k: k for k in NETWORK_TYPES}}
         if not isinstance(recurrent, (bool, str)) or recurrent not in kinds:
             raise ArgumentError(f"recurrent={recurrent!r}; expected False (feed-forward), True (discrete-time "
                                 f"recurrent) or 'ctrnn' (continuous-time recurrent), or a network type "
@@ -104,7 +107,7 @@ class Topology:
 
     # ---------------------------------------------------------------------------------- construction
     @classmethod
-    def from_edges(cls, edges: Iterable[Union[Sequence, Mapping]], inputs: Sequence[NodeId],
+    def from_edges(cls, edges: Iterable[Union[Sequence[Any], Mapping[str, Any]]], inputs: Sequence[NodeId],
                    outputs: Sequence[NodeId], *, activation: str = "relu", output_activation: str = "identity",
                    aggregation: str = "sum", signs: Optional[Mapping[EdgeKey, Optional[str]]] = None,
                    dale: Optional[Mapping[NodeId, str]] = None, biases: Optional[Mapping[NodeId, float]] = None,
@@ -243,14 +246,6 @@ class Topology:
     def unreachable(self) -> Unreachable:
         """Non-input nodes no input reaches, and non-output nodes that reach no output. Nothing is
         dropped: these nodes are computed like any other."""
-        def reach(starts, nbrs):
-            seen, stack = set(starts), list(starts)
-            while stack:
-                for m in nbrs[stack.pop()]:
-                    if m not in seen:
-                        seen.add(m)
-                        stack.append(m)
-            return seen
         fwd, bwd = reach(self.inputs, self._succ), reach(self.outputs, self._pred)
         return Unreachable([n for n in self._nodes if n not in fwd],
                            [n for n in self._nodes if n not in bwd])
@@ -320,7 +315,8 @@ class Topology:
     # io.neat_io, engine.compile), which lend it through graph.adapters, so the graph stage imports none of them.
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-ready dict (versioned); :meth:`from_dict` inverts it exactly."""
-        return borrow("to_dict")(self)
+        data: Dict[str, Any] = borrow("to_dict")(self)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, warn: bool = True) -> "Topology":
@@ -329,9 +325,10 @@ class Topology:
         Raises:
             FormatError: the dict is not an mpnet topology, or of a newer version.
         """
-        return borrow("from_dict")(data, warn=warn)
+        topology: Topology = borrow("from_dict")(data, warn=warn)
+        return topology
 
-    def save(self, path: Union[str, os.PathLike]) -> None:
+    def save(self, path: Union[str, os.PathLike[str]]) -> None:
         """Write the topology as JSON (atomically: a temporary file, then a rename)."""
         tmp = f"{os.fspath(path)}.tmp"
         with open(tmp, "w") as f:
@@ -340,7 +337,7 @@ class Topology:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Union[str, os.PathLike], *, warn: bool = True) -> "Topology":
+    def load(cls, path: Union[str, os.PathLike[str]], *, warn: bool = True) -> "Topology":
         """Read a topology written by :meth:`save`.
 
         Raises:
@@ -354,42 +351,49 @@ class Topology:
         except TopologyError as err:
             raise located(err, os.fspath(path)) from None
 
-    def to_networkx(self) -> Any:   # a networkx.DiGraph (networkx is imported only here)
+    def to_networkx(self) -> nx.DiGraph[NodeId]:   # networkx is imported only by the lender
         """A ``networkx.DiGraph``; node and edge attributes carry every field, graph attribute
         ``mpnet_version`` the format version. :meth:`from_networkx` inverts it exactly."""
-        return borrow("to_networkx")(self)
+        graph: nx.DiGraph[NodeId] = borrow("to_networkx")(self)
+        return graph
 
     @classmethod
-    def from_networkx(cls, graph, *, inputs: Optional[Sequence[NodeId]] = None,
+    def from_networkx(cls, graph: nx.Graph[Any], *, inputs: Optional[Sequence[NodeId]] = None,
                       outputs: Optional[Sequence[NodeId]] = None, warn: bool = True,
                       recurrent: Union[bool, str, None] = None) -> "Topology":
         """Build from a ``networkx.DiGraph``. Node attribute ``role`` marks inputs and outputs, or pass
         ``inputs`` / ``outputs``; other attributes (``activation, aggregation, bias, dale, response,
         time_constant`` on nodes, ``weight, sign, trainable`` on edges) are optional; ``recurrent`` defaults
         to the graph attribute ``network_type``."""
-        return borrow("from_networkx")(graph, inputs=inputs, outputs=outputs, warn=warn, recurrent=recurrent)
+        topology: Topology = borrow("from_networkx")(graph, inputs=inputs, outputs=outputs, warn=warn,
+                                                     recurrent=recurrent)
+        return topology
 
     # ------------------------------------------------------------------- neat-python and PyG (thin)
     @classmethod
-    def from_neat_json(cls, source, *, warn: bool = True) -> "Topology":
+    def from_neat_json(cls, source: Union[str, os.PathLike[str], Mapping[str, Any]], *, warn: bool = True
+                       ) -> "Topology":
         """Read neat-python's network JSON (a path, JSON text or dict); see :func:`mpnet.io.neat_io.from_neat_json`.
         ``Network(Topology.from_neat_json(path))`` computes what neat's ``FeedForwardNetwork.activate`` (or
         ``RecurrentNetwork.activate``, ``CTRNN.advance``) does."""
-        return borrow("from_neat_json")(source, warn=warn)
+        topology: Topology = borrow("from_neat_json")(source, warn=warn)
+        return topology
 
     @classmethod
-    def from_neat_genome(cls, genome, config, *, warn: bool = True, network_type: Optional[str] = None
+    def from_neat_genome(cls, genome: Any, config: Any, *, warn: bool = True, network_type: Optional[str] = None
                          ) -> "Topology":
         """The network neat-python builds from a genome (feed-forward, recurrent or ctrnn); see
         :func:`mpnet.io.neat_io.from_neat_genome`."""
-        return borrow("from_neat_genome")(genome, config, warn=warn, network_type=network_type)
+        topology: Topology = borrow("from_neat_genome")(genome, config, warn=warn, network_type=network_type)
+        return topology
 
-    def to_neat_json(self, path: Union[str, os.PathLike, None] = None, **kw) -> Dict[str, Any]:
+    def to_neat_json(self, path: Union[str, os.PathLike[str], None] = None, **kw: Any) -> Dict[str, Any]:
         """neat-python's network JSON (a dict; also written to ``path`` if given); see
         :func:`mpnet.io.neat_io.to_neat_json`."""
-        return borrow("to_neat_json")(self, path, **kw)
+        data: Dict[str, Any] = borrow("to_neat_json")(self, path, **kw)
+        return data
 
-    def to_pyg(self):
+    def to_pyg(self) -> Data:
         """The compiled ``torch_geometric.data.Data`` with the weights, biases, responses, activation and
         aggregation codes attached; see :func:`mpnet.engine.compile.to_pyg` (needs torch)."""
-        return borrow("to_pyg")(self)
+        return borrow("to_pyg")(self)   # Data is Any to mypy (torch_geometric has no type information)

@@ -1,20 +1,23 @@
 """The checks a topology passes at construction; each failure names the culprit and the fix (pure Python)."""
+from __future__ import annotations
+
 import math
 import numbers
 from dataclasses import replace
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Set
 
 from ..errors import (DaleConflictError, DuplicateEdgeError, InputEdgeError, NonFiniteError, RoleError,
                      SelfLoopError, SignConflictError, TimeConstantError, UnknownActivationError,
                      UnknownAggregationError, UnknownNodeError)
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
 
-__all__ = ["check_node", "check_edge", "find_cycle", "fmt_node", "check_finite", "check_id", "is_number"]
+if TYPE_CHECKING:   # elements imports ties, which imports this module
+    from .elements import Edge, EdgeKey, Node, NodeId
 
-NodeId = Any
+__all__ = ["check_node", "check_edge", "find_cycle", "reach", "fmt_node", "check_finite", "check_id", "is_number"]
 
 
-def fmt_node(node_id: NodeId) -> str:
+def fmt_node(node_id: object) -> str:
     return repr(node_id)
 
 
@@ -84,7 +87,19 @@ def find_cycle(succ: Mapping[NodeId, List[NodeId]], order: Sequence[NodeId]) -> 
     return None
 
 
-def check_node(node):
+def reach(starts: Sequence[NodeId], nbrs: Mapping[NodeId, List[NodeId]]) -> Set[NodeId]:
+    """The nodes reachable from ``starts`` (themselves included) along ``nbrs`` (successor or predecessor
+    lists): what :meth:`~mpnet.graph.topology.Topology.unreachable` reports is the rest."""
+    seen, stack = set(starts), list(starts)
+    while stack:
+        for m in nbrs[stack.pop()]:
+            if m not in seen:
+                seen.add(m)
+                stack.append(m)
+    return seen
+
+
+def check_node(node: Node) -> Node:
     """Raise the TopologyError a malformed node deserves; return it normalised (float bias and response, so
     that a NumPy scalar or an int given by a user writes back as JSON)."""
     if node.role not in ROLES:
@@ -109,7 +124,8 @@ def check_node(node):
     return node
 
 
-def check_edge(edge, nodes: Mapping, edges: Mapping, recurrent: bool = False):
+def check_edge(edge: Edge, nodes: Mapping[NodeId, Node], edges: Mapping[EdgeKey, Edge], recurrent: bool = False
+               ) -> Edge:
     """Raise the TopologyError a malformed edge deserves; return it normalised (float weight, the source's
     Dale sign written in). ``recurrent`` allows self-loops."""
     def name() -> str:   # built only for a message: this check runs once per edge of every topology
