@@ -1,16 +1,14 @@
-"""Module paths that moved in 0.2 (into the stage subpackages) keep importing for one release.
+"""Module paths that moved in 0.2 (into the stage subpackages) keep working for one release.
 
-``import mpnet.topology`` or ``from mpnet.arrays import ArrayTopology`` still work: the old name is a thin module
-that re-exports the new one's names (the same objects) after a ``DeprecationWarning`` that names the new path.
-The table is the record of what moved; CHANGELOG.md says the same in prose.
+``import mpnet.topology`` or ``from mpnet.arrays import ArrayTopology`` still work: each old name is a thin module
+whose attributes are the new module's (the same objects), and reading one warns with a ``DeprecationWarning``
+that names the new path. The table is the record of what moved; CHANGELOG.md says the same in prose.
 """
 import importlib
-import importlib.abc
-import importlib.machinery
 import sys
 import types
 import warnings
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, List
 
 __all__ = ["MOVED"]
 
@@ -29,28 +27,27 @@ MOVED: Dict[str, str] = {f"mpnet.{old}": f"mpnet.{new}" for old, new in {
 }.items()}
 
 
-class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds the old names of :data:`MOVED` and loads each as a thin module over the new one."""
+class _Alias(types.ModuleType):
+    """An old module path: every attribute read is forwarded to the new module, with the warning."""
 
-    def find_spec(self, fullname: str, path: Optional[Sequence[str]] = None,
-                  target: Optional[types.ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
-        if fullname not in MOVED:
-            return None
-        return importlib.machinery.ModuleSpec(fullname, self)
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Optional[types.ModuleType]:
-        return None   # the default: a fresh, empty module
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        new = MOVED[module.__name__]
-        warnings.warn(f"{module.__name__} moved to {new}: import it from there (the old path goes in 0.3).",
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name != "__all__":
+            raise AttributeError(name)
+        new = MOVED[self.__name__]
+        warnings.warn(f"{self.__name__} moved to {new}: import it from there (the old path goes in 0.3).",
                       DeprecationWarning, stacklevel=2)
-        target = importlib.import_module(new)
-        module.__dict__.update({k: v for k, v in vars(target).items() if not k.startswith("__") or k == "__all__"})
-        module.__doc__ = f"Moved to :mod:`{new}` (this alias goes in 0.3)."
+        return getattr(importlib.import_module(new), name)
+
+    def __dir__(self) -> List[str]:
+        return dir(importlib.import_module(MOVED[self.__name__]))
 
 
 def install() -> None:
-    """Put the alias finder on ``sys.meta_path`` (once)."""
-    if not any(isinstance(f, _Alias) for f in sys.meta_path):
-        sys.meta_path.append(_Alias())
+    """Register the old paths in ``sys.modules`` (once). The package's own attributes of the same name
+    (``mpnet.draw`` the function, ``mpnet.sample`` and ``mpnet.export`` the modules) are left as they are."""
+    package = sys.modules["mpnet"]
+    for old, new in MOVED.items():
+        if old not in sys.modules:
+            sys.modules[old] = _Alias(old, f"Moved to :mod:`{new}` (this alias goes in 0.3).")
+        if not hasattr(package, old.rpartition(".")[2]):
+            setattr(package, old.rpartition(".")[2], sys.modules[old])
