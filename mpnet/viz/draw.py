@@ -9,13 +9,24 @@ marked when its sign is fixed (a ``+``/``-`` disc) or its value frozen (a square
 import math
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Hashable, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Hashable, List, Mapping, Optional, Tuple, Union
 
 from .layout import Layout, Route, layered_layout
+from ..graph.elements import Edge, EdgeKey, Node
 from ..graph.topology import Topology
 
 if TYPE_CHECKING:   # pragma: no cover
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.legend import Legend
+    from matplotlib.lines import Line2D
+
+    from ..model import Network
+    from ..signs.report import EdgeSign, SignReport
+
+    _Handle = Union[Line2D, Tuple[Line2D, ...]]   # a legend entry's artist (a tuple: drawn on top of each other)
+    Drawable = Union[Topology, Network, SignReport]   # what draw and figure take
 
 __all__ = ["draw", "figure", "POSITIVE", "NEGATIVE", "UNKNOWN"]
 
@@ -52,14 +63,15 @@ def _fade(color: str, confidence: float) -> Tuple[float, float, float]:
     return tuple(f * c + (1 - f) for c in to_rgb(color))   # type: ignore[return-value]
 
 
-def _constraint(edge) -> str:
+def _constraint(edge: Edge) -> str:
     return "frozen" if not edge.trainable else f"fixed {edge.sign}" if edge.sign else "free"
 
 
-def _styles(topo: Topology, report) -> Dict[Tuple[Hashable, Hashable], EdgeStyle]:
+def _styles(topo: Topology, report: Optional[Mapping[EdgeKey, "EdgeSign"]]
+            ) -> Dict[Tuple[Hashable, Hashable], EdgeStyle]:
     """Each edge's style: from the report's row when there is a report, else from the weight and the
     declared sign (a fixed sign colours an edge even before it has a weight)."""
-    out = {}
+    out: Dict[Tuple[Hashable, Hashable], EdgeStyle] = {}
     for key, edge in topo.edges.items():
         if report is not None and key in report:
             row = report[key]
@@ -72,7 +84,7 @@ def _styles(topo: Topology, report) -> Dict[Tuple[Hashable, Hashable], EdgeStyle
     return out
 
 
-def _as_topology(obj) -> Tuple[Topology, Optional[Dict], Any]:
+def _as_topology(obj: "Drawable") -> Tuple[Topology, Optional[Dict[EdgeKey, "EdgeSign"]], Optional["SignReport"]]:
     from ..signs import SignReport
     if isinstance(obj, SignReport):
         if obj.topology is None:
@@ -81,7 +93,9 @@ def _as_topology(obj) -> Tuple[Topology, Optional[Dict], Any]:
     if isinstance(obj, Topology):
         return obj, None, None
     if hasattr(obj, "to_topology") and not getattr(obj, "batched", False):
-        return obj.to_topology(), None, None
+        topo = obj.to_topology()   # a single topology: the network is not batched
+        if isinstance(topo, Topology):
+            return topo, None, None
     raise TypeError(f"Expected a Topology, a single-topology Network or a SignReport (got {type(obj).__name__}); "
                     f"for a batched Network draw one member: draw(net.topology(i), path).")
 
@@ -101,7 +115,7 @@ def _node_size(label: str) -> Tuple[float, float]:
     return a, b
 
 
-def _default_title(topo: Topology, report, depth: int) -> str:
+def _default_title(topo: Topology, report: Optional["SignReport"], depth: int) -> str:
     if report is not None:
         fit = (f"; best fit {report.floor_ratio:.2f}x the noise floor" if report.floor_ratio == report.floor_ratio
                else "")
@@ -112,7 +126,7 @@ def _default_title(topo: Topology, report, depth: int) -> str:
     return f"{topo.num_nodes} neurons, {topo.num_edges} edges, depth {depth}"
 
 
-def figure(obj, *, title: Optional[str] = None, labels: bool = True, legend: bool = True,
+def figure(obj: "Drawable", *, title: Optional[str] = None, labels: bool = True, legend: bool = True,
            figsize: Optional[Tuple[float, float]] = None) -> "Figure":
     """The picture of :func:`draw` as a matplotlib ``Figure`` (close it with ``plt.close(fig)``).
 
@@ -141,8 +155,8 @@ def figure(obj, *, title: Optional[str] = None, labels: bool = True, legend: boo
         raise ImportError("mpnet.draw needs matplotlib: pip install 'mpnet[viz]'") from err
     topo, rows, report = _as_topology(obj)
     styles = _styles(topo, rows)
-    text = {n: str(n) if labels else "" for n in topo.nodes}
-    sizes = {n: _node_size(text[n]) for n in topo.nodes}
+    text: Dict[Hashable, str] = {n: str(n) if labels else "" for n in topo.nodes}
+    sizes: Dict[Hashable, Tuple[float, float]] = {n: _node_size(text[n]) for n in topo.nodes}
     lay = layered_layout(list(topo.nodes), list(topo.edges), sizes,
                          sources=[n for n, v in topo.nodes.items() if v.role == "input"],
                          sinks=[n for n, v in topo.nodes.items() if v.role == "output"])
@@ -166,7 +180,7 @@ def figure(obj, *, title: Optional[str] = None, labels: bool = True, legend: boo
         leg.remove()
         leg = _legend(fig, styles, topo, report, scale)
     fig.set_size_inches(total_w * scale, total_h * scale)
-    ax = fig.add_axes([(total_w - graph_w) / 2 / total_w, leg_h / total_h, graph_w / total_w, graph_h / total_h])
+    ax = fig.add_axes(((total_w - graph_w) / 2 / total_w, leg_h / total_h, graph_w / total_w, graph_h / total_h))
     ax.set_xlim(-pad, lay.width + pad)
     ax.set_ylim(-pad, lay.height + pad + depth_row)
     ax.set_axis_off()
@@ -182,7 +196,7 @@ def figure(obj, *, title: Optional[str] = None, labels: bool = True, legend: boo
     return fig
 
 
-def draw(obj, path: Union[str, os.PathLike], *, title: Optional[str] = None, labels: bool = True,
+def draw(obj: "Drawable", path: Union[str, "os.PathLike[str]"], *, title: Optional[str] = None, labels: bool = True,
          legend: bool = True, figsize: Optional[Tuple[float, float]] = None, dpi: int = 150) -> None:
     """Draw a :class:`~mpnet.Topology`, a single-topology :class:`~mpnet.Network` or a
     :class:`~mpnet.signs.SignReport` to ``path`` (``.png``, ``.svg`` or ``.pdf``, by extension).
@@ -220,7 +234,8 @@ def _width(style: EdgeStyle, largest: float, scale: float) -> float:
     return (0.7 + 3.3 * style.magnitude / largest) * scale if largest > 0 else 1.0 * scale
 
 
-def _paint(ax, lay: Layout, topo: Topology, styles: Dict, text: Dict, scale: float) -> None:
+def _paint(ax: "Axes", lay: Layout, topo: Topology, styles: Mapping[Tuple[Hashable, Hashable], EdgeStyle],
+           text: Mapping[Hashable, str], scale: float) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Ellipse, Polygon
     inch = 1 / 72                                           # a point, in data units (inches) at scale 1
@@ -254,8 +269,9 @@ def _paint(ax, lay: Layout, topo: Topology, styles: Dict, text: Dict, scale: flo
                         markeredgecolor=color, markeredgewidth=1.2 * scale, zorder=2.6, gid=f"mark:{name}")
                 ax.plot([mx], [my], marker="$+$" if style.constraint.endswith("+") else "$-$",
                         markersize=5.5 * scale, color=color, zorder=2.7)
+    nodes: Dict[Hashable, Node] = {n: v for n, v in topo.nodes.items()}   # keyed as the layout keys them
     for node_id, box in lay.nodes.items():
-        node = topo.nodes[node_id]
+        node = nodes[node_id]
         border = {"+": POSITIVE, "-": NEGATIVE}.get(node.dale or "", "#222222")
         ax.add_patch(Ellipse((box.x, box.y), 2 * box.a, 2 * box.b, facecolor=_FACE.get(node.role, "white"),
                              edgecolor=border, linewidth=(2.2 if node.dale else 1.1) * scale, zorder=3,
@@ -285,13 +301,15 @@ def _trim(route: Route, head: float) -> Tuple[List[Tuple[float, float]], Tuple[f
     return pts[:i] + [cut], tip, ((tip[0] - cut[0]) / d, (tip[1] - cut[1]) / d)
 
 
-def _legend(fig, styles: Dict, topo: Topology, report, scale: float = 1.0):
+def _legend(fig: "Figure", styles: Mapping[Tuple[Hashable, Hashable], EdgeStyle], topo: Topology,
+            report: Optional["SignReport"], scale: float = 1.0) -> "Legend":
     """One legend, a column per topic (sign, confidence, constraint, width, neurons), under the graph."""
     from matplotlib.lines import Line2D
     blank = Line2D([], [], linestyle="none")
     lw = 2.2 * scale
 
-    def line(color, conf=1.0, width=lw, dashed=False, marker=None, mcolor=None):
+    def line(color: str, conf: float = 1.0, width: float = lw, dashed: bool = False, marker: Optional[str] = None,
+             mcolor: Union[str, Tuple[float, float, float], None] = None) -> "Line2D":
         kw: Dict[str, Any] = {}
         if marker == "fixed":
             kw = dict(marker="o", markersize=9 * scale, markerfacecolor="white", markeredgecolor=mcolor,
@@ -301,11 +319,11 @@ def _legend(fig, styles: Dict, topo: Topology, report, scale: float = 1.0):
         return Line2D([], [], color=_fade(color, conf), linewidth=width,
                       linestyle=(0, (4, 2.5)) if dashed else "-", **kw)
 
-    def disc(face, edge, width):
+    def disc(face: str, edge: str, width: float) -> "Line2D":
         return Line2D([], [], linestyle="none", marker="o", markersize=11 * scale, markerfacecolor=face,
                       markeredgecolor=edge, markeredgewidth=width * scale)
 
-    groups: List[List[Tuple[Any, str]]] = []
+    groups: List[List[Tuple["_Handle", str]]] = []
     if report is not None:
         groups.append([(blank, "sign (inferred or fixed)"), (line(POSITIVE), "+  positive"),
                        (line(NEGATIVE), "\u2212  negative"), (line(UNKNOWN), "?  not determined")])
@@ -324,11 +342,12 @@ def _legend(fig, styles: Dict, topo: Topology, report, scale: float = 1.0):
     mags = [s.magnitude for s in styles.values() if s.magnitude is not None]
     if mags:
         top = max(mags)
-        groups.append([(blank, "width ~ |w|" + (" (best fit)" if report is not None else ""))]
-                      + [(line("#444444", width=_width(EdgeStyle("+", 1, f * top, False, "free"), top, scale)),
-                          f"|w| = {f * top:.3g}") for f in (1.0, 0.5, 0.1)])
+        widths: List[Tuple["_Handle", str]] = [(blank, "width ~ |w|" + (" (best fit)" if report is not None
+                                                                         else ""))]
+        groups.append(widths + [(line("#444444", width=_width(EdgeStyle("+", 1, f * top, False, "free"), top, scale)),
+                                 f"|w| = {f * top:.3g}") for f in (1.0, 0.5, 0.1)])
     roles = [r for r in ("input", "hidden", "output") if any(n.role == r for n in topo.nodes.values())]
-    group = [(blank, "neurons")]
+    group: List[Tuple["_Handle", str]] = [(blank, "neurons")]
     for r in roles:
         group.append((disc(_FACE[r], "#222222", 1.1), r))
     for d in sorted({n.dale for n in topo.nodes.values() if n.dale}):
@@ -336,16 +355,20 @@ def _legend(fig, styles: Dict, topo: Topology, report, scale: float = 1.0):
     groups.append(group)
 
     rows = max(len(g) for g in groups)
-    handles, names, headers = [], [], []
+    handles: List["_Handle"] = []
+    names: List[str] = []
+    headers: List[int] = []
     for g in groups:
         headers.append(len(names))
         for h, n in g + [(blank, "")] * (rows - len(g)):
             handles.append(h)
             names.append(n)
     from matplotlib.legend_handler import HandlerTuple
-    leg = fig.legend(handles, names, ncol=len(groups), loc="lower center", fontsize=7 * scale,
+    # a tuple handle (marks drawn over a line) is legal with HandlerTuple; matplotlib's stubs take Artists only
+    leg: "Legend" = fig.legend(handles, names, ncol=len(groups), loc="lower center", fontsize=7 * scale,
                      frameon=True, framealpha=1.0, edgecolor="#cccccc", handlelength=2.6,
-                     columnspacing=1.6, handler_map={tuple: HandlerTuple(ndivide=1, pad=0.0)})
+                     columnspacing=1.6, handler_map={tuple: HandlerTuple(ndivide=1, pad=0.0)}
+                     )  # type: ignore[call-overload]
     leg.set_gid("legend")
     texts = leg.get_texts()
     for i in headers:
@@ -353,7 +376,7 @@ def _legend(fig, styles: Dict, topo: Topology, report, scale: float = 1.0):
     return leg
 
 
-def _extent_inches(fig, artist) -> Tuple[float, float]:
-    renderer = fig.canvas.get_renderer()
+def _extent_inches(fig: "Figure", artist: "Artist") -> Tuple[float, float]:
+    renderer = fig.canvas.get_renderer()   # type: ignore[attr-defined]  # the Agg canvas has one, the base stub not
     box = artist.get_window_extent(renderer)
     return box.width / fig.dpi, box.height / fig.dpi

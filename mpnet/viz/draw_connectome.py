@@ -7,19 +7,23 @@ beside them. A chemical edge is a curve coloured by its sign (red ``+``, blue ``
 lower its confidence (as in :mod:`mpnet.viz.draw`); a gap junction is a thin dashed grey line.
 """
 import os
-from typing import Dict, Hashable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Hashable, List, Mapping, Optional, Tuple, Union
 
 from .draw import NEGATIVE, POSITIVE, UNKNOWN, _fade
+from ..graph.elements import NodeId
 from ..graph.topology import Topology
+
+if TYPE_CHECKING:   # pragma: no cover
+    from matplotlib.figure import Figure
 
 __all__ = ["draw_connectome", "connectome_figure"]
 
 _ORDER = ["sensory", "interneuron", "motor"]
 
 
-def _columns(topo: Topology) -> Dict[str, List[Hashable]]:
+def _columns(topo: Topology) -> Dict[str, List[NodeId]]:
     """Neuron ids per type, sorted by class then name (inputs left out)."""
-    cols: Dict[str, List[Hashable]] = {}
+    cols: Dict[str, List[NodeId]] = {}
     for n, node in topo.nodes.items():
         if node.role == "input":
             continue
@@ -31,7 +35,7 @@ def _columns(topo: Topology) -> Dict[str, List[Hashable]]:
 
 
 def connectome_figure(topo: Topology, signs: Optional[Mapping[Tuple[Hashable, Hashable], Tuple[str, float]]] = None,
-                      *, title: Optional[str] = None):
+                      *, title: Optional[str] = None) -> "Figure":
     """The matplotlib figure (see the module docstring).
 
     Args:
@@ -96,7 +100,7 @@ def connectome_figure(topo: Topology, signs: Optional[Mapping[Tuple[Hashable, Ha
 
 
 def draw_connectome(topo: Topology, signs: Optional[Mapping[Tuple[Hashable, Hashable], Tuple[str, float]]],
-                    path: Union[str, os.PathLike], *, title: Optional[str] = None, dpi: int = 100) -> None:
+                    path: Union[str, "os.PathLike[str]"], *, title: Optional[str] = None, dpi: int = 100) -> None:
     """Write :func:`connectome_figure` to ``path`` (PNG, SVG or PDF by its extension; ``dpi`` for PNG)."""
     import matplotlib.pyplot as plt
     fig = connectome_figure(topo, signs, title=title)
