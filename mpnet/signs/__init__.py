@@ -12,9 +12,10 @@ Two methods, one report (:class:`SignReport`):
 Both honour fixed signs, Dale neurons and frozen edges, and report the signs no data can fix
 (:mod:`~mpnet.signs.symmetry`).
 """
-from typing import Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import torch
+from torch.types import Device
 
 from ..checks import check_choice, check_dtype, check_float, check_fraction, check_int
 from ..errors import ArgumentError
@@ -26,16 +27,20 @@ from .noise import NoiseEstimate, estimate_noise
 from .refit import infer_refit
 from .report import EdgeSign, SignReport
 
+if TYPE_CHECKING:   # pragma: no cover
+    from numpy.typing import ArrayLike   # the data: a tensor, an array or nested lists
+
 __all__ = ["infer_signs", "SignReport", "EdgeSign", "multistart", "MultistartResult", "Effort", "NoiseEstimate",
            "estimate_noise"]
 
 METHODS = ("refit", "ensemble")
 
 
-def infer_signs(topology: Union[Topology, Network], X, Y, *, method: str = "refit", threshold: float = 0.95,
-                seed: int = 0, effort: Optional[Effort] = None, noise_std: Optional[float] = None,
-                resolution: float = 1e-4, verify: float = 0.2, dtype: torch.dtype = torch.float64, device=None,
-                log: Optional[Callable[[str], None]] = None, **ensemble_options) -> SignReport:
+def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLike", *, method: str = "refit",
+                threshold: float = 0.95, seed: int = 0, effort: Optional[Effort] = None,
+                noise_std: Optional[float] = None, resolution: float = 1e-4, verify: float = 0.2,
+                dtype: torch.dtype = torch.float64, device: Device = None,
+                log: Optional[Callable[[str], None]] = None, **ensemble_options: Any) -> SignReport:
     """Infer the sign of every edge from data, with a calibrated confidence per edge.
 
     Args:

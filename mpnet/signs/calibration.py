@@ -11,7 +11,7 @@ table with the command, date and counts that produced it.
 import json
 import math
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 __all__ = ["confidence", "fit_table", "load_table", "TABLE_PATH"]
 
@@ -22,10 +22,13 @@ EDGES = [-math.inf, 0.01, 0.03, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, math.inf]
 #: fit-quality classes: best loss over the estimated noise floor
 QUALITY = [("floor", 0.0, 1.5), ("above", 1.5, math.inf)]
 
-_cache: Dict[str, Dict] = {}
+#: a calibration table as JSON reads it: ``edges``, ``quality``, ``counts``, ``confidence`` and its provenance
+Table = Dict[str, Any]
+
+_cache: Dict[str, Table] = {}
 
 
-def load_table(path: str = TABLE_PATH) -> Dict:
+def load_table(path: str = TABLE_PATH) -> Table:
     if path not in _cache:
         with open(path) as f:
             _cache[path] = json.load(f)
@@ -46,7 +49,7 @@ def _quality(floor_ratio: float) -> str:
     return QUALITY[-1][0]
 
 
-def confidence(ratio: float, floor_ratio: float, table: Optional[Dict] = None) -> float:
+def confidence(ratio: float, floor_ratio: float, table: Optional[Table] = None) -> float:
     """The calibrated probability that the best fit's sign is right, given the test's ``ratio`` and the
     fit's ``floor_ratio`` (loss over noise floor). ``nan`` ratio (no test) gives 0."""
     if ratio != ratio:
@@ -56,7 +59,7 @@ def confidence(ratio: float, floor_ratio: float, table: Optional[Dict] = None) -
     return float(table["confidence"][q][_bin(ratio)])
 
 
-def fit_table(tested: Sequence[Tuple[float, float, bool]], **provenance) -> Dict:
+def fit_table(tested: Sequence[Tuple[float, float, bool]], **provenance: object) -> Table:
     """A table from ``tested``, ``(ratio, floor_ratio, correct)`` per tested edge: per fit-quality class and
     ratio bin ``i``, the confidence is ``max over j <= i of (k + 1) / (n + 2)``, where ``n`` edges had a ratio
     in bins ``j`` to ``i`` and ``k`` of them a right best-fit sign (then a running maximum over ``i``).

@@ -19,18 +19,17 @@ reference edge is made positive by applying its exact flip, and bound ``>= 0`` i
 then measures signs relative to the reference edges.
 """
 from dataclasses import dataclass
-from typing import Dict, Hashable, List, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
+from ..graph.elements import EdgeKey, NodeId
 from .moves import clip, crossover, flip_neuron, random_starts, redraw_neurons, region
 from .fitting import Effort, Workspace, distinct, hop
 from .symmetry import Flip, ODD, AFFINE_ODD, EVEN
 
 __all__ = ["EdgeResult", "TestOutcome", "apply_gauge", "test_edges"]
-
-EdgeKey = Tuple[Hashable, Hashable]
 
 
 @dataclass
@@ -53,8 +52,8 @@ class TestOutcome:
     restarts: int
 
 
-def apply_gauge(ws: Workspace, theta: Tensor, flips: Dict[Hashable, Flip], refs: Dict[Hashable, EdgeKey],
-                order: List[Hashable]) -> Tensor:
+def apply_gauge(ws: Workspace, theta: Tensor, flips: Dict[NodeId, Flip], refs: Dict[NodeId, EdgeKey],
+                order: Sequence[NodeId]) -> Tensor:
     """Rows of ``theta`` with each flip-symmetric neuron flipped, in topological ``order``, where its
     reference edge is negative (the flips are exact: the function is unchanged)."""
     pop = ws.pop(theta.shape[0])
@@ -67,7 +66,7 @@ def apply_gauge(ws: Workspace, theta: Tensor, flips: Dict[Hashable, Flip], refs:
 
 
 def _warm_starts(ws: Workspace, best: Tensor, pool: Tensor, key: EdgeKey, lo: Tensor, hi: Tensor,
-                 flips: Dict[Hashable, Flip], n_random: int) -> Tensor:
+                 flips: Dict[NodeId, Flip], n_random: int) -> Tensor:
     """The refits' starting rows for edge ``key`` (bounds ``lo``/``hi`` ``[P]``), clipped into them."""
     topo = ws.topology
     pop1 = ws.pop(1)
@@ -112,8 +111,8 @@ def _forced(lower: Tensor, upper: Tensor, col: int, weight: float) -> Tuple[Tens
     return lo, hi
 
 
-def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: List[EdgeKey], lower: Tensor,
-               upper: Tensor, flips: Dict[Hashable, Flip], effort: Effort, *, resolution: float = 1e-4,
+def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequence[EdgeKey], lower: Tensor,
+               upper: Tensor, flips: Dict[NodeId, Flip], effort: Effort, *, resolution: float = 1e-4,
                verify: float = 0.2, verify_rounds: Optional[int] = None, n_random: int = 2, restarts: int = 3
                ) -> TestOutcome:
     """Run the refit test (module docstring) on ``edges``.

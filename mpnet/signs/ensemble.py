@@ -15,7 +15,7 @@ symmetries (:mod:`~mpnet.signs.symmetry`) by fixing a gauge per member, and repo
 import math
 import time
 from dataclasses import replace
-from typing import Callable, Dict, Hashable, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Hashable, List, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -24,12 +24,14 @@ from ..checks import check_choice, check_float, check_fraction, check_int
 from ..model import Network
 from .report import EdgeSign, SignReport
 from .symmetry import Flip, flip, flip_symmetries, reference_edges
+from ..graph.elements import NodeId
 from ..graph.topology import Topology
 from ..train import LOSSES, fit
 
-__all__ = ["infer_ensemble"]
+if TYPE_CHECKING:   # pragma: no cover
+    from numpy.typing import ArrayLike   # the data: a tensor, an array or nested lists
 
-EdgeKey = Tuple[Hashable, Hashable]
+__all__ = ["infer_ensemble"]
 
 _RELU_LIKE = {"relu", "leaky_relu", "elu", "selu", "gelu", "softplus",
               "neat.relu", "neat.elu", "neat.lelu", "neat.selu", "neat.softplus"}
@@ -61,9 +63,9 @@ def _baseline(loss: str, Y: Tensor) -> Optional[float]:
     return None
 
 
-def _regimes(topo: Topology, z: Tensor, index: Dict[Hashable, int]) -> Dict[Hashable, Optional[str]]:
+def _regimes(topo: Topology, z: Tensor, index: Mapping[Hashable, int]) -> Dict[NodeId, Optional[str]]:
     """``{hidden neuron: "linear" | "silent" | "saturated" | None}`` for one member; ``z: [rows, batch]``."""
-    out: Dict[Hashable, Optional[str]] = {}
+    out: Dict[NodeId, Optional[str]] = {}
     for node_id, node in topo.nodes.items():
         if node.role != "hidden":
             continue
@@ -83,8 +85,8 @@ def _regimes(topo: Topology, z: Tensor, index: Dict[Hashable, int]) -> Dict[Hash
     return out
 
 
-def infer_ensemble(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int = 500, lr: float = 0.02,
-                loss: Union[str, Callable] = "mse", batch_size: Optional[int] = None, seed: int = 0,
+def infer_ensemble(topology: Topology, X: "ArrayLike", Y: "ArrayLike", *, ensemble: int = 32, epochs: int = 500,
+                lr: float = 0.02, loss: Union[str, Callable[[Tensor, Tensor], Tensor]] = "mse", batch_size: Optional[int] = None, seed: int = 0,
                 init: str = "random", fail_fraction: float = 0.02, threshold: float = 0.9,
                 min_effect: float = 0.05, hidden_bias: float = 0.5, progress: Optional[bool] = None) -> SignReport:
     """Infer the sign of every edge of ``topology`` from data, with a confidence per edge.
@@ -118,8 +120,8 @@ def infer_ensemble(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int 
     base = _random_start(topology, hidden_bias) if init == "random" else topology
     net = Network([base] * ensemble, seed=seed)
     if init == "random":   # members differ in their starting biases too: U(0, 2 * hidden_bias), mean hidden_bias
-        hidden = torch.tensor([topology.nodes[node_id].role == "hidden" for _, node_id in
-                               net.rows[net.plan.num_inputs:]])
+        hidden_ids = {n for n, node in topology.nodes.items() if node.role == "hidden"}
+        hidden = torch.tensor([node_id in hidden_ids for _, node_id in net.rows[net.plan.num_inputs:]])
         gen = torch.Generator().manual_seed(seed + 1)
         with torch.no_grad():
             draw = torch.rand(hidden.shape, generator=gen, dtype=torch.float64) * (2 * hidden_bias)
@@ -145,7 +147,7 @@ def infer_ensemble(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int 
 
     # ---- weights [K, E] in the topology's edge order, states per member
     keys = list(topology.edges)
-    col = {k: i for i, k in enumerate(keys)}
+    col: Dict[Tuple[Hashable, Hashable], int] = {k: i for i, k in enumerate(keys)}   # looked up by net.edge_keys too
     W = torch.zeros(ensemble, len(keys), dtype=torch.float64)
     weights = net.weight.detach().double().tolist()
     for i, (t, src, dst) in enumerate(net.edge_keys):
@@ -157,19 +159,19 @@ def infer_ensemble(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int 
 
     # ---- symmetries: structural flips, and data-dependent ones (linear regime), silent neurons
     nodes = topology.nodes
-    flips: Dict[Hashable, Flip] = dict(flip_symmetries(topology))
-    regime_votes: Dict[Hashable, Dict[str, int]] = {}
+    flips: Dict[NodeId, Flip] = dict(flip_symmetries(topology))
+    regime_votes: Dict[NodeId, Dict[str, int]] = {}
     for k in good:
         for node_id, regime in _regimes(topology, Z, row_of[k]).items():
             if regime is not None:
                 votes = regime_votes.setdefault(node_id, {})
                 votes[regime] = votes.get(regime, 0) + 1
-    regime_of: Dict[Hashable, str] = {}
+    regime_of: Dict[NodeId, str] = {}
     for node_id, votes in regime_votes.items():
         regime, count = max(votes.items(), key=lambda kv: kv[1])
         if count * 2 >= len(good):
             regime_of[node_id] = regime
-    data_flips: Dict[Hashable, Flip] = {}
+    data_flips: Dict[NodeId, Flip] = {}
     for node_id, regime in regime_of.items():
         if regime == "linear" and node_id not in flips:
             f = flip(topology, node_id, "odd")
@@ -213,6 +215,7 @@ def infer_ensemble(topology: Topology, X, Y, *, ensemble: int = 32, epochs: int 
         relative, reference, identifiable, reason = "", "", True, ""
         conf = max(pos, neg) / (n + 1)
         if not edge.trainable:
+            assert edge.weight is not None   # Topology refuses a frozen edge without a weight
             sign = "+" if edge.weight > 0 else "-" if edge.weight < 0 else "?"
             conf, reason = (1.0 if sign != "?" else 0.0), "frozen at its declared value"
         elif edge.sign is not None:

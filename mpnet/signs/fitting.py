@@ -16,19 +16,24 @@ says plainly when the best loss is far above that floor.
 """
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, Hashable, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
+from torch.types import Device
 
 from ..checks import as_tensor, check_finite, check_int
 from ..errors import ArgumentError, DataError
 from ..model import Network
+from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
 from .lbfgs import minimize
 from .moves import mirror_edges, random_starts, redraw_neurons
 from .noise import NoiseEstimate, estimate_noise
 from .population import Population
+
+if TYPE_CHECKING:   # pragma: no cover
+    from numpy.typing import ArrayLike   # the data: a tensor, an array or nested lists (what as_tensor takes)
 
 __all__ = ["multistart", "MultistartResult", "Workspace", "Effort"]
 
@@ -67,8 +72,8 @@ class Workspace:
     """One topology, its data, and the batched populations of each size built for it (compiling a batched
     network costs tens of milliseconds, so each size is built once)."""
 
-    def __init__(self, topology: Topology, X: Tensor, Y: Tensor, *, dtype=torch.float64, device=None,
-                 seed: int = 0, log: Optional[Callable[[str], None]] = None):
+    def __init__(self, topology: Topology, X: Tensor, Y: Tensor, *, dtype: torch.dtype = torch.float64,
+                 device: Device = None, seed: int = 0, log: Optional[Callable[[str], None]] = None) -> None:
         self.topology, self.dtype, self.device = topology, dtype, device
         self.X = torch.as_tensor(X).to(dtype=dtype, device=device)
         self.Y = torch.as_tensor(Y).to(dtype=dtype, device=device)
@@ -76,7 +81,8 @@ class Workspace:
         self._pops: Dict[int, Population] = {}
         self.log = log or (lambda msg: None)
         self.evaluations = 0     # member-fits run (rows times L-BFGS calls), for the report
-        self._smooth: Optional[Tuple[Optional["Workspace"], Optional[Tensor]]] = None
+        self._smooth: Optional[Tuple["Workspace", Tensor]] = None     # made by smoothed(), once
+        self._smooth_made = False
         self._archive: List[Tuple[Tensor, Tensor]] = []    # (theta, loss on all the data) of every full fit
 
     def pop(self, size: int) -> Population:
@@ -137,12 +143,10 @@ class Workspace:
         A smoothed neuron's output is carried scaled by ``beta``: an edge ``a -> b`` is multiplied by
         ``beta_b / beta_a`` and a smoothed neuron's bias by ``beta`` (``beta_n = beta`` for smoothed neurons,
         1 for the others), so the twin's pre-activations are ``beta`` times the original's."""
-        if self._smooth is None:
+        if not self._smooth_made:
             topo = self.topology
             soft = {n for n, node in topo.nodes.items() if node.role == "hidden" and node.activation == "relu"}
-            if not soft:
-                self._smooth = (None, None)
-            else:
+            if soft:
                 twin = Topology([replace(n, activation="softplus") if n.id in soft else n
                                  for n in topo.nodes.values()], list(topo.edges.values()), warn=False)
                 ws = Workspace(twin, self.X, self.Y, dtype=self.dtype, device=self.device)
@@ -154,7 +158,8 @@ class Workspace:
                 for n in soft:
                     k[p.col[n]] = 1.0
                 self._smooth = (ws, k)
-        return None if self._smooth[0] is None else self._smooth
+            self._smooth_made = True
+        return self._smooth
 
 
 def distinct(theta: Tensor, loss: Tensor, k: int, rel: float = 1e-4) -> Tuple[Tensor, Tensor]:
@@ -187,8 +192,7 @@ def _moves(ws: Workspace, theta: Tensor, lower: Tensor, upper: Tensor, redraws: 
     lo, hi = lower.repeat_interleave(per, 0).view(R, per, P), upper.repeat_interleave(per, 0).view(R, per, P)
     if n_redraw:
         nodes = [n for _ in range(R) for n in hidden for _ in range(redraws)]
-        part = (x[:, :n_redraw].reshape(-1, P) for x in (starts, lo, hi))
-        s0, l0, h0 = part
+        s0, l0, h0 = (x[:, :n_redraw].reshape(-1, P) for x in (starts, lo, hi))
         starts[:, :n_redraw] = redraw_neurons(ws.pop(R * n_redraw), s0, ws.X, nodes, ws.gen, l0, h0).view(R, -1, P)
     if edges:
         part = [x[:, n_redraw:].reshape(-1, P) for x in (starts, lo, hi)]
@@ -245,8 +249,8 @@ class MultistartResult:
     noise: NoiseEstimate
     seconds: float
     fits: int                          # member-fits run
-    keys: List[Tuple[Hashable, Hashable]] = field(default_factory=list)
-    node_ids: List[Hashable] = field(default_factory=list)
+    keys: List[EdgeKey] = field(default_factory=list)
+    node_ids: List[NodeId] = field(default_factory=list)
 
     @property
     def best_loss(self) -> float:
@@ -263,11 +267,11 @@ class MultistartResult:
         r = self.floor_ratio
         return "at the noise floor" if r <= 1.5 else "near the noise floor" if r <= 3 else "poor"
 
-    def weights(self, index: int = 0) -> Dict[Tuple[Hashable, Hashable], float]:
+    def weights(self, index: int = 0) -> Dict[EdgeKey, float]:
         row = self.theta[index].tolist()
         return {k: row[i] for i, k in enumerate(self.keys)}
 
-    def biases(self, index: int = 0) -> Dict[Hashable, float]:
+    def biases(self, index: int = 0) -> Dict[NodeId, float]:
         row = self.theta[index].tolist()
         return {n: row[len(self.keys) + i] for i, n in enumerate(self.node_ids)}
 
@@ -276,8 +280,8 @@ class MultistartResult:
         trainable = {k: w for k, w in self.weights(index).items() if self.topology.edges[k].trainable}
         return self.topology.with_weights(trainable, self.biases(index))
 
-    def network(self, index: int = 0, **kw) -> Network:
-        """A :class:`~mpnet.Network` holding fit ``index``."""
+    def network(self, index: int = 0, **kw: Any) -> Network:
+        """A :class:`~mpnet.Network` holding fit ``index`` (``kw``: the Network's own keyword arguments)."""
         return Network(self.best_topology(index), **kw)
 
     def summary(self) -> str:
@@ -327,8 +331,9 @@ def search(ws: Workspace, effort: Effort, extra: Optional[Tensor] = None) -> Tup
     return theta[order], loss[order]
 
 
-def multistart(topology: Union[Topology, Network], X, Y, *, effort: Optional[Effort] = None, seed: int = 0,
-               noise_std: Optional[float] = None, dtype: torch.dtype = torch.float64, device=None,
+def multistart(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLike", *,
+               effort: Optional[Effort] = None, seed: int = 0, noise_std: Optional[float] = None,
+               dtype: torch.dtype = torch.float64, device: Device = None,
                log: Optional[Callable[[str], None]] = None) -> MultistartResult:
     """Fit ``topology`` to ``(X, Y)`` (mean squared error) from many starts, hard enough to reach the noise
     floor on small networks, and say how close it came.
@@ -381,7 +386,7 @@ def _wiring(obj: Union[Topology, Network]) -> Tuple[Topology, Optional[Topology]
     raise TypeError(f"Expected a Topology or a Network (got {type(obj).__name__}).")
 
 
-def _as_data(X, Y, topo: Topology) -> Tuple[Tensor, Tensor]:
+def _as_data(X: "ArrayLike", Y: "ArrayLike", topo: Topology) -> Tuple[Tensor, Tensor]:
     """``X [n, n_in]`` and ``Y [n, n_out]`` as tensors, checked: numbers, shapes, at least 4 rows, finite."""
     X, Y = as_tensor(X, "X"), as_tensor(Y, "Y")
     if Y.dim() == 1:

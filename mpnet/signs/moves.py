@@ -16,11 +16,13 @@
   linear regime, and a good start for a refit otherwise.
 """
 import math
-from typing import Hashable, Optional, Sequence
+from typing import Callable, Iterable, List, Optional, Sequence, Set
 
 import torch
 from torch import Tensor
 
+from ..graph.elements import EdgeKey, NodeId
+from ..graph.topology import Topology
 from .population import Population
 from .symmetry import AFFINE_ODD, EVEN, ODD
 
@@ -76,7 +78,7 @@ def random_starts(pop: Population, X: Tensor, gen: torch.Generator, lower: Tenso
     return theta
 
 
-def redraw_neurons(pop: Population, theta: Tensor, X: Tensor, nodes: Sequence[Hashable], gen: torch.Generator,
+def redraw_neurons(pop: Population, theta: Tensor, X: Tensor, nodes: Sequence[NodeId], gen: torch.Generator,
                    lower: Tensor, upper: Tensor, out_scale: float = 0.1) -> Tensor:
     """Row ``m`` of ``theta`` with hidden neuron ``nodes[m]`` redrawn: new incoming weights (He scale), small
     outgoing weights (``out_scale``), the kink inside the data. ``pop`` must hold ``theta.shape[0]``
@@ -107,7 +109,7 @@ def mirror_edges(theta: Tensor, cols: Sequence[int], lower: Tensor, upper: Tenso
     return clip(theta, lower, upper)
 
 
-def flip_neuron(pop: Population, theta: Tensor, node: Hashable, X: Optional[Tensor] = None) -> Tensor:
+def flip_neuron(pop: Population, theta: Tensor, node: NodeId, X: Optional[Tensor] = None) -> Tensor:
     """Every row of ``theta`` with ``node``'s sign flip applied (bounds not checked: callers clip).
 
     odd (tanh, identity, ...): negate the incoming weights, the bias and the outgoing weights; affine-odd
@@ -137,11 +139,12 @@ def flip_neuron(pop: Population, theta: Tensor, node: Hashable, X: Optional[Tens
     return theta
 
 
-def region(topology, key) -> set:
+def region(topology: Topology, key: EdgeKey) -> Set[NodeId]:
     """The hidden neurons whose parameters shape the signal through edge ``key``: its ends and every hidden
     ancestor of its source and descendant of its target."""
-    def walk(start, step):
-        seen, todo = set(), [start]
+    def walk(start: NodeId, step: Callable[[NodeId], List[NodeId]]) -> Set[NodeId]:
+        seen: Set[NodeId] = set()
+        todo = [start]
         while todo:
             for m in step(todo.pop()):
                 if m not in seen:
@@ -153,11 +156,11 @@ def region(topology, key) -> set:
     return {n for n in nodes if topology.nodes[n].role == "hidden"}
 
 
-def crossover(pop: Population, base: Tensor, donor: Tensor, nodes) -> Tensor:
+def crossover(pop: Population, base: Tensor, donor: Tensor, nodes: Iterable[NodeId]) -> Tensor:
     """``base`` (rows ``[M, P]``) with the incoming weights and bias of every neuron in ``nodes``, and the
     weights of the edges those neurons send, taken from ``donor`` (``[M, P]``)."""
     topo = pop.topology
-    cols = set()
+    cols: Set[int] = set()
     for n in nodes:
         cols.add(pop.col[n])
         cols.update(pop.edge_col[(p, n)] for p in topo.predecessors(n))

@@ -14,7 +14,7 @@ That variance is estimated from the data alone, never from the fit being judged:
   used, and the report always prints the method.
 """
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
 import torch
 from torch import Tensor
@@ -52,8 +52,8 @@ def _local_linear(X: Tensor, Y: Tensor, max_points: int = 4000, seed: int = 0) -
     Xs = (X - X.mean(0)) / X.std(0).clamp(min=1e-12)
     gen = torch.Generator().manual_seed(seed)
     query = torch.randperm(n, generator=gen)[:max_points] if n > max_points else torch.arange(n)
-    scaled = []
-    for chunk in query.split(512):
+    parts: List[Tensor] = []
+    for chunk in torch.split(query, 512):
         dist = torch.cdist(Xs[chunk], Xs)
         dist[torch.arange(chunk.numel()), chunk] = float("inf")          # leave the point itself out
         nbr = dist.topk(k, dim=1, largest=False).indices                   # [c, k]
@@ -62,8 +62,8 @@ def _local_linear(X: Tensor, Y: Tensor, max_points: int = 4000, seed: int = 0) -
         coef = AtA_inv @ A.transpose(1, 2) @ Y[nbr]                        # [c, d+1, n_out]
         resid = Y[chunk] - coef[:, 0]                                      # prediction at the point: intercept
         leverage = AtA_inv[:, 0, 0]                                        # Var(prediction) / sigma^2
-        scaled.append(resid.pow(2) / (1 + leverage)[:, None])
-    scaled = torch.cat(scaled)                                             # [q, n_out]: sigma^2 * chi2_1
+        parts.append(resid.pow(2) / (1 + leverage)[:, None])
+    scaled = torch.cat(parts)                                              # [q, n_out]: sigma^2 * chi2_1
     variance = scaled.median(0).values / _CHI2_1_MEDIAN
     return NoiseEstimate(float(variance.mean()), "local linear", int(query.numel()))
 

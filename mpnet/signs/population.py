@@ -10,12 +10,14 @@ Constraints are bounds per entry (``lower``/``upper``, ``[M, P]``): a fixed ``+`
 frozen edge has ``lower == upper ==`` its value. The optimizers (:mod:`mpnet.signs.lbfgs`) project onto them.
 """
 import math
-from typing import Dict, Hashable, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
+from torch.types import Device
 
 from ..model import Network
+from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
 
 __all__ = ["Population", "mse"]
@@ -37,14 +39,15 @@ class Population:
         dtype, device: of the batched network (float64 by default: loss ratios near the noise floor need it).
     """
 
-    def __init__(self, topology: Topology, size: int, *, dtype: torch.dtype = torch.float64, device=None):
+    def __init__(self, topology: Topology, size: int, *, dtype: torch.dtype = torch.float64,
+                 device: Device = None) -> None:
         self.topology, self.size, self.dtype = topology, size, dtype
         self.net = Network([topology] * size, dtype=dtype, device=device, seed=0)
-        self.keys: List[Tuple[Hashable, Hashable]] = list(topology.edges)
-        self.node_ids: List[Hashable] = [n for n, node in topology.nodes.items() if node.role != "input"]
+        self.keys: List[EdgeKey] = list(topology.edges)
+        self.node_ids: List[NodeId] = [n for n, node in topology.nodes.items() if node.role != "input"]
         self.E, self.V = len(self.keys), len(self.node_ids)
-        self.col: Dict[Hashable, int] = {n: self.E + i for i, n in enumerate(self.node_ids)}   # bias columns
-        self.edge_col: Dict[Tuple[Hashable, Hashable], int] = {k: i for i, k in enumerate(self.keys)}
+        self.col: Dict[NodeId, int] = {n: self.E + i for i, n in enumerate(self.node_ids)}   # bias columns
+        self.edge_col: Dict[EdgeKey, int] = {k: i for i, k in enumerate(self.keys)}
         pos = {key: i for i, key in enumerate(self.net.edge_keys)}
         rows = {key: i for i, key in enumerate(self.net.rows)}
         device = self.net.bias.device
@@ -91,7 +94,8 @@ class Population:
     def forward(self, theta: Tensor, X: Tensor) -> Tensor:
         """``theta [M, P]``, ``X [n, n_in]`` -> outputs ``[M, n, n_out]``."""
         w, b = self._split(theta)
-        return self.net(X, weight=w, bias=b)
+        out: Tensor = self.net(X, weight=w, bias=b)   # nn.Module.__call__ is typed Any
+        return out
 
     def loss(self, theta: Tensor, X: Tensor, Y: Tensor) -> Tensor:
         """Mean squared error of every member ``[M]`` (no gradient)."""

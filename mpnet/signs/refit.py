@@ -8,10 +8,11 @@ writes the verdicts.
 """
 import math
 import time
-from typing import Callable, Dict, Hashable, List, Optional, Tuple
+from typing import Callable, Dict, Optional
 
 import torch
 from torch import Tensor
+from torch.types import Device
 
 from .calibration import confidence as calibrated
 from .edgetest import TestOutcome, apply_gauge, test_edges
@@ -19,23 +20,22 @@ from .fitting import Effort, Workspace, search
 from .noise import estimate_noise
 from .report import EdgeSign, SignReport
 from .symmetry import Flip, flip_symmetries, reference_edges
+from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
 
 __all__ = ["infer_refit", "regimes"]
-
-EdgeKey = Tuple[Hashable, Hashable]
 
 _RELU_LIKE = {"relu", "leaky_relu", "elu", "selu", "gelu", "softplus", "neat.relu", "neat.elu", "neat.lelu",
               "neat.selu", "neat.softplus"}
 _LINEAR_WHEN_NEGATIVE = {"leaky_relu", "neat.lelu"}
 
 
-def regimes(ws: Workspace, theta: Tensor) -> Dict[Hashable, str]:
+def regimes(ws: Workspace, theta: Tensor) -> Dict[NodeId, str]:
     """``{hidden neuron: "linear" | "silent"}`` for ReLU-like neurons that, in the fit ``theta [P]``, never
     cross their kink on the data (the others are absent)."""
     pop = ws.pop(1)
     Z, _ = pop.states(theta[None], ws.X)
-    out = {}
+    out: Dict[NodeId, str] = {}
     for j, node in enumerate(pop.node_ids):
         n = ws.topology.nodes[node]
         if n.role != "hidden" or n.activation not in _RELU_LIKE:
@@ -59,7 +59,7 @@ def _fmt(key: EdgeKey) -> str:
 
 def infer_refit(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, effort: Effort,
                 threshold: float, seed: int, noise_std: Optional[float], resolution: float, verify: float,
-                dtype: torch.dtype, device, log: Optional[Callable[[str], None]]) -> SignReport:
+                dtype: torch.dtype, device: Device, log: Optional[Callable[[str], None]]) -> SignReport:
     """The refit method of :func:`mpnet.infer_signs` (arguments checked there)."""
     t0 = time.time()
     ws = Workspace(topo, X, Y, dtype=dtype, device=device, seed=seed, log=log)
@@ -73,7 +73,7 @@ def infer_refit(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor,
     ws.log(f"best fit: loss {float(pool_loss[0]):.4g}, noise floor {noise.variance:.4g} ({noise.method})")
 
     # ---- structural symmetries and the gauge: each flip-symmetric neuron's reference edge made positive
-    flips: Dict[Hashable, Flip] = flip_symmetries(topo)
+    flips: Dict[NodeId, Flip] = flip_symmetries(topo)
     magnitude = {k: abs(float(pool_theta[0, i])) for i, k in enumerate(ws.pop(1).keys)}
     refs = reference_edges(flips, magnitude)
     order = [n for n in topo.topological_order() if n in flips]
@@ -108,8 +108,8 @@ def infer_refit(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor,
                       extra={"gauge": gauge, "restarts": outcome.restarts, "scale": outcome.scale})
 
 
-def _verdict(topo: Topology, key: EdgeKey, weight: float, outcome: TestOutcome, flips: Dict[Hashable, Flip],
-             refs: Dict[Hashable, EdgeKey], regime: Dict[Hashable, str], floor_ratio: float,
+def _verdict(topo: Topology, key: EdgeKey, weight: float, outcome: TestOutcome, flips: Dict[NodeId, Flip],
+             refs: Dict[NodeId, EdgeKey], regime: Dict[NodeId, str], floor_ratio: float,
              threshold: float) -> EdgeSign:
     edge = topo.edges[key]
     constraint = _constraint(topo, key)
@@ -117,6 +117,7 @@ def _verdict(topo: Topology, key: EdgeKey, weight: float, outcome: TestOutcome, 
     owner = next((f for f in owners if refs[f.node] == key), owners[0] if owners else None)
     reference = " and ".join(_fmt(refs[f.node]) for f in owners)
     if not edge.trainable:
+        assert edge.weight is not None   # Topology refuses a frozen edge without a weight
         sign = "+" if edge.weight > 0 else "-" if edge.weight < 0 else "?"
         return EdgeSign(*key, sign, 1.0 if sign != "?" else 0.0, edge.weight, True, "frozen at its declared value",
                         constraint)

@@ -2,14 +2,19 @@
 import csv
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Dict, Hashable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
+from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
+
+if TYPE_CHECKING:   # pragma: no cover
+    import pandas   # type: ignore[import-untyped]  # optional, and pandas ships no type hints
 
 __all__ = ["EdgeSign", "SignReport"]
 
-EdgeKey = Tuple[Hashable, Hashable]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)
@@ -21,8 +26,8 @@ class EdgeSign:
     sign relative to the ``reference`` edge (which the gauge makes positive); ``confidence`` then belongs to
     ``relative``.
     """
-    src: Hashable
-    dst: Hashable
+    src: NodeId
+    dst: NodeId
     sign: str                # "+", "-" or "?"
     confidence: float        # calibrated probability that the verdict (sign, or relative) is right
     weight: float            # the best fit's weight (in the gauge, for flip-symmetric edges)
@@ -108,7 +113,7 @@ class SignReport:
         return "\n".join([self.header(), line(head), line(["-" * w for w in widths] + ["------"])]
                          + [line(r) for r in rows])
 
-    def to_csv(self, path) -> None:
+    def to_csv(self, path: PathLike) -> None:
         """One row per edge with every field of :class:`EdgeSign`, after a first line ``# {json}`` holding the
         report's own fields (``pandas.read_csv(path, comment="#")`` skips it)."""
         meta = {name: getattr(self, name) for name in _REPORT_FIELDS}
@@ -120,7 +125,7 @@ class SignReport:
                 writer.writerow(asdict(row))
 
     @classmethod
-    def read_csv(cls, path) -> "SignReport":
+    def read_csv(cls, path: PathLike) -> "SignReport":
         """The report written by :meth:`to_csv` (node ids come back as strings; no topology)."""
         types = {fl.name: fl.type for fl in fields(EdgeSign)}
         with open(path, newline="") as f:
@@ -138,7 +143,7 @@ class SignReport:
                 rows.append(EdgeSign(**vals))
         return cls(rows, **meta)
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> "pandas.DataFrame":
         """A pandas DataFrame (pandas is optional)."""
         import pandas as pd
         return pd.DataFrame([asdict(r) for r in self.edges])

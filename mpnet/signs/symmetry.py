@@ -18,8 +18,9 @@ The same joint flip becomes a symmetry *on the data* when a ReLU-like neuron nev
 regime; that case depends on the data and is detected by :mod:`mpnet.signs`.
 """
 from dataclasses import dataclass
-from typing import Dict, Hashable, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
+from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
 
 __all__ = ["Flip", "flip", "flip_symmetries", "reference_edges", "ODD", "AFFINE_ODD", "EVEN"]
@@ -30,13 +31,11 @@ AFFINE_ODD = frozenset({"sigmoid", "neat.sigmoid"})
 EVEN = frozenset({"abs", "square", "gauss", "neat.abs", "neat.square", "neat.gauss", "neat.hat"})
 _ODD_AGGREGATIONS = frozenset({"sum", "mean", "median", "maxabs"})
 
-EdgeKey = Tuple[Hashable, Hashable]
-
 
 @dataclass(frozen=True)
 class Flip:
     """A sign-flip symmetry of one neuron: negating ``edges`` (and the neuron's bias) keeps the function."""
-    node: Hashable
+    node: NodeId
     kind: str                     # "odd", "affine-odd" or "even"
     in_edges: Tuple[EdgeKey, ...]
     out_edges: Tuple[EdgeKey, ...]   # empty for "even"
@@ -60,7 +59,7 @@ def _kind(activation: str) -> Optional[str]:
     return None
 
 
-def flip(topo: Topology, node_id: Hashable, kind: str) -> Optional[Flip]:
+def flip(topo: Topology, node_id: NodeId, kind: str) -> Optional[Flip]:
     """The flip of ``node_id`` of the given kind, or None when the topology breaks it."""
     nodes, edges = topo.nodes, topo.edges
     node = nodes[node_id]
@@ -83,9 +82,9 @@ def flip(topo: Topology, node_id: Hashable, kind: str) -> Optional[Flip]:
     return Flip(node_id, kind, in_edges, out_edges)
 
 
-def flip_symmetries(topo: Topology) -> Dict[Hashable, Flip]:
+def flip_symmetries(topo: Topology) -> Dict[NodeId, Flip]:
     """``{neuron: Flip}`` for every hidden neuron whose flip is an exact symmetry of ``topo``."""
-    found: Dict[Hashable, Flip] = {}
+    found: Dict[NodeId, Flip] = {}
     for node_id, node in topo.nodes.items():
         kind = _kind(node.activation)
         found_flip = flip(topo, node_id, kind) if kind is not None else None
@@ -94,9 +93,9 @@ def flip_symmetries(topo: Topology) -> Dict[Hashable, Flip]:
     return found
 
 
-def reference_edges(flips: Dict[Hashable, Flip], magnitude: Dict[EdgeKey, float]) -> Dict[Hashable, EdgeKey]:
+def reference_edges(flips: Dict[NodeId, Flip], magnitude: Dict[EdgeKey, float]) -> Dict[NodeId, EdgeKey]:
     """The edge that fixes each flip's gauge: its largest-magnitude incoming edge (else outgoing)."""
-    refs: Dict[Hashable, EdgeKey] = {}
+    refs: Dict[NodeId, EdgeKey] = {}
     for node, flip in flips.items():
         pool: List[EdgeKey] = list(flip.in_edges) or list(flip.out_edges)
         refs[node] = max(pool, key=lambda k: (magnitude.get(k, 0.0), str(k)))
