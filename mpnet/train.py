@@ -6,7 +6,7 @@ its own loss (and Adam, being per-parameter, updates each exactly as if it were 
 """
 import sys
 import time
-from typing import Callable, Optional, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +17,11 @@ from .errors import ArgumentError, DataError, DivergenceError
 from .model import Network
 
 __all__ = ["fit", "LOSSES"]
+
+#: A loss: ``(pred [T, batch, n_outputs], target) -> [T]`` (or a scalar for one topology).
+LossFn = Callable[[Tensor, Tensor], Tensor]
+#: An optimizer: a name of ``_OPTIMIZERS``, an instance, or ``callable(params)`` building one.
+OptimizerSpec = Union[str, torch.optim.Optimizer, Callable[[List[torch.nn.Parameter]], torch.optim.Optimizer]]
 
 
 def _mse(pred: Tensor, target: Tensor) -> Tensor:
@@ -36,13 +41,15 @@ def _cross_entropy(pred: Tensor, target: Tensor) -> Tensor:
 
 #: Built-in losses, each returning one value per topology: mse; bce (on logits: the outputs are passed
 #: through a sigmoid inside the loss); cross_entropy (outputs are logits, targets class indices).
-LOSSES = {"mse": _mse, "bce": _bce, "cross_entropy": _cross_entropy}
+LOSSES: Dict[str, LossFn] = {"mse": _mse, "bce": _bce, "cross_entropy": _cross_entropy}
+_LOSS_NAMES: Dict[LossFn, str] = {_bce: "bce", _cross_entropy: "cross_entropy"}   # the targets they check
 
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
+_OPTIMIZERS: Dict[str, Callable[..., torch.optim.Optimizer]] = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD,
+                                                                "adamw": torch.optim.AdamW}
 
 
-def _optimizer(optimizer, params, lr: float) -> torch.optim.Optimizer:
+def _optimizer(optimizer: OptimizerSpec, params: List[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
     if callable(optimizer):
@@ -53,8 +60,8 @@ def _optimizer(optimizer, params, lr: float) -> torch.optim.Optimizer:
     return _OPTIMIZERS[optimizer](params, lr=lr)
 
 
-def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse", epochs: int = 100,
-        batch_size: Optional[int] = None, optimizer="adam", lr: float = 0.01, seed: int = 0,
+def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse", epochs: int = 100,
+        batch_size: Optional[int] = None, optimizer: OptimizerSpec = "adam", lr: float = 0.01, seed: int = 0,
         progress: Optional[bool] = None) -> Tensor:
     """Train ``net`` on ``(X, Y)`` and return the loss history.
 
@@ -131,7 +138,7 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
     n, Y = check_rows(X, Y, n_in=net.plan.n_in, n_out=n_out, num_graphs=T, class_ids=ids)
     check_finite(X, "X")
     check_finite(Y, "Y")
-    check_targets(Y, {_bce: "bce", _cross_entropy: "cross_entropy"}.get(loss_fn, "custom"), n_out)
+    check_targets(Y, _LOSS_NAMES.get(loss_fn, "custom"), n_out)
     opt = _optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr)
     device = param.device
     # the shuffles are drawn where the data lives: no host-to-device copy per epoch (on the CPU: as before)
@@ -172,7 +179,7 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
                 per = loss_fn(pred, yb)
                 per = per.expand(T) if per.dim() == 0 and T == 1 else per
                 opt.zero_grad(set_to_none=True)
-                per.sum().backward()
+                per.sum().backward()   # type: ignore[no-untyped-call]  # torch leaves Tensor.backward untyped
                 opt.step()
                 total += per.detach() * count
             history[epoch] = total / n
@@ -194,8 +201,8 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, Callable] = "mse
     return history if net.batched else history[:, 0]
 
 
-def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: Callable, *, epochs: int,
-                   batch_size: Optional[int], optimizer, lr: float, seed: int, progress: Optional[bool],
+def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: LossFn, *, epochs: int,
+                   batch_size: Optional[int], optimizer: OptimizerSpec, lr: float, seed: int, progress: Optional[bool],
                    named_optimizer: bool) -> Tensor:
     """:func:`fit` for a recurrent network (backpropagation through time over whole sequences)."""
     T, n_out, n_in = net.num_graphs, net.plan.n_out, net.plan.n_in
@@ -222,7 +229,7 @@ def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: Callable, *, epo
                         f"(got {list(Y.shape)}).")
     _check_finite_sequences(X, "X", lead)
     _check_finite_sequences(Y, "Y", lead)
-    check_targets(Y, {_bce: "bce", _cross_entropy: "cross_entropy"}.get(loss_fn, "custom"), n_out)
+    check_targets(Y, _LOSS_NAMES.get(loss_fn, "custom"), n_out)
     opt = _optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr)
     gen = torch.Generator().manual_seed(seed)
     size = n if batch_size is None else batch_size
@@ -235,7 +242,8 @@ def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: Callable, *, epo
         bar = tqdm(total=epochs, desc="fit", unit="epoch", leave=False)
     net.train()
     params = [net.raw_weight, net.bias]
-    cur, first_bad = None, None
+    cur: Optional[List[Tensor]] = None
+    first_bad: Optional[int] = None
     with net.pass_threads(size):   # as fit: the thread policy over the whole loop (mpnet/threads.py)
         for epoch in range(epochs):
             # the weights at the start of the epoch before (prev) and of this one (cur), as in fit
@@ -256,7 +264,7 @@ def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: Callable, *, epo
                 per = loss_fn(pred, yb)
                 per = per.expand(T) if per.dim() == 0 and T == 1 else per
                 opt.zero_grad(set_to_none=True)
-                per.sum().backward()
+                per.sum().backward()   # type: ignore[no-untyped-call]  # torch leaves Tensor.backward untyped
                 opt.step()
                 total += per.detach() * idx.numel()
             history[epoch] = (total / n).cpu()
@@ -270,6 +278,7 @@ def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: Callable, *, epo
     if bar is not None:
         bar.close()
     if first_bad is not None:
+        assert prev is not None and cur is not None   # set by the epoch that diverged
         _diverged(net, params, (prev, cur), history, first_bad, lr if named_optimizer else None)
     return history if net.batched else history[:, 0]
 
@@ -290,7 +299,8 @@ def _check_finite_sequences(t: Tensor, name: str, lead: int) -> None:
                     f"all); remove or fill those values.")
 
 
-def _diverged(net: Network, params, starts, history: Tensor, epoch: int, lr: Optional[float]) -> None:
+def _diverged(net: Network, params: Sequence[Tensor], starts: Tuple[Sequence[Tensor], Sequence[Tensor]],
+              history: Tensor, epoch: int, lr: Optional[float]) -> None:
     """Restore the last weights known to give a finite loss and raise the DivergenceError naming the epoch.
 
     ``starts``: the weights at the start of the previous epoch and of this one. A non-finite loss at this epoch
