@@ -7,7 +7,8 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from mpnet import examples, sample
-from mpnet.viz.layout import NodeBox, layered_layout, _isotonic
+from mpnet.viz.layout import NodeBox, layered_layout
+from mpnet.viz.layout_columns import _isotonic
 
 R = 0.17
 
