@@ -22,10 +22,11 @@ import json
 import os
 import re
 from dataclasses import replace
-from typing import Any, Callable, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, FrozenSet, Hashable, Iterable, List, Mapping, Optional, Sequence, Set, Tuple,
+                    cast)
 
 from .errors import FormatError, TieError, TopologyError, UnknownNodeError, located
-from .graph.ties import Tie, gap_junction_ties
+from .graph.ties import Tie, TieSpec, gap_junction_ties
 from .graph.topology import Edge, Node, Topology
 
 __all__ = ["TRANSMITTER_SIGNS", "DATA_DIR", "available", "load", "provenance", "build", "subcircuit",
@@ -84,7 +85,8 @@ def load(name: str = "cook2019_herm", *, warn: bool = False) -> Topology:
 
 def provenance(name: str = "cook2019_herm") -> Dict[str, Any]:
     """The provenance header of a shipped connectome (source, paper, cect version, what was kept)."""
-    return _read(name)[1]["provenance"]
+    header: Dict[str, Any] = _read(name)[1]["provenance"]
+    return header
 
 
 def cell_class(neuron: str) -> str:
@@ -130,17 +132,19 @@ def build(neurons: Sequence[Tuple[str, Mapping[str, Any]]],
         entry["synapses"] += int(count) if float(count).is_integer() else float(count)
         if nt not in entry["transmitter"].split("+"):
             entry["transmitter"] = "+".join(sorted(entry["transmitter"].split("+") + [nt]))
-    pairs: Dict[frozenset, Tuple[str, str, float]] = {}
+    pairs: Dict[FrozenSet[str], Tuple[str, str, float]] = {}
     for row, (a, b, count) in enumerate(gap):
         for end in (a, b):
             if end not in known:
                 raise UnknownNodeError(f"Gap junction {row} ({a} ~ {b}) names {end!r}, which is not a neuron of "
                                        f"this connectome.")
-        key = frozenset((a, b))
-        first = pairs.get(key, (a, b, count))   # both directions listed: one junction, the larger count
-        pairs[key] = (first[0], first[1], max(count, first[2]))
-    terms, ties = gap_junction_ties([(a, b) for a, b, _ in pairs.values()])
-    gap_count = {}
+        junction = frozenset((a, b))
+        first = pairs.get(junction, (a, b, count))   # both directions listed: one junction, the larger count
+        pairs[junction] = (first[0], first[1], max(count, first[2]))
+    junction_terms, ties = gap_junction_ties([(a, b) for a, b, _ in pairs.values()])
+    # keyed by the neuron names given (gap_junction_ties types its keys as any Hashable)
+    terms = cast(Dict[Tuple[str, str], List[Tuple[str, float]]], junction_terms)
+    gap_count: Dict[Tuple[str, str], float] = {}
     for a, b, count in pairs.values():
         gap_count[(a, b)] = gap_count[(b, a)] = int(count) if float(count).is_integer() else float(count)
     out = set(read_out)
@@ -196,7 +200,7 @@ def subcircuit(topology: Topology, neurons: Iterable[str], *, inputs: Optional[S
     new_nodes += [replace(nodes[n], role="hidden") for n in keep if n not in out]
     new_nodes += [replace(nodes[n], role="output") for n in keep if n in out]
     new_edges = [Edge(f"{STIM}{n}", n, 1.0, trainable=False) for n in inputs]
-    used = set()
+    used: Set[str] = set()
     for e in topology.edges.values():
         if e.src not in kept or e.dst not in kept:
             continue
@@ -208,7 +212,7 @@ def subcircuit(topology: Topology, neurons: Iterable[str], *, inputs: Optional[S
     return _rebuild(topology, new_nodes, new_edges, [t for n, t in topology.ties.items() if n in used])
 
 
-def _as_tie(terms: List[Tuple[Optional[str], float]]):
+def _as_tie(terms: Sequence[Tuple[Optional[str], float]]) -> TieSpec:
     """The simplest tie spelling of ``terms``: None (own only), a group name (one group, +1) or the terms."""
     if terms == [(None, 1.0)]:
         return None
@@ -217,7 +221,7 @@ def _as_tie(terms: List[Tuple[Optional[str], float]]):
     return tuple(terms)
 
 
-def _terms(tie) -> List[Tuple[Optional[str], float]]:
+def _terms(tie: TieSpec) -> List[Tuple[Optional[str], float]]:
     if tie is None:
         return [(None, 1.0)]
     if isinstance(tie, str):
@@ -233,15 +237,15 @@ def transmitter_signs(topology: Topology, mapping: Mapping[str, Optional[str]] =
     Raises:
         UnknownNodeError: an edge of ``free`` is not in the topology.
     """
-    free = set(map(tuple, free))
-    bad = [k for k in free if k not in topology.edges]
+    free_edges: Set[Tuple[str, ...]] = {tuple(k) for k in free}
+    bad = [k for k in free_edges if k not in topology.edges]
     if bad:
         raise UnknownNodeError(f"transmitter_signs: free edges {bad[:5]} are not in the topology.")
     edges = []
     for key, e in topology.edges.items():
         nt = (e.meta or {}).get("transmitter")
         own = any(g is None for g, _ in _terms(e.tie))
-        if nt is None or not own or key in free:
+        if nt is None or not own or key in free_edges:
             edges.append(e)
             continue
         signs = {mapping.get(t) for t in nt.split("+")}
@@ -264,7 +268,7 @@ def tie_chemical(topology: Topology, key: Callable[[Edge, Node, Node], Optional[
         TieError: a tied edge was frozen (a frozen weight cannot be shared).
     """
     nodes = topology.nodes
-    group_signs: Dict[str, set] = {}
+    group_signs: Dict[str, Set[Optional[str]]] = {}
     edges = []
     for e in topology.edges.values():
         k = key(e, nodes[e.src], nodes[e.dst]) if (e.meta or {}).get("transmitter") else None
