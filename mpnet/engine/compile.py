@@ -10,11 +10,11 @@ Row layout of the state ``H: [num_nodes, batch]``: rows ``[0, T * n_in)`` are th
 of graph 1, ... (in each topology's input order); the outputs are gathered with ``out_rows: [T, n_out]``.
 """
 from dataclasses import dataclass, field
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
-from torch_geometric.data import Data
+from torch_geometric.data import Data  # type: ignore[import-untyped]
 
 from .functional import FUSED_AGGREGATIONS
 from ..graph.arrays import ArrayTopology
@@ -22,6 +22,9 @@ from ..graph.depth import argsort_unique
 from ..graph.topology import Topology
 from ..graph.vocabulary import ACTIVATIONS, AGGREGATIONS
 from ..graph.adapters import lend
+
+if TYPE_CHECKING:   # state imports this module
+    from .state import Prebuilt
 
 __all__ = ["Level", "Plan", "Transposed", "compile_topologies", "compile_arrays", "transpose", "to_pyg"]
 
@@ -48,6 +51,11 @@ class Level:
     generic_index: List[Tensor] = field(default_factory=list)   # per generic group: target row - row0
 
 
+def _unset() -> Tensor:
+    """A scale not derived yet (:meth:`Plan.set_dtype` derives it in the network's dtype)."""
+    return torch.empty(0)
+
+
 @dataclass
 class Plan:
     """Everything the propagation needs, as tensors and Python ints (no per-forward bookkeeping)."""
@@ -66,26 +74,27 @@ class Plan:
     levels: List[Level]
     generic_edges: Tensor      # [E] bool, edges into neurons with a non-sum aggregation
     response: Tensor           # [N] float64 on the CPU: each row's response (1 for inputs); never cast
-    edge_scale: Optional[Tensor] = None     # [E] network dtype, set by set_dtype
-    row_response: Optional[Tensor] = None   # [N] network dtype, set by set_dtype
+    edge_scale: Tensor = field(default_factory=_unset)     # [E] network dtype, set by set_dtype (empty before)
+    row_response: Tensor = field(default_factory=_unset)   # [N] network dtype, set by set_dtype (empty before)
     unit_scale: bool = False                # every edge_scale is 1 (set by set_dtype)
 
     @property
     def work_per_sample(self) -> float:
         """Edges and rows per level, per sample: a pass's size for the thread policy (mpnet/threads.py)."""
         return (self.src.numel() + self.num_nodes) / max(len(self.levels), 1)
-    prebuilt: dict = field(default_factory=dict)   # per (dtype, device): CSR matrices over value buffers
+    # per (dtype, device): CSR matrices over value buffers
+    prebuilt: Dict[Tuple[torch.dtype, torch.device], "Prebuilt"] = field(default_factory=dict)
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> Dict[str, Any]:
         """Copies and pickles leave the prebuilt matrices and buffers behind (remade on first use)."""
         return {**self.__dict__, "prebuilt": {}}
 
-    def apply(self, fn) -> "Plan":
+    def apply(self, fn: Callable[[Tensor], Tensor]) -> "Plan":
         """Apply a tensor function (``.to(device)``, dtype casts of float tensors) to every tensor but
         ``response``, the exact source of the scales (re-derive them with :meth:`set_dtype`)."""
-        moved = {k: (fn(v) if isinstance(v, Tensor) and k != "response" else v) for k, v in self.__dict__.items()
-                 if k not in ("levels", "prebuilt")}
-        def move(v):
+        moved: Dict[str, Any] = {k: (fn(v) if isinstance(v, Tensor) and k != "response" else v)
+                                 for k, v in self.__dict__.items() if k not in ("levels", "prebuilt")}
+        def move(v: Any) -> Any:   # a Level's field: an int, a tensor, a list of tensors or of tuples
             if isinstance(v, Tensor):
                 return fn(v)
             return [fn(t) for t in v] if isinstance(v, list) and v and isinstance(v[0], Tensor) else v

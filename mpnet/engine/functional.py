@@ -217,7 +217,7 @@ def _sigmoid_grad_into(h: Tensor, out: Tensor) -> None:
 #: ``GRAD_FROM_H[name](h, out)`` writes ``f'(z)`` into ``out`` knowing only ``h = f(z)`` (the activations
 #: of :data:`ACTIVATE_INPLACE` but the identity): one pass over a whole state, after which each level's
 #: backward multiplies by its rows.
-GRAD_FROM_H: Dict[str, Callable[[Tensor, Tensor], None]] = {
+GRAD_FROM_H: Dict[str, Callable[[Tensor, Tensor], object]] = {
     "relu": lambda h, out: torch.gt(h, 0.0, out=out),
     "tanh": _tanh_grad_into,
     "sigmoid": _sigmoid_grad_into,

@@ -24,11 +24,11 @@ Two paths compute it:
 """
 import copy
 import warnings
-from typing import Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
-from torch_geometric.nn import MessagePassing
+from torch_geometric.nn import MessagePassing  # type: ignore[import-untyped]
 
 from .compile import Level, Plan
 from .functional import ACTIVATION_FNS, AGGREGATION_FNS, activate_into, backward_into
@@ -96,9 +96,11 @@ def run_levels(conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias:
 
 
 def _general_backward(conv: "LayeredConv", plan: Plan, lvl: Level, adj: Optional[Tensor], deeper: Tensor,
-                      pull, outs, g: Tensor, D: Tensor, H: Tensor, Z: Tensor, weight: Tensor, dw_generic: list) -> None:
-    """One level's backward the general way: gradients pulled from deeper rows (``pull``, see
-    :meth:`Buffers.gradients`) plus the output gradient of its output rows, each run's derivative, and a
+                      pull: Optional[Callable[..., Tensor]], outs: Optional[Tuple[Tensor, int, int]],
+                      g: Tensor, D: Tensor, H: Tensor, Z: Tensor, weight: Tensor,
+                      dw_generic: List[Tuple[int, int, Tensor]]) -> None:
+    """One level's backward the general way: gradients pulled from deeper rows (``pull(adj, deeper)``, set only
+    when ``adj`` is, see :meth:`Buffers.gradients`) plus the output gradient of its output rows, each run's derivative, and a
     small local autograd graph per group of generic (max, product, ...) neurons."""
     src = plan.src
     if pull is not None:   # gradients of this level's rows from the (finished) deeper fused neurons
@@ -123,7 +125,7 @@ class _Layered(torch.autograd.Function):
     """``(x_rows [num_inputs, B], weight [E], bias [N - num_inputs]) -> outputs [T * n_out, B]``."""
 
     @staticmethod
-    def forward(ctx, conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    def forward(ctx: Any, conv: "LayeredConv", plan: Plan, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
         pre = Prebuilt.get(plan, weight)
         bufs = pre.acquire(x.shape[1])
         ctx.lease = Lease(bufs)      # busy until this graph is freed
@@ -137,7 +139,8 @@ class _Layered(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_out: Tensor):
+    def backward(ctx: Any, grad_out: Tensor
+                 ) -> Tuple[None, None, Optional[Tensor], Optional[Tensor], Optional[Tensor]]:
         conv, plan, pre, bufs = ctx.conv, ctx.plan, ctx.pre, ctx.lease.bufs
         (weight,) = ctx.saved_tensors
         n_in = plan.num_inputs
@@ -150,7 +153,7 @@ class _Layered(torch.autograd.Function):
                 zero()
             g = grad_out.index_select(0, bufs.out_order)                                 # sorted by row
             torch.index_select(_effective(plan, weight), 0, by_src, out=bwd_vals)   # source order
-            dw_generic: list = []
+            dw_generic: List[Tuple[int, int, Tensor]] = []
             for fast, a, b, c, d, o in bufs.back:
                 if fast:
                     if a is not None:
@@ -187,7 +190,7 @@ class _Layered(torch.autograd.Function):
 _PROTOTYPES: Dict[Tuple[type, bool], "LayeredConv"] = {}   # per (layer class, fused)
 
 
-class LayeredConv(MessagePassing):
+class LayeredConv(MessagePassing):  # type: ignore[misc]   # torch_geometric has no type information
     r"""Synchronous layered message passing: depth by depth, from the inputs to the outputs.
 
     .. math::
@@ -225,7 +228,7 @@ class LayeredConv(MessagePassing):
         if not self.fused:
             return self._plain(x, plan, weight, bias)
         if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or bias.requires_grad):
-            return _Layered.apply(self, plan, x, weight, bias)
+            return _Layered.apply(self, plan, x, weight, bias)  # type: ignore[no-any-return, no-untyped-call]
         pre = Prebuilt.get(plan, weight)
         bufs = pre.acquire(x.shape[1])
         try:
@@ -241,7 +244,8 @@ class LayeredConv(MessagePassing):
 
     def aggregate(self, inputs: Tensor, index: Tensor, ptr: Optional[Tensor] = None,
                   dim_size: Optional[int] = None, aggregation: str = "sum") -> Tensor:
-        return AGGREGATION_FNS[aggregation](inputs, index, dim_size)
+        # torch_geometric's hook signature; its propagate, and every call here, gives dim_size
+        return AGGREGATION_FNS[aggregation](inputs, index, dim_size)  # type: ignore[arg-type]
 
     def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
         return adj_t @ x

@@ -4,7 +4,7 @@ methods made once, so the passes of :mod:`mpnet.engine.propagate` loop over leve
 """
 import threading
 from functools import partial
-from typing import Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -19,15 +19,28 @@ POOL_PER_BATCH = 2    # state buffers kept per batch size (a training loop holds
 POOL_BATCHES = 4      # batch sizes kept
 BIG_STATE = 1 << 22   # elements of H above which a fast level's derivative is one fused kernel per run
 
+# One level of the forward sweep: ``(True, rows.addmm_, adj, H[:n0], activations)`` for a fast level (its
+# rows += ``adj @ H[:n0]``, then each run's in-place activation), ``(False, level, adj, None, None)`` for another.
+# Slots 1 and 4 hold different things by kind, hence ``Any``: the sweep unpacks a step once and branches on
+# slot 0, which mypy cannot relate to the other slots (narrowing through ``step[0]`` would cost a lookup per level).
+ForwardStep = Tuple[bool, Any, Optional[Tensor], Optional[Tensor], Any]
+# One level of the backward sweep, deepest first: ``(True, pull, adj, deeper, derivatives, outs)`` for a fast
+# level, ``(False, level, adj, deeper, pull, outs)`` for another (``pull(adj, deeper)`` writes the level's rows
+# of ``D``; ``outs``: its output rows and their slice of the sorted output gradient, or None). Slots 1 and 4
+# differ by kind, as in ForwardStep.
+BackwardStep = Tuple[bool, Any, Optional[Tensor], Tensor, Any, Optional[Tuple[Tensor, int, int]]]
+# ``(by_src, [CSR of the edges leaving each depth, inputs first], bwd_vals, pattern)``: Prebuilt.backward_parts.
+BackwardParts = Tuple[Tensor, List[Optional[Tensor]], Tensor, Tensor]
 
-def _csr(crow: Tensor, col: Tensor, values: Tensor, shape) -> Tensor:
+
+def _csr(crow: Tensor, col: Tensor, values: Tensor, shape: Tuple[int, int]) -> Tensor:
     return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
 
 
 class Buffers:
     """The state of passes at one batch size, kept between passes, with every level's views made once:
-    ``H [N, B]`` (activations; the rows of fast levels are computed in place), ``Z [N, B]`` (pre-activations,
-    only when some level needs them), ``D [N, B]`` (gradients, made at the first backward).
+    ``H [N, B]`` (activations; the rows of fast levels are computed in place), ``Z [N, B]`` (pre-activations;
+    empty when no level needs them), ``D [N, B]`` (gradients, made at the first backward).
 
     A *fast* level (sum or mean neurons only, one activation of :data:`~mpnet.engine.functional.ACTIVATE_INPLACE`)
     is one in-place sparse product into its rows, which hold their biases, and one in-place activation; its
@@ -41,21 +54,21 @@ class Buffers:
         N, n_in = plan.num_nodes, plan.num_inputs
         self.busy, self.batch = True, batch
         self.H = torch.empty(N, batch, dtype=pre.dtype, device=pre.device)
-        self.Z = None if all(pre.fast) else torch.empty_like(self.H)
+        self.Z = self.H.new_empty(0) if all(pre.fast) else torch.empty_like(self.H)
         self.x_rows, self.rest = self.H[:n_in], self.H[n_in:]
-        self.steps: List[tuple] = []
+        self.steps: List[ForwardStep] = []
         H = self.H
         for lvl, adj, fast in zip(plan.levels, pre.fwd, pre.fast):
             if not fast:
                 self.steps.append((False, lvl, adj, None, None))
             else:   # one in-place method per run that is not the identity
-                acts = tuple(getattr(H[r0:r1], ACTIVATE_INPLACE[name]) for name, r0, r1 in lvl.runs
-                             if ACTIVATE_INPLACE[name] is not None)
+                acts = tuple(getattr(H[r0:r1], method) for name, r0, r1 in lvl.runs
+                             if (method := ACTIVATE_INPLACE[name]) is not None)
                 self.steps.append((True, H[lvl.n0:lvl.n1].addmm_, adj, H[:lvl.n0], acts))
         self.D: Optional[Tensor] = None
-        self.back: List[tuple] = []
+        self.back: List[BackwardStep] = []
         self.grad_h: Dict[str, Tensor] = {}
-        self.zero: List = []            # zero_ of the D rows that accumulate
+        self.zero: List[Callable[[], Tensor]] = []   # zero_ of the D rows that accumulate
         self.inputs_touched = False
         self.work = plan.work_per_sample * batch      # per level, for the thread policy
         self.tuner = Tuner()                          # the backward's thread count at this batch size
@@ -84,12 +97,13 @@ class Buffers:
                 accumulate = hit[k] or adj is None
                 if accumulate:
                     self.zero.append(dk.zero_)
-                pull = None if adj is None else dk.addmm_ if accumulate else partial(dk.addmm_, beta=0.0)
+                pull: Optional[Callable[[Tensor, Tensor], Tensor]] = (
+                    None if adj is None else dk.addmm_ if accumulate else partial(dk.addmm_, beta=0.0))
                 outs = (out_rows[cut[k]:cut[k + 1]], cut[k], cut[k + 1]) if cut[k + 1] > cut[k] else None
                 if not fast:
                     self.back.append((False, lvl, adj, deeper, pull, outs))
                     continue
-                grads = []
+                grads: List[Callable[[], Tensor]] = []
                 for name, r0, r1 in lvl.runs:
                     if name == "identity":
                         continue
@@ -117,7 +131,7 @@ class Lease:
     def __init__(self, bufs: Buffers):
         self.bufs = bufs
 
-    def __del__(self):
+    def __del__(self) -> None:
         self.bufs.busy = False
 
 
@@ -135,11 +149,12 @@ class Prebuilt:
         # fast levels: sum/mean neurons only, each run's activation one of ACTIVATE_INPLACE
         self.fast = [l.n_fused == l.n1 and adj is not None and all(r[0] in ACTIVATE_INPLACE for r in l.runs)
                      for l, adj in zip(plan.levels, self.fwd)]
-        self._back = None
-        self.pool: dict = {}
+        self._back: Optional[BackwardParts] = None
+        self._marks: Tuple[List[bool], Tensor, Tensor, List[int]]   # see backward_marks
+        self.pool: Dict[int, List[Buffers]] = {}
         self.lock = threading.Lock()
 
-    def backward_parts(self):
+    def backward_parts(self) -> BackwardParts:
         """``(by_src, [CSR of the edges leaving each depth, inputs first], bwd_vals, pattern)``."""
         if self._back is None:
             plan, N = self.plan, self.plan.num_nodes
@@ -163,7 +178,7 @@ class Prebuilt:
             self._marks = (hit, out_rows, out_order, cut)
         return self._back
 
-    def backward_marks(self):
+    def backward_marks(self) -> Tuple[List[bool], Tensor, Tensor, List[int]]:
         """``(hit, out_rows, out_order, cut)``: per depth (0: the inputs) whether generic neurons send into
         it, the output rows sorted (and the sorting order), and where each depth's outputs start in them."""
         self.backward_parts()

@@ -3,7 +3,7 @@ CTRNN clock), the state between calls, and the shapes of sequences (beside :mod:
 
 Nothing here touches the network's numbers; :mod:`mpnet.engine.recurrent` runs the steps a :class:`Schedule` lists.
 """
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
 import torch
 from torch import Tensor
@@ -74,6 +74,11 @@ def ctrnn_schedule(num_inputs: int, advance_time: float, time_step: float, time:
     return Schedule(2, x_index, out_slots, dts, time)
 
 
+@overload
+def check_times(advance_time: float, time_step: float) -> Tuple[float, float]: ...
+@overload
+def check_times(advance_time: Optional[float], time_step: Optional[float]
+                ) -> Tuple[Optional[float], Optional[float]]: ...
 def check_times(advance_time: Optional[float], time_step: Optional[float]
                 ) -> Tuple[Optional[float], Optional[float]]:
     """``(advance_time, time_step)`` as floats (``None`` stays ``None``: not given yet).
@@ -109,7 +114,8 @@ def sequence_rows(x: Tensor, plan: Plan, batched: bool) -> Tensor:
                     f"recurrent network reads a sequence: add a steps axis (x.unsqueeze(0) for one step).")
 
 
-def initial_slots(state, plan: Plan, lag: int, like: Tensor) -> Tuple[List[Tensor], float]:
+def initial_slots(state: Union[RecurrentState, Tensor, None], plan: Plan, lag: int, like: Tensor
+                  ) -> Tuple[List[Tensor], float]:
     """The ``lag`` non-input state slots (oldest first) and the clock a run starts from: zeros and 0 without
     a state; a :class:`RecurrentState` (or a bare ``[num_nodes, batch]`` tensor as its ``h``) otherwise. A
     ctrnn state without ``previous`` starts both buffers at ``h`` (neat's ``set_node_value``).

@@ -5,7 +5,7 @@ weight becomes a sum of terms ``w_e = sum c * p[param]``. :class:`TieMap` comput
 and one ``index_add`` over all terms, so the fused forward and backward see a plain ``[E]`` weight vector and
 autograd sums each group's gradient over its edges. A network without ties builds no map (``w = p``).
 """
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -96,9 +96,12 @@ class TieMap(nn.Module):
         terms: ``(edge, parameter, coefficient)`` lists (see :class:`ParameterTable`).
         num_edges: ``E``.
     """
+    edge: Tensor    # [K] buffers: the edge, parameter and coefficient of each term
+    param: Tensor
+    coef: Tensor
 
     def __init__(self, terms: Tuple[List[int], List[int], List[float]], num_edges: int, dtype: torch.dtype,
-                 device=None):
+                 device: Optional[Union[str, torch.device]] = None):
         super().__init__()
         edge, param, coef = terms
         self.num_edges = num_edges
