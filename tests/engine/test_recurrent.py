@@ -236,7 +236,7 @@ def test_the_pass_without_gradient_equals_the_one_with():
         sched = discrete_schedule(7) if kind is True else ctrnn_schedule(7, 0.1, 0.03)
         x = torch.randn(7, net.plan.num_inputs, 3, dtype=F64)
         init = [torch.randn(net.plan.num_nodes - net.plan.num_inputs, 3, dtype=F64) for _ in range(sched.lag)]
-        from mpnet.engine.recurrent import _coefficients, _Steps
+        from mpnet.engine.recurrent_sweep import _coefficients, _Steps
         coef = _coefficients(sched, net._tau, _Steps.get(net.plan, net.weight), F64) if kind == "ctrnn" else None
         with torch.no_grad():
             H, _, _, kept = run_steps(net.conv, net.plan, sched, x, net.weight, net.bias, init, coef, keep=True)
@@ -288,7 +288,8 @@ def test_gradcheck_through_time(kind, seed):
 
 
 def test_weight_gradient_groups_of_steps_give_the_same_sum():
-    from mpnet.engine.recurrent import _Steps, _weight_grad
+    from mpnet.engine.recurrent_grad import _weight_grad
+    from mpnet.engine.recurrent_sweep import _Steps
     topo = random_topology(2, n_hidden=8, p_edge=0.4, aggregations=["sum", "mean"], recurrent=True)
     net = Network(topo, dtype=F64)
     steps = _Steps.get(net.plan, net.weight)
