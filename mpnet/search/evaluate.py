@@ -26,7 +26,8 @@ from torch import Tensor
 
 from ..model import Network
 from ..scale.population import trained_arrays
-from ..graph.topology import EdgeKey, Topology
+from ..graph.elements import EdgeKey, NodeId
+from ..graph.topology import Topology
 from ..train import fit
 from .genome import Weights
 from .tasks import Task
@@ -110,7 +111,7 @@ def _weights(topologies: Sequence[Topology], w: np.ndarray, b: np.ndarray) -> Li
             # a frozen edge always has a number (Topology refuses one without); the guard tells mypy so
             key: (e.weight if not e.trainable and e.weight is not None else w_list[e0 + i])
             for i, (key, e) in enumerate(edges.items())}
-        biases: Dict[object, float] = {n: b_list[n0 + i] for i, (n, node) in enumerate(nodes.items())
+        biases: Dict[NodeId, float] = {n: b_list[n0 + i] for i, (n, node) in enumerate(nodes.items())
                                        if node.role != "input"}
         out.append(Weights(weights, biases))
         e0 += len(edges)

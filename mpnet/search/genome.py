@@ -14,8 +14,9 @@ weight.
 import math
 import random
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
+from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Edge, Node, Topology
 from .config import NEATConfig
 
@@ -33,23 +34,24 @@ class Weights(NamedTuple):
     """The numbers of one topology after training, by topology ids: ``edges {(src, dst): weight}`` and
     ``biases {neuron: bias}``. Lighter than a validated :class:`~mpnet.Topology` when a whole generation is
     written back; :meth:`apply` makes the topology."""
-    edges: Dict[Tuple, float]
-    biases: Dict[object, float]
+    edges: Dict[EdgeKey, float]
+    biases: Dict[NodeId, float]
 
     @classmethod
     def of(cls, topology: Topology) -> "Weights":
-        return cls({k: e.weight for k, e in topology.edges.items()},
+        """A trained topology's numbers (an edge whose weight is unset has none here)."""
+        return cls({k: e.weight for k, e in topology.edges.items() if e.weight is not None},
                    {n: node.bias for n, node in topology.nodes.items() if node.role != "input"})
 
     def apply(self, topology: Topology) -> Topology:
         """``topology`` with these weights and biases."""
         return topology.with_weights(self.edges, self.biases)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> Dict[str, Any]:
         return {"edges": [[s, d, w] for (s, d), w in self.edges.items()], "biases": [[n, b] for n, b in self.biases.items()]}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Weights":
+    def from_dict(cls, data: Mapping[str, Any]) -> "Weights":
         return cls({(s, d): float(w) for s, d, w in data["edges"]}, {n: float(b) for n, b in data["biases"]})
 
 
@@ -120,14 +122,14 @@ class Innovations:
             self.next_node += 1
         return self.start_nodes[index]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> Dict[str, Any]:
         return {"next_node": self.next_node, "next_innovation": self.next_innovation,
                 "connections": [[s, d, n] for (s, d), n in self.connections.items()],
                 "splits": [[n, keys] for n, keys in self.splits.items()], "start_nodes": self.start_nodes,
                 "signs": [[s, d, sign] for (s, d), sign in self.signs.items()]}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Innovations":
+    def from_dict(cls, data: Mapping[str, Any]) -> "Innovations":
         innov = cls(0, 0)
         innov.next_node, innov.next_innovation = int(data["next_node"]), int(data["next_innovation"])
         innov.connections = {(int(s), int(d)): int(n) for s, d, n in data["connections"]}
@@ -215,7 +217,7 @@ class Genome:
         n_in, n_out = len(topology.inputs), len(topology.outputs)
         g = cls(key, n_in, n_out)
         nodes = topology.nodes
-        ids: Dict = {}
+        ids: Dict[NodeId, int] = {}
         for i, node_id in enumerate(topology.inputs):
             ids[node_id] = i
         for j, node_id in enumerate(topology.outputs):
@@ -245,10 +247,10 @@ class Genome:
         return g
 
     # ------------------------------------------------------------------------------ to topology
-    def names(self, input_names: Optional[Sequence] = None, output_names: Optional[Sequence] = None
-              ) -> Dict[int, object]:
+    def names(self, input_names: Optional[Sequence[NodeId]] = None, output_names: Optional[Sequence[NodeId]] = None
+              ) -> Dict[int, NodeId]:
         """Topology node ids: ``x0.., y0..`` (or the given names) and ``h<key>`` for hidden neurons."""
-        names: Dict[int, object] = {}
+        names: Dict[int, NodeId] = {}
         for k in self.nodes:
             if k < self.n_inputs:
                 names[k] = input_names[k] if input_names else f"x{k}"
@@ -259,8 +261,8 @@ class Genome:
                 names[k] = f"h{k}"
         return names
 
-    def to_topology(self, config: NEATConfig, input_names: Optional[Sequence] = None,
-                    output_names: Optional[Sequence] = None) -> Topology:
+    def to_topology(self, config: NEATConfig, input_names: Optional[Sequence[NodeId]] = None,
+                    output_names: Optional[Sequence[NodeId]] = None) -> Topology:
         """The network this genome encodes: enabled connections only, weights and biases times the gain of
         their target's activation (so the topology computes the paper's network exactly); a recurrent
         topology when ``config.feed_forward`` is False."""
@@ -281,7 +283,8 @@ class Genome:
         return Topology(nodes, edges, warn=False, recurrent=not config.feed_forward)
 
     def set_weights(self, trained: Union[Topology, Weights], config: NEATConfig,
-                    input_names: Optional[Sequence] = None, output_names: Optional[Sequence] = None) -> None:
+                    input_names: Optional[Sequence[NodeId]] = None, output_names: Optional[Sequence[NodeId]] = None
+                    ) -> None:
         """Write trained weights and biases back, by connection key (the Lamarckian step): the inverse of
         :meth:`to_topology` for every enabled gene; structure, signs and disabled genes are untouched.
 
@@ -310,14 +313,14 @@ class Genome:
                 gene.bias = b / config.gain(gene.activation)
 
     # ------------------------------------------------------------------------------- serialize
-    def to_dict(self) -> dict:
+    def to_dict(self) -> Dict[str, Any]:
         """JSON-ready; floats are written as Python's repr, which reads back exactly."""
         return {"key": self.key, "n_inputs": self.n_inputs, "n_outputs": self.n_outputs, "fitness": self.fitness,
                 "nodes": [[n.key, n.activation, n.bias, n.dale] for n in self.nodes.values()],
                 "conns": [[c.src, c.dst, c.innovation, c.weight, c.enabled, c.sign] for c in self.conns.values()]}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Genome":
+    def from_dict(cls, data: Mapping[str, Any]) -> "Genome":
         g = cls(int(data["key"]), int(data["n_inputs"]), int(data["n_outputs"]))
         g.fitness = data.get("fitness")
         g.nodes = {int(k): NodeGene(int(k), act, float(b), dale) for k, act, b, dale in data["nodes"]}

@@ -147,13 +147,13 @@ def crossover(fitter: Genome, other: Genome, key: int, config: NEATConfig, rng: 
         pick = node if twin is None or rng.random() < 0.5 else twin
         child.nodes[k] = NodeGene(k, pick.activation, pick.bias, node.dale)
     for key_, gene in fitter.conns.items():
-        twin = by_innovation.get(gene.innovation)
-        if twin is None:
+        match = by_innovation.get(gene.innovation)
+        if match is None:
             child.conns[key_] = ConnGene(gene.src, gene.dst, gene.innovation, gene.weight, gene.enabled, gene.sign)
             continue
-        weight = gene.weight if rng.random() < 0.5 else twin.weight
+        weight = gene.weight if rng.random() < 0.5 else match.weight
         enabled = True
-        if not (gene.enabled and twin.enabled):
+        if not (gene.enabled and match.enabled):
             enabled = rng.random() >= config.disable_inherit_rate
         conn = ConnGene(gene.src, gene.dst, gene.innovation, weight, enabled, gene.sign)
         conn.weight = _signed(weight, child.sign_of(conn))

@@ -25,12 +25,13 @@ action cost about half of what torch's do; the champion's long run uses Python f
 """
 import math
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, Dict, List, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..graph.topology import Topology
 from ..model import Network
 from .tasks import TASKS, Task
 
@@ -44,10 +45,16 @@ _X_LIMIT, _ANGLE_LIMIT = 2.4, 0.628329          # 36 degrees, as the benchmark c
 START = (0.0, 0.0, 0.07, 0.0, 0.0, 0.0)
 _GRID = (0.05, 0.25, 0.5, 0.75, 0.95)
 
+#: one state variable, the force or an action: floats, numpy arrays or tensors (the physics is the same)
+Value = TypeVar("Value", float, np.ndarray[Any, Any], Tensor)
 
-def _derivs(s: Sequence, force, cos: Callable, sin: Callable) -> List:
+
+def _derivs(s: Sequence[Value], force: Value, cos: Callable[[Value], Value], sin: Callable[[Value], Value]
+            ) -> List[Value]:
     """Time derivative of the state (Wieland's equations; floats or tensors alike)."""
-    fi, mi, parts = 0.0, 0.0, []
+    fi: Union[float, Value] = 0.0
+    mi: Union[float, Value] = 0.0
+    parts: List[Tuple[Value, Value, Value, Value]] = []
     for p in range(2):
         th, th_dot = s[2 + 2 * p], s[3 + 2 * p]
         c, g_sin = cos(th), _GRAVITY * sin(th)
@@ -63,19 +70,24 @@ def _derivs(s: Sequence, force, cos: Callable, sin: Callable) -> List:
     return out
 
 
-def double_pole_step(state: Sequence, action, cos: Callable = np.cos, sin: Callable = np.sin) -> List:
+# numpy's ufuncs map a float, an array or a tensor to its own kind, which their stubs cannot say to a TypeVar
+def double_pole_step(state: Sequence[Value], action: Value,
+                     cos: Callable[[Value], Value] = np.cos,    # type: ignore[assignment]
+                     sin: Callable[[Value], Value] = np.sin     # type: ignore[assignment]
+                     ) -> List[Value]:
     """One action: two Runge-Kutta 4 steps of 0.01 s with force ``(action - 0.5) * 20`` N. ``state`` is the
     six variables: numpy arrays of any shape (``np.cos``, ``np.sin``), floats (``math.cos``, ``math.sin``)
     or tensors (``torch.cos``, ``torch.sin``)."""
     force = (action - 0.5) * _FORCE * 2
     h = _TAU
+    s = list(state)
     for _ in range(2):
-        k1 = _derivs(state, force, cos, sin)
-        k2 = _derivs([v + 0.5 * h * d for v, d in zip(state, k1)], force, cos, sin)
-        k3 = _derivs([v + 0.5 * h * d for v, d in zip(state, k2)], force, cos, sin)
-        k4 = _derivs([v + h * d for v, d in zip(state, k3)], force, cos, sin)
-        state = [v + h / 6.0 * (a + 2.0 * b + 2.0 * c + d) for v, a, b, c, d in zip(state, k1, k2, k3, k4)]
-    return state
+        k1 = _derivs(s, force, cos, sin)
+        k2 = _derivs([v + 0.5 * h * d for v, d in zip(s, k1)], force, cos, sin)
+        k3 = _derivs([v + 0.5 * h * d for v, d in zip(s, k2)], force, cos, sin)
+        k4 = _derivs([v + h * d for v, d in zip(s, k3)], force, cos, sin)
+        s = [v + h / 6.0 * (a + 2.0 * b + 2.0 * c + d) for v, a, b, c, d in zip(s, k1, k2, k3, k4)]
+    return s
 
 
 def _run(net: Network, starts: np.ndarray, steps: int) -> Tuple[Tensor, Tensor]:
@@ -126,12 +138,12 @@ class DoublePoleNoVelocities(Task):
     generalization: int = 200     # of the 625 starting states (paper: 200)
     _tested: Dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.steps <= 100 or self.long_steps < 1 or not 0 <= self.generalization <= 625:
             raise ValueError(f"Expected steps > 100, long_steps >= 1 and 0 <= generalization <= 625 (got "
                              f"{self.steps}, {self.long_steps}, {self.generalization}).")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> Dict[str, Any]:
         """The task's settings as plain data (a search's checkpoint and report record them)."""
         return {"name": self.name, "steps": self.steps, "long_steps": self.long_steps,
                 "generalization": self.generalization}
@@ -153,7 +165,7 @@ class DoublePoleNoVelocities(Task):
                 break
         return fitness, solved
 
-    def solves(self, topology) -> bool:
+    def solves(self, topology: Topology) -> bool:
         """The paper's solution test: ``long_steps`` actions from the start, then ``generalization`` of the
         625 starting states for 1,000 actions (each run from a reset network). Results are remembered per
         topology (a champion kept unchanged by elitism is not tested twice)."""

@@ -7,8 +7,8 @@ and ``loss`` used by Lamarckian fine-tuning. ``to_dict`` / :func:`from_dict` mak
 """
 import math
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, fields
-from typing import ClassVar, Dict, Mapping, Tuple, Type
+from dataclasses import Field, asdict, dataclass, fields
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type, Union
 
 import torch
 from torch import Tensor
@@ -24,14 +24,24 @@ class Task(ABC):
     """Base of every task: ``n_inputs``, ``n_outputs``, ``evaluate``; ``supervised`` tasks add ``data``."""
     name: ClassVar[str] = "task"
     supervised: ClassVar[bool] = False
-    n_inputs: int
-    n_outputs: int
+    #: every task is a frozen dataclass (declared here for the type checker; the subclasses' decorator sets it)
+    __dataclass_fields__: ClassVar[Dict[str, "Field[Any]"]]
+
+    @property
+    def n_inputs(self) -> int:
+        """Inputs of the task's networks (a subclass sets it: a class constant or a property)."""
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute 'n_inputs'")
+
+    @property
+    def n_outputs(self) -> int:
+        """Outputs of the task's networks (a subclass sets it: a class constant or a property)."""
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute 'n_outputs'")
 
     @abstractmethod
     def evaluate(self, net: Network, generation: int = 0) -> Tuple[Tensor, Tensor]:
         """``net`` holds T topologies; return ``(fitness [T] float, solved [T] bool)``, higher is better."""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> Dict[str, Any]:
         return {"name": self.name, **asdict(self)}
 
     def describe(self) -> str:
@@ -44,6 +54,8 @@ class Supervised(Task):
     (and outputs); fine-tuning minimises the mean squared error, the same quantity."""
     supervised = True
     loss: ClassVar[str] = "mse"
+    _X: Tensor     # the data set, made by the subclass's __post_init__
+    _Y: Tensor
 
     @abstractmethod
     def data(self) -> Tuple[Tensor, Tensor]:
@@ -51,8 +63,8 @@ class Supervised(Task):
 
     def _errors(self, net: Network) -> Tuple[Tensor, Tensor, Tensor]:
         X, Y = self.data()
-        like = dict(dtype=net.bias.dtype, device=net.bias.device)   # the data goes where the network is
-        X, Y = X.to(**like), Y.to(**like)
+        dtype, device = net.bias.dtype, net.bias.device            # the data goes where the network is
+        X, Y = X.to(dtype=dtype, device=device), Y.to(dtype=dtype, device=device)
         out = net(X)                                             # [T, N, n_out]
         sq = (out - Y).pow(2).sum(dim=(1, 2)).double()           # [T]
         return float(X.shape[0]) - sq, out, Y
@@ -69,7 +81,7 @@ class Parity(Supervised):
     bits: int = 3                 # number of inputs
     tolerance: float = 0.025      # largest mean squared error per pattern of a solution
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_int(self.bits, "bits", min=1)
         check_float(self.tolerance, "tolerance", min=0)
         X = torch.tensor([[(i >> b) & 1 for b in reversed(range(self.bits))] for i in range(2 ** self.bits)],
@@ -87,7 +99,8 @@ class Parity(Supervised):
 
     @property
     def threshold(self) -> float:
-        return 2 ** self.bits * (1 - self.tolerance)
+        patterns: int = 2 ** self.bits
+        return patterns * (1 - self.tolerance)
 
     def data(self) -> Tuple[Tensor, Tensor]:
         return self._X, self._Y
@@ -123,7 +136,7 @@ class Spirals(Supervised):
     turns: float = 3.0            # the classic set: 3 turns (angle i * pi / 16, i < 97)
     accuracy: float = 1.0         # fraction of points a solution classifies correctly
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.points < 2 or not 0 < self.accuracy <= 1:
             raise ValueError(f"Expected points >= 2 and 0 < accuracy <= 1 (got {self.points}, {self.accuracy}).")
         i = torch.arange(self.points, dtype=torch.float64)
@@ -173,7 +186,7 @@ class PoleBalancing(Task):
     starts: int = 4               # starting states
     seed: int = 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.poles not in (1, 2):
             raise ValueError(f"Expected poles to be 1 or 2 (got {self.poles!r}).")
         if self.max_steps < 1 or self.starts < 1:
@@ -187,24 +200,24 @@ class PoleBalancing(Task):
         """``[starts, 2 + 2 poles]`` float64: x, x', then angle and angular velocity of each pole."""
         gen = torch.Generator().manual_seed(self.seed)
         if self.poles == 1:
-            scale = [1.0, 0.5, 0.1, 0.2]
+            spread = [1.0, 0.5, 0.1, 0.2]
         else:
-            scale = [0.5, 0.2, 0.07, 0.1, 0.0, 0.0]
-        scale = torch.tensor(scale, dtype=torch.float64)
+            spread = [0.5, 0.2, 0.07, 0.1, 0.0, 0.0]
+        scale = torch.tensor(spread, dtype=torch.float64)
         return (torch.rand(self.starts, len(scale), generator=gen, dtype=torch.float64) * 2 - 1) * scale
 
     @torch.no_grad()
     def evaluate(self, net: Network, generation: int = 0) -> Tuple[Tensor, Tensor]:
         T, dtype, device = net.num_graphs, net.bias.dtype, net.bias.device
-        f64 = dict(dtype=torch.float64, device=device)                       # the simulation runs beside the net
         state = self.initial_states().to(device).expand(T, -1, -1).clone()   # [T, S, D] float64
         if self.poles == 1:
-            scale, step, limits = [1 / 2.4, 1 / 3.0, 1 / 0.2094, 1 / 3.0], _cartpole_step, (2.4, 12 * math.pi / 180)
+            gains, step, limits = [1 / 2.4, 1 / 3.0, 1 / 0.2094, 1 / 3.0], _cartpole_step, (2.4, 12 * math.pi / 180)
         else:
-            scale, step, limits = [1 / 4.8, 0.5, 1 / 0.52, 0.5, 1 / 0.52, 0.5], _double_step, (2.4, 36 * math.pi / 180)
-        scale = torch.tensor(scale, **f64)
+            gains, step, limits = [1 / 4.8, 0.5, 1 / 0.52, 0.5, 1 / 0.52, 0.5], _double_step, (2.4, 36 * math.pi / 180)
+        # the simulation runs in float64 beside the net
+        scale = torch.tensor(gains, dtype=torch.float64, device=device)
         alive = torch.ones(T, self.starts, dtype=torch.bool, device=device)
-        steps = torch.zeros(T, self.starts, **f64)
+        steps = torch.zeros(T, self.starts, dtype=torch.float64, device=device)
         any_alive = _AnyAlive(device)
         for _ in range(self.max_steps):
             action = net((state * scale).to(dtype))[..., 0].double()           # [T, S]
@@ -231,22 +244,24 @@ class _AnyAlive:
     so the loop may run a step or two past the last failure, which changes nothing: a failed run counts no
     more steps. On the CPU it is read at once."""
 
-    def __init__(self, device: torch.device):
+    def __init__(self, device: torch.device) -> None:
         self.cuda = device.type == "cuda"
         self.host = torch.ones((), dtype=torch.bool, pin_memory=self.cuda)
         self.value = self.host.numpy()            # a view of the host flag: reading it is no torch op
-        self.event = torch.cuda.Event() if self.cuda else None
+        self.event: Optional[torch.cuda.Event] = None   # marks the last copy (GPU only)
+        if self.cuda:
+            self.event = torch.cuda.Event()   # type: ignore[no-untyped-call]  # torch leaves Event untyped
         self.pending = False
 
     def update(self, alive: Tensor) -> bool:
         """Send ``alive.any()`` on its way; False once a flag that has arrived says that no run is alive."""
-        if self.cuda and self.pending:
-            if not self.event.query():            # the last flag is still on its way: keep going
+        if self.event is not None and self.pending:
+            if not self.event.query():   # type: ignore[no-untyped-call]  # the last flag is still on its way
                 return True
             if not self.value:
                 return False
         self.host.copy_(alive.any(), non_blocking=self.cuda)
-        if not self.cuda:
+        if self.event is None:
             return bool(self.value)
         self.event.record()
         self.pending = True
@@ -271,7 +286,9 @@ def _double_derivs(state: Tensor, force: Tensor) -> Tensor:
     gravity, m_cart, mup = -9.8, 1.0, 0.000002
     masses, halves = (0.1, 0.01), (0.5, 0.05)
     x_dot = state[..., 1]
-    fi, mi, parts = 0.0, 0.0, []
+    fi: Union[float, Tensor] = 0.0
+    mi: Union[float, Tensor] = 0.0
+    parts: List[Tuple[Tensor, Tensor, Tensor, Tensor]] = []
     for p in range(2):
         th, th_dot = state[..., 2 + 2 * p], state[..., 3 + 2 * p]
         cos, g_sin = torch.cos(th), gravity * torch.sin(th)
@@ -303,7 +320,7 @@ def _double_step(state: Tensor, action: Tensor) -> Tensor:
 TASKS: Dict[str, Type[Task]] = {"xor": XOR, "parity": Parity, "spirals": Spirals, "pole": PoleBalancing}
 
 
-def make(name: str, **params) -> Task:
+def make(name: str, **params: Any) -> Task:
     """A task by name, e.g. ``make("parity", bits=3)``."""
     if name not in TASKS:
         raise ValueError(f'Invalid task "{name}". Must be one of {list(TASKS)}.')
@@ -315,7 +332,7 @@ def make(name: str, **params) -> Task:
     return cls(**params)
 
 
-def from_dict(data: Mapping) -> Task:
+def from_dict(data: Mapping[str, Any]) -> Task:
     """Inverse of ``task.to_dict()``."""
     data = dict(data)
     return make(data.pop("name"), **data)

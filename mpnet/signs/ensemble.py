@@ -26,7 +26,7 @@ from .report import EdgeSign, SignReport
 from .symmetry import Flip, flip, flip_symmetries, reference_edges
 from ..graph.elements import NodeId
 from ..graph.topology import Topology
-from ..train import LOSSES, fit
+from ..train import LOSSES, LossFn, fit
 
 if TYPE_CHECKING:   # pragma: no cover
     from numpy.typing import ArrayLike   # the data: a tensor, an array or nested lists
@@ -86,9 +86,10 @@ def _regimes(topo: Topology, z: Tensor, index: Mapping[Hashable, int]) -> Dict[N
 
 
 def infer_ensemble(topology: Topology, X: "ArrayLike", Y: "ArrayLike", *, ensemble: int = 32, epochs: int = 500,
-                lr: float = 0.02, loss: Union[str, Callable[[Tensor, Tensor], Tensor]] = "mse", batch_size: Optional[int] = None, seed: int = 0,
-                init: str = "random", fail_fraction: float = 0.02, threshold: float = 0.9,
-                min_effect: float = 0.05, hidden_bias: float = 0.5, progress: Optional[bool] = None) -> SignReport:
+                lr: float = 0.02, loss: Union[str, LossFn] = "mse",
+                batch_size: Optional[int] = None, seed: int = 0, init: str = "random", fail_fraction: float = 0.02,
+                threshold: float = 0.9, min_effect: float = 0.05, hidden_bias: float = 0.5,
+                progress: Optional[bool] = None) -> SignReport:
     """Infer the sign of every edge of ``topology`` from data, with a confidence per edge.
 
     Args:
