@@ -7,7 +7,10 @@ import argparse
 import importlib.util
 import math
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, Callable, List, NoReturn, Optional
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 __all__ = ["main"]
 
@@ -51,6 +54,7 @@ def demo(args: argparse.Namespace) -> int:
     rows, free, called, agree = [], 0, 0, 0
     for row in report.edges:
         truth = teacher.edges[row.key].weight
+        assert truth is not None   # a teacher has every weight set
         t_sign = "+" if truth > 0 else "-" if truth < 0 else "0"
         verdict = row.sign if row.identifiable else f"{row.relative} (rel.)"
         if row.constraint == "free":
@@ -75,14 +79,14 @@ def convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_columns(path: str, columns: List[str]):
+def _read_columns(path: str, columns: List[str]) -> "Tensor":
     """The named columns of a CSV file with a header row, as a float tensor ``[rows, len(columns)]``
     (:func:`mpnet.io.csvdata.read_columns`: every bad cell is named by line and column)."""
     from .io.csvdata import read_columns
     return read_columns(path, columns)
 
 
-def _int_at_least(low: int):
+def _int_at_least(low: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -104,7 +108,7 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _number(low: float, high: Optional[float]):
+def _number(low: float, high: Optional[float]) -> Callable[[str], float]:
     """An argparse type: a finite number in ``[low, high]`` (``high`` None: no upper end)."""
     span = f"in [{low:g}, {high:g}]" if high is not None else f">= {low:g}"
     def parse(text: str) -> float:
@@ -162,7 +166,7 @@ def signs(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (the usage itself is one ``--help`` away)."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -173,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--debug", action="store_true", help="on an error, show the Python traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    common = argparse.ArgumentParser(add_help=False)   # --debug also after the command's name
+    common = _Parser(add_help=False)   # --debug also after the command's name
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="on an error, show the Python traceback")
     p = sub.add_parser("demo", help="infer the signs of the question network from its teacher's data, weights "
@@ -257,7 +261,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     from .errors import MpnetError
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return 130
