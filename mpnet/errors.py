@@ -8,6 +8,12 @@ catches either keeps working); bad data is a :class:`DataError`; a training run 
 non-finite stops with a :class:`DivergenceError`; a damaged search checkpoint is a :class:`CheckpointError`,
 a run directory in use a :class:`RunLockedError`.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, List, Optional, Union
+
+if TYPE_CHECKING:   # the type of a diverged run's loss history only
+    from torch import Tensor
 
 __all__ = [
     "MpnetError", "ArgumentError", "DataError", "DivergenceError", "CheckpointError", "RunLockedError",
@@ -37,7 +43,7 @@ class DivergenceError(MpnetError, ArithmeticError):
     network is left with the last weights known to give a finite loss; ``.history`` holds the losses of the
     epochs before, ``.epoch`` the epoch that diverged."""
 
-    def __init__(self, message: str, history=None, epoch: int = -1):
+    def __init__(self, message: str, history: Optional[Tensor] = None, epoch: int = -1):
         super().__init__(message)
         self.history = history
         self.epoch = epoch
@@ -59,7 +65,7 @@ class TopologyError(MpnetError, ValueError):
 class CycleError(TopologyError):
     """The edges contain a directed cycle; ``.cycle`` holds its node path (first node repeated last)."""
 
-    def __init__(self, message: str, cycle: list):
+    def __init__(self, message: str, cycle: List[Union[str, int]]):
         super().__init__(message)
         self.cycle = cycle
 

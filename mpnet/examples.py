@@ -7,12 +7,13 @@ a chain per input plus two cross-layer edges a1 -> c1 and a2 -> c2 known to be i
 """
 import random
 from dataclasses import replace
-from typing import Hashable, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from .model import Network
+from .graph.elements import EdgeKey, NodeId
 from .graph.topology import Topology
 
 __all__ = ["question_network", "question_teacher", "question_task", "unknown_weights", "kinks_in_data",
@@ -21,7 +22,7 @@ __all__ = ["question_network", "question_teacher", "question_task", "unknown_wei
 QUESTION_EDGES = [("x1", "a1", 0.5), ("x2", "a2", 0.5), ("a1", "b1", 1.0), ("a2", "b2", 1.0),
                   ("b1", "c1", 0.7), ("b2", "c2", 0.7), ("a1", "c1", -0.4), ("a2", "c2", -0.4),
                   ("c1", "y", 1.0), ("c2", "y", -1.0)]
-QUESTION_SIGNS = {("a1", "c1"): "-", ("a2", "c2"): "-"}
+QUESTION_SIGNS: Dict[EdgeKey, Optional[str]] = {("a1", "c1"): "-", ("a2", "c2"): "-"}
 
 
 def question_network() -> Topology:
@@ -39,9 +40,10 @@ def question_teacher() -> Topology:
     downstream one is silent) most signs are undetermined, whatever the method: ``mpnet demo`` reports that
     as ``?``.
     """
-    weights = {("x1", "a1"): 1.2, ("x2", "a2"): 1.3, ("a1", "b1"): 0.6, ("a2", "b2"): -0.7, ("b1", "c1"): 1.4,
-               ("b2", "c2"): 1.4, ("a1", "c1"): -1.5, ("a2", "c2"): -1.1, ("c1", "y"): -0.9, ("c2", "y"): 0.7}
-    biases = {"a1": -0.5, "a2": 0.15, "b1": -0.2, "b2": 0.05, "c1": 0.7, "c2": 0.65, "y": 0.3}
+    weights: Dict[EdgeKey, float] = {
+        ("x1", "a1"): 1.2, ("x2", "a2"): 1.3, ("a1", "b1"): 0.6, ("a2", "b2"): -0.7, ("b1", "c1"): 1.4,
+        ("b2", "c2"): 1.4, ("a1", "c1"): -1.5, ("a2", "c2"): -1.1, ("c1", "y"): -0.9, ("c2", "y"): 0.7}
+    biases: Dict[NodeId, float] = {"a1": -0.5, "a2": 0.15, "b1": -0.2, "b2": 0.05, "c1": 0.7, "c2": 0.65, "y": 0.3}
     return question_network().with_weights(weights, biases)
 
 
@@ -61,13 +63,13 @@ def kinks_in_data(topology: Topology, X: Tensor, seed: int = 0, low: float = 0.2
     centre inside the data). Set weights are kept."""
     rng = random.Random(seed)
     fan_in = {n: max(len(topology.predecessors(n)), 1) for n in topology.nodes}
-    weights = {}
+    weights: Dict[EdgeKey, float] = {}
     for key, e in topology.edges.items():
         if e.weight is None:
             w = rng.gauss(0.0, scale / fan_in[e.dst] ** 0.5)
             weights[key] = abs(w) if e.sign == "+" else -abs(w) if e.sign == "-" else w
     teacher = topology.with_weights(weights)
-    biases = {}
+    biases: Dict[NodeId, float] = {}
     X = torch.as_tensor(X, dtype=torch.float64)
     for node in topology.topological_order():
         if topology.nodes[node].role != "hidden":

@@ -12,8 +12,9 @@ import math
 import random
 import time
 import statistics
-from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
+from .graph.elements import EdgeKey, NodeId
 from .graph.topology import ACTIVATIONS, AGGREGATIONS, Edge, Node, Topology
 
 __all__ = ["reference_forward", "reference_recurrent", "reference_ctrnn", "CTRNNReferenceState", "random_topology",
@@ -43,7 +44,7 @@ def _neat_inv(z: float) -> float:
 
 _NEAT_LAMBDA, _NEAT_ALPHA = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
 
-REFERENCE_ACTIVATIONS = {
+REFERENCE_ACTIVATIONS: Dict[str, Callable[[float], float]] = {
     "identity": lambda z: z,
     "relu": lambda z: max(z, 0.0),
     "leaky_relu": lambda z: z if z > 0 else 0.01 * z,
@@ -93,7 +94,7 @@ def _mean(msgs: Sequence[float]) -> float:
     return _sum(msgs) / len(msgs)
 
 
-REFERENCE_AGGREGATIONS = {
+REFERENCE_AGGREGATIONS: Dict[str, Callable[[Sequence[float]], float]] = {
     "sum": _sum,
     "mean": _mean,
     "max": max,
@@ -106,28 +107,25 @@ assert tuple(REFERENCE_ACTIVATIONS) == ACTIVATIONS and tuple(REFERENCE_AGGREGATI
 
 
 def reference_forward(topology: Topology, x: Sequence[Sequence[float]],
-                      weights: Optional[Mapping] = None, biases: Optional[Mapping] = None) -> List[List[float]]:
+                      weights: Optional[Mapping[EdgeKey, float]] = None, biases: Optional[Mapping[NodeId, float]] = None
+                      ) -> List[List[float]]:
     """Outputs ``[batch][n_outputs]`` of ``topology`` on inputs ``x: [batch][n_inputs]``, in float64.
 
     Args:
         weights: ``{(src, dst): w}`` overriding the topology's edge weights (every edge must end up with one).
         biases: ``{node: b}`` overriding the topology's biases.
     """
-    edges = topology.edges
-    weights = {k: (weights[k] if weights and k in weights else e.weight) for k, e in edges.items()}
-    missing = [k for k, w in weights.items() if w is None]
-    if missing:
-        raise ValueError(f"reference_forward needs a weight on every edge; unset: {missing[:5]}")
+    table = _weights_of(topology, weights, "reference_forward")
     nodes = topology.nodes
     order = topology.topological_order()
     results = []
     for row in x:
-        value: Dict = dict(zip(topology.inputs, map(float, row)))
+        value: Dict[NodeId, float] = dict(zip(topology.inputs, map(float, row)))
         for node_id in order:
             node = nodes[node_id]
             if node.role == "input":
                 continue
-            msgs = [weights[(src, node_id)] * value[src] for src in topology.predecessors(node_id)]
+            msgs = [table[(src, node_id)] * value[src] for src in topology.predecessors(node_id)]
             agg = REFERENCE_AGGREGATIONS[node.aggregation](msgs) if msgs else 0.0
             bias = biases[node_id] if biases and node_id in biases else node.bias
             value[node_id] = REFERENCE_ACTIVATIONS[node.activation](node.response * agg + bias)
@@ -135,16 +133,18 @@ def reference_forward(topology: Topology, x: Sequence[Sequence[float]],
     return results
 
 
-def _weights_of(topology: Topology, weights: Optional[Mapping]) -> Dict:
-    edges = topology.edges
-    weights = {k: (weights[k] if weights and k in weights else e.weight) for k, e in edges.items()}
-    missing = [k for k, w in weights.items() if w is None]
+def _weights_of(topology: Topology, weights: Optional[Mapping[EdgeKey, float]], who: str = "the reference"
+                ) -> Dict[EdgeKey, float]:
+    """Every edge's weight: ``weights[edge]`` where given, else the topology's (none may be unset)."""
+    table = {k: (weights[k] if weights and k in weights else e.weight) for k, e in topology.edges.items()}
+    missing = [k for k, w in table.items() if w is None]
     if missing:
-        raise ValueError(f"the reference needs a weight on every edge; unset: {missing[:5]}")
-    return weights
+        raise ValueError(f"{who} needs a weight on every edge; unset: {missing[:5]}")
+    return {k: w for k, w in table.items() if w is not None}
 
 
-def _neuron(topology: Topology, node_id, value: Mapping, weights: Mapping, biases: Optional[Mapping]) -> float:
+def _neuron(topology: Topology, node_id: NodeId, value: Mapping[NodeId, float], weights: Mapping[EdgeKey, float],
+            biases: Optional[Mapping[NodeId, float]]) -> float:
     """``activation(response * aggregate(w * value[src]) + bias)`` of one neuron with incoming edges."""
     node = topology.nodes[node_id]
     msgs = [weights[(src, node_id)] * value[src] for src in topology.predecessors(node_id)]
@@ -153,9 +153,11 @@ def _neuron(topology: Topology, node_id, value: Mapping, weights: Mapping, biase
                                                   + bias)
 
 
-def reference_recurrent(topology: Topology, sequence: Sequence[Sequence[float]], state: Optional[Mapping] = None,
-                        weights: Optional[Mapping] = None, biases: Optional[Mapping] = None
-                        ) -> Tuple[List[List[float]], Dict]:
+def reference_recurrent(topology: Topology, sequence: Sequence[Sequence[float]],
+                        state: Optional[Mapping[NodeId, float]] = None,
+                        weights: Optional[Mapping[EdgeKey, float]] = None,
+                        biases: Optional[Mapping[NodeId, float]] = None
+                        ) -> Tuple[List[List[float]], Dict[NodeId, float]]:
     """Outputs ``[steps][n_outputs]`` of a discrete-time recurrent topology on one input sequence
     ``[steps][n_inputs]``, and the final value of every node.
 
@@ -166,7 +168,7 @@ def reference_recurrent(topology: Topology, sequence: Sequence[Sequence[float]],
     updated: it keeps its value. The outputs are read after the step.
     """
     weights = _weights_of(topology, weights)
-    value: Dict = {n: 0.0 for n in topology.nodes}
+    value: Dict[NodeId, float] = {n: 0.0 for n in topology.nodes}
     value.update(state or {})
     updated = [n for n, node in topology.nodes.items() if node.role != "input" and topology.predecessors(n)]
     outputs = []
@@ -180,14 +182,15 @@ def reference_recurrent(topology: Topology, sequence: Sequence[Sequence[float]],
 
 class CTRNNReferenceState(NamedTuple):
     """A continuous-time network between two advances: the last two node values and the clock."""
-    value: Dict          # every node's value now
-    previous: Dict       # every node's value one integration step earlier
+    value: Dict[NodeId, float]      # every node's value now
+    previous: Dict[NodeId, float]   # every node's value one integration step earlier
     time: float = 0.0    # the simulated time so far
 
 
 def reference_ctrnn(topology: Topology, sequence: Sequence[Sequence[float]], advance_time: float,
                     time_step: float, state: Optional[CTRNNReferenceState] = None,
-                    weights: Optional[Mapping] = None, biases: Optional[Mapping] = None
+                    weights: Optional[Mapping[EdgeKey, float]] = None,
+                    biases: Optional[Mapping[NodeId, float]] = None
                     ) -> Tuple[List[List[float]], CTRNNReferenceState]:
     """Outputs ``[steps][n_outputs]`` of a continuous-time topology, one ``advance(x, advance_time,
     time_step)`` per input of ``sequence``, and the final state.
@@ -270,7 +273,7 @@ def random_topology(seed: int, n_inputs: int = 3, n_outputs: int = 2, n_hidden: 
     return Topology(nodes, edges, warn=False, recurrent=recurrent)
 
 
-def best_cpu_seconds(small, large, repeats: int = 5) -> List[float]:
+def best_cpu_seconds(small: Callable[[], object], large: Callable[[], object], repeats: int = 5) -> List[float]:
     """The least CPU time of ``small()`` and of ``large()`` over ``repeats`` interleaved runs (a busy machine slows
     single runs, rarely all of them)."""
     best = [float("inf"), float("inf")]

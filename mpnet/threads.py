@@ -21,7 +21,7 @@ import os
 import statistics
 import time
 from collections import deque
-from typing import Deque, Dict, Optional, Union
+from typing import Deque, Dict, Optional, Type, Union
 
 import torch
 
@@ -85,7 +85,7 @@ class Tuner:
     explore = 16
     keep = 5
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.samples: Dict[int, Deque[float]] = {}
         self.count = 0
 
@@ -124,7 +124,7 @@ class PassThreads:
             self.start = time.perf_counter()
         return self
 
-    def __exit__(self, exc_type, *exc) -> None:
+    def __exit__(self, exc_type: Optional[Type[BaseException]], *exc: object) -> None:
         if self.tuner is not None and exc_type is None:
             self.tuner.record(self.want, time.perf_counter() - self.start)
         if self.want != self.user:

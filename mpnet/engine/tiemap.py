@@ -5,10 +5,11 @@ weight becomes a sum of terms ``w_e = sum c * p[param]``. :class:`TieMap` comput
 and one ``index_add`` over all terms, so the fused forward and backward see a plain ``[E]`` weight vector and
 autograd sums each group's gradient over its edges. A network without ties builds no map (``w = p``).
 """
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
+from torch.types import Device
 
 from ..graph.ties import as_terms
 from ..graph.topology import Edge, Topology
@@ -101,7 +102,7 @@ class TieMap(nn.Module):
     coef: Tensor
 
     def __init__(self, terms: Tuple[List[int], List[int], List[float]], num_edges: int, dtype: torch.dtype,
-                 device: Optional[Union[str, torch.device]] = None):
+                 device: Device = None):
         super().__init__()
         edge, param, coef = terms
         self.num_edges = num_edges
