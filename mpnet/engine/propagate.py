@@ -100,8 +100,8 @@ def _general_backward(conv: "LayeredConv", plan: Plan, lvl: Level, adj: Optional
                       g: Tensor, D: Tensor, H: Tensor, Z: Tensor, weight: Tensor,
                       dw_generic: List[Tuple[int, int, Tensor]]) -> None:
     """One level's backward the general way: gradients pulled from deeper rows (``pull(adj, deeper)``, set only
-    when ``adj`` is, see :meth:`Buffers.gradients`) plus the output gradient of its output rows, each run's derivative, and a
-    small local autograd graph per group of generic (max, product, ...) neurons."""
+    when ``adj`` is, see :meth:`Buffers.gradients`) plus the output gradient of its output rows, each run's
+    derivative, and a small local autograd graph per group of generic (max, product, ...) neurons."""
     src = plan.src
     if pull is not None:   # gradients of this level's rows from the (finished) deeper fused neurons
         pull(adj, deeper)
