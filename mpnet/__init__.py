@@ -9,7 +9,6 @@ from .graph.arrays import ArrayTopology
 from .errors import MpnetError, TopologyError, TopologyWarning
 from .model import Network
 from .engine.steps import RecurrentState
-from . import persist   # registers Network's pickling with torch.load(weights_only=True)
 from . import io        # lends Topology its conversions (JSON, networkx, neat-python)
 from .graph.topology import Edge, Node, Tie, Topology
 from .train import fit

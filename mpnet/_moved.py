@@ -19,6 +19,7 @@ MOVED: Dict[str, str] = {f"mpnet.{old}": f"mpnet.{new}" for old, new in {
     "sample": "graph.sample",
     "functional": "engine.functional", "compile": "engine.compile", "propagate": "engine.propagate",
     "state": "engine.state", "steps": "engine.steps", "recurrent": "engine.recurrent", "tiemap": "engine.tiemap",
+    "persist": "model.persist",
     "jsonfile": "io.jsonfile", "serialize": "io.serialize", "neat_io": "io.neat_io", "formats": "io.formats",
     "csvdata": "io.csvdata", "export": "io.export",
     "layout": "viz.layout", "draw": "viz.draw", "draw_connectome": "viz.draw_connectome",

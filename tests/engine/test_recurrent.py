@@ -441,7 +441,7 @@ def test_save_load_and_pickle_keep_type_time_constants_and_clock(kind, batched, 
 
 def test_load_refuses_a_bad_ctrnn_clock(tmp_path):
     from mpnet.errors import FormatError
-    from mpnet.persist import network_from_payload, network_payload
+    from mpnet.model.persist import network_from_payload, network_payload
     net = Network(random_topology(0, n_hidden=3, recurrent="ctrnn"), advance_time=0.2, time_step=0.05)
     payload = network_payload(net, cpu=True)
     assert (payload["advance_time"], payload["time_step"]) == (0.2, 0.05)

@@ -1,5 +1,4 @@
-"""Whole networks to and from files: :meth:`mpnet.Network.save` / :meth:`~mpnet.Network.load` and pickling
-(fourth stage, beside the model: it reads a Network and builds one).
+"""A whole network as plain data and in a file (model stage): the saved format, checked field by field both ways.
 
 A saved network is a dict of plain data: the topologies as their versioned JSON text, the raw weights and the
 biases as tensors in their dtype, and the settings (``batched``, ``seed``, ``fused``, ``dtype``, ``training``;
@@ -16,32 +15,40 @@ validating constructor, with every field of the dict checked. The constraints (f
 frozen values) are part of the topologies, so they come back exactly too.
 
 Pickling a Network (``torch.save(net)``, ``copy.deepcopy``, multiprocessing) goes through the same dict and
-:func:`network_from_payload`, which is registered with ``torch.serialization.add_safe_globals``: ``torch.load``
-of a whole saved module works with torch's default ``weights_only=True`` once mpnet is imported.
+:func:`mpnet.model.network.network_from_payload`, which is registered with ``torch.serialization.add_safe_globals``:
+``torch.load`` of a whole saved module works with torch's default ``weights_only=True`` once mpnet is imported.
+
+This module reads a network and is handed the class to build one with; it never imports the class, which
+imports it (:meth:`~mpnet.Network.save`, :meth:`~mpnet.Network.load`).
 """
 import json
 import os
-from typing import Any, Dict, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Type, TypeVar, Union
 
 import torch
 from torch import Tensor
 
-from .errors import ArgumentError, FormatError, TopologyError, located
-from .model import Network
+from ..errors import ArgumentError, FormatError, TopologyError, located
+from ..graph.topology import Topology
 
-__all__ = ["save_network", "load_network", "network_payload", "network_from_payload", "NETWORK_FORMAT",
-           "NETWORK_FORMAT_VERSION"]
+if TYPE_CHECKING:
+    from .network import Network
+
+__all__ = ["NETWORK_FORMAT", "NETWORK_FORMAT_VERSION", "network_payload", "save_network", "read_payload",
+           "build_network"]
 
 NETWORK_FORMAT = "mpnet.network"
 NETWORK_FORMAT_VERSION = 1
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
+N = TypeVar("N", bound="Network")
 
 
-def network_payload(net: Network, cpu: bool) -> Dict[str, Any]:
+def network_payload(net: "Network", cpu: bool) -> Dict[str, Any]:
     """Everything ``net`` is made of, as plain data and tensors (no class of ours); tensors on the CPU if ``cpu``."""
     net._write_back_edits()
-    move = (lambda t: t.detach().cpu().clone()) if cpu else (lambda t: t.detach().clone())
+    move: Callable[[Tensor], Tensor] = ((lambda t: t.detach().cpu().clone()) if cpu
+                                        else (lambda t: t.detach().clone()))
     return {"format": NETWORK_FORMAT, "version": NETWORK_FORMAT_VERSION,
             "topologies": json.dumps([t.to_dict() for t in net.topologies], allow_nan=False),
             "batched": net.batched, "seed": net.seed, "fused": net.conv.fused,
@@ -50,7 +57,7 @@ def network_payload(net: Network, cpu: bool) -> Dict[str, Any]:
             **({"advance_time": net.advance_time, "time_step": net.time_step} if net.network_type == "ctrnn" else {})}
 
 
-def save_network(net: Network, path: PathLike) -> None:
+def save_network(net: "Network", path: PathLike) -> None:
     """Write ``net`` to ``path`` (atomically: a temporary file, then a rename).
 
     Raises:
@@ -65,11 +72,11 @@ def save_network(net: Network, path: PathLike) -> None:
     os.replace(tmp, path)
 
 
-def load_network(path: PathLike, *, device=None) -> Network:
-    """Read a network written by :func:`save_network` (onto ``device``, default the CPU).
+def read_payload(path: PathLike) -> Any:
+    """The dict a file written by :func:`save_network` holds, on the CPU, not yet checked.
 
     Raises:
-        FormatError: not a saved network, or damaged; the message names the file and the field.
+        FormatError: the file is not one torch reads with ``weights_only=True``, or a directory.
         FileNotFoundError: no such file.
     """
     path = os.fspath(path)
@@ -78,23 +85,19 @@ def load_network(path: PathLike, *, device=None) -> Network:
     if not os.path.exists(path):
         raise FileNotFoundError(f"No saved network at {path!r}.")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:   # torch reports a damaged zip, a foreign pickle ... in many types
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise FormatError(f"{path} is not a network saved by Network.save (torch.load: {first[:200]}).") from None
-    net = network_from_payload(payload, where=path)
-    return net.to(device) if device is not None else net
 
 
-def network_from_payload(payload: Any, where: str = "the pickled network") -> Network:
-    """Inverse of :func:`network_payload`: check every field, rebuild the network, set its numbers.
+def build_network(cls: Type[N], payload: Any, where: str) -> N:
+    """Inverse of :func:`network_payload`: check every field, build the network with ``cls``, set its numbers.
 
     Raises:
         FormatError: a field is missing or wrong, named with ``where``.
     """
-    from .io.serialize import from_dict
-
-    def field(key: str, kind: type, what: str):
+    def field(key: str, kind: type, what: str) -> Any:
         if key not in payload:
             raise FormatError(f"{where}: the field {key!r} is missing; expected {what}.")
         value = payload[key]
@@ -118,7 +121,7 @@ def network_from_payload(payload: Any, where: str = "the pickled network") -> Ne
     topos = []
     for i, d in enumerate(dicts):
         try:
-            topos.append(from_dict(d, warn=False))
+            topos.append(Topology.from_dict(d, warn=False))
         except TopologyError as err:
             raise located(err, f"{where}: topologies[{i}]") from None
     batched = field("batched", bool, "true or false")
@@ -132,17 +135,17 @@ def network_from_payload(payload: Any, where: str = "the pickled network") -> Ne
     dtype = getattr(torch, dtype_name, None)
     if not isinstance(dtype, torch.dtype):
         raise FormatError(f"{where}: the field 'dtype' is {dtype_name!r}, not a torch dtype.")
-    raw = field("raw_weight", Tensor, "a tensor")
-    bias = field("bias", Tensor, "a tensor")
-    times = {}
+    raw: Tensor = field("raw_weight", Tensor, "a tensor")
+    bias: Tensor = field("bias", Tensor, "a tensor")
+    times: Dict[str, Optional[float]] = {}
     for key in ("advance_time", "time_step"):   # a ctrnn's clock settings, absent or None when not set
         value = payload.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise FormatError(f"{where}: the field {key!r} is {value!r}; expected a number or null.")
         times[key] = value
     try:
-        net = Network(topos if batched else topos[0], seed=seed, fused=fused, dtype=dtype, device=raw.device,
-                      **times)
+        net = cls(topos if batched else topos[0], seed=seed, fused=fused, dtype=dtype, device=raw.device,
+                  advance_time=times["advance_time"], time_step=times["time_step"])
     except ArgumentError as err:
         raise FormatError(f"{where}: {err}") from None
     for name, tensor, param in (("raw_weight", raw, net.raw_weight), ("bias", bias, net.bias)):
@@ -157,8 +160,3 @@ def network_from_payload(payload: Any, where: str = "the pickled network") -> Ne
             param.copy_(tensor)
     net.train(bool(payload.get("training", True)))
     return net
-
-
-# torch.load(path) with its default weights_only=True may call this (it builds a Network from plain data only)
-if hasattr(torch.serialization, "add_safe_globals"):
-    torch.serialization.add_safe_globals([network_from_payload])
