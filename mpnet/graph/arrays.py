@@ -247,7 +247,7 @@ class ArrayTopology:
         weight, sign = [math.nan if w is None else w for w in weights], list(map(_SIGN.__getitem__, signs))
         T = len(topos)
 
-        def col(values: Sequence[Any], dtype: npt.DTypeLike) -> Tensor:     # numpy reads a Python list ~5x faster than torch.tensor
+        def col(values: Sequence[Any], dtype: npt.DTypeLike) -> Tensor:   # numpy reads a list ~5x faster than torch
             return torch.from_numpy(np.array(values, dtype=dtype))
         node_ptr, edge_ptr = torch.zeros(T + 1, dtype=torch.long), torch.zeros(T + 1, dtype=torch.long)
         node_ptr[1:], edge_ptr[1:] = col(counts, np.int64).cumsum(0), col(ecounts, np.int64).cumsum(0)
