@@ -10,7 +10,7 @@ if TYPE_CHECKING:   # pragma: no cover
     from matplotlib.figure import Figure
     from tqdm import tqdm as Tqdm
 
-    from .runner import Algorithm, Result
+    from .contract import Algorithm, Result
     from .tasks import Task
 
 __all__ = ["Reporter", "ProgressBar", "CSVReporter", "plot_history", "history_figure"]
@@ -41,7 +41,7 @@ class Reporter:
         """
 
     def end(self, result: "Result") -> None:
-        """Called once with the run's :class:`~mpnet.search.runner.Result`.
+        """Called once with the run's :class:`~mpnet.search.contract.Result`.
 
         Args:
             result: what :func:`~mpnet.search.run` returns.
