@@ -24,6 +24,7 @@ __all__ = ["NodeGene", "ConnGene", "Genome", "Innovations", "Weights", "check_ge
            "GenomeError"]
 
 ConnKey = Tuple[int, int]
+Names = Optional[Sequence[NodeId]]   # topology ids for the inputs (or outputs) in key order; None: x0.. (y0..)
 
 
 class GenomeError(ValueError):
@@ -247,8 +248,7 @@ class Genome:
         return g
 
     # ------------------------------------------------------------------------------ to topology
-    def names(self, input_names: Optional[Sequence[NodeId]] = None, output_names: Optional[Sequence[NodeId]] = None
-              ) -> Dict[int, NodeId]:
+    def names(self, input_names: Names = None, output_names: Names = None) -> Dict[int, NodeId]:
         """Topology node ids: ``x0.., y0..`` (or the given names) and ``h<key>`` for hidden neurons."""
         names: Dict[int, NodeId] = {}
         for k in self.nodes:
@@ -261,8 +261,7 @@ class Genome:
                 names[k] = f"h{k}"
         return names
 
-    def to_topology(self, config: NEATConfig, input_names: Optional[Sequence[NodeId]] = None,
-                    output_names: Optional[Sequence[NodeId]] = None) -> Topology:
+    def to_topology(self, config: NEATConfig, input_names: Names = None, output_names: Names = None) -> Topology:
         """The network this genome encodes: enabled connections only, weights and biases times the gain of
         their target's activation (so the topology computes the paper's network exactly); a recurrent
         topology when ``config.feed_forward`` is False."""
@@ -283,8 +282,7 @@ class Genome:
         return Topology(nodes, edges, warn=False, recurrent=not config.feed_forward)
 
     def set_weights(self, trained: Union[Topology, Weights], config: NEATConfig,
-                    input_names: Optional[Sequence[NodeId]] = None, output_names: Optional[Sequence[NodeId]] = None
-                    ) -> None:
+                    input_names: Names = None, output_names: Names = None) -> None:
         """Write trained weights and biases back, by connection key (the Lamarckian step): the inverse of
         :meth:`to_topology` for every enabled gene; structure, signs and disabled genes are untouched.
 

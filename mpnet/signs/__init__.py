@@ -22,7 +22,8 @@ from ..errors import ArgumentError
 from ..model import Network
 from ..graph.topology import Topology
 from .ensemble import infer_ensemble
-from .fitting import Effort, MultistartResult, _as_data, _wiring, multistart
+from .fitting import Effort, MultistartResult, multistart
+from .inputs import as_data, wiring_and_start
 from .noise import NoiseEstimate, estimate_noise
 from .refit import infer_refit
 from .report import EdgeSign, SignReport
@@ -70,7 +71,7 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
     threshold = check_fraction(threshold, "threshold")
     seed = check_int(seed, "seed")
     if method == "ensemble":
-        wiring, _ = _wiring(topology)
+        wiring, _ = wiring_and_start(topology)
         return infer_ensemble(wiring, X, Y, threshold=threshold, seed=seed, **ensemble_options)
     if ensemble_options:
         raise ArgumentError(f"infer_signs(method='refit') got options of the ensemble method: "
@@ -81,8 +82,8 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
     resolution = check_float(resolution, "resolution", min=0)
     verify = check_float(verify, "verify", min=0)
     dtype = check_dtype(dtype)
-    wiring, start = _wiring(topology)
-    X, Y = _as_data(X, Y, wiring)
+    wiring, start = wiring_and_start(topology)
+    X, Y = as_data(X, Y, wiring)
     return infer_refit(wiring, start, X, Y, effort=effort or Effort(), threshold=threshold, seed=seed,
                        noise_std=noise_std, resolution=resolution, verify=verify, dtype=dtype, device=device,
                        log=log)
