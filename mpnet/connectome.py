@@ -1,8 +1,9 @@
 """Real wiring: a nervous system's connectome as a recurrent :class:`~mpnet.Topology` (pure Python, beside topology).
 
-The shipped files (``data/celegans/<name>.json``, made by ``scripts/make_connectome.py`` from the ``cect``
-package) are mpnet topology files with a ``"provenance"`` entry: which reconstruction, which paper, which cect
-version, what was kept. :func:`load` reads them (``Topology.load`` refuses the extra entry). Their network, as :func:`build` declares it:
+The shipped files (``mpnet/data/celegans/<name>.json``, package data installed with mpnet, made by
+``scripts/make_connectome.py`` from the ``cect`` package) are mpnet topology files with a ``"provenance"``
+entry: which reconstruction, which paper, which cect version, what was kept. :func:`load` reads them
+(``Topology.load`` refuses the extra entry). Their network, as :func:`build` declares it:
 
 * every neuron is a hidden ``tanh`` node (a graded potential) with metadata ``cell_class`` (``"AVA"`` for
   ``AVAL``), ``type`` (sensory, interneuron, motor, other) and ``transmitters``; motor neurons are the outputs;
@@ -40,8 +41,8 @@ __all__ = ["TRANSMITTER_SIGNS", "DATA_DIR", "available", "load", "provenance", "
 TRANSMITTER_SIGNS: Dict[str, Optional[str]] = {"Acetylcholine": "+", "GABA": "-", "Glutamate": None,
                                                "Betaine": None}
 
-#: Where the shipped connectomes live (the repository's ``data/celegans``).
-DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "celegans")
+#: Where the shipped connectomes live: ``mpnet/data/celegans``, package data, so a non-editable install has them.
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "celegans")
 
 STIM = "stim:"
 
@@ -56,7 +57,8 @@ def _read(name_or_path: str) -> Tuple[str, Dict[str, Any]]:
     path = name_or_path if name_or_path.endswith(".json") else os.path.join(DATA_DIR, f"{name_or_path}.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"No connectome file {path}. Shipped names: {available()} (in {DATA_DIR}); "
-                                f"regenerate with `python scripts/make_connectome.py` (needs the 'connectome' extra).")
+                                f"regenerate from a checkout of mpnet with `python scripts/make_connectome.py` "
+                                f"(needs the 'connectome' extra).")
     with open(path) as f:
         try:
             data = json.load(f)

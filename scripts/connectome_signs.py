@@ -1,6 +1,6 @@
 """Sign inference on real wiring: can stimulus-response data recover the signs of C. elegans synapses?
 
-A teacher network runs on a slice of the shipped connectome (data/celegans/cook2019_herm.json): sensory
+A teacher network runs on a slice of the shipped connectome (mpnet/data/celegans/cook2019_herm.json): sensory
 neurons driven, interneurons hidden, head motor neurons read out, gap junctions as tied conductances. Its
 chemical signs come from the presynaptic transmitter (acetylcholine +, GABA -); glutamate edges, betaine and
 mixed-transmitter edges get a sign drawn at random (the data will have to tell). Magnitudes grow with the

@@ -1,10 +1,13 @@
-"""Write a C. elegans connectome as an mpnet topology file, data/celegans/<name>.json, from the cect package.
+"""Write a C. elegans connectome as an mpnet topology file, mpnet/data/celegans/<name>.json, from the cect package.
+
+The file is package data (pyproject.toml, [tool.setuptools.package-data]): `mpnet.connectome.load()` reads it
+from the installed package, so it lives under mpnet/ and not in the repository's data/.
 
 The shipped file was made with (cect 0.3.5, MIT licence, from the package registry; its readers ship the
 published reconstructions as cached JSON inside the wheel, nothing is downloaded):
 
     pip install -e ".[connectome]"
-    python scripts/make_connectome.py --out data/celegans/cook2019_herm.json
+    python scripts/make_connectome.py --out mpnet/data/celegans/cook2019_herm.json
 
 Source: cect's "OpenWorm unified" reader, which is its Wang 2024 reader for the hermaphrodite: the wiring of
 Cook et al. 2019 (Nature 571:63-71, whole-animal connectomes of both C. elegans sexes, electron microscopy)
@@ -24,7 +27,8 @@ from typing import Any, Dict
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 from mpnet import connectome  # noqa: E402
 
 TYPES = {"Sensory": "sensory", "Interneuron": "interneuron", "Motorneuron": "motor", "Other": "other"}
@@ -33,7 +37,8 @@ GAP = "Generic_GJ"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="data/celegans/cook2019_herm.json")
+    parser.add_argument("--out", default=os.path.join(connectome.DATA_DIR, "cook2019_herm.json"),
+                        help="where to write (default: the package's mpnet/data/celegans/cook2019_herm.json)")
     args = parser.parse_args()
     try:
         import cect
@@ -80,7 +85,7 @@ def main() -> None:
                 f"{dropped_self[GAP]} gap-junction entries of a neuron with itself dropped",
         "inputs": f"one stimulus input per sensory neuron ({len(sensory)}), frozen weight 1",
         "outputs": f"the {len(motor)} motor neurons",
-        "remake": "python scripts/make_connectome.py --out " + args.out,
+        "remake": "python scripts/make_connectome.py --out " + os.path.relpath(os.path.abspath(args.out), ROOT),
     }
     write(topo.to_dict(), prov, args.out)
     back = connectome.load(args.out)
