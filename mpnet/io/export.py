@@ -316,11 +316,15 @@ def to_torch_export(net: Network, path: Optional[PathLike] = None, *, steps: Opt
     return program
 
 
+_ONE_FILE_BYTES = 1 << 30   # weights up to 1 GiB go inside model.onnx (protobuf's limit is 2 GiB)
+
+
 def to_onnx(net: Network, path: PathLike, *, dtype: torch.dtype = torch.float32,
             opset_version: Optional[int] = None, steps: Optional[int] = None) -> None:
     """Write ``net`` as an ONNX model (input ``x: [batch, n_inputs]``, output ``y``; dynamic batch). A
     recurrent network is written for ``steps`` inputs (:class:`StaticRecurrent`): inputs ``x [steps, batch,
     n_inputs]``, ``h`` (and ``previous`` for a ctrnn), outputs ``y`` and the state after the last step.
+    One file, weights inside; only weights past 1 GiB go to ``<path>.data`` beside it (protobuf's limit).
 
     Needs the ``onnx`` extra (``pip install "mpnet[onnx]"``: onnx, onnxscript; onnxruntime to run it).
 
@@ -342,12 +346,15 @@ def to_onnx(net: Network, path: PathLike, *, dtype: torch.dtype = torch.float32,
     example = tuple(t.to(dtype) for t in example)
     names = (["x"], ["y"]) if not net.recurrent else (["x", "h", "previous"][:len(example)],
                                                        ["y", "h_out", "previous_out"][:len(example)])
+    # one file: torch writes the weights beside the model (``model.onnx.data``, empty for a small one) unless
+    # told not to; only a model past protobuf's 2 GB limit needs the weights in a second file
+    external = sum(t.numel() * t.element_size() for t in static.state_dict().values()) > _ONE_FILE_BYTES
     registry = logging.getLogger("torch.onnx._internal.exporter._registration")   # "torchvision is not installed"
     level = registry.level
     registry.setLevel(logging.ERROR)
     try:
-        torch.onnx.export(static, example, os.fspath(path), dynamo=True, input_names=names[0],
-                          output_names=names[1], dynamic_shapes=_dynamic(example, batch),
+        torch.onnx.export(static, example, os.fspath(path), dynamo=True, external_data=external,
+                          input_names=names[0], output_names=names[1], dynamic_shapes=_dynamic(example, batch),
                           opset_version=opset_version, verbose=False)
     finally:
         registry.setLevel(level)

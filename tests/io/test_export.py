@@ -88,6 +88,7 @@ def test_onnx_model_equals_the_network(tmp_path):
     pytest.importorskip("onnxscript")
     net = Network(every_function_topology(), dtype=torch.float64)   # written as float32
     to_onnx(net, tmp_path / "model.onnx")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]   # one file: no empty model.onnx.data beside
     session = ort.InferenceSession(str(tmp_path / "model.onnx"))
     for batch in (1, 64):
         x = torch.randn(batch, 3) * 2
@@ -106,6 +107,24 @@ def test_onnx_model_of_a_random_batch(tmp_path, seed):
     x = torch.randn(33, 3)
     (y,) = session.run(None, {"x": x.numpy()})
     torch.testing.assert_close(torch.from_numpy(y), outputs(net, x), rtol=1e-5, atol=1e-5, equal_nan=True)
+
+
+@pytest.mark.slow
+def test_onnx_weights_past_the_one_file_limit_go_beside_the_model(tmp_path, monkeypatch):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    import mpnet.io.export as export
+    monkeypatch.setattr(export, "_ONE_FILE_BYTES", 0)   # as if the weights were past 1 GiB
+    hidden = [f"h{i}" for i in range(120)]   # 360 first-level weights: a tensor big enough for onnx to move out
+    edges = [(x, h, 0.01 * i - 0.6) for i, h in enumerate(hidden) for x in ("x0", "x1", "x2")]
+    net = Network(Topology.from_edges(edges + [(h, "y", 0.01) for h in hidden], inputs=["x0", "x1", "x2"],
+                                      outputs=["y"]))
+    to_onnx(net, tmp_path / "model.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.onnx.data"]
+    assert (tmp_path / "model.onnx.data").stat().st_size >= 360 * 4
+    x = torch.randn(5, 3)
+    (y,) = ort.InferenceSession(str(tmp_path / "model.onnx")).run(None, {"x": x.numpy()})
+    torch.testing.assert_close(torch.from_numpy(y), outputs(net.float(), x), rtol=1e-5, atol=1e-5)
 
 
 def test_onnx_without_the_extra_says_what_to_install(monkeypatch, tmp_path):
