@@ -332,10 +332,11 @@ class Network(nn.Module):
     # -------------------------------------------------------------------------------- save, load
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Write the whole network to ``path`` (topologies, exact weights and biases, constraints, dtype,
-        settings); :meth:`load` gives back an equal network. The format and why: :mod:`mpnet.model.payload`.
+        settings, a checksum); :meth:`load` gives back an equal network. The format and why: :mod:`mpnet.model.payload`.
 
         Raises:
-            FileNotFoundError: the file's directory does not exist.
+            FileNotFoundError: the file's directory does not exist (IsADirectoryError: ``path`` is a directory).
+            NonFiniteError: a weight or bias is NaN or infinite (the edge or neuron named); nothing is written.
         """
         save_network(self, path)
 
@@ -344,8 +345,8 @@ class Network(nn.Module):
         """Read a network written by :meth:`save` (onto ``device``, default the CPU).
 
         Raises:
-            FormatError: the file is not a saved network, or is damaged; the message names the file and the
-                field.
+            FormatError: the file is not a saved network, or is damaged (it fails its checksum); the message
+                names the file and the field.
             FileNotFoundError: no such file.
         """
         path = os.fspath(path)
