@@ -9,6 +9,7 @@ import importlib
 import inspect
 import pkgutil
 import sys
+import typing
 
 import mpnet
 
@@ -101,6 +102,9 @@ def _candidates(target, module):
     out = []
     if getattr(obj, "__qualname__", None) and str(getattr(obj, "__module__", "")).startswith("mpnet"):
         out.append(f"{obj.__module__}.{obj.__qualname__}")
+    parent = _lookup(target.rpartition(".")[0], module) if "." in target else None
+    if parent is not None and inspect.isclass(parent[1]) and parent[1].__module__.startswith("mpnet"):
+        out.append(f"{parent[1].__module__}.{parent[1].__qualname__}.{name}")   # an attribute of a class
     for modname, mod in sorted(sys.modules.items()):
         if modname.startswith("mpnet") and name in getattr(mod, "__all__", ()) and getattr(mod, name) is obj:
             out.append(f"{modname}.{name}")
@@ -113,6 +117,9 @@ def _resolve_reexports(app, env, node, contnode):
     if node.get("refdomain") != "py":
         return None
     py = env.get_domain("py")
+    found = _lookup(node["reftarget"], node.get("py:module") or "")
+    if found is not None and isinstance(found[1], typing.TypeVar):
+        return contnode      # a type variable of a signature: plain text, there is nothing to link to
     for candidate in _candidates(node["reftarget"], node.get("py:module") or ""):
         for reftype in (node["reftype"], "obj"):
             found = py.resolve_xref(env, node["refdoc"], app.builder, reftype, candidate, node, contnode)
@@ -121,8 +128,21 @@ def _resolve_reexports(app, env, node, contnode):
     return None
 
 
+def _skip_reexported(app, what, name, obj, skip, options):
+    """A module's page documents what the module defines; a class or function it only re-exports (in its
+    ``__all__``, e.g. ``Network`` in :mod:`mpnet.model`) is documented once, with the module that defines it,
+    and references to it resolve there (:func:`_resolve_reexports`)."""
+    module = app.env.temp_data.get("autodoc:module")
+    if what == "module" and module and (inspect.isclass(obj) or inspect.isfunction(obj)):
+        home = getattr(obj, "__module__", "") or ""
+        if home.startswith("mpnet") and home != module:
+            return True
+    return None
+
+
 def setup(app):
     app.connect("missing-reference", _resolve_reexports)
+    app.connect("autodoc-skip-member", _skip_reexported)
 
 
 myst_heading_anchors = 3
