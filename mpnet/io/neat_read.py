@@ -5,6 +5,7 @@ of :mod:`mpnet.io.neat_io`, which tells how neat's fields map onto mpnet's; pure
 field (``connections[0].weight``, ``neat node 3: bias``), then restores what
 :func:`~mpnet.io.neat_write.to_neat_json` kept in ``metadata["mpnet"]`` (``_apply_extras``).
 """
+import math
 import os
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple, Union
@@ -16,7 +17,7 @@ from ..graph.topology import Topology
 from ..graph.validate import check_finite, is_number
 from ..graph.vocabulary import NEAT_ACTIVATIONS
 from .jsonfile import parse_json, read_json
-from .neat_format import _EXTRAS_VERSION, _NEAT_AGGREGATIONS, NEAT_FORMAT_VERSION, _activation_out
+from .neat_format import _EXTRAS_VERSION, _NEAT_AGGREGATIONS, _SCALED_AS_NEAT, NEAT_FORMAT_VERSION, _activation_out
 
 __all__ = ["from_neat_json"]
 
@@ -249,9 +250,9 @@ def _checked_info(info: Mapping[str, Any], where: str, types: Mapping[str, Tuple
 def _apply_extras(extras: Mapping[str, Any], nodes: Dict[Any, Node], edges: List[Edge], order: List[Any],
                   fed: Set[Any], recurrent: bool = False) -> Tuple[Dict[Any, Node], List[Edge], List[Any]]:
     """Restore what :func:`~mpnet.io.neat_write.to_neat_json` kept in ``metadata["mpnet"]``: ids, plain
-    activation names, the aggregation of edge-less product neurons, Dale signs, time constants outside a ctrnn,
-    the fields of a recurrent neuron without incoming edges (neat's format has no entry for it), declaration
-    order, edge signs and frozen flags. Entries that no longer match the neat fields (the file was edited
+    activation names (with the unscaled bias and response of a ``sigmoid`` or ``tanh`` neuron), the aggregation
+    of edge-less product neurons, Dale signs, time constants outside a ctrnn, the fields of a recurrent neuron
+    without incoming edges (neat's format has no entry for it), declaration order, edge signs and frozen flags. Entries that no longer match the neat fields (the file was edited
     since) are skipped."""
     if extras.get("version") != _EXTRAS_VERSION:
         raise UnsupportedError(f"metadata['mpnet'] version {extras.get('version')!r} is not supported; this "
@@ -279,7 +280,12 @@ def _apply_extras(extras: Mapping[str, Any], nodes: Dict[Any, Node], edges: List
         if node.role == "input":   # fields neat has no place for (and no use: inputs compute nothing)
             changes.update({k: info[k] for k in ("activation", "aggregation", "bias", "response") if k in info})
         elif "activation" in info and _activation_out(info["activation"]) == node.activation[len("neat."):]:
-            changes["activation"] = info["activation"]
+            scale = _SCALED_AS_NEAT.get(info["activation"])
+            if scale is None:
+                changes["activation"] = info["activation"]
+            elif (info.get("bias", math.nan) / scale == node.bias   # written with bias and response / scale
+                  and info.get("response", math.nan) / scale == node.response):
+                changes.update({k: info[k] for k in ("activation", "bias", "response")})
         if info.get("aggregation") == "product" and node.aggregation == "sum" and key not in fed and not recurrent:
             changes["aggregation"] = "product"
         for name in ("dale", "time_constant"):

@@ -12,8 +12,7 @@ from ..errors import UnsupportedError
 from ..graph.adapters import lend
 from ..graph.elements import Node, NodeId
 from ..graph.topology import Topology
-from ..graph.vocabulary import NEAT_ACTIVATIONS
-from .neat_format import _EXTRAS_VERSION, _SAME_AS_NEAT, NEAT_FORMAT_VERSION, _activation_out
+from .neat_format import _EXTRAS_VERSION, _SCALED_AS_NEAT, NEAT_FORMAT_VERSION, _activation_out, _neat_choices
 
 __all__ = ["to_neat_json"]
 
@@ -45,6 +44,10 @@ def to_neat_json(topology: Topology, path: Union[str, "os.PathLike[str]", None] 
 
     Raises:
         UnsupportedError: an activation neat-python lacks, an edge without a weight, or tied weights.
+
+    ``sigmoid`` and ``tanh`` (a NEAT search's winner has sigmoid neurons) are written as neat's, which scale
+    their argument (neat's ``sigmoid(z / 5)`` is ours): with the node's bias and response divided by 5 (2.5),
+    so that neat-python computes the same outputs; the unscaled values are kept for reading back.
     """
     nodes, edges = topology.nodes, topology.edges
     if topology.ties:
@@ -59,9 +62,9 @@ def to_neat_json(topology: Topology, path: Union[str, "os.PathLike[str]", None] 
                                f"Network (net.to_topology()).")
     bad = [(n.id, n.activation) for n in nodes.values() if n.role != "input" and _activation_out(n.activation) is None]
     if bad:
-        choices = list(NEAT_ACTIVATIONS) + list(_SAME_AS_NEAT)
         raise UnsupportedError(f"Node {bad[0][0]!r} has activation {bad[0][1]!r}, which neat-python does not have "
-                               f"({len(bad)} node(s) in all); neat-python's format can hold {choices}.")
+                               f"({len(bad)} node(s) in all, activations {sorted({a for _, a in bad})}); give "
+                               f"them one neat-python's format can hold: {_neat_choices()}.")
     neat_id = _neat_ids(topology)
     relabel = any(k != v for k, v in neat_id.items())
 
@@ -79,8 +82,13 @@ def to_neat_json(topology: Topology, path: Union[str, "os.PathLike[str]", None] 
         name = _activation_out(node.activation)
         if node.activation != f"neat.{name}":
             extra["activation"] = node.activation
+        bias, response = node.bias, node.response
+        scale = _SCALED_AS_NEAT.get(node.activation)
+        if scale is not None:   # neat's sigmoid(z / 5) is our sigmoid(z): the argument scaled through its fields
+            bias, response = bias / scale, response / scale
+            extra.update(bias=node.bias, response=node.response)
         entry = {"id": neat_id[n], "type": node.role, "activation": {"name": name, "custom": False},
-                 "aggregation": {"name": aggregation, "custom": False}, "bias": node.bias, "response": node.response}
+                 "aggregation": {"name": aggregation, "custom": False}, "bias": bias, "response": response}
         if topology.network_type == "ctrnn":
             entry["time_constant"] = node.time_constant
         elif node.time_constant != 1.0:
@@ -90,8 +98,8 @@ def to_neat_json(topology: Topology, path: Union[str, "os.PathLike[str]", None] 
             # 0): written neat's way, its fields kept for mpnet alone
             extra["idle"] = {"role": node.role, "activation": node.activation, "aggregation": node.aggregation,
                              "bias": node.bias, "response": node.response, "time_constant": node.time_constant}
-            extra.pop("activation", None)
-            extra.pop("time_constant", None)
+            for key in ("activation", "time_constant", "bias", "response"):
+                extra.pop(key, None)
             continue
         out_nodes.append(entry)
         for src in preds:

@@ -216,7 +216,8 @@ def test_neat_born_topologies_round_trip_without_extras(config):
         assert Topology.from_neat_json(json.loads(json.dumps(data)), warn=False) == topo
 
 
-EXPORTABLE = list(NEAT_ACTIVATIONS) + ["identity", "relu", "elu", "selu", "abs", "square", "clamped"]
+EXPORTABLE = list(NEAT_ACTIVATIONS) + ["identity", "relu", "elu", "selu", "abs", "square", "clamped", "sigmoid",
+                                       "tanh"]
 
 
 @pytest.mark.parametrize("ids", ["str", "int"])
@@ -306,6 +307,27 @@ def test_from_edges_quickstart_style_network_goes_to_neat():
     assert Topology.from_neat_json(data) == topo
 
 
+def test_sigmoid_and_tanh_go_to_neat_with_their_argument_scaled(tmp_path):
+    # a NEAT search's winner has plain sigmoid neurons; neat's sigmoid is sigmoid(5z), its tanh tanh(2.5z):
+    # written with bias and response / 5 (/ 2.5), neat computes our outputs, far into both tails too
+    topo = Topology.from_edges([("x1", "h", 4.9), ("x2", "h", -4.9), ("x1", "t", 1.5), ("h", "y", 3.0),
+                                ("t", "y", -2.0)], inputs=["x1", "x2"], outputs=["y"], activation="sigmoid",
+                               output_activation="sigmoid", activations={"t": "tanh"}, biases={"h": -2.45, "t": 0.3, "y": 0.7},
+                               responses={"h": 1.5, "t": -0.8})
+    data = topo.to_neat_json(tmp_path / "winner.neat.json")
+    assert validate_json(data)
+    fields = {n["id"]: (n["activation"]["name"], n["bias"], n["response"]) for n in data["nodes"]}
+    assert fields[1] == ("sigmoid", -2.45 / 5, 1.5 / 5) and fields[2] == ("tanh", 0.3 / 2.5, -0.8 / 2.5)
+    X = [[0.0, 0.0], [1.0, 0.0], [0.3, -0.7], [-40.0, 40.0], [40.0, -40.0], [-100.0, 3.0]]
+    assert assert_activate_equal([neat_network(data)], Network([topo], dtype=torch.float64), X, tol=1e-12) == 6
+    assert Topology.from_neat_json(tmp_path / "winner.neat.json") == topo   # bias and response back unscaled
+    y = next(n for n in data["nodes"] if n["id"] == 0)
+    y["bias"] += 0.1   # edited since: read as neat's own function of neat's fields
+    edited = Topology.from_neat_json(data)
+    assert edited.nodes["y"].activation == "neat.sigmoid" and edited.nodes["y"].bias == y["bias"]
+    assert edited.nodes["h"].activation == "sigmoid" and edited.nodes["h"].bias == -2.45
+
+
 # ------------------------------------------------------------------------------------------- errors
 def test_spiking_network_is_refused(config):
     data = neat_json(random_genomes(config, 1, seed=9)[0], config)
@@ -387,7 +409,8 @@ def test_not_json_and_not_an_object(tmp_path):
 
 def test_activation_neat_lacks_is_refused_on_write():
     topo = random_topology(1, n_hidden=4, activations=["gelu", "neat.sin"])
-    with pytest.raises(UnsupportedError, match="has activation 'gelu', which neat-python does not have"):
+    with pytest.raises(UnsupportedError, match=r"has activation 'gelu', which neat-python does not have .*give "
+                                                r"them one .*sigmoid, tanh .*neat\.softplus"):
         to_neat_json(topo)
 
 
@@ -442,7 +465,7 @@ def test_recurrent_json_keeps_neats_semantics_for_edgeless_neurons(rconfig):
     assert Topology.from_neat_json(data, warn=False) == topo
 
 
-RECURRENT_EXPORTABLE = list(NEAT_ACTIVATIONS) + ["identity", "relu", "elu", "selu", "abs", "square", "clamped"]
+RECURRENT_EXPORTABLE = EXPORTABLE
 
 
 @pytest.mark.parametrize("kind", [True, "ctrnn"])
