@@ -163,6 +163,18 @@ def signs(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """``(default: ...)`` after an option's help only where it tells something: not for a flag, not for an
+    option without a default (its help says what happens then), not where the help names its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> Optional[str]:
+        text = action.help or ""
+        if (not action.option_strings or any(action.default is v for v in (None, False, argparse.SUPPRESS))
+                or "default" in text):   # `is`: a default of 0 is shown (0 == False)
+            return text
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (the usage itself is one ``--help`` away)."""
 
@@ -171,9 +183,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-    parser = _Parser(prog="mpnet", description="Neuron-level networks with custom connections.",
-                                     formatter_class=fmt)
+    fmt = _Help
+    parser = _Parser(prog="mpnet", description="Neuron-level networks with custom connections.", formatter_class=fmt)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--debug", action="store_true", help="on an error, show the Python traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -187,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_int_at_least(4), default=2000, help="data points")
     p.add_argument("--noise", type=_number(0, None), default=0.01, help="noise std as a fraction of the target's std")
     p.add_argument("--threshold", type=_number(0, 1), default=0.95, help="confidence a sign needs")
-    p.add_argument("--quick", action="store_true", help="a smaller search (about half the time on the question network; fewer signs called)")
+    p.add_argument("--quick", action="store_true",
+                   help="a smaller search (about half the time on the question network; fewer signs called)")
     p.add_argument("--seed", type=int, default=0, help="seeds the data, the teacher and the search")
     p.add_argument("--no-progress", action="store_true", help="hide the progress lines")
     p.set_defaults(func=demo)
@@ -221,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_int_at_least(1), default=500, help="ensemble: passes over the data")
     p.add_argument("--lr", type=_positive_float, default=0.02, help="ensemble: Adam's learning rate")
     p.add_argument("--batch-size", type=_int_at_least(1), default=None,
-                   help="ensemble: samples per step (%(default)s: the whole data set)")
+                   help="ensemble: samples per step (default: the whole data set)")
     p.add_argument("--loss", default="mse", choices=["mse", "bce", "cross_entropy"], help="ensemble: the loss")
     p.add_argument("--seed", type=int, default=0, help="seeds every random draw")
     p.add_argument("--no-progress", action="store_true", help="hide the progress lines")
@@ -251,9 +263,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the command; return its exit code (0 on success, 2 on a user's mistake, 1 on an internal error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "func", None) is None:
-        parser.print_help()
-        return 0
+    if getattr(args, "func", None) is None:   # bare `mpnet`: a mistake, and the way on
+        commands = ", ".join(c for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+                             for c in a.choices)
+        print(f"mpnet: error: a command is needed, one of: {commands} (see mpnet --help or mpnet COMMAND --help)",
+              file=sys.stderr)
+        return 2
     name = f"mpnet {args.command}"
     missing = _missing_extras(args)
     if missing:

@@ -1,13 +1,13 @@
-"""The mpnet command: help lists the subcommands; demo trains and prints a per-edge table."""
+"""The mpnet command: bare, it names the subcommands; demo trains and prints a per-edge table."""
 import subprocess
 import sys
 
 from mpnet.cli import main
 
 
-def test_help_lists_subcommands(capsys):
-    assert main([]) == 0
-    assert "demo" in capsys.readouterr().out
+def test_bare_mpnet_is_a_mistake_that_names_the_commands(capsys):
+    _one_line_error(capsys, [], r"^mpnet: error: a command is needed, one of: demo, convert, signs \(see mpnet --help")
+    assert capsys.readouterr().out == ""
 
 
 def test_demo_infers_signs_from_unknown_weights_and_calls_none_wrong(capsys):
@@ -38,11 +38,6 @@ def test_console_entry_point_runs_as_module():
 
 
 # ------------------------------------------------------------------------------------------ convert
-def test_help_lists_convert(capsys):
-    main([])
-    assert "convert" in capsys.readouterr().out
-
-
 def test_convert_chain_of_formats_is_exact(tmp_path, capsys):
     from mpnet import Topology
     start = tmp_path / "q.json"
@@ -52,6 +47,16 @@ def test_convert_chain_of_formats_is_exact(tmp_path, capsys):
         assert main(["convert", str(src), str(dst)]) == 0
     assert "q.neat.json (neat) -> " in capsys.readouterr().out
     assert Topology.load(chain[-1]) == Topology.load("data/question_network.json")
+
+
+def test_convert_of_a_search_winner_with_sigmoid_neurons_to_neat(tmp_path, capsys):
+    from mpnet import Topology
+    winner = Topology.from_edges([("x1", "h", 4.9), ("x2", "h", -4.9), ("h", "y", 9.8)], inputs=["x1", "x2"],
+                                 outputs=["y"], activation="sigmoid", output_activation="sigmoid",
+                                 biases={"h": -2.45})   # as search.run's best.topology: plain sigmoid
+    winner.save(tmp_path / "xor_best.json")
+    assert main(["convert", str(tmp_path / "xor_best.json"), str(tmp_path / "winner.neat.json")]) == 0
+    assert Topology.from_neat_json(tmp_path / "winner.neat.json") == winner
 
 
 def test_convert_with_from_and_to(tmp_path):
@@ -168,9 +173,12 @@ def test_version_and_defaults_in_help(capsys):
     assert info.value.code == 0 and capsys.readouterr().out.strip() == f"mpnet {mpnet.__version__}"
     with pytest.raises(SystemExit):
         main(["signs", "--help"])
-    out = capsys.readouterr().out
-    for default in ("(default: refit)", "(default: 0.95)", "(default: 32)", "(default: 500)", "(default: mse)"):
+    out = " ".join(capsys.readouterr().out.split())   # argparse wraps the help text
+    for default in ("(default: refit)", "(default: 0.95)", "(default: 32)", "(default: 500)", "(default: mse)",
+                    "random draw (default: 0)", "input columns (default: the topology's input ids) --outputs",
+                    "per step (default: the whole data set) --loss"):
         assert default in out
+    assert "(default: None)" not in out and "(default: False)" not in out   # nothing to say: nothing said
 
 
 @pytest.mark.parametrize("argv, match", [
