@@ -81,3 +81,53 @@ def test_bad_arrays_are_named():
     bad[0] = 50
     with pytest.raises(FormatError, match=r"Packed.src\[0\] = 50 is no node of its topology \(it has \d+ nodes\)"):
         unpack(replace(p, src=bad))
+
+
+def same_sequence_outputs(a, b, n_inputs):
+    x = torch.randn(4, 3, n_inputs, dtype=torch.float64)      # [steps, batch, inputs]
+    clock = dict(advance_time=0.2, time_step=0.05) if a.network_type == "ctrnn" else {}
+    net_a, net_b = (mpnet.Network(t, dtype=torch.float64, **clock) for t in (a, b))
+    return torch.equal(net_a(x), net_b(x))
+
+
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
+def test_recurrent_and_ctrnn_topologies_keep_their_type_and_time_constants(kind):
+    topos = [random_topology(s, n_hidden=5, recurrent=kind) for s in range(4)]
+    p = pack(topos)
+    assert p.network_type is not None and (p.time_constant is not None) == (kind == "ctrnn")
+    back = unpack(p)
+    assert [t.network_type for t in back] == [t.network_type for t in topos]
+    assert all(same_but_ids(a, b) for a, b in zip(topos, back))
+    assert all(same_sequence_outputs(a, b, 3) for a, b in zip(topos, back))
+    assert [t.network_type for t in unpack(p.take(1, 3))] == [topos[1].network_type, topos[2].network_type]
+
+
+def test_tied_topologies_keep_their_groups_and_terms():
+    from mpnet.graph.ties import Tie
+    tied = Topology([Node("a", "input"), Node("h", "hidden", "tanh"), Node("g", "hidden", "tanh"),
+                     Node("y", "output")],
+                    [Edge("a", "h", tie="w"), Edge("a", "g", tie="w"), Edge("h", "g", tie=(("gap", 1.0), (None, 0.5)),
+                                                                           weight=0.25),
+                     Edge("g", "y", 1.0), Edge("h", "y", -1.0)],
+                    ties=[Tie("w", "+", 0.7), Tie("gap", None, 0.1, trainable=False)])
+    plain = random_topology(3, n_hidden=4)
+    p = pack([plain, tied, plain])
+    assert p.ties is not None and p.ties[0] is None and p.ties[2] is None
+    back = unpack(p)
+    assert back[1].ties == tied.ties and same_but_ids(tied, back[1]) and same_but_ids(plain, back[2])
+    x = torch.randn(6, 1, dtype=torch.float64)
+    assert torch.equal(mpnet.Network(tied, dtype=torch.float64)(x), mpnet.Network(back[1], dtype=torch.float64)(x))
+    (only,) = unpack(p.take(1, 2))
+    assert only.ties == tied.ties
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda p: replace(p, network_type=np.array([0, 7], np.int8)), r"network_type\[1\] = 7"),
+    (lambda p: replace(p, network_type=np.array([0], np.int8)), "network_type has 1 entries; expected 2"),
+    (lambda p: replace(p, ties=[None, "{not json"]), r"ties\[1\] is not the ties"),
+    (lambda p: replace(p, ties=[None, '{"ties": [], "edges": {"99": "w"}}']), r"ties\[1\] names edge 99"),
+])
+def test_bad_per_topology_columns_are_named(change, match):
+    p = pack([random_topology(0, n_hidden=3), random_topology(1, n_hidden=3)])
+    with pytest.raises(FormatError, match=match):
+        unpack(change(p))
