@@ -74,7 +74,7 @@ def demo(args: argparse.Namespace) -> int:
 def convert(args: argparse.Namespace) -> int:
     from .io.formats import convert as run
     fmt_in, fmt_out = run(args.src, args.dst, src_format=args.src_format, dst_format=args.dst_format,
-                          seed=args.seed)
+                          seed=args.seed, overwrite=args.force)
     print(f"{args.src} ({fmt_in}) -> {args.dst} ({fmt_out})")
     return 0
 
@@ -131,8 +131,39 @@ def _version() -> str:
         return __version__
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Raise, naming the option, unless ``signs`` can write its -o and --plot files: checked before the
+    inference (minutes), not after it."""
+    import os
+    given = [(flag, path) for flag, path in (("-o/--output", args.output), ("--plot", args.plot)) if path]
+    inputs = [(what, path) for what, path in (("TOPOLOGY", args.topology), ("DATA", args.data))]
+    for flag, path in given:
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"{flag} {path!r} is a directory; name the file to write in it.")
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"{flag} {path!r}: directory {folder!r} does not exist; create it first.")
+        if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+            raise PermissionError(f"{flag} {path!r} cannot be written here (permission denied).")
+        for what, source in inputs:
+            if os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
+                raise ValueError(f"{flag} {path!r} is the {what} file; writing it would destroy the input. "
+                                 f"Name another file.")
+    if len(given) == 2 and os.path.abspath(given[0][1]) == os.path.abspath(given[1][1]):
+        raise ValueError(f"-o/--output and --plot both name {args.plot!r}; give each its own file.")
+    if args.plot:
+        from matplotlib.backend_bases import FigureCanvasBase
+        kinds = sorted(FigureCanvasBase.get_supported_filetypes())
+        ext = os.path.splitext(args.plot)[1].lower().lstrip(".")
+        if ext not in kinds:
+            what = f"'.{ext}' is not a picture format" if ext else "the name has no extension"
+            raise ValueError(f"--plot {args.plot!r}: {what}; end it in .png, .svg or .pdf (matplotlib writes "
+                             f"{', '.join(kinds)}).")
+
+
 def signs(args: argparse.Namespace) -> int:
     from . import Topology, draw, infer_signs
+    _check_outputs(args)
     topo = Topology.load(args.topology)
     inputs = args.inputs.split(",") if args.inputs else [str(n) for n in topo.inputs]
     outputs = args.outputs.split(",") if args.outputs else [str(n) for n in topo.outputs]
@@ -214,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="src_format", choices=READABLE, help="format of IN (default: by extension)")
     p.add_argument("--to", dest="dst_format", choices=list(FORMATS), help="format of OUT (default: by extension)")
     p.add_argument("--seed", type=int, default=0, help="draws the weights IN leaves unset (model formats only)")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists (never IN itself)")
     p.set_defaults(func=convert)
 
     p = sub.add_parser("signs", help="infer each edge's sign from data, with a confidence per edge",

@@ -18,16 +18,17 @@ edge's ``trainable`` would come back as an int.
 """
 import os
 import sys
+import uuid
 from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, Union
 
-from ..errors import FormatError, TopologyError, located
+from ..errors import ArgumentError, FormatError, TopologyError, located
 from ..graph.elements import NodeId
 from ..graph.topology import Topology
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["FORMATS", "READABLE", "detect", "read", "write", "convert"]
+__all__ = ["FORMATS", "READABLE", "detect", "read", "write", "convert", "check_destination"]
 
 #: Format name -> file extension; ``neat`` is checked before ``mpnet`` (".neat.json" ends in ".json").
 FORMATS = {"neat": ".neat.json", "mpnet": ".json", "graphml": ".graphml", "torchscript": ".pt", "pt2": ".pt2",
@@ -79,7 +80,14 @@ def _write_graphml(topology: Topology, path: PathLike) -> None:
         out.add_node(names[node], **kept)
     for u, v, attrs in graph.edges(data=True):
         out.add_edge(names[u], names[v], **{k: x for k, x in attrs.items() if x is not None})
-    nx.write_graphml(out, os.fspath(path), infer_numeric_types=True)
+    where = os.fspath(path)
+    tmp = f"{where}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"   # whole or not at all; never another writer's file
+    try:
+        nx.write_graphml(out, tmp, infer_numeric_types=True)
+        os.replace(tmp, where)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _read_graphml(path: PathLike, warn: bool) -> Topology:
@@ -176,8 +184,10 @@ def write(topology: Topology, path: PathLike, format: Optional[str] = None, *, s
 
 
 def convert(src: PathLike, dst: PathLike, *, src_format: Optional[str] = None, dst_format: Optional[str] = None,
-            seed: int = 0) -> Tuple[str, str]:
-    """Read ``src`` and write it to ``dst``; returns the two format names.
+            seed: int = 0, overwrite: bool = False) -> Tuple[str, str]:
+    """Read ``src`` and write it to ``dst``; returns the two format names. ``dst`` is checked before anything is
+    read: never ``src`` itself (by any name: a link, a second path), and not an existing file unless
+    ``overwrite``.
 
     Args:
         src: the file to read (a format of :data:`READABLE`).
@@ -185,14 +195,19 @@ def convert(src: PathLike, dst: PathLike, *, src_format: Optional[str] = None, d
         src_format: ``src``'s format (None: from its extension).
         dst_format: ``dst``'s format (None: from its extension).
         seed: draws the weights ``src`` leaves unset, for the model formats (a note on stderr says so).
+        overwrite: replace ``dst`` if it exists (``mpnet convert --force``).
 
     Returns:
         ``(src format, dst format)``.
 
     Raises:
         FormatError: an unknown or unreadable format, or a file that is not in its format.
+        ArgumentError: ``dst`` is ``src``.
+        FileExistsError: ``dst`` exists and ``overwrite`` is False.
+        IsADirectoryError: ``dst`` is a directory.
     """
     fmt_in, fmt_out = detect(src, src_format), detect(dst, dst_format)
+    check_destination(src, dst, overwrite)
     topology = read(src, fmt_in, warn=False)
     unset = sum(e.weight is None for e in topology.edges.values())
     if unset and fmt_out not in READABLE:
@@ -200,3 +215,18 @@ def convert(src: PathLike, dst: PathLike, *, src_format: Optional[str] = None, d
               file=sys.stderr)
     write(topology, dst, fmt_out, seed=seed)
     return fmt_in, fmt_out
+
+
+def check_destination(src: PathLike, dst: PathLike, overwrite: bool) -> None:
+    """Raise unless ``dst`` may be written with what is read from ``src`` (see :func:`convert`)."""
+    where, out = os.fspath(src), os.fspath(dst)
+    if os.path.isdir(out):
+        raise IsADirectoryError(f"OUT {out!r} is a directory; name the file to write in it.")
+    if not (os.path.exists(out) or os.path.islink(out)):
+        return
+    if os.path.exists(where) and os.path.exists(out) and os.path.samefile(where, out):
+        raise ArgumentError(f"OUT {out!r} is the file IN {where!r} itself; writing it would destroy the network "
+                            f"being read. Name another OUT.")
+    if not overwrite:
+        raise FileExistsError(f"OUT {out!r} exists; convert replaces a file only when asked (mpnet convert --force, "
+                              f"or overwrite=True).")

@@ -91,3 +91,45 @@ def test_recurrent_topologies_convert_between_readable_formats_exactly(tmp_path,
         path = tmp_path / f"net{FORMATS[fmt]}"
         write(topo, path)
         assert read(path, warn=False) == topo, fmt
+
+
+# ------------------------------------------------------------------------- convert: what it may write over
+def test_convert_refuses_to_write_over_its_own_source_by_any_name(tmp_path):
+    import os
+    from mpnet.errors import ArgumentError
+    topo = random_topology(1, n_hidden=2)
+    topo.save(tmp_path / "a.json")
+    before = (tmp_path / "a.json").read_bytes()
+    os.symlink(tmp_path / "a.json", tmp_path / "link.json")
+    os.link(tmp_path / "a.json", tmp_path / "hard.json")
+    for dst, fmt in [(tmp_path / "a.json", "graphml"), (tmp_path / "link.json", None), (tmp_path / "hard.json", None),
+                     (tmp_path / "sub" / ".." / "a.json", None)]:
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        with pytest.raises(ArgumentError, match=r"OUT .* is the file IN .*a\.json' itself"):
+            convert(tmp_path / "a.json", dst, dst_format=fmt, overwrite=True)
+    assert (tmp_path / "a.json").read_bytes() == before
+
+
+def test_convert_replaces_an_existing_output_only_when_asked(tmp_path):
+    topo = random_topology(2, n_hidden=3)
+    topo.save(tmp_path / "a.json")
+    (tmp_path / "out.graphml").write_text("keep me")
+    with pytest.raises(FileExistsError, match=r"OUT '.*out\.graphml' exists; .*--force, or overwrite=True"):
+        convert(tmp_path / "a.json", tmp_path / "out.graphml")
+    assert (tmp_path / "out.graphml").read_text() == "keep me"
+    assert convert(tmp_path / "a.json", tmp_path / "out.graphml", overwrite=True) == ("mpnet", "graphml")
+    assert read(tmp_path / "out.graphml", warn=False) == topo
+    with pytest.raises(IsADirectoryError, match=r"OUT '.*sub' is a directory"):
+        (tmp_path / "sub").mkdir()
+        convert(tmp_path / "a.json", tmp_path / "sub", dst_format="mpnet", overwrite=True)
+
+
+def test_graphml_is_written_whole_through_a_temporary_file_of_its_own(tmp_path, monkeypatch):
+    import os
+    import mpnet.io.formats as formats
+    seen = []
+    real = os.replace
+    monkeypatch.setattr(formats.os, "replace", lambda a, b: (seen.append(os.fspath(a)), real(a, b)))
+    write(random_topology(3, n_hidden=2), tmp_path / "net.graphml")
+    assert len(seen) == 1 and os.path.basename(seen[0]).startswith(f"net.graphml.{os.getpid()}.")
+    assert sorted(os.listdir(tmp_path)) == ["net.graphml"]
