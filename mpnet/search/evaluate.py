@@ -190,7 +190,7 @@ def evaluate_batch(task: Task, topologies: Sequence[Topology], finetune: Optiona
     """
     batch = list(topologies)
     return assemble(batch, [evaluate_chunk(task, batch, finetune, generation, dtype, device)],
-                    finetune is not None)
+                    finetune is not None, task)
 
 
 def chunk_bounds(count: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]:
@@ -213,13 +213,15 @@ def chunk_bounds(count: int, chunk_size: Optional[int]) -> List[Tuple[int, int]]
     return [(a, min(a + size, count)) for a in range(0, count, max(size, 1))]
 
 
-def assemble(topologies: Sequence[Topology], parts: Sequence[ChunkResult], trained: bool) -> Evaluation:
+def assemble(topologies: Sequence[Topology], parts: Sequence[ChunkResult], trained: bool,
+             task: Optional[Task] = None) -> Evaluation:
     """One :class:`Evaluation` from the results of consecutive chunks of ``topologies``.
 
     Args:
         topologies: the generation.
         parts: the results of its chunks, in order.
         trained: the chunks were fine-tuned (their weights go into ``Evaluation.trained``).
+        task: the driver's task, whose :meth:`~mpnet.search.tasks.Task.settle` decides the solved flags.
 
     Returns:
         The generation's evaluation.
@@ -234,7 +236,10 @@ def assemble(topologies: Sequence[Topology], parts: Sequence[ChunkResult], train
     if trained:
         weights = _weights(topologies, np.concatenate([p.weights for p in parts if p.weights is not None]),
                            np.concatenate([p.biases for p in parts if p.biases is not None]))
-    return Evaluation(fitness.tolist(), solved.astype(bool).tolist(), weights, timings)
+    flags = solved.astype(bool).tolist()
+    if task is not None:
+        flags = task.settle(topologies, fitness.tolist(), flags)
+    return Evaluation(fitness.tolist(), flags, weights, timings)
 
 
 class Evaluator(ABC):
@@ -297,7 +302,7 @@ class LocalEvaluator(Evaluator):
         batch = list(topologies)
         parts = [evaluate_chunk(task, batch[a:b], finetune, generation, self.dtype, self.device)
                  for a, b in chunk_bounds(len(batch), self.chunk_size)]
-        return assemble(batch, parts, finetune is not None)
+        return assemble(batch, parts, finetune is not None, task)
 
     def __repr__(self) -> str:
         return f"LocalEvaluator(dtype={self.dtype}, device={self.device}, chunk_size={self.chunk_size})"

@@ -150,20 +150,27 @@ class DoublePoleNoVelocities(Task):
 
     @torch.no_grad()
     def evaluate(self, net: Network, generation: int = 0) -> Tuple[Tensor, Tensor]:
+        """Fitness by the damping function; the flags mark the candidates (balanced every fitness step), which
+        :meth:`settle` tests."""
         if net.network_type != "recurrent":
             raise ValueError("pole-nv needs discrete-time recurrent networks: run NEAT with feed_forward=False.")
         with np.errstate(all="ignore"):   # carts that fell keep moving (ignored), overflowing
             balanced, jiggle = _run(net, np.array([START]), self.steps)
         fitness = _damping_fitness(balanced[:, 0], jiggle[:, :, 0], self.steps)
-        solved = torch.zeros(net.num_graphs, dtype=torch.bool)
-        for i in fitness.argsort(descending=True).tolist():   # the best genome not tested yet
-            if balanced[i, 0] < self.steps:
+        return fitness, balanced[:, 0] >= self.steps
+
+    def settle(self, topologies: Sequence[Topology], fitness: List[float], solved: List[bool]) -> List[bool]:
+        """Of the generation's candidates (``solved`` from :meth:`evaluate`), the fittest not tested before is
+        given the solution test; it alone can be solved. Runs on the driver, so the memory of tested genomes is
+        one, whatever the chunks or workers (on a worker it would depend on which chunk went where)."""
+        out = [False] * len(topologies)
+        for i in sorted(range(len(topologies)), key=lambda j: -fitness[j]):
+            if not solved[i]:
                 break
-            topology = net.topology(i)
-            if repr(topology.to_dict()) not in self._tested:
-                solved[i] = self.solves(topology)
+            if repr(topologies[i].to_dict()) not in self._tested:
+                out[i] = self.solves(topologies[i])
                 break
-        return fitness, solved
+        return out
 
     def solves(self, topology: Topology) -> bool:
         """The paper's solution test: ``long_steps`` actions from the start, then ``generalization`` of the

@@ -121,7 +121,7 @@ class RayEvaluator(Evaluator):
         parts: List[ChunkResult] = self.pool.map("evaluate", chunks,
                                                  shared=(self._task_key, [self._task_ref], finetune, generation))
         t2 = time.perf_counter()
-        out = assemble(batch, parts, finetune is not None)
+        out = assemble(batch, parts, finetune is not None, task)
         out.timings.update(ship=t1 - t0, wait=t2 - t1, collect=time.perf_counter() - t2)
         self.last_workers = [p.worker for p in parts]
         return out

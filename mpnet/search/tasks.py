@@ -8,13 +8,14 @@ and ``loss`` used by Lamarckian fine-tuning. ``to_dict`` / :func:`from_dict` mak
 import math
 from abc import ABC, abstractmethod
 from dataclasses import Field, asdict, dataclass, fields
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type, Union
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 import torch
 from torch import Tensor
 
 from ..checks import check_float, check_int
 
+from ..graph.topology import Topology
 from ..model import Network
 
 __all__ = ["Task", "Supervised", "XOR", "Parity", "Spirals", "PoleBalancing", "TASKS", "make", "from_dict"]
@@ -40,6 +41,16 @@ class Task(ABC):
     @abstractmethod
     def evaluate(self, net: Network, generation: int = 0) -> Tuple[Tensor, Tensor]:
         """``net`` holds T topologies; return ``(fitness [T] float, solved [T] bool)``, higher is better."""
+
+    def settle(self, topologies: Sequence[Topology], fitness: List[float], solved: List[bool]) -> List[bool]:
+        """The generation's solved flags, decided on the driver once every chunk is back (in order).
+
+        :meth:`evaluate` runs per chunk, possibly on a Ray worker holding its own copy of the task; a task whose
+        verdict needs the whole generation or memory across generations (the pole task tests the best genome
+        it has not tested before) decides here, where the task object is the driver's one. Default: the
+        chunks' flags as they are.
+        """
+        return solved
 
     def to_dict(self) -> Dict[str, Any]:
         return {"name": self.name, **asdict(self)}

@@ -117,5 +117,28 @@ def test_each_generation_tests_its_best_genome_not_tested_before(monkeypatch):
     monkeypatch.setattr(DoublePoleNoVelocities, "long_run", fake_long_run)
     net = Network(topos)
     for _ in range(3):
-        task.evaluate(net)
+        fitness, candidates = task.evaluate(net)
+        task.settle(topos, fitness.tolist(), candidates.tolist())
     assert tested == [1, 2, 0]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3])
+def test_the_memory_of_tested_genomes_is_the_drivers_whatever_the_chunks(monkeypatch, chunk_size):
+    # with the test on the workers each chunk tested its own best; now the generation's best is tested, once
+    import mpnet.search.pole as pole
+    from mpnet.search.evaluate import LocalEvaluator
+    topos = [random_topology(s, n_inputs=4, n_outputs=1, n_hidden=2, recurrent=True) for s in range(4)]
+    jiggles = {t.num_edges: j for t, j in zip(topos, (0.03, 0.01, 0.02, 0.04))}
+    assert len(jiggles) == 4
+
+    def fake_run(net, starts, steps):
+        j = torch.tensor([jiggles[net.topology(i).num_edges] for i in range(net.num_graphs)], dtype=torch.float64)
+        return torch.full((net.num_graphs, 1), steps), j.view(1, -1, 1).expand(steps, -1, 1)
+    monkeypatch.setattr(pole, "_run", fake_run)
+    tested = []
+    monkeypatch.setattr(DoublePoleNoVelocities, "long_run",
+                        lambda self, net: tested.append(net.topology(0).num_edges) or 0)
+    task, evaluator = DoublePoleNoVelocities(), LocalEvaluator(chunk_size=chunk_size)
+    for _ in range(2):
+        assert not any(evaluator.evaluate(task, topos).solved)
+    assert tested == [topos[1].num_edges, topos[2].num_edges]
