@@ -82,3 +82,22 @@ def test_a_population_trained_on_ray_workers_equals_one_trained_here(ray_cluster
     assert torch.equal(here.history, there.history) and torch.equal(here.loss, there.loss)
     assert torch.equal(here.outputs, there.outputs) and there.topology(29) == here.topology(29)
     assert 1 <= len(set(there.workers)) <= 2 and os.getpid() not in there.workers   # who is up first varies
+
+
+def pole_search(evaluator, generations=3):
+    """A short recurrent NEAT run on pole-nv (discrete-time recurrent genomes, self-loops allowed)."""
+    from mpnet.search.pole import DoublePoleNoVelocities
+    algo = NEAT(4, 1, population=30, seed=3, feed_forward=False, add_node_rate=0.4, add_connection_rate=0.5)
+    result = run(algo, DoublePoleNoVelocities(steps=200, long_steps=300, generalization=1), generations,
+                 evaluator=evaluator, progress=False, stop_when_solved=False)
+    rows = [{k: v for k, v in row.items() if k not in Record.TIMINGS} for row in result.history.to_dicts()]
+    return rows, result.best.topology
+
+
+def test_a_recurrent_search_gives_the_same_result_on_1_and_2_workers_as_locally(ray_cluster):
+    # packed chunks carry the network type; the pole task's memory of tested genomes stays on the driver
+    local = pole_search(LocalEvaluator(torch.float64, chunk_size=8))
+    assert local[1].network_type == "recurrent"
+    for workers in (1, 2):
+        with RayEvaluator(workers, dtype=torch.float64, chunk_size=8) as evaluator:
+            assert pole_search(evaluator) == local, workers
