@@ -77,6 +77,14 @@ def load(name: str = "cook2019_herm", *, warn: bool = False) -> Topology:
         FileNotFoundError: no such file (the message lists the shipped names).
         FormatError: the file is not a connectome written by ``scripts/make_connectome.py``, or an entry of it
             is malformed (the error names the entry).
+
+    Example:
+        >>> from mpnet import connectome
+        >>> topo = connectome.load()                        # the worm's wiring, installed with mpnet
+        >>> topo
+        Topology(inputs=85, outputs=126, hidden=176, edges=5135, recurrent, ties=1091)
+        >>> topo.edges[("AVAL", "AVAR")].meta["gap_junctions"] > 0
+        True
     """
     path, data = _read(name)
     try:

@@ -101,6 +101,17 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
         the bar reads the loss at most twice a second). The loop runs under the network's thread policy
         (:mod:`mpnet.threads`): one thread unless the network's levels are big, torch's setting restored
         afterwards.
+
+    Example:
+        >>> import torch, mpnet
+        >>> topo = mpnet.Topology.from_edges([("x1", "y"), ("x2", "y")], inputs=["x1", "x2"], outputs=["y"])
+        >>> net = mpnet.Network(topo, seed=0)
+        >>> X = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+        >>> history = mpnet.fit(net, X, 2 * X[:, :1] - 3 * X[:, 1:], epochs=300, lr=0.05)
+        >>> history.shape                                   # the mean loss of each epoch
+        torch.Size([300])
+        >>> [round(edge.weight, 3) for edge in net.to_topology().edges.values()]
+        [2.0, -3.0]
     """
     if not isinstance(net, Network):
         raise ArgumentError(f"Expected net to be an mpnet.Network (got a {type(net).__name__}); build one with "

@@ -190,6 +190,18 @@ class ArrayTopology:
         Args:
             inputs, outputs: ``[n]`` local indices shared by every graph (NEAT: inputs ``0 .. n_in - 1``,
                 outputs next), or ``[T, n]``, one row per graph.
+
+        Example:
+            Two genomes: ``x0, x1 -> y`` (nodes 0, 1, 2), and ``x0, x1 -> h -> y`` with ``x0 -> y`` too
+            (nodes 0, 1, 2 and h = 3), their edges' ends counted from each genome's own node 0:
+
+            >>> gen = ArrayTopology.from_batch([3, 4], src=[0, 1, 0, 1, 3, 0], dst=[2, 2, 3, 3, 2, 2],
+            ...                                num_edges=[2, 4], inputs=[0, 1], outputs=[2],
+            ...                                weight=[1.0, -1.0, 0.5, 0.5, 2.0, -0.5])
+            >>> gen
+            ArrayTopology(graphs=2, inputs=2, outputs=1, nodes=7, edges=6)
+            >>> gen.topology(1).edges[(3, 2)].weight
+            2.0
         """
         with PassThreads(len(src)):                  # checks and waves: one pass over the edges
             return cls(**batch_columns(num_nodes, src, dst, num_edges, inputs, outputs, weight, sign, trainable,

@@ -227,6 +227,17 @@ def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, lo
 
     Raises:
         ValueError: an empty population or a bad ``chunk_size``.
+
+    Example:
+        >>> import torch, mpnet
+        >>> from mpnet.scale.population import train_population
+        >>> topos = [mpnet.sample.random_dag(n_inputs=2, n_outputs=1, n_hidden=5, seed=s) for s in range(4)]
+        >>> X = torch.rand(64, 2, generator=torch.Generator().manual_seed(0))
+        >>> trained = train_population(topos, X, X.sum(1, keepdim=True), epochs=20)   # workers=8: on Ray
+        >>> trained.history.shape                                   # [epochs, topologies]
+        torch.Size([20, 4])
+        >>> trained.topology(3).num_edges == topos[3].num_edges     # topology 3 with its trained weights
+        True
     """
     topologies = list(topologies)
     if not topologies:

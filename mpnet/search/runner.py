@@ -84,6 +84,15 @@ def run(algorithm: Algorithm, task: Task, generations: int = 100, *, finetune: O
         ArgumentError: ``generations`` or ``checkpoint_every`` not an int >= 1, ``stop_when_solved`` not a bool.
         FileExistsError: ``checkpoint_dir`` already holds a checkpoint (use :func:`resume`).
         RunLockedError: another live process runs in ``checkpoint_dir``.
+
+    Example:
+        >>> from mpnet import search
+        >>> algo = search.NEAT(n_inputs=2, n_outputs=1, population=20, seed=0)
+        >>> result = search.run(algo, search.tasks.XOR(), generations=3)
+        >>> result.generations, result.evaluations, len(result.history)
+        (3, 60, 3)
+        >>> result.best.topology.inputs, result.best.fitness <= 4.0     # XOR's fitness: 4 - sum(err^2)
+        (('x0', 'x1'), True)
     """
     check_fit(algorithm, task, finetune)
     generations = check_int(generations, "generations", min=1)

@@ -66,6 +66,14 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
 
     Raises:
         ValueError: an unknown method, an argument out of range, or data of the wrong shape or not finite.
+
+    Example:
+        >>> import torch, mpnet
+        >>> wiring = mpnet.Topology.from_edges([("x1", "y"), ("x2", "y")], inputs=["x1", "x2"], outputs=["y"])
+        >>> X = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+        >>> report = mpnet.infer_signs(wiring, X, 2 * X[:, 0] - 3 * X[:, 1], seed=0)
+        >>> [(row.src, row.dst, row.sign) for row in report.edges]     # print(report): the table, with reasons
+        [('x1', 'y', '+'), ('x2', 'y', '-')]
     """
     method = check_choice(method, "method", METHODS)
     threshold = check_fraction(threshold, "threshold")
