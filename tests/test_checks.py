@@ -162,3 +162,45 @@ def test_check_targets():
 def test_describe_shortens_and_names_types():
     assert describe(3) == "3" and describe("a") == "'a' (a str)"
     assert describe("x" * 100).endswith("... (a str)")
+
+
+def test_check_int_shortens_a_huge_int_in_its_message():
+    with pytest.raises(ArgumentError, match=r"Expected n to be an int <= 3 \(got an int of 401 digits\)"):
+        check_int(10 ** 400, "n", max=3)
+
+
+def test_check_seed_takes_what_torch_generators_take():
+    from mpnet.checks import SEED_RANGE, check_seed
+    assert check_seed(-1) == -1 and check_seed(2 ** 63 - 1) == 2 ** 63 - 1
+    torch.Generator().manual_seed(SEED_RANGE[0]).manual_seed(SEED_RANGE[1])
+    for bad in (2 ** 63, 2 ** 70, True, 1.5, "1"):
+        with pytest.raises(ArgumentError, match=r"Expected seed to be an int in \[-9223372036854775808, "
+                                                r"9223372036854775807\]"):
+            check_seed(bad)
+
+
+def test_check_device_names_a_device_this_torch_lacks():
+    from mpnet.checks import check_device
+    assert check_device(None) is None and check_device("cpu") == torch.device("cpu")
+    with pytest.raises(ArgumentError, match=r"Invalid device 'gpu': Expected one of cpu, cuda"):
+        check_device("gpu")
+    with pytest.raises(ArgumentError, match=r"Expected device to be a torch.device, a string .* \(got True\)"):
+        check_device(True)
+    if not torch.cuda.is_available():
+        with pytest.raises(ArgumentError, match=r"device='cuda' asks for CUDA, but this torch sees no CUDA device"):
+            check_device("cuda")
+    else:
+        n = torch.cuda.device_count()
+        with pytest.raises(ArgumentError, match=rf"asks for CUDA device {n}, but this machine has {n}"):
+            check_device(f"cuda:{n}")
+
+
+def test_check_memory_refuses_more_than_the_machine_has(monkeypatch):
+    import mpnet.checks.arguments as arguments
+    from mpnet.checks import check_memory
+    monkeypatch.setattr(arguments, "physical_memory", lambda: 2 * 10 ** 9)
+    check_memory(10 ** 9, "x", "fix")
+    with pytest.raises(ArgumentError, match=r"n=5 needs about 3 GB of memory, more than this machine's 2 GB; do less"):
+        check_memory(3 * 10 ** 9, "n=5", "do less.")
+    monkeypatch.setattr(arguments, "physical_memory", lambda: None)   # unknown: never refused
+    check_memory(10 ** 30, "x", "fix")

@@ -8,7 +8,12 @@ from typing import Any, Iterable, Literal, Optional, overload
 
 from ..errors import ArgumentError
 
-__all__ = ["check_int", "check_float", "check_fraction", "check_bool", "check_choice", "describe"]
+__all__ = ["check_int", "check_float", "check_fraction", "check_bool", "check_choice", "check_seed", "check_memory",
+           "physical_memory", "describe", "SEED_RANGE"]
+
+#: The seeds every mpnet call takes: what ``torch.Generator.manual_seed`` takes, an int in ``[-2**63, 2**63 - 1]``
+#: (a seed ``s`` may be offset, ``s + index``, so the top of torch's unsigned range is left out).
+SEED_RANGE = (-(2 ** 63), 2 ** 63 - 1)
 
 
 def describe(value: Any) -> str:
@@ -72,7 +77,8 @@ def check_int(value: Any, name: str, *, min: Optional[int] = None, max: Optional
         raise ArgumentError(f"Expected {name} to be {expected} (got {describe(value)}).")
     number = int(value)
     if (min is not None and number < min) or (max is not None and number > max):
-        raise ArgumentError(f"Expected {name} to be {expected} (got {number}).")
+        shown = str(number) if len(str(number)) <= 30 else f"an int of {len(str(abs(number)))} digits"
+        raise ArgumentError(f"Expected {name} to be {expected} (got {shown}).")
     return number
 
 
@@ -186,3 +192,47 @@ def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
         shown = f'"{value}"' if isinstance(value, str) else describe(value)
         raise ArgumentError(f"Invalid {name} {shown}. Must be one of {allowed}.")
     return value
+
+
+@overload
+def check_seed(value: Any, name: str = ..., *, allow_none: Literal[False] = ...) -> int: ...
+@overload
+def check_seed(value: Any, name: str = ..., *, allow_none: bool = ...) -> Optional[int]: ...
+def check_seed(value: Any, name: str = "seed", *, allow_none: bool = False) -> Optional[int]:
+    """``value`` as a seed: an int in :data:`SEED_RANGE` (what torch's generators take).
+
+    Raises:
+        ArgumentError: not an int (a bool, a float, a string), or beyond 64 bits.
+    """
+    return check_int(value, name, min=SEED_RANGE[0], max=SEED_RANGE[1], allow_none=allow_none)
+
+
+def physical_memory() -> Optional[int]:
+    """This machine's physical memory in bytes, or None where the OS does not say (``os.sysconf``)."""
+    import os
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):   # Windows has no sysconf
+        return None
+    return pages * size if pages > 0 and size > 0 else None
+
+
+def _gb(nbytes: float) -> str:
+    return f"{nbytes / 1e9:.3g} GB"
+
+
+def check_memory(nbytes: float, what: str, fix: str) -> None:
+    """Refuse, before allocating it, a size no machine of this one's memory can hold.
+
+    Args:
+        nbytes: the bytes the call would allocate (an estimate from the sizes given).
+        what: what asks for it, naming the argument (``"num_nodes=10000000000"``).
+        fix: what to do instead.
+
+    Raises:
+        ArgumentError: ``nbytes`` exceeds the physical memory (unknown memory: never).
+    """
+    total = physical_memory()
+    if total is not None and nbytes > total:
+        raise ArgumentError(f"{what} needs about {_gb(nbytes)} of memory, more than this machine's {_gb(total)}; "
+                            f"{fix}")

@@ -12,7 +12,8 @@ if TYPE_CHECKING:   # torch is imported inside the checks only (see the module d
     import torch
     from torch import Tensor
 
-__all__ = ["check_dtype", "as_tensor", "check_finite", "check_rows", "check_targets", "SUPPORTED_DTYPES"]
+__all__ = ["check_dtype", "check_device", "as_tensor", "check_finite", "check_rows", "check_targets",
+           "SUPPORTED_DTYPES"]
 
 #: Names of the floating dtypes every mpnet kernel supports (``torch.<name>``); half precision is not among
 #: them: the CPU's sparse products have no float16 / bfloat16 kernel.
@@ -51,6 +52,41 @@ def check_dtype(dtype: Any, name: str = "dtype", *, allow_none: bool = False) ->
         raise ArgumentError(f"Expected {name} to be one of {supported} (got {dtype}): {why}. Convert the data "
                             f"and the network to torch.float32 or torch.float64.")
     return dtype
+
+
+def check_device(device: Any, name: str = "device") -> "Optional[torch.device]":
+    """``device`` as a ``torch.device`` (None stays None) if this torch can put tensors there.
+
+    Args:
+        device: ``None``, a ``torch.device``, a string (``"cpu"``, ``"cuda:1"``) or a CUDA index.
+        name: the argument's name, for the message.
+
+    Raises:
+        ArgumentError: not a device spelling (``"gpu"``), or a CUDA or MPS device this torch or machine does
+            not have.
+    """
+    import torch
+    if device is None:
+        return None
+    if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
+        raise ArgumentError(f"Expected {name} to be a torch.device, a string such as 'cpu' or 'cuda:0', or None "
+                            f"(got {describe(device)}).")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError, TypeError) as err:
+        raise ArgumentError(f"Invalid {name} {device!r}: {str(err).splitlines()[0]}") from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ArgumentError(f"{name}={device!r} asks for CUDA, but this torch sees no CUDA device "
+                                f"(torch.cuda.is_available() is False); use device='cpu'.")
+        if dev.index is not None and dev.index >= count:
+            raise ArgumentError(f"{name}={device!r} asks for CUDA device {dev.index}, but this machine has {count} "
+                                f"(cuda:0 .. cuda:{count - 1}).")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ArgumentError(f"{name}={device!r} asks for Apple's MPS, which this torch or machine does not have; "
+                            f"use device='cpu'.")
+    return dev
 
 
 def as_tensor(value: Any, name: str, *, dtype: "Optional[torch.dtype]" = None,

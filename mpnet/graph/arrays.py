@@ -17,7 +17,8 @@ import numpy.typing as npt
 import torch
 from torch import Tensor
 
-from .columns import ACT_CODE, AGG_CODE, Column, as_long, batch_columns
+from .columns import ACT_CODE, AGG_CODE, Column, as_long, batch_columns, check_size
+from ..checks import check_int
 from .depth import waves
 from ..threads import PassThreads
 from ..errors import ArgumentError, MismatchError
@@ -153,10 +154,13 @@ class ArrayTopology:
             ArrayTopology(graphs=1, inputs=2, outputs=1, nodes=4, edges=3)
         """
         src, dst = as_long(src, "src"), as_long(dst, "dst")
-        ins, outs = as_long(inputs, "inputs").view(1, -1), as_long(outputs, "outputs").view(1, -1)
+        ins, outs = as_long(inputs, "inputs", ndim=2).view(1, -1), as_long(outputs, "outputs", ndim=2).view(1, -1)
         if num_nodes is None:
             named = torch.cat([src, dst, ins.view(-1), outs.view(-1)])
             num_nodes = int(named.max()) + 1 if named.numel() else 0
+            check_size(num_nodes, src.numel(), f"The largest node index named ({num_nodes - 1}, in src, dst, inputs "
+                                               f"or outputs)")
+        num_nodes = check_int(num_nodes, "num_nodes", min=0)
         made = cls.from_batch([num_nodes], src, dst, [src.numel()], inputs=ins, outputs=outs, weight=weight,
                               sign=sign, trainable=trainable, bias=bias, response=response, activation=activation,
                               output_activation=output_activation, aggregation=aggregation, dale=dale,
@@ -167,7 +171,7 @@ class ArrayTopology:
     @classmethod
     def from_edge_index(cls, edge_index: Column, **kwargs: Any) -> "ArrayTopology":
         """:meth:`from_arrays` with torch_geometric's ``edge_index [2, E]`` (row 0 sources, row 1 targets)."""
-        edge_index = as_long(edge_index, "edge_index")
+        edge_index = as_long(edge_index, "edge_index", ndim=2)
         if edge_index.dim() != 2 or edge_index.shape[0] != 2:
             raise ValueError(f"Expected 'edge_index' of shape [2, num_edges] (got {list(edge_index.shape)}).")
         return cls.from_arrays(edge_index[0], edge_index[1], **kwargs)
@@ -288,7 +292,8 @@ class ArrayTopology:
             raise ArgumentError(f"columns() gives the arguments of from_batch, which builds feed-forward graphs; "
                                 f"this batch is {self.network_type}. Send its topologies instead "
                                 f"(arrays.topologies[start:stop], e.g. as Topology.to_dict()).")
-        stop = self.num_graphs if stop is None else stop
+        start = check_int(start, "start", min=0)
+        stop = self.num_graphs if stop is None else check_int(stop, "stop", min=0)
         if not 0 <= start < stop <= self.num_graphs:
             raise IndexError(f"Expected 0 <= start < stop <= {self.num_graphs} (got {start}, {stop}).")
         n0, n1, e0, e1 = (int(v) for v in (self.node_ptr[start], self.node_ptr[stop], self.edge_ptr[start],
@@ -302,7 +307,9 @@ class ArrayTopology:
                     num_edges=self.edge_ptr[start + 1:stop + 1] - self.edge_ptr[start:stop],
                     inputs=self.inputs[start:stop] - base, outputs=self.outputs[start:stop] - base,
                     weight=torch.nan_to_num(weight, nan=0.0), drawn=weight.isnan(), sign=self.sign[e0:e1],
-                    trainable=self.trainable[e0:e1], bias=self.bias[n0:n1], response=self.response[n0:n1],
+                    trainable=self.trainable[e0:e1], bias=self.bias[n0:n1].index_fill(0, self.inputs[start:stop]
+                                                                                      .reshape(-1) - n0, 0.0),
+                    response=self.response[n0:n1],
                     activation=self.activation[n0:n1], aggregation=self.aggregation[n0:n1], dale=self.dale[n0:n1])
         if self._node_ids is not None or self.topologies is not None:
             cols["node_ids"] = self.node_ids()[n0:n1]
@@ -322,6 +329,10 @@ class ArrayTopology:
         """Graph ``t`` as a :class:`~mpnet.Topology`; ``weight [E]`` and ``bias [N]`` (float64, union order)
         replace the declared numbers of its trainable edges and non-input nodes when given. Made from
         arrays, its nodes are declared inputs first, then the hidden neurons, then the outputs."""
+        t = check_int(t, "t", min=0)
+        if t >= self.num_graphs:
+            raise IndexError(f"Graph index {t} out of range: this ArrayTopology holds {self.num_graphs} graphs "
+                             f"(valid: 0 .. {self.num_graphs - 1}).")
         n0, n1, e0, e1 = (int(v) for v in (self.node_ptr[t], self.node_ptr[t + 1], self.edge_ptr[t],
                                            self.edge_ptr[t + 1]))
         if weight is not None:

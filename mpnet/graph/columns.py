@@ -4,23 +4,51 @@ import math
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Type, Union
 
+import numpy as np
 import numpy.typing as npt
 import torch
 from torch import Tensor
 
 from .depth import argsort_unique, find_cycle, reachability, waves
-from ..errors import (CycleError, DaleConflictError, DuplicateEdgeError, InputEdgeError, MismatchError,
+from ..checks import check_bool, check_memory, describe
+from ..errors import (ArgumentError, CycleError, DaleConflictError, DuplicateEdgeError, InputEdgeError, MismatchError,
                      NonFiniteError, RoleError, SelfLoopError, SignConflictError, TopologyError, TopologyWarning,
                      UnknownActivationError, UnknownAggregationError, UnknownNodeError)
 from .elements import NodeId
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
-__all__ = ["Column", "batch_columns", "ACT_CODE", "AGG_CODE"]
+__all__ = ["Column", "batch_columns", "check_size", "ACT_CODE", "AGG_CODE", "MAX_COUNT"]
 
 ACT_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}
 AGG_CODE = {name: i for i, name in enumerate(AGGREGATIONS)}
 #: A column as given: a tensor, a NumPy array or a sequence (of numbers, or of names where names are allowed).
 Column = Union[Tensor, npt.NDArray[Any], Sequence[Any]]
+
+#: The most nodes, and the most edges, one ArrayTopology holds: the compiled network indexes its sparse rows and
+#: columns in int32 (what the sparse kernels take without a conversion per call).
+MAX_COUNT = 2 ** 31 - 1
+#: Bytes each node and each edge take at least while the columns are read and checked (eight-byte columns and the
+#: checks' work arrays): the estimate a size is refused by before anything is allocated.
+BYTES_PER_NODE, BYTES_PER_EDGE = 48, 48
+
+
+def check_size(num_nodes: int, num_edges: int, what: str) -> None:
+    """Refuse a graph mpnet cannot index or this machine cannot hold, before allocating its columns.
+
+    Args:
+        num_nodes, num_edges: the sizes asked for.
+        what: names where the sizes came from (``"num_nodes=10000000000"``).
+
+    Raises:
+        ArgumentError: more than :data:`MAX_COUNT` nodes or edges, or columns larger than the physical memory.
+    """
+    if num_nodes > MAX_COUNT or num_edges > MAX_COUNT:
+        raise ArgumentError(f"{what} makes {num_nodes} nodes and {num_edges} edges; an ArrayTopology holds at most "
+                            f"2**31 - 1 = {MAX_COUNT} of each (the compiled network indexes them in int32). Split "
+                            f"the graphs over several networks.")
+    check_memory(num_nodes * BYTES_PER_NODE + num_edges * BYTES_PER_EDGE,
+                 f"{what} ({num_nodes} nodes, {num_edges} edges)",
+                 "give the real number of nodes, or split the graphs over several networks.")
 
 
 def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column, inputs: Column,
@@ -37,13 +65,18 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
     if ecounts.numel() != T or bool((counts < 0).any()) or bool((ecounts < 0).any()):
         raise ValueError(f"Expected num_nodes and num_edges to give one count >= 0 per graph (got "
                          f"{counts.numel()} and {ecounts.numel()} counts).")
+    warn = check_bool(warn, "warn")
     node_ptr, edge_ptr = torch.zeros(T + 1, dtype=torch.long), torch.zeros(T + 1, dtype=torch.long)
     node_ptr[1:], edge_ptr[1:] = counts.cumsum(0), ecounts.cumsum(0)
     N, E = int(node_ptr[-1]), int(edge_ptr[-1])
+    check_size(N, E, f"num_nodes (sum {N}) and num_edges (sum {E})" if T > 1 else f"num_nodes={N}, num_edges={E}")
     src, dst = as_long(src, "src"), as_long(dst, "dst")
     if src.numel() != E or dst.numel() != E:
         raise ValueError(f"Expected src and dst to hold sum(num_edges) = {E} indices (got {src.numel()} and "
                          f"{dst.numel()}).")
+    if isinstance(node_ids, (str, bytes)):
+        raise ArgumentError(f"Expected node_ids to be a sequence of {N} ids, one per node (got the string "
+                            f"{node_ids!r:.40}, which would name each node by a letter).")
     ids = None if node_ids is None else list(node_ids)
     if ids is not None and len(ids) != N:
         raise ValueError(f"Expected node_ids to name all {N} nodes (got {len(ids)}).")
@@ -69,6 +102,13 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
     is_input[ins.reshape(-1)], is_output[outs.reshape(-1)] = True, True
 
     act = _codes(activation, N, ACT_CODE, "activation", UnknownActivationError)
+    if not isinstance(output_activation, str) or output_activation not in ACT_CODE:
+        raise UnknownActivationError(f"Unknown output_activation {describe(output_activation)}; expected a name from "
+                                     f"{list(ACT_CODE)}.")
+    if not isinstance(activation, str) and output_activation != "identity":
+        raise ArgumentError(f"output_activation={output_activation!r} applies when activation is one name; with one "
+                            f"activation per node the outputs take theirs from that column. Set the outputs' "
+                            f"entries there and leave output_activation out.")
     if isinstance(activation, str):
         act = torch.where(is_output, ACT_CODE[output_activation], torch.where(is_input, ACT_CODE["identity"], act))
     agg = _codes(aggregation, N, AGG_CODE, "aggregation", UnknownAggregationError)
@@ -77,8 +117,12 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
         bad = _first(~torch.isfinite(col))
         if bad is not None:
             raise NonFiniteError(f"The {name} of {namer.node(bad)} is {float(col[bad])}; expected a finite number.")
+    if bias is not None and (bad := _first(numbers["bias"][ins.reshape(-1)] != 0)) is not None:
+        node = int(ins.reshape(-1)[bad])
+        raise ArgumentError(_cap(f"{namer.node(node)} is an input but has bias {float(numbers['bias'][node])}; an "
+                                 f"input takes its value from the data and has no bias. Give inputs bias 0."))
     w = _floats(weight, E, math.nan, "weight")
-    draw = torch.zeros(E, dtype=torch.bool) if drawn is None else torch.as_tensor(drawn).reshape(-1)
+    draw = torch.zeros(E, dtype=torch.bool) if drawn is None else _tensor(drawn, "drawn", "booleans").reshape(-1)
     if draw.dtype != torch.bool or draw.numel() != E:
         raise ValueError(f"Expected drawn to hold {E} booleans (got {draw.numel()} of {draw.dtype}).")
     bad = _first(~torch.isfinite(w) & ~draw) if weight is not None else None
@@ -89,7 +133,8 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
     given = weight is not None and not bool(draw.all())
     sgn = _signs(sign, E, "sign", lambda i: _cap(namer.edge(i, src, dst)))
     dale_ = _signs(dale, N, "dale", lambda i: _cap(namer.node(i)))
-    train = torch.ones(E, dtype=torch.bool) if trainable is None else torch.as_tensor(trainable).reshape(-1)
+    train = (torch.ones(E, dtype=torch.bool) if trainable is None
+             else _tensor(trainable, "trainable", "booleans").reshape(-1))
     if train.dtype != torch.bool or train.numel() != E:
         raise SignConflictError(f"Expected trainable to hold {E} booleans (got {train.numel()} of {train.dtype}).")
     by_src = _check_edges(src, dst, w, sgn, dale_, train, is_input, given, namer, N)
@@ -116,12 +161,46 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
                 **numbers)
 
 
-def as_long(value: Column, name: str) -> Tensor:
-    """An integer column as int64 (1-D unless it is 2-D)."""
-    t = torch.as_tensor(value)
+def as_long(value: Column, name: str, ndim: int = 1) -> Tensor:
+    """An integer column as int64, 1-D (or 2-D when ``ndim`` is 2 and it is).
+
+    Raises:
+        ArgumentError: a string, something torch cannot read as numbers (an index beyond 64 bits too), booleans,
+            floats, or more than ``ndim`` dimensions.
+    """
+    if isinstance(value, (str, bytes)):
+        raise ArgumentError(f"Expected {name} to hold integers (got the string {value!r:.40}, not a list of "
+                            f"indices).")
+    t = _tensor(value, name, "integers")
     if t.numel() and (t.dtype == torch.bool or t.is_floating_point() or t.is_complex()):
-        raise TypeError(f"Expected {name} to hold integers (got dtype {t.dtype}).")
+        raise ArgumentError(f"Expected {name} to hold integers (got dtype {t.dtype}).")
+    if t.dim() > ndim:
+        raise ArgumentError(f"Expected {name} to be {'1-D' if ndim == 1 else '1-D or 2-D'} (got shape "
+                            f"{list(t.shape)}).")
     return t.to(torch.long).reshape(-1) if t.dim() <= 1 else t.to(torch.long)
+
+
+def _tensor(value: Any, name: str, what: str) -> Tensor:
+    """``value`` as a tensor (a list read by NumPy: Python floats stay float64), a failure or a column of strings
+    or objects an ArgumentError naming ``name``."""
+    if isinstance(value, Tensor):
+        return value
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ArgumentError(f"Expected {name} to hold {what} (got {describe(value)}: "
+                            f"{str(err).splitlines()[0]}).") from None
+    if arr.dtype.kind not in "biuf":
+        held = {"U": "strings", "S": "bytes", "O": "values that are not 64-bit numbers (None, a list, an int "
+                                                  "beyond 64 bits)", "c": "complex numbers"}.get(arr.dtype.kind,
+                                                                                            str(arr.dtype))
+        raise ArgumentError(f"Expected {name} to hold {what} (got {describe(value)}, which holds {held}).")
+    if arr.dtype == np.uint64:   # torch has no kernels for it; Python ints in [2**63, 2**64) are read so
+        if arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+            raise ArgumentError(f"Expected {name} to hold {what} (got {describe(value)}, which holds "
+                                f"{int(arr.max())}, beyond the 64-bit integers torch indexes with).")
+        arr = arr.astype(np.int64)
+    return torch.as_tensor(arr)
 
 
 def _first(mask: Tensor) -> Optional[int]:
@@ -138,7 +217,12 @@ def _cap(text: str) -> str:
 def _floats(value: Optional[Column], n: int, default: float, name: str) -> Tensor:
     if value is None:
         return torch.full((n,), default, dtype=torch.float64)
-    t = torch.as_tensor(value, dtype=torch.float64).reshape(-1)
+    if isinstance(value, (str, bytes)):
+        raise ArgumentError(f"Expected {name} to hold {n} numbers (got the string {value!r:.40}).")
+    t = _tensor(value, name, "numbers")
+    if t.dtype == torch.bool or t.is_complex():
+        raise ArgumentError(f"Expected {name} to hold real numbers (got dtype {t.dtype}); booleans are not weights.")
+    t = t.to(torch.float64).reshape(-1)
     if t.numel() != n:
         raise ValueError(f"Expected {name} to hold {n} numbers, one per {'edge' if name == 'weight' else 'node'} "
                          f"(got {t.numel()}).")
@@ -150,8 +234,10 @@ def _codes(value: Union[str, Column], n: int, table: Dict[str, int], name: str, 
     """Per-node codes from one name, a sequence of names, or integer codes into ``table``."""
     if isinstance(value, str):
         value = [value]
+    if not isinstance(value, (Tensor, np.ndarray, Sequence)):
+        raise ArgumentError(f"Expected {name} to be a name, or one name or code per node (got {describe(value)}).")
     if not isinstance(value, Tensor) and len(value) and isinstance(next(iter(value)), str):
-        unknown = sorted({v for v in value if v not in table})
+        unknown = sorted({v for v in value if not isinstance(v, str) or v not in table}, key=str)
         if unknown:
             raise error(f"Unknown {name} {unknown[:5]}; expected names from {list(table)}.")
         codes = torch.tensor([table[v] for v in value], dtype=torch.long)
@@ -195,7 +281,7 @@ class _Namer:
 def _ports(value: Column, counts: Tensor, node_ptr: Tensor, what: str, namer: _Namer) -> Tensor:
     """Inputs or outputs ``[n]`` (local indices shared by all graphs) or ``[T, n]`` -> node indices ``[T, n]``."""
     T = counts.numel()
-    local = as_long(value, what)
+    local = as_long(value, what, ndim=2)
     local = local.view(1, -1).expand(T, -1) if local.dim() == 1 else local
     if local.dim() != 2 or local.shape[0] != T:
         raise MismatchError(f"Expected {what} of shape [n] or [{T}, n] (got {list(local.shape)}).")
@@ -212,7 +298,9 @@ def _ports(value: Column, counts: Tensor, node_ptr: Tensor, what: str, namer: _N
 def _signs(value: Optional[Column], n: int, what: str, name: Callable[[int], str]) -> Tensor:
     if value is None:
         return torch.zeros(n, dtype=torch.int8)
-    t = torch.as_tensor(value).reshape(-1)
+    t = _tensor(value, what, "+1, -1 or 0").reshape(-1)
+    if t.dtype == torch.bool:
+        raise ArgumentError(f"Expected {what} to hold +1, -1 or 0 (got dtype {t.dtype}); True is not a sign.")
     if t.numel() != n:
         raise ValueError(f"Expected {what} to hold {n} entries (got {t.numel()}).")
     bad = _first((t != 0) & (t != 1) & (t != -1))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import DaleConflictError, TieError
-from .validate import check_finite, check_sign, fmt_node
+from .validate import check_finite, check_sign, fmt_node, is_number
 
 if TYPE_CHECKING:   # elements imports this module
     from .elements import Edge, EdgeKey, Node, NodeId
@@ -102,9 +102,10 @@ def normalize_tie(tie: Any, where: str) -> TieSpec:
                 or isinstance(term[1], bool) or not isinstance(term[1], (int, float))):
             raise TieError(f"{where} has tie term {term!r}; expected (group name or None, coefficient), e.g. "
                            f"('gap:AVAL|AVAR', -1.0).")
-        group, coef = term[0], float(term[1])
+        group, coef = term[0], float(term[1]) if is_number(term[1]) and _fits_float(term[1]) else math.inf
         if not math.isfinite(coef) or coef == 0.0:
-            raise TieError(f"{where} has tie term {term!r} with coefficient {coef!r}; expected a finite, "
+            shown = repr(coef) if math.isfinite(coef) or not isinstance(term[1], int) else "an int beyond floats"
+            raise TieError(f"{where} has tie term {term!r:.60} with coefficient {shown}; expected a finite, "
                            f"non-zero number.")
         if group in seen:
             raise TieError(f"{where} names group {group!r} twice in its tie; merge the two terms.")
@@ -113,6 +114,14 @@ def normalize_tie(tie: Any, where: str) -> TieSpec:
     if len(terms) == 1 and terms[0][1] == 1.0:   # one spelling per meaning: (None, 1) is None, (g, 1) is g
         return terms[0][0]
     return tuple(terms)
+
+
+def _fits_float(value: Any) -> bool:
+    try:
+        float(value)
+    except OverflowError:   # an int beyond the float range
+        return False
+    return True
 
 
 def own_parameter(tie: TieSpec) -> bool:
@@ -155,8 +164,8 @@ def check_ties(ties: Iterable[Tie], edges: Mapping[EdgeKey, Edge], nodes: Mappin
         if tie.name in table:
             raise TieError(f"Tie {tie.name!r} is declared twice; tie names must be unique.")
         check_sign(tie.sign, f"Tie {tie.name!r}")
+        check_finite(tie.weight, f"The weight of tie {tie.name!r}")   # before float(): True and "0.5" are no weights
         weight = None if tie.weight is None else float(tie.weight)
-        check_finite(weight, f"The weight of tie {tie.name!r}")
         if tie.sign is not None and weight is not None and weight * (1 if tie.sign == "+" else -1) < 0:
             raise TieError(f"Tie {tie.name!r} has sign {tie.sign!r} but weight {weight}; give a weight of that "
                            f"sign (or 0), or leave it unset.")
@@ -211,12 +220,27 @@ def gap_junction_ties(pairs: Iterable[Tuple[Hashable, Hashable]], *, prefix: str
         ties to declare.
 
     Raises:
-        TieError: a pair joins a neuron to itself.
+        TieError: a pair that is not two neurons, or joins a neuron to itself; a weight that is not a finite number
+            or names no junction of ``pairs``; a sign other than "+", "-" or None.
     """
     terms: Dict[Tuple[Hashable, Hashable], List[Tuple[str, float]]] = {}
     ties: List[Tie] = []
     seen = set()
     weights = dict(weights or {})
+    check_sign(sign, "gap_junction_ties")
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Iterable):
+        raise TieError(f"Expected pairs to be a list of (a, b) neuron pairs (got {pairs!r:.60}).")
+    pairs = list(pairs)
+    for pair in pairs:
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TieError(f"Gap junction {pair!r:.60} is not a pair (a, b) of neurons; give each junction as a "
+                           f"2-tuple.")
+    junctions = {frozenset(p) for p in pairs}
+    for key, given in weights.items():
+        if not isinstance(key, tuple) or len(key) != 2 or frozenset(key) not in junctions:
+            raise TieError(f"gap_junction_ties: weights names {key!r:.60}, which is not a junction of pairs; give "
+                           f"weights keyed by (a, b) pairs listed in pairs.")
+        check_finite(given, f"The weight of gap junction {fmt_node(key[0])} <-> {fmt_node(key[1])}")
     for a, b in pairs:
         if a == b:
             raise TieError(f"Gap junction {fmt_node(a)} <-> {fmt_node(b)} joins a neuron to itself; it would "

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, 
 
 from ..errors import (ArgumentError, CycleError, DuplicateNodeError, FormatError, RoleError, SignConflictError,
                       TopologyError, TopologyWarning, UnknownNodeError, located)
+from ..checks import check_bool
 from .adapters import borrow
 from .elements import FORMAT_VERSION, NETWORK_TYPES, Edge, Node, Unreachable
 from .elements import EdgeKey as EdgeKey, NodeId as NodeId   # re-exported: callers name them from here
+from .declare import check_node_settings, edge_keys, edge_table, node_list
 from .ties import Tie, check_ties, normalize_tie
 from .validate import check_edge, check_finite, check_id, check_node, find_cycle, fmt_node, reach
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
@@ -53,6 +55,7 @@ class Topology:
 
     def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, warn: bool = True,
                  recurrent: Union[bool, str] = False, ties: Iterable[Tie] = ()):
+        warn = check_bool(warn, "warn")
         kinds: Dict[Union[bool, str], str] = {False: "feedforward", True: "recurrent",
                                               **{k: k for k in NETWORK_TYPES}}
         if not isinstance(recurrent, (bool, str)) or recurrent not in kinds:
@@ -140,6 +143,8 @@ class Topology:
             >>> topo.edges[("h", "y")].weight
             -1.0
         """
+        inputs, outputs, hidden = (node_list(v, k) for k, v in (("inputs", inputs), ("outputs", outputs),
+                                                                ("hidden", hidden)))
         parsed = []
         for item in edges:
             if isinstance(item, Mapping):
@@ -149,13 +154,13 @@ class Topology:
                 if len(item) not in (2, 3):
                     raise FormatError(f"Edge {item!r} must be (src, dst) or (src, dst, weight).")
                 parsed.append(Edge(item[0], item[1], item[2] if len(item) == 3 else None))
-        signs, frozen = dict(signs or {}), set(frozen)
+        signs, frozen = edge_table(signs, "signs"), set(edge_keys(frozen, "frozen"))
         known_keys = {e.key for e in parsed}
         for key in list(signs) + list(frozen):
-            if tuple(key) not in known_keys:
+            if key not in known_keys:
                 raise UnknownNodeError(f"A sign or freeze is given for edge {key[0]!r} -> {key[1]!r}, which is "
                                        f"not in the edge list. Add the edge or fix the key.")
-        parsed = [replace(e, sign=signs.get(e.key, e.sign), trainable=e.trainable and e.key not in frozen)
+        parsed = [replace(e, sign=signs.get(e.key, e.sign), trainable=False if e.key in frozen else e.trainable)
                   for e in parsed]
         overlap = set(inputs) & set(outputs)
         if overlap:
@@ -167,13 +172,9 @@ class Topology:
                 seen.add(node_id)
                 order.append(node_id)
         order += list(outputs)
-        for what, table in (("dale", dale), ("biases", biases), ("activations", activations),
-                            ("aggregations", aggregations), ("responses", responses),
-                            ("time_constants", time_constants)):
-            for node_id in (table or {}):
-                if node_id not in order:
-                    raise UnknownNodeError(f"{what} names node {node_id!r}, which no edge, input or output "
-                                           f"declares. Fix the id or add the node.")
+        check_node_settings((("dale", dale), ("biases", biases), ("activations", activations), ("aggregations",
+                             aggregations), ("responses", responses), ("time_constants", time_constants)),
+                            order, inputs, outputs, hidden, recurrent)
         input_set, output_set = set(inputs), set(outputs)
         nodes = []
         for node_id in order:

@@ -184,3 +184,73 @@ def test_numbers_come_back_in_column_order():
     with torch.no_grad():
         net.bias.add_(1.0)
     torch.testing.assert_close(net.numbers()[1] - arrays.bias, (arrays.depth > 0).double())  # inputs keep theirs
+
+
+# --------------------------------------------------------------------------------- hostile columns
+def one_edge(**kw):
+    return ArrayTopology.from_arrays(kw.pop("src", [0]), kw.pop("dst", [1]), **{"inputs": [0], "outputs": [1], **kw})
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(num_nodes=10 ** 10), r"num_nodes=10000000000, num_edges=1 makes 10000000000 nodes.*at most 2\*\*31 - 1 = "
+                               r"2147483647 of each \(the compiled network indexes them in int32\)"),
+    (dict(dst=[10 ** 10], outputs=[10 ** 10]), r"The largest node index named \(10000000000, in src, dst, inputs or "
+                                               r"outputs\) makes 10000000001 nodes"),
+    (dict(dst=[2 ** 63]), r"Expected dst to hold integers .* beyond the 64-bit integers"),
+    (dict(dst=[2 ** 70]), r"Expected dst to hold integers .* an int beyond 64 bits"),
+    (dict(src=["a"]), r"Expected src to hold integers \(got \['a'\] \(a list\), which holds strings\)"),
+    (dict(src=[[0]], dst=[[1]]), r"Expected src to be 1-D \(got shape \[1, 1\]\)"),
+    (dict(inputs="0"), r"Expected inputs to hold integers \(got the string '0'"),
+    (dict(num_nodes=True), r"Expected num_nodes to be an int >= 0 \(got True\)"),
+    (dict(num_nodes="2"), r"Expected num_nodes to be an int >= 0 \(got '2' \(a str\)\)"),
+    (dict(weight=[True]), r"Expected weight to hold real numbers \(got dtype torch.bool\)"),
+    (dict(weight=["0.5"]), r"Expected weight to hold numbers .* which holds strings"),
+    (dict(response=[None, 1.0]), r"Expected response to hold numbers"),
+    (dict(sign=[True]), r"Expected sign to hold \+1, -1 or 0 \(got dtype torch.bool\)"),
+    (dict(trainable=["false"]), r"Expected trainable to hold booleans .* which holds strings"),
+    (dict(activation=5), r"Expected activation to be a name, or one name or code per node \(got 5\)"),
+    (dict(activation=["relu", 3]), r"Unknown activation \[3\]"),
+    (dict(node_ids="ab"), r"Expected node_ids to be a sequence of 2 ids, one per node \(got the string 'ab'"),
+    (dict(warn="no"), r"Expected warn to be True or False \(got 'no' \(a str\)\)"),
+    (dict(bias=[5.0, 0.0]), r"Node 0 is an input but has bias 5.0; an input takes its value from the data"),
+])
+def test_hostile_columns_are_refused_naming_the_argument(kw, match):
+    with pytest.raises(ValueError, match=match):      # ArgumentError and the TopologyErrors are ValueErrors
+        one_edge(**kw)
+
+
+def test_a_size_beyond_this_machines_memory_is_refused_before_allocating(monkeypatch):
+    import mpnet.checks.arguments as arguments
+    monkeypatch.setattr(arguments, "physical_memory", lambda: 10 ** 9)   # a 1 GB machine
+    with pytest.raises(ValueError, match=r"num_nodes=100000000, num_edges=1 \(100000000 nodes, 1 edges\) needs "
+                                         r"about 4.8 GB of memory, more than this machine's 1 GB"):
+        one_edge(num_nodes=10 ** 8)
+    with pytest.raises(ValueError, match=r"num_nodes \(sum 100000002\) and num_edges \(sum 2\)"):
+        ArrayTopology.from_batch([2, 10 ** 8], [0, 0], [1, 1], [1, 1], inputs=[0], outputs=[1])
+
+
+def test_output_activation_is_checked_and_not_ignored():
+    with pytest.raises(UnknownActivationError, match=r"Unknown output_activation 'sigmod' \(a str\); expected a name"):
+        one_edge(output_activation="sigmod")
+    with pytest.raises(ValueError, match=r"output_activation='tanh' applies when activation is one name"):
+        one_edge(activation=["identity", "relu"], output_activation="tanh")
+    assert one_edge(activation="relu", output_activation="tanh").activation.tolist() == [0, 6]
+
+
+def test_graph_indices_are_checked():
+    arrays = one_edge()
+    with pytest.raises(IndexError, match=r"Graph index 5 out of range: this ArrayTopology holds 1 graphs"):
+        arrays.topology(5)
+    with pytest.raises(ValueError, match=r"Expected t to be an int >= 0 \(got True\)"):
+        arrays.topology(True)
+    with pytest.raises(ValueError, match=r"Expected start to be an int >= 0 \(got True\)"):
+        arrays.columns(True)
+
+
+def test_columns_of_topologies_with_an_input_bias_rebuild():
+    from mpnet.graph.elements import Node
+    plain = Topology.from_edges([("x", "y", 1.0)], inputs=["x"], outputs=["y"])
+    topo = Topology([Node("x", "input", bias=2.0), plain.nodes["y"]], plain.edges.values())   # kept, unused
+    cols = ArrayTopology.from_topologies([topo, topo]).columns()
+    assert cols["bias"].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert ArrayTopology.from_batch(**cols, warn=False).num_graphs == 2

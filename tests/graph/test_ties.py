@@ -109,3 +109,34 @@ def test_gap_junction_ties_write_symmetric_terms():
     assert terms[("c", "c")] == [("gap:a|c", -1.0)]
     with pytest.raises(TieError, match="joins a neuron to itself"):
         gap_junction_ties([("a", "a")])
+
+
+# ------------------------------------------------------------------------------ loose values refused
+@pytest.mark.parametrize("weight, shown", [(True, r"True \(a bool\)"), ("0.5", r"'0.5' \(a str\)"),
+                                           ("abc", r"'abc' \(a str\)"), ([1], r"\[1\] \(a list\)"),
+                                           (10 ** 400, r"an int of 401 digits")])
+def test_a_tie_weight_must_be_a_number(weight, shown):
+    from mpnet.errors import NonFiniteError
+    with pytest.raises(NonFiniteError, match=rf"The weight of tie 'g' is {shown}"):
+        Topology.from_edges([{"src": "x", "dst": "y", "tie": "g"}], inputs=["x"], outputs=["y"],
+                            ties=[Tie("g", weight=weight)])
+
+
+def test_a_tie_coefficient_beyond_floats_is_a_tie_error():
+    with pytest.raises(TieError, match=r"tie term .* with coefficient an int beyond floats; expected a finite"):
+        normalize_tie([("g", 10 ** 400)], "Edge 'x' -> 'y'")
+
+
+def test_gap_junction_ties_checks_its_arguments():
+    from mpnet.errors import NonFiniteError, SignConflictError
+    with pytest.raises(TieError, match=r"Expected pairs to be a list of \(a, b\) neuron pairs \(got 'ab'\)"):
+        gap_junction_ties("ab")
+    with pytest.raises(TieError, match=r"Gap junction 'abc' is not a pair \(a, b\)"):
+        gap_junction_ties(["abc"])
+    with pytest.raises(NonFiniteError, match=r"The weight of gap junction 'b' <-> 'a' is True \(a bool\)"):
+        gap_junction_ties([("a", "b")], weights={("b", "a"): True})
+    with pytest.raises(TieError, match=r"weights names \('a', 'c'\), which is not a junction of pairs"):
+        gap_junction_ties([("a", "b")], weights={("a", "c"): 0.5})
+    with pytest.raises(SignConflictError, match=r"gap_junction_ties has sign 1"):
+        gap_junction_ties([("a", "b")], sign=1)
+    assert gap_junction_ties([("a", "b")], weights={("b", "a"): 0.5})[1][0].weight == 0.5

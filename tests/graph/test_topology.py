@@ -528,8 +528,11 @@ def test_different_topologies_are_not_equal():
 
 
 def test_json_round_trip_keeps_input_overrides():
-    topo = Topology.from_edges(QUESTION_EDGES, inputs=["x1", "x2"], outputs=["y"],
-                               activations={"x1": "relu"}, biases={"x2": 0.5})
+    # from_edges refuses settings an input does not use; Node objects still carry them, and files keep them
+    plain = Topology.from_edges(QUESTION_EDGES, inputs=["x1", "x2"], outputs=["y"])
+    nodes = [dataclasses.replace(n, activation="relu") if n.id == "x1" else
+             dataclasses.replace(n, bias=0.5) if n.id == "x2" else n for n in plain.nodes.values()]
+    topo = Topology(nodes, plain.edges.values())
     assert Topology.from_dict(topo.to_dict()) == topo
 
 

@@ -1,5 +1,6 @@
 """neat_io: neat-python networks in (JSON and genomes) equal to neat's own activate, out (neat's validator),
 and exact round trips. Random genomes are made by neat-python's own genome code."""
+import dataclasses
 import json
 import math
 import random
@@ -483,8 +484,11 @@ def test_recurrent_topologies_to_neat_json_and_back_are_exact(seed, kind):
 
 
 def test_time_constants_outside_a_ctrnn_round_trip():
-    topo = Topology.from_edges([("x", "h", 1.0), ("h", "h", 0.5), ("h", "y", 1.0)], inputs=["x"], outputs=["y"],
-                               recurrent=True, time_constants={"h": 0.25}, activation="neat.tanh")
+    # from_edges refuses time_constants outside a ctrnn; a Node may still carry one, and neat JSON keeps it
+    plain = Topology.from_edges([("x", "h", 1.0), ("h", "h", 0.5), ("h", "y", 1.0)], inputs=["x"], outputs=["y"],
+                                recurrent=True, activation="neat.tanh")
+    topo = Topology([n if n.id != "h" else dataclasses.replace(n, time_constant=0.25) for n in plain.nodes.values()],
+                    plain.edges.values(), recurrent=True)
     data = topo.to_neat_json()
     assert all("time_constant" not in n for n in data["nodes"])
     assert Topology.from_neat_json(data) == topo
