@@ -16,12 +16,13 @@ from .checkpoint import CHECKPOINT, RunLock, check_state, load_checkpoint, save_
 from .contract import Algorithm, Result
 from .evaluate import Evaluator, Finetune, LocalEvaluator
 from .history import History, Record
+from .genome import GenomeError, check_genome
 from .neat import NEAT, Individual
 from ..viz.draw import draw
 from .reporters import ProgressBar, Reporter, plot_history
 from .tasks import Task, from_dict as task_from_dict
 
-__all__ = ["run", "resume", "check_fit", "checkpoint_task", "Result", "Algorithm", "ALGORITHMS"]
+__all__ = ["run", "resume", "check_fit", "check_genomes", "checkpoint_task", "Result", "Algorithm", "ALGORITHMS"]
 
 #: Algorithms a checkpoint can name.
 ALGORITHMS = {"NEAT": NEAT}
@@ -130,7 +131,8 @@ def resume(checkpoint_dir: PathLike, generations: Optional[int] = None, *, evalu
     Raises:
         FileNotFoundError: no checkpoint in ``checkpoint_dir``.
         CheckpointError: the checkpoint is damaged or edited (see :func:`~mpnet.search.checkpoint.load_checkpoint`)
-            or holds a state that cannot be restored.
+            or holds a state that cannot be restored: a field of the wrong kind, genomes that disagree with the
+            run's config, innovations, species or task (:func:`check_genomes`), named before any generation runs.
         RunLockedError: another live process runs in ``checkpoint_dir``.
     """
     generations = check_int(generations, "generations", min=1, allow_none=True)
@@ -148,14 +150,64 @@ def resume(checkpoint_dir: PathLike, generations: Optional[int] = None, *, evalu
             finetune = None if state["finetune"] is None else Finetune(**state["finetune"])
             solution = None if state["solution"] is None else Individual.from_dict(state["solution"])
             history = History.from_dicts(state["history"])
+            if isinstance(algorithm, NEAT):
+                check_genomes(algorithm, path)
+            check_fit(algorithm, task, finetune)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
             if isinstance(err, MpnetError) and not isinstance(err, ValueError):
+                raise
+            if isinstance(err, CheckpointError):
                 raise
             what = f"missing field {err}" if isinstance(err, KeyError) else f"{type(err).__name__}: {err}"
             raise CheckpointError(f"{path}: the saved run cannot be restored ({what}).") from None
         return _loop(algorithm, task, state["generations"] if generations is None else generations, finetune,
                      evaluator, reporters, checkpoint_dir, checkpoint_every, progress, state["stop_when_solved"],
                      history, solution, state["evaluations_to_solve"], state["wall"])
+
+
+def check_genomes(algorithm: NEAT, path: str) -> None:
+    """Check that a NEAT state read from a checkpoint agrees with itself before a generation runs on it: the
+    population has the configured size; every genome (and each species' representative, the best genome) has
+    the algorithm's inputs and outputs, keeps the genome invariants under the run's ``feed_forward`` (no
+    connection names a neuron the genome lacks, no cycle in a feed-forward run, ...), carries the innovation
+    numbers of the run's table and makes a valid topology; the species' members are the population, each once.
+
+    Raises:
+        CheckpointError: naming ``path``, the genome and what disagrees.
+    """
+    config = algorithm.config
+    population = algorithm.population
+    if len(population) != config.population:
+        raise CheckpointError(f"{path}: the config's population is {config.population} but the checkpoint holds "
+                              f"{len(population)} genomes; they must agree (was the file edited?).")
+    table = algorithm.innovations.connections
+    for where, genome in ([(f"population[{i}]", g) for i, g in enumerate(population)]
+                          + [(f"species {k}'s representative", s.representative)
+                             for k, s in algorithm.species.items()]
+                          + ([("best", algorithm.best.genome)] if algorithm.best and algorithm.best.genome else [])):
+        named = f"{path}: {where} (genome {genome.key!r})"
+        if (genome.n_inputs, genome.n_outputs) != (algorithm.n_inputs, algorithm.n_outputs):
+            raise CheckpointError(f"{named} has {genome.n_inputs} inputs and {genome.n_outputs} outputs; the run's "
+                                  f"networks have {algorithm.n_inputs} and {algorithm.n_outputs}.")
+        try:
+            check_genome(genome, acyclic=config.feed_forward)
+        except GenomeError as err:
+            loop = config.feed_forward and ("cycle" in str(err) or "self-loop" in str(err))
+            hint = "; the config says feed_forward=True, which allows neither" if loop else ""
+            raise CheckpointError(f"{path}: {where}: {str(err).rstrip('.')}{hint}.") from None
+        for conn in genome.conns.values():
+            if table.get(conn.key) != conn.innovation:
+                raise CheckpointError(f"{named}: connection {conn.key} has innovation number {conn.innovation} but "
+                                      f"the run's table gives {table.get(conn.key)}; they must agree.")
+        try:
+            genome.to_topology(config, algorithm.input_names, algorithm.output_names)
+        except (MpnetError, IndexError) as err:
+            raise CheckpointError(f"{named} makes no valid network: {err}") from None
+    keys = [g.key for g in population]
+    members = [k for s in algorithm.species.values() for k in s.members]
+    if len(set(keys)) != len(keys) or sorted(members) != sorted(keys):
+        raise CheckpointError(f"{path}: the species' members {sorted(members)[:8]} are not the population's genome "
+                              f"keys {sorted(keys)[:8]}, each once; they must agree.")
 
 
 def checkpoint_task(checkpoint_dir: PathLike) -> Task:

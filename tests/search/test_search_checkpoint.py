@@ -94,6 +94,42 @@ def test_counters_and_fields_that_disagree_are_refused(saved, tmp_path, edit, ma
         resume(d, 4, progress=False)
 
 
+def _genome(s, i=0):
+    return s["algorithm"]["population"][i]
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda s: _genome(s)["conns"][0].__setitem__(0, 99), r"population\[0\]: Genome \d+: connection \(99, 2\) names "
+                                                          r"a neuron the genome lacks"),
+    (lambda s: _genome(s, 1)["conns"][0].__setitem__(1, 77), r"population\[1\]: Genome \d+: connection \(0, 77\)"),
+    (lambda s: _genome(s)["conns"].append([2, 2, 99, 0.5, True, None]), r"population\[0\]: Genome \d+: connection "
+     r"\(2, 2\) is a self-loop; the config says feed_forward=True, which allows neither"),
+    (lambda s: s["algorithm"]["config"].update(population=50), r"the config's population is 50 but the checkpoint "
+                                                               r"holds 10 genomes"),
+    (lambda s: _genome(s).update(n_inputs=3), r"population\[0\] \(genome \d+\) has 3 inputs and 1 outputs; the "
+                                              r"run's networks have 2 and 1"),
+    (lambda s: _genome(s)["conns"][0].__setitem__(2, 12345),
+     r"population\[0\] \(genome \d+\): connection \(0, 2\) has innovation number 12345 but the run's table gives 0"),
+    (lambda s: _genome(s)["nodes"][2].__setitem__(1, "nosuch"), r"population\[0\] \(genome \d+\) makes no valid "
+                                                                r"network: Node 'y0' has activation 'nosuch'"),
+    (lambda s: s["algorithm"]["species"][0]["members"].append(12345), r"the species' members .* are not the "
+                                                                      r"population's genome keys"),
+    (lambda s: s["algorithm"]["species"][0]["representative"]["conns"][0].__setitem__(0, 99),
+     r"species \d+'s representative: Genome \d+: connection \(99, 2\)"),
+    (lambda s: s["algorithm"].update(n_inputs=3), r"population\[0\] \(genome \d+\) has 2 inputs"),
+    (lambda s: s["task"].update(name="parity", bits=3), r"the saved run cannot be restored \(ValueError: The "
+                                                        r"algorithm's networks have 2 inputs but task 'parity' has 3"),
+])
+def test_genomes_that_disagree_with_the_run_are_refused_on_resume(saved, tmp_path, edit, match):
+    """A checkpoint that passes its checksum (written back by a careful editor, or by a buggy algorithm) but whose
+    genomes disagree with its config, its innovation table, its species or its task: named before any generation
+    runs, not a bare KeyError in the middle of one or a run resumed on a state no run could reach."""
+    d = _copy(saved, tmp_path)
+    _rewrite(d, edit)
+    with pytest.raises(CheckpointError, match=r"checkpoint\.json: " + match):
+        resume(d, 4, progress=False)
+
+
 def test_not_a_checkpoint(tmp_path):
     (tmp_path / "checkpoint.json").write_text("[1, 2]")
     with pytest.raises(CheckpointError, match=r"checkpoint\.json is not a search checkpoint \(format 'list'"):
