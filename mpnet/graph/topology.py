@@ -331,7 +331,7 @@ class Topology:
 
     def save(self, path: Union[str, os.PathLike[str]]) -> None:
         """Write the topology as JSON (atomically: a temporary file, then a rename)."""
-        tmp = f"{os.fspath(path)}.tmp"
+        tmp = f"{os.fspath(path)}.{os.getpid()}.{os.urandom(6).hex()}.tmp"   # per process and call: no shared tmp
         with open(tmp, "w") as f:
             json.dump(self.to_dict(), f, indent=1)
             f.write("\n")

@@ -145,7 +145,7 @@ def to_neat_json(topology: Topology, path: Union[str, "os.PathLike[str]", None] 
                          "output_keys": [neat_id[n] for n in topology.outputs]},
             "nodes": out_nodes, "connections": connections}
     if path is not None:
-        tmp = f"{os.fspath(path)}.tmp"
+        tmp = f"{os.fspath(path)}.{os.getpid()}.{os.urandom(6).hex()}.tmp"   # per process and call: no shared tmp
         with open(tmp, "w") as f:
             json.dump(data, f, indent=1)
             f.write("\n")

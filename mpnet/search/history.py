@@ -146,7 +146,7 @@ def atomic_write(path: Union[str, "os.PathLike[str]"], text: str) -> None:
         OSError: the folder cannot be written.
     """
     where = os.fspath(path)
-    tmp = f"{where}.tmp"
+    tmp = f"{where}.{os.getpid()}.{os.urandom(6).hex()}.tmp"   # per process and call: writers never share one
     with open(tmp, "w") as f:
         f.write(text)
         f.flush()

@@ -124,12 +124,16 @@ def test_convert_replaces_an_existing_output_only_when_asked(tmp_path):
         convert(tmp_path / "a.json", tmp_path / "sub", dst_format="mpnet", overwrite=True)
 
 
-def test_graphml_is_written_whole_through_a_temporary_file_of_its_own(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["net.json", "net.neat.json", "net.graphml"])
+def test_each_format_is_written_whole_through_a_temporary_file_of_its_own(tmp_path, monkeypatch, name):
+    """A temporary file beside the target, named by the process and the call, renamed over it: two processes
+    writing one path never write into the same temporary file (it was ``path + '.tmp'`` for all)."""
     import os
-    import mpnet.io.formats as formats
     seen = []
     real = os.replace
-    monkeypatch.setattr(formats.os, "replace", lambda a, b: (seen.append(os.fspath(a)), real(a, b)))
-    write(random_topology(3, n_hidden=2), tmp_path / "net.graphml")
-    assert len(seen) == 1 and os.path.basename(seen[0]).startswith(f"net.graphml.{os.getpid()}.")
-    assert sorted(os.listdir(tmp_path)) == ["net.graphml"]
+    monkeypatch.setattr(os, "replace", lambda a, b: (seen.append(os.fspath(a)), real(a, b)))
+    write(random_topology(3, n_hidden=2, activations=NEAT_OK), tmp_path / name)
+    write(random_topology(4, n_hidden=2, activations=NEAT_OK), tmp_path / name)   # write() replaces, as save does
+    assert len(seen) == 2 and seen[0] != seen[1]
+    assert all(os.path.basename(s).startswith(f"{name}.{os.getpid()}.") and s.endswith(".tmp") for s in seen)
+    assert sorted(os.listdir(tmp_path)) == [name]
