@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from .compile import Plan
+from ..errors import ArgumentError
 from .functional import activate_into
 from .recurrent_sweep import _Steps
 
@@ -58,7 +59,14 @@ class Stepper:
         (a new tensor; the state advances in place)."""
         st, plan, n_in = self.steps, self.plan, self.plan.num_inputs
         prev, nxt = self.H[self.cur], self.H[1 - self.cur]
-        prev[:n_in] = x
+        try:
+            prev[:n_in] = x
+        except (RuntimeError, TypeError):   # checked only when it fails: a step stays a few ops
+            raise ArgumentError(f"Expected the stepper's input x as rows [{n_in}, {self.H.shape[2]}] (T * n_inputs, "
+                                f"batch), a tensor of {self.H.dtype} (got "
+                                f"{list(x.shape) if isinstance(x, Tensor) else type(x).__name__}"
+                                f"{' ' + str(x.dtype) if isinstance(x, Tensor) else ''}); a [batch, n_inputs] "
+                                f"sample is x.t().") from None
         z, a = self.z, nxt[n_in:]
         if st.fwd is not None:
             torch.addmm(self.b2[:st.nf - n_in], st.fwd, prev, out=z[:st.nf - n_in])

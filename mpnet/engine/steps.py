@@ -3,6 +3,8 @@ CTRNN clock), the state between calls, and the shapes of sequences (beside :mod:
 
 Nothing here touches the network's numbers; :mod:`mpnet.engine.recurrent` runs the steps a :class:`Schedule` lists.
 """
+import math
+import numbers
 from typing import List, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
 import torch
@@ -12,8 +14,13 @@ from ..checks import check_float
 from .compile import Plan
 from ..errors import ArgumentError, DataError
 
-__all__ = ["RecurrentState", "Schedule", "discrete_schedule", "ctrnn_schedule", "check_times", "sequence_rows",
-           "initial_slots", "final_state"]
+__all__ = ["RecurrentState", "Schedule", "discrete_schedule", "ctrnn_schedule", "check_times", "check_clock",
+           "sequence_rows", "initial_slots", "final_state", "MAX_STEPS_PER_INPUT"]
+
+#: The most integration steps a ctrnn takes per input (``advance_time / time_step``): each is one pass over the
+#: network whose state is kept for the gradient, and the schedule lists them one by one, so a unit slip
+#: (``time_step=1e-9``) would otherwise run for hours or exhaust the memory. neat-python's examples take 1 to 100.
+MAX_STEPS_PER_INPUT = 100_000
 
 
 class RecurrentState(NamedTuple):
@@ -60,18 +67,41 @@ def ctrnn_schedule(num_inputs: int, advance_time: float, time_step: float, time:
         ArgumentError: ``time_step`` not a finite number > 0 or ``advance_time`` not a finite number >= 0.
     """
     advance_time, time_step = check_times(advance_time, time_step)
+    time = check_clock(time)
     x_index: List[int] = []
     dts: List[float] = []
     out_slots: List[int] = []
     for k in range(num_inputs):
-        end = time + advance_time
-        while time < end:
+        end, taken = time + advance_time, 0
+        if end == time and advance_time > 0:
+            taken = MAX_STEPS_PER_INPUT + 1   # the clock cannot even reach the end: refused below
+        while time < end or taken > MAX_STEPS_PER_INPUT:
             dt = min(time_step, end - time)
             x_index.append(k)
             dts.append(dt)
+            if time + dt == time or taken > MAX_STEPS_PER_INPUT:   # the clock's float64 resolution passed time_step
+                raise ArgumentError(f"A ctrnn's clock at time {time!r} cannot advance in steps of time_step="
+                                    f"{time_step!r}: float64 numbers near {time:g} are {math.ulp(time):g} apart. "
+                                    f"Start the sequence again from time 0 (state=None, or a RecurrentState with "
+                                    f"time=0.0).")
             time += dt
+            taken += 1
         out_slots.append(len(dts))   # neat returns the older buffer: slot (steps so far) of lag 2
     return Schedule(2, x_index, out_slots, dts, time)
+
+
+def check_clock(time: object, name: str = "state.time") -> float:
+    """A ctrnn's clock as a float: a finite number >= 0 (neat's clock starts at 0 and only advances).
+
+    Raises:
+        ArgumentError: a bool, a string, NaN, an infinity or a negative time (each would leave the integration
+            steps of the next advance undefined: ``while time < end`` never runs for NaN).
+    """
+    if (isinstance(time, bool) or not isinstance(time, numbers.Real) or not math.isfinite(time)
+            or time < 0):
+        raise ArgumentError(f"Expected {name} to be a finite number >= 0, a ctrnn's clock (got {time!r:.60}); "
+                            f"pass the state a previous call returned, or time=0.0 to start a sequence.")
+    return float(time)
 
 
 @overload
@@ -87,11 +117,17 @@ def check_times(advance_time: Optional[float], time_step: Optional[float]
         ArgumentError: ``time_step`` not a finite number > 0 or ``advance_time`` not a finite number >= 0.
     """
     try:
-        return (None if advance_time is None else check_float(advance_time, "advance_time", min=0.0),
-                None if time_step is None else check_float(time_step, "time_step", min=0.0, min_open=True))
+        advance_time = None if advance_time is None else check_float(advance_time, "advance_time", min=0.0)
+        time_step = None if time_step is None else check_float(time_step, "time_step", min=0.0, min_open=True)
     except ArgumentError as err:
         raise ArgumentError(f"{err} A ctrnn integrates each input for advance_time in steps of "
                             f"time_step.") from None
+    if advance_time is not None and time_step is not None and advance_time / time_step > MAX_STEPS_PER_INPUT:
+        raise ArgumentError(f"advance_time={advance_time!r} in steps of time_step={time_step!r} is "
+                            f"{advance_time / time_step:.3g} integration steps per input; a ctrnn takes at most "
+                            f"{MAX_STEPS_PER_INPUT:,} (each is a pass over the network, its state kept for the "
+                            f"gradient). Check the units, or raise time_step.")
+    return advance_time, time_step
 
 
 def sequence_rows(x: Tensor, plan: Plan, batched: bool) -> Tensor:
@@ -133,6 +169,12 @@ def initial_slots(state: Union[RecurrentState, Tensor, None], plan: Plan, lag: i
     if not isinstance(state, RecurrentState):
         raise ArgumentError(f"Expected state to be a RecurrentState or a [{N}, batch] tensor (got "
                             f"{type(state).__name__}).")
+    if lag == 1 and (state.previous is not None or not (isinstance(state.time, (int, float)) and state.time == 0)):
+        raise ArgumentError(f"state.previous and state.time are a ctrnn's (its second buffer and its clock); this "
+                            f"network is a discrete-time recurrent one, whose state is h alone (got previous="
+                            f"{'a tensor' if state.previous is not None else None}, time={state.time!r:.40}). Pass "
+                            f"RecurrentState(h), or the state this network returned.")
+    clock = check_clock(state.time) if lag == 2 else 0.0
     tensors = [state.previous if state.previous is not None else state.h, state.h] if lag == 2 else [state.h]
     for name, h in zip(("previous", "h") if lag == 2 else ("h",), tensors):
         if not isinstance(h, Tensor) or h.shape != (N, B) or h.dtype != like.dtype or h.device != like.device:
@@ -140,7 +182,7 @@ def initial_slots(state: Union[RecurrentState, Tensor, None], plan: Plan, lag: i
             raise ArgumentError(f"Expected state.{name} of shape [{N}, {B}] (num_nodes, batch), {like.dtype} on "
                                 f"{like.device} (got {got}); pass the state a previous call returned for the "
                                 f"same batch size.")
-    return [h[n_in:] for h in tensors], float(state.time)
+    return [h[n_in:] for h in tensors], clock
 
 
 def final_state(x_rows: Tensor, init: Sequence[Tensor], final: Sequence[Tensor], schedule: Schedule

@@ -5,12 +5,14 @@ and finiteness and written into ``raw_weight``.
 An edit made in place is found by comparing each handed-out tensor that is still alive with its values when it
 was handed out; ``net._write_back_edits()`` does that before the network next computes or reads its weights.
 """
+import numbers
 import weakref
 from typing import TYPE_CHECKING, Any, List, Mapping, Tuple, Union
 
 import torch
 from torch import Tensor
 
+from ..checks import describe
 from ..errors import ArgumentError, NonFiniteError, SignConflictError, UnknownEdgeError
 
 if TYPE_CHECKING:
@@ -46,18 +48,46 @@ def set_weights(net: "Network", values: Union[Tensor, Mapping[Any, Any]]) -> Non
                                    f"are {form} tuples (net.edge_keys lists them).")
         idx = torch.tensor([index[k] for k in values], dtype=torch.long)
         new = net.raw_weight.detach().clone()
-        vals = torch.tensor([float(v) for v in values.values()], dtype=torch.float64)
+        vals = torch.tensor([_number(k, v) for k, v in values.items()], dtype=torch.float64)
         new[idx.to(new.device)] = vals.to(new.dtype).to(new.device)
         mask = torch.zeros(E, dtype=torch.bool, device=new.device)
         mask[idx.to(new.device)] = True
     else:
-        new = torch.as_tensor(values).detach()
+        if not isinstance(values, (Tensor, list, tuple)) and type(values).__module__ != "numpy":
+            raise ArgumentError(f"Expected the weights as a tensor [{E}] (one per edge, in the order of "
+                                f"net.edge_keys) or a mapping {{(src, dst): weight}} (got {describe(values)}).")
+        try:
+            new = torch.as_tensor(values).detach()
+        except (TypeError, ValueError, RuntimeError, OverflowError) as err:
+            raise ArgumentError(f"Expected the weights as numbers, one per edge (got {describe(values)}: "
+                                f"{str(err).splitlines()[0]}).") from None
+        if not (new.is_floating_point() or new.dtype in (torch.int8, torch.int16, torch.int32, torch.int64,
+                                                         torch.uint8)):
+            raise ArgumentError(f"Expected the weights as real numbers (got dtype {new.dtype}); booleans are not "
+                                f"weights.")
         if new.shape != (E,):
             raise ArgumentError(f"Expected weights of shape [{E}] (one per edge, in the order of "
                                 f"net.edge_keys) (got shape {list(new.shape)}).")
         new = new.to(dtype=net.raw_weight.dtype, device=net.raw_weight.device)
         mask = torch.ones(E, dtype=torch.bool, device=new.device)
     assign(net, new, mask)
+
+
+def _number(key: Any, value: Any) -> float:
+    """A weight given in a mapping as a float (a 0-d tensor too).
+
+    Raises:
+        ArgumentError: a bool, a string, a list, or an int beyond the float range, naming the edge.
+    """
+    if isinstance(value, Tensor) and value.numel() == 1 and value.dtype != torch.bool and not value.is_complex():
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ArgumentError(f"set_weights: the weight of edge {key!r:.60} is {describe(value)}; expected a number.")
+    try:
+        return float(value)
+    except OverflowError:
+        raise NonFiniteError(f"set_weights: the weight of edge {key!r:.60} is an int of {len(str(value))} digits, "
+                             f"beyond the float range; weights must be finite.") from None
 
 
 def assign(net: "Network", new: Tensor, mask: Tensor) -> None:

@@ -44,9 +44,31 @@ def input_rows(net: "Network", x: Tensor, shared: bool = False) -> Tensor:
     raise DataError(f"Expected input of shape {want} (got {list(x.shape)}).")
 
 
+def check_overrides(net: "Network", weight: Optional[Tensor], bias: Optional[Tensor]) -> None:
+    """The ``weight`` and ``bias`` overrides of :meth:`~mpnet.Network.forward` checked for kind, shape, dtype and
+    device (one comparison each per call; their values are the caller's, as the module's own would be).
+
+    Raises:
+        ArgumentError: names the override, what came and what is expected.
+    """
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is None:
+            continue
+        size = net.data.edge_perm.numel() if name == "weight" else net.bias.numel()
+        if (not isinstance(t, Tensor) or t.shape != (size,) or t.dtype != net.bias.dtype
+                or t.device != net.bias.device):
+            got = f"{list(t.shape)} {t.dtype} on {t.device}" if isinstance(t, Tensor) else f"a {type(t).__name__}"
+            what = ("one effective weight per edge, in net.edge_keys order" if name == "weight"
+                    else "one per non-input neuron, in net.rows order")
+            raise ArgumentError(f"Expected {name}= as a tensor [{size}] ({what}), {net.bias.dtype} on "
+                                f"{net.bias.device} (got {got}).")
+
+
 def forward(net: "Network", x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor]) -> Tensor:
     """The outputs of a feed-forward network on ``x`` (``weight``, ``bias``: overrides, as in
     :meth:`~mpnet.Network.forward`)."""
+    if weight is not None or bias is not None:
+        check_overrides(net, weight, bias)
     plan, T = net.plan, net.plan.num_graphs
     batch = x.shape[-2] if isinstance(x, Tensor) and x.dim() > 1 else 1
     tuner = net._tuners.get(batch) or net._tuners.setdefault(batch, Tuner())
@@ -63,6 +85,8 @@ def forward(net: "Network", x: Tensor, weight: Optional[Tensor], bias: Optional[
 def states(net: "Network", x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
     """A feed-forward network's ``(z, h)`` on ``x``, each ``[num_nodes, batch]`` (see
     :meth:`~mpnet.Network.states`; the caller holds ``torch.no_grad``)."""
+    if weight is not None or bias is not None:
+        check_overrides(net, weight, bias)
     rows = input_rows(net, x)
     weight = net._compute_weight() if weight is None else weight
     bias = net.bias if bias is None else bias

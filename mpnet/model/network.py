@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 from torch.types import Device
 
-from ..checks import check_bool, check_dtype, check_int
+from ..checks import check_bool, check_device, check_dtype, check_seed
 from ..engine.compile import compile_arrays
 from ..engine.propagate import LayeredConv
 from ..engine.recurrent import RecurrentConv, Stepper
@@ -82,9 +82,9 @@ class Network(nn.Module):
                  fused: bool = True, dtype: Optional[torch.dtype] = None, device: Device = None,
                  advance_time: Optional[float] = None, time_step: Optional[float] = None):
         super().__init__()
-        seed = check_int(seed, "seed", allow_none=True)
+        seed = check_seed(seed, allow_none=True)
         fused = check_bool(fused, "fused")
-        dtype = check_dtype(dtype, allow_none=True)
+        dtype, device = check_dtype(dtype, allow_none=True), check_device(device)
         if not isinstance(topology, (ArrayTopology, Topology)):
             topology = _topology_list(topology)          # names the first item that is not a Topology
         self.arrays = ArrayTopology.of(topology)       # the declaration as columns, in union order
@@ -349,7 +349,7 @@ class Network(nn.Module):
                 names the file and the field.
             FileNotFoundError: no such file.
         """
-        path = os.fspath(path)
+        path, device = os.fspath(path), check_device(device)
         net = build_network(Network, read_payload(path), where=path)
         return net.to(device) if device is not None else net
 

@@ -1,22 +1,25 @@
 """A recurrent network's run over a sequence (model stage): discrete steps or a ctrnn's integration
 (:mod:`mpnet.engine.recurrent`), from a state and back to one, for :meth:`~mpnet.Network.forward`,
 :meth:`~mpnet.Network.states` and :meth:`~mpnet.Network.stepper`."""
+import math
 from typing import TYPE_CHECKING, Optional, Tuple, Union, cast
 
+import torch
 from torch import Tensor
 
-from ..checks import check_int
+from ..checks import check_bool, check_int, check_memory
 from ..engine.recurrent import RecurrentConv, Stepper, recurrent_states
 from ..engine.steps import (RecurrentState, Schedule, ctrnn_schedule, discrete_schedule, final_state, initial_slots,
                             sequence_rows)
 from ..errors import ArgumentError
 from ..threads import PassThreads, Tuner
+from . import readback
 from .feedforward import as_input
 
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["input_sequence", "schedule", "forward_sequence", "states", "stepper"]
+__all__ = ["input_sequence", "schedule", "check_stable", "forward_sequence", "states", "stepper"]
 
 #: what ``state=`` accepts: a :class:`RecurrentState`, a tensor of the neurons' values, or ``None`` (all at 0)
 State = Union[RecurrentState, Tensor, None]
@@ -48,12 +51,44 @@ def schedule(net: "Network", steps: int, time: float, advance_time: Optional[flo
         raise ArgumentError("A ctrnn network needs advance_time and time_step (how long each input is held, "
                             "and the integration step): Network(topo, advance_time=..., time_step=...) or "
                             "net(x, advance_time=..., time_step=...).")
-    return ctrnn_schedule(steps, advance_time, time_step, time)
+    sched = ctrnn_schedule(steps, advance_time, time_step, time)
+    check_stable(net, sched)
+    return sched
+
+
+def check_stable(net: "Network", sched: Schedule) -> None:
+    """Refuse a ctrnn schedule whose integration step ``dt`` is more than twice a neuron's time constant.
+
+    A step sets ``h += dt / tau * (f(z) - h)``, which multiplies ``h``'s distance to ``f(z)`` by ``1 - dt / tau``;
+    past ``dt = 2 tau`` that factor is below -1 and the values oscillate with a growing amplitude (inf, then NaN,
+    within a few hundred steps; neat-python computes the same). Neurons without incoming edges are never
+    integrated and do not count. The smallest such time constant is found once per network.
+
+    Raises:
+        ArgumentError: names the neuron, its time constant and the largest time_step that is stable.
+    """
+    if not sched.dt or net._tau is None:
+        return
+    floor = net.__dict__.get("_tau_floor")
+    if floor is None:
+        n_in = net.plan.num_inputs
+        live = (net.plan.crow[1:] - net.plan.crow[:-1])[n_in:].cpu() > 0
+        tau = torch.where(live, net._tau, torch.full_like(net._tau, math.inf))
+        row = int(torch.argmin(tau)) if tau.numel() else 0
+        floor = net.__dict__["_tau_floor"] = (float(tau[row]) if tau.numel() else math.inf, n_in + row)
+    dt = max(sched.dt)
+    if dt > 2 * floor[0]:
+        t, node = readback.row_names(net)[floor[1]]
+        raise ArgumentError(f"time_step={dt!r} is more than twice the time constant {floor[0]!r} of node {node!r}"
+                            f"{net._where(t)}: each integration step multiplies its distance to f(z) by 1 - dt / tau "
+                            f"= {1 - dt / floor[0]:.3g}, so its value grows without bound (inf, then NaN), as in "
+                            f"neat-python. Use time_step <= {2 * floor[0]!r}, or larger time constants.")
 
 
 def forward_sequence(net: "Network", x: Tensor, state: State, return_state: bool, advance_time: Optional[float],
                      time_step: Optional[float]) -> Union[Tensor, Tuple[Tensor, RecurrentState]]:
     """A recurrent network's outputs on the sequence ``x`` (and its final state if ``return_state``)."""
+    return_state = check_bool(return_state, "return_state")
     plan, T = net.plan, net.plan.num_graphs
     # the thread policy as for a feed-forward pass, over the whole call (the input copy and the initial
     # state are parallel regions too): a step is one level over every edge; the tuner times whole
@@ -90,4 +125,6 @@ def stepper(net: "Network", batch: int) -> Stepper:
         raise ArgumentError(f"stepper() steps a discrete-time recurrent network; this one is "
                             f"{net.network_type}.")
     batch = check_int(batch, "batch", min=1)
+    check_memory(3 * net.plan.num_nodes * batch * net.bias.element_size(), f"stepper(batch={batch})",
+                 "step fewer samples at once.")   # the stepper's two state slots and its pre-activations
     return Stepper(_conv(net), net.plan, net._compute_weight().detach(), net.bias.detach(), batch)

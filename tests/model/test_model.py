@@ -179,8 +179,9 @@ def test_network_names_what_it_was_given(topology, match):
 
 
 @pytest.mark.parametrize("kw, match", [
-    ({"seed": "a"}, r"Expected seed to be an int or None \(got 'a' \(a str\)\)"),
-    ({"seed": 1.5}, r"Expected seed to be an int or None \(got 1\.5\)"),
+    ({"seed": "a"}, r"Expected seed to be an int in \[-9223372036854775808, 9223372036854775807\] or None \(got "
+                r"'a' \(a str\)\)"),
+    ({"seed": 1.5}, r"Expected seed to be an int in \[.*\] or None \(got 1\.5\)"),
     ({"fused": "yes"}, r"Expected fused to be True or False \(got 'yes' \(a str\)\)"),
     ({"dtype": torch.float16}, r"got torch.float16\): the sparse products have no half-precision kernel"),
     ({"dtype": torch.int32}, r"got torch.int32\)"),
@@ -389,3 +390,68 @@ def test_batched_to_topology_is_linear_in_the_number_of_topologies():
     small, large = mpnet.Network(topos[:1500]), mpnet.Network(topos)
     t_small, t_large = best_cpu_seconds(small.to_topology, large.to_topology, repeats=3)
     assert t_large < 3 * t_small, f"to_topology: {t_small:.3f} s for 1,500 topologies, {t_large:.3f} s for 3,000"
+
+
+# ------------------------------------------------------------------------------- hostile arguments
+def _small():
+    return mpnet.Network(Topology.from_edges([("x", "h", 0.5), ("h", "y", 1.0)], inputs=["x"], outputs=["y"]), seed=0)
+
+
+@pytest.mark.parametrize("value, error, match", [
+    (True, ArgumentError, r"the weight of edge \('x', 'h'\) is True; expected a number"),
+    ("0.5", ArgumentError, r"the weight of edge \('x', 'h'\) is '0.5' \(a str\); expected a number"),
+    ([1.0], ArgumentError, r"is \[1.0\] \(a list\); expected a number"),
+    (10 ** 400, NonFiniteError, r"is an int of 401 digits, beyond the float range"),
+])
+def test_set_weights_refuses_values_that_are_not_numbers(value, error, match):
+    net = _small()
+    with pytest.raises(error, match=match):
+        net.set_weights({("x", "h"): value})
+    net.set_weights({("x", "h"): torch.tensor(0.25)})       # a 0-d tensor is a number
+    assert net.weight.tolist() == [0.25, 1.0]
+
+
+@pytest.mark.parametrize("values, match", [
+    (torch.tensor([True, False]), r"Expected the weights as real numbers \(got dtype torch.bool\)"),
+    (["a", "b"], r"Expected the weights as numbers, one per edge \(got \['a', 'b'\] \(a list\)"),
+    (None, r"Expected the weights as a tensor \[2\] .* or a mapping \{\(src, dst\): weight\} \(got None\)"),
+    ("ab", r"\(got 'ab' \(a str\)\)"),
+])
+def test_set_weights_refuses_a_tensor_of_something_else(values, match):
+    with pytest.raises(ArgumentError, match=match):
+        _small().set_weights(values)
+
+
+def test_weight_and_bias_overrides_are_checked_once_per_call():
+    net, x = _small(), torch.ones(3, 1)
+    with pytest.raises(ArgumentError, match=r"Expected weight= as a tensor \[2\] \(one effective weight per edge, in "
+                                            r"net.edge_keys order\), torch.float32 on cpu \(got \[5\] torch.float32"):
+        net(x, weight=torch.ones(5))
+    with pytest.raises(ArgumentError, match=r"Expected bias= as a tensor \[2\] .* \(got a list\)"):
+        net(x, bias=[0.0, 0.0])
+    with pytest.raises(ArgumentError, match=r"\(got \[2\] torch.float64 on cpu\)"):
+        net.states(x, weight=torch.ones(2, dtype=torch.float64))
+    assert net(x, weight=torch.tensor([1.0, 2.0])).tolist() == [[2.0]] * 3
+
+
+def test_a_device_this_torch_lacks_is_named_before_building():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ArgumentError, match=r"device='cuda' asks for CUDA, but this torch sees no CUDA device"):
+        mpnet.Network(question_network(), device="cuda")
+    with pytest.raises(ArgumentError, match=r"Invalid device 'gpu'"):
+        mpnet.Network(question_network(), device="gpu")
+
+
+def test_load_checks_the_device_too(tmp_path):
+    net = _small()
+    net.save(tmp_path / "n.mpnet")
+    with pytest.raises(ArgumentError, match=r"Invalid device 'banana'"):
+        mpnet.Network.load(tmp_path / "n.mpnet", device="banana")
+    assert mpnet.Network.load(tmp_path / "n.mpnet", device="cpu").weight.tolist() == net.weight.tolist()
+
+
+def test_a_seed_beyond_64_bits_is_an_argument_error():
+    with pytest.raises(ArgumentError, match=r"Expected seed to be an int in \[.*\] or None \(got "
+                                            r"1180591620717411303424\)"):
+        mpnet.Network(question_network(), seed=2 ** 70)
