@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import mpnet  # noqa: E402
 from mpnet import examples  # noqa: E402
-from mpnet.viz.draw import NEGATIVE, POSITIVE, figure  # noqa: E402
+from mpnet.viz.draw import NEGATIVE, POSITIVE, UNKNOWN, figure  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -155,15 +155,19 @@ def test_a_neat_genome_draws_cleanly_with_a_legend(fig_of):
     assert fig.legends and fig.legends[0].get_gid() == "legend"
 
 
-def test_the_legend_explains_sign_confidence_constraint_and_width(fig_of, report):
+def test_the_legend_explains_what_the_report_uses(fig_of, report):
     texts = [t.get_text() for t in fig_of(report).legends[0].get_texts()]
-    for wanted in ("sign (inferred or fixed)", "+  positive", "\u2212  negative", "?  not determined",
-                   "confidence (any colour)", "1.0 (sure)", "0.5", "0.0", "constraint", "fixed sign (+ or \u2212)", "frozen value",
+    for wanted in ("verdict (inferred or fixed)", "\u2212  negative", "label on each edge",
+                   "verdict, confidence,\nw = best-fit weight", "constraint", "fixed sign (+ or \u2212)",
                    "free (no mark)", "width ~ |w| (best fit)", "neurons", "input", "output"):
         assert wanted in texts, wanted
-    assert any(t.startswith("dashed: no data can") for t in texts)
+    rows = report.edges
+    assert any(t.startswith("?  not determined") for t in texts) == any(r.sign == "?" and r.identifiable
+                                                                          for r in rows)
+    assert any(t.startswith("?  no data can determine") for t in texts) == any(not r.identifiable for r in rows)
+    assert "frozen value" not in texts                              # no frozen edge: no entry for one
     plain = [t.get_text() for t in fig_of(examples.question_network()).legends[0].get_texts()]
-    assert not any(t.startswith("confidence") for t in plain)      # a plain topology has no confidence
+    assert not any(t.startswith("confidence") or t.startswith("label") for t in plain)
     assert not fig_of(report, legend=False).legends
 
 
@@ -171,26 +175,27 @@ def _rgb(line):
     return np.array(matplotlib.colors.to_rgb(line.get_color()))
 
 
-def test_colour_is_the_sign_grey_for_unknown_and_paler_when_unsure(fig_of, report):
+def test_colour_is_the_verdict_and_the_pattern_says_why_a_sign_is_open(fig_of, report):
     lines = _by_gid(fig_of(report), "edge:")
     rows = {f"{r.src}->{r.dst}": r for r in report.edges}
     for name, line in lines.items():
         row, rgb = rows[name], _rgb(line)
         if row.sign == "?":
-            assert np.ptp(rgb) < 1e-9, name                     # grey
+            assert np.allclose(rgb, matplotlib.colors.to_rgb(UNKNOWN)), name      # grey, never faded
         elif row.sign == "+":
             assert rgb[0] > rgb[2], name
         else:
             assert rgb[2] > rgb[0], name
-        assert (line.get_linestyle() != "-") == (not row.identifiable), name
-    unknown = sorted((rows[n].confidence, _rgb(l).mean()) for n, l in lines.items() if rows[n].sign == "?")
-    if unknown[0][0] < unknown[-1][0]:
-        assert unknown[0][1] > unknown[-1][1]                   # less sure -> lighter
-    # the two fixed "-" cross-layer edges are blue and marked as fixed
-    marks = _by_gid(fig_of(report), "mark:")
+        dashes = line.get_linestyle()
+        assert (dashes == "--") == (not row.identifiable), name                  # a symmetry: dashed
+        assert (dashes == ":") == (row.sign == "?" and row.identifiable), name   # open on these data: dotted
+    # the two fixed "-" cross-layer edges are blue and marked as fixed, their sign written in the disc
+    fig = fig_of(report)
+    marks, labels = _by_gid(fig, "mark:"), _by_gid(fig, "edge-label:")
     assert {"a1->c1", "a2->c2"} <= set(marks)
     for name in ("a1->c1", "a2->c2"):
         assert np.allclose(_rgb(lines[name]), matplotlib.colors.to_rgb(NEGATIVE), atol=0.02)
+        assert labels[name].get_text() == "\u2212"
 
 
 def test_width_grows_with_the_weight_and_frozen_edges_are_marked(fig_of):
@@ -215,3 +220,105 @@ def test_draw_writes_each_format_and_rejects_what_it_cannot_draw(tmp_path):
     w, h = fig.get_size_inches()
     plt.close(fig)
     assert w <= 4 + 1e-6 and h <= 3 + 1e-6 and (abs(w - 4) < 1e-6 or abs(h - 3) < 1e-6)
+
+
+def _synthetic_report(rows, topo=None, threshold=0.95):
+    """A SignReport with the given ``(src, dst, sign, confidence, weight, identifiable, relative)`` rows on the
+    question's wiring (or ``topo``): every kind of verdict, without fitting anything."""
+    from mpnet.signs import EdgeSign, SignReport
+    topo = topo or examples.unknown_weights(examples.question_network())
+    edges = []
+    for src, dst, sign, conf, weight, ident, rel in rows:
+        e = topo.edges[(src, dst)]
+        constraint = "frozen" if not e.trainable else f"fixed {e.sign}" if e.sign else "free"
+        edges.append(EdgeSign(src, dst, sign, conf, weight, ident, "test", constraint, rel, "a2->b2" if rel else ""))
+    weights = {(r[0], r[1]): r[4] for r in rows if topo.edges[(r[0], r[1])].trainable}
+    return SignReport(edges, "refit", 1e-5, 1e-5, "test", threshold, topology=topo.with_weights(weights))
+
+
+QUESTION_ROWS = [("x1", "a1", "+", 0.97, 2.0, True, ""),      # called, a little unsure
+                 ("x2", "a2", "-", 1.0, -1.5, True, ""),      # called, sure
+                 ("a1", "b1", "?", 0.6, 0.8, True, ""),       # these data leave it open
+                 ("a2", "b2", "?", 0.0, 0.9, False, "+"),     # a symmetry: no data can determine it
+                 ("b1", "c1", "?", 0.52, -0.3, True, ""),
+                 ("b2", "c2", "?", 0.9, -0.7, False, "-"),
+                 ("a1", "c1", "-", 1.0, -0.6, True, ""),      # fixed by declaration
+                 ("a2", "c2", "-", 1.0, -1.2, True, ""),
+                 ("c1", "y", "+", 0.99, 1.1, True, ""),
+                 ("c2", "y", "?", 0.3, 0.4, True, "")]
+VERDICT = {"+": "+", "-": "\u2212", "?": "?"}
+
+
+def test_each_edge_is_labelled_with_its_verdict_confidence_and_weight(fig_of):
+    report = _synthetic_report(QUESTION_ROWS)
+    fig = fig_of(report)
+    labels = _by_gid(fig, "edge-label:")
+    assert set(labels) == {f"{r.src}->{r.dst}" for r in report.edges}
+    for row in report.edges:
+        text = labels[f"{row.src}->{row.dst}"].get_text()
+        assert text.startswith(VERDICT[row.sign]), (row.key, text)
+        if row.constraint == "free":
+            assert f"{row.confidence:.2f}" in text and f"w={row.weight:+.3g}".replace("-", "\u2212") in text, text
+        if row.relative:
+            assert f"(rel. {VERDICT[row.relative]})" in text, text
+
+
+def test_edge_labels_sit_on_their_edge_clear_of_neurons_and_each_other(fig_of):
+    fig = fig_of(_synthetic_report(QUESTION_ROWS))
+    renderer = fig.canvas.get_renderer()
+    edges, nodes = _edge_pixels(fig), _node_ellipses(fig)
+    boxes = {}
+    for name, text in _by_gid(fig, "edge-label:").items():
+        patch = text.get_bbox_patch()
+        box = (patch if patch is not None else text).get_window_extent(renderer)
+        boxes[name] = box
+        centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+        assert np.linalg.norm(edges[name][0] - centre, axis=1).min() < 3.0, name    # on its own edge
+        if patch is None:
+            continue                                                               # a fixed sign's disc
+        for node, (c, r) in nodes.items():                                         # box clear of every ellipse
+            nearest = np.clip(c, [box.x0, box.y0], [box.x1, box.y1])
+            assert (((nearest - c) / r) ** 2).sum() >= 1.0, (name, node)
+    for (a, ba), (b, bb) in itertools.combinations(boxes.items(), 2):
+        assert not _boxes_overlap(ba, bb), (a, b)
+    assert _text_overlaps(fig) == []
+
+
+def test_not_determined_is_drawn_apart_from_low_confidence(fig_of):
+    lines = _by_gid(fig_of(_synthetic_report(QUESTION_ROWS)), "edge:")
+    unsure, sure, open_, blind = lines["x1->a1"], lines["c1->y"], lines["a1->b1"], lines["a2->b2"]
+    assert unsure.get_linestyle() == sure.get_linestyle() == "-"            # a called sign is a solid line
+    assert _rgb(unsure)[0] > _rgb(unsure)[2] and _rgb(unsure).mean() > _rgb(sure).mean()   # red, paler when unsure
+    assert open_.get_linestyle() == ":" and np.allclose(_rgb(open_), matplotlib.colors.to_rgb(UNKNOWN))
+    assert blind.get_linestyle() == "--" and np.allclose(_rgb(blind), matplotlib.colors.to_rgb(UNKNOWN))
+
+
+def test_the_legend_has_an_entry_only_for_what_is_drawn(fig_of):
+    every = [t.get_text() for t in fig_of(_synthetic_report(QUESTION_ROWS)).legends[0].get_texts()]
+    for wanted in ("+  positive", "\u2212  negative", "confidence of a called sign", "0.97", "paler: less sure"):
+        assert wanted in every, wanted
+    assert any(t.startswith("?  not determined") for t in every)
+    assert any(t.startswith("?  no data can determine") for t in every)
+    determinable = [(s, d, sign, c, w, True, "") for s, d, sign, c, w, _, _ in QUESTION_ROWS]
+    some = [t.get_text() for t in fig_of(_synthetic_report(determinable)).legends[0].get_texts()]
+    assert not any(t.startswith("?  no data can determine") for t in some)
+    called = [(s, d, "+" if w > 0 else "-", 1.0, w, True, "") for s, d, _, _, w, _, _ in QUESTION_ROWS]
+    none_open = [t.get_text() for t in fig_of(_synthetic_report(called)).legends[0].get_texts()]
+    assert not any(t.startswith("?") for t in none_open)
+    assert "paler: less sure" not in none_open                      # every called sign is sure
+
+
+def test_a_big_network_is_drawn_thin(fig_of):
+    dag = mpnet.sample.random_dag(n_inputs=4, n_outputs=2, n_hidden=40, avg_in_degree=3, seed=1, weights=True)
+    widest = lambda fig: max(line.get_linewidth() for line in _by_gid(fig, "edge:").values())
+    assert widest(fig_of(dag)) < 0.6 * widest(fig_of(examples.question_network()))
+
+
+def test_a_report_of_over_60_edges_is_labelled_only_when_asked(fig_of):
+    dag = mpnet.sample.random_dag(n_inputs=3, n_outputs=2, n_hidden=20, avg_in_degree=3, seed=2, weights=True)
+    assert dag.num_edges > 60
+    rows = [(s, d, "+" if e.weight > 0 else "-", 1.0, e.weight, True, "") for (s, d), e in dag.edges.items()]
+    report = _synthetic_report(rows, examples.unknown_weights(dag))
+    assert _by_gid(fig_of(report), "edge-label:") == {}
+    fig = fig_of(report, edge_labels=True)
+    assert len(_by_gid(fig, "edge-label:")) == dag.num_edges and _text_overlaps(fig) == []
