@@ -284,7 +284,8 @@ def run(cfg: Config, picture: Optional[str] = None) -> Dict:
 def draw_slice(topo: Topology, verdicts: Sequence[Verdict], path: str) -> None:
     from mpnet.viz.draw_connectome import draw_connectome
     called = sum(v.sign != "?" for v in verdicts if not v.given)
-    draw_connectome(topo, {v.key: (v.majority, v.confidence) for v in verdicts}, path,
+    # the verdict (a majority below the threshold is "?"), as the tables above count it
+    draw_connectome(topo, {v.key: (v.sign, v.confidence) for v in verdicts}, path,
                     title=f"Inferred signs on a C. elegans slice ({called} of {len(verdicts)} chemical signs called)")
 
 
@@ -297,7 +298,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     parser.add_argument("--sequences", type=int, default=Config.sequences)
     parser.add_argument("--steps", type=int, default=Config.steps)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--picture", help="write the slice drawn by neuron type, edges coloured by inferred sign")
+    parser.add_argument("--picture", help="write the slice as an adjacency matrix by neuron type and class, each "
+                        "chemical synapse coloured by its verdict")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     cfg = Config(seed=args.seed, stimulate=args.stimulate, known_signs=args.known_signs, ensemble=args.ensemble,
