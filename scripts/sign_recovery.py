@@ -197,32 +197,12 @@ def print_table(rows: List[dict], cfg: Config) -> None:
 
 
 def plot_reliability(rows: List[dict], path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    bins = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0001]
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    ax.plot([0.5, 1], [0.5, 1], ls="--", c="grey", lw=1, label="calibrated")
-    for method, marker in (("refit", "o"), ("ensemble", "s")):
-        mine = [r for r in rows if r["method"] == method and r["confidence"] > 0]
-        xs, ys, ns = [], [], []
-        for lo, hi in zip(bins, bins[1:]):
-            b = [r for r in mine if lo <= r["confidence"] < hi]
-            if b:
-                xs.append(sum(r["confidence"] for r in b) / len(b))
-                ys.append(sum((r["verdict"] if r["called"] else r["best_sign"]) == r["truth"] for r in b) / len(b))
-                ns.append(len(b))
-        if xs:
-            ax.plot(xs, ys, marker=marker, label=method)
-            for x, y, n in zip(xs, ys, ns):
-                ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
-    ax.set_xlabel("confidence (bin mean)")
-    ax.set_ylabel("fraction right")
-    ax.set_title("sign inference: confidence vs. fraction right")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    """Confidence against fraction right per method (mpnet.viz.reliability); an edge is right when its called
+    sign, or uncalled its best fit's sign, is the teacher's; edges of confidence 0 are left out."""
+    from mpnet.viz.reliability import plot_reliability as plot
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    plot({m: [(r["confidence"], (r["verdict"] if r["called"] else r["best_sign"]) == r["truth"]) for r in rows
+              if r["method"] == m and r["confidence"] > 0] for m in methods}, path)
 
 
 def calibrate(rows: List[dict], argv: List[str]) -> None:
