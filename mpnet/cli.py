@@ -7,10 +7,12 @@ import argparse
 import importlib.util
 import math
 import sys
-from typing import TYPE_CHECKING, Callable, List, NoReturn, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NoReturn, Optional
 
 if TYPE_CHECKING:
     from torch import Tensor
+
+    from .graph.topology import Topology
 
 __all__ = ["main"]
 
@@ -84,6 +86,28 @@ def _read_columns(path: str, columns: List[str]) -> "Tensor":
     (:func:`mpnet.io.csvdata.read_columns`: every bad cell is named by line and column)."""
     from .io.csvdata import read_columns
     return read_columns(path, columns)
+
+
+def _recordings(args: argparse.Namespace, topo: "Topology", taken: List[str]) -> Dict[Any, "Tensor"]:
+    """``{hidden neuron: column}``: the data file's columns named after hidden neurons (or those --observed names;
+    an empty cell or NaN: not recorded), read in float64."""
+    import torch
+
+    from .errors import ArgumentError
+    from .io.csvdata import header, read_columns
+    hidden = {str(n): n for n, node in topo.nodes.items() if node.role == "hidden"}
+    if args.observed is not None:
+        names = [c.strip() for c in args.observed.split(",") if c.strip()]
+        unknown = [c for c in names if c not in hidden]
+        if unknown:
+            raise ArgumentError(f"--observed names {unknown}, not hidden neurons of the topology (its hidden neurons: "
+                                f"{list(hidden)[:20]}{' ...' if len(hidden) > 20 else ''}).")
+    else:
+        names = [c for c in header(args.data) if c in hidden and c not in taken]
+    if not names:
+        return {}
+    values = read_columns(args.data, names, dtype=torch.float64, missing=names)
+    return {hidden[c]: values[:, j] for j, c in enumerate(names)}
 
 
 def _int_at_least(low: int) -> Callable[[str], int]:
@@ -173,8 +197,14 @@ def signs(args: argparse.Namespace) -> int:
         return 2
     try:
         X, Y = _read_columns(args.data, inputs), _read_columns(args.data, outputs)
+        observed = _recordings(args, topo, inputs + outputs)
     except ValueError as err:
         print(f"mpnet signs: error: {err}", file=sys.stderr)
+        return 2
+    if observed and args.method == "ensemble":
+        print(f"mpnet signs: error: columns {list(map(str, observed))} of {args.data} are recordings of hidden "
+              f"neurons, which --method ensemble cannot use; use --method refit, or --observed '' to leave them out.",
+              file=sys.stderr)
         return 2
     if args.method == "ensemble":
         options = dict(method="ensemble", ensemble=args.ensemble, epochs=args.epochs, lr=args.lr,
@@ -182,7 +212,8 @@ def signs(args: argparse.Namespace) -> int:
     else:
         from .signs import Effort
         log = None if args.no_progress else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
-        options = dict(effort=Effort.quick() if args.quick else Effort(), noise_std=args.noise_std, log=log)
+        options = dict(effort=Effort.quick() if args.quick else Effort(), noise_std=args.noise_std, log=log,
+                       observed=observed or None)
     report = infer_signs(topo, X, Y, threshold=args.threshold, seed=args.seed, **options)
     print(report)
     if args.output:
@@ -261,6 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=_number(0, 1), default=0.95, help="confidence a sign needs")
     p.add_argument("--quick", action="store_true", help="refit: a smaller search (faster, fewer signs called)")
     p.add_argument("--noise-std", type=_positive_float, help="refit: the noise std of the targets, if known")
+    p.add_argument("--observed", metavar="COLUMNS",
+                   help="refit: comma-separated columns holding recordings of hidden neurons, each named after its "
+                        "neuron (default: every column named after a hidden neuron; '' for none). A recording is the "
+                        "neuron's activation per sample, an empty cell or NaN where it was not recorded; every fit "
+                        "fits it too, weighed by its noise (estimated from its samples), which can decide signs the "
+                        "inputs and outputs alone leave open")
     p.add_argument("--ensemble", type=_int_at_least(1), default=32, help="ensemble: networks trained together")
     p.add_argument("--epochs", type=_int_at_least(1), default=500, help="ensemble: passes over the data")
     p.add_argument("--lr", type=_positive_float, default=0.02, help="ensemble: Adam's learning rate")

@@ -6,15 +6,19 @@ its own loss (and Adam, being per-parameter, updates each exactly as if it were 
 """
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .checks import as_tensor, check_bool, check_finite, check_float, check_int, check_rows, check_targets
+from .checks import (as_tensor, check_bool, check_epochs, check_finite, check_float, check_int, check_loss_value,
+                     check_optimizer, check_rows, check_seed, check_targets)
+from .checks.recordings import check_recording_noise, check_recordings
 from .errors import ArgumentError, DataError, DivergenceError
+from .graph.elements import NodeId
 from .model import Network
+from .model.recorded import Recordings
 
 __all__ = ["fit", "LOSSES"]
 
@@ -50,10 +54,10 @@ _OPTIMIZERS: Dict[str, Callable[..., torch.optim.Optimizer]] = {"adam": torch.op
 
 
 def _optimizer(optimizer: OptimizerSpec, params: List[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    if isinstance(optimizer, torch.optim.Optimizer):
-        return optimizer
+    if isinstance(optimizer, torch.optim.Optimizer):   # checked to hold some of these parameters
+        return check_optimizer(optimizer, params, made=False)
     if callable(optimizer):
-        return optimizer(params)
+        return check_optimizer(optimizer(params), params, made=True)
     if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
         raise ArgumentError(f'Invalid optimizer "{optimizer}". Must be one of {list(_OPTIMIZERS)}, an optimizer '
                             f"instance or a callable taking the parameters.")
@@ -62,8 +66,9 @@ def _optimizer(optimizer: OptimizerSpec, params: List[torch.nn.Parameter], lr: f
 
 def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse", epochs: int = 100,
         batch_size: Optional[int] = None, optimizer: OptimizerSpec = "adam", lr: float = 0.01, seed: int = 0,
-        progress: Optional[bool] = None) -> Tensor:
-    """Train ``net`` on ``(X, Y)`` and return the loss history.
+        progress: Optional[bool] = None, observed: Optional[Mapping[NodeId, Any]] = None,
+        observed_noise: Optional[Mapping[NodeId, float]] = None, noise_std: Optional[float] = None) -> Tensor:
+    """Train ``net`` on ``(X, Y)`` (and recordings of hidden neurons, ``observed``) and return the loss history.
 
     Args:
         net: a :class:`~mpnet.Network` (one topology or a batch).
@@ -82,6 +87,15 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
         lr: learning rate of a named optimizer.
         seed: seeds the shuffling of mini-batches.
         progress: show a tqdm bar (``None``: only when stderr is a terminal).
+        observed: recordings of hidden neurons, ``{neuron id: [n] values}`` aligned with the rows of ``X``
+            (NaN where a sample was not recorded; ``[T, n]`` for one recording per topology of a batch): the
+            recorded neuron's activation is fitted to them (its post-activation value), next to the outputs.
+            Feed-forward networks and ``loss="mse"`` only: the loss becomes the mean over every target value
+            and every recorded value of its squared error, a recorded value's weighed by
+            ``noise_std ** 2 / observed_noise[v] ** 2`` (1 when either is not given: the same noise as the
+            outputs).
+        observed_noise: ``{recorded neuron: noise std}`` of the recordings (needs ``noise_std``).
+        noise_std: the noise std of ``Y``, against which the recordings are weighed (needs ``observed``).
 
     Returns:
         ``[epochs]`` mean loss per epoch for a single topology, ``[epochs, T]`` for a batch; each entry
@@ -124,12 +138,12 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
         loss_fn = loss
     else:
         raise ArgumentError(f"Expected loss to be one of {list(LOSSES)} or a callable (got {loss!r}).")
-    epochs = check_int(epochs, "epochs", min=1)
+    epochs = check_epochs(epochs, net.num_graphs)   # the loss history [epochs, T] is allocated up front
     batch_size = check_int(batch_size, "batch_size", min=1, allow_none=True)
     named_optimizer = not isinstance(optimizer, torch.optim.Optimizer) and not callable(optimizer)
     if named_optimizer:
         lr = check_float(lr, "lr", min=0, min_open=True)
-    seed = check_int(seed, "seed")
+    seed = check_seed(seed)
     progress = check_bool(progress, "progress", allow_none=True)
     param = net.bias
     X = as_tensor(X, "X")
@@ -144,12 +158,16 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
         Y = Y.to(param.dtype)
     T, n_out = net.num_graphs, net.plan.n_out
     if getattr(net, "recurrent", False):
+        if observed is not None or observed_noise is not None or noise_std is not None:
+            raise ArgumentError("observed= (recordings of hidden neurons) is for feed-forward networks; this one "
+                                "is recurrent.")
         return _fit_sequences(net, X, Y, loss_fn, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                               seed=seed, progress=progress, named_optimizer=named_optimizer)
     n, Y = check_rows(X, Y, n_in=net.plan.n_in, n_out=n_out, num_graphs=T, class_ids=ids)
     check_finite(X, "X")
     check_finite(Y, "Y")
     check_targets(Y, _LOSS_NAMES.get(loss_fn, "custom"), n_out)
+    rec = _recordings(net, observed, observed_noise, noise_std, loss, loss_fn, n)
     opt = _optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr)
     device = param.device
     # the shuffles are drawn where the data lives: no host-to-device copy per epoch (on the CPU: as before)
@@ -184,11 +202,12 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
                     xb = X[..., idx, :]
                     yb = Y[..., idx, :] if loss_fn is not _cross_entropy else Y[..., idx]
                     count = min(size, n - start)
-                pred = net(xb)
-                if not net.batched:
-                    pred = pred.unsqueeze(0)
-                per = loss_fn(pred, yb)
-                per = per.expand(T) if per.dim() == 0 and T == 1 else per
+                if rec is not None:
+                    per = rec.loss(xb, yb, None if order is None else idx)
+                else:
+                    pred = net(xb)
+                    per = loss_fn(pred if net.batched else pred.unsqueeze(0), yb)
+                per = check_loss_value(per, T, loss_fn)   # [T]: a loss callable's value checked
                 opt.zero_grad(set_to_none=True)
                 per.sum().backward()   # type: ignore[no-untyped-call]  # torch leaves Tensor.backward untyped
                 opt.step()
@@ -210,6 +229,33 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
     if not bool(ok):   # the one read of the device: did any epoch diverge?
         _diverged(net, params, (prev, cur), history, int(first_bad), lr if named_optimizer else None)
     return history if net.batched else history[:, 0]
+
+
+def _recordings(net: Network, observed: Any, observed_noise: Any, noise_std: Any, loss: Any, loss_fn: LossFn,
+                n: int) -> Optional[Recordings]:
+    """:func:`fit`'s recordings, checked (None without any), or an error naming what does not fit."""
+    if observed is None and observed_noise is None and noise_std is None:
+        return None
+    noise_std = check_float(noise_std, "noise_std", min=0, min_open=True, allow_none=True)
+    topologies = net.topologies
+    hidden = [v for v, node in topologies[0].nodes.items() if node.role == "hidden"
+              and all(v in t.nodes and t.nodes[v].role == "hidden" for t in topologies[1:])]
+    neurons, values = check_recordings(observed, hidden=hidden, inputs=topologies[0].inputs,
+                                       outputs=topologies[0].outputs, n=n, num_graphs=net.num_graphs)
+    if values is None:
+        if observed_noise is not None or noise_std is not None:
+            raise ArgumentError("observed_noise and noise_std weigh recordings of hidden neurons against the "
+                                "outputs; without observed= they would change nothing: drop them.")
+        return None
+    noise = check_recording_noise(observed_noise, neurons)
+    if loss_fn is not _mse:
+        raise ArgumentError(f"observed= adds the recordings' squared errors to the outputs'; it needs loss='mse' "
+                            f"(got {loss!r}).")
+    if noise and noise_std is None:
+        raise ArgumentError("observed_noise gives the recordings' noise std; to weigh them against the outputs, "
+                            "give noise_std (the noise std of Y) too.")
+    return Recordings(net, neurons, values, [(noise_std / noise[v]) ** 2 if v in noise and noise_std else 1.0
+                                             for v in neurons])
 
 
 def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: LossFn, *, epochs: int,
@@ -273,7 +319,7 @@ def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: LossFn, *, epoch
                 else:
                     pred = pred[:, -1]
                 per = loss_fn(pred, yb)
-                per = per.expand(T) if per.dim() == 0 and T == 1 else per
+                per = check_loss_value(per, T, loss_fn)   # [T]: a loss callable's value checked
                 opt.zero_grad(set_to_none=True)
                 per.sum().backward()   # type: ignore[no-untyped-call]  # torch leaves Tensor.backward untyped
                 opt.step()

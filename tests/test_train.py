@@ -198,7 +198,10 @@ def _fit(**kw):
     ("lr", 0, r"Expected lr to be a finite number > 0 \(got 0\)"),
     ("lr", float("nan"), r"Expected lr to be a finite number > 0 \(got nan\)"),
     ("lr", "0.1", r"Expected lr to be a finite number > 0 \(got '0\.1' \(a str\)\)"),
-    ("seed", None, r"Expected seed to be an int \(got None\)"),
+    ("seed", None, r"Expected seed to be an int in \[-9223372036854775808, 9223372036854775807\] \(got None\)"),
+    ("seed", 2 ** 64, r"Expected seed to be an int in \[.*\] \(got 18446744073709551616\)"),
+    ("epochs", 10 ** 12, r"epochs=1000000000000 for 1 topology asks for 1e\+12 loss values; training keeps at most "
+                         r"1e\+08 \(epochs x topologies, a 400 MB history allocated up front\)"),
     ("progress", "yes", r"Expected progress to be True or False or None"),
     ("loss", 5, r"Expected loss to be one of \['mse', 'bce', 'cross_entropy'\] or a callable \(got 5\)"),
 ])
@@ -301,3 +304,33 @@ def test_batched_divergence_names_the_topology():
     Xs = torch.stack([X, X * 1e30, X])
     with pytest.raises(DivergenceError, match=r"the loss for topology 1 is inf"):
         mpnet.fit(nets, Xs, Y, epochs=2, progress=False)
+
+
+def test_an_optimizer_over_another_models_parameters_is_refused():
+    net, other = mpnet.Network(question_network(), seed=0), mpnet.Network(question_network(), seed=1)
+    X, Y = torch.rand(8, 2), torch.rand(8, 1)
+    with pytest.raises(ArgumentError, match=r"The optimizer holds none of this network's parameters \(raw_weight, "
+                                            r"bias\): it would step another model's"):
+        mpnet.fit(net, X, Y, epochs=1, optimizer=torch.optim.SGD(other.parameters(), lr=0.1), progress=False)
+    with pytest.raises(ArgumentError, match=r"The optimizer the callable built holds none"):
+        mpnet.fit(net, X, Y, epochs=1, optimizer=lambda params: torch.optim.SGD(other.parameters(), lr=0.1),
+                  progress=False)
+    with pytest.raises(ArgumentError, match=r"optimizer callable to return a torch.optim.Optimizer .* \(it returned "
+                                            r"None\)"):
+        mpnet.fit(net, X, Y, epochs=1, optimizer=lambda params: None, progress=False)
+    only_bias = torch.optim.SGD([net.bias], lr=0.1)               # some of its parameters: fine
+    mpnet.fit(net, X, Y, epochs=1, optimizer=only_bias, progress=False)
+
+
+@pytest.mark.parametrize("loss, got", [
+    (lambda p, y: (p - y) ** 2, r"shape \[1, 8, 1\]"),
+    (lambda p, y: 1.0, r"1.0"),
+    (lambda p, y: torch.tensor(1.0), r"a tensor without gradient \(computed outside torch, or detached\)"),
+])
+def test_a_loss_callable_returning_the_wrong_thing_is_named(loss, got):
+    net = mpnet.Network(question_network(), seed=0)
+    with pytest.raises(ArgumentError, match=rf"The loss '<lambda>' returned {got}; a loss takes pred \[T, batch, "
+                                            rf"n_outputs\] and returns one value per topology, a tensor \[1\]"):
+        mpnet.fit(net, torch.rand(8, 2), torch.rand(8, 1), epochs=1, loss=loss, progress=False)
+    with torch.no_grad(), pytest.raises(ArgumentError, match=r"runs under torch.no_grad\(\) here"):
+        mpnet.fit(net, torch.rand(8, 2), torch.rand(8, 1), epochs=1, progress=False)

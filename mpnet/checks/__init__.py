@@ -14,11 +14,12 @@ and returns the value normalised (an ``int``, a ``float``, a tensor), so a calle
 The checks of plain arguments are in :mod:`mpnet.checks.arguments` (pure Python), those of tensors, data and
 dtypes in :mod:`mpnet.checks.tensors` (torch imported inside each check); every name is importable from here.
 """
-from .arguments import (SEED_RANGE, check_bool, check_choice, check_float, check_fraction, check_int, check_memory,
-                        check_seed, describe, physical_memory)
-from .tensors import (SUPPORTED_DTYPES, as_tensor, check_device, check_dtype, check_finite, check_rows,
-                      check_targets)
+from .arguments import (MAX_HISTORY, SEED_RANGE, check_bool, check_choice, check_epochs, check_float, check_fraction,
+                        check_int, check_memory, check_seed, describe, physical_memory)
+from .tensors import (SUPPORTED_DTYPES, as_tensor, check_device, check_dtype, check_finite, check_loss_value,
+                      check_optimizer, check_rows, check_targets)
 
 __all__ = ["check_int", "check_float", "check_fraction", "check_bool", "check_choice", "check_seed", "check_memory",
-           "physical_memory", "check_dtype", "check_device", "as_tensor", "check_finite", "check_rows",
-           "check_targets", "describe", "SUPPORTED_DTYPES", "SEED_RANGE"]
+           "check_epochs", "physical_memory", "check_dtype", "check_device", "as_tensor", "check_finite", "check_rows",
+           "check_targets", "check_optimizer", "check_loss_value", "describe", "SUPPORTED_DTYPES", "SEED_RANGE",
+           "MAX_HISTORY"]

@@ -9,11 +9,14 @@ from typing import Any, Iterable, Literal, Optional, overload
 from ..errors import ArgumentError
 
 __all__ = ["check_int", "check_float", "check_fraction", "check_bool", "check_choice", "check_seed", "check_memory",
-           "physical_memory", "describe", "SEED_RANGE"]
+           "check_epochs", "physical_memory", "describe", "SEED_RANGE", "MAX_HISTORY"]
 
 #: The seeds every mpnet call takes: what ``torch.Generator.manual_seed`` takes, an int in ``[-2**63, 2**63 - 1]``
 #: (a seed ``s`` may be offset, ``s + index``, so the top of torch's unsigned range is left out).
 SEED_RANGE = (-(2 ** 63), 2 ** 63 - 1)
+#: The most values a loss history holds (``epochs`` times the topologies trained): 400 MB of float32, allocated
+#: before the first epoch so that no training step waits on the device.
+MAX_HISTORY = 10 ** 8
 
 
 def describe(value: Any) -> str:
@@ -236,3 +239,19 @@ def check_memory(nbytes: float, what: str, fix: str) -> None:
     if total is not None and nbytes > total:
         raise ArgumentError(f"{what} needs about {_gb(nbytes)} of memory, more than this machine's {_gb(total)}; "
                             f"{fix}")
+
+
+def check_epochs(value: Any, num_graphs: int = 1) -> int:
+    """``epochs`` as an int >= 1 whose loss history (one value per epoch and topology) fits :data:`MAX_HISTORY`.
+
+    Raises:
+        ArgumentError: not an int >= 1, or ``epochs * num_graphs`` past the bound (``epochs=10**12`` would
+            allocate a 4 TB history before the first step).
+    """
+    epochs = check_int(value, "epochs", min=1)
+    if epochs * num_graphs > MAX_HISTORY:
+        raise ArgumentError(f"epochs={epochs} for {num_graphs} topolog{'y' if num_graphs == 1 else 'ies'} asks for "
+                            f"{epochs * num_graphs:.3g} loss values; training keeps at most {MAX_HISTORY:.0e} (epochs "
+                            f"x topologies, a 400 MB history allocated up front). Train in several calls: fit goes "
+                            f"on from the weights the last call left.")
+    return epochs

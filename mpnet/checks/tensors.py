@@ -13,7 +13,7 @@ if TYPE_CHECKING:   # torch is imported inside the checks only (see the module d
     from torch import Tensor
 
 __all__ = ["check_dtype", "check_device", "as_tensor", "check_finite", "check_rows", "check_targets",
-           "SUPPORTED_DTYPES"]
+           "check_optimizer", "check_loss_value", "SUPPORTED_DTYPES"]
 
 #: Names of the floating dtypes every mpnet kernel supports (``torch.<name>``); half precision is not among
 #: them: the CPU's sparse products have no float16 / bfloat16 kernel.
@@ -258,3 +258,49 @@ def check_targets(Y: "Tensor", loss: str, n_out: int) -> "Tensor":
             raise DataError(f"The cross_entropy loss takes class ids in [0, {n_out - 1}] (one per network output), "
                             f"but Y holds {Y[tuple(i)].item():g} at row {i[-1]}.")
     return Y
+
+
+def check_optimizer(optimizer: Any, params: "Sequence[torch.nn.Parameter]", made: bool) -> "torch.optim.Optimizer":
+    """An optimizer given to (``made=False``) or built by a callable of (``made=True``) a training call, checked to
+    be one and to hold at least one of the parameters it should move.
+
+    Raises:
+        ArgumentError: not a ``torch.optim.Optimizer``, or one over another model's parameters (it would step
+            those and leave the network as it is).
+    """
+    import torch
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise ArgumentError(f"Expected the optimizer callable to return a torch.optim.Optimizer over the parameters "
+                            f"it is given (it returned {describe(optimizer)}).")
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    if params and not any(id(p) in held for p in params):
+        raise ArgumentError(f"The optimizer {'the callable built ' if made else ''}holds none of this network's "
+                            f"parameters (raw_weight, bias): it would step another model's and leave this one as it "
+                            f"is. Build it over net.parameters(), or pass optimizer=lambda params: "
+                            f"torch.optim.SGD(params, lr=0.1).")
+    return optimizer
+
+
+def check_loss_value(value: Any, T: int, loss: Any) -> "Tensor":
+    """What a loss returned, as ``[T]`` with gradient (a scalar for one topology expanded), or an error saying what
+    it returned (a check of kind and shape: nothing is read from the device).
+
+    Raises:
+        ArgumentError: not a tensor, another shape, or no gradient (computed outside torch, detached, or under
+            ``torch.no_grad()``).
+    """
+    import torch
+    if isinstance(value, torch.Tensor) and value.requires_grad:
+        if value.shape == (T,):
+            return value
+        if value.dim() == 0 and T == 1:
+            return value.expand(T)
+    if not torch.is_grad_enabled():
+        raise ArgumentError("Training runs under torch.no_grad() here, so no gradient reaches the weights; call it "
+                            "outside the no_grad block.")
+    got = ("a tensor without gradient (computed outside torch, or detached)"
+           if isinstance(value, torch.Tensor) and value.shape in ((T,), ()) else
+           f"shape {list(value.shape)}" if isinstance(value, torch.Tensor) else describe(value))
+    raise ArgumentError(f"The loss {getattr(loss, '__name__', loss)!r:.60} returned {got}; a loss takes pred [T, "
+                        f"batch, n_outputs] and returns one value per topology, a tensor [{T}] with gradient"
+                        f"{' (or a scalar)' if T == 1 else ''}.")

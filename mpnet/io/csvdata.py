@@ -5,7 +5,9 @@ the named columns as a tensor. What it refuses, each with the file, the line and
 an empty file, a header naming a requested column twice, a requested column the header lacks, a row with more or fewer
 cells than the header, a blank line between rows, an empty cell, a cell that is not a number, a NaN or an
 infinity (or a number beyond the dtype's range), text that is not UTF-8 (UTF-16 is named as such), and a
-header without data rows. Columns that are not requested may hold anything (names, dates, notes).
+header without data rows. Columns that are not requested may hold anything (names, dates, notes). Columns named in
+``missing`` (recordings, where a sample may not have been recorded) take an empty cell or NaN as a missing value
+(read as NaN); an infinity is refused there too. :func:`header` gives the column names.
 """
 import csv
 import io
@@ -18,7 +20,7 @@ from torch import Tensor
 
 from ..errors import DataError
 
-__all__ = ["read_columns"]
+__all__ = ["read_columns", "header"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -60,23 +62,7 @@ def _header(path: str, rows: List[Tuple[int, List[str]]], columns: Sequence[str]
     return [names.index(c) for c in columns]
 
 
-def read_columns(path: PathLike, columns: Sequence[str], *, dtype: torch.dtype = torch.float32) -> Tensor:
-    """The named columns of a CSV file with a header row.
-
-    Args:
-        path: the file (UTF-8, comma-separated, a header row first).
-        columns: the column names to read, in the order of the result's columns.
-        dtype: of the result; a number beyond its range is refused like an infinity.
-
-    Returns:
-        ``[rows, len(columns)]``.
-
-    Raises:
-        DataError: see the module docstring; the message names the file, the line and the column.
-        FileNotFoundError: no such file.
-    """
-    path = os.fspath(path)
-    columns = [str(c) for c in columns]
+def _rows(path: str) -> List[Tuple[int, List[str]]]:
     text = _text(path)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)   # an open quote is an error, not a cell
     rows: List[Tuple[int, List[str]]] = []
@@ -87,6 +73,38 @@ def read_columns(path: PathLike, columns: Sequence[str], *, dtype: torch.dtype =
         raise DataError(f"{path}: line {reader.line_num} is not valid CSV ({err}).") from None
     while rows and not rows[-1][1]:   # blank lines at the end of the file
         rows.pop()
+    return rows
+
+
+def header(path: PathLike) -> List[str]:
+    """The column names of a CSV file's header row (stripped), or a DataError for an empty or unreadable file."""
+    path = os.fspath(path)
+    rows = _rows(path)
+    _header(path, rows, [])
+    return [h.strip() for h in rows[0][1]]
+
+
+def read_columns(path: PathLike, columns: Sequence[str], *, dtype: torch.dtype = torch.float32,
+                 missing: Sequence[str] = ()) -> Tensor:
+    """The named columns of a CSV file with a header row.
+
+    Args:
+        path: the file (UTF-8, comma-separated, a header row first).
+        columns: the column names to read, in the order of the result's columns.
+        dtype: of the result; a number beyond its range is refused like an infinity.
+        missing: columns where an empty cell or NaN is a missing value, read as NaN (elsewhere refused).
+
+    Returns:
+        ``[rows, len(columns)]``.
+
+    Raises:
+        DataError: see the module docstring; the message names the file, the line and the column.
+        FileNotFoundError: no such file.
+    """
+    path = os.fspath(path)
+    columns = [str(c) for c in columns]
+    optional = {str(c) for c in missing}
+    rows = _rows(path)
     index = _header(path, rows, columns)
     width = len(rows[0][1])
     if len(rows) == 1:
@@ -103,6 +121,9 @@ def read_columns(path: PathLike, columns: Sequence[str], *, dtype: torch.dtype =
         row = []
         for j, c in zip(index, columns):
             cell = cells[j].strip()
+            if c in optional and (not cell or cell.lower() == "nan"):
+                row.append(math.nan)
+                continue
             if not cell:
                 raise DataError(f"{path}: line {line}, column {c!r} is empty; give a number (mpnet does not guess "
                                 f"missing values), or drop the row.")
@@ -119,7 +140,7 @@ def read_columns(path: PathLike, columns: Sequence[str], *, dtype: torch.dtype =
         lines.append(line)
     out = torch.tensor(values, dtype=torch.float64).view(-1, len(columns))
     cast = out.to(dtype)
-    bad = ~torch.isfinite(cast)
+    bad = torch.isinf(cast)   # beyond the dtype's range (NaN: a missing value, where allowed)
     if bool(bad.any()):
         i, j = (int(k) for k in torch.nonzero(bad)[0])
         raise DataError(f"{path}: line {lines[i]}, column {columns[j]!r} holds {out[i, j].item():g}, beyond the "

@@ -22,12 +22,14 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..checks import as_tensor, check_bool, check_device, check_epochs, check_int, check_seed, describe
+from ..errors import ArgumentError
 from ..model import Network
 from .packed import Packed, pack, unpack
 from ..graph.topology import EdgeKey, NodeId, Topology
@@ -184,6 +186,7 @@ class Trained:
         Raises:
             IndexError: ``index`` out of range.
         """
+        index = check_int(index, "index")
         if not -len(self) <= index < len(self):
             raise IndexError(f"Topology index {index} out of range: the population has {len(self)} topologies "
                              f"(valid: 0 .. {len(self) - 1}).")
@@ -239,16 +242,19 @@ def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, lo
         >>> trained.topology(3).num_edges == topos[3].num_edges     # topology 3 with its trained weights
         True
     """
-    topologies = list(topologies)
-    if not topologies:
-        raise ValueError("Expected at least one topology to train (got an empty population).")
-    if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"Expected chunk_size to be an int >= 1 (got {chunk_size!r}).")
+    topologies = _population(topologies)
+    chunk_size = check_int(chunk_size, "chunk_size", min=1)
+    workers = check_int(workers, "workers", min=1, allow_none=True)
+    if ray is not None and workers is None:
+        raise ArgumentError("ray= configures the Ray workers, but workers=None trains in this process; give "
+                            "workers=N, or drop ray=.")
+    check_epochs(epochs, len(topologies))          # the history [epochs, T] of the whole population
+    seed, outputs, device = check_seed(seed), check_bool(outputs, "outputs"), check_device(device)
     t0 = time.perf_counter()
     fit_kwargs = dict(loss=loss, epochs=epochs, lr=lr, optimizer=optimizer, batch_size=batch_size, seed=seed,
                       progress=False)
     bounds = [(a, min(a + chunk_size, len(topologies))) for a in range(0, len(topologies), chunk_size)]
-    X, Y = torch.as_tensor(X).detach().cpu(), torch.as_tensor(Y).detach().cpu()
+    X, Y = as_tensor(X, "X").detach().cpu(), as_tensor(Y, "Y").detach().cpu()
     if workers is None:
         parts = [train_chunk(topologies[a:b], X, Y, fit_kwargs, seed=seed, start=a, dtype=dtype, device=device,
                              outputs=outputs) for a, b in bounds]
@@ -259,6 +265,25 @@ def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, lo
                    torch.cat([p.outputs for p in parts if p.outputs is not None]) if outputs else None,
                    {"train": sum(p.seconds for p in parts), "wall": time.perf_counter() - t0},
                    [p.worker for p in parts])
+
+
+def _population(topologies: Any) -> List[Topology]:
+    """``topologies`` as a non-empty list of feed-forward topologies, or an error naming what is wrong."""
+    if isinstance(topologies, (Topology, str, bytes)) or not isinstance(topologies, Iterable):
+        hint = " (one topology? pass [topology])" if isinstance(topologies, Topology) else ""
+        raise ArgumentError(f"Expected topologies to be a list of Topology objects (got {describe(topologies)})"
+                            f"{hint}.")
+    topos = list(topologies)
+    if not topos:
+        raise ValueError("Expected at least one topology to train (got an empty population).")
+    for i, t in enumerate(topos):
+        if not isinstance(t, Topology):
+            raise ArgumentError(f"Expected topologies to be Topology objects, but item {i} is {describe(t)}.")
+        if t.recurrent:
+            raise ArgumentError(f"train_population trains feed-forward topologies; topology {i} is {t.network_type} "
+                                f"(train its sequences with mpnet.fit(mpnet.Network(topologies), X, Y), X [n, steps, "
+                                f"n_inputs]).")
+    return topos
 
 
 def _on_ray(topologies: List[Topology], bounds: List[Tuple[int, int]], X: Tensor, Y: Tensor,

@@ -12,7 +12,7 @@ Two methods, one report (:class:`SignReport`):
 Both honour fixed signs, Dale neurons and frozen edges, and report the signs no data can fix
 (:mod:`~mpnet.signs.symmetry`).
 """
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
 
 import torch
 from torch.types import Device
@@ -20,10 +20,11 @@ from torch.types import Device
 from ..checks import check_choice, check_dtype, check_float, check_fraction, check_int
 from ..errors import ArgumentError
 from ..model import Network
+from ..graph.elements import NodeId
 from ..graph.topology import Topology
 from .ensemble import infer_ensemble
 from .fitting import Effort, MultistartResult, multistart
-from .inputs import as_data, wiring_and_start
+from .inputs import as_data, as_recordings, wiring_and_start
 from .noise import NoiseEstimate, estimate_noise
 from .refit import infer_refit
 from .report import EdgeSign, SignReport
@@ -41,7 +42,8 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
                 threshold: float = 0.95, seed: int = 0, effort: Optional[Effort] = None,
                 noise_std: Optional[float] = None, resolution: float = 1e-4, verify: float = 0.2,
                 dtype: torch.dtype = torch.float64, device: Device = None,
-                log: Optional[Callable[[str], None]] = None, **ensemble_options: Any) -> SignReport:
+                log: Optional[Callable[[str], None]] = None, observed: Optional[Mapping[NodeId, Any]] = None,
+                observed_noise: Optional[Mapping[NodeId, float]] = None, **ensemble_options: Any) -> SignReport:
     """Infer the sign of every edge from data, with a calibrated confidence per edge.
 
     Args:
@@ -58,6 +60,14 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
         verify: (refit) edges whose loss ratio exceeds this are searched again before any call.
         dtype, device: (refit) of the fits.
         log: called with a progress line per phase (e.g. ``print``).
+        observed: (refit) recordings of hidden neurons, ``{neuron id: [n] values}`` aligned with the rows of
+            ``X``, NaN where a sample was not recorded; a value is the neuron's activation (after its ReLU, say).
+            Every fit, the sign test's included, fits them too: the loss is the mean over every target and every
+            recorded value of its squared error, a recording's weighed by the outputs' noise variance over its
+            own. Recording the right neurons decides signs that input-output data leave open (a chain of ReLUs
+            and its mirror image fit ``Y`` equally well, but not the recorded activations).
+        observed_noise: (refit) ``{recorded neuron: noise std}``; a neuron not named has its noise estimated
+            from its recorded samples, like the outputs' (:func:`~mpnet.signs.noise.estimate_noise`).
         **ensemble_options: (ensemble) ``ensemble``, ``epochs``, ``lr``, ``loss``, ``batch_size``, ``init``,
             ``fail_fraction``, ``min_effect``, ``hidden_bias``, ``progress``.
 
@@ -65,7 +75,9 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
         a :class:`SignReport`.
 
     Raises:
-        ValueError: an unknown method, an argument out of range, or data of the wrong shape or not finite.
+        ValueError: an unknown method, an argument out of range, or data of the wrong shape or not finite;
+            ``observed`` naming a neuron that is not hidden (the hidden ones are listed), values of the wrong
+            length, with an infinity, or NaN on every row.
 
     Example:
         >>> import torch, mpnet
@@ -79,6 +91,9 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
     threshold = check_fraction(threshold, "threshold")
     seed = check_int(seed, "seed")
     if method == "ensemble":
+        if observed is not None or observed_noise is not None:
+            raise ArgumentError("observed= (recordings of hidden neurons) is used by method='refit' only; the "
+                                "ensemble vote fits inputs to outputs.")
         wiring, _ = wiring_and_start(topology)
         return infer_ensemble(wiring, X, Y, threshold=threshold, seed=seed, **ensemble_options)
     if ensemble_options:
@@ -92,6 +107,7 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
     dtype = check_dtype(dtype)
     wiring, start = wiring_and_start(topology)
     X, Y = as_data(X, Y, wiring)
+    recorded = as_recordings(observed, observed_noise, wiring, X, Y, noise_std)
     return infer_refit(wiring, start, X, Y, effort=effort or Effort(), threshold=threshold, seed=seed,
                        noise_std=noise_std, resolution=resolution, verify=verify, dtype=dtype, device=device,
-                       log=log)
+                       log=log, observed=recorded)

@@ -13,10 +13,14 @@ every fit of a phase a row of one batched network:
 
 The result holds the best fits and the noise floor estimated from the data (:mod:`mpnet.signs.noise`), and
 says plainly when the best loss is far above that floor.
+
+Recorded hidden neurons (``observed``, :class:`~mpnet.signs.inputs.Recorded`) enter every fit's loss: the mean over
+every target and recorded value of its squared error, a recording's weighed by the outputs' noise variance over its
+own, so that the loss at the noise floor is still the outputs' noise variance.
 """
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -29,7 +33,7 @@ from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
 from .lbfgs import minimize
 from .moves import mirror_edges, random_starts, redraw_neurons
-from .inputs import as_data, wiring_and_start
+from .inputs import Recorded, as_data, as_recordings, wiring_and_start
 from .noise import NoiseEstimate, estimate_noise
 from .population import Population
 
@@ -74,13 +78,24 @@ class Workspace:
     network costs tens of milliseconds, so each size is built once)."""
 
     def __init__(self, topology: Topology, X: Tensor, Y: Tensor, *, dtype: torch.dtype = torch.float64,
-                 device: Device = None, seed: int = 0, log: Optional[Callable[[str], None]] = None) -> None:
+                 device: Device = None, seed: int = 0, log: Optional[Callable[[str], None]] = None,
+                 observed: Optional[Recorded] = None) -> None:
         self.topology, self.dtype, self.device = topology, dtype, device
+        self.log = log or (lambda msg: None)
         self.X = torch.as_tensor(X).to(dtype=dtype, device=device)
-        self.Y = torch.as_tensor(Y).to(dtype=dtype, device=device)
+        self.Y = torch.as_tensor(Y).to(dtype=dtype, device=device)     # the outputs' targets
+        # what every fit is fitted to: the targets, then the recordings (NaN: not recorded), each column weighed
+        # (weight) and the prediction divided by scale (the smoothed twin's recorded neurons are carried scaled)
+        self.recorded = observed
+        self.observed: List[NodeId] = observed.neurons if observed is not None else []
+        self.targets = self.Y if observed is None else torch.cat([self.Y, observed.values.to(self.Y)], 1)
+        self.weight = None if observed is None else torch.tensor([1.0] * self.Y.shape[1] + observed.weight).to(self.Y)
+        self.scale = None if self.weight is None else torch.ones_like(self.weight)
+        self.soft_cols = torch.zeros(0, dtype=torch.bool)   # the smoothed twin's: recorded neurons made softplus
+        if observed is not None:
+            self.log(f"recordings: {observed.describe()}")
         self.gen = torch.Generator().manual_seed(seed)
         self._pops: Dict[int, Population] = {}
-        self.log = log or (lambda msg: None)
         self.evaluations = 0     # member-fits run (rows times L-BFGS calls), for the report
         self._smooth: Optional[Tuple["Workspace", Tensor]] = None     # made by smoothed(), once
         self._smooth_made = False
@@ -88,7 +103,8 @@ class Workspace:
 
     def pop(self, size: int) -> Population:
         if size not in self._pops:
-            self._pops[size] = Population(self.topology, size, dtype=self.dtype, device=self.device)
+            self._pops[size] = Population(self.topology, size, dtype=self.dtype, device=self.device,
+                                          observed=self.observed)
         return self._pops[size]
 
     def bounds(self, size: int) -> Tuple[Tensor, Tensor]:
@@ -96,9 +112,9 @@ class Workspace:
 
     def subsample(self, n: int) -> Tuple[Tensor, Tensor]:
         if n >= self.X.shape[0]:
-            return self.X, self.Y
+            return self.X, self.targets
         idx = torch.randperm(self.X.shape[0], generator=self.gen)[:n].to(self.X.device)
-        return self.X[idx], self.Y[idx]
+        return self.X[idx], self.targets[idx]
 
     def fit(self, theta: Tensor, lower: Optional[Tensor] = None, upper: Optional[Tensor] = None, *,
             iters: int = 200, data: Optional[Tuple[Tensor, Tensor]] = None, tol: float = 1e-10
@@ -109,9 +125,10 @@ class Workspace:
         pop = self.pop(M)
         if lower is None:
             lower, upper = self.bounds(M)
-        X, Y = data if data is not None else (self.X, self.Y)
+        X, Y = data if data is not None else (self.X, self.targets)
+        w, s = self.weight, self.scale
         self.evaluations += M
-        theta, loss = minimize(lambda t: pop.loss_and_grad(t, X, Y), lambda t: pop.loss(t, X, Y), theta,
+        theta, loss = minimize(lambda t: pop.loss_and_grad(t, X, Y, w, s), lambda t: pop.loss(t, X, Y, w, s), theta,
                                lower=lower, upper=upper, iters=iters, tol=tol)
         if data is None:
             self.remember(theta, loss)
@@ -134,7 +151,7 @@ class Workspace:
         return theta[torch.argsort(loss)[:k]]
 
     def loss(self, theta: Tensor) -> Tensor:
-        return self.pop(theta.shape[0]).loss(theta, self.X, self.Y)
+        return self.pop(theta.shape[0]).loss(theta, self.X, self.targets, self.weight, self.scale)
 
     def smoothed(self) -> Optional[Tuple["Workspace", Tensor]]:
         """The twin workspace whose ReLU neurons are softplus, and the per-entry exponent ``k`` of the
@@ -150,8 +167,10 @@ class Workspace:
             if soft:
                 twin = Topology([replace(n, activation="softplus") if n.id in soft else n
                                  for n in topo.nodes.values()], list(topo.edges.values()), warn=False)
-                ws = Workspace(twin, self.X, self.Y, dtype=self.dtype, device=self.device)
+                ws = Workspace(twin, self.X, self.Y, dtype=self.dtype, device=self.device, observed=self.recorded)
                 ws.gen, ws.log = self.gen, self.log
+                ws.soft_cols = torch.tensor([False] * self.Y.shape[1] + [v in soft for v in self.observed],
+                                            device=self.X.device)
                 p = self.pop(1)
                 k = torch.zeros(p.P, dtype=self.dtype, device=self.X.device)
                 for i, (a, b) in enumerate(p.keys):
@@ -307,6 +326,8 @@ def search(ws: Workspace, effort: Effort, extra: Optional[Tensor] = None) -> Tup
     if twin is not None:   # continuation: softplus(beta z) / beta with growing beta, then the ReLU itself
         soft_ws, k = twin
         for beta in effort.smooth:
+            if soft_ws.scale is not None:   # a smoothed recorded neuron computes beta times its value
+                soft_ws.scale = torch.where(soft_ws.soft_cols, beta, 1.0).to(soft_ws.scale)
             scale = beta ** k
             lo, hi = (b * scale for b in ws.bounds(n))      # scales are positive: bounds keep their sides
             theta, _ = soft_ws.fit(starts * scale, lo, hi, iters=effort.explore_iters, data=data)
@@ -334,6 +355,7 @@ def search(ws: Workspace, effort: Effort, extra: Optional[Tensor] = None) -> Tup
 
 def multistart(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLike", *,
                effort: Optional[Effort] = None, seed: int = 0, noise_std: Optional[float] = None,
+               observed: Optional[Mapping[NodeId, Any]] = None, observed_noise: Optional[Mapping[NodeId, float]] = None,
                dtype: torch.dtype = torch.float64, device: Device = None,
                log: Optional[Callable[[str], None]] = None) -> MultistartResult:
     """Fit ``topology`` to ``(X, Y)`` (mean squared error) from many starts, hard enough to reach the noise
@@ -346,6 +368,10 @@ def multistart(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLike
         effort: the search's sizes (:class:`Effort`; ``Effort.quick()`` for a fast rough answer).
         seed: seeds every random draw; the same seed gives the same result.
         noise_std: the noise level of ``Y`` if known; otherwise estimated (:mod:`mpnet.signs.noise`).
+        observed: recordings of hidden neurons, ``{neuron: [n] values}`` aligned with the rows of ``X`` (NaN
+            where a sample was not recorded): the neuron's activation is fitted to them too (module docstring).
+        observed_noise: ``{recorded neuron: noise std}``; a neuron not named has its noise estimated from its
+            recorded samples like the outputs'.
         dtype, device: of the fits (float64 by default).
         log: called with a line per phase (e.g. ``print``).
 
@@ -356,7 +382,8 @@ def multistart(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLike
     t0 = time.time()
     topo, start = wiring_and_start(topology)
     X, Y = as_data(X, Y, topo)
-    ws = Workspace(topo, X, Y, dtype=dtype, device=device, seed=seed, log=log)
+    recorded = as_recordings(observed, observed_noise, topo, X, Y, noise_std)
+    ws = Workspace(topo, X, Y, dtype=dtype, device=device, seed=seed, log=log, observed=recorded)
     extra = None
     if start is not None:
         extra = ws.pop(1).theta_of(start)[None]

@@ -6,21 +6,26 @@ the ``V`` non-input neurons in the topology's node order. All rows are evaluated
 batched :class:`~mpnet.Network` (a functional call with the weights scattered into its compiled order), so a
 row is a member of an ensemble, not a Python object.
 
+With recorded hidden neurons (``observed``), the batched network is the wiring's recording twin
+(:func:`~mpnet.model.recorded.recording_twin`: those neurons are outputs too), and the loss is the weighed mean
+squared error over every target and every recorded value (:meth:`Population.loss`).
+
 Constraints are bounds per entry (``lower``/``upper``, ``[M, P]``): a fixed ``+`` edge is ``[0, inf)``, a
 frozen edge has ``lower == upper ==`` its value. The optimizers (:mod:`mpnet.signs.lbfgs`) project onto them.
 """
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 from torch.types import Device
 
 from ..model import Network
+from ..model.recorded import columns, recording_twin
 from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
 
-__all__ = ["Population", "mse"]
+__all__ = ["Population", "mse", "weighed_mse"]
 
 INF = float("inf")
 
@@ -30,6 +35,14 @@ def mse(pred: Tensor, Y: Tensor) -> Tensor:
     return (pred - Y).pow(2).mean((1, 2))
 
 
+def weighed_mse(pred: Tensor, Y: Tensor, weight: Tensor) -> Tensor:
+    """``pred [M, n, C]``, ``Y [n, C]`` (NaN: not observed), ``weight [C]`` -> per member ``[M]``, the mean over
+    the observed entries of ``Y`` of the weighed squared error."""
+    seen = ~torch.isnan(Y)
+    err = (pred - Y.nan_to_num(0.0)).pow(2) * (seen * weight)
+    return err.sum((1, 2)) / seen.sum()
+
+
 class Population:
     """``size`` copies of ``topology`` evaluated together.
 
@@ -37,12 +50,15 @@ class Population:
         topology: the wiring; its fixed signs and frozen edges become bounds.
         size: number of members ``M``.
         dtype, device: of the batched network (float64 by default: loss ratios near the noise floor need it).
+        observed: recorded hidden neurons: :meth:`predict` gives their activations after the outputs.
     """
 
     def __init__(self, topology: Topology, size: int, *, dtype: torch.dtype = torch.float64,
-                 device: Device = None) -> None:
+                 device: Device = None, observed: Sequence[NodeId] = ()) -> None:
         self.topology, self.size, self.dtype = topology, size, dtype
-        self.net = Network([topology] * size, dtype=dtype, device=device, seed=0)
+        self.observed: List[NodeId] = list(observed)
+        twin = recording_twin(topology, self.observed) if self.observed else topology
+        self.net = Network([twin] * size, dtype=dtype, device=device, seed=0)
         self.keys: List[EdgeKey] = list(topology.edges)
         self.node_ids: List[NodeId] = [n for n, node in topology.nodes.items() if node.role != "input"]
         self.E, self.V = len(self.keys), len(self.node_ids)
@@ -70,6 +86,8 @@ class Population:
         hi += [INF] * self.V
         self.lower = torch.tensor(lo, dtype=dtype, device=device)   # [P]: the topology's own constraints
         self.upper = torch.tensor(hi, dtype=dtype, device=device)
+        outs, recs = columns(topology, twin, self.observed)
+        self._cols = torch.tensor(outs + recs, dtype=torch.long, device=device)   # twin's outputs -> predict's
 
     @property
     def P(self) -> int:
@@ -91,23 +109,39 @@ class Population:
         b = theta.new_zeros(self.net.bias.shape[0]).index_put((self._bidx,), theta[:, self.E:].reshape(-1))
         return w, b
 
-    def forward(self, theta: Tensor, X: Tensor) -> Tensor:
-        """``theta [M, P]``, ``X [n, n_in]`` -> outputs ``[M, n, n_out]``."""
+    def predict(self, theta: Tensor, X: Tensor) -> Tensor:
+        """``theta [M, P]``, ``X [n, n_in]`` -> ``[M, n, n_out + k]``: the outputs, then the activations of the
+        ``k`` recorded neurons."""
         w, b = self._split(theta)
         out: Tensor = self.net(X, weight=w, bias=b)   # nn.Module.__call__ is typed Any
-        return out
+        return out[:, :, self._cols] if self.observed else out
 
-    def loss(self, theta: Tensor, X: Tensor, Y: Tensor) -> Tensor:
-        """Mean squared error of every member ``[M]`` (no gradient)."""
-        with torch.no_grad():
+    def forward(self, theta: Tensor, X: Tensor) -> Tensor:
+        """``theta [M, P]``, ``X [n, n_in]`` -> outputs ``[M, n, n_out]``."""
+        out = self.predict(theta, X)
+        return out[:, :, :out.shape[2] - len(self.observed)] if self.observed else out
+
+    def _loss(self, theta: Tensor, X: Tensor, Y: Tensor, weight: Optional[Tensor], scale: Optional[Tensor]) -> Tensor:
+        if weight is None:
             return mse(self.forward(theta, X), Y)
+        pred = self.predict(theta, X)
+        return weighed_mse(pred if scale is None else pred / scale, Y, weight)
 
-    def loss_and_grad(self, theta: Tensor, X: Tensor, Y: Tensor) -> Tuple[Tensor, Tensor]:
-        """``(loss [M], d loss / d theta [M, P])``: members share no parameter, so one backward pass of the
-        summed loss gives every member its own gradient."""
+    def loss(self, theta: Tensor, X: Tensor, Y: Tensor, weight: Optional[Tensor] = None,
+             scale: Optional[Tensor] = None) -> Tensor:
+        """Mean squared error of every member ``[M]`` (no gradient). With ``weight [n_out + k]``, ``Y`` holds
+        the targets and then the recordings (NaN: not recorded), and the loss is :func:`weighed_mse` of
+        :meth:`predict` (divided by ``scale [n_out + k]`` if given)."""
+        with torch.no_grad():
+            return self._loss(theta, X, Y, weight, scale)
+
+    def loss_and_grad(self, theta: Tensor, X: Tensor, Y: Tensor, weight: Optional[Tensor] = None,
+                      scale: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """``(loss [M], d loss / d theta [M, P])`` (the loss as :meth:`loss`): members share no parameter, so one
+        backward pass of the summed loss gives every member its own gradient."""
         with torch.enable_grad():
             theta = theta.detach().requires_grad_()
-            loss = mse(self.forward(theta, X), Y)
+            loss = self._loss(theta, X, Y, weight, scale)
             grad, = torch.autograd.grad(loss.sum(), theta)
         return loss.detach(), grad
 

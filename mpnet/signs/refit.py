@@ -17,6 +17,7 @@ from torch.types import Device
 from .calibration import confidence as calibrated
 from .edgetest import TestOutcome, apply_gauge, test_edges
 from .fitting import Effort, Workspace, search
+from .inputs import Recorded
 from .noise import estimate_noise
 from .report import EdgeSign, SignReport
 from .symmetry import Flip, flip_symmetries, reference_edges
@@ -59,10 +60,12 @@ def _fmt(key: EdgeKey) -> str:
 
 def infer_refit(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, effort: Effort,
                 threshold: float, seed: int, noise_std: Optional[float], resolution: float, verify: float,
-                dtype: torch.dtype, device: Device, log: Optional[Callable[[str], None]]) -> SignReport:
-    """The refit method of :func:`mpnet.infer_signs` (arguments checked there)."""
+                dtype: torch.dtype, device: Device, log: Optional[Callable[[str], None]],
+                observed: Optional[Recorded] = None) -> SignReport:
+    """The refit method of :func:`mpnet.infer_signs` (arguments checked there; ``observed``: recordings of hidden
+    neurons, in every fit's loss)."""
     t0 = time.time()
-    ws = Workspace(topo, X, Y, dtype=dtype, device=device, seed=seed, log=log)
+    ws = Workspace(topo, X, Y, dtype=dtype, device=device, seed=seed, log=log, observed=observed)
     extra = None
     if start is not None:
         extra = ws.pop(1).theta_of(start)[None]

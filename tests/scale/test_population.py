@@ -78,3 +78,43 @@ def test_cross_entropy_targets_and_bad_arguments():
         train_population(topos, X, Y, chunk_size=0)
     with pytest.raises(IndexError, match="Topology index 4 out of range: the population has 4 topologies"):
         result.topology(4)
+
+
+# ------------------------------------------------------------------------------- hostile arguments
+def _one():
+    return Topology.from_edges([("x", "h", 0.5), ("h", "y", 1.0)], inputs=["x"], outputs=["y"])
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(workers=0), r"Expected workers to be an int >= 1 or None \(got 0\)"),       # before any Ray import
+    (dict(workers=True), r"Expected workers to be an int >= 1 or None \(got True\)"),
+    (dict(chunk_size=True), r"Expected chunk_size to be an int >= 1 \(got True\)"),
+    (dict(ray={"address": "auto"}), r"ray= configures the Ray workers, but workers=None trains in this process"),
+    (dict(epochs=10 ** 8), r"epochs=100000000 for 2 topologies asks for 2e\+08 loss values"),
+    (dict(outputs="no"), r"Expected outputs to be True or False \(got 'no' \(a str\)\)"),
+    (dict(seed=2 ** 64), r"Expected seed to be an int in"),
+])
+def test_train_population_names_a_bad_argument(kw, match):
+    from mpnet.errors import ArgumentError
+    with pytest.raises(ArgumentError, match=match):
+        train_population([_one(), _one()], torch.rand(8, 1), torch.rand(8, 1), **{"epochs": 1, **kw})
+
+
+def test_train_population_takes_a_list_of_feed_forward_topologies():
+    from mpnet.errors import ArgumentError
+    X, Y = torch.rand(8, 1), torch.rand(8, 1)
+    with pytest.raises(ArgumentError, match=r"Expected topologies to be a list .* \(one topology\? pass "
+                                            r"\[topology\]\)"):
+        train_population(_one(), X, Y, epochs=1)
+    with pytest.raises(ArgumentError, match=r"Expected topologies to be a list of Topology objects \(got 'ab'"):
+        train_population("ab", X, Y, epochs=1)
+    with pytest.raises(ArgumentError, match=r"item 1 is 5"):
+        train_population([_one(), 5], X, Y, epochs=1)
+    rec = Topology.from_edges([("x", "h", 0.5), ("h", "h", 0.1), ("h", "y", 1.0)], inputs=["x"], outputs=["y"],
+                              recurrent=True)
+    with pytest.raises(ArgumentError, match=r"train_population trains feed-forward topologies; topology 1 is "
+                                            r"recurrent"):
+        train_population([_one(), rec], torch.rand(8, 3, 1), Y, epochs=1)
+    trained = train_population([_one()], X, Y, epochs=1)
+    with pytest.raises(ArgumentError, match=r"Expected index to be an int \(got 'a' \(a str\)\)"):
+        trained.topology("a")
