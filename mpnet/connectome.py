@@ -26,7 +26,8 @@ from dataclasses import replace
 from typing import (Any, Callable, Dict, FrozenSet, Hashable, Iterable, List, Mapping, Optional, Sequence, Set, Tuple,
                     cast)
 
-from .errors import FormatError, TieError, TopologyError, UnknownNodeError, located
+from .checks import describe
+from .errors import ArgumentError, FormatError, TieError, TopologyError, UnknownNodeError, located
 from .graph.ties import Tie, TieSpec, gap_junction_ties
 from .graph.topology import Edge, Node, Topology
 
@@ -186,9 +187,19 @@ def subcircuit(topology: Topology, neurons: Iterable[str], *, inputs: Optional[S
 
     Raises:
         UnknownNodeError: a neuron, input or output not in the topology.
+        ArgumentError: ``topology`` not a Topology; ``neurons``, ``inputs`` or ``outputs`` a string (it would be read
+            letter by letter) or not a list; an output named twice.
         ValueError: nothing to stimulate or to read out among the kept neurons.
     """
-    keep = list(dict.fromkeys(neurons))
+    if not isinstance(topology, Topology):
+        raise ArgumentError(f"subcircuit: expected topology to be a Topology (got {describe(topology)}); load one "
+                            f"with mpnet.connectome.load().")
+    keep = list(dict.fromkeys(_names(neurons, "neurons")))
+    inputs, outputs = (None if v is None else _names(v, k) for k, v in (("inputs", inputs), ("outputs", outputs)))
+    for name, listed in (("inputs", inputs or []), ("outputs", outputs or [])):
+        twice = sorted({n for n in listed if list(listed).count(n) > 1})
+        if twice:
+            raise ArgumentError(f"subcircuit: {name} names {twice[:5]} more than once; each is one column.")
     nodes = topology.nodes
     missing = [n for n in keep if n not in nodes or nodes[n].role == "input"]
     if missing:
@@ -220,6 +231,16 @@ def subcircuit(topology: Topology, neurons: Iterable[str], *, inputs: Optional[S
         used.update(g for g, _ in terms if g is not None)
         new_edges.append(replace(e, tie=_as_tie(terms)))
     return _rebuild(topology, new_nodes, new_edges, [t for n, t in topology.ties.items() if n in used])
+
+
+def _names(value: Any, name: str) -> List[str]:
+    """``value`` (a list of neuron names) as a list, or an ArgumentError: ``"AVAL"`` is one neuron, not four."""
+    if isinstance(value, (str, bytes)):
+        raise ArgumentError(f"subcircuit: expected {name} to be a list of neuron names (got the string "
+                            f"{value!r:.40}, which would be read letter by letter); write {name}=[{value!r:.40}].")
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise ArgumentError(f"subcircuit: expected {name} to be a list of neuron names (got {describe(value)}).")
+    return list(value)
 
 
 def _as_tie(terms: Sequence[Tuple[Optional[str], float]]) -> TieSpec:

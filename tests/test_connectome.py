@@ -123,6 +123,24 @@ def test_subcircuit_keeps_connections_and_junctions_among_the_kept_neurons():
         connectome.subcircuit(topo, ["AVAL", "DA1"])
 
 
+def test_subcircuit_refuses_a_string_for_a_list_and_a_column_named_twice():
+    from mpnet.errors import ArgumentError
+    topo, kept = connectome.load(), ["AVAL", "AVAR", "DA1"]
+    with pytest.raises(ArgumentError, match=r"expected neurons to be a list of neuron names \(got the string 'AVAL', "
+                                            r"which would be read letter by letter\); write neurons=\['AVAL'\]"):
+        connectome.subcircuit(topo, "AVAL")
+    with pytest.raises(ArgumentError, match=r"expected inputs to be a list .* \(got the string 'AVAL'"):
+        connectome.subcircuit(topo, kept, inputs="AVAL")
+    with pytest.raises(ArgumentError, match=r"expected outputs to be a list of neuron names \(got 5\)"):
+        connectome.subcircuit(topo, kept, outputs=5)
+    with pytest.raises(ArgumentError, match=r"outputs names \['DA1'\] more than once"):
+        connectome.subcircuit(topo, kept, inputs=["AVAL"], outputs=["DA1", "DA1"])
+    with pytest.raises(ArgumentError, match=r"expected topology to be a Topology \(got 'cook2019_herm' \(a str\)\)"):
+        connectome.subcircuit("cook2019_herm", kept)
+    sub = connectome.subcircuit(topo, iter(kept), inputs=iter(["AVAL"]), outputs=(n for n in ["DA1"]))
+    assert sub.inputs == ("stim:AVAL",) and sub.outputs == ("DA1",)
+
+
 def test_bad_files_get_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="Shipped names: \\[.*'cook2019_herm'"):
         connectome.load("nope")
