@@ -93,29 +93,28 @@ def _label_size(text: str) -> Tuple[float, float]:
 
 def _arranged(topo: Topology, styles: Mapping[RouteKey, EdgeStyle], sizes: Mapping[Hashable, Tuple[float, float]],
               labelled: bool) -> Tuple[Layout, Dict[RouteKey, Tuple[float, float]]]:
-    """The layout and, when ``labelled``, every edge label's centre; the columns (then the rows) are spread
-    until every label finds room, three times at most, then a label left without room sits at its edge's
-    middle."""
-    boxes: Dict[RouteKey, Tuple[float, float]] = {k: _label_size(s.text) for k, s in styles.items()
-             if labelled and s.text and not s.constraint.startswith("fixed")}
+    """The layout and, when ``labelled``, every edge label's centre. Columns and rows are spread apart until
+    every label finds room, three times at most; a label still without room then sits at its edge's middle."""
+    boxes: Dict[RouteKey, Tuple[float, float]] = {k: _label_size(s.text) for k, s in styles.items() if labelled
+                                                  and s.text and not s.constraint.startswith("fixed")}
     column_gap = max([0.9] + [w + 0.45 for w, _ in boxes.values()])   # a stretch of edge shows on both sides
     node_gap = 0.22 if not boxes else 0.3
-    for attempt in range(4):
+    spreads = 0
+    while True:
         lay = layered_layout(list(topo.nodes), list(topo.edges), sizes,
                              sources=[n for n, v in topo.nodes.items() if v.role == "input"],
                              sinks=[n for n, v in topo.nodes.items() if v.role == "output"],
                              column_gap=column_gap, node_gap=node_gap, lane_gap=0.14 if not boxes else 0.2)
         if not boxes:
             return lay, {}
-        centres, unplaced = place_labels(lay.routes, boxes, lay.nodes, (-0.2, -0.2, lay.width + 0.2,
-                                                                       lay.height + 0.2),
-                                         obstacles=_marks(lay, styles))
-        if not unplaced or attempt == 3:
+        bounds = (-0.2, -0.2, lay.width + 0.2, lay.height + 0.2)
+        centres, unplaced = place_labels(lay.routes, boxes, lay.nodes, bounds, obstacles=_marks(lay, styles))
+        if not unplaced or spreads == 3:
             centres.update({k: lay.routes[k].midpoint() for k in unplaced})
             return lay, centres
+        spreads += 1
         column_gap *= 1.35
         node_gap += 0.12
-    raise AssertionError("unreachable")   # pragma: no cover - the loop returns on its last attempt
 
 
 def _marks(lay: Layout, styles: Mapping[RouteKey, EdgeStyle]) -> List[Box]:

@@ -28,7 +28,8 @@ MINUS = "\u2212"          # the typographic minus, in labels and the legend
 _FADE_FLOOR = 0.3         # a called sign of confidence 0 would keep 30% of its colour (still visible)
 #: ":" and "--" as drawn here (in line widths): round dots for "not determined by these data", long dashes for
 #: "no data can determine"; lines are made inside ``matplotlib.rc_context(PATTERNS)``.
-PATTERNS: Dict[str, Any] = {"lines.dotted_pattern": [0.01, 2.0], "lines.dashed_pattern": [4.0, 2.5], "lines.scale_dashes": True}
+PATTERNS: Dict[str, Any] = {"lines.dotted_pattern": [0.01, 2.0], "lines.dashed_pattern": [4.0, 2.5],
+                            "lines.scale_dashes": True}
 
 
 @dataclass(frozen=True)
