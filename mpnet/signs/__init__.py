@@ -28,12 +28,13 @@ from .inputs import as_data, as_recordings, wiring_and_start
 from .noise import NoiseEstimate, estimate_noise
 from .refit import infer_refit
 from .report import EdgeSign, SignReport
+from .verify import Check, Verification, verify
 
 if TYPE_CHECKING:   # pragma: no cover
     from numpy.typing import ArrayLike   # the data: a tensor, an array or nested lists
 
 __all__ = ["infer_signs", "SignReport", "EdgeSign", "multistart", "MultistartResult", "Effort", "NoiseEstimate",
-           "estimate_noise"]
+           "estimate_noise", "verify", "Verification", "Check"]
 
 METHODS = ("refit", "ensemble")
 
@@ -42,7 +43,8 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
                 threshold: float = 0.95, seed: int = 0, effort: Optional[Effort] = None,
                 noise_std: Optional[float] = None, resolution: float = 1e-4, verify: float = 0.2,
                 dtype: torch.dtype = torch.float64, device: Device = None,
-                log: Optional[Callable[[str], None]] = None, observed: Optional[Mapping[NodeId, Any]] = None,
+                log: Optional[Callable[[str], None]] = None, progress: Optional[bool] = None,
+                observed: Optional[Mapping[NodeId, Any]] = None,
                 observed_noise: Optional[Mapping[NodeId, float]] = None, **ensemble_options: Any) -> SignReport:
     """Infer the sign of every edge from data, with a calibrated confidence per edge.
 
@@ -60,6 +62,7 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
         verify: (refit) edges whose loss ratio exceeds this are searched again before any call.
         dtype, device: (refit) of the fits.
         log: called with a progress line per phase (e.g. ``print``).
+        progress: a tqdm bar with the stage and the edges tested (``None``: only when stderr is a terminal).
         observed: (refit) recordings of hidden neurons, ``{neuron id: [n] values}`` aligned with the rows of
             ``X``, NaN where a sample was not recorded; a value is the neuron's activation (after its ReLU, say).
             Every fit, the sign test's included, fits them too: the loss is the mean over every target and every
@@ -95,7 +98,7 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
             raise ArgumentError("observed= (recordings of hidden neurons) is used by method='refit' only; the "
                                 "ensemble vote fits inputs to outputs.")
         wiring, _ = wiring_and_start(topology)
-        return infer_ensemble(wiring, X, Y, threshold=threshold, seed=seed, **ensemble_options)
+        return infer_ensemble(wiring, X, Y, threshold=threshold, seed=seed, progress=progress, **ensemble_options)
     if ensemble_options:
         raise ArgumentError(f"infer_signs(method='refit') got options of the ensemble method: "
                             f"{sorted(ensemble_options)}; drop them or pass method='ensemble'.")
@@ -110,4 +113,4 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
     recorded = as_recordings(observed, observed_noise, wiring, X, Y, noise_std)
     return infer_refit(wiring, start, X, Y, effort=effort or Effort(), threshold=threshold, seed=seed,
                        noise_std=noise_std, resolution=resolution, verify=verify, dtype=dtype, device=device,
-                       log=log, observed=recorded)
+                       log=log, observed=recorded, progress=progress)

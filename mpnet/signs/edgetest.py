@@ -19,7 +19,7 @@ reference edge is made positive by applying its exact flip, and bound ``>= 0`` i
 then measures signs relative to the reference edges.
 """
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -55,8 +55,9 @@ class TestOutcome:
 def apply_gauge(ws: Workspace, theta: Tensor, flips: Dict[NodeId, Flip], refs: Dict[NodeId, EdgeKey],
                 order: Sequence[NodeId]) -> Tensor:
     """Rows of ``theta`` with each flip-symmetric neuron flipped, in topological ``order``, where its
-    reference edge is negative (the flips are exact: the function is unchanged)."""
-    pop = ws.pop(theta.shape[0])
+    reference edge is negative (the flips are exact: the function is unchanged). Any number of rows: an exact
+    flip only moves columns, so no batched network of that size is built."""
+    pop = ws.pop(1)
     for node in order:
         col = pop.edge_col[refs[node]]
         neg = theta[:, col] < 0
@@ -113,8 +114,8 @@ def _forced(lower: Tensor, upper: Tensor, col: int, weight: float) -> Tuple[Tens
 
 def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequence[EdgeKey], lower: Tensor,
                upper: Tensor, flips: Dict[NodeId, Flip], effort: Effort, *, resolution: float = 1e-4,
-               verify: float = 0.2, verify_rounds: Optional[int] = None, n_random: int = 2, restarts: int = 3
-               ) -> TestOutcome:
+               verify: float = 0.2, verify_rounds: Optional[int] = None, n_random: int = 2, restarts: int = 3,
+               progress: Optional[Callable[[str, int, int], None]] = None) -> TestOutcome:
     """Run the refit test (module docstring) on ``edges``.
 
     Args:
@@ -129,7 +130,9 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequ
         verify_rounds: most hop rounds of that search (default ``effort.rounds``; it stops when stale).
         n_random: random starts per edge.
         restarts: how many times a better best fit found by the test may restart it.
+        progress: called with ``(stage, edges done, edges in all)`` as the test goes.
     """
+    stage = progress or (lambda name, done, total: None)
     scale_floor = resolution * float(ws.Y.var(0, unbiased=False).mean())
     pool_theta, pool_loss = pool_theta.clone(), pool_loss.clone()
     P = pool_theta.shape[1]
@@ -138,6 +141,7 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequ
         best, L0 = pool_theta[0], float(pool_loss[0])
         if not edges:
             return TestOutcome(best, L0, max(L0, scale_floor), {}, True, attempt)
+        stage("edge test" if attempt == 0 else f"edge test (restart {attempt})", 0, len(edges))
         # ---- one batched refit of every edge from its warm starts
         starts, bounds_lo, bounds_hi, owner = [], [], [], []
         for i, k in enumerate(edges):
@@ -165,7 +169,10 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequ
         if not improved:
             ratio = (alt - L0) / max(L0, scale_floor)
             cand = torch.nonzero(ratio > verify).view(-1).tolist()
+            stage("verify" if attempt == 0 else f"verify (restart {attempt})", len(edges) - len(cand), len(edges))
             if cand:
+                ws.log(f"edge test: {len(edges) - len(cand)} of {len(edges)} edges refitted, {len(cand)} with a "
+                       f"costly opposite sign searched again")
                 K = 2   # each candidate's opposite side gets a pool and hop rounds like the best fit's islands
                 g_theta, g_loss = [], []
                 for i in cand:
@@ -203,6 +210,7 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequ
                    f"testing again")
             continue
         scale = max(L0, scale_floor)
+        stage("edge test", len(edges), len(edges))
         results = {k: EdgeResult(k, float(best[col[k]]), float(alt[i]), float((alt[i] - L0) / scale),
                                  bool(verified[i])) for i, k in enumerate(edges)}
         return TestOutcome(best, L0, scale, results, True, attempt)
