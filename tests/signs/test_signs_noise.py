@@ -36,3 +36,34 @@ def test_local_linear_is_robust_to_the_kinks_of_a_relu_target():
     f = torch.relu(X[:, :1] - 0.3 * X[:, 1:]) - 0.5 * torch.relu(X[:, 1:] + 0.5)
     Y = f + 0.02 * torch.randn(f.shape, generator=g, dtype=torch.float64)
     assert estimate_noise(X, Y).variance == pytest.approx(0.02 ** 2, rel=0.3)
+
+
+def relu_teacher_4d(noise=0.01, n=2000, seed=3):
+    """A sum of eight ReLUs of random directions in 4 inputs, kinks inside the data, noise a fraction of its std."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 4, generator=g, dtype=torch.float64) * 4 - 2
+    W = torch.randn(4, 8, generator=g, dtype=torch.float64)
+    Z = X @ W
+    b = -Z.quantile(torch.rand(8, generator=g, dtype=torch.float64) * 0.6 + 0.2, dim=0).diagonal()
+    f = torch.relu(Z + b) @ torch.randn(8, 1, generator=g, dtype=torch.float64)
+    var = (noise * float(f.std())) ** 2
+    return X, f, f + var ** 0.5 * torch.randn(f.shape, generator=g, dtype=torch.float64), var
+
+
+def test_a_fits_residuals_remove_the_bias_of_the_targets_kinks():
+    X, f, Y, var = relu_teacher_4d()
+    raw = estimate_noise(X, Y)
+    assert raw.variance > 1.3 * var          # the kinks inside each neighbourhood inflate the estimate on Y
+    est = estimate_noise(X, Y, fit=f)
+    assert est.method == "local linear on the fit's residuals" and est.raw == raw.variance
+    assert est.variance == pytest.approx(var, rel=0.15)
+    # a poor fit (here: none at all, a constant) cannot make the estimate larger than the one on Y
+    flat = estimate_noise(X, Y, fit=torch.full_like(Y, float(Y.mean())))
+    assert flat.variance == pytest.approx(raw.variance, rel=1e-9)
+
+
+def test_replicates_and_a_given_level_ignore_the_fit():
+    X = torch.tensor([[0.0], [0.0], [1.0], [1.0]])
+    Y = torch.tensor([[1.0], [3.0], [5.0], [5.0]])
+    assert estimate_noise(X, Y, fit=torch.zeros(4, 1)).method == "replicates"
+    assert estimate_noise(X, Y, noise_std=0.5, fit=torch.zeros(4, 1)).variance == 0.25
