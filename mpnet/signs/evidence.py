@@ -12,7 +12,8 @@ in the workspace.
 
 :func:`equivalence` names why a witness fits as well when the wiring and the two fits show it: a neuron that
 no input reaches or that reaches no output, a neuron silent or always active on the data (a ReLU active on
->= 99.5 % of the samples is linear there), an edge that can be off, a chain whose signs are all reversed.
+>= 99.5 % of the samples is linear there), an edge that can be off, a chain whose signs are all reversed, or
+the part of the wiring that sees one input alone computing the same function of it with other signs.
 """
 from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Set, Tuple
@@ -134,6 +135,28 @@ def _chain(topo: Topology, edges: Set[EdgeKey]) -> Optional[List[NodeId]]:
     return path
 
 
+def _one_input_chain(topo: Topology, key: EdgeKey) -> Optional[Tuple[NodeId, List[NodeId], List[EdgeKey]]]:
+    """``(input, neurons, free edges)`` of the part of the wiring that sees one input alone, when ``key``'s
+    hidden end lies in it: the hidden neurons whose only ancestor input is that input, and the free edges
+    into and out of them; None otherwise."""
+    ends = [n for n in key if topo.nodes[n].role == "hidden"]
+    if not ends:
+        return None
+    seen: Dict[NodeId, Set[NodeId]] = {}
+    for n in topo.topological_order():
+        node = topo.nodes[n]
+        seen[n] = {n} if node.role == "input" else set().union(*(seen[p] for p in topo.predecessors(n)))
+    sources = {frozenset(seen[n]) for n in ends}
+    if len(sources) != 1 or len(next(iter(sources))) != 1:
+        return None
+    source = next(iter(next(iter(sources))))
+    neurons = [n for n in topo.topological_order() if topo.nodes[n].role == "hidden" and seen[n] == {source}]
+    inside = set(neurons)
+    edges = [k for k, e in topo.edges.items() if (k[0] in inside or k[1] in inside) and e.trainable
+             and e.sign is None]
+    return source, neurons, edges
+
+
 def off_ratios(ws: Workspace, theta: Tensor, keys: Sequence[EdgeKey], loss: float, scale: float
                ) -> Dict[EdgeKey, float]:
     """``{edge: (loss with the edge's weight set to 0 in the fit theta [P]) - loss) / scale}``: what turning
@@ -154,8 +177,9 @@ def equivalence(topo: Topology, key: EdgeKey, best: Dict[EdgeKey, float], witnes
     reaches or that reaches no output) or the best fit (a silent or always-active neuron at an end of the
     edge) shows it, or, when ``fits_as_well``, the fits do: the edge can be off (turning it off in the best fit
     costs ``off``, a ratio, below 0.05, or the witness has its weight 0), or the witness reverses every sign
-    along a chain of single-path neurons (a mirrored chain). Failing those, the reason lists the other signs the
-    witness reverses; ``""`` when there is nothing to say."""
+    along a chain of single-path neurons (a mirrored chain), or signs inside the part of the wiring that sees
+    one input alone (one input's chain: the same function of that input, another way). Failing those, the
+    reason lists the other signs the witness reverses; ``""`` when there is nothing to say."""
     lost = topo.unreachable()
     for n in key:
         if n in lost.dead_ends:
@@ -189,6 +213,15 @@ def equivalence(topo: Topology, key: EdgeKey, best: Dict[EdgeKey, float], witnes
     if path is not None:
         return (f"a mirrored chain: a fit with every sign along {' -> '.join(map(str, path))} reversed fits "
                 f"as well")
+    one = _one_input_chain(topo, key)
+    if one is not None:
+        source, neurons, edges = one
+        mine = [k for k in edges if k in flipped]
+        what = "a mirrored chain" if len(mine) == len(edges) else "one input's chain"
+        which = "every sign along it" if len(mine) == len(edges) else ", ".join(_fmt(k) for k in mine)
+        see = "sees" if len(neurons) == 1 else "see"
+        return (f"{what}: {', '.join(map(str, neurons))} {see} input {source} alone, and a fit with {which} "
+                f"reversed is as good a function of {source}")
     order = {n: i for i, n in enumerate(topo.topological_order())}
     others = sorted(flipped - {key}, key=lambda k: (order[k[0]], order[k[1]]))
     if not others:

@@ -110,10 +110,18 @@ def test_the_witness_names_a_mirrored_chain_or_an_edge_that_can_be_off():
     off = {**BEST, ("a", "b"): 0.0}
     assert "can be off" in equivalence(CHAIN, ("a", "b"), BEST, off, {}, True)
     assert "can be off" in equivalence(CHAIN, ("a", "b"), BEST, mirrored, {}, True, off=0.01)
-    # not a chain: the reason lists what else the witness reverses
+    # a and b see x1 alone: signs reversed inside that part compute another way the same function of x1
     partly = {**BEST, ("x1", "a"): -1.0, ("b", "y"): -1.0, ("x2", "y"): 1.0}
     why = equivalence(CHAIN, ("x1", "a"), BEST, partly, {}, True)
-    assert why.startswith("the witness also reverses ") and sorted(why[26:].split(", ")) == ["b->y", "x2->y"]
+    assert why == ("one input's chain: a, b see input x1 alone, and a fit with x1->a, b->y reversed is as good a "
+                   "function of x1")
+    # a neuron that sees two inputs: the reason lists what else the witness reverses
+    mixed = Topology.from_edges([("x1", "m"), ("x2", "m"), ("m", "y"), ("x2", "y")], inputs=["x1", "x2"],
+                                outputs=["y"])
+    best = {("x1", "m"): 1.0, ("x2", "m"): 1.0, ("m", "y"): 1.0, ("x2", "y"): 1.0}
+    other = {("x1", "m"): -1.0, ("x2", "m"): 1.0, ("m", "y"): -1.0, ("x2", "y"): -1.0}
+    why = equivalence(mixed, ("x1", "m"), best, other, {}, True)
+    assert why.startswith("the witness also reverses ") and sorted(why[26:].split(", ")) == ["m->y", "x2->y"]
 
 
 def outcome_for(ratio):
