@@ -24,10 +24,14 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 from torch import Tensor, nn
 
+from ..checks import check_int
 from ..engine.functional import ACTIVATION_FNS
 from ..engine.compile import Level, Plan
-from ..engine.steps import ctrnn_schedule, discrete_schedule
+from ..engine.steps import check_clock, check_times, ctrnn_schedule, discrete_schedule
+from ..errors import ArgumentError
 from ..model import Network
+from ..model.sequence import check_stable
+from .export_checks import MAX_UNROLL, check_inputs as _check_inputs, check_numbers as _check_numbers
 
 __all__ = ["StaticNetwork", "StaticRecurrent", "to_torchscript", "to_torch_export", "to_onnx"]
 
@@ -137,6 +141,7 @@ class StaticNetwork(nn.Module):
 
     def __init__(self, net: Network):
         super().__init__()
+        _check_numbers(net)
         plan = net.plan
         assert plan.edge_scale is not None and plan.row_response is not None   # set by Network (set_dtype)
         with torch.no_grad():
@@ -159,7 +164,7 @@ class StaticNetwork(nn.Module):
         self.to(device=net.bias.device)
 
     def forward(self, x: Tensor) -> Tensor:
-        H = x.t()
+        H = _check_inputs(x, [-1, self.n_in]).t()
         if self.num_graphs > 1:
             H = H.repeat(self.num_graphs, 1)
         for level in self.levels:
@@ -210,9 +215,8 @@ class StaticRecurrent(nn.Module):
         super().__init__()
         if not net.recurrent:
             raise ValueError("StaticRecurrent exports a recurrent network; use StaticNetwork for a feed-forward one.")
-        if not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"Expected steps a positive int, the number of inputs of the exported model "
-                             f"(got {steps!r}).")
+        steps = check_int(steps, "steps", min=1, max=MAX_UNROLL)   # the number of inputs of the exported model
+        _check_numbers(net)
         plan = net.plan
         if net.network_type == "ctrnn":
             advance_time = net.advance_time if advance_time is None else advance_time
@@ -220,7 +224,14 @@ class StaticRecurrent(nn.Module):
             if advance_time is None or time_step is None:
                 raise ValueError("A ctrnn exports with its advance_time and time_step: give them to the Network or "
                                  "to the exporter.")
-            schedule = ctrnn_schedule(steps, advance_time, time_step, time)
+            advance_time, time_step = check_times(advance_time, time_step)
+            if steps * advance_time / time_step > MAX_UNROLL:
+                raise ArgumentError(f"steps={steps} inputs of advance_time={advance_time!r} in steps of time_step="
+                                    f"{time_step!r} unroll into {steps * advance_time / time_step:.3g} integration "
+                                    f"steps; an export unrolls at most {MAX_UNROLL:,} (each is written into the "
+                                    f"traced graph). Export fewer steps, or raise time_step.")
+            schedule = ctrnn_schedule(steps, advance_time, time_step, check_clock(time, "time"))
+            check_stable(net, schedule)
             assert net._tau is not None   # a ctrnn Network keeps its time constants
             coef = torch.tensor(schedule.dt, dtype=torch.float64)[:, None] / net._tau[None, :]
         else:
@@ -242,6 +253,9 @@ class StaticRecurrent(nn.Module):
 
     def forward(self, x: Tensor, h: Tensor, previous: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
         T, n_in = self.num_graphs, self.n_in_rows
+        x = _check_inputs(x, [self.steps, -1, self.n_in], h, [n_in + self.idle.shape[0]])
+        if previous is not None:
+            _check_inputs(x, [self.steps, -1, self.n_in], previous, [n_in + self.idle.shape[0]])
         rows = x.transpose(1, 2)                                               # [steps, n_in, B]
         if T > 1:
             rows = rows.repeat(1, T, 1)
@@ -270,6 +284,7 @@ def _example(net: Network, batch: int = 2) -> Tensor:
 
 def _static(net: Network, steps: Optional[int]) -> Tuple[nn.Module, Tuple[Tensor, ...]]:
     """The module to trace and an example input: a StaticNetwork, or a StaticRecurrent of ``steps``."""
+    _check_numbers(net)
     if not net.recurrent:
         if steps is not None:
             raise ValueError("steps is for recurrent networks; this one is feed-forward.")
@@ -341,7 +356,10 @@ def to_onnx(net: Network, path: PathLike, *, dtype: torch.dtype = torch.float32,
         except ImportError:
             raise ImportError(f"to_onnx needs the package {module!r}: pip install \"mpnet[onnx]\"") from None
     batch = torch.export.Dim("batch")
+    if dtype not in (torch.float16, torch.float32, torch.float64):
+        raise ArgumentError(f"Expected dtype to be torch.float16, torch.float32 or torch.float64 (got {dtype!r:.40}).")
     static, example = _static(net, steps)
+    _check_numbers(net, dtype)   # finite before (_static checks), and still finite in the model's dtype
     static = static.to(dtype)
     example = tuple(t.to(dtype) for t in example)
     names = (["x"], ["y"]) if not net.recurrent else (["x", "h", "previous"][:len(example)],

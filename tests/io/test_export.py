@@ -1,5 +1,7 @@
 """export: StaticNetwork equals the Network it snapshots; TorchScript, torch.export and ONNX (onnxruntime)
 models equal the Network to float32 round-off."""
+import warnings
+
 import pytest
 import torch
 
@@ -214,7 +216,83 @@ def test_recurrent_export_errors():
         to_torchscript(net)
     with pytest.raises(ValueError, match="steps is for recurrent networks"):
         to_torchscript(Network(random_topology(0, n_hidden=2)), steps=3)
-    with pytest.raises(ValueError, match=r"Expected steps a positive int.*\(got 0\)"):
+    with pytest.raises(ValueError, match=r"Expected steps to be an int in \[1, 100000\] \(got 0\)"):
         StaticRecurrent(net, 0)
     with pytest.raises(ValueError, match="StaticRecurrent exports a recurrent network"):
         StaticRecurrent(Network(random_topology(0, n_hidden=2)), 2)
+
+
+# ------------------------------------------------------------------------------ hostile exports
+def _nan_weight(net):
+    with torch.no_grad():
+        net.raw_weight[0] = float("nan")
+    return net
+
+
+@pytest.mark.parametrize("export", [to_torchscript, to_torch_export, StaticNetwork])
+def test_a_network_with_a_non_finite_weight_or_bias_is_not_exported(export):
+    from mpnet.errors import NonFiniteError
+    net = _nan_weight(Network(random_topology(0, n_hidden=2), seed=0))
+    edge = net.edge_keys[0]
+    with pytest.raises(NonFiniteError, match=rf"Cannot export: the weight of edge {edge[1]!r} -> {edge[2]!r} is nan"):
+        export(net)
+    net = Network(random_topology(0, n_hidden=2), seed=0)
+    with torch.no_grad():
+        net.bias[1] = float("inf")
+    with pytest.raises(NonFiniteError, match=rf"the bias of node {net.rows[net.plan.num_inputs + 1][1]!r} is inf"):
+        export(net)
+
+
+def test_onnx_refuses_a_weight_its_dtype_cannot_hold(tmp_path):
+    pytest.importorskip("onnxscript")
+    from mpnet.errors import ArgumentError, NonFiniteError
+    topo = Topology.from_edges([("x", "h", 1e300), ("h", "y", 1.0)], inputs=["x"], outputs=["y"])
+    net = Network(topo, dtype=torch.float64)
+    with pytest.raises(NonFiniteError, match=r"the weight of edge 'x' -> 'h' is inf in torch.float32 \(the model's "
+                                             r"dtype\).*or export in torch.float64"):
+        to_onnx(net, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+    with pytest.raises(ArgumentError, match=r"Expected dtype to be torch.float16, torch.float32 or torch.float64 "
+                                            r"\(got 'float32'\)"):
+        to_onnx(net, tmp_path / "m.onnx", dtype="float32")
+
+
+def test_a_traced_model_refuses_an_input_of_another_width(tmp_path):
+    net = Network(random_topology(0, n_hidden=2), seed=0)            # 3 inputs
+    traced = to_torchscript(net, tmp_path / "m.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        loaded = torch.jit.load(str(tmp_path / "m.pt"))
+    for model in (traced, loaded):
+        for x in (torch.ones(4, 4), torch.ones(4, 2), torch.ones(4), torch.ones(2, 4, 3)):
+            with pytest.raises(torch.jit.Error, match=r"Expected x of shape \[-1, 3\] \(-1: any batch size\) \(got "
+                                                   rf"\[{', '.join(map(str, x.shape))}\]\)"):
+                model(x)
+        torch.testing.assert_close(model(torch.ones(5, 3)), net(torch.ones(5, 3)).detach())
+    from mpnet.errors import ArgumentError
+    with pytest.raises(ArgumentError, match=r"Expected x of shape \[-1, 3\]"):
+        StaticNetwork(net)(torch.ones(4, 4))
+
+
+def test_a_traced_recurrent_model_refuses_other_steps_widths_and_states():
+    net = recurrent_net(True)
+    N, n_in = net.plan.num_nodes, net.plan.n_in
+    traced = to_torchscript(net, steps=3)
+    h = torch.zeros(N, 2)
+    for x, state, what in ((torch.ones(5, 2, n_in), h, r"Expected x of shape \[3, -1, " + str(n_in)),
+                           (torch.ones(1, 2, n_in), h, r"Expected x of shape \[3, -1"),
+                           (torch.ones(3, 2, n_in + 1), h, r"Expected x of shape"),
+                           (torch.ones(3, 2, n_in), torch.zeros(N + 1, 2), rf"state of shape \[{N}, batch\]"),
+                           (torch.ones(3, 2, n_in), torch.zeros(N, 3), rf"state of shape \[{N}, batch\] with the "
+                                                                      r"batch of x")):
+        with pytest.raises(torch.jit.Error, match=what):
+            traced(x, state)
+    with pytest.raises(ValueError, match=r"Expected steps to be an int in \[1, 100000\] \(got True\)"):
+        to_torchscript(net, steps=True)
+
+
+def test_a_ctrnn_export_unrolling_past_the_bound_is_refused():
+    net = recurrent_net("ctrnn")
+    with pytest.raises(ValueError, match=r"steps=1000 inputs .* unroll into 1e\+06 integration steps; an export "
+                                         r"unrolls at most 100,000"):
+        StaticRecurrent(net, 1000, advance_time=1.0, time_step=0.001)
