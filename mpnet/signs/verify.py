@@ -170,8 +170,8 @@ def verify(report: SignReport, X: "ArrayLike", Y: "ArrayLike", *, observed: Opti
     if not isinstance(report, SignReport):
         raise ArgumentError(f"Expected report to be a SignReport (got {type(report).__name__}).")
     if report.method != "refit" or report.best is None:
-        without = "" if report.best is not None else " without one; a CSV keeps no fits: save with to_json"
-        raise ArgumentError(f"verify checks a refit report with its best fit (got a {report.method} report"
+        without = "" if report.best is not None else ", no best fit; a CSV keeps no fits: save with to_json"
+        raise ArgumentError(f"verify checks a refit report with its best fit (got method={report.method!r}"
                             f"{without}).")
     rtol = check_float(rtol, "rtol", min=0)
     best = report.best

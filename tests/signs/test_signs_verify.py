@@ -105,9 +105,9 @@ def test_verify_checks_its_arguments():
         verify(report, X[:, :1], Y)
     with pytest.raises(ValueError, match=r"Y.*not finite|NaN"):
         verify(report, X, Y.clone().fill_(math.nan))
-    with pytest.raises(ArgumentError, match=r"verify checks a refit report with its best fit \(got a ensemble"):
+    with pytest.raises(ArgumentError, match=r"verify checks a refit report with its best fit \(got method='ensemble'"):
         verify(replace(report, method="ensemble"), X, Y)
-    with pytest.raises(ArgumentError, match=r"without one; a CSV keeps no fits"):
+    with pytest.raises(ArgumentError, match=r"got method='refit', no best fit; a CSV keeps no fits"):
         verify(replace(report, topology=None), X, Y)
     with pytest.raises(ArgumentError, match=r"Expected report to be a SignReport \(got dict\)"):
         verify({}, X, Y)
@@ -172,3 +172,20 @@ def test_a_report_fitted_to_recordings_is_verified_with_them():
         verify(report, X, Y, observed={"y": rec})
     # other recordings: the losses no longer match
     assert not verify(report, X, Y, observed={"h": rec + 0.2}).all_confirmed
+
+
+def test_an_ensemble_report_round_trips_through_json_and_is_not_verified(tmp_path):
+    from mpnet.signs import infer_signs
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(64, 2, generator=g) * 4 - 2
+    topo = Topology.from_edges([("x1", "h"), ("h", "y"), ("x2", "y")], inputs=["x1", "x2"], outputs=["y"],
+                               activation="tanh")
+    report = infer_signs(topo, X, 2 * X[:, :1] - X[:, 1:], method="ensemble", ensemble=4, epochs=20, lr=0.05,
+                         progress=False)
+    report.to_json(tmp_path / "e.json")
+    back = SignReport.read_json(tmp_path / "e.json")
+    assert list(map(repr, back.edges)) == list(map(repr, report.edges)) and back.best == report.best
+    assert torch.equal(back.extra["weights"], report.extra["weights"]) and back.extra["gauge"] == report.extra["gauge"]
+    assert back.witness(("x2", "y")) is None
+    with pytest.raises(ArgumentError, match=r"got method='ensemble'"):
+        verify(back, X, 2 * X[:, :1] - X[:, 1:])
