@@ -18,7 +18,6 @@ the threshold. mpnet.infer_signs itself is not used: it works on feed-forward da
     python scripts/connectome_signs.py --stimulate all    # drive every neuron of the slice: more signs identifiable?
     python scripts/connectome_signs.py --picture docs/connectome_signs.png
 """
-import argparse
 import math
 import os
 import sys
@@ -32,6 +31,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import mpnet  # noqa: E402
 from mpnet import Network, connectome, fit  # noqa: E402
 from mpnet.graph.topology import Topology  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser, guarded, int_at_least, writable_file  # noqa: E402  (the scripts' argument types)
 
 SENSORY = ["ASH", "AWC", "AFD", "ASE", "ASK", "AWA", "AWB"]
 INTER = ["AIA", "AIB", "AIY", "AIZ", "RIA", "RIB", "RIM", "AVA", "AVB", "AVD", "AVE"]
@@ -290,16 +292,17 @@ def draw_slice(topo: Topology, verdicts: Sequence[Verdict], path: str) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="connectome_signs.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stimulate", choices=["sensory", "all"], default="sensory")
     parser.add_argument("--known-signs", action="store_true", help="give ACh and GABA signs; infer the rest")
-    parser.add_argument("--ensemble", type=int, default=Config.ensemble)
-    parser.add_argument("--epochs", type=int, default=Config.epochs)
-    parser.add_argument("--sequences", type=int, default=Config.sequences)
-    parser.add_argument("--steps", type=int, default=Config.steps)
+    parser.add_argument("--ensemble", type=int_at_least(1, 10_000), default=Config.ensemble)
+    parser.add_argument("--epochs", type=int_at_least(1, 10_000_000), default=Config.epochs)
+    parser.add_argument("--sequences", type=int_at_least(1, 1_000_000), default=Config.sequences)
+    parser.add_argument("--steps", type=int_at_least(1, 1_000_000), default=Config.steps)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--picture", help="write the slice as an adjacency matrix by neuron type and class, each "
-                        "chemical synapse coloured by its verdict")
+    parser.add_argument("--picture", type=writable_file((".png", ".svg", ".pdf")),
+                        help="write the slice as an adjacency matrix by neuron type and class, each chemical synapse "
+                             "coloured by its verdict")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     cfg = Config(seed=args.seed, stimulate=args.stimulate, known_signs=args.known_signs, ensemble=args.ensemble,
@@ -337,4 +340,4 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main, prog="connectome_signs.py"))

@@ -9,14 +9,17 @@ Public: every name in a module's ``__all__`` defined in mpnet (re-exports counte
 defined), and the public methods and properties a public class defines itself (not the ones it inherits
 from torch or the standard library; dataclass-generated methods excluded).
 """
-import argparse
 import importlib
 import inspect
+import os
 import pkgutil
 import sys
 from typing import List, Optional, Tuple
 
 import mpnet
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser  # noqa: E402  (the scripts' shared argument handling)
 
 SKIP_MODULES = {"mpnet.__main__"}
 
@@ -57,7 +60,7 @@ def needs_args(obj) -> bool:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = Parser(prog="docstrings.py", description=__doc__.split("\n")[0])
     p.add_argument("--strict", action="store_true", help="fail when a public definition has no docstring")
     p.add_argument("--summary", action="store_true", help="print the counts only")
     args = p.parse_args(argv)

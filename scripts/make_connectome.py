@@ -30,22 +30,28 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from mpnet import connectome  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser, fail, guarded  # noqa: E402  (the scripts' shared argument handling)
 
 TYPES = {"Sensory": "sensory", "Interneuron": "interneuron", "Motorneuron": "motor", "Other": "other"}
 GAP = "Generic_GJ"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="make_connectome.py", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(connectome.DATA_DIR, "cook2019_herm.json"),
-                        help="where to write (default: the package's mpnet/data/celegans/cook2019_herm.json)")
+                        help="where to write, its folder made if missing (default: the package's "
+                             "mpnet/data/celegans/cook2019_herm.json)")
     args = parser.parse_args()
+    if os.path.isdir(args.out):
+        parser.error(f"argument --out: {args.out!r} is a directory; name the file to write")
     try:
         import cect
         from cect.Cells import PHARYNGEAL_NEURONS, get_SIM_class, is_any_neuron
         from cect.readers.OpenWormUnifiedReader import get_instance
     except ImportError:
-        sys.exit("This script needs cect: pip install -e '.[connectome]'")
+        fail("this script needs cect: pip install -e '.[connectome]'")
     from importlib.metadata import version
     data = get_instance(from_cache=True)
     cells = list(data.nodes)
@@ -108,10 +114,11 @@ def write(data: Dict[str, Any], prov: Dict[str, Any], path: str) -> None:
         lines += ["  " + x + ("," if i < len(items) - 1 else "") for i, x in enumerate(items)]
         lines.append(" ]" + ("," if n < len(lists) - 1 else ""))
     lines.append("}")
-    with open(path + ".tmp", "w") as f:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
         f.write("\n".join(lines) + "\n")
-    os.replace(path + ".tmp", path)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main, prog="make_connectome.py"))

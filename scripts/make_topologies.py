@@ -13,16 +13,19 @@ neurons; outputs are identity) and the sampler's arguments. Load a line with
 
 (``warn=False``: random DAGs often hold hidden neurons off every input-to-output path, which are kept.)
 """
-import argparse
 import json
 import math
 import os
 import random
+import sys
 from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
 import mpnet
 import mpnet.graph.sample
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser, guarded, int_at_least  # noqa: E402  (the scripts' shared argument types)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def sample_lines(cfg: Config) -> List[Dict[str, Any]]:
 def write(records: List[Dict[str, Any]], path: str) -> None:
     """One compact JSON object per line, written atomically."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp"
+    tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
         for rec in records:
             f.write(json.dumps(rec, separators=(",", ":")) + "\n")
@@ -104,11 +107,13 @@ def write(records: List[Dict[str, Any]], path: str) -> None:
 
 
 def parse() -> Config:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--n", type=int, default=Config.n)
+    p = Parser(prog="make_topologies.py", description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int_at_least(1, 1_000_000), default=Config.n, help="topologies to write")
     p.add_argument("--seed", type=int, default=Config.seed)
-    p.add_argument("--out", default=Config.out)
+    p.add_argument("--out", default=Config.out, help="the JSON-lines file (its folder is made if missing)")
     a = p.parse_args()
+    if os.path.isdir(a.out):
+        p.error(f"argument --out: {a.out!r} is a directory; name the file to write")
     return Config(n=a.n, seed=a.seed, out=a.out)
 
 
@@ -126,4 +131,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main, prog="make_topologies.py"))

@@ -25,7 +25,6 @@ compares pictures, not bytes: two PNGs agree when they have the same size and th
 pixel differences is at most --tolerance (0 to 255; the default 2.0 lets antialiasing and font hinting of
 another matplotlib pass, not a moved label or another colour). It exits 1 naming the pictures that differ.
 """
-import argparse
 import csv
 import math
 import os
@@ -44,6 +43,9 @@ from PIL import Image   # installed with matplotlib
 import mpnet
 from mpnet import examples, search
 from mpnet.signs import SignReport
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser, guarded, int_in, number  # noqa: E402  (the scripts' shared argument types)
 
 ROOT = Path(__file__).resolve().parents[1]
 PICTURES = ROOT / "docs" / "pictures"
@@ -152,18 +154,22 @@ def regenerate(out: Path, data: Path, from_data: bool, dpi: int, benchmark: Opti
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    p = Parser(prog="pictures.py", description=(__doc__ or "").split("\n")[0])
     p.add_argument("--out-dir", default=str(PICTURES), help="where the pictures go (default docs/pictures)")
     p.add_argument("--from-data", action="store_true",
                    help="draw from the data committed in docs/pictures/data instead of recomputing it")
     p.add_argument("--check", action="store_true",
                    help="draw into a temporary directory and compare with --out-dir; exit 1 if any differ")
-    p.add_argument("--tolerance", type=float, default=2.0, help="--check: RMS pixel difference allowed (0-255)")
+    p.add_argument("--tolerance", type=number(0, 255), default=None,
+                   help="--check: RMS pixel difference allowed (0-255; default 2.0)")
     p.add_argument("--benchmark", metavar="DIR", help="take sign_reliability.png's data from DIR/edges.csv")
-    p.add_argument("--dpi", type=int, default=110)
+    p.add_argument("--dpi", type=int_in(10, 1200), default=110)
     args = p.parse_args(argv)
-    if args.tolerance < 0 or not math.isfinite(args.tolerance):
-        p.error(f"--tolerance must be a finite number >= 0 (got {args.tolerance})")
+    if args.tolerance is not None and not args.check:
+        p.error("--tolerance: only read with --check")
+    args.tolerance = 2.0 if args.tolerance is None else args.tolerance
+    if os.path.isfile(args.out_dir):
+        p.error(f"argument --out-dir: {args.out_dir!r} is a file, not a directory")
     if args.benchmark and not os.path.isfile(os.path.join(args.benchmark, "edges.csv")):
         p.error(f"--benchmark {args.benchmark}: no edges.csv there (a sign_recovery.py run writes one)")
     torch.set_num_threads(1)
@@ -193,4 +199,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main, prog="pictures.py"))

@@ -2,9 +2,17 @@
 
     python scripts/quickstart.py
 """
+import os
+import sys
+
 import torch
 
 import mpnet
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser  # noqa: E402  (the scripts' shared argument handling)
+
+Parser(prog="quickstart.py", description=__doc__.split("\n")[0]).parse_args()   # no options: a stray one is refused
 
 # inputs x1, x2 -> a -> b -> c -> y, plus two inhibitory cross-layer edges a -> c (fixed negative)
 topo = mpnet.Topology.from_edges(

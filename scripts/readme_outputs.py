@@ -17,13 +17,15 @@ Commands run from the repository root with ``MPNET_THREADS=1`` (one thread per p
 run; the thread policy otherwise picks by timing). Durations (``51 s``, ``0.3 ms``) are left out of the
 comparison, since they are the one thing a rerun never repeats; every other character must match.
 """
-import argparse
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import List, NamedTuple
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser, guarded, number  # noqa: E402  (the scripts' shared argument handling)
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = re.compile(r"^<!-- output: (?P<command>.+?) -->\s*$")
@@ -72,16 +74,17 @@ def masked(lines: List[str]) -> List[str]:
 
 
 def main(argv: List[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="readme_outputs.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="compare instead of rewriting; exit 1 on drift")
     parser.add_argument("--list", action="store_true", help="only list the marked commands")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per command (default: 600)")
+    parser.add_argument("--timeout", type=number(0, open_low=True), default=600.0,
+                        help="seconds per command (default: 600)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout (default: this script's)")
     args = parser.parse_args(argv)
     if not (args.root / "README.md").is_file():
         parser.error(f"argument --root: no README.md in {args.root}")
-    if not args.timeout > 0:
-        parser.error(f"argument --timeout: expected seconds > 0 (got {args.timeout!r})")
+    if args.check and args.list:
+        parser.error("--check and --list: choose one (--list runs nothing, so there is nothing to check)")
     drifted = 0
     for path in files(args.root):
         blocks = find_blocks(args.root, path)
@@ -112,4 +115,4 @@ def main(argv: List[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(guarded(main, sys.argv[1:], prog="readme_outputs.py"))

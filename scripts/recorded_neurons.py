@@ -7,7 +7,8 @@ unknown weights, and the free signs called are compared with the teacher's.
 
     python scripts/recorded_neurons.py [--quick] [--samples 2000] [--noise 0.01] [--seed 0]
 """
-import argparse
+import os
+import sys
 import time
 
 import torch
@@ -15,6 +16,9 @@ import torch
 import mpnet
 from mpnet import examples
 from mpnet.signs import Effort
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser, guarded, int_at_least, number  # noqa: E402  (the scripts' shared argument types)
 
 CONDITIONS = {"passive": (), "record b1, b2": ("b1", "b2"), "record a1, a2": ("a1", "a2")}
 
@@ -32,10 +36,10 @@ def recordings(teacher: mpnet.Topology, X: torch.Tensor, neurons, noise: float, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(prog="recorded_neurons.py", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Effort.quick() instead of the default effort")
-    parser.add_argument("--samples", type=int, default=2000)
-    parser.add_argument("--noise", type=float, default=0.01, help="noise std as a fraction of each column's std")
+    parser.add_argument("--samples", type=int_at_least(4, 10_000_000), default=2000)
+    parser.add_argument("--noise", type=number(0), default=0.01, help="noise std as a fraction of each column's std")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=list(CONDITIONS), help="run one condition")
     args = parser.parse_args()
@@ -66,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main, prog="recorded_neurons.py"))

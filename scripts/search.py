@@ -28,6 +28,9 @@ import torch
 from mpnet import search
 from mpnet.errors import MpnetError
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser, guarded, int_at_least, number  # noqa: E402  (the scripts' shared argument types)
+
 # Everything imported so far (torch, its modules) lives for the whole run: take it out of the garbage
 # collector's full sweeps, which a search (many small genes and topologies) triggers often. ~20% faster.
 gc.freeze()
@@ -143,7 +146,8 @@ def _print_table(rows: List[Dict], cols: List[str]) -> None:
 
 
 def solve(args) -> int:
-    finetune = search.Finetune(steps=args.finetune, lr=args.lr) if args.finetune else None
+    lr = 0.05 if args.lr is None else args.lr
+    finetune = search.Finetune(steps=args.finetune, lr=lr) if args.finetune else None
     evaluator = search.RayEvaluator(args.workers, chunk_size=args.chunk_size) if args.evaluator == "ray" else \
         search.LocalEvaluator(chunk_size=args.chunk_size)
     progress = False if args.no_progress else None
@@ -151,7 +155,8 @@ def solve(args) -> int:
         if args.resume:
             state = search.checkpoint_task(args.resume)
             if state.name != args.task:
-                print(f"error: {args.resume} holds a {state.name!r} run, not {args.task!r}.", file=sys.stderr)
+                print(f"search.py: error: {args.resume} holds a {state.name!r} run, not {args.task!r}.",
+                      file=sys.stderr)
                 return 2
             result = search.resume(args.resume, args.generations, evaluator=evaluator, progress=progress,
                                    checkpoint_every=args.checkpoint_every)
@@ -159,7 +164,8 @@ def solve(args) -> int:
         else:
             task = search.tasks.make(args.task)
             config = search.NEATConfig.lamarckian() if args.lamarckian else search.NEATConfig()
-            settings = {"population": args.population, "seed": args.seed, **_neat_overrides(args.set)}
+            settings = {"population": 150 if args.population is None else args.population,
+                        "seed": 0 if args.seed is None else args.seed, **_neat_overrides(args.set)}
             algo = search.NEAT(task.n_inputs, task.n_outputs, config, **settings)
             result = search.run(algo, task, args.generations or 100, finetune=finetune, evaluator=evaluator,
                                 checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every,
@@ -181,50 +187,67 @@ def solve(args) -> int:
     return 0
 
 
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an int >= {low} (got {text!r})") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an int >= {low} (got {value})")
-        return value
-    return parse
+# options that only one mode reads: given to the other, they would be ignored, so they are refused
+RUN_ONLY = {"--population": "population", "--seed": "seed", "--set": "set", "--lamarckian": "lamarckian",
+            "--finetune": "finetune", "--lr": "lr", "--checkpoint-dir": "checkpoint_dir"}
+BENCH_ONLY = {"--seeds": "seeds", "--quick": "quick", "--jobs": "jobs", "--only": "only"}
+TASK_ONLY = {**RUN_ONLY, "--generations": "generations", "--checkpoint-every": "checkpoint_every",
+             "--resume": "resume", "--evaluator": "evaluator", "--workers": "workers", "--chunk-size": "chunk_size"}
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line (the usage itself is one ``--help`` away)."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+def _given(args, options: Dict[str, str]) -> List[str]:
+    """The options of ``options`` given on the command line (every default is None, False or [])."""
+    return [flag for flag, name in options.items() if getattr(args, name) not in (None, False, [])]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = _Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="search.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=list(search.tasks.TASKS) + ["bench"])
-    parser.add_argument("--generations", type=_int_at_least(1), default=None, help="generation cap (default 100)")
-    parser.add_argument("--population", type=_int_at_least(2), default=150)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--finetune", type=int, default=0, metavar="STEPS",
-                        help="Lamarckian fine-tuning: optimizer steps per generation (0: pure NEAT)")
-    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--generations", type=int_at_least(1), default=None, help="generation cap (default 100)")
+    parser.add_argument("--population", type=int_at_least(2), default=None, help="genomes (default 150)")
+    parser.add_argument("--seed", type=int, default=None, help="seeds the run (default 0)")
+    parser.add_argument("--finetune", type=int_at_least(0), default=None, metavar="STEPS",
+                        help="Lamarckian fine-tuning: optimizer steps per generation (default 0: pure NEAT)")
+    parser.add_argument("--lr", type=number(0, open_low=True), default=None,
+                        help="fine-tuning's Adam learning rate (default 0.05)")
     parser.add_argument("--lamarckian", action="store_true",
                         help="NEATConfig.lamarckian(): structural mutation raised for fine-tuned runs")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a NEATConfig field")
     parser.add_argument("--checkpoint-dir", default=None)
-    parser.add_argument("--checkpoint-every", type=_int_at_least(1), default=1)
-    parser.add_argument("--resume", default=None, metavar="DIR", help="continue the run checkpointed in DIR")
-    parser.add_argument("--evaluator", choices=["local", "ray"], default="local")
-    parser.add_argument("--workers", type=int, default=2, help="Ray workers (with --evaluator ray)")
-    parser.add_argument("--chunk-size", type=int, default=search.evaluate.DEFAULT_CHUNK,
-                        help="topologies per batched network; the result depends on it, not on --workers")
+    parser.add_argument("--checkpoint-every", type=int_at_least(1), default=None, help="(default 1)")
+    parser.add_argument("--resume", default=None, metavar="DIR",
+                        help="continue the run checkpointed in DIR, with the settings saved there")
+    parser.add_argument("--evaluator", choices=["local", "ray"], default=None, help="(default local)")
+    parser.add_argument("--workers", type=int_at_least(1), default=None, help="Ray workers (with --evaluator ray)")
+    parser.add_argument("--chunk-size", type=int_at_least(1), default=None,
+                        help=f"topologies per batched network (default {search.evaluate.DEFAULT_CHUNK}); the result "
+                             f"depends on it, not on --workers")
     parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("--seeds", type=int, default=None, help="bench: seeds per row (default: per row)")
+    parser.add_argument("--seeds", type=int_at_least(1), default=None, help="bench: seeds per row (default: per row)")
     parser.add_argument("--quick", action="store_true", help="bench: few seeds per row")
-    parser.add_argument("--jobs", type=int, default=2, help="bench: worker processes")
-    parser.add_argument("--only", nargs="*", default=None, help="bench: rows whose task is one of these")
+    parser.add_argument("--jobs", type=int_at_least(1), default=None, help="bench: worker processes (default 2)")
+    parser.add_argument("--only", nargs="+", default=None, choices=sorted({r[1] for r in ROWS}), metavar="TASK",
+                        help=f"bench: rows whose task is one of these ({', '.join(sorted({r[1] for r in ROWS}))})")
     args = parser.parse_args(argv)
+    if args.task == "bench" and _given(args, TASK_ONLY):
+        parser.error(f"{', '.join(_given(args, TASK_ONLY))}: not read by bench (its rows fix their own settings); "
+                     f"drop {'it' if len(_given(args, TASK_ONLY)) == 1 else 'them'}")
+    if args.task != "bench" and _given(args, BENCH_ONLY):
+        parser.error(f"{', '.join(_given(args, BENCH_ONLY))}: only read by bench, not by a {args.task} run")
+    if args.resume and _given(args, RUN_ONLY):
+        parser.error(f"{', '.join(_given(args, RUN_ONLY))}: a resumed run continues with the settings saved in "
+                     f"{args.resume} (NEAT config, seed and random state, fine-tuning, directory); start a new run "
+                     f"to change them")
+    if args.lr is not None and not args.finetune:
+        parser.error("--lr: only read with --finetune STEPS (> 0), the fine-tuning it paces")
+    if args.evaluator != "ray" and args.workers is not None:
+        parser.error("--workers: only read with --evaluator ray")
+    args.jobs = 2 if args.jobs is None else args.jobs
+    args.checkpoint_every = 1 if args.checkpoint_every is None else args.checkpoint_every
+    args.chunk_size = search.evaluate.DEFAULT_CHUNK if args.chunk_size is None else args.chunk_size
+    args.workers = 2 if args.workers is None else args.workers
+    args.evaluator = args.evaluator or "local"
+    args.finetune = args.finetune or 0
     try:
         overrides = _neat_overrides(args.set)   # checked before anything runs
         search.NEATConfig(**overrides)
@@ -233,12 +256,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.task == "bench":
         return bench(args)
     torch.set_num_threads(1)
-    try:
-        return solve(args)
-    except (MpnetError, OSError) as err:
-        print(f"search.py: error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 2
+    return solve(args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main, prog="search.py"))

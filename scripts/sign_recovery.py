@@ -22,7 +22,6 @@ ensemble (the old vote).
 
 Writes edges.csv (one row per edge and method) and reliability.png into --out-dir.
 """
-import argparse
 import csv
 import datetime
 import json
@@ -43,6 +42,10 @@ from mpnet import Network, Topology, sample
 from mpnet.examples import kinks_in_data, question_teacher, unknown_weights
 from mpnet.signs import Effort
 from mpnet.signs import calibration
+from mpnet.graph.vocabulary import ACTIVATIONS
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser, comma_list, existing, guarded, int_at_least, number, one_of  # noqa: E402
 
 
 @dataclass
@@ -266,27 +269,48 @@ def rescore(rows: List[dict], threshold: float) -> List[dict]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = Parser(prog="sign_recovery.py", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one teacher per cell, Effort.quick(), 1 %% noise")
     parser.add_argument("--calibrate", action="store_true", help="refit only, seeds disjoint from the benchmark's; "
                                                                  "writes mpnet/signs/calibration.json")
-    parser.add_argument("--teachers", type=int, help="random teachers per (activation, noise)")
-    parser.add_argument("--activations", help="comma-separated (default relu,tanh,sigmoid)")
-    parser.add_argument("--methods", help="comma-separated (default refit,ensemble)")
-    parser.add_argument("--noises", help="comma-separated noise levels (fractions of the target's std)")
-    parser.add_argument("--jobs", type=int, default=1, help="teachers run in parallel processes")
+    parser.add_argument("--teachers", type=int_at_least(1, 10_000), help="random teachers per (activation, noise)")
+    parser.add_argument("--activations", type=comma_list(one_of(ACTIVATIONS)),
+                        help="comma-separated (default relu,tanh,sigmoid)")
+    parser.add_argument("--methods", type=comma_list(one_of(["refit", "ensemble"])),
+                        help="comma-separated (default refit,ensemble)")
+    parser.add_argument("--noises", type=comma_list(number(0, 10)),
+                        help="comma-separated noise levels (fractions of the target's std)")
+    parser.add_argument("--jobs", type=int_at_least(1, 1024), default=1, help="teachers run in parallel processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default=Config.out_dir)
-    parser.add_argument("--from", dest="from_dir", metavar="DIR",
+    parser.add_argument("--from", dest="from_dir", metavar="DIR", type=existing("dir"),
                         help="with --calibrate: no runs, the table from DIR/edges.csv (a finished --calibrate run)")
-    parser.add_argument("--rescore", metavar="DIR", help="no runs: score DIR/edges.csv with the current table")
-    parser.add_argument("--threshold", type=float, default=0.95, help="confidence a call needs (with --rescore)")
+    parser.add_argument("--rescore", metavar="DIR", type=existing("dir"),
+                        help="no runs: score DIR/edges.csv with the current table")
+    parser.add_argument("--threshold", type=number(0, 1), default=None,
+                        help="confidence a call needs (with --rescore; default 0.95)")
     args = parser.parse_args(argv)
+    runs = [f for f, on in (("--quick", args.quick), ("--teachers", args.teachers), ("--activations", args.activations),
+                            ("--methods", args.methods), ("--noises", args.noises), ("--jobs", args.jobs != 1),
+                            ("--seed", args.seed != 0), ("--out-dir", args.out_dir != Config.out_dir)) if on]
+    if args.from_dir and not args.calibrate:
+        parser.error("--from: only read with --calibrate")
+    if args.threshold is not None and not args.rescore:
+        parser.error("--threshold: only read with --rescore")
+    if (args.rescore or args.from_dir) and (runs or (args.rescore and (args.calibrate or args.from_dir))):
+        parser.error(f"{'--rescore' if args.rescore else '--from'} runs nothing, so "
+                     f"{', '.join(runs) or '--calibrate/--from'} would be ignored; drop them")
+    for flag, folder in (("--from", args.from_dir), ("--rescore", args.rescore)):
+        if folder and not os.path.isfile(os.path.join(folder, "edges.csv")):
+            parser.error(f"argument {flag}: {folder!r} holds no edges.csv (the rows a finished run writes)")
+    if os.path.isfile(args.out_dir):
+        parser.error(f"argument --out-dir: {args.out_dir!r} is a file, not a directory")
     if args.calibrate and args.from_dir:
         calibrate(read_rows(os.path.join(args.from_dir, "edges.csv")), argv)
         return
     if args.rescore:
-        rows = rescore(read_rows(os.path.join(args.rescore, "edges.csv")), args.threshold)
+        rows = rescore(read_rows(os.path.join(args.rescore, "edges.csv")), 0.95 if args.threshold is None
+                       else args.threshold)
         seen = lambda k: list(dict.fromkeys(r[k] for r in rows))
         print_table(rows, Config(activations=seen("activation"), noises=seen("noise"), methods=seen("method")))
         plot_reliability(rows, os.path.join(args.rescore, "reliability.png"))
@@ -301,11 +325,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.teachers is not None:
         cfg.teachers = args.teachers
     if args.activations:
-        cfg.activations = args.activations.split(",")
+        cfg.activations = args.activations
     if args.methods:
-        cfg.methods = args.methods.split(",")
+        cfg.methods = args.methods
     if args.noises:
-        cfg.noises = [float(v) for v in args.noises.split(",")]
+        cfg.noises = args.noises
     torch.set_num_threads(1)
     os.makedirs(cfg.out_dir, exist_ok=True)
     print(f"sign recovery: {cfg}", flush=True)
@@ -332,4 +356,4 @@ def main(argv: Optional[List[str]] = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main, prog="sign_recovery.py"))

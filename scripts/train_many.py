@@ -14,10 +14,11 @@ Task: the 8 inputs of {-1, +1}^3, target 1 when an odd number of them is +1, els
 bce: of logit 0). Writes ``<out-dir>/losses.csv`` (one row per topology) and ``<out-dir>/losses.png``
 (final loss against edge count and against depth), and prints a summary.
 """
-import argparse
 import csv
 import json
+import os
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +29,9 @@ from torch import Tensor
 
 import mpnet
 from mpnet.scale.population import train_population
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser, existing, guarded, int_at_least, number  # noqa: E402  (the scripts' argument types)
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["index", "sampler", "activation", "n_edges", "n_hidden", "n_off_path", "n_inputs_used", "depth",
@@ -129,21 +133,31 @@ def plot(path: Path, rows: Sequence[Dict], cfg: Config) -> None:
     plt.close(fig)
 
 
+#: what each option takes (every field of Config is an option; a bool is a flag)
+TYPES = {"data": existing("file"), "out_dir": str, "limit": int_at_least(1), "epochs": int_at_least(1),
+         "lr": number(0, open_low=True), "loss": str, "seed": int, "threads": int_at_least(1),
+         "chunk_size": int_at_least(1), "workers": int_at_least(1)}
+
+
 def parse(argv: Optional[Sequence[str]]) -> Config:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = Parser(prog="train_many.py", description=__doc__.split("\n")[0])
     for name, value in asdict(Config()).items():
+        flag = f"--{name.replace('_', '-')}"
         if isinstance(value, bool):
-            p.add_argument(f"--{name.replace('_', '-')}", action="store_true", default=value)
-            continue
-        kind = int if name == "limit" else type(value)
-        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value)
-    return Config(**vars(p.parse_args(argv)))
+            p.add_argument(flag, action="store_true", default=value)
+        else:
+            p.add_argument(flag, type=TYPES[name], default=None, choices=["mse", "bce"] if name == "loss" else None,
+                           help=f"(default {value})")
+    args = vars(p.parse_args(argv))
+    if args["workers"] is not None and not args["ray"]:
+        p.error("--workers: only read with --ray")
+    if os.path.exists(args["out_dir"] or Config.out_dir) and not os.path.isdir(args["out_dir"] or Config.out_dir):
+        p.error(f"argument --out-dir: {args['out_dir']!r} is a file, not a directory")
+    return Config(**{k: v for k, v in args.items() if v is not None})
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict:
     cfg = parse(argv)
-    if cfg.loss not in ("mse", "bce"):
-        raise SystemExit(f'--loss must be "mse" or "bce" (got "{cfg.loss}").')
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
     try:
@@ -154,7 +168,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         trained = train_population(topos, X, Y, loss=cfg.loss, epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed,
                                    chunk_size=cfg.chunk_size, outputs=True,
                                    workers=cfg.workers if cfg.ray else None,
-                                   ray=dict(threads_per_worker=cfg.threads))
+                                   ray=dict(threads_per_worker=cfg.threads) if cfg.ray else None)
         fit_s = time.perf_counter() - built
         final, solved = trained.loss, classified(trained.outputs, Y, cfg.loss)
     finally:
@@ -191,4 +205,4 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main, prog="train_many.py"))

@@ -7,7 +7,8 @@ Without ``--threads`` torch keeps its default thread count and mpnet picks each 
 (the minimum is the better estimate on a busy machine) and fwd+bwd / fwd. scripts/bench.py compares
 these passes with the peers.
 """
-import argparse
+import os
+import sys
 import time
 
 import torch
@@ -16,6 +17,9 @@ import mpnet
 import mpnet.threads
 from mpnet import sample
 from mpnet.examples import question_network
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # scripts/: the argument types
+from _args import Parser, guarded, int_at_least  # noqa: E402
 
 
 def measure(fn, repeats: int):
@@ -31,10 +35,10 @@ def measure(fn, repeats: int):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=200)
+    parser = Parser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int_at_least(1, 1024), help="torch threads (default: torch's own)")
+    parser.add_argument("--batch", type=int_at_least(1, 1_000_000), default=256)
+    parser.add_argument("--repeats", type=int_at_least(1), default=200)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -63,4 +67,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main))

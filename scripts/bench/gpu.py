@@ -9,7 +9,6 @@ forward+backward, float32. Each CUDA result is checked against the CPU's before 
 CPU times use the threads given by --threads (default: torch's default); CUDA times synchronise before and
 after each call (median of repeats after warm-up), so they include the launch of every level's kernels.
 """
-import argparse
 import os
 import random
 import statistics
@@ -21,6 +20,9 @@ import torch
 
 import mpnet
 import mpnet.graph.sample
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # scripts/: the argument types
+from _args import Parser, fail, guarded, int_at_least  # noqa: E402
 
 # the graphs and genomes of scripts/bench.py, written out again: bench.py needs neat-python, which a GPU
 # machine without internet access may lack
@@ -84,12 +86,12 @@ def cases(quick: bool):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = Parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", type=int_at_least(1, 1024), default=torch.get_num_threads())
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
-        raise SystemExit("scripts/bench.py gpu needs a CUDA GPU (torch.cuda.is_available() is False).")
+        fail("needs a CUDA GPU (torch.cuda.is_available() is False).")
     torch.set_num_threads(args.threads)
     repeats = 3 if args.quick else 7
     print(f"command: python scripts/bench.py gpu {' '.join(argv or sys.argv[1:])}")
@@ -120,4 +122,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main))

@@ -23,6 +23,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # scripts/: the argument types
+from _args import Parser, guarded, int_at_least, number  # noqa: E402
+
 CHILD = r"""
 import json, sys, time
 import torch
@@ -64,10 +67,11 @@ def measure(what: str, n: int, repeats: int, timeout: float):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 20_000, 100_000])
-    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs per case")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds before a case is given up")
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int_at_least(1, 10_000_000), nargs="+", default=[10_000, 20_000, 100_000])
+    parser.add_argument("--repeats", type=int_at_least(1), default=3, help="best of this many runs per case")
+    parser.add_argument("--timeout", type=number(0, open_low=True), default=300,
+                        help="seconds before a case is given up")
     parser.add_argument("--only", choices=["to_topology", "random_dag"], default=None)
     args = parser.parse_args(argv)
     import mpnet
@@ -100,4 +104,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

@@ -35,6 +35,9 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # scripts/: the argument types
+from _args import Parser, existing, guarded, int_at_least, writable_file  # noqa: E402
+
 import neat
 import torch
 
@@ -364,18 +367,28 @@ def bench_ray(quick: bool, workers: int = 2, generations: int = 3) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = Parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller cases")
-    parser.add_argument("--markdown", metavar="PATH", help="also write the report as markdown")
-    parser.add_argument("--tensorneat", metavar="PATH", help="a TensorNEAT checkout (default: $TENSORNEAT_PATH)")
-    parser.add_argument("--busy", type=int, default=0, help="busy-loop processes to run meanwhile")
-    parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)   # a child's torch threads
+    parser.add_argument("--markdown", metavar="PATH", type=writable_file((".md",)),
+                        help="also write the report as markdown")
+    parser.add_argument("--tensorneat", metavar="PATH", type=existing("dir"),
+                        help="a TensorNEAT checkout (default: $TENSORNEAT_PATH)")
+    parser.add_argument("--busy", type=int_at_least(0, 256), default=0, help="busy-loop processes to run meanwhile")
+    parser.add_argument("--threads", type=int_at_least(1, 1024), help=argparse.SUPPRESS)   # a child's torch threads
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--recurrent-only", action="store_true", help="only the recurrent rows and targets")
     parser.add_argument("--connectome-only", action="store_true", help="only the C. elegans connectome rows")
     parser.add_argument("--ray", action="store_true", help="only the search over Ray: local vs 2 Ray workers "
                         "(pip install 'mpnet[ray]'); with --quick: 2,000 and 10,000 genomes")
     args = parser.parse_args()
+    modes = [f for f, on in (("--recurrent-only", args.recurrent_only), ("--connectome-only", args.connectome_only),
+                             ("--ray", args.ray)) if on]
+    if len(modes) > 1:
+        parser.error(f"{' and '.join(modes)}: choose one (each runs only its own rows)")
+    full_only = [f for f, on in (("--markdown", args.markdown), ("--tensorneat", args.tensorneat),
+                                 ("--busy", args.busy)) if on]
+    if modes and full_only:
+        parser.error(f"{', '.join(full_only)}: only read by the full suite, not with {modes[0]}")
     if args.child:
         torch.set_num_threads(args.threads)
         print(json.dumps(child(json.loads(args.child))))
@@ -487,4 +500,4 @@ def report_run(args, cfg: Config, start: float, tensorneat, skipped: str) -> Non
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main))

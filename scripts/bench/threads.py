@@ -10,7 +10,6 @@ per pass unless the pass's levels are big, mpnet/threads.py); 'torch' is what a 
 (every op on all threads); '1 thread' is torch.set_num_threads(1). Times are medians of calls taken
 round-robin across the settings; 'auto / best' is auto's time over the best of the three.
 """
-import argparse
 import os
 import shlex
 import statistics
@@ -18,6 +17,9 @@ import subprocess
 import sys
 import time
 from typing import Callable, Dict, List, Tuple
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # scripts/: the argument types
+from _args import Parser, guarded, int_at_least, writable_file  # noqa: E402
 
 import torch
 
@@ -83,11 +85,13 @@ def measure(run: Callable[[], None], repeats: int) -> Dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--busy", type=int, nargs="+", default=[0, 1], help="busy-loop processes, per table")
-    parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--population", type=int, default=10_000)
-    parser.add_argument("--markdown", metavar="PATH", help="also write the tables as markdown")
+    parser = Parser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--busy", type=int_at_least(0, 256), nargs="+", default=[0, 1],
+                        help="busy-loop processes, per table")
+    parser.add_argument("--repeats", type=int_at_least(1), default=9)
+    parser.add_argument("--population", type=int_at_least(1, 10_000_000), default=10_000)
+    parser.add_argument("--markdown", metavar="PATH", type=writable_file((".md",)),
+                        help="also write the tables as markdown")
     args = parser.parse_args()
     lines = [f"command: {shlex.join(['python', 'scripts/bench.py', 'threads'] + sys.argv[1:])}",
              f"torch {torch.__version__}, {DEFAULT_THREADS} default threads, {os.cpu_count()} CPUs, OMP_WAIT_POLICY="
@@ -119,4 +123,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main))
