@@ -202,9 +202,8 @@ def convert(src: PathLike, dst: PathLike, *, src_format: Optional[str] = None, d
 
     Raises:
         FormatError: an unknown or unreadable format, or a file that is not in its format.
-        ArgumentError: ``dst`` is ``src``.
+        ArgumentError: ``dst`` is ``src``, or a directory.
         FileExistsError: ``dst`` exists and ``overwrite`` is False.
-        IsADirectoryError: ``dst`` is a directory.
     """
     fmt_in, fmt_out = detect(src, src_format), detect(dst, dst_format)
     check_destination(src, dst, overwrite)
@@ -221,7 +220,7 @@ def check_destination(src: PathLike, dst: PathLike, overwrite: bool) -> None:
     """Raise unless ``dst`` may be written with what is read from ``src`` (see :func:`convert`)."""
     where, out = os.fspath(src), os.fspath(dst)
     if os.path.isdir(out):
-        raise IsADirectoryError(f"OUT {out!r} is a directory; name the file to write in it.")
+        raise ArgumentError(f"OUT {out!r} is a directory; name the file to write in it.")
     if not (os.path.exists(out) or os.path.islink(out)):
         return
     if os.path.exists(where) and os.path.exists(out) and os.path.samefile(where, out):

@@ -335,7 +335,7 @@ class Network(nn.Module):
         settings, a checksum); :meth:`load` gives back an equal network. The format and why: :mod:`mpnet.model.payload`.
 
         Raises:
-            FileNotFoundError: the file's directory does not exist (IsADirectoryError: ``path`` is a directory).
+            FileNotFoundError: the file's directory does not exist (ArgumentError: ``path`` is a directory).
             NonFiniteError: a weight or bias is NaN or infinite (the edge or neuron named); nothing is written.
         """
         save_network(self, path)

@@ -98,7 +98,7 @@ def save_network(net: "Network", path: PathLike) -> None:
 
     Raises:
         FileNotFoundError: the file's directory does not exist.
-        IsADirectoryError: ``path`` is a directory.
+        ArgumentError: ``path`` is a directory.
         NonFiniteError: a weight or bias is NaN or infinite (the first one named); :meth:`Network.load` would
             refuse the file.
     """
@@ -107,7 +107,7 @@ def save_network(net: "Network", path: PathLike) -> None:
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot save the network to {path!r}: directory {folder!r} does not exist.")
     if os.path.isdir(path):
-        raise IsADirectoryError(f"Cannot save the network to {path!r}: it is a directory; name a file in it.")
+        raise ArgumentError(f"Cannot save the network to {path!r}: it is a directory; name a file in it.")
     payload = network_payload(net, cpu=True)
     _check_finite(net, payload["raw_weight"], payload["bias"])
     payload["checksum"] = payload_checksum(payload)

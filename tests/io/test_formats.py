@@ -111,6 +111,7 @@ def test_convert_refuses_to_write_over_its_own_source_by_any_name(tmp_path):
 
 
 def test_convert_replaces_an_existing_output_only_when_asked(tmp_path):
+    from mpnet.errors import ArgumentError
     topo = random_topology(2, n_hidden=3)
     topo.save(tmp_path / "a.json")
     (tmp_path / "out.graphml").write_text("keep me")
@@ -119,7 +120,7 @@ def test_convert_replaces_an_existing_output_only_when_asked(tmp_path):
     assert (tmp_path / "out.graphml").read_text() == "keep me"
     assert convert(tmp_path / "a.json", tmp_path / "out.graphml", overwrite=True) == ("mpnet", "graphml")
     assert read(tmp_path / "out.graphml", warn=False) == topo
-    with pytest.raises(IsADirectoryError, match=r"OUT '.*sub' is a directory"):
+    with pytest.raises(ArgumentError, match=r"OUT '.*sub' is a directory"):
         (tmp_path / "sub").mkdir()
         convert(tmp_path / "a.json", tmp_path / "sub", dst_format="mpnet", overwrite=True)
 
