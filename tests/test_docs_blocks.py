@@ -29,7 +29,9 @@ PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
 KINDS = {"python", "bash", "text"}
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 NOTE = re.compile(r"<!--\s*docs-test:\s*(?P<what>.*?)\s*-->")
-RUN_TIMEOUT = 900   # seconds: the sign-inference block takes minutes on a loaded 2-core machine
+# seconds: the README's sign-inference block takes about a minute on a quiet 2-core machine, and had not
+# finished after 15 minutes at a load average of 13 on those 2 cores
+RUN_TIMEOUT = 1800
 
 
 class Block(NamedTuple):
