@@ -13,7 +13,7 @@ so such an edge is "undecided", and the report's note says why.
 """
 import math
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -25,7 +25,7 @@ from .edgetest import TestOutcome, apply_gauge, test_edges
 from .evidence import activity, as_weights, equivalence, off_ratios, recheck
 from .fitting import Effort, Workspace, search
 from .inputs import Recorded
-from .noise import estimate_noise
+from .noise import NoiseEstimate, estimate_noise
 from .progress import Progress
 from .report import EdgeSign, SignReport
 from .symmetry import Flip, flip_symmetries, reference_edges
@@ -105,14 +105,11 @@ def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, e
     outcome = evidence.outcome
     if evidence.lowered:
         ws.log(f"re-check: stored fits lowered the opposite-sign loss of {len(evidence.lowered)} edge(s)")
-    with torch.no_grad():
-        fitted = ws.pop(1).forward(outcome.theta[None], ws.X)[0]
-    noise = estimate_noise(ws.X, ws.Y, noise_std=noise_std, fit=fitted)
+    noise, floor, floor_method = _floor(ws, outcome.theta, noise_std, observed)
     # noise-free data: a loss at the resolution counts as at the floor (as the ratio's denominator does)
-    floor, floor_method = noise.variance, noise.method
     if resolution * float(ws.Y.var()) > floor:
+        floor_method = f"{floor_method} gave {floor:.3g}, below the resolution: {resolution:g} x Var(Y) used"
         floor = resolution * float(ws.Y.var())
-        floor_method = f"{noise.method} gave {noise.variance:.3g}, below the resolution: {resolution:g} x Var(Y) used"
     floor_ratio = outcome.loss / floor if floor > 0 else math.inf
     stable = outcome.stable and evidence.better_best is None
     active = activity(ws, outcome.theta)
@@ -148,6 +145,30 @@ def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, e
                              **({} if observed is None else
                                 {"observed": dict(zip(observed.neurons, observed.weight))})},
                       witnesses={k: _topology(ws, t) for k, t in evidence.witnesses.items()})
+
+
+def _floor(ws: Workspace, theta: Tensor, noise_std: Optional[float], observed: Optional[Recorded]
+           ) -> Tuple[NoiseEstimate, float, str]:
+    """The outputs' noise (estimated with the best fit ``theta [P]``'s residuals), the loss a fit reaches at the
+    noise floor, and how it was found. With recordings the loss weighs each recorded value (its neuron's
+    ``weight``) beside the outputs' values, so the floor is the same weighed mean of the noise variances, each
+    recorded neuron's estimated like the outputs' (given ones kept)."""
+    with torch.no_grad():
+        pred = ws.pop(1).predict(theta[None], ws.X)[0]                    # [n, n_out (+ recorded)]
+    n_out = ws.Y.shape[1]
+    noise = estimate_noise(ws.X, ws.Y, noise_std=noise_std, fit=pred[:, :n_out])
+    if observed is None:
+        return noise, noise.variance, noise.method
+    total, count = noise.variance * ws.Y.numel(), float(ws.Y.numel())
+    for j, v in enumerate(observed.neurons):
+        r = observed.values[:, j:j + 1].to(pred)
+        seen = ~torch.isnan(r[:, 0])
+        own = observed.noise[j]
+        if own.method != "given":
+            own = estimate_noise(ws.X[seen], r[seen], fit=pred[seen, n_out + j:n_out + j + 1])
+        total += observed.weight[j] * own.variance * int(seen.sum())
+        count += int(seen.sum())
+    return noise, total / count, f"{noise.method}; with the recordings, weighed as in the loss"
 
 
 def _verdict(topo: Topology, key: EdgeKey, weights: Dict[EdgeKey, float], witness: Optional[Dict[EdgeKey, float]],

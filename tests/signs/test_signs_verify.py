@@ -165,6 +165,8 @@ def test_a_report_fitted_to_recordings_is_verified_with_them():
                     explore_iters=40, smooth=())
     report = infer_signs(topo, X, Y, effort=effort, observed={"h": rec}, progress=False)
     assert list(report.extra["observed"]) == ["h"]
+    # the floor weighs the recordings' noise as the loss weighs them: this fit is at it
+    assert "with the recordings" in report.noise_method and report.floor_ratio < 1.5
     assert verify(report, X, Y, observed={"h": rec}).all_confirmed
     with pytest.raises(ArgumentError, match=r"fitted to recordings of \['h'\]; pass them as observed="):
         verify(report, X, Y)
