@@ -85,8 +85,8 @@ def test_check_exits_1_naming_the_pictures_that_differ(pictures, tmp_path, monke
 
 
 def test_bad_arguments_exit_with_one_line(pictures, tmp_path, capsys):
-    for argv, wanted in ((["--check", "--tolerance", "-1"], "argument --tolerance: expected a finite number >= 0 "
-                                                             "and <= 255 (got '-1')"),
+    for argv, wanted in ((["--check", "--tolerance", "-1"], "argument --tolerance: expected an int >= 0 (got -1)"),
+                         (["--check", "--tolerance", "2.5"], "argument --tolerance: expected an int >= 0 (got '2.5')"),
                          (["--benchmark", str(tmp_path)], f"--benchmark {tmp_path}: no edges.csv there")):
         with pytest.raises(SystemExit) as exc:
             pictures.main(argv)
