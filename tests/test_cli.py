@@ -11,7 +11,8 @@ def test_bare_mpnet_is_a_mistake_that_names_the_commands(capsys):
 
 
 def test_demo_infers_signs_from_unknown_weights_and_calls_none_wrong(capsys):
-    assert main(["demo", "--quick", "--samples", "800", "--no-progress"]) == 0
+    # the embedded question network end to end; 300 samples (800 cost 35 CPU seconds here, 300 about 20)
+    assert main(["demo", "--quick", "--samples", "300", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "every weight unknown" in out and "x the noise floor" in out
     for edge in ["x1 -> a1", "a1 -> c1", "a2 -> c2", "c2 -> y"]:
@@ -23,9 +24,17 @@ def test_demo_infers_signs_from_unknown_weights_and_calls_none_wrong(capsys):
 
 
 def test_demo_on_a_file_and_bad_file(tmp_path, capsys):
-    assert main(["demo", "--topology", "data/question_network.json", "--quick", "--samples", "300",
-                 "--no-progress"]) == 0
-    assert "data/question_network.json, every weight unknown" in capsys.readouterr().out
+    from mpnet import Topology
+    small = tmp_path / "small.json"   # a kink the data must explain, and a sign given: every free edge callable
+    Topology.from_edges([("x1", "h"), ("h", "y"), ("x2", "y")], inputs=["x1", "x2"], outputs=["y"],
+                        activation="relu", output_activation="identity", signs={("x2", "y"): "-"}).save(small)
+    assert main(["demo", "--topology", str(small), "--quick", "--samples", "300", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"{small}, every weight unknown" in out and "3 edges, 2 free" in out
+    fixed = [l for l in out.splitlines() if l.startswith("x2 -> y")]
+    assert fixed and fixed[0].split()[3:5] == ["-", "-"] and "fixed -" in fixed[0]   # teacher, inferred
+    assert out.strip().splitlines()[-1].startswith("2 of 2 free edges called (100%); 2 agree with the teacher, "
+                                                   "0 disagree")
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something else"}')
     assert main(["demo", "--topology", str(bad)]) == 2

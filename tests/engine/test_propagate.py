@@ -108,18 +108,18 @@ def test_invariant_under_relabelling(seed):
     torch.testing.assert_close(run(relabelled, x_relabelled)[:, perm_out], run(topo, x), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("aggregation", AGGREGATIONS)
-def test_gradcheck_weights_biases_inputs(fused, aggregation):
-    for seed in range(3):
-        topo = random_topology(seed, n_hidden=6, p_edge=0.45, activations=SMOOTH, aggregations=[aggregation],
-                               p_sign=0.0, p_frozen=0.0, p_response=0.5)
-        net = mpnet.Network(topo, dtype=torch.float64, fused=fused)
-        x = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
-        w = net.raw_weight.detach().clone().requires_grad_()
-        b = net.bias.detach().clone().requires_grad_()
-        fn = lambda x, w, b: net.conv(x.t().contiguous(), net.plan, w, b)
-        assert gradcheck(fn, (x, w, b), eps=1e-6, atol=1e-6, rtol=1e-5)
+def test_gradcheck_weights_biases_inputs(fused, aggregation, seed):
+    topo = random_topology(seed, n_hidden=6, p_edge=0.45, activations=SMOOTH, aggregations=[aggregation],
+                           p_sign=0.0, p_frozen=0.0, p_response=0.5)
+    net = mpnet.Network(topo, dtype=torch.float64, fused=fused)
+    x = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
+    w = net.raw_weight.detach().clone().requires_grad_()
+    b = net.bias.detach().clone().requires_grad_()
+    fn = lambda x, w, b: net.conv(x.t().contiguous(), net.plan, w, b)
+    assert gradcheck(fn, (x, w, b), eps=1e-6, atol=1e-6, rtol=1e-5)
 
 
 def test_gradcheck_through_the_module_with_signs_and_mixed_aggregations():

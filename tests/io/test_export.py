@@ -178,7 +178,8 @@ def test_static_recurrent_equals_the_network_with_its_state(kind):
     assert not list(static.parameters())
 
 
-@pytest.mark.parametrize("kind", [True, "ctrnn"])
+# the plain recurrent kind's export is checked in the default set by the ONNX test below (its ctrnn is slow)
+@pytest.mark.parametrize("kind", [pytest.param(True, marks=pytest.mark.slow), "ctrnn"])
 def test_recurrent_torchscript_and_torch_export_for_fixed_steps(kind, tmp_path):
     net = recurrent_net(kind, graphs=2, time_step=0.05)
     to_torchscript(net, tmp_path / "model.pt", steps=3)

@@ -95,7 +95,8 @@ def _same_run(a: History, b: History) -> None:
     assert a.to_dicts(timings=False) == b.to_dicts(timings=False)
 
 
-@pytest.mark.parametrize("finetune", [None, Finetune(steps=5, lr=0.05)])
+# with finetune: test_kill_and_resume_from_the_command_line resumes a finetuned run in the default set too
+@pytest.mark.parametrize("finetune", [None, pytest.param(Finetune(steps=5, lr=0.05), marks=pytest.mark.slow)])
 def test_resume_breeds_the_same_generations_as_an_uninterrupted_run(tmp_path, finetune):
     task = tasks.Parity(bits=3)
     whole = run(small_neat(seed=2, n_inputs=3), task, 6, finetune=finetune, progress=False, stop_when_solved=False)
