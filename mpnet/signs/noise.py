@@ -12,13 +12,14 @@ That variance is estimated from the data, and from a fit's residuals when one is
   variable's median is the estimate (the median ignores neighbourhoods that straddle a kink, up to half).
   Its ``dof`` says how many points it used, and the report always prints the method.
 * **local linear on a fit's residuals** — the estimate above errs upward where the target bends inside a
-  neighbourhood: on 8 random ReLU teachers (2-4 inputs, 2,000 samples, 1 % and 5 % noise) it ran 0.95-2.19x
-  the true noise variance, the more the more inputs. Subtracting any function of ``X`` leaves the noise as it
-  is, and what remains after a fit of the wiring bends far less: given a fit's predictions (``fit=``), the
-  same estimate on ``Y - fit`` came within 0.95-1.13x of the truth on those teachers wherever the fit was
-  within 4x of the floor, and erred upward (2.2x) only beside a fit 76x above it, which no floor hides
-  (``scripts/noise_floor.py`` prints the table). Both estimates err upward, so the smaller is used (a fit of
-  ``P`` parameters absorbs only about ``P / n`` of the noise, 2 % for 40 parameters and 2,000 samples).
+  neighbourhood: on 12 random ReLU teachers (2-4 inputs, 2,000 samples, 1 % and 5 % noise) it ran 0.95-3.23x
+  the true noise variance (within 1.3x on 17 of 24), the more the more inputs. Subtracting any function of
+  ``X`` leaves the noise as it is, and what remains after a fit of the wiring bends far less: given a fit's
+  predictions (``fit=``), the same estimate on ``Y - fit`` came within 0.95-1.14x of the truth on 23 of the
+  24 (quick fits up to 3.9x above the floor) and erred upward (2.2x) only beside a fit 76x above it, which
+  no floor hides (``python scripts/noise_floor.py --teachers 12`` prints the table). Both estimates err
+  upward, so the smaller is used (a fit of ``P`` parameters absorbs only about ``P / n`` of the noise, 2 % for
+  40 parameters and 2,000 samples).
 """
 import math
 from dataclasses import dataclass
