@@ -11,7 +11,7 @@ of Y's std, so the true noise variance is known. Per teacher and noise level it 
   floor     fit / estimate: how far above the floor the report says the fit is (1.5 and up: not at the floor)
 
     python scripts/noise_floor.py                     # 8 teachers x 2 noise levels, quick fits
-    python scripts/noise_floor.py --teachers 12 --jobs 2   # the table quoted in mpnet/signs/noise.py (~1 h here)
+    python scripts/noise_floor.py --teachers 12 --jobs 2   # the table quoted in mpnet/signs/noise.py
     python scripts/noise_floor.py --default           # fits at the default effort
 """
 import argparse
