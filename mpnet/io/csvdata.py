@@ -128,6 +128,8 @@ def read_columns(path: PathLike, columns: Sequence[str], *, dtype: torch.dtype =
                 raise DataError(f"{path}: line {line}, column {c!r} is empty; give a number (mpnet does not guess "
                                 f"missing values), or drop the row.")
             try:
+                if "_" in cell or not cell.isascii():   # float() reads '1_000' and full-width '１２'; a table does not
+                    raise ValueError(cell)
                 value = float(cell)
             except ValueError:
                 raise DataError(f"{path}: line {line}, column {c!r} holds {cell[:40]!r}, which is not a "

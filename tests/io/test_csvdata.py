@@ -28,6 +28,8 @@ def test_a_utf8_byte_order_mark_is_read(tmp_path):
     ("a,b\n1,2\n3,\n", r"d\.csv: line 3, column 'b' is empty; give a number"),
     ("a,b\n1,2\n3, \n", r"d\.csv: line 3, column 'b' is empty"),
     ("a,b\n1,abc\n", r"d\.csv: line 2, column 'b' holds 'abc', which is not a number"),
+    ("a,b\n1_000,2\n", r"d\.csv: line 2, column 'a' holds '1_000', which is not a number"),   # float() reads 1000
+    ("a,b\n1,\uff11\uff12\n", r"d\.csv: line 2, column 'b' holds '\uff11\uff12', which is not a number"),  # 12
     ("a,b\n1,nan\n", r"d\.csv: line 2, column 'b' holds 'nan'; every value must be finite"),
     ("a,b\n-inf,1\n", r"d\.csv: line 2, column 'a' holds '-inf'; every value must be finite"),
     ("a,b\n1e400,1\n", r"d\.csv: line 2, column 'a' holds '1e400'; every value must be finite"),
