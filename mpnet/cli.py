@@ -17,60 +17,11 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
-def _table(rows: List[List[str]], head: List[str]) -> str:
-    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head) - 1)] + [0]
-    def line(r: List[str]) -> str:
-        return "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
-    return "\n".join([line(head), line(["-" * max(w, 1) for w in widths[:-1]] + ["------"])] + [line(r) for r in rows])
-
-
 def demo(args: argparse.Namespace) -> int:
-    """Infer the signs of a wiring whose weights are unknown, from a teacher's data, and compare."""
-    import torch
-
-    from . import Topology, infer_signs
-    from .examples import kinks_in_data, question_teacher, simulate, unknown_weights
-    from .signs import Effort
-
-    torch.set_num_threads(1)   # many tiny ops: one thread is the fast choice for a network this small
-    if args.topology is None:
-        teacher = question_teacher()
-        source = ("the question's wiring (x1 -> a1 -> b1 -> c1 -> y and the same from x2; a1 -> c1 and a2 -> c2 "
-                  "fixed negative), every weight unknown")
-        X, Y = simulate(teacher, args.samples, args.noise, seed=args.seed)
-    else:
-        wiring = Topology.load(args.topology)
-        X = torch.rand(args.samples, len(wiring.inputs), generator=torch.Generator().manual_seed(args.seed),
-                       dtype=torch.float64) * 4 - 2
-        teacher = kinks_in_data(unknown_weights(wiring), X, seed=args.seed)
-        source = f"{args.topology}, every weight unknown (the teacher: random weights, kinks inside the data)"
-        X, Y = simulate(teacher, args.samples, args.noise, seed=args.seed, X=X)
-    wiring = unknown_weights(teacher)
-    print(f"mpnet demo: {source}")
-    print(f"data: {args.samples} samples of y = teacher(x) + noise (std {args.noise:g} x the std of y); "
-          f"{wiring.num_edges} edges, {sum(e.trainable and e.sign is None for e in wiring.edges.values())} free")
-    log = None if args.no_progress else (lambda msg: print(f"  {msg}", flush=True))
-    report = infer_signs(wiring, X, Y, seed=args.seed, threshold=args.threshold, log=log,
-                         effort=Effort.quick() if args.quick else Effort())
-    print(report.header())
-    rows, free, called, agree = [], 0, 0, 0
-    for row in report.edges:
-        truth = teacher.edges[row.key].weight
-        assert truth is not None   # a teacher has every weight set
-        t_sign = "+" if truth > 0 else "-" if truth < 0 else "0"
-        verdict = row.sign if row.identifiable else f"{row.relative} (rel.)"
-        if row.constraint == "free":
-            free += 1
-            if row.sign in ("+", "-"):
-                called += 1
-                agree += row.sign == t_sign
-        rows.append([f"{row.src} -> {row.dst}", t_sign, row.sign, f"{row.confidence:.2f}", row.constraint,
-                     row.reason])
-    print(_table(rows, ["edge", "teacher", "inferred", "confidence", "constraint", "reason"]))
-    wrong = called - agree
-    print(f"{called} of {free} free edges called ({called / max(free, 1):.0%}); "
-          f"{agree} agree with the teacher, {wrong} disagree; {report.seconds:.0f} s")
-    return 0
+    """Passive data, the signs they determine, the measurements that should decide the rest, the teacher's
+    answers, a rerun (:mod:`mpnet.demo`)."""
+    from .demo import run_demo
+    return run_demo(args)
 
 
 def convert(args: argparse.Namespace) -> int:
@@ -263,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="a smaller search (about half the time on the question network; fewer signs called)")
     p.add_argument("--seed", type=int, default=0, help="seeds the data, the teacher and the search")
+    p.add_argument("--budget", type=_int_at_least(0), default=2,
+                   help="measurements the design may suggest before the rerun (0: passive data only)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress lines")
     p.set_defaults(func=demo)
 

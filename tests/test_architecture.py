@@ -22,7 +22,7 @@ STAGE = {
     "io": 6, "signs": 6, "scale": 6, "connectome": 6, "testing": 6, "examples": 6,
     "viz": 7,
     "search": 8,
-    "__init__": 9,
+    "__init__": 9, "demo": 9,
     "cli": 10,
     "__main__": 11,
 }

@@ -1,6 +1,8 @@
 """The mpnet command: bare, it names the subcommands; demo trains and prints a per-edge table."""
 import sys
 
+import pytest
+
 from mpnet.cli import main
 
 
@@ -11,7 +13,7 @@ def test_bare_mpnet_is_a_mistake_that_names_the_commands(capsys):
 
 def test_demo_infers_signs_from_unknown_weights_and_calls_none_wrong(capsys):
     # the embedded question network end to end; 300 samples (800 cost 35 CPU seconds here, 300 about 20)
-    assert main(["demo", "--quick", "--samples", "300", "--no-progress"]) == 0
+    assert main(["demo", "--quick", "--samples", "300", "--no-progress", "--budget", "0"]) == 0
     out = capsys.readouterr().out
     assert "every weight unknown" in out and "x the noise floor" in out
     for edge in ["x1 -> a1", "a1 -> c1", "a2 -> c2", "c2 -> y"]:
@@ -27,7 +29,8 @@ def test_demo_on_a_file_and_bad_file(tmp_path, capsys):
     small = tmp_path / "small.json"   # a kink the data must explain, and a sign given: every free edge callable
     Topology.from_edges([("x1", "h"), ("h", "y"), ("x2", "y")], inputs=["x1", "x2"], outputs=["y"],
                         activation="relu", output_activation="identity", signs={("x2", "y"): "-"}).save(small)
-    assert main(["demo", "--topology", str(small), "--quick", "--samples", "300", "--no-progress"]) == 0
+    assert main(["demo", "--topology", str(small), "--quick", "--samples", "300", "--no-progress",
+                 "--budget", "0"]) == 0
     out = capsys.readouterr().out
     assert f"{small}, every weight unknown" in out and "3 edges, 2 free" in out
     fixed = [l for l in out.splitlines() if l.startswith("x2 -> y")]
@@ -135,8 +138,6 @@ def test_signs_command_writes_csv_and_plot(tmp_path, capsys):
 
 # --------------------------------------------------------------------------------- errors and flags
 import json  # noqa: E402
-
-import pytest  # noqa: E402
 
 import mpnet  # noqa: E402
 

@@ -23,6 +23,7 @@ from ..model import Network
 from ..graph.elements import NodeId
 from ..graph.topology import Topology
 from .ensemble import infer_ensemble
+from .design import Suggestion, design
 from .fitting import Effort, MultistartResult, multistart
 from .inputs import as_data, as_recordings, wiring_and_start
 from .noise import NoiseEstimate, estimate_noise
@@ -34,7 +35,7 @@ if TYPE_CHECKING:   # pragma: no cover
     from numpy.typing import ArrayLike   # the data: a tensor, an array or nested lists
 
 __all__ = ["infer_signs", "SignReport", "EdgeSign", "multistart", "MultistartResult", "Effort", "NoiseEstimate",
-           "estimate_noise", "verify", "Verification", "Check"]
+           "estimate_noise", "verify", "Verification", "Check", "design", "Suggestion"]
 
 METHODS = ("refit", "ensemble")
 
