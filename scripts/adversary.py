@@ -1049,6 +1049,11 @@ def population(topologies, **kw):
     return train_population(topologies, X, X * 2, **{"epochs": 1, **kw})
 
 
+def read_csv(path, columns):
+    import mpnet.io.csvdata   # what the CLI reads data files with
+    return mpnet.io.csvdata.read_columns(path, columns)
+
+
 def h_fit(net, X=None, Y=None, **kw):
     X = torch.rand(8, 1, generator=torch.Generator().manual_seed(0)) if X is None else X
     return mpnet.fit(net, X, X * 2 if Y is None else Y, **{"epochs": 1, "progress": False, **kw})
@@ -1145,6 +1150,10 @@ case(L, "train_population(workers=True)", [r"workers", r"True"])(
     _within(20, lambda: population([h_topo()], workers=True)))
 case(L, "Trained.topology('a')", [r"index", r"'a'"])(lambda: population([h_topo()]).topology("a"))
 case(L, "to_torchscript(steps=True)", [r"steps", r"True"])(lambda: mpnet.export.to_torchscript(h_net(True), steps=True))
+case(L, "CSV cell '1_000' read as 1000", [r"loose1\.csv", r"line 2", r"'x1'"])(
+    lambda: read_csv(write("loose1.csv", "x1,x2,y\n1_000,2,3\n"), ["x1", "x2", "y"]))
+case(L, "CSV cell of full-width digits read as 12", [r"loose2\.csv", r"line 2", r"'x2'"])(
+    lambda: read_csv(write("loose2.csv", "x1,x2,y\n1,\uff11\uff12,3\n"), ["x1", "x2", "y"]))
 
 # ---------------------------------------------------------------------------------- accepted and ignored
 I = "accepted and ignored"
