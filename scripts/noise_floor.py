@@ -15,7 +15,9 @@ of Y's std, so the true noise variance is known. Per teacher and noise level it 
     python scripts/noise_floor.py --default           # fits at the default effort
 """
 import argparse
+import os
 import random
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import List, Tuple
@@ -25,6 +27,9 @@ import torch
 from mpnet import Network, Topology, sample
 from mpnet.examples import kinks_in_data, simulate, unknown_weights
 from mpnet.signs import Effort, estimate_noise, multistart
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _args import Parser, guarded, int_at_least  # noqa: E402  (the scripts' shared argument types)
 
 
 def random_teacher(rng: random.Random, samples: int) -> Tuple[Topology, torch.Tensor]:
@@ -63,10 +68,10 @@ def measure(task: Tuple[int, Topology, torch.Tensor, float, bool]) -> List[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--teachers", type=int, default=8)
+    ap = Parser(prog="noise_floor.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--teachers", type=int_at_least(1, 10_000), default=8)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--jobs", type=int_at_least(1, 1024), default=1)
     ap.add_argument("--default", action="store_true", help="fit at the default effort (slower, closer fits)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -89,4 +94,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main, prog="noise_floor.py"))

@@ -119,6 +119,8 @@ CASES = [
     ("quickstart.py", ["--epochs", "3"], r"unrecognized arguments: --epochs 3"),
     ("recorded_neurons.py", ["--samples", "2"], r"argument --samples: expected an int in 4 \.\. "),
     ("recorded_neurons.py", ["--noise", "-1"], r"argument --noise: expected a finite number >= 0"),
+    ("noise_floor.py", ["--jobs", "0"], r"argument --jobs: expected an int in 1 \.\. 1024 \(got 0\)"),
+    ("noise_floor.py", ["--teachers", "x"], r"argument --teachers: expected an int in 1 \.\. 10000 \(got 'x'\)"),
     ("pictures.py", ["--dpi", "0"], r"argument --dpi: expected an int in 10 \.\. 1200 \(got 0\)"),
     ("pictures.py", ["--tolerance", "3"], r"--tolerance: only read with --check"),
     ("adversary.py", ["--only", "no such class"], r"argument --only: no input class contains 'no such class'"),

@@ -119,7 +119,7 @@ def test_a_write_killed_before_its_rename_leaves_the_last_checkpoint(tmp_path, m
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path, {"generation": 2})
     monkeypatch.setattr(os, "replace", real_replace)
-    assert (tmp_path / "checkpoint.json.tmp").exists()
+    assert len(list(tmp_path.glob(f"checkpoint.json.{os.getpid()}.*.tmp"))) == 1   # this process's temporary file
     assert load_checkpoint(tmp_path)["generation"] == 1
     (tmp_path / "checkpoint.json").write_text('{"format": "other"}')
     with pytest.raises(ValueError, match="is not a search checkpoint"):
