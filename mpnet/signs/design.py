@@ -13,7 +13,10 @@ two fits alone (no new fitting):
 * ``"stimulate"`` neuron ``v``: a drive added to ``v``'s pre-activation, ``drive`` times its standard deviation
   over the data in each fit (units a fit can be compared in), the outputs watched on the data's inputs.
 
-The difference is a mean squared difference per measured value over the noise variance (the outputs': the
+A neuron is scored only for the edges it is wired to: an end of the edge, upstream of its source or downstream of
+its target. A witness differs from the best fit wherever the data leave the wiring free, not only around its
+edge (another chain's arbitrary choices included), so a difference at an unrelated neuron says nothing about the
+edge. The difference is a mean squared difference per measured value over the noise variance (the outputs': the
 report's estimate; a recording's: the same fraction of the neuron's variance), the scale of the refit test's
 ratio: an edge is *decided* when it reaches ``margin``. A suggestion lists the edges it should decide; only a
 rerun with the new data (``infer_signs(..., observed=...)`` for a recording) shows which it does: another
@@ -65,6 +68,23 @@ def _undecided(report: SignReport) -> Dict[EdgeKey, Topology]:
         if witness is not None:
             out[row.key] = witness
     return out
+
+
+def _reach(topo: Topology, start: NodeId, step: str) -> Set[NodeId]:
+    """``start`` and every node reached from it along ``step`` (``"successors"`` or ``"predecessors"``)."""
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in getattr(topo, step)(todo.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _wired(topo: Topology, edges: Sequence[EdgeKey]) -> Dict[EdgeKey, Set[NodeId]]:
+    """Per edge, the neurons wired to it: upstream of its source (the source included) or downstream of its
+    target (the target included)."""
+    return {e: _reach(topo, e[0], "predecessors") | _reach(topo, e[1], "successors") for e in edges}
 
 
 def _states(topo: Topology, X: Tensor, drive: Optional[Tuple[NodeId, float]] = None) -> Tuple[Tensor, Tensor,
@@ -144,11 +164,12 @@ def design(report: SignReport, X: Union[Tensor, Sequence[Sequence[float]]], *, b
     rel = out_var / max(float(y0.var(1).mean()), 1e-300)         # noise as a fraction of the outputs' variance
     pool: List[Suggestion] = []
     hidden = [n for n, node in best.nodes.items() if node.role == "hidden"]
+    wired = _wired(best, list(witnesses))
     if "record" in kinds:
         states = {e: _states(w, X) for e, w in witnesses.items()}
         for v in hidden:
             var_v = rel * max(float(H0[row[v]].var()), 1e-300)
-            sep = {e: _rescaled_gap(H0[row[v]], H[r[v]]) / var_v for e, (_, H, r) in states.items()}
+            sep = {e: _rescaled_gap(H0[row[v]], H[r[v]]) / var_v for e, (_, H, r) in states.items() if v in wired[e]}
             pool.append(_suggestion("record", v, sep, margin))
     if "stimulate" in kinds:
         for v in hidden:
@@ -156,6 +177,8 @@ def design(report: SignReport, X: Union[Tensor, Sequence[Sequence[float]]], *, b
             yd = _outputs(best, Hd, rd)
             sep = {}
             for e, w in witnesses.items():
+                if v not in wired[e]:
+                    continue
                 _, Hw, rw = _states(w, X, (v, drive))
                 sep[e] = float((yd - _outputs(w, Hw, rw)).pow(2).mean()) / out_var
             pool.append(_suggestion("stimulate", v, sep, margin, drive))

@@ -105,3 +105,17 @@ def test_bad_data_and_missing_best_fit_are_named():
     report.best = None
     with pytest.raises(ArgumentError, match="best fit"):
         design(report, X)
+
+
+def test_a_neuron_is_scored_only_for_the_edges_it_is_wired_to():
+    # two independent chains; the witness of p's edge also differs in the other chain (an arbitrary choice there):
+    # recording q must not claim to decide p's edge
+    wiring = Topology.from_edges([("x", "p"), ("p", "y"), ("z", "q"), ("q", "w")], inputs=["x", "z"],
+                                 outputs=["y", "w"], activation="relu", output_activation="identity")
+    best = wiring.with_weights({("x", "p"): 1.0, ("p", "y"): 1.0, ("z", "q"): 1.0, ("q", "w"): 1.0})
+    witness = wiring.with_weights({("x", "p"): -1.0, ("p", "y"): -1.0, ("z", "q"): -1.0, ("q", "w"): -1.0},
+                                  {"p": 3.0, "y": 3.0, "q": 3.0, "w": 3.0})
+    XX = torch.rand(200, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 1.5 + 0.5
+    report = Report([_row(("x", "p"))], best, {("x", "p"): witness})
+    (s,) = design(report, XX, kinds=["record"], budget=3)     # q is never a suggestion: it decides nothing
+    assert s.target == "p" and s.decides == (("x", "p"),)
