@@ -11,17 +11,20 @@ import math
 import os
 import warnings
 from dataclasses import replace
+from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ..errors import (ArgumentError, CycleError, DuplicateNodeError, FormatError, RoleError, SignConflictError,
-                      TopologyError, TopologyWarning, UnknownNodeError, located)
+from ..errors import (ArgumentError, CycleError, RoleError, SignConflictError, TopologyError, TopologyWarning,
+                      UnknownNodeError, located)
 from ..checks import check_bool
 from .adapters import borrow
-from .elements import FORMAT_VERSION, NETWORK_TYPES, Edge, Node, Unreachable
+from .elements import FORMAT_VERSION, NETWORK_TYPES, Edge, Node, Unreachable, collector_paused
 from .elements import EdgeKey as EdgeKey, NodeId as NodeId   # re-exported: callers name them from here
 from .declare import check_node_settings, edge_keys, edge_table, node_list
-from .ties import Tie, check_ties, normalize_tie
-from .validate import check_edge, check_finite, check_id, check_node, find_cycle, fmt_node, reach
+from .assemble import add_edges, add_nodes, parse_edges, plain_edges
+from .ties import Tie, check_ties
+from .validate import Wiring, check_finite, find_cycle, fmt_node, off_paths, reach, wiring
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
 
 if TYPE_CHECKING:   # the types of what later stages lend (nothing is imported at run time)
@@ -53,6 +56,7 @@ class Topology:
         TopologyError: any subclass, see :mod:`mpnet.errors`.
     """
 
+    @collector_paused   # an object per node and edge, none in a cycle: the collector's sweeps only cost time
     def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, warn: bool = True,
                  recurrent: Union[bool, str] = False, ties: Iterable[Tie] = ()):
         warn = check_bool(warn, "warn")
@@ -64,45 +68,27 @@ class Topology:
                                 f"{list(NETWORK_TYPES)}.")
         #: ``"feedforward"``, ``"recurrent"`` or ``"ctrnn"`` (see :data:`NETWORK_TYPES`).
         self.network_type: str = kinds[recurrent]
-        self._nodes: Dict[NodeId, Node] = {}
-        for node in nodes:
-            if not isinstance(node, Node):
-                raise RoleError(f"Expected Node objects in nodes (got a {type(node).__name__}: {node!r:.60}).")
-            check_id(node.id, "Node id")
-            if node.id in self._nodes:
-                raise DuplicateNodeError(f"Node {fmt_node(node.id)} is declared twice; node ids must be "
-                                         f"unique. Rename one of them.")
-            node = check_node(node)
-            self._nodes[node.id] = node
+        self._nodes: Dict[NodeId, Node] = add_nodes(nodes)
         self.inputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "input")
         self.outputs: Tuple[NodeId, ...] = tuple(n.id for n in self._nodes.values() if n.role == "output")
         if not self.inputs:
             raise RoleError("The topology has no input node; declare at least one (role='input').")
         if not self.outputs:
             raise RoleError("The topology has no output node; declare at least one (role='output').")
-        self._edges: Dict[EdgeKey, Edge] = {}
-        for edge in edges:
-            if not isinstance(edge, Edge):
-                raise FormatError(f"Expected Edge objects in edges (got a {type(edge).__name__}: {edge!r:.60}).")
-            if edge.tie is not None:
-                edge = replace(edge, tie=normalize_tie(edge.tie, f"Edge {fmt_node(edge.src)} -> {fmt_node(edge.dst)}"))
-            edge = check_edge(edge, self._nodes, self._edges, recurrent=self.recurrent)
-            self._edges[edge.key] = edge
+        self._edges: Dict[EdgeKey, Edge] = add_edges(edges, self._nodes, self.recurrent)
         #: ``{name: Tie}``: the shared parameters, in declaration order (see :mod:`mpnet.graph.ties`).
         self.ties: Dict[str, Tie] = check_ties(ties, self._edges, self._nodes)
-        self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
-        self._pred: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
-        for src, dst in self._edges:
-            self._succ[src].append(dst)
-            self._pred[dst].append(src)
-        cycle = None if self.recurrent else find_cycle(self._succ, list(self._nodes))
+        wired = wiring(self._nodes, self._edges, len(self._nodes))   # positions, and an order when acyclic
+        self._positions: Tuple[List[int], List[int]] = (wired.src, wired.dst)   # read by ArrayTopology
+        cycle = (None if self.recurrent or wired.order is not None   # Kahn's order missed a node: find its cycle
+                 else find_cycle(self._adjacency()[0], list(self._nodes)))
         if cycle is not None:
             path = " -> ".join(fmt_node(n) for n in cycle)
             raise CycleError(f"The edges contain a cycle: {path}. A feed-forward network must be acyclic; "
                              f"remove one of these edges (e.g. {fmt_node(cycle[-2])} -> "
                              f"{fmt_node(cycle[-1])}), or declare the topology recurrent=True.", cycle)
         if warn:
-            lost = self.unreachable()
+            lost = self._off_paths(wired)
             if lost.unreached or lost.dead_ends:
                 warnings.warn(f"Topology has nodes off every input-to-output path (kept, not dropped): "
                               f"no input reaches {lost.unreached}; no output is reached from "
@@ -110,6 +96,7 @@ class Topology:
 
     # ---------------------------------------------------------------------------------- construction
     @classmethod
+    @collector_paused
     def from_edges(cls, edges: Iterable[Union[Sequence[Any], Mapping[str, Any]]], inputs: Sequence[NodeId],
                    outputs: Sequence[NodeId], *, activation: str = "relu", output_activation: str = "identity",
                    aggregation: str = "sum", signs: Optional[Mapping[EdgeKey, Optional[str]]] = None,
@@ -145,37 +132,26 @@ class Topology:
         """
         inputs, outputs, hidden = (node_list(v, k) for k, v in (("inputs", inputs), ("outputs", outputs),
                                                                 ("hidden", hidden)))
-        parsed = []
-        for item in edges:
-            if isinstance(item, Mapping):
-                parsed.append(Edge.from_mapping(item))
-            else:
-                item = tuple(item)
-                if len(item) not in (2, 3):
-                    raise FormatError(f"Edge {item!r} must be (src, dst) or (src, dst, weight).")
-                parsed.append(Edge(item[0], item[1], item[2] if len(item) == 3 else None))
-        signs, frozen = edge_table(signs, "signs"), set(edge_keys(frozen, "frozen"))
-        known_keys = {e.key for e in parsed}
-        for key in list(signs) + list(frozen):
-            if key not in known_keys:
-                raise UnknownNodeError(f"A sign or freeze is given for edge {key[0]!r} -> {key[1]!r}, which is "
-                                       f"not in the edge list. Add the edge or fix the key.")
-        parsed = [replace(e, sign=signs.get(e.key, e.sign), trainable=False if e.key in frozen else e.trainable)
-                  for e in parsed]
-        overlap = set(inputs) & set(outputs)
-        if overlap:
-            raise RoleError(f"Nodes {sorted(map(str, overlap))} are both inputs and outputs; a node has one role.")
-        order: List[NodeId] = list(inputs)
-        seen = set(order)
-        for node_id in list(hidden) + [n for e in parsed for n in e.key]:
-            if node_id not in seen and node_id not in outputs:
-                seen.add(node_id)
-                order.append(node_id)
-        order += list(outputs)
+        items = edges if type(edges) is list else list(edges)
+        # plain (src, dst[, weight]) tuples and nothing to add to them: checked in one pass (assemble.py)
+        plain = (plain_edges(items, inputs) if signs is None and type(frozen) in (tuple, list, set) and not frozen
+                 else None)
+        parsed = (plain if plain is not None
+                  else parse_edges(items, edge_table(signs, "signs"), set(edge_keys(frozen, "frozen"))))
+        if plain is not None:   # the same checks of the arguments, none of which could change an edge
+            edge_table(signs, "signs"), edge_keys(frozen, "frozen")
+        input_set, output_set = set(inputs), set(outputs)
+        if input_set & output_set:
+            raise RoleError(f"Nodes {sorted(map(str, input_set & output_set))} are both inputs and outputs; a node "
+                            f"has one role.")
+        # hidden neurons in order of first appearance (dict keys keep it), each id once; then the outputs
+        appearing = dict.fromkeys(chain(hidden, plain.ends if plain else
+                                        chain.from_iterable(map(attrgetter("src", "dst"), parsed))))
+        order: List[NodeId] = [*inputs, *(n for n in appearing if n not in input_set and n not in output_set),
+                               *outputs]
         check_node_settings((("dale", dale), ("biases", biases), ("activations", activations), ("aggregations",
                              aggregations), ("responses", responses), ("time_constants", time_constants)),
                             order, inputs, outputs, hidden, recurrent)
-        input_set, output_set = set(inputs), set(outputs)
         nodes = []
         for node_id in order:
             role = "input" if node_id in input_set else "output" if node_id in output_set else "hidden"
@@ -214,10 +190,27 @@ class Topology:
         return len(self._edges)
 
     def predecessors(self, node_id: NodeId) -> List[NodeId]:
-        return list(self._pred[node_id])
+        return list(self._adjacency()[1][node_id])
 
     def successors(self, node_id: NodeId) -> List[NodeId]:
-        return list(self._succ[node_id])
+        return list(self._adjacency()[0][node_id])
+
+    def _adjacency(self) -> Tuple[Dict[NodeId, List[NodeId]], Dict[NodeId, List[NodeId]]]:
+        """``({id: successors}, {id: predecessors})`` in edge order, made on first use and kept (not to be changed)."""
+        if "_succ" not in self.__dict__:
+            self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
+            self._pred: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
+            for src, dst in self._edges:
+                self._succ[src].append(dst)
+                self._pred[dst].append(src)
+        return self._succ, self._pred
+
+    def _edge_positions(self) -> Tuple[List[int], List[int]]:
+        """The positions (declaration order) of each edge's source and target (:class:`~mpnet.ArrayTopology`)."""
+        if "_positions" not in self.__dict__:   # a topology unpickled from before 0.2 has none
+            wired = wiring(self._nodes, self._edges, len(self._nodes))
+            self._positions = (wired.src, wired.dst)
+        return self._positions
 
     def depth(self) -> Dict[NodeId, int]:
         """Longest path from the inputs: inputs 0; a non-input neuron 1 + the deepest of its sources (1 if
@@ -226,13 +219,14 @@ class Topology:
         if self.recurrent:
             return {n: 0 if node.role == "input" else 1 for n, node in self._nodes.items()}
         depth: Dict[NodeId, int] = {}
-        indeg = {n: len(p) for n, p in self._pred.items()}
+        succ, pred = self._adjacency()
+        indeg = {n: len(p) for n, p in pred.items()}
         ready = [n for n in self._nodes if indeg[n] == 0]
         for n in ready:
             depth[n] = 0 if self._nodes[n].role == "input" else 1
         while ready:
             node = ready.pop()
-            for child in self._succ[node]:
+            for child in succ[node]:
                 depth[child] = max(depth.get(child, 1), depth[node] + 1)
                 indeg[child] -= 1
                 if indeg[child] == 0:
@@ -247,10 +241,16 @@ class Topology:
     def unreachable(self) -> Unreachable:
         """Non-input nodes no input reaches, and non-output nodes that reach no output. Nothing is
         dropped: these nodes are computed like any other."""
-        fwd, bwd = reach(self.inputs, self._succ), reach(self.outputs, self._pred)
-        return Unreachable([n for n in self._nodes if n not in fwd],
-                           [n for n in self._nodes if n not in bwd])
+        return self._off_paths(wiring(self._nodes, self._edges, len(self._nodes)))
 
+    def _off_paths(self, wired: Wiring) -> Unreachable:
+        if wired.order is not None:   # acyclic: walked over positions in Kahn's order
+            return Unreachable(*off_paths(self._nodes, wired))
+        succ, pred = self._adjacency()
+        fwd_set, bwd_set = reach(self.inputs, succ), reach(self.outputs, pred)
+        return Unreachable([n for n in self._nodes if n not in fwd_set], [n for n in self._nodes if n not in bwd_set])
+
+    @collector_paused
     def with_weights(self, weights: Mapping[EdgeKey, float], biases: Optional[Mapping[NodeId, float]] = None,
                      ties: Optional[Mapping[str, float]] = None) -> "Topology":
         """A copy with some edge weights, node biases and tie values replaced; signs, flags and the wiring kept.
@@ -265,14 +265,14 @@ class Topology:
             NonFiniteError: a value that is not a finite number.
             SignConflictError: a weight against its edge's fixed sign (or its source's Dale sign).
         """
-        unknown = ([k for k in weights if k not in self._edges] + [n for n in (biases or {}) if n not in self._nodes]
-                   + [g for g in (ties or {}) if g not in self.ties])
+        unknown = ([] if self._edges.keys() >= weights.keys() else [k for k in weights if k not in self._edges]) + [
+            n for n in (biases or {}) if n not in self._nodes] + [g for g in (ties or {}) if g not in self.ties]
         if unknown:
             raise UnknownNodeError(f"with_weights names edges, nodes or ties not in the topology: {unknown[:5]}.")
         edges = dict(self._edges)
         for key, value in weights.items():
             e = edges[key]
-            if type(value) is not float or not math.isfinite(value):   # messages built only on a failure
+            if type(value) is not float or value - value != 0.0:   # not a finite float (messages built on a failure)
                 check_finite(value, f"The weight of Edge {fmt_node(e.src)} -> {fmt_node(e.dst)}", optional=False)
                 value = float(value)
             if e.sign is not None and value * (1 if e.sign == "+" else -1) < 0:

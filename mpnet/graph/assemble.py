@@ -1,0 +1,162 @@
+"""The loops of :class:`~mpnet.graph.topology.Topology`'s constructor: each node and each edge checked
+(:mod:`mpnet.graph.validate`) and added, in declaration order (graph stage, pure Python).
+
+A topology of a million edges runs these loops a million times, so the common item (ids that are a str or an int
+and are declared, a finite float weight or none, no sign, no Dale source, no tie) passes in one test here, and only
+the rest goes through :func:`~mpnet.graph.validate.check_edge` / :func:`~mpnet.graph.validate.check_node`, which
+normalise it or raise the error naming it. The one test admits nothing those functions would change or refuse.
+"""
+from dataclasses import replace
+from itertools import chain
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Union
+
+from ..errors import DuplicateNodeError, FormatError, RoleError, UnknownNodeError
+from .elements import Edge, EdgeKey, Node, NodeId
+from .ties import normalize_tie
+from .validate import check_edge, check_id, check_node, fmt_node
+from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
+
+__all__ = ["add_nodes", "add_edges", "parse_edges", "plain_edges", "PlainEdges"]
+
+
+def add_nodes(nodes: Iterable[Any]) -> Dict[NodeId, Node]:
+    """``{id: Node}`` of ``nodes``, each checked (bias, response and time constant made floats).
+
+    Raises:
+        RoleError: an item that is not a Node, or an id that is not a str or an int.
+        DuplicateNodeError: an id declared twice.
+        TopologyError: what :func:`~mpnet.graph.validate.check_node` raises.
+    """
+    declared: Dict[NodeId, Node] = {}
+    for node in nodes:
+        if type(node) is not Node and not isinstance(node, Node):
+            raise RoleError(f"Expected Node objects in nodes (got a {type(node).__name__}: {node!r:.60}).")
+        check_id(node.id, "Node id")
+        if node.id in declared:
+            raise DuplicateNodeError(f"Node {fmt_node(node.id)} is declared twice; node ids must be "
+                                     f"unique. Rename one of them.")
+        bias, response, tau = node.bias, node.response, node.time_constant
+        # x - x is 0.0 for a finite float and NaN for inf or NaN: the common node in one test, the rest checked
+        if not (type(bias) is float and type(response) is float and type(tau) is float and bias - bias == 0.0
+                and response - response == 0.0 and tau - tau == 0.0 and tau > 0.0 and node.role in ROLES
+                and node.activation in ACTIVATIONS and node.aggregation in AGGREGATIONS and node.dale in SIGNS):
+            node = check_node(node)
+        declared[node.id] = node
+    return declared
+
+
+def add_edges(edges: Iterable[Any], nodes: Mapping[NodeId, Node], recurrent: bool) -> Dict[EdgeKey, Edge]:
+    """``{(src, dst): Edge}`` of ``edges`` between ``nodes``, each checked (a tie put in its canonical form, the
+    weight made a float, a Dale source's sign written in). ``recurrent`` allows self-loops.
+
+    Raises:
+        FormatError: an item that is not an Edge.
+        TopologyError: what :func:`~mpnet.graph.validate.check_edge` or
+            :func:`~mpnet.graph.ties.normalize_tie` raises.
+    """
+    if type(edges) is PlainEdges and edges.fit(nodes):
+        return edges.edges              # else checked one by one below, as any list of edges
+    declared: Dict[EdgeKey, Edge] = {}
+    sources = {n for n, node in nodes.items() if node.dale is None}   # an edge from these keeps its sign
+    targets = {n for n, node in nodes.items() if node.role != "input"}
+    for edge in edges:
+        if type(edge) is Edge:
+            src, dst, weight = edge.src, edge.dst, edge.weight
+            kind_s, kind_d = type(src), type(dst)
+            if ((kind_s is str or kind_s is int) and (kind_d is str or kind_d is int)   # else not `in`: 1.0 == 1
+                    and src in sources and dst in targets and edge.sign is None and edge.tie is None
+                    and edge.trainable is True and (recurrent or src != dst)
+                    and (weight is None or (type(weight) is float and weight - weight == 0.0))
+                    and (src, dst) not in declared):
+                declared[(src, dst)] = edge
+                continue
+        elif not isinstance(edge, Edge):
+            raise FormatError(f"Expected Edge objects in edges (got a {type(edge).__name__}: {edge!r:.60}).")
+        if edge.tie is not None:
+            edge = replace(edge, tie=normalize_tie(edge.tie, f"Edge {fmt_node(edge.src)} -> {fmt_node(edge.dst)}"))
+        edge = check_edge(edge, nodes, declared, recurrent=recurrent)
+        declared[(edge.src, edge.dst)] = edge
+    return declared
+
+
+def parse_edges(items: Iterable[Union[Sequence[Any], Mapping[str, Any]]], signs: Mapping[EdgeKey, Optional[str]],
+                frozen: Set[EdgeKey]) -> List[Edge]:
+    """The edges of :meth:`~mpnet.graph.topology.Topology.from_edges`: ``(src, dst)``, ``(src, dst, weight)`` or a
+    mapping (:meth:`Edge.from_mapping`), with the fixed signs of ``signs`` and the edges of ``frozen`` frozen.
+
+    Raises:
+        FormatError: an item of another length, or a mapping with a missing or unknown key.
+        UnknownNodeError: a key of ``signs`` or ``frozen`` that no edge has.
+    """
+    parsed: List[Edge] = []
+    append = parsed.append
+    for item in items:
+        if type(item) is tuple and len(item) == 3:   # the common case first: one test
+            append(Edge(item[0], item[1], item[2]))
+        elif isinstance(item, Mapping):
+            append(Edge.from_mapping(item))
+        else:
+            item = tuple(item)
+            if len(item) not in (2, 3):
+                raise FormatError(f"Edge {item!r} must be (src, dst) or (src, dst, weight).")
+            append(Edge(item[0], item[1], item[2] if len(item) == 3 else None))
+    if not signs and not frozen:
+        return parsed
+    known_keys = {e.key for e in parsed}
+    for key in list(signs) + list(frozen):
+        if key not in known_keys:
+            raise UnknownNodeError(f"A sign or freeze is given for edge {key[0]!r} -> {key[1]!r}, which is "
+                                   f"not in the edge list. Add the edge or fix the key.")
+    return [Edge(e.src, e.dst, e.weight, signs.get(e.key, e.sign), False if e.key in frozen else e.trainable, e.tie,
+                 e.meta) if e.key in signs or e.key in frozen else e for e in parsed]
+
+
+class PlainEdges:
+    """Edges :func:`plain_edges` checked one by one as they were read: ``edges`` holds each once, its ends str or
+    int ids, none a self-loop or ending in ``inputs``, its weight a finite float or None, with no sign, tie or
+    freeze; ``ends`` holds their end ids in order of first appearance. Iterated, it gives the edges, like a list of
+    them; :func:`add_edges` takes them as they are when they :meth:`fit` the nodes, all that is left to check."""
+    __slots__ = ("edges", "ends", "inputs")
+
+    def __init__(self, edges: Dict[EdgeKey, Edge], inputs: Set[NodeId]):
+        self.edges, self.inputs = edges, inputs
+        self.ends: Dict[NodeId, None] = dict.fromkeys(chain.from_iterable(edges))
+
+    def __iter__(self) -> Iterator[Edge]:
+        return iter(self.edges.values())
+
+    def fit(self, nodes: Mapping[NodeId, Node]) -> bool:
+        """Every end is a node, every input node among ``inputs``, no node a Dale neuron (whose sign its edges
+        take): then :func:`~mpnet.graph.validate.check_edge` passes each edge unchanged. Time linear in nodes."""
+        return (all(map(nodes.__contains__, self.ends))
+                and all(node.dale is None and (node.role != "input" or node.id in self.inputs)
+                        for node in nodes.values()))
+
+
+def plain_edges(items: Sequence[Any], inputs: Sequence[NodeId]) -> Optional[PlainEdges]:
+    """The edges ``(src, dst)`` or ``(src, dst, weight)`` of ``items`` in one pass, checked on the way (see
+    :class:`PlainEdges`), or None as soon as an item is anything else: then :func:`parse_edges` and
+    :func:`add_edges` read them all again, and raise the error an item deserves."""
+    try:
+        input_set = set(inputs)
+    except TypeError:   # an id that is not hashable: the full checks name it
+        return None
+    declared: Dict[EdgeKey, Edge] = {}
+    for item in items:
+        if type(item) is not tuple:
+            return None
+        if len(item) == 3:
+            src, dst, weight = item
+        elif len(item) == 2:
+            (src, dst), weight = item, None
+        else:
+            return None
+        kind_s, kind_d = type(src), type(dst)
+        if not ((kind_s is str or kind_s is int) and (kind_d is str or kind_d is int) and src != dst
+                and dst not in input_set and (weight is None or (type(weight) is float and weight - weight == 0.0))):
+            return None
+        key = (src, dst)
+        if key in declared:
+            return None
+        declared[key] = Edge(src, dst, weight)
+    return PlainEdges(declared, input_set)

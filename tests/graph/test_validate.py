@@ -1,0 +1,72 @@
+"""validate: the wiring over node positions (Kahn's order, the off-path walk) agrees with the id-keyed walks it
+replaced (find_cycle, reach), on literal graphs and random ones, cycles included."""
+import random
+import warnings
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mpnet.errors import CycleError
+from mpnet.graph.elements import Edge, Node
+from mpnet.graph.topology import Topology
+from mpnet.graph.validate import find_cycle, off_paths, reach, wiring
+from mpnet.testing import random_topology
+
+
+def by_ids(topo):
+    """The walks by ids, as Topology did them before positions: ``(cycle, unreached, dead_ends)``."""
+    succ = {n: [] for n in topo.nodes}
+    pred = {n: [] for n in topo.nodes}
+    for s, d in topo.edges:
+        succ[s].append(d)
+        pred[d].append(s)
+    fwd, bwd = reach(topo.inputs, succ), reach(topo.outputs, pred)
+    return (find_cycle(succ, list(topo.nodes)), [n for n in topo.nodes if n not in fwd],
+            [n for n in topo.nodes if n not in bwd])
+
+
+def test_wiring_gives_positions_and_an_order_with_every_node_after_its_sources():
+    w = wiring(["a", "b", "c", "d"], [("a", "c"), ("c", "b"), ("a", "b")], 4)
+    assert (w.src, w.dst, w.succ) == ([0, 2, 0], [2, 1, 1], [[2, 1], [], [1], []])
+    assert sorted(w.order) == [0, 1, 2, 3]
+    at = {node: i for i, node in enumerate(w.order)}
+    assert all(at[s] < at[d] for s, d in zip(w.src, w.dst))
+    assert wiring(["a", "b"], [("a", "b"), ("b", "a")], 2).order is None
+
+
+def test_off_paths_names_what_reach_names_and_refuses_a_cycle():
+    nodes = {"x": Node("x", "input"), "h": Node("h"), "lost": Node("lost"), "dead": Node("dead"),
+             "y": Node("y", "output")}
+    edges = [("x", "h"), ("h", "y"), ("lost", "y"), ("x", "dead")]
+    assert off_paths(nodes, wiring(nodes, edges, 5)) == (["lost"], ["dead"])
+    with pytest.raises(ValueError, match="has a cycle"):
+        off_paths(nodes, wiring(nodes, edges + [("y", "h")], 5))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10 ** 6), st.sampled_from([False, True, "ctrnn"]), st.floats(0.05, 0.6))
+def test_topology_reports_what_the_id_walks_report(seed, recurrent, p_edge):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        topo = random_topology(seed, n_hidden=6, p_edge=p_edge, recurrent=recurrent)
+    cycle, unreached, dead_ends = by_ids(topo)
+    assert tuple(topo.unreachable()) == (unreached, dead_ends)
+    assert (wiring(topo.nodes, topo.edges, topo.num_nodes).order is None) == (cycle is not None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10 ** 6))
+def test_a_cycle_is_named_as_find_cycle_names_it(seed):
+    rng = random.Random(seed)
+    ids = ["x"] + [f"h{i}" for i in range(6)] + ["y"]
+    pairs = {(rng.choice(ids[:-1]), rng.choice(ids[1:])) for _ in range(14)}
+    edges = [Edge(s, d) for s, d in sorted(pairs) if s != d]
+    nodes = [Node("x", "input")] + [Node(n) for n in ids[1:-1]] + [Node("y", "output")]
+    try:
+        Topology(nodes, edges, warn=False)
+    except CycleError as err:
+        loop = by_ids(Topology(nodes, edges, warn=False, recurrent=True))[0]
+        assert loop is not None and err.cycle == loop and " -> ".join(map(repr, loop)) in str(err)
+    else:
+        assert by_ids(Topology(nodes, edges, warn=False, recurrent=True))[0] is None
