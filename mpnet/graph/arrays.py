@@ -9,8 +9,9 @@ million-edge graph or a generation of ten thousand genomes takes milliseconds. I
 objects only when asked (:meth:`ArrayTopology.topology`).
 """
 import math
+from itertools import chain
 from operator import attrgetter, itemgetter
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -22,22 +23,20 @@ from ..checks import check_int
 from .depth import waves
 from ..threads import PassThreads
 from ..errors import ArgumentError, MismatchError
-from .elements import NodeId
+from .elements import NodeId, collector_paused
 from .topology import Edge, Node, Topology
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
 __all__ = ["ArrayTopology"]
 
 _SIGN = {"+": 1, "-": -1, None: 0}
-_NODE_FIELDS = ("activation", "aggregation", "bias", "response", "dale")
-_EDGE_FIELDS = ("weight", "sign", "trainable")
-_first, _second = itemgetter(0), itemgetter(1)
 
 
 def _depth(src: Tensor, dst: Tensor, is_input: Tensor) -> Tensor:
     with PassThreads(src.numel()):
         return waves(src, dst, is_input).depth
 _SIGN_NAME = {1: "+", -1: "-", 0: None}
+_ROLE = {"input": 0, "hidden": 1, "output": 2}
 
 
 class ArrayTopology:
@@ -213,6 +212,7 @@ class ArrayTopology:
                                        warn, drawn), batched=True)
 
     @classmethod
+    @collector_paused
     def from_topologies(cls, topologies: Union[Topology, Sequence[Topology]]) -> "ArrayTopology":
         """The disjoint union of validated topologies, in their order (a Python pass over their nodes and
         edges; nothing is checked again). One :class:`~mpnet.Topology` gives ``batched=False``.
@@ -230,53 +230,48 @@ class ArrayTopology:
             raise MismatchError(f"The topologies mix network types {sorted(kinds)}; one Network computes one "
                                 f"kind (declare them all recurrent=..., or none).")
         network_type = kinds.pop()
-        node_rows: List[Tuple[Any, ...]] = []    # _NODE_FIELDS of each node
-        edge_rows: List[Tuple[Any, ...]] = []    # _EDGE_FIELDS of each edge
-        src: List[int] = []
-        dst: List[int] = []
-        ins: List[int] = []
-        outs: List[int] = []
-        counts: List[int] = []
-        ecounts: List[int] = []
-        node_fields, edge_fields = attrgetter(*_NODE_FIELDS), attrgetter(*_EDGE_FIELDS)
-        offset = 0
-        for t, topo in enumerate(topos):      # C-level map() over each topology's objects: ~1 us a node
-            if (len(topo.inputs), len(topo.outputs)) != (n_in, n_out):
-                raise MismatchError(f"Topology {t} has {len(topo.inputs)} inputs and {len(topo.outputs)} outputs "
-                                    f"but topology 0 has {n_in} and {n_out}; batched topologies must agree on "
-                                    f"both (the input columns and output columns are shared).")
-            nodes, edges = topo.nodes, topo.edges
-            index = dict(zip(nodes, range(offset, offset + len(nodes)))).__getitem__
-            node_rows += map(node_fields, nodes.values())
-            edge_rows += map(edge_fields, edges.values())
-            src += map(index, map(_first, edges))
-            dst += map(index, map(_second, edges))
-            ins += map(index, topo.inputs)
-            outs += map(index, topo.outputs)
-            counts.append(len(nodes))
-            ecounts.append(len(edges))
-            offset += len(nodes)
-        act_names, agg_names, bias, resp, dale_names = zip(*node_rows)
-        weights, signs, train = zip(*edge_rows) if edge_rows else ((), (), ())
-        act, agg = list(map(ACT_CODE.__getitem__, act_names)), list(map(AGG_CODE.__getitem__, agg_names))
-        dale = list(map(_SIGN.__getitem__, dale_names))
-        weight, sign = [math.nan if w is None else w for w in weights], list(map(_SIGN.__getitem__, signs))
+        # one C-level map() per column over all topologies' objects (their own dicts, read, not copied), and the
+        # positions of the edges' ends each topology keeps: Python runs per topology, not per node or edge
+        node_lists, edge_lists = [t._nodes for t in topos], [t._edges for t in topos]
+        counts, ecounts = list(map(len, node_lists)), list(map(len, edge_lists))
+        ports = list(zip(map(len, map(attrgetter("inputs"), topos)), map(len, map(attrgetter("outputs"), topos))))
+        if set(ports) != {(n_in, n_out)}:
+            t = next(t for t, p in enumerate(ports) if p != (n_in, n_out))
+            raise MismatchError(f"Topology {t} has {ports[t][0]} inputs and {ports[t][1]} outputs but topology 0 "
+                                f"has {n_in} and {n_out}; batched topologies must agree on both (the input columns "
+                                f"and output columns are shared).")
+        all_nodes = list(chain.from_iterable(map(dict.values, node_lists)))
+        all_edges = list(chain.from_iterable(map(dict.values, edge_lists)))
+        act, agg = (list(map(table.__getitem__, map(attrgetter(field), all_nodes)))
+                    for table, field in ((ACT_CODE, "activation"), (AGG_CODE, "aggregation")))
+        bias, resp = (list(map(attrgetter(field), all_nodes)) for field in ("bias", "response"))
+        dale = list(map(_SIGN.__getitem__, map(attrgetter("dale"), all_nodes)))
+        weight = list(map(attrgetter("weight"), all_edges))     # None: NaN (numpy reads it so)
+        sign = list(map(_SIGN.__getitem__, map(attrgetter("sign"), all_edges)))
+        train = list(map(attrgetter("trainable"), all_edges))
+        ends = list(map(Topology._edge_positions, topos))      # local positions: + the topology's first node
+        first = np.repeat(np.cumsum([0] + counts[:-1], dtype=np.int64), ecounts)
+        src, dst = (np.array(list(chain.from_iterable(map(itemgetter(k), ends))), dtype=np.int64).reshape(-1) + first
+                    for k in (0, 1))
+        # a topology's inputs (outputs) are its input (output) nodes in declaration order, so in the union too
+        role = np.array(list(map(_ROLE.__getitem__, map(attrgetter("role"), all_nodes))), dtype=np.int8)
+        ins, outs = np.flatnonzero(role == 0), np.flatnonzero(role == 2)
         T = len(topos)
 
         def col(values: Sequence[Any], dtype: npt.DTypeLike) -> Tensor:   # numpy reads a list ~5x faster than torch
             return torch.from_numpy(np.array(values, dtype=dtype))
         node_ptr, edge_ptr = torch.zeros(T + 1, dtype=torch.long), torch.zeros(T + 1, dtype=torch.long)
         node_ptr[1:], edge_ptr[1:] = col(counts, np.int64).cumsum(0), col(ecounts, np.int64).cumsum(0)
-        src_t, dst_t = col(src, np.int64), col(dst, np.int64)
-        ins_t = col(ins, np.int64).view(T, n_in)
+        src_t, dst_t = torch.from_numpy(src), torch.from_numpy(dst)
+        ins_t, outs_t = torch.from_numpy(ins.astype(np.int64)).view(T, n_in), torch.from_numpy(outs.astype(np.int64))
         is_input = torch.zeros(len(act), dtype=torch.bool)
         is_input[ins_t.view(-1)] = True
         # a recurrent topology's depth (Topology.depth): inputs 0, every other node 1 (one synchronous step)
         depth = _depth(src_t, dst_t, is_input) if network_type == "feedforward" else (~is_input).long()
         return cls(src=src_t, dst=dst_t, weight=col(weight, np.float64), sign=col(sign, np.int8),
-                   trainable=col(list(train), np.bool_), activation=col(act, np.int64), aggregation=col(agg, np.int64),
+                   trainable=col(train, np.bool_), activation=col(act, np.int64), aggregation=col(agg, np.int64),
                    bias=col(bias, np.float64), response=col(resp, np.float64), dale=col(dale, np.int8),
-                   inputs=ins_t, outputs=col(outs, np.int64).view(T, n_out), node_ptr=node_ptr, edge_ptr=edge_ptr,
+                   inputs=ins_t, outputs=outs_t.view(T, n_out), node_ptr=node_ptr, edge_ptr=edge_ptr,
                    depth=depth, batched=not single, topologies=topos, network_type=network_type)
 
     @classmethod
@@ -325,6 +320,7 @@ class ArrayTopology:
                 self._node_ids = (torch.arange(self.num_nodes) - self.node_ptr[:-1][self.graph]).tolist()
         return self._node_ids
 
+    @collector_paused
     def topology(self, t: int = 0, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None) -> Topology:
         """Graph ``t`` as a :class:`~mpnet.Topology`; ``weight [E]`` and ``bias [N]`` (float64, union order)
         replace the declared numbers of its trainable edges and non-input nodes when given. Made from
@@ -355,10 +351,11 @@ class ArrayTopology:
         nodes = [Node(ids[i - n0], role.get(i, "hidden"), ACTIVATIONS[act[i - n0]], AGGREGATIONS[agg[i - n0]],
                       0.0 if role.get(i) == "input" else b[i - n0], _SIGN_NAME[dale[i - n0]], resp[i - n0])
                  for i in order]
-        w = (self.weight[e0:e1] if weight is None else weight).tolist()
-        edges = [Edge(ids[s - n0], ids[d - n0], None if math.isnan(wi) else wi, _SIGN_NAME[sg], tr)
-                 for s, d, wi, sg, tr in zip(self.src[e0:e1].tolist(), self.dst[e0:e1].tolist(), w,
-                                             self.sign[e0:e1].tolist(), self.trainable[e0:e1].tolist())]
+        # NaN: a weight the network draws; a trained one stays NaN, for the Topology to refuse naming the edge
+        w = [None if math.isnan(v) else v for v in self.weight[e0:e1].tolist()] if weight is None else weight.tolist()
+        ends = (map(ids.__getitem__, (c[e0:e1] - n0).tolist()) for c in (self.src, self.dst))
+        edges = list(map(Edge, *ends, w, map(_SIGN_NAME.__getitem__, self.sign[e0:e1].tolist()),
+                         self.trainable[e0:e1].tolist()))
         return Topology(nodes, edges, warn=False)
 
     def to_topologies(self) -> List[Topology]:

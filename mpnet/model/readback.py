@@ -1,15 +1,14 @@
 """A network read back (model stage): the names of its rows and weights, its current numbers, and its
 topologies with the trained weights and biases (a tied network's through its parameter table, so the
 topologies keep their ties)."""
-import contextlib
-import gc
 import numbers as _numbers
-from typing import TYPE_CHECKING, Dict, Iterator, List, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Tuple, Union
 
 import torch
 from torch import Tensor
 
 from ..errors import ArgumentError
+from ..graph.elements import collector_paused
 from ..graph.topology import Edge, EdgeKey, NodeId, Topology
 
 if TYPE_CHECKING:
@@ -19,19 +18,6 @@ __all__ = ["row_names", "edge_keys", "declared_edges", "numbers", "topology", "t
 
 #: a tied network's edges in compiled order, and per topology its entries of ``weight`` and its non-input rows
 TiedIndex = Tuple[List[Tuple[int, Edge]], List[List[int]], List[List[int]]]
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while many acyclic objects are built (a batch's topologies read
-    back): its sweeps over the growing heap otherwise about double the time. Nothing built here forms a cycle."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def row_names(net: "Network") -> List[Tuple[int, NodeId]]:
@@ -85,15 +71,15 @@ def topology(net: "Network", index: int) -> Topology:
     return net.arrays.topology(index % net.num_graphs, *numbers(net))
 
 
+@collector_paused   # a batch's topologies: many objects, none in a cycle, that the collector would sweep again
 def to_topology(net: "Network") -> Union[Topology, List[Topology]]:
     """The topology, or a batch's list of them, with current weights and biases (the numbers read once)."""
     if net.batched:
-        with _collector_paused():
-            if net._table is not None:
-                values = _parameter_values(net)
-                return [_tied_topology(net, i, *values) for i in range(net.num_graphs)]
-            w_b = numbers(net)
-            return [net.arrays.topology(i, *w_b) for i in range(net.num_graphs)]
+        if net._table is not None:
+            values = _parameter_values(net)
+            return [_tied_topology(net, i, *values) for i in range(net.num_graphs)]
+        w_b = numbers(net)
+        return [net.arrays.topology(i, *w_b) for i in range(net.num_graphs)]
     return topology(net, 0)
 
 

@@ -254,3 +254,78 @@ def test_columns_of_topologies_with_an_input_bias_rebuild():
     cols = ArrayTopology.from_topologies([topo, topo]).columns()
     assert cols["bias"].tolist() == [0.0, 0.0, 0.0, 0.0]
     assert ArrayTopology.from_batch(**cols, warn=False).num_graphs == 2
+
+
+# ------------------------------------------------------------------ from_topologies against a plain reference
+def reference_union(topos):
+    """The union's columns the plain way, a Python loop over every node and edge (what from_topologies computes
+    with a map per column): ``{column: list}``."""
+    cols = {k: [] for k in ("src", "dst", "weight", "sign", "trainable", "activation", "aggregation", "bias",
+                            "response", "dale", "inputs", "outputs")}
+    offset = 0
+    for topo in topos:
+        index = {n: offset + i for i, n in enumerate(topo.nodes)}
+        for node in topo.nodes.values():
+            cols["activation"].append(mpnet.graph.topology.ACTIVATIONS.index(node.activation))
+            cols["aggregation"].append(mpnet.graph.topology.AGGREGATIONS.index(node.aggregation))
+            cols["bias"].append(node.bias)
+            cols["response"].append(node.response)
+            cols["dale"].append(SIGN[node.dale])
+        for (s, d), e in topo.edges.items():
+            cols["src"].append(index[s])
+            cols["dst"].append(index[d])
+            cols["weight"].append(float("nan") if e.weight is None else e.weight)
+            cols["sign"].append(SIGN[e.sign])
+            cols["trainable"].append(e.trainable)
+        cols["inputs"].append([index[n] for n in topo.inputs])
+        cols["outputs"].append([index[n] for n in topo.outputs])
+        offset += topo.num_nodes
+    return cols
+
+
+def some_topologies(seed, count, recurrent):
+    topos = [random_topology(seed + k, n_hidden=k % 5, p_edge=0.4, p_sign=0.3, p_frozen=0.2, p_response=0.3,
+                             recurrent=recurrent, ids="int" if k % 2 else "str") for k in range(count)]
+    if not recurrent:   # weights left to the network, a Dale neuron, and an input declared after a hidden neuron
+        topos.append(Topology.from_edges([("h", "y0"), ("x0", "h", 0.5), ("x1", "y1"), ("x2", "h")],
+                                         inputs=["x0", "x1", "x2"], outputs=["y0", "y1"], dale={"x1": "-"}))
+        topos.append(Topology([mpnet.Node("h"), mpnet.Node("x1", "input"), mpnet.Node("x0", "input"),
+                               mpnet.Node("y1", "output"), mpnet.Node("x2", "input"), mpnet.Node("y0", "output")],
+                              [mpnet.Edge("x0", "h"), mpnet.Edge("h", "y0"), mpnet.Edge("x1", "y1"),
+                               mpnet.Edge("x2", "y0")]))
+    return topos
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), count=st.integers(1, 6), recurrent=st.sampled_from([False, True, "ctrnn"]))
+def test_from_topologies_gives_the_columns_of_a_loop_over_every_node_and_edge(seed, count, recurrent):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TopologyWarning)
+        topos = some_topologies(seed, count, recurrent)
+    arrays = ArrayTopology.from_topologies(topos)
+    for name, values in reference_union(topos).items():
+        got = getattr(arrays, name)
+        want = torch.tensor(values, dtype=got.dtype).reshape(got.shape)
+        torch.testing.assert_close(got, want, equal_nan=True, rtol=0, atol=0, msg=name)
+    assert arrays.node_ptr.tolist() == [0, *torch.tensor([t.num_nodes for t in topos]).cumsum(0).tolist()]
+    assert arrays.edge_ptr.tolist() == [0, *torch.tensor([t.num_edges for t in topos]).cumsum(0).tolist()]
+    if recurrent is False:
+        depth = [d for t in topos for d in t.depth().values()]
+        assert arrays.depth.tolist() == depth
+
+
+def test_from_topologies_names_the_first_topology_of_another_width():
+    topos = [random_topology(s) for s in range(3)] + [random_topology(3, n_inputs=2)]
+    with pytest.raises(MismatchError, match=r"Topology 3 has 2 inputs and 2 outputs but topology 0 has 3 and 2"):
+        ArrayTopology.from_topologies(topos)
+
+
+@pytest.mark.parametrize("made_from", ["arrays", "objects"])
+def test_a_trained_weight_that_is_nan_is_refused_on_reading_back_not_left_unset(made_from):
+    topo = random_topology(0, n_hidden=3, p_edge=0.6, p_frozen=0.0, p_sign=0.0)
+    net = mpnet.Network(ArrayTopology.from_arrays(**columns(topo), warn=False) if made_from == "arrays" else topo)
+    with torch.no_grad():
+        net.raw_weight[0] = float("nan")
+    with pytest.raises(NonFiniteError, match=r"The weight of Edge .* is nan; expected a finite number"):
+        net.to_topology()
