@@ -23,6 +23,7 @@ from ..checks import check_int
 from .depth import waves
 from ..threads import PassThreads
 from ..errors import ArgumentError, MismatchError
+from .assemble import rebiased, reweighted
 from .elements import NodeId, collector_paused
 from .topology import Edge, Node, Topology
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
@@ -337,11 +338,14 @@ class ArrayTopology:
             topo = self.topologies[t]
             if weight is None and bias is None:
                 return topo
-            declared = topo.nodes
-            new_weights = {} if weight is None else dict(zip(topo.edges, weight.tolist()))
-            new_biases = {} if bias is None else {n: v for n, v in zip(declared, bias[n0:n1].tolist())
-                                                  if declared[n].role != "input"}
-            return topo.with_weights(new_weights, new_biases)
+            # Topology.with_weights, with every weight given in edge order: no lookup by key
+            new_edges = dict(zip(topo._edges, topo._edges.values() if weight is None else
+                                 reweighted(topo._edges.values(), weight.tolist())))
+            new_nodes = dict(topo._nodes)
+            biases = {} if bias is None else {n: v for n, v in zip(new_nodes, bias[n0:n1].tolist())
+                                              if new_nodes[n].role != "input"}
+            new_nodes.update(zip(biases, rebiased(map(new_nodes.__getitem__, biases), biases.values())))
+            return topo._with(new_edges, new_nodes, None)
         ids = self.node_ids()[n0:n1]
         ins, outs = self.inputs[t].tolist(), self.outputs[t].tolist()
         role = {**{i: "input" for i in ins}, **{o: "output" for o in outs}}

@@ -10,13 +10,13 @@ from dataclasses import replace
 from itertools import chain
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Union
 
-from ..errors import DuplicateNodeError, FormatError, RoleError, UnknownNodeError
+from ..errors import DuplicateNodeError, FormatError, RoleError, SignConflictError, UnknownNodeError
 from .elements import Edge, EdgeKey, Node, NodeId
 from .ties import normalize_tie
-from .validate import check_edge, check_id, check_node, fmt_node
+from .validate import check_edge, check_finite, check_id, check_node, fmt_node
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
 
-__all__ = ["add_nodes", "add_edges", "parse_edges", "plain_edges", "PlainEdges"]
+__all__ = ["add_nodes", "add_edges", "parse_edges", "plain_edges", "PlainEdges", "reweighted", "rebiased"]
 
 
 def add_nodes(nodes: Iterable[Any]) -> Dict[NodeId, Node]:
@@ -160,3 +160,34 @@ def plain_edges(items: Sequence[Any], inputs: Sequence[NodeId]) -> Optional[Plai
             return None
         declared[key] = Edge(src, dst, weight)
     return PlainEdges(declared, input_set)
+
+
+def reweighted(edges: Iterable[Edge], weights: Iterable[Any]) -> Iterator[Edge]:
+    """Each of ``edges`` with the weight in step with it in ``weights``, checked on the way (what
+    :meth:`~mpnet.graph.topology.Topology.with_weights` checks: only the new number).
+
+    Raises:
+        NonFiniteError: a weight that is not a finite number.
+        SignConflictError: a weight against the edge's fixed sign (a Dale source's sign is written in the edge).
+    """
+    for e, value in zip(edges, weights):
+        if type(value) is not float or value - value != 0.0:   # not a finite float (messages built on a failure)
+            check_finite(value, f"The weight of Edge {fmt_node(e.src)} -> {fmt_node(e.dst)}", optional=False)
+            value = float(value)
+        if e.sign is not None and value * (1 if e.sign == "+" else -1) < 0:
+            raise SignConflictError(f"Edge {fmt_node(e.src)} -> {fmt_node(e.dst)} has fixed sign {e.sign!r} "
+                                    f"but with_weights gives it {value}. Give a weight of sign {e.sign!r} (or 0).")
+        yield Edge(e.src, e.dst, value, e.sign, e.trainable, e.tie, e.meta)
+
+
+def rebiased(nodes: Iterable[Node], biases: Iterable[Any]) -> Iterator[Node]:
+    """Each of ``nodes`` with the bias in step with it in ``biases``, checked to be a finite number.
+
+    Raises:
+        NonFiniteError: a bias that is not a finite number.
+    """
+    for n, value in zip(nodes, biases):
+        if type(value) is not float or value - value != 0.0:
+            check_finite(value, f"The bias of node {fmt_node(n.id)}", optional=False)
+            value = float(value)
+        yield Node(n.id, n.role, n.activation, n.aggregation, value, n.dale, n.response, n.time_constant, n.meta)

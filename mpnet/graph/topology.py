@@ -7,7 +7,6 @@ failure raises a :class:`~mpnet.errors.TopologyError` naming the culprit. It is 
 from __future__ import annotations
 
 import json
-import math
 import os
 import warnings
 from dataclasses import replace
@@ -22,7 +21,7 @@ from .adapters import borrow
 from .elements import FORMAT_VERSION, NETWORK_TYPES, Edge, Node, Unreachable, collector_paused
 from .elements import EdgeKey as EdgeKey, NodeId as NodeId   # re-exported: callers name them from here
 from .declare import check_node_settings, edge_keys, edge_table, node_list
-from .assemble import add_edges, add_nodes, parse_edges, plain_edges
+from .assemble import add_edges, add_nodes, parse_edges, plain_edges, rebiased, reweighted
 from .ties import Tie, check_ties
 from .validate import Wiring, check_finite, find_cycle, fmt_node, off_paths, reach, wiring
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
@@ -269,24 +268,14 @@ class Topology:
             n for n in (biases or {}) if n not in self._nodes] + [g for g in (ties or {}) if g not in self.ties]
         if unknown:
             raise UnknownNodeError(f"with_weights names edges, nodes or ties not in the topology: {unknown[:5]}.")
-        edges = dict(self._edges)
-        for key, value in weights.items():
-            e = edges[key]
-            if type(value) is not float or value - value != 0.0:   # not a finite float (messages built on a failure)
-                check_finite(value, f"The weight of Edge {fmt_node(e.src)} -> {fmt_node(e.dst)}", optional=False)
-                value = float(value)
-            if e.sign is not None and value * (1 if e.sign == "+" else -1) < 0:
-                raise SignConflictError(f"Edge {fmt_node(e.src)} -> {fmt_node(e.dst)} has fixed sign {e.sign!r} "
-                                        f"but with_weights gives it {value}. Give a weight of sign {e.sign!r} (or 0).")
-            edges[key] = Edge(e.src, e.dst, value, e.sign, e.trainable, e.tie, e.meta)
-        nodes = dict(self._nodes)
-        for node_id, value in (biases or {}).items():
-            n = nodes[node_id]
-            if type(value) is not float or not math.isfinite(value):
-                check_finite(value, f"The bias of node {fmt_node(node_id)}", optional=False)
-                value = float(value)
-            nodes[node_id] = Node(n.id, n.role, n.activation, n.aggregation, value, n.dale, n.response,
-                                  n.time_constant, n.meta)
+        edges, nodes = dict(self._edges), dict(self._nodes)   # then the new ones, each checked (assemble.py)
+        edges.update(zip(weights, reweighted(map(edges.__getitem__, weights), weights.values())))
+        nodes.update(zip(biases or {}, rebiased(map(nodes.__getitem__, biases or {}), (biases or {}).values())))
+        return self._with(edges, nodes, ties)
+
+    def _with(self, edges: Dict[EdgeKey, Edge], nodes: Dict[NodeId, Node], ties: Optional[Mapping[str, float]]
+              ) -> "Topology":
+        """A copy with these edges and nodes (the same keys, other numbers: checked by the caller) and ``ties``."""
         new_ties = dict(self.ties)
         for name, value in (ties or {}).items():
             t = new_ties[name]

@@ -9,12 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mpnet.errors import DuplicateNodeError, FormatError, MpnetError, RoleError
+from mpnet.errors import (DuplicateNodeError, FormatError, MpnetError, RoleError, SignConflictError,
+                          UnknownNodeError)
 from mpnet.graph.assemble import PlainEdges, add_edges, add_nodes, plain_edges
 from mpnet.graph.elements import Edge, Node
 from mpnet.graph.ties import normalize_tie
 from mpnet.graph.topology import Topology
-from mpnet.graph.validate import check_edge, check_id, check_node, fmt_node
+from mpnet.graph.validate import check_edge, check_finite, check_id, check_node, fmt_node
 
 
 # --------------------------------------------------------------- the references: one full check per item
@@ -157,3 +158,58 @@ def test_plain_edges_are_checked_again_where_the_nodes_do_not_fit():
         add_edges(plain, into_input, False)
     with pytest.raises(MpnetError, match=r"refers to node 'h', which is not declared"):
         add_edges(plain, {"x": fits["x"], "y": fits["y"]}, False)
+
+
+# ------------------------------------------------------------- with_weights: the new numbers checked in step
+def reference_with_weights(topo, weights, biases):
+    """with_weights as one loop per mapping, looking each key up: ``(nodes, edges)`` in order."""
+    unknown = [k for k in weights if k not in topo.edges] + [n for n in biases if n not in topo.nodes]
+    if unknown:
+        raise UnknownNodeError(f"with_weights names edges, nodes or ties not in the topology: {unknown[:5]}.")
+    edges, nodes = topo.edges, topo.nodes
+    for key, value in weights.items():
+        e = edges[key]
+        if type(value) is not float or not math.isfinite(value):
+            check_finite(value, f"The weight of Edge {fmt_node(e.src)} -> {fmt_node(e.dst)}", optional=False)
+            value = float(value)
+        if e.sign is not None and value * (1 if e.sign == "+" else -1) < 0:
+            raise SignConflictError(f"Edge {fmt_node(e.src)} -> {fmt_node(e.dst)} has fixed sign {e.sign!r} "
+                                    f"but with_weights gives it {value}. Give a weight of sign {e.sign!r} (or 0).")
+        edges[key] = Edge(e.src, e.dst, value, e.sign, e.trainable, e.tie, e.meta)
+    for node_id, value in biases.items():
+        n = nodes[node_id]
+        if type(value) is not float or not math.isfinite(value):
+            check_finite(value, f"The bias of node {fmt_node(node_id)}", optional=False)
+            value = float(value)
+        nodes[node_id] = replace(n, bias=value)
+    return list(nodes.items()), list(edges.items())
+
+
+def reweight(topo, weights, biases):
+    made = topo.with_weights(weights, biases)
+    return list(made.nodes.items()), list(made.edges.items())
+
+
+SIGNED = Topology([Node("x", "input", "identity"), Node("h", dale="-", meta={"cell": "AVA"}), Node("h2"),
+                   Node("y", "output", "identity")],
+                  [Edge("x", "h", 0.5, "+"), Edge("h", "y", -1.0, meta={"synapses": 2}), Edge("x", "y"),
+                   Edge("h2", "y", 1.0, trainable=False)], warn=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([("x", "h"), ("h", "y"), ("x", "y"), ("h2", "y"), ("y", "x")]),
+                       usually(0.25, -0.25, 0.0, 3, float("nan"), float("inf"), True, "1", np.float64(-2.0)),
+                       max_size=4),
+       st.dictionaries(st.sampled_from(["h", "y", "h2", "z"]), usually(0.1, 2, float("nan"), None), max_size=3))
+def test_with_weights_checks_what_a_loop_per_key_checks(weights, biases):
+    got, want = outcome_of(reweight, SIGNED, weights, biases), outcome_of(reference_with_weights, SIGNED, weights,
+                                                                           biases)
+    assert got == want
+
+
+def outcome_of(fn, *args):
+    try:
+        nodes, edges = fn(*args)
+    except MpnetError as err:
+        return type(err), str(err)
+    return nodes, edges, [type(e.weight) for _, e in edges], [type(n.bias) for _, n in nodes]
