@@ -97,20 +97,27 @@ elif group == "graphs":
 else:
     topo = timed("random_dag", lambda: sample.random_dag(4, 2, n // 10, avg_in_degree=10, seed=0), n)
     results["random_dag"]["edges"] = topo.num_edges
+results["mpnet"] = mpnet.__file__
 print(json.dumps(results))
 """
 
 
 def measure(group: str, n: int, repeats: int, timeout: float):
     """``{operation: {"seconds", "cpu", "size"[, "edges"]}}`` of one group at one size, or None past ``timeout``."""
-    try:
+    import mpnet
+    try:   # run from this folder: `python -c` puts the current directory first, and the repository's root holds
+        # mpnet/, which would shadow the mpnet of PYTHONPATH (an older checkout) that this process imported
         out = subprocess.run([sys.executable, "-c", CHILD, group, str(n), str(repeats)], capture_output=True,
-                             text=True, timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                             text=True, timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                             cwd=os.path.dirname(os.path.abspath(__file__)))
     except subprocess.TimeoutExpired:
         return None
     if out.returncode != 0:
         raise RuntimeError(f"{group} at {n} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    if os.path.abspath(found.pop("mpnet")) != os.path.abspath(mpnet.__file__):
+        raise RuntimeError(f"the measuring process imported another mpnet than {mpnet.__file__}")
+    return found
 
 
 def main(argv=None) -> int:
