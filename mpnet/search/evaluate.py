@@ -236,10 +236,10 @@ def assemble(topologies: Sequence[Topology], parts: Sequence[ChunkResult], train
     if trained:
         weights = _weights(topologies, np.concatenate([p.weights for p in parts if p.weights is not None]),
                            np.concatenate([p.biases for p in parts if p.biases is not None]))
-    flags = solved.astype(bool).tolist()
+    scores, flags = fitness.tolist(), solved.astype(bool).tolist()
     if task is not None:
-        flags = task.settle(topologies, fitness.tolist(), flags)
-    return Evaluation(fitness.tolist(), flags, weights, timings)
+        flags = task.settle(topologies, scores, flags)
+    return Evaluation(scores, flags, weights, timings)
 
 
 class Evaluator(ABC):
