@@ -1,4 +1,4 @@
-"""Real wiring: a nervous system's connectome as a recurrent :class:`~mpnet.Topology` (pure Python, beside topology).
+"""The wiring: a nervous system's connectome as a recurrent :class:`~mpnet.Topology` (pure Python, beside topology).
 
 The shipped files (``mpnet/data/celegans/<name>.json``, package data installed with mpnet, made by
 ``scripts/make_connectome.py`` from the ``cect`` package) are mpnet topology files with a ``"provenance"``
@@ -26,10 +26,10 @@ from dataclasses import replace
 from typing import (Any, Callable, Dict, FrozenSet, Hashable, Iterable, List, Mapping, Optional, Sequence, Set, Tuple,
                     cast)
 
-from .checks import describe
-from .errors import ArgumentError, FormatError, TieError, TopologyError, UnknownNodeError, located
-from .graph.ties import Tie, TieSpec, gap_junction_ties
-from .graph.topology import Edge, Node, Topology
+from ..checks import describe
+from ..errors import ArgumentError, FormatError, TieError, TopologyError, UnknownNodeError, located
+from ..graph.ties import Tie, TieSpec, gap_junction_ties
+from ..graph.topology import Edge, Node, Topology
 
 __all__ = ["TRANSMITTER_SIGNS", "DATA_DIR", "available", "load", "provenance", "build", "subcircuit",
            "transmitter_signs", "tie_chemical", "cell_class"]
@@ -43,7 +43,7 @@ TRANSMITTER_SIGNS: Dict[str, Optional[str]] = {"Acetylcholine": "+", "GABA": "-"
                                                "Betaine": None}
 
 #: Where the shipped connectomes live: ``mpnet/data/celegans``, package data, so a non-editable install has them.
-DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "celegans")
+DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "celegans")
 
 STIM = "stim:"
 
