@@ -11,7 +11,7 @@ import warnings
 from typing import ContextManager, Optional, Sequence, Union
 
 from ..checks import check_bool, check_int
-from ..errors import CheckpointError, MpnetError
+from ..errors import ArgumentError, CheckpointError, MpnetError
 from .checkpoint import CHECKPOINT, RunLock, check_state, load_checkpoint, save_checkpoint
 from .contract import Algorithm, Result
 from .evaluate import Evaluator, Finetune, LocalEvaluator
@@ -134,6 +134,8 @@ def resume(checkpoint_dir: PathLike, generations: Optional[int] = None, *, evalu
             or holds a state that cannot be restored: a field of the wrong kind, genomes that disagree with the
             run's config, innovations, species or task (:func:`check_genomes`), named before any generation runs.
         RunLockedError: another live process runs in ``checkpoint_dir``.
+        ArgumentError: ``generations`` is not above the generations the run has already bred (it would run
+            nothing).
     """
     generations = check_int(generations, "generations", min=1, allow_none=True)
     with _locked(checkpoint_dir):
@@ -160,6 +162,11 @@ def resume(checkpoint_dir: PathLike, generations: Optional[int] = None, *, evalu
                 raise
             what = f"missing field {err}" if isinstance(err, KeyError) else f"{type(err).__name__}: {err}"
             raise CheckpointError(f"{path}: the saved run cannot be restored ({what}).") from None
+        if generations is not None and generations <= algorithm.generation:
+            raise ArgumentError(f"resume({os.fspath(checkpoint_dir)!r}, {generations}): the run in it has already bred "
+                                f"{algorithm.generation} generations, so a cap of {generations} leaves nothing to run; "
+                                f"give generations > {algorithm.generation} to continue it, or None for its own cap "
+                                f"({state['generations']}).")
         return _loop(algorithm, task, state["generations"] if generations is None else generations, finetune,
                      evaluator, reporters, checkpoint_dir, checkpoint_every, progress, state["stop_when_solved"],
                      history, solution, state["evaluations_to_solve"], state["wall"])

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from mpnet.errors import CheckpointError, RunLockedError
+from mpnet.errors import ArgumentError, CheckpointError, RunLockedError
 from mpnet.search import NEAT, checkpoint_task, resume, run, tasks
 from mpnet.search.checkpoint import LOCK, RunLock, check_state, load_checkpoint, save_checkpoint
 
@@ -45,6 +45,15 @@ def test_a_run_leaves_no_lock_and_resumes(saved, tmp_path):
     assert not (d / LOCK).exists()
     assert resume(d, 4, progress=False).generations == 4
     assert not (d / LOCK).exists()
+
+
+@pytest.mark.parametrize("cap", [2, 3])
+def test_a_cap_the_run_has_already_reached_is_refused_not_ignored(saved, tmp_path, cap):
+    d = _copy(saved, tmp_path)
+    with pytest.raises(ArgumentError, match=rf"resume\(.*, {cap}\): the run in it has already bred 3 generations, so a "
+                                            rf"cap of {cap} leaves nothing to run; give generations > 3"):
+        resume(d, cap, progress=False)
+    assert resume(d, 4, progress=False).generations == 4      # nothing was changed by the refusal
 
 
 @pytest.mark.parametrize("edit", [
