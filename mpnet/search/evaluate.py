@@ -63,7 +63,7 @@ class Finetune:
 
     def __post_init__(self) -> None:
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
-            got = f"{self.steps!r}, a bool: True is not a step count" if isinstance(self.steps, bool) else repr(self.steps)
+            got = repr(self.steps) + (", a bool, not a step count" if isinstance(self.steps, bool) else "")
             raise ValueError(f"Expected Finetune.steps to be an int >= 1 (got {got}).")
         if not self.lr > 0:
             raise ValueError(f"Expected Finetune.lr > 0 (got {self.lr!r}).")

@@ -64,7 +64,7 @@ def test_finetune_settings_are_checked():
         Finetune(steps=0)
     with pytest.raises(ValueError, match="lr > 0"):
         Finetune(lr=-1.0)
-    with pytest.raises(ValueError, match=r"steps to be an int >= 1 \(got True, a bool: True is not a step count"):
+    with pytest.raises(ValueError, match=r"steps to be an int >= 1 \(got True, a bool, not a step count"):
         Finetune(steps=True)     # a bool is an int to Python; it would have run one step
 
 
