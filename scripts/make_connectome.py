@@ -32,6 +32,8 @@ sys.path.insert(0, ROOT)
 from mpnet import connectome  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _args import Parser, fail, guarded  # noqa: E402  (the scripts' shared argument handling)
+from _atlas_source import make_atlas  # noqa: E402  (the functional atlas, Randi et al. 2023)
+from mpnet.connectome.funatlas import ATLAS_SUFFIX  # noqa: E402
 
 TYPES = {"Sensory": "sensory", "Interneuron": "interneuron", "Motorneuron": "motor", "Other": "other"}
 GAP = "Generic_GJ"
@@ -41,11 +43,26 @@ def main() -> None:
     parser = Parser(prog="make_connectome.py", description=__doc__,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(connectome.DATA_DIR, "cook2019_herm.json"),
-                        help="where to write, its folder made if missing (default: the package's "
+                        help="where to write the wiring, its folder made if missing (default: the package's "
                              "mpnet/data/celegans/cook2019_herm.json)")
+    parser.add_argument("--atlas-out", default=os.path.join(connectome.DATA_DIR, "randi2023" + ATLAS_SUFFIX),
+                        help="where to write the signal-propagation atlas (default: the package's "
+                             "mpnet/data/celegans/randi2023.atlas.json)")
+    parser.add_argument("--only", choices=("wiring", "atlas"), help="write only the wiring or only the atlas")
     args = parser.parse_args()
-    if os.path.isdir(args.out):
-        parser.error(f"argument --out: {args.out!r} is a directory; name the file to write")
+    for flag, path in (("--out", args.out), ("--atlas-out", args.atlas_out)):
+        if os.path.isdir(path):
+            parser.error(f"argument {flag}: {path!r} is a directory; name the file to write")
+    if not args.atlas_out.endswith(ATLAS_SUFFIX):
+        parser.error(f"argument --atlas-out: {args.atlas_out!r} must end with {ATLAS_SUFFIX!r} (how atlases are found)")
+    if args.only != "wiring":
+        make_atlas(args.atlas_out)
+    if args.only != "atlas":
+        make_wiring(args.out)
+
+
+def make_wiring(out: str) -> None:
+    """The wiring: see the module docstring."""
     try:
         import cect
         from cect.Cells import PHARYNGEAL_NEURONS, get_SIM_class, is_any_neuron
@@ -78,7 +95,7 @@ def main() -> None:
     topo = connectome.build(meta, chemical, gap, stimulate=sensory, read_out=motor)
     counts = collections.Counter(nt for *_, nt in chemical)
     prov: Dict[str, Any] = {
-        "name": os.path.basename(args.out)[:-5],
+        "name": os.path.basename(out)[:-5],
         "source": "cect (C. elegans Connectome Toolbox), reader OpenWormUnifiedReader (its Wang2024Reader, "
                   "hermaphrodite, unnormalised counts, no monoamine connections, gap junctions included)",
         "cect_version": version("cect"), "cect_licence": "MIT",
@@ -91,12 +108,12 @@ def main() -> None:
                 f"{dropped_self[GAP]} gap-junction entries of a neuron with itself dropped",
         "inputs": f"one stimulus input per sensory neuron ({len(sensory)}), frozen weight 1",
         "outputs": f"the {len(motor)} motor neurons",
-        "remake": "python scripts/make_connectome.py --out " + os.path.relpath(os.path.abspath(args.out), ROOT),
+        "remake": "python scripts/make_connectome.py --out " + os.path.relpath(os.path.abspath(out), ROOT),
     }
-    write(topo.to_dict(), prov, args.out)
-    back = connectome.load(args.out)
+    write(topo.to_dict(), prov, out)
+    back = connectome.load(out)
     assert back == topo, "the written file does not read back to the same topology"
-    print(f"wrote {args.out}: {topo!r}, {os.path.getsize(args.out) / 1e6:.2f} MB (cect "
+    print(f"wrote {out}: {topo!r}, {os.path.getsize(out) / 1e6:.2f} MB (cect "
           f"{prov['cect_version']})")
     print(prov["kept"])
 

@@ -51,7 +51,8 @@ STIM = "stim:"
 def available(data_dir: Optional[str] = None) -> List[str]:
     """The names of the shipped connectomes (files ``<name>.json`` in ``data_dir``, default :data:`DATA_DIR`)."""
     folder = data_dir or DATA_DIR
-    return sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".json")) if os.path.isdir(folder) else []
+    return sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".json") and not f.endswith(".atlas.json")) \
+        if os.path.isdir(folder) else []
 
 
 def _read(name_or_path: str) -> Tuple[str, Dict[str, Any]]:
