@@ -86,10 +86,13 @@ def _one():
 
 
 @pytest.mark.parametrize("kw, match", [
-    (dict(workers=0), r"Expected workers to be an int >= 1 or None \(got 0\)"),       # before any Ray import
-    (dict(workers=True), r"Expected workers to be an int >= 1 or None \(got True\)"),
+    (dict(workers=0), r"Expected workers to be None \(train in this process\), an int >= 1 \(that many Ray "
+                      r"workers\) or a RayPool of trainers \(got 0\)"),                # before any Ray import
+    (dict(workers=True), r"Expected workers to be None .* \(got True\)"),
+    (dict(workers=2.0), r"Expected workers to be None .* \(got 2.0"),
     (dict(chunk_size=True), r"Expected chunk_size to be an int >= 1 \(got True\)"),
-    (dict(ray={"address": "auto"}), r"ray= configures the Ray workers, but workers=None trains in this process"),
+    (dict(ray={"address": "auto"}), r"ray= configures the Ray workers that workers=N starts; workers=None trains "
+                                    r"in this process"),
     (dict(epochs=10 ** 8), r"epochs=100000000 for 2 topologies asks for 2e\+08 loss values"),
     (dict(outputs="no"), r"Expected outputs to be True or False \(got 'no' \(a str\)\)"),
     (dict(seed=2 ** 64), r"Expected seed to be an int in"),
@@ -100,7 +103,7 @@ def test_train_population_names_a_bad_argument(kw, match):
         train_population([_one(), _one()], torch.rand(8, 1), torch.rand(8, 1), **{"epochs": 1, **kw})
 
 
-def test_train_population_takes_a_list_of_feed_forward_topologies():
+def test_train_population_takes_a_list_of_topologies():
     from mpnet.errors import ArgumentError
     X, Y = torch.rand(8, 1), torch.rand(8, 1)
     with pytest.raises(ArgumentError, match=r"Expected topologies to be a list .* \(one topology\? pass "
@@ -112,9 +115,20 @@ def test_train_population_takes_a_list_of_feed_forward_topologies():
         train_population([_one(), 5], X, Y, epochs=1)
     rec = Topology.from_edges([("x", "h", 0.5), ("h", "h", 0.1), ("h", "y", 1.0)], inputs=["x"], outputs=["y"],
                               recurrent=True)
-    with pytest.raises(ArgumentError, match=r"train_population trains feed-forward topologies; topology 1 is "
+    with pytest.raises(ArgumentError, match=r"share one network type: topology 0 is feedforward, topology 1 is "
                                             r"recurrent"):
         train_population([_one(), rec], torch.rand(8, 3, 1), Y, epochs=1)
     trained = train_population([_one()], X, Y, epochs=1)
     with pytest.raises(ArgumentError, match=r"Expected index to be an int \(got 'a' \(a str\)\)"):
         trained.topology("a")
+
+
+def test_a_pool_handed_in_is_configured_already():
+    from mpnet.errors import ArgumentError
+    from mpnet.scale.ray_pool import RayPool
+    pool = RayPool.__new__(RayPool)               # a pool object (no Ray needed: refused before it is used)
+    X, Y = torch.rand(8, 1), torch.rand(8, 1)
+    with pytest.raises(ArgumentError, match=r"device='cpu': a pool's workers train on their own device"):
+        train_population([_one()], X, Y, epochs=1, workers=pool, device="cpu")
+    with pytest.raises(ArgumentError, match=r"a pool handed in is configured already: drop ray="):
+        train_population([_one()], X, Y, epochs=1, workers=pool, ray={"num_cpus": 2})
