@@ -17,6 +17,7 @@ from typing import Any, List, Optional, Sequence
 import torch
 
 from ..scale.packed import Packed, pack, unpack
+from ..scale.population_ray import Trainer
 from ..scale.ray_pool import ObjectRef, RayPool, by_value
 from ..graph.topology import Topology
 from .evaluate import DEFAULT_CHUNK, ChunkResult, Device, Evaluation, Evaluator, Finetune, assemble, chunk_bounds, \
@@ -26,13 +27,13 @@ from .tasks import Task
 __all__ = ["RayEvaluator"]
 
 
-class _Worker:
-    """A Ray actor: evaluates packed chunks with the task it was last sent, on its device."""
+class _Worker(Trainer):
+    """A Ray actor: evaluates packed chunks with the task it was last sent, on its device (and, as a
+    :class:`~mpnet.scale.population_ray.Trainer`, trains a population's chunks: ``train_population(...,
+    workers=evaluator.pool)``)."""
 
     def __init__(self, dtype_name: str, device: str, threads: Optional[int]) -> None:
-        if threads:
-            torch.set_num_threads(threads)
-        self.dtype, self.device = getattr(torch, dtype_name), torch.device(device)
+        super().__init__(dtype_name, device, threads)
         self.task_key: Optional[int] = None
         self.task: Optional[Task] = None
 
