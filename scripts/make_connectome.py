@@ -1,29 +1,31 @@
-"""Write a C. elegans connectome as an mpnet topology file, mpnet/data/celegans/<name>.json, from the cect package.
+"""Write the C. elegans wiring (mpnet/data/celegans/<name>.json) and the signal-propagation atlas
+(<name>.atlas.json) as mpnet package data, from the cect package and its dependency wormneuroatlas.
 
-The file is package data (pyproject.toml, [tool.setuptools.package-data]): `mpnet.connectome.load()` reads it
-from the installed package, so it lives under mpnet/ and not in the repository's data/.
+The files are package data (pyproject.toml, [tool.setuptools.package-data]): `mpnet.connectome.load()` and
+`mpnet.connectome.atlas()` read them from the installed package, so they live under mpnet/.
 
-The shipped file was made with (cect 0.3.5, MIT licence, from the package registry; its readers ship the
-published reconstructions as cached JSON inside the wheel, nothing is downloaded):
+The shipped files were made with (cect 0.3.5, MIT licence, and wormneuroatlas 0.0.7.3, which cect requires,
+from the package registry; both wheels carry their data, nothing is downloaded):
 
     pip install -e ".[connectome]"
-    python scripts/make_connectome.py --out mpnet/data/celegans/cook2019_herm.json
+    python scripts/make_connectome.py            # --only wiring / --only atlas for one of them
 
-Source: cect's "OpenWorm unified" reader, which is its Wang 2024 reader for the hermaphrodite: the wiring of
-Cook et al. 2019 (Nature 571:63-71, whole-animal connectomes of both C. elegans sexes, electron microscopy)
-with each chemical synapse labelled by its presynaptic neuron's transmitter from Wang et al. 2024 (eLife 13:
-RP95402, a neurotransmitter atlas of C. elegans males and hermaphrodites); unnormalised synapse counts;
-monoaminergic (extrasynaptic) connections left out, gap junctions kept. Kept: the 302 neurons (muscles and
-other cells dropped), every chemical connection between them (edge metadata: synapse count, transmitter),
-every gap junction between two different neurons (one tied conductance per pair; junction count as metadata).
-Sensory neurons get a stimulus input each; motor neurons are the outputs.
+The wiring: cect's Cook2019HermReader, the hermaphrodite of Cook et al. 2019 (Nature 571:63-71, whole-animal
+connectomes of both C. elegans sexes, electron microscopy): the 302 neurons (muscles and other cells dropped),
+every chemical connection between two of them once, with its synapse count (autapses included), every gap
+junction between two different neurons (one tied conductance per pair; junction count as metadata). Each
+neuron's transmitters come from Wang et al. 2024 (eLife 13:RP95402, a neurotransmitter atlas of C. elegans),
+as cect's Wang2024Reader reads its table; an edge is labelled with its presynaptic neuron's classical
+transmitters, and a neuron with none (dopaminergic, orphan, ...) keeps its synapses with a label that leaves
+the sign free. Sensory neurons get a stimulus input each; motor neurons are the outputs.
+
+The atlas: see scripts/_atlas_source.py.
 """
 import argparse
-import collections
 import json
 import os
 import sys
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import numpy as np
 
@@ -37,6 +39,7 @@ from mpnet.connectome.funatlas import ATLAS_SUFFIX  # noqa: E402
 
 TYPES = {"Sensory": "sensory", "Interneuron": "interneuron", "Motorneuron": "motor", "Other": "other"}
 GAP = "Generic_GJ"
+CHEM = "Generic_CS"
 
 
 def main() -> None:
@@ -64,9 +67,8 @@ def main() -> None:
 def make_wiring(out: str) -> None:
     """The wiring: see the module docstring."""
     try:
-        import cect
         from cect.Cells import PHARYNGEAL_NEURONS, get_SIM_class, is_any_neuron
-        from cect.readers.OpenWormUnifiedReader import get_instance
+        from cect.readers.Cook2019HermReader import get_instance
     except ImportError:
         fail("this script needs cect: pip install -e '.[connectome]'")
     from importlib.metadata import version
@@ -74,48 +76,75 @@ def make_wiring(out: str) -> None:
     cells = list(data.nodes)
     neurons = [c for c in cells if is_any_neuron(c)]
     index = [cells.index(n) for n in neurons]
-    chemical, gap, dropped_self = [], [], collections.Counter()
-    sends = collections.defaultdict(set)
-    for synclass, matrix in data.connections.items():
-        m = np.asarray(matrix)[np.ix_(index, index)]
-        for i, j in zip(*np.nonzero(m)):
-            pre, post, count = neurons[i], neurons[j], float(m[i, j])
-            if synclass == GAP:
-                if pre == post:
-                    dropped_self[synclass] += 1
-                elif i < j or m[j, i] == 0:
-                    gap.append((pre, post, count))
-            else:
-                chemical.append((pre, post, count, synclass))
-                sends[pre].add(synclass)
+    chem_all, gap_all = (np.asarray(data.connections[k]) for k in (CHEM, GAP))
+    chem_m, gap_m = chem_all[np.ix_(index, index)], gap_all[np.ix_(index, index)]
+    assert (chem_m == np.round(chem_m)).all() and (gap_m == gap_m.T).all(), "Cook 2019: counts not whole or gap asymmetric"
+    identity = wang2024_identities(neurons)
     meta = [(n, {"cell_class": connectome.cell_class(n), "type": TYPES[get_SIM_class(n)],
-                 "transmitters": sorted(sends[n]), "pharyngeal": n in PHARYNGEAL_NEURONS}) for n in neurons]
+                 "transmitters": identity[n], "transmitter_class": connectome.transmitter_class(identity[n]),
+                 "pharyngeal": n in PHARYNGEAL_NEURONS}) for n in neurons]
+    label = {n: connectome.synapse_transmitter(identity[n]) for n in neurons}
+    chemical = [(neurons[i], neurons[j], int(chem_m[i, j]), label[neurons[i]]) for i, j in zip(*np.nonzero(chem_m))]
+    gap = [(neurons[i], neurons[j], int(gap_m[i, j])) for i, j in zip(*np.nonzero(np.triu(gap_m, 1)))]
     sensory = [n for n, m in meta if m["type"] == "sensory"]
     motor = [n for n, m in meta if m["type"] == "motor"]
     topo = connectome.build(meta, chemical, gap, stimulate=sensory, read_out=motor)
-    counts = collections.Counter(nt for *_, nt in chemical)
+    counts = connectome.wiring_counts(topo)
+    out_of_neurons = chem_all[index, :].sum() - chem_m.sum() + chem_all[:, index].sum() - chem_m.sum()
     prov: Dict[str, Any] = {
         "name": os.path.basename(out)[:-5],
-        "source": "cect (C. elegans Connectome Toolbox), reader OpenWormUnifiedReader (its Wang2024Reader, "
-                  "hermaphrodite, unnormalised counts, no monoamine connections, gap junctions included)",
+        "source": "cect (C. elegans Connectome Toolbox): Cook2019HermReader (the hermaphrodite of Cook et al. "
+                  "2019: chemical synapses 'Generic_CS' and gap junctions 'Generic_GJ', whole counts) for the "
+                  "wiring; Wang2024Reader's table of each neuron's transmitters (Wang et al. 2024, supplementary "
+                  "file 2) for the identities",
         "cect_version": version("cect"), "cect_licence": "MIT",
         "papers": ["Cook et al. 2019, Whole-animal connectomes of both Caenorhabditis elegans sexes, Nature 571:63-71",
                    "Wang et al. 2024, A neurotransmitter atlas of C. elegans males and hermaphrodites, eLife 13:RP95402"],
-        "kept": f"{len(neurons)} neurons of {len(cells)} cells (muscles and other cells dropped); "
-                f"{len(chemical)} chemical connections among them ({dict(counts)}), merged into "
-                f"{sum(1 for e in topo.edges.values() if (e.meta or {}).get('transmitter'))} edges; "
-                f"{len(gap)} gap-junction pairs (tied conductances 'gap:a|b'); "
-                f"{dropped_self[GAP]} gap-junction entries of a neuron with itself dropped",
+        "counts": counts,
+        "kept": f"{counts['neurons']} neurons of {len(cells)} cells; every chemical connection between two neurons "
+                f"of Cook et al. 2019 ({counts['chemical_edges']} edges, {counts['autapses']} of them autapses, "
+                f"{counts['synapses']} synapses: each pair once, with its count), whatever its presynaptic "
+                f"neuron releases; every gap junction between two different neurons ({counts['gap_pairs']} pairs, "
+                f"{counts['gap_junctions']} junctions; one tied conductance per pair 'gap:a|b')",
+        "left_out": f"connections to or from muscles and other cells ({int(out_of_neurons)} chemical synapses); "
+                    f"{int(np.count_nonzero(np.diag(gap_m)))} gap junctions of a neuron with itself (no current "
+                    f"flows: g (h_a - h_a) = 0); extrasynaptic (monoamine, peptide) signalling",
+        "nodes": "meta cell_class, type (Cook 2019's sensory / interneuron / motor / other, via cect), "
+                 "transmitters (what the neuron makes per Wang et al. 2024, as cect names them), "
+                 "transmitter_class (the first that fits: classical, i.e. acetylcholine, glutamate or GABA; "
+                 "monoamine; betaine; orphan, none known made), pharyngeal",
+        "edges": "meta synapses (Cook 2019's count) and transmitter (the presynaptic neuron's classical "
+                 "transmitters and betaine joined by '+'; for a neuron with none, its monoamines, or 'orphan'): "
+                 "the sign rule fixes only Acetylcholine (+) and GABA (-), every other label stays free",
         "inputs": f"one stimulus input per sensory neuron ({len(sensory)}), frozen weight 1",
         "outputs": f"the {len(motor)} motor neurons",
-        "remake": "python scripts/make_connectome.py --out " + os.path.relpath(os.path.abspath(out), ROOT),
+        "remake": "python scripts/make_connectome.py --only wiring --out " + os.path.relpath(os.path.abspath(out), ROOT),
     }
     write(topo.to_dict(), prov, out)
     back = connectome.load(out)
     assert back == topo, "the written file does not read back to the same topology"
-    print(f"wrote {out}: {topo!r}, {os.path.getsize(out) / 1e6:.2f} MB (cect "
-          f"{prov['cect_version']})")
+    assert connectome.wiring_counts(back) == counts and counts["synapses"] == int(chem_m.sum())
+    print(f"wrote {out}: {topo!r}, {os.path.getsize(out) / 1e6:.2f} MB (cect {prov['cect_version']})")
     print(prov["kept"])
+    print("edges by transmitter label:", counts["edges_by_transmitter"])
+    print("neurons by transmitter class:", counts["neurons_by_transmitter_class"])
+
+
+def wang2024_identities(neurons: List[str]) -> Dict[str, List[str]]:
+    """Each neuron's transmitters per Wang et al. 2024, read by cect's Wang2024Reader from the paper's table
+    (its cache holds connections only; building the reader reads the spreadsheet; its chatter is silenced)."""
+    import contextlib
+    import io
+    import warnings
+    from cect.readers.Cook2019DataReader import HERMAPHRODITE
+    from cect.readers.Wang2024Reader import Wang2024Reader
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Unknown extension", UserWarning)    # openpyxl on the spreadsheet
+        reader = Wang2024Reader(HERMAPHRODITE, normalize_conn_numbers=False, include_monoamine_conns=False)
+    table = reader.all_neurotransmitters
+    missing = [n for n in neurons if n not in table]
+    assert not missing, f"Wang 2024 names no transmitters for {missing}"
+    return {n: [t for t in table[n] if t is not None] for n in neurons}
 
 
 def write(data: Dict[str, Any], prov: Dict[str, Any], path: str) -> None:

@@ -2,15 +2,20 @@
 
 * :mod:`~mpnet.connectome.wiring` -- the shipped reconstructions (package data), built into a topology with
   synapse counts, transmitters and gap junctions; signs from transmitters, tied weights, subcircuits.
+* :mod:`~mpnet.connectome.neurons` -- neurons by name, class, type or transmitter (``select``), transmitter
+  identity, the wiring's counts, left/right ties, initial weights from synapse and junction counts.
 * :mod:`~mpnet.connectome.funatlas` -- what was measured on it: Randi et al. 2023's signal-propagation atlas
   (stimulate one neuron, record the others) as an :class:`Atlas`: ``mpnet.connectome.atlas()``.
 
 Everything public is re-exported here: ``mpnet.connectome.load()``.
 """
 from .funatlas import Atlas, atlas, atlases
+from .neurons import (CLASSICAL, MONOAMINES, count_weights, mirror, select, synapse_transmitter, tie_left_right,
+                      transmitter_class, wiring_counts)
 from .wiring import (DATA_DIR, TRANSMITTER_SIGNS, available, build, cell_class, load, provenance, subcircuit,
                      tie_chemical, transmitter_signs)
 
 __all__ = ["TRANSMITTER_SIGNS", "DATA_DIR", "available", "load", "provenance", "build", "subcircuit",
            "transmitter_signs", "tie_chemical", "cell_class", "Atlas", "atlas",
-           "atlases"]
+           "atlases", "CLASSICAL", "MONOAMINES", "transmitter_class", "synapse_transmitter", "wiring_counts",
+           "select", "mirror", "tie_left_right", "count_weights"]

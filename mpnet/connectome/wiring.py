@@ -56,6 +56,9 @@ def available(data_dir: Optional[str] = None) -> List[str]:
 
 
 def _read(name_or_path: str) -> Tuple[str, Dict[str, Any]]:
+    if not isinstance(name_or_path, str):
+        raise ArgumentError(f"expected name to be a connectome name {available()} or a path to a .json file "
+                            f"written by scripts/make_connectome.py (got {describe(name_or_path)}).")
     path = name_or_path if name_or_path.endswith(".json") else os.path.join(DATA_DIR, f"{name_or_path}.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"No connectome file {path}. Shipped names: {available()} (in {DATA_DIR}); "
@@ -76,6 +79,7 @@ def load(name: str = "cook2019_herm", *, warn: bool = False) -> Topology:
     """A shipped connectome (a name of :func:`available`, or a path to such a file) as a recurrent Topology.
 
     Raises:
+        ArgumentError: ``name`` not a string.
         FileNotFoundError: no such file (the message lists the shipped names).
         FormatError: the file is not a connectome written by ``scripts/make_connectome.py``, or an entry of it
             is malformed (the error names the entry).
@@ -84,7 +88,7 @@ def load(name: str = "cook2019_herm", *, warn: bool = False) -> Topology:
         >>> from mpnet import connectome
         >>> topo = connectome.load()                        # the worm's wiring, installed with mpnet
         >>> topo
-        Topology(inputs=85, outputs=126, hidden=176, edges=5135, recurrent, ties=1091)
+        Topology(inputs=85, outputs=126, hidden=176, edges=5482, recurrent, ties=1091)
         >>> topo.edges[("AVAL", "AVAR")].meta["gap_junctions"] > 0
         True
     """
@@ -118,8 +122,10 @@ def build(neurons: Sequence[Tuple[str, Mapping[str, Any]]],
 
     Args:
         neurons: ``(name, metadata)`` in order.
-        chemical: ``(pre, post, synapse count, transmitter)``; a pair listed twice (two transmitters) becomes
-            one edge with the counts summed and the transmitters joined by ``+``.
+        chemical: ``(pre, post, synapse count, transmitter)``, the transmitter a name or names joined by ``+``
+            (``"Acetylcholine+Glutamate"``). A pair listed twice becomes one edge with the counts **summed** and
+            the transmitters joined: list each contact once (a table that repeats a contact per transmitter of
+            its neuron would double its count).
         gap: ``(a, b, junction count)``; ``(a, b)`` and ``(b, a)`` are one junction.
         stimulate: neurons that get an input node ``stim:<name>``; read_out: the output neurons.
         activation: of every neuron.
@@ -140,10 +146,9 @@ def build(neurons: Sequence[Tuple[str, Mapping[str, Any]]],
             if end not in known:
                 raise UnknownNodeError(f"Chemical connection {row} ({pre} -> {post}) names {end!r}, which is not "
                                        f"a neuron of this connectome.")
-        entry = chem.setdefault((pre, post), {"synapses": 0, "transmitter": nt})
+        entry = chem.setdefault((pre, post), {"synapses": 0, "transmitter": ""})
         entry["synapses"] += int(count) if float(count).is_integer() else float(count)
-        if nt not in entry["transmitter"].split("+"):
-            entry["transmitter"] = "+".join(sorted(entry["transmitter"].split("+") + [nt]))
+        entry["transmitter"] = "+".join(sorted(set(entry["transmitter"].split("+") + nt.split("+")) - {""}))
     pairs: Dict[FrozenSet[str], Tuple[str, str, float]] = {}
     for row, (a, b, count) in enumerate(gap):
         for end in (a, b):

@@ -6,14 +6,14 @@ import pytest
 import torch
 
 from mpnet import Network, connectome, fit
-from mpnet.errors import FormatError, UnknownNodeError
+from mpnet.errors import ArgumentError, FormatError, UnknownNodeError
 
 NEURONS = [("ASHL", {"cell_class": "ASH", "type": "sensory"}), ("AVAL", {"cell_class": "AVA", "type": "interneuron"}),
            ("AVAR", {"cell_class": "AVA", "type": "interneuron"}), ("DA1", {"cell_class": "DA", "type": "motor"}),
            ("DD1", {"cell_class": "DD", "type": "motor"})]
 CHEMICAL = [("ASHL", "AVAL", 5, "Glutamate"), ("ASHL", "AVAR", 3, "Glutamate"), ("AVAL", "DA1", 7, "Acetylcholine"),
             ("AVAR", "DA1", 2, "Acetylcholine"), ("DA1", "DD1", 4, "Acetylcholine"), ("DD1", "DA1", 1, "GABA"),
-            ("DD1", "DA1", 1, "Acetylcholine")]
+            ("DD1", "DA1", 1, "Acetylcholine"), ("AVAL", "DD1", 2, "Glutamate+Acetylcholine")]
 GAP = [("AVAL", "AVAR", 6), ("AVAR", "AVAL", 4), ("AVAL", "DA1", 2)]
 
 
@@ -31,6 +31,8 @@ def test_build_declares_neurons_stimuli_chemical_edges_and_tied_gap_junctions():
     assert topo.edges[("DA1", "AVAL")].tie == "gap:AVAL|DA1"              # gap only: no own parameter
     assert topo.edges[("DD1", "DA1")].meta["transmitter"] == "Acetylcholine+GABA"
     assert topo.edges[("DD1", "DA1")].meta["synapses"] == 2
+    # a contact listed once with two transmitters keeps its count, and its label is each name once, sorted
+    assert topo.edges[("AVAL", "DD1")].meta == {"synapses": 2, "transmitter": "Acetylcholine+Glutamate"}
     assert topo.edges[("AVAL", "AVAR")].meta == {"gap_junctions": 6}      # both directions: one junction, max
     assert topo.edges[("AVAL", "AVAL")].tie == (("gap:AVAL|AVAR", -1.0), ("gap:AVAL|DA1", -1.0))
     assert set(topo.ties) == {"gap:AVAL|AVAR", "gap:AVAL|DA1"} and topo.ties["gap:AVAL|AVAR"].sign == "+"
@@ -83,7 +85,7 @@ def test_shipped_connectome_loads_with_its_provenance():
     neurons = [n for n in topo.nodes.values() if n.role != "input"]
     chemical = [e for e in topo.edges.values() if (e.meta or {}).get("transmitter")]
     assert len(neurons) == 302 and len(topo.inputs) == 85 and len(topo.outputs) == 126
-    assert len(chemical) == 3269 and len(topo.ties) == 1091
+    assert len(chemical) == 3709 and len(topo.ties) == 1091
     assert {n.meta["type"] for n in neurons} == {"sensory", "interneuron", "motor", "other"}
     assert topo.edges[("AVAL", "AVAR")].meta["gap_junctions"] > 0
 
@@ -142,8 +144,13 @@ def test_subcircuit_refuses_a_string_for_a_list_and_a_column_named_twice():
 
 
 def test_bad_files_get_clear_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="Shipped names: \\[.*'cook2019_herm'"):
+    with pytest.raises(FileNotFoundError, match="Shipped names: \\['cook2019_herm'\\]"):
         connectome.load("nope")
+    for bad in (5, None, ["cook2019_herm"]):
+        with pytest.raises(ArgumentError, match=r"expected name to be a connectome name \['cook2019_herm'\]"):
+            connectome.load(bad)
+        with pytest.raises(ArgumentError, match="expected name to be a connectome name"):
+            connectome.provenance(bad)
     (tmp_path / "a.json").write_text("{not json")
     with pytest.raises(FormatError, match="a.json is not valid JSON"):
         connectome.load(str(tmp_path / "a.json"))
