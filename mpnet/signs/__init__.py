@@ -25,7 +25,7 @@ from ..graph.topology import Topology
 from .ensemble import infer_ensemble
 from .design import Suggestion, design
 from .fitting import Effort, MultistartResult, multistart
-from .inputs import as_data, as_recordings, wiring_and_start
+from .inputs import as_recordings, as_sequences, wiring_and_start
 from .noise import NoiseEstimate, estimate_noise
 from .refit import infer_refit
 from .report import EdgeSign, SignReport
@@ -46,14 +46,17 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
                 dtype: torch.dtype = torch.float64, device: Device = None,
                 log: Optional[Callable[[str], None]] = None, progress: Optional[bool] = None,
                 observed: Optional[Mapping[NodeId, Any]] = None,
-                observed_noise: Optional[Mapping[NodeId, float]] = None, **ensemble_options: Any) -> SignReport:
+                observed_noise: Optional[Mapping[NodeId, float]] = None, advance_time: Optional[float] = None,
+                time_step: Optional[float] = None, **ensemble_options: Any) -> SignReport:
     """Infer the sign of every edge from data, with a calibrated confidence per edge.
 
     Args:
         topology: the wiring (weights may be unset: they are what is inferred), or a trained single-topology
             :class:`~mpnet.Network`; declared or trained weights become one of the starts, never the answer.
         X, Y: ``[n, n_inputs]`` and ``[n, n_outputs]`` (or ``[n]`` for one output); regression data, fitted
-            by mean squared error.
+            by mean squared error. (refit) A recurrent or ctrnn wiring takes sequences, as :func:`mpnet.fit`:
+            ``X [n, steps, n_inputs]``, ``Y [n, steps, n_outputs]`` (a target per step) or ``[n, n_outputs]``
+            (the last step); every sequence starts with every neuron at 0.
         method: ``"refit"`` or ``"ensemble"`` (see the module docstring).
         threshold: the confidence a verdict needs; below it the sign is ``?``.
         seed: seeds every random draw (same seed, same report).
@@ -72,6 +75,8 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
             and its mirror image fit ``Y`` equally well, but not the recorded activations).
         observed_noise: (refit) ``{recorded neuron: noise std}``; a neuron not named has its noise estimated
             from its recorded samples, like the outputs' (:func:`~mpnet.signs.noise.estimate_noise`).
+        advance_time, time_step: (refit) a ctrnn wiring's, as :class:`~mpnet.Network` takes them (a Network's
+            own when it is given).
         **ensemble_options: (ensemble) ``ensemble``, ``epochs``, ``lr``, ``loss``, ``batch_size``, ``init``,
             ``fail_fraction``, ``min_effect``, ``hidden_bias``, ``progress``.
 
@@ -98,6 +103,9 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
         if observed is not None or observed_noise is not None:
             raise ArgumentError("observed= (recordings of hidden neurons) is used by method='refit' only; the "
                                 "ensemble vote fits inputs to outputs.")
+        if advance_time is not None or time_step is not None:
+            raise ArgumentError("advance_time and time_step are for a ctrnn wiring, which method='refit' takes; the "
+                                "ensemble vote fits feed-forward wirings.")
         wiring, _ = wiring_and_start(topology)
         return infer_ensemble(wiring, X, Y, threshold=threshold, seed=seed, progress=progress, **ensemble_options)
     if ensemble_options:
@@ -109,9 +117,9 @@ def infer_signs(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLik
     resolution = check_float(resolution, "resolution", min=0)
     verify = check_float(verify, "verify", min=0)
     dtype = check_dtype(dtype)
-    wiring, start = wiring_and_start(topology)
-    X, Y = as_data(X, Y, wiring)
-    recorded = as_recordings(observed, observed_noise, wiring, X, Y, noise_std)
+    wiring, start = wiring_and_start(topology, sequences=True)
+    X, Y, sequences = as_sequences(X, Y, wiring, topology, advance_time=advance_time, time_step=time_step)
+    recorded = as_recordings(observed, observed_noise, wiring, X, Y, noise_std, sequences)
     return infer_refit(wiring, start, X, Y, effort=effort or Effort(), threshold=threshold, seed=seed,
                        noise_std=noise_std, resolution=resolution, verify=verify, dtype=dtype, device=device,
-                       log=log, observed=recorded, progress=progress)
+                       log=log, observed=recorded, progress=progress, sequences=sequences)

@@ -21,9 +21,14 @@ report's estimate; a recording's: the same fraction of the neuron's variance), t
 ratio: an edge is *decided* when it reaches ``margin``. A suggestion lists the edges it should decide; only a
 rerun with the new data (``infer_signs(..., observed=...)`` for a recording) shows which it does: another
 opposite-sign fit may explain the new data too.
+
+A report on a recurrent wiring (``extra["sequences"]``) is scored on its sequences ``X [n, steps, n_inputs]``: a
+recording is the neuron's value over time (after every step of every sequence, every integration step of a
+ctrnn), a stimulation's drive is held through the whole sequence and the outputs watched at every step, and a
+probe is a set of new input sequences, each step drawn in the data's widened box.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union, cast
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union, cast
 
 import torch
 from torch import Tensor
@@ -52,7 +57,8 @@ class Suggestion:
     drive: float = 0.0                      # stimulate: the drive, in standard deviations of the pre-activation
 
     def __str__(self) -> str:
-        what = (f"probe {tuple(self.target.shape)[0]} input points" if isinstance(self.target, Tensor)
+        points = "input sequences" if isinstance(self.target, Tensor) and self.target.dim() == 3 else "input points"
+        what = (f"probe {tuple(self.target.shape)[0]} {points}" if isinstance(self.target, Tensor)
                 else f"{self.kind} {self.target!r}" + (f" (drive {self.drive:g} sd)" if self.kind == "stimulate"
                                                       else ""))
         edges = ", ".join(f"{s}->{d}" for s, d in self.decides) or "nothing"
@@ -87,18 +93,33 @@ def _wired(topo: Topology, edges: Sequence[EdgeKey]) -> Dict[EdgeKey, Set[NodeId
     return {e: _reach(topo, e[0], "predecessors") | _reach(topo, e[1], "successors") for e in edges}
 
 
-def _states(topo: Topology, X: Tensor, drive: Optional[Tuple[NodeId, float]] = None) -> Tuple[Tensor, Tensor,
-                                                                                                 Dict[NodeId, int]]:
-    """``(z, h)`` ``[num_nodes, n]`` in float64 and the row of each node; ``drive`` ``(v, d)`` adds ``d`` standard
-    deviations of ``v``'s pre-activation (over ``X``, undriven) to its bias."""
-    net = Network(topo, dtype=torch.float64)
+Layout = Optional[Mapping[str, Any]]     # a recurrent report's extra["sequences"] (None: feed-forward)
+
+
+def _run(topo: Topology, X: Tensor, seq: Layout) -> Tuple[Tensor, Tensor]:
+    """``(z, h)`` ``[num_nodes, n * S]``: every node on every sample, after every (integration) step ``S`` of a
+    sequence (``S = 1`` for a feed-forward wiring), in float64."""
+    if seq is None:
+        return Network(topo, dtype=torch.float64).states(X)
+    times = {"advance_time": seq["advance_time"], "time_step": seq["time_step"]} \
+        if seq["network_type"] == "ctrnn" else {}
+    Z, H = Network(topo, dtype=torch.float64, **times).states(X.transpose(0, 1))       # [S, N, n]
+    return Z.permute(1, 2, 0).reshape(Z.shape[1], -1), H.permute(1, 2, 0).reshape(H.shape[1], -1)
+
+
+def _states(topo: Topology, X: Tensor, drive: Optional[Tuple[NodeId, float]] = None, seq: Layout = None
+            ) -> Tuple[Tensor, Tensor, Dict[NodeId, int]]:
+    """``(z, h)`` ``[num_nodes, n * S]`` (:func:`_run`) and the row of each node; ``drive`` ``(v, d)`` adds ``d``
+    standard deviations of ``v``'s pre-activation (over ``X``, undriven) to its bias."""
+    net = Network(topo, dtype=torch.float64, **({} if seq is None or seq["network_type"] != "ctrnn" else
+                                                 {"advance_time": seq["advance_time"], "time_step": seq["time_step"]}))
     row: Dict[NodeId, int] = {cast(NodeId, node): r for r, (_, node) in enumerate(net.rows)}
     with torch.no_grad():
-        Z, H = net.states(X)
+        Z, H = _run(topo, X, seq)
         if drive is not None:
             v, d = drive
             bias = topo.nodes[v].bias + d * float(Z[row[v]].std())
-            Z, H = Network(topo.with_weights({}, {v: bias}), dtype=torch.float64).states(X)
+            Z, H = _run(topo.with_weights({}, {v: bias}), X, seq)
     return Z, H, row
 
 
@@ -121,7 +142,8 @@ def design(report: SignReport, X: Union[Tensor, Sequence[Sequence[float]]], *, b
     Args:
         report: a refit report with witnesses (``infer_signs(..., method="refit")``).
         X: ``[n, n_inputs]`` the inputs the report was inferred from (recordings and stimulations are
-            scored on them; probes are drawn around their box).
+            scored on them; probes are drawn around their box); for a recurrent wiring its input sequences
+            ``[n, steps, n_inputs]`` (module docstring).
         budget: how many suggestions to return at most.
         kinds: which kinds to consider, from :data:`KINDS`.
         margin: the separation (in noise variances per measured value) that decides an edge.
@@ -152,13 +174,17 @@ def design(report: SignReport, X: Union[Tensor, Sequence[Sequence[float]]], *, b
         raise ArgumentError("design() needs a report with its best fit (report.best is None); infer it with "
                             "method='refit'.")
     X = torch.as_tensor(X, dtype=torch.float64)
-    if X.dim() != 2 or X.shape[1] != len(best.inputs) or not bool(torch.isfinite(X).all()):
-        raise ArgumentError(f"Expected X to be finite, [n, {len(best.inputs)}] (got shape {list(X.shape)}).")
+    seq: Layout = getattr(report, "extra", {}).get("sequences")
+    want = [len(best.inputs)] if seq is None else [int(seq["steps"]), len(best.inputs)]
+    if X.dim() != len(want) + 1 or list(X.shape[1:]) != want or not bool(torch.isfinite(X).all()):
+        what = "" if seq is None else f", the report's input sequences ({seq['network_type']} wiring)"
+        raise ArgumentError(f"Expected X to be finite, [n, {', '.join(map(str, want))}]{what} (got shape "
+                            f"{list(X.shape)}).")
     witnesses = _undecided(report)
     if not witnesses:
         return []
     noise = report.noise_variance if report.noise_variance == report.noise_variance else 0.0
-    Z0, H0, row = _states(best, X)
+    Z0, H0, row = _states(best, X, seq=seq)
     y0 = _outputs(best, H0, row)
     out_var = max(noise, 1e-12 * float(y0.var()) + 1e-300)
     rel = out_var / max(float(y0.var(1).mean()), 1e-300)         # noise as a fraction of the outputs' variance
@@ -166,24 +192,24 @@ def design(report: SignReport, X: Union[Tensor, Sequence[Sequence[float]]], *, b
     hidden = [n for n, node in best.nodes.items() if node.role == "hidden"]
     wired = _wired(best, list(witnesses))
     if "record" in kinds:
-        states = {e: _states(w, X) for e, w in witnesses.items()}
+        states = {e: _states(w, X, seq=seq) for e, w in witnesses.items()}
         for v in hidden:
             var_v = rel * max(float(H0[row[v]].var()), 1e-300)
             sep = {e: _rescaled_gap(H0[row[v]], H[r[v]]) / var_v for e, (_, H, r) in states.items() if v in wired[e]}
             pool.append(_suggestion("record", v, sep, margin))
     if "stimulate" in kinds:
         for v in hidden:
-            _, Hd, rd = _states(best, X, (v, drive))
+            _, Hd, rd = _states(best, X, (v, drive), seq)
             yd = _outputs(best, Hd, rd)
             sep = {}
             for e, w in witnesses.items():
                 if v not in wired[e]:
                     continue
-                _, Hw, rw = _states(w, X, (v, drive))
+                _, Hw, rw = _states(w, X, (v, drive), seq)
                 sep[e] = float((yd - _outputs(w, Hw, rw)).pow(2).mean()) / out_var
             pool.append(_suggestion("stimulate", v, sep, margin, drive))
     if "probe" in kinds:
-        pool.append(_probe(best, witnesses, X, out_var, margin, points, outside, candidates, seed))
+        pool.append(_probe(best, witnesses, X, out_var, margin, points, outside, candidates, seed, seq))
     return _greedy(pool, budget)
 
 
@@ -194,16 +220,17 @@ def _suggestion(kind: str, target: Union[NodeId, Tensor], sep: Dict[EdgeKey, flo
 
 
 def _probe(best: Topology, witnesses: Dict[EdgeKey, Topology], X: Tensor, out_var: float, margin: float,
-           points: int, outside: float, candidates: int, seed: int) -> Suggestion:
-    lo, hi = X.min(0).values, X.max(0).values
+           points: int, outside: float, candidates: int, seed: int, seq: Layout = None) -> Suggestion:
+    box = X.reshape(-1, X.shape[-1])                     # every step of every sequence: the inputs' ranges
+    lo, hi = box.min(0).values, box.max(0).values
     centre, half = (lo + hi) / 2, (hi - lo) / 2 * outside
     gen = torch.Generator().manual_seed(seed)
-    C = centre + (2 * torch.rand(candidates, X.shape[1], generator=gen, dtype=torch.float64) - 1) * half
-    _, H0, row = _states(best, C)
-    y0 = _outputs(best, H0, row)
+    C = centre + (2 * torch.rand((candidates,) + tuple(X.shape[1:]), generator=gen, dtype=torch.float64) - 1) * half
+    _, H0, row = _states(best, C, seq=seq)
+    y0 = _outputs(best, H0, row).reshape(len(best.outputs), candidates, -1)          # [n_out, candidates, S]
     keys = list(witnesses)
-    D = torch.stack([(y0 - _outputs(w, *_states(w, C)[1:])).pow(2).mean(0) / out_var
-                     for w in witnesses.values()], 1)                                  # [candidates, edges]
+    D = torch.stack([(y0 - _outputs(w, *_states(w, C, seq=seq)[1:]).reshape(y0.shape)).pow(2).mean((0, 2))
+                     / out_var for w in witnesses.values()], 1)                      # [candidates, edges]
     # each point scored by the edges it separates (then by how much), the best ``points`` taken
     score = (D >= margin).sum(1).double() + D.clamp(max=margin).sum(1) / (margin * len(keys) + 1)
     chosen = torch.argsort(score, descending=True)[:points]

@@ -33,9 +33,9 @@ from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
 from .lbfgs import minimize
 from .moves import mirror_edges, random_starts, redraw_neurons
-from .inputs import Recorded, as_data, as_recordings, wiring_and_start
+from .inputs import Recorded, Sequences, as_recordings, as_sequences, wiring_and_start
 from .noise import NoiseEstimate, estimate_noise
-from .population import Population
+from .population import Population, distinct as distinct   # distinct: also for the edge test
 
 if TYPE_CHECKING:   # pragma: no cover
     from numpy.typing import ArrayLike   # the data: a tensor, an array or nested lists (what as_tensor takes)
@@ -79,8 +79,9 @@ class Workspace:
 
     def __init__(self, topology: Topology, X: Tensor, Y: Tensor, *, dtype: torch.dtype = torch.float64,
                  device: Device = None, seed: int = 0, log: Optional[Callable[[str], None]] = None,
-                 observed: Optional[Recorded] = None) -> None:
+                 observed: Optional[Recorded] = None, sequences: Optional[Sequences] = None) -> None:
         self.topology, self.dtype, self.device = topology, dtype, device
+        self.sequences = sequences      # a recurrent wiring's rows: flattened sequences (mpnet.signs.inputs)
         self.log = log or (lambda msg: None)
         self.X = torch.as_tensor(X).to(dtype=dtype, device=device)
         self.Y = torch.as_tensor(Y).to(dtype=dtype, device=device)     # the outputs' targets
@@ -104,7 +105,7 @@ class Workspace:
     def pop(self, size: int) -> Population:
         if size not in self._pops:
             self._pops[size] = Population(self.topology, size, dtype=self.dtype, device=self.device,
-                                          observed=self.observed)
+                                          observed=self.observed, sequences=self.sequences)
         return self._pops[size]
 
     def bounds(self, size: int) -> Tuple[Tensor, Tensor]:
@@ -166,8 +167,10 @@ class Workspace:
             soft = {n for n, node in topo.nodes.items() if node.role == "hidden" and node.activation == "relu"}
             if soft:
                 twin = Topology([replace(n, activation="softplus") if n.id in soft else n
-                                 for n in topo.nodes.values()], list(topo.edges.values()), warn=False)
-                ws = Workspace(twin, self.X, self.Y, dtype=self.dtype, device=self.device, observed=self.recorded)
+                                 for n in topo.nodes.values()], list(topo.edges.values()), warn=False,
+                                recurrent=topo.network_type)
+                ws = Workspace(twin, self.X, self.Y, dtype=self.dtype, device=self.device, observed=self.recorded,
+                               sequences=self.sequences)
                 ws.gen, ws.log = self.gen, self.log
                 ws.soft_cols = torch.tensor([False] * self.Y.shape[1] + [v in soft for v in self.observed],
                                             device=self.X.device)
@@ -180,24 +183,6 @@ class Workspace:
                 self._smooth = (ws, k)
             self._smooth_made = True
         return self._smooth
-
-
-def distinct(theta: Tensor, loss: Tensor, k: int, rel: float = 1e-4) -> Tuple[Tensor, Tensor]:
-    """Per group: the ``k`` best rows whose losses differ by more than ``rel`` (copies of one fit count
-    once). ``theta [G, R, P]``, ``loss [G, R]`` -> ``[G, k, P]``, ``[G, k]`` (a group short of distinct rows
-    repeats its best)."""
-    G = loss.shape[0]
-    idx = torch.zeros(G, k, dtype=torch.long, device=loss.device)
-    for g in range(G):
-        keep: List[int] = []
-        values = loss[g].tolist()
-        for i in torch.argsort(loss[g]).tolist():
-            if all(abs(values[i] - values[j]) > rel * abs(values[j]) for j in keep):
-                keep.append(i)
-            if len(keep) == k:
-                break
-        idx[g] = torch.tensor((keep + keep[:1] * k)[:k])
-    return theta.gather(1, idx[:, :, None].expand(-1, -1, theta.shape[2])), loss.gather(1, idx)
 
 
 def _moves(ws: Workspace, theta: Tensor, lower: Tensor, upper: Tensor, redraws: int) -> Tensor:
@@ -271,6 +256,7 @@ class MultistartResult:
     fits: int                          # member-fits run
     keys: List[EdgeKey] = field(default_factory=list)
     node_ids: List[NodeId] = field(default_factory=list)
+    sequences: Optional[Sequences] = None     # a recurrent wiring's data layout (and a ctrnn's times)
 
     @property
     def best_loss(self) -> float:
@@ -301,7 +287,11 @@ class MultistartResult:
         return self.topology.with_weights(trainable, self.biases(index))
 
     def network(self, index: int = 0, **kw: Any) -> Network:
-        """A :class:`~mpnet.Network` holding fit ``index`` (``kw``: the Network's own keyword arguments)."""
+        """A :class:`~mpnet.Network` holding fit ``index`` (``kw``: the Network's own keyword arguments; a ctrnn's
+        ``advance_time`` and ``time_step`` default to those it was fitted with)."""
+        seq = self.sequences
+        if seq is not None and seq.network_type == "ctrnn":
+            kw = {"advance_time": seq.advance_time, "time_step": seq.time_step, **kw}
         return Network(self.best_topology(index), **kw)
 
     def summary(self) -> str:
@@ -357,14 +347,17 @@ def multistart(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLike
                effort: Optional[Effort] = None, seed: int = 0, noise_std: Optional[float] = None,
                observed: Optional[Mapping[NodeId, Any]] = None, observed_noise: Optional[Mapping[NodeId, float]] = None,
                dtype: torch.dtype = torch.float64, device: Device = None,
-               log: Optional[Callable[[str], None]] = None) -> MultistartResult:
+               log: Optional[Callable[[str], None]] = None, advance_time: Optional[float] = None,
+               time_step: Optional[float] = None) -> MultistartResult:
     """Fit ``topology`` to ``(X, Y)`` (mean squared error) from many starts, hard enough to reach the noise
     floor on small networks, and say how close it came.
 
     Args:
         topology: the wiring, or a single-topology :class:`~mpnet.Network` whose current weights become one
             of the starts (as do a topology's declared weights when it sets them all).
-        X, Y: ``[n, n_inputs]`` and ``[n, n_outputs]`` (or ``[n]`` for one output).
+        X, Y: ``[n, n_inputs]`` and ``[n, n_outputs]`` (or ``[n]`` for one output); for a recurrent wiring,
+            sequences as :func:`mpnet.fit` takes them: ``[n, steps, n_inputs]`` and ``[n, steps, n_outputs]`` or
+            ``[n, n_outputs]`` (the last step).
         effort: the search's sizes (:class:`Effort`; ``Effort.quick()`` for a fast rough answer).
         seed: seeds every random draw; the same seed gives the same result.
         noise_std: the noise level of ``Y`` if known; otherwise estimated (:mod:`mpnet.signs.noise`).
@@ -374,22 +367,22 @@ def multistart(topology: Union[Topology, Network], X: "ArrayLike", Y: "ArrayLike
             recorded samples like the outputs'.
         dtype, device: of the fits (float64 by default).
         log: called with a line per phase (e.g. ``print``).
+        advance_time, time_step: a ctrnn wiring's (see :class:`~mpnet.Network`; a Network's own by default).
 
     Returns:
         a :class:`MultistartResult`; ``result.network()`` is the best fit as a Network, ``result.summary()``
         its loss beside the noise floor.
     """
     t0 = time.time()
-    topo, start = wiring_and_start(topology)
-    X, Y = as_data(X, Y, topo)
-    recorded = as_recordings(observed, observed_noise, topo, X, Y, noise_std)
-    ws = Workspace(topo, X, Y, dtype=dtype, device=device, seed=seed, log=log, observed=recorded)
-    extra = None
-    if start is not None:
-        extra = ws.pop(1).theta_of(start)[None]
-    if extra is not None and bool(torch.isnan(extra).any()):
-        extra = None
+    topo, start = wiring_and_start(topology, sequences=True)
+    X, Y, sequences = as_sequences(X, Y, topo, topology, advance_time=advance_time, time_step=time_step)
+    recorded = as_recordings(observed, observed_noise, topo, X, Y, noise_std, sequences)
+    ws = Workspace(topo, X, Y, dtype=dtype, device=device, seed=seed, log=log, observed=recorded,
+                   sequences=sequences)
+    extra = ws.pop(1).theta_of(start)[None] if start is not None else None
+    extra = None if extra is None or bool(torch.isnan(extra).any()) else extra
     theta, loss = search(ws, effort or Effort(), extra)
     noise = estimate_noise(ws.X, ws.Y, noise_std=noise_std)
     p = ws.pop(1)
-    return MultistartResult(topo, theta, loss, noise, time.time() - t0, ws.evaluations, p.keys, p.node_ids)
+    return MultistartResult(topo, theta, loss, noise, time.time() - t0, ws.evaluations, p.keys, p.node_ids,
+                            sequences)

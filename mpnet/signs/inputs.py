@@ -1,14 +1,21 @@
 """What sign inference is handed, checked: the wiring (a :class:`~mpnet.Topology`, or a trained single-topology
 :class:`~mpnet.Network` whose weights become a start), the data ``X``, ``Y`` and the recordings of hidden neurons
 with the weight each gets in the loss (sign inference, step 0).
+
+A recurrent wiring (discrete-time or ctrnn) is fitted on sequences laid out as :func:`mpnet.fit` takes them:
+``X [n, steps, n_inputs]``, ``Y [n, steps, n_outputs]`` (a target per step) or ``[n, n_outputs]`` (the last step
+only). The search sees each sequence as one row: :func:`as_sequences` flattens ``X`` to ``[n, steps * n_inputs]``
+and ``Y`` to ``[n, steps * n_outputs]`` (step-major), and :class:`Sequences` tells the batched population
+(:mod:`mpnet.signs.population`) how to run them, so the noise estimate, the subsamples and the losses work on
+rows as for a feed-forward wiring.
 """
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Union
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
-from ..checks import as_tensor, check_finite
+from ..checks import as_tensor, check_finite, check_float
 from ..checks.recordings import check_recording_noise, check_recordings
 from ..errors import ArgumentError, DataError
 from ..graph.elements import NodeId
@@ -19,7 +26,7 @@ from .noise import NoiseEstimate, estimate_noise
 if TYPE_CHECKING:   # pragma: no cover
     from numpy.typing import ArrayLike   # the data: a tensor, an array or nested lists (what as_tensor takes)
 
-__all__ = ["wiring_and_start", "as_data", "Recorded", "as_recordings"]
+__all__ = ["wiring_and_start", "as_data", "Sequences", "as_sequences", "Recorded", "as_recordings"]
 
 #: A variance below this fraction of its column's variance counts as this fraction (noise-free data): the
 #: weights of the recordings stay finite and the outputs never lose all weight.
@@ -28,23 +35,40 @@ _VARIANCE_FLOOR = 1e-6
 _MIN_SAMPLES = 10
 
 
-def wiring_and_start(obj: Union[Topology, Network]) -> Tuple[Topology, Optional[Topology]]:
-    """``(wiring, start)``: the topology to fit and, when it carries weights, the start they define."""
-    kind = obj.network_type if isinstance(obj, Topology) else getattr(obj, "network_type", "feedforward")
-    if kind != "feedforward":
-        raise ArgumentError(f"Expected a feed-forward wiring (got a {kind} one): the refit test fits input-output "
-                            f"pairs of a DAG and does not take sequences yet; fit a recurrent network on sequences "
-                            f"with mpnet.fit.")
+def wiring_and_start(obj: Union[Topology, Network], sequences: bool = False
+                     ) -> Tuple[Topology, Optional[Topology]]:
+    """``(wiring, start)``: the topology to fit and, when it carries weights, the start they define. A recurrent
+    wiring is refused unless ``sequences`` (the refit test fits sequences; the ensemble vote does not); a wiring
+    with tied weights is refused (module :mod:`mpnet.graph.ties`: the search gives every edge its own weight, so
+    it would fit the tied edges apart and test signs the tie does not have)."""
+    kind = obj.network_type if isinstance(obj, (Topology, Network)) else "feedforward"
+    if kind != "feedforward" and not sequences:
+        raise ArgumentError(f"Expected a feed-forward wiring (got a {kind} one): this method fits input-output "
+                            f"pairs of a DAG; infer_signs(method='refit') fits a recurrent wiring on sequences "
+                            f"X [n, steps, n_inputs].")
     if isinstance(obj, Network):
         if obj.batched:
             raise ValueError(f"Expected a Network of one topology (got a batch of {obj.num_graphs}); pass "
                              f"net.topology(i) for the one to analyse.")
         trained = obj.topology(0)
+        _refuse_ties(trained)
         return trained, trained
     if isinstance(obj, Topology):
+        _refuse_ties(obj)
         given = all(e.weight is not None for e in obj.edges.values())
         return obj, (obj if given else None)
     raise TypeError(f"Expected a Topology or a Network (got {type(obj).__name__}).")
+
+
+def _refuse_ties(topo: Topology) -> None:
+    tied = [k for k, e in topo.edges.items() if e.tie is not None]
+    if tied:
+        shown = ", ".join(f"{a!r} -> {b!r} (tie {topo.edges[(a, b)].tie!r})" for a, b in tied[:3])
+        more = f" and {len(tied) - 3} more" if len(tied) > 3 else ""
+        raise ArgumentError(f"infer_signs does not take tied weights yet (edges {shown}{more}): its search gives "
+                            f"every edge a weight of its own, so it would fit the tied edges apart and report "
+                            f"signs the tie does not have. Untie them (one free weight per edge) to test each edge, "
+                            f"or fit the tied wiring with mpnet.fit.")
 
 
 def as_data(X: "ArrayLike", Y: "ArrayLike", topo: Topology) -> Tuple[Tensor, Tensor]:
@@ -63,6 +87,83 @@ def as_data(X: "ArrayLike", Y: "ArrayLike", topo: Topology) -> Tuple[Tensor, Ten
     check_finite(X, "X", columns=[str(n) for n in topo.inputs])
     check_finite(Y, "Y", columns=[str(n) for n in topo.outputs])
     return X, Y
+
+
+@dataclass(frozen=True)
+class Sequences:
+    """How the rows of a recurrent wiring's flattened data are run: ``steps`` inputs per sequence, targets per
+    step or (``last``) for the last step only, and a ctrnn's ``advance_time`` and ``time_step``."""
+    steps: int
+    last: bool
+    network_type: str                       # "recurrent" or "ctrnn"
+    advance_time: Optional[float] = None
+    time_step: Optional[float] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def unflatten(self, X: Tensor) -> Tensor:
+        """Rows ``[n, steps * n_in]`` -> the network's input ``[steps, n, n_in]``."""
+        return X.reshape(X.shape[0], self.steps, -1).transpose(0, 1)
+
+
+def _network_times(obj: Union[Topology, Network], advance_time: Optional[float], time_step: Optional[float]
+                   ) -> Tuple[Optional[float], Optional[float]]:
+    if isinstance(obj, Network):
+        advance_time = obj.advance_time if advance_time is None else advance_time
+        time_step = obj.time_step if time_step is None else time_step
+    return advance_time, time_step
+
+
+def as_sequences(X: "ArrayLike", Y: "ArrayLike", topo: Topology, obj: Union[Topology, Network, None] = None, *,
+                 advance_time: Optional[float] = None, time_step: Optional[float] = None
+                 ) -> Tuple[Tensor, Tensor, Optional[Sequences]]:
+    """The data as rows the search fits (module docstring): for a feed-forward wiring :func:`as_data` and
+    ``None``; for a recurrent one ``X [n, steps, n_in]`` and ``Y [n, steps, n_out]`` or ``[n, n_out]`` (``[n]``
+    for one output, last step), checked as :func:`mpnet.fit` checks them, flattened, with their
+    :class:`Sequences`. A ctrnn needs ``advance_time`` and ``time_step`` (given, or the Network's ``obj``)."""
+    kind = topo.network_type
+    if kind == "feedforward":
+        if advance_time is not None or time_step is not None:
+            raise ArgumentError("advance_time and time_step are for ctrnn wirings (recurrent='ctrnn'); this one is "
+                                "feed-forward.")
+        X2, Y2 = as_data(X, Y, topo)
+        return X2, Y2, None
+    advance_time, time_step = _network_times(obj if obj is not None else topo, advance_time, time_step)
+    if kind == "ctrnn":
+        if advance_time is None or time_step is None:
+            raise ArgumentError("A ctrnn wiring needs advance_time and time_step (how long each input of a sequence "
+                                "is held, and the integration step), as a Network takes them: infer_signs(..., "
+                                "advance_time=..., time_step=...), or pass a Network made with them.")
+        advance_time = check_float(advance_time, "advance_time", min=0, min_open=True)
+        time_step = check_float(time_step, "time_step", min=0, min_open=True)
+    elif advance_time is not None or time_step is not None:
+        raise ArgumentError("advance_time and time_step are for ctrnn wirings; this one is a discrete-time "
+                            "recurrent wiring (one step per input).")
+    X, Y = as_tensor(X, "X"), as_tensor(Y, "Y")
+    n_in, n_out = len(topo.inputs), len(topo.outputs)
+    if X.dim() != 3 or X.shape[2] != n_in:
+        raise DataError(f"Expected X of shape [n, steps, {n_in}] for a {kind} wiring: a batch of input sequences, "
+                        f"one column per input {list(topo.inputs)} (got {list(X.shape)}); one sequence of one step "
+                        f"per row is X[:, None].")
+    n, steps = X.shape[0], X.shape[1]
+    if n_out == 1 and Y.dim() == 1:
+        Y = Y[:, None]
+    per_step = Y.dim() == 3 and tuple(Y.shape) == (n, steps, n_out)
+    if not per_step and not (Y.dim() == 2 and tuple(Y.shape) == (n, n_out)):
+        raise DataError(f"Expected Y of shape [{n}, {steps}, {n_out}] (a target per step) or [{n}, {n_out}] (the "
+                        f"last step only) for X of shape {list(X.shape)}, one column per output "
+                        f"{list(topo.outputs)} (got {list(Y.shape)}).")
+    if n < 4 or steps < 1:
+        raise DataError(f"Expected at least 4 sequences of at least one step to fit and estimate the noise from "
+                        f"(got X of shape {list(X.shape)}).")
+    X2, Y2 = X.reshape(n, steps * n_in), Y.reshape(n, -1)
+    check_finite(X2, "X", columns=[f"step {t}, input {v}" for t in range(steps) for v in topo.inputs],
+                 row_word="sequence")
+    out_steps = range(steps) if per_step else [steps - 1]
+    check_finite(Y2, "Y", columns=[f"step {t}, output {v}" for t in out_steps for v in topo.outputs],
+                 row_word="sequence")
+    return X2, Y2, Sequences(steps, not per_step, kind, advance_time, time_step)
 
 
 @dataclass
@@ -84,10 +185,14 @@ def _floored(variance: float, values: Tensor) -> float:
 
 
 def as_recordings(observed: Any, observed_noise: Any, topo: Topology, X: Tensor, Y: Tensor,
-                  noise_std: Optional[float]) -> Optional[Recorded]:
+                  noise_std: Optional[float], sequences: Optional[Sequences] = None) -> Optional[Recorded]:
     """``observed={hidden neuron: [n] values}`` checked (:func:`~mpnet.checks.recordings.check_recordings`),
     each neuron's noise given (``observed_noise={neuron: std}``) or estimated from its recorded samples like the
     outputs' (:func:`~mpnet.signs.noise.estimate_noise`); None without recordings."""
+    if sequences is not None and (observed is not None or observed_noise is not None):
+        raise ArgumentError(f"observed= (recordings of hidden neurons) is not taken for a {sequences.network_type} "
+                            f"wiring yet: the recordings are fitted per sample of a feed-forward wiring; fit the "
+                            f"sequences without them, or declare the recorded neuron an output.")
     hidden = [v for v, node in topo.nodes.items() if node.role == "hidden"]
     neurons, values = check_recordings(observed, hidden=hidden, inputs=topo.inputs, outputs=topo.outputs,
                                        n=X.shape[0])

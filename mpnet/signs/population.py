@@ -10,6 +10,13 @@ With recorded hidden neurons (``observed``), the batched network is the wiring's
 (:func:`~mpnet.model.recorded.recording_twin`: those neurons are outputs too), and the loss is the weighed mean
 squared error over every target and every recorded value (:meth:`Population.loss`).
 
+A recurrent wiring (discrete-time or ctrnn, :class:`~mpnet.signs.inputs.Sequences`) runs the same way: a row of
+the data is one input sequence flattened (``[n, steps * n_in]``), the batched network steps every member over it
+with the weights of ``theta`` through its recurrent layer, and the prediction is flattened as the targets are
+(every step's outputs, step-major, or the last step's). :meth:`Population.states` then gives every neuron's
+values at every (integration) step of every sequence, as ``[rows, n * steps]``: the moves of the search read a
+neuron's range over all of them.
+
 Constraints are bounds per entry (``lower``/``upper``, ``[M, P]``): a fixed ``+`` edge is ``[0, inf)``, a
 frozen edge has ``lower == upper ==`` its value. The optimizers (:mod:`mpnet.signs.lbfgs`) project onto them.
 """
@@ -20,12 +27,16 @@ import torch
 from torch import Tensor
 from torch.types import Device
 
+from ..engine.recurrent import recurrent_states
+from ..engine.steps import Schedule, initial_slots
 from ..model import Network
+from ..model import sequence
 from ..model.recorded import columns, recording_twin
 from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
+from .inputs import Sequences
 
-__all__ = ["Population", "mse", "weighed_mse"]
+__all__ = ["Population", "mse", "weighed_mse", "distinct"]
 
 INF = float("inf")
 
@@ -51,14 +62,20 @@ class Population:
         size: number of members ``M``.
         dtype, device: of the batched network (float64 by default: loss ratios near the noise floor need it).
         observed: recorded hidden neurons: :meth:`predict` gives their activations after the outputs.
+        sequences: a recurrent wiring's data layout (module docstring); ``None`` for a feed-forward one.
     """
 
     def __init__(self, topology: Topology, size: int, *, dtype: torch.dtype = torch.float64,
-                 device: Device = None, observed: Sequence[NodeId] = ()) -> None:
+                 device: Device = None, observed: Sequence[NodeId] = (), sequences: Optional[Sequences] = None
+                 ) -> None:
         self.topology, self.size, self.dtype = topology, size, dtype
         self.observed: List[NodeId] = list(observed)
+        self.sequences = sequences
         twin = recording_twin(topology, self.observed) if self.observed else topology
-        self.net = Network([twin] * size, dtype=dtype, device=device, seed=0)
+        ctrnn = sequences is not None and sequences.network_type == "ctrnn"
+        self.net = Network([twin] * size, dtype=dtype, device=device, seed=0,
+                           advance_time=sequences.advance_time if ctrnn and sequences else None,
+                           time_step=sequences.time_step if ctrnn and sequences else None)
         self.keys: List[EdgeKey] = list(topology.edges)
         self.node_ids: List[NodeId] = [n for n, node in topology.nodes.items() if node.role != "input"]
         self.E, self.V = len(self.keys), len(self.node_ids)
@@ -111,10 +128,35 @@ class Population:
 
     def predict(self, theta: Tensor, X: Tensor) -> Tensor:
         """``theta [M, P]``, ``X [n, n_in]`` -> ``[M, n, n_out + k]``: the outputs, then the activations of the
-        ``k`` recorded neurons."""
+        ``k`` recorded neurons (recurrent: ``X [n, steps * n_in]`` -> ``[M, n, steps * n_out]`` or, last step
+        only, ``[M, n, n_out]``)."""
         w, b = self._split(theta)
+        if self.sequences is not None:
+            return self._run(w, b, X)
         out: Tensor = self.net(X, weight=w, bias=b)   # nn.Module.__call__ is typed Any
         return out[:, :, self._cols] if self.observed else out
+
+    def _steps(self, X: Tensor) -> Tuple[Tensor, List[Tensor], Schedule]:
+        """A recurrent run's input rows, initial slots (every neuron at 0) and schedule for rows ``X``."""
+        assert self.sequences is not None
+        rows = sequence.input_sequence(self.net, self.sequences.unflatten(X))     # [steps, M * n_in, n]
+        lag = 2 if self.sequences.network_type == "ctrnn" else 1
+        init, clock = initial_slots(None, self.net.plan, lag, rows)
+        return rows, init, sequence.schedule(self.net, rows.shape[0], clock, None, None)
+
+    def _run(self, w: Tensor, b: Tensor, X: Tensor) -> Tensor:
+        """The recurrent layer run with the weights ``w`` and biases ``b`` of every member (what
+        :func:`mpnet.model.sequence.forward_sequence` does with the network's own), flattened as the targets."""
+        assert self.sequences is not None
+        net = self.net
+        rows, init, sched = self._steps(X)
+        conv = sequence._conv(net)
+        out, _ = conv.forward(rows, net.plan, w, b, sched, init, net._tau)          # [K, M * C, n]
+        K, n = out.shape[0], out.shape[2]
+        out = out.view(K, self.size, -1, n).permute(1, 3, 0, 2)                    # [M, n, K, C]
+        if self.sequences.last:
+            out = out[:, :, -1:]
+        return out[..., self._cols].reshape(self.size, n, -1)
 
     def forward(self, theta: Tensor, X: Tensor) -> Tensor:
         """``theta [M, P]``, ``X [n, n_in]`` -> outputs ``[M, n, n_out]``."""
@@ -147,6 +189,31 @@ class Population:
 
     def states(self, theta: Tensor, X: Tensor) -> Tuple[Tensor, Tensor]:
         """Pre-activations and activations of every neuron on ``X``: ``(Z, H)``, each ``[rows, n]``;
-        ``Z[rows[m, j]]`` is neuron ``node_ids[j]`` of member ``m``."""
+        ``Z[rows[m, j]]`` is neuron ``node_ids[j]`` of member ``m`` (recurrent: ``[rows, n * steps]``, every
+        sequence's values after each of its steps, the integration steps of a ctrnn)."""
         w, b = self._split(theta.detach())
-        return self.net.states(X, weight=w, bias=b)
+        if self.sequences is None:
+            return self.net.states(X, weight=w, bias=b)
+        net = self.net
+        with torch.no_grad():
+            rows, init, sched = self._steps(X)
+            Z, H = recurrent_states(sequence._conv(net), net.plan, rows, w, b, sched, init, net._tau)   # [S, N, n]
+        return Z.permute(1, 2, 0).reshape(Z.shape[1], -1), H.permute(1, 2, 0).reshape(H.shape[1], -1)
+
+
+def distinct(theta: Tensor, loss: Tensor, k: int, rel: float = 1e-4) -> Tuple[Tensor, Tensor]:
+    """Per group: the ``k`` best rows whose losses differ by more than ``rel`` (copies of one fit count
+    once). ``theta [G, R, P]``, ``loss [G, R]`` -> ``[G, k, P]``, ``[G, k]`` (a group short of distinct rows
+    repeats its best)."""
+    G = loss.shape[0]
+    idx = torch.zeros(G, k, dtype=torch.long, device=loss.device)
+    for g in range(G):
+        keep: List[int] = []
+        values = loss[g].tolist()
+        for i in torch.argsort(loss[g]).tolist():
+            if all(abs(values[i] - values[j]) > rel * abs(values[j]) for j in keep):
+                keep.append(i)
+            if len(keep) == k:
+                break
+        idx[g] = torch.tensor((keep + keep[:1] * k)[:k])
+    return theta.gather(1, idx[:, :, None].expand(-1, -1, theta.shape[2])), loss.gather(1, idx)

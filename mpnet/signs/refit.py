@@ -24,7 +24,7 @@ from .calibration import confidence as calibrated
 from .edgetest import TestOutcome, apply_gauge, test_edges
 from .evidence import activity, as_weights, equivalence, off_ratios, recheck
 from .fitting import Effort, Workspace, search
-from .inputs import Recorded
+from .inputs import Recorded, Sequences
 from .noise import NoiseEstimate, estimate_noise
 from .progress import Progress
 from .report import EdgeSign, SignReport
@@ -58,7 +58,8 @@ def _topology(ws: Workspace, theta: Tensor) -> Topology:
 def infer_refit(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, effort: Effort,
                 threshold: float, seed: int, noise_std: Optional[float], resolution: float, verify: float,
                 dtype: torch.dtype, device: Device, log: Optional[Callable[[str], None]],
-                observed: Optional[Recorded] = None, progress: Optional[bool] = None) -> SignReport:
+                observed: Optional[Recorded] = None, progress: Optional[bool] = None,
+                sequences: Optional[Sequences] = None) -> SignReport:
     """The refit method of :func:`mpnet.infer_signs` (arguments checked there, ``progress`` here; ``observed``:
     recordings of hidden neurons, in every fit's loss)."""
     t0 = time.time()
@@ -67,15 +68,17 @@ def infer_refit(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor,
     try:
         return _infer(topo, start, X, Y, effort=effort, threshold=threshold, seed=seed, noise_std=noise_std,
                       resolution=resolution, verify=verify, dtype=dtype, device=device, shown=shown, t0=t0,
-                      observed=observed)
+                      observed=observed, sequences=sequences)
     finally:
         shown.close()
 
 
 def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, effort: Effort, threshold: float,
            seed: int, noise_std: Optional[float], resolution: float, verify: float, dtype: torch.dtype,
-           device: Device, shown: Progress, t0: float, observed: Optional[Recorded]) -> SignReport:
-    ws = Workspace(topo, X, Y, dtype=dtype, device=device, seed=seed, log=shown.log, observed=observed)
+           device: Device, shown: Progress, t0: float, observed: Optional[Recorded],
+           sequences: Optional[Sequences] = None) -> SignReport:
+    ws = Workspace(topo, X, Y, dtype=dtype, device=device, seed=seed, log=shown.log, observed=observed,
+                   sequences=sequences)
     extra = None
     if start is not None:
         extra = ws.pop(1).theta_of(start)[None]
@@ -143,7 +146,8 @@ def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, e
                              "floor": FLOOR, "noise_raw": noise.raw,
                              "rechecked": [list(k) for k in evidence.lowered],
                              **({} if observed is None else
-                                {"observed": dict(zip(observed.neurons, observed.weight))})},
+                                {"observed": dict(zip(observed.neurons, observed.weight))}),
+                             **({} if sequences is None else {"sequences": sequences.to_dict()})},
                       witnesses={k: _topology(ws, t) for k, t in evidence.witnesses.items()})
 
 

@@ -73,8 +73,10 @@ def flip(topo: Topology, node_id: NodeId, kind: str) -> Optional[Flip]:
         return None
     if kind != "even" and node.dale is not None:
         return None
-    in_edges = tuple((p, node_id) for p in preds)
-    out_edges = () if kind == "even" else tuple((node_id, s) for s in succs)
+    # a self-loop carries h_j into z_j: an odd or affine-odd flip negates both, so its sign is kept (not flipped)
+    loop = () if kind == "even" else ((node_id, node_id),)
+    in_edges = tuple((p, node_id) for p in preds if (p, node_id) not in loop)
+    out_edges = () if kind == "even" else tuple((node_id, s) for s in succs if (node_id, s) not in loop)
     negated = in_edges + out_edges
     if not negated or any(edges[k].sign is not None or (not edges[k].trainable and edges[k].weight != 0)
                           for k in negated):

@@ -13,6 +13,12 @@ fitted with but the activation functions, and confirms, per edge,
   within the stated ratio;
 
 each with the witness's loss equal to the stated one (a witness whose weights were changed is rejected).
+
+A report on a recurrent wiring (``extra["sequences"]``: :class:`~mpnet.signs.inputs.Sequences`) is recomputed the
+same way over its sequences ``X [n, steps, n_inputs]``: every neuron with incoming edges updated at each step
+from the values of the step before (the inputs' of this step), a ctrnn's integration steps blended into the
+older of its two value buffers as neat-python's ``CTRNN.advance`` does (the loops of
+:func:`mpnet.testing.reference_recurrent` and :func:`~mpnet.testing.reference_ctrnn`, over all sequences at once).
 """
 import math
 from dataclasses import dataclass
@@ -53,6 +59,55 @@ def forward64(topology: Topology, X: Tensor) -> Tensor:
     return torch.stack([value[o] for o in topology.outputs], 1)
 
 
+def _neuron(topology: Topology, node_id: NodeId, value: Mapping[NodeId, Tensor]) -> Tensor:
+    """``activation(response * aggregate(w * value[src]) + bias)`` of one neuron with incoming edges."""
+    node = topology.nodes[node_id]
+    msgs = []
+    for src in topology.predecessors(node_id):
+        w = topology.edges[(src, node_id)].weight
+        if w is None:
+            raise ArgumentError(f"verify: edge {src!r} -> {node_id!r} has no weight; a report's fits set every "
+                                f"weight.")
+        msgs.append(w * value[src])
+    return ACTIVATION_FNS[node.activation].fn(node.response * _AGGREGATE[node.aggregation](torch.stack(msgs))
+                                              + node.bias)
+
+
+def run_sequences(topology: Topology, X: Tensor, sequences: Mapping[str, Any]) -> Dict[NodeId, Tensor]:
+    """Every node's value ``[n, steps]`` after each input step of the sequences ``X [n, steps, n_inputs]``
+    (every node starting at 0; a ctrnn's values as ``CTRNN.advance`` returns them), in float64."""
+    X = X.to(torch.float64)
+    n, steps = X.shape[0], X.shape[1]
+    zero = X.new_zeros(n)
+    value: Dict[NodeId, Tensor] = {v: zero for v in topology.nodes}
+    updated = [v for v, node in topology.nodes.items() if node.role != "input" and topology.predecessors(v)]
+    trace: Dict[NodeId, List[Tensor]] = {v: [] for v in topology.nodes}
+    ctrnn = sequences.get("network_type") == "ctrnn"
+    older, clock = dict(value), 0.0
+    for t in range(steps):
+        inputs = {v: X[:, t, i] for i, v in enumerate(topology.inputs)}
+        if not ctrnn:
+            value.update(inputs)
+            value.update({v: _neuron(topology, v, value) for v in updated})
+            read = value
+        else:
+            advance, step = float(sequences["advance_time"]), float(sequences["time_step"])
+            end = clock + advance
+            while clock < end:
+                dt = min(step, end - clock)
+                value.update(inputs)
+                older.update(inputs)
+                new = dict(older)
+                for v in updated:
+                    new[v] = older[v] + dt / topology.nodes[v].time_constant * (-older[v] + _neuron(topology, v, value))
+                older, value = value, new
+                clock += dt
+            read = older                      # neat returns the older buffer
+        for v in topology.nodes:
+            trace[v].append(read[v])
+    return {v: torch.stack(trace[v], 1) for v in topology.nodes}
+
+
 def _values(topology: Topology, X: Tensor) -> Dict[NodeId, Tensor]:
     """Every neuron's activation ``[n]`` on ``X``, one neuron at a time in topological order."""
     X = X.to(torch.float64)
@@ -77,9 +132,16 @@ def _values(topology: Topology, X: Tensor) -> Dict[NodeId, Tensor]:
 Recordings = Tuple[List[NodeId], Tensor, List[float]]
 
 
-def _loss(topology: Topology, X: Tensor, Y: Tensor, recorded: Optional[Recordings] = None) -> float:
+def _loss(topology: Topology, X: Tensor, Y: Tensor, recorded: Optional[Recordings] = None,
+          sequences: Optional[Mapping[str, Any]] = None) -> float:
     """The report's loss: the mean squared error of the outputs; with recordings, the mean over every target
-    and every recorded value of its squared error, a recording's times its weight."""
+    and every recorded value of its squared error, a recording's times its weight. With ``sequences``, ``X`` is
+    ``[n, steps, n_inputs]`` and ``Y`` the targets per step ``[n, steps, n_outputs]`` or of the last step."""
+    if sequences is not None:
+        trace = run_sequences(topology, X, sequences)
+        out = torch.stack([trace[o] for o in topology.outputs], 2)            # [n, steps, n_out]
+        pred = out[:, -1] if sequences.get("last") else out
+        return float((pred - Y).pow(2).mean())
     value = _values(topology, X)
     pred = torch.stack([value[o] for o in topology.outputs], 1)
     if recorded is None:
@@ -153,7 +215,9 @@ def verify(report: SignReport, X: "ArrayLike", Y: "ArrayLike", *, observed: Opti
     Args:
         report: from :func:`mpnet.infer_signs` (``method="refit"``), or read back by
             :meth:`SignReport.read_json` (a CSV has no fits to check).
-        X, Y: the data the report was made from, ``[n, n_inputs]`` and ``[n, n_outputs]`` (or ``[n]``).
+        X, Y: the data the report was made from, ``[n, n_inputs]`` and ``[n, n_outputs]`` (or ``[n]``); for a
+            recurrent wiring its sequences, ``[n, steps, n_inputs]`` and ``[n, steps, n_outputs]`` or
+            ``[n, n_outputs]`` as it was given them.
         observed: the recordings the report was fitted to, ``{neuron: [n] values}`` (NaN: not recorded), when
             it was (its losses count them, with the weights it keeps in ``extra["observed"]``).
         rtol: how far a recomputed loss may differ from the stated one, relative (float64 sums in another
@@ -175,18 +239,11 @@ def verify(report: SignReport, X: "ArrayLike", Y: "ArrayLike", *, observed: Opti
                             f"{without}).")
     rtol = check_float(rtol, "rtol", min=0)
     best = report.best
-    Xt, Yt = as_tensor(X, "X").to(torch.float64), as_tensor(Y, "Y").to(torch.float64)
-    if Yt.dim() == 1:
-        Yt = Yt[:, None]
-    if Xt.dim() != 2 or Xt.shape[1] != len(best.inputs) or Yt.shape != (Xt.shape[0], len(best.outputs)):
-        raise DataError(f"Expected X [n, {len(best.inputs)}] and Y [n, {len(best.outputs)}] (the report's inputs "
-                        f"{list(best.inputs)} and outputs {list(best.outputs)}), got {list(Xt.shape)} and "
-                        f"{list(Yt.shape)}.")
-    check_finite(Xt, "X", columns=[str(n) for n in best.inputs])
-    check_finite(Yt, "Y", columns=[str(n) for n in best.outputs])
+    sequences: Optional[Dict[str, Any]] = report.extra.get("sequences")
+    Xt, Yt = _data(best, X, Y, sequences)
     recorded = _recordings(report, observed, Xt.shape[0])
     scale = float(report.extra.get("scale", report.loss))
-    L0 = _loss(best, Xt, Yt, recorded)
+    L0 = _loss(best, Xt, Yt, recorded, sequences)
     tol = rtol * max(abs(report.loss), 1e-300)
     ok0 = abs(L0 - report.loss) <= tol
     checks = [Check("best fit", "loss", report.loss, L0, math.nan, math.nan, ok0,
@@ -195,8 +252,36 @@ def verify(report: SignReport, X: "ArrayLike", Y: "ArrayLike", *, observed: Opti
     for row in report.edges:
         if row.constraint != "free" or row.ratio != row.ratio:
             continue
-        checks.append(_check_row(report, row, best, Xt, Yt, recorded, L0, scale, rtol))
+        checks.append(_check_row(report, row, best, Xt, Yt, recorded, L0, scale, rtol, sequences))
     return Verification(checks, L0, report.loss)
+
+
+def _data(best: Topology, X: Any, Y: Any, sequences: Optional[Mapping[str, Any]]) -> Tuple[Tensor, Tensor]:
+    """``X`` and ``Y`` as float64 tensors of the report's shapes, checked finite (``DataError`` otherwise)."""
+    Xt, Yt = as_tensor(X, "X").to(torch.float64), as_tensor(Y, "Y").to(torch.float64)
+    n_in, n_out = len(best.inputs), len(best.outputs)
+    if sequences is not None:
+        steps, last = int(sequences["steps"]), bool(sequences["last"])
+        if Yt.dim() == 1 and n_out == 1 and last:
+            Yt = Yt[:, None]
+        want_y = [Xt.shape[0], n_out] if last else [Xt.shape[0], steps, n_out]
+        if Xt.dim() != 3 or list(Xt.shape[1:]) != [steps, n_in] or list(Yt.shape) != want_y:
+            raise DataError(f"Expected the report's sequences: X [n, {steps}, {n_in}] and Y {want_y} (the report's "
+                            f"inputs {list(best.inputs)} and outputs {list(best.outputs)}, "
+                            f"{'the last step' if last else 'a target per step'}), got {list(Xt.shape)} and "
+                            f"{list(Yt.shape)}.")
+        check_finite(Xt.reshape(Xt.shape[0], -1), "X", row_word="sequence")
+        check_finite(Yt.reshape(Yt.shape[0], -1), "Y", row_word="sequence")
+        return Xt, Yt
+    if Yt.dim() == 1:
+        Yt = Yt[:, None]
+    if Xt.dim() != 2 or Xt.shape[1] != n_in or Yt.shape != (Xt.shape[0], n_out):
+        raise DataError(f"Expected X [n, {n_in}] and Y [n, {n_out}] (the report's inputs "
+                        f"{list(best.inputs)} and outputs {list(best.outputs)}), got {list(Xt.shape)} and "
+                        f"{list(Yt.shape)}.")
+    check_finite(Xt, "X", columns=[str(n) for n in best.inputs])
+    check_finite(Yt, "Y", columns=[str(n) for n in best.outputs])
+    return Xt, Yt
 
 
 def _recordings(report: SignReport, observed: Optional[Mapping[NodeId, Any]], n: int) -> Optional[Recordings]:
@@ -221,7 +306,8 @@ def _recordings(report: SignReport, observed: Optional[Mapping[NodeId, Any]], n:
 
 
 def _check_row(report: SignReport, row: EdgeSign, best: Topology, X: Tensor, Y: Tensor,
-               recorded: Optional[Recordings], L0: float, scale: float, rtol: float) -> Check:
+               recorded: Optional[Recordings], L0: float, scale: float, rtol: float,
+               sequences: Optional[Mapping[str, Any]] = None) -> Check:
     name, claim = f"{row.src}->{row.dst}", _claim(row)
     w_best = best.edges[row.key].weight
     assert w_best is not None   # a fit sets every weight
@@ -242,7 +328,7 @@ def _check_row(report: SignReport, row: EdgeSign, best: Topology, X: Tensor, Y: 
     assert w is not None
     if not (w * w_best <= 0 and (w != 0 or w_best != 0)):
         problems.append(f"the witness's weight {w:+.4g} has the best fit's sign")
-    loss = _loss(witness, X, Y, recorded)
+    loss = _loss(witness, X, Y, recorded, sequences)
     ratio = (loss - L0) / scale
     tol = rtol * max(abs(row.alt_loss), abs(loss), 1e-300)
     if not abs(loss - row.alt_loss) <= tol:

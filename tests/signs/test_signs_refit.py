@@ -111,9 +111,9 @@ def test_a_trained_network_is_accepted():
     assert rep[("x1", "y")].sign == "+" and rep[("x2", "y")].sign == "-"
 
 
-def test_a_recurrent_wiring_is_refused_by_name():
+def test_a_recurrent_wiring_needs_sequences():   # its sign test: tests/signs/test_signs_recurrent.py
     topo = Topology.from_edges([("x", "h"), ("h", "h"), ("h", "y")], inputs=["x"], outputs=["y"], recurrent=True)
-    with pytest.raises(ValueError, match=r"Expected a feed-forward wiring \(got a recurrent one\)"):
+    with pytest.raises(ValueError, match=r"Expected X of shape \[n, steps, 1\] for a recurrent wiring"):
         infer_signs(topo, torch.zeros(8, 1), torch.zeros(8, 1))
 
 
