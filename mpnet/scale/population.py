@@ -30,7 +30,7 @@ from torch import Tensor
 
 from ..checks import as_tensor, check_bool, check_device, check_epochs, check_int, check_seed, describe
 from ..engine.steps import check_times
-from ..errors import ArgumentError
+from ..errors import ArgumentError, DataError
 from ..graph.ties import own_parameter
 from ..graph.topology import Topology
 from .chunks import Chunk, LossFn, TiedValues, init_weights, train_chunk, trained_arrays
@@ -121,7 +121,8 @@ def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, lo
         X, Y, loss, epochs, lr, optimizer, batch_size: as for :func:`~mpnet.fit` (a callable ``loss`` or
             ``optimizer`` must be importable on the workers, or defined in the script). Recurrent topologies
             train on sequences: ``X [n, steps, n_inputs]``, ``Y [n, steps, n_outputs]`` (a target per step) or
-            ``[n, n_outputs]`` (the last step's).
+            ``[n, n_outputs]`` (the last step's). ``X`` and ``Y`` with a leading ``T`` (one data set per
+            topology, as :func:`~mpnet.fit` takes them) give each topology its own.
         seed: draws the unset initial weights (:func:`init_weights`) and the mini-batch shuffles.
         dtype, device: of each chunk's network (``device`` is the workers' when ``workers`` is an int; ``None``:
             ``"cuda"`` when ``ray`` asks for ``gpus_per_worker``, else the CPU).
@@ -139,6 +140,7 @@ def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, lo
 
     Raises:
         ValueError: an empty population or a bad ``chunk_size``.
+        DataError: one data set per topology, but not as many as topologies.
         ArgumentError: topologies of several network types, ``advance_time`` or ``time_step`` missing for
             ctrnn topologies or given for others, ``workers`` neither None, an int >= 1 nor a pool of trainers.
 
@@ -173,10 +175,14 @@ def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, lo
                       progress=False)
     bounds = [(a, min(a + chunk_size, len(topologies))) for a in range(0, len(topologies), chunk_size)]
     X, Y = as_tensor(X, "X").detach().cpu(), as_tensor(Y, "Y").detach().cpu()
+    own = _own_data(X, Y, len(topologies), topologies[0].recurrent)       # one data set per topology: sliced
+
+    def data(a: int, b: int) -> Tuple[Tensor, Tensor]:
+        return (X[a:b], Y[a:b]) if own else (X, Y)
     parts: List[Chunk]
     if workers is None:
-        parts = [train_chunk(topologies[a:b], X, Y, fit_kwargs, seed=seed, start=a, dtype=dtype, device=device,
-                             outputs=outputs, network=network) for a, b in bounds]
+        parts = [train_chunk(topologies[a:b], *data(a, b), fit_kwargs, seed=seed, start=a, dtype=dtype,
+                             device=device, outputs=outputs, network=network) for a, b in bounds]
     else:
         from .population_ray import check_trainer_pool, trainer_pool
         if pool is None:
@@ -188,8 +194,9 @@ def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, lo
         check_trainer_pool(pool)
         call = {"dtype": str(dtype).replace("torch.", ""), "network": network}
         packed = pack(topologies)
-        shared = (pool.put(X), pool.put(Y), fit_kwargs, seed, outputs, call)      # stored once for every chunk
-        parts = pool.map("train", [(a, packed.take(a, b)) for a, b in bounds], shared=shared)
+        refs = None if own else (pool.put(X), pool.put(Y))                   # shared data: stored once
+        chunks = [(*(refs or data(a, b)), a, packed.take(a, b)) for a, b in bounds]
+        parts = pool.map("train", chunks, shared=(fit_kwargs, seed, outputs, call))
     tied: Dict[int, TiedValues] = {}
     for p in parts:
         tied.update(p.tied)
@@ -198,6 +205,18 @@ def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, lo
                    torch.cat([p.outputs for p in parts if p.outputs is not None]) if outputs else None,
                    {"train": sum(p.seconds for p in parts), "wall": time.perf_counter() - t0},
                    [p.worker for p in parts], tied)
+
+
+def _own_data(X: Tensor, Y: Tensor, T: int, recurrent: bool) -> bool:
+    """Whether ``X`` holds one data set per topology (a leading ``T``, as :func:`~mpnet.fit` takes it), checked
+    against the population's size."""
+    if X.dim() != (4 if recurrent else 3):
+        return False
+    if X.shape[0] != T or Y.dim() == 0 or Y.shape[0] != T:
+        raise DataError(f"X of shape {list(X.shape)} holds one data set per topology (its first dimension), so X and "
+                        f"Y need one per topology of the population: {T} (got X {list(X.shape)}, Y "
+                        f"{list(Y.shape)}).")
+    return True
 
 
 def _check_workers(workers: Any) -> Optional[int]:

@@ -20,8 +20,9 @@ from .ray_pool import RayPool
 
 __all__ = ["Trainer", "trainer_pool", "release_workers", "kept_pools"]
 
-#: the pools train_population started, by their settings: (workers, device, threads, sorted options)
-_KEPT: Dict[Tuple[Any, ...], RayPool] = {}
+#: the pools train_population started, by their settings: (workers, device, threads, sorted options), each with
+#: the Ray node it was started on (a Ray stopped and started again since holds none of its workers)
+_KEPT: Dict[Tuple[Any, ...], Tuple[RayPool, str]] = {}
 
 
 class Trainer:
@@ -38,12 +39,13 @@ class Trainer:
             torch.set_num_threads(threads)
         self.dtype, self.device = getattr(torch, dtype_name), torch.device(device)
 
-    def train(self, X: Tensor, Y: Tensor, fit_kwargs: Dict[str, Any], seed: int, outputs: bool,
-              call: Dict[str, Any], start: int, packed: Packed) -> Chunk:
+    def train(self, fit_kwargs: Dict[str, Any], seed: int, outputs: bool, call: Dict[str, Any], X: Tensor,
+              Y: Tensor, start: int, packed: Packed) -> Chunk:
         """Train the chunk ``packed`` (topologies ``start ..`` of the population); its numbers back.
 
         ``call`` holds this call's ``dtype`` name and the Network keywords (a ctrnn's ``advance_time`` and
-        ``time_step``)."""
+        ``time_step``); ``X``, ``Y`` the chunk's data (the population's, or its slice of one data set per
+        topology)."""
         chunk = train_chunk(unpack(packed), X, Y, fit_kwargs, seed=seed, start=start,
                             dtype=getattr(torch, call.get("dtype", str(self.dtype).replace("torch.", ""))),
                             device=self.device, outputs=outputs, network=call.get("network", {}))
@@ -67,20 +69,20 @@ def trainer_pool(workers: int, dtype: torch.dtype, device: str, options: Dict[st
     import ray
     options = dict(options)
     threads = options.pop("threads_per_worker", 1)
-    if not ray.is_initialized():            # Ray stopped since: the kept handles point nowhere
-        _KEPT.clear()
     key = (workers, device, threads, tuple(sorted((k, repr(v)) for k, v in options.items())))
-    pool = _KEPT.get(key)
-    if pool is not None and len(pool.dead) < pool.num_workers and pool.workers:
-        return pool
+    kept = _KEPT.get(key)
+    if kept is not None and ray.is_initialized() and kept[1] == ray.get_runtime_context().get_node_id():
+        pool = kept[0]
+        if pool.workers and len(pool.dead) < pool.num_workers:
+            return pool
     pool = RayPool(Trainer, workers, args=(str(dtype).replace("torch.", ""), device, threads), **options)
-    _KEPT[key] = pool
+    _KEPT[key] = (pool, ray.get_runtime_context().get_node_id())
     return pool
 
 
 def kept_pools() -> List[RayPool]:
     """The pools ``train_population(..., workers=k)`` keeps running (for inspection)."""
-    return list(_KEPT.values())
+    return [pool for pool, _ in _KEPT.values()]
 
 
 def release_workers() -> int:
@@ -89,7 +91,11 @@ def release_workers() -> int:
     Returns:
         The number of pools stopped.
     """
-    pools = list(_KEPT.values())
+    if not _KEPT:
+        return 0
+    import ray
+    pools = [pool for pool, node in _KEPT.values()
+             if ray.is_initialized() and node == ray.get_runtime_context().get_node_id()]   # else gone with Ray
     _KEPT.clear()
     for pool in pools:
         pool.close()

@@ -49,10 +49,15 @@ def test_ctrnn_population_on_a_pool_handed_in(ray_cluster, released):
     topos, (X, Y) = [recurrent(s, "ctrnn") for s in range(4)], sequences(per_step=False)
     kw = dict(epochs=4, lr=0.05, seed=1, chunk_size=3, dtype=torch.float64, advance_time=0.2, time_step=0.1)
     here = train_population(topos, X, Y, **kw)
+    Xs, Ys = torch.stack([X, -X, X, 2 * X]), torch.stack([Y, Y, -Y, Y])     # one data set per topology
+    own_here = train_population(topos, Xs, Ys, **kw)
     with RayPool(Trainer, 1, args=("float32", "cpu", 1)) as pool:   # its dtype is a default: each call names its own
         there = train_population(topos, X, Y, workers=pool, **kw)
+        own_there = train_population(topos, Xs, Ys, workers=pool, **kw)
         assert pool.workers and kept_pools() == []                  # left running, none started
     assert (here.weights == there.weights).all() and torch.equal(here.history, there.history)
+    assert (own_here.weights == own_there.weights).all() and torch.equal(own_here.history, own_there.history)
+    assert not torch.equal(own_here.history, here.history)
 
 
 def test_a_pool_that_cannot_train_is_named(ray_cluster, foreign_module):

@@ -47,11 +47,11 @@ def sequences(n=10, steps=6, per_step=True):
     return X, Y
 
 
-def one_by_one(topos, X, Y, seed, network=None, **fit_kw):
+def one_by_one(topos, X, Y, seed, network=None, start=0, **fit_kw):
     """Each topology trained alone, as train_population draws it: history [epochs, T], nets."""
     nets, histories = [], []
     for i, topo in enumerate(topos):
-        net = mpnet.Network(init_weights([topo], seed=seed, start=i), dtype=f64, **(network or {}))
+        net = mpnet.Network(init_weights([topo], seed=seed, start=start + i), dtype=f64, **(network or {}))
         histories.append(mpnet.fit(net, X, Y, seed=seed, progress=False, **fit_kw))
         nets.append(net)
     return torch.cat(histories, 1), nets          # Network([topo]) is a batch of one: [epochs, 1] each
@@ -141,6 +141,21 @@ def test_sequence_class_targets_and_chunks_change_only_round_off():
     b = train_population(two, X, classes, chunk_size=5, **kw)
     assert a.loss.shape == (5,) and torch.isfinite(a.loss).all()
     torch.testing.assert_close(a.history, b.history, rtol=1e-10, atol=1e-12)
+
+
+def test_one_data_set_per_topology_goes_to_its_topology():
+    topos = [recurrent(s) for s in (1, 2, 3)]
+    X, Y = sequences()
+    Xs, Ys = torch.stack([X, -X, X * 0.5]), torch.stack([Y, Y * 0.3, -Y])     # [T, n, steps, ...]
+    together = train_population(topos, Xs, Ys, seed=1, dtype=f64, epochs=6, lr=0.05, chunk_size=2, outputs=True)
+    for i, topo in enumerate(topos):
+        history, (net,) = one_by_one([topo], Xs[i], Ys[i], 1, start=i, epochs=6, lr=0.05)
+        torch.testing.assert_close(together.history[:, i], history[:, 0], rtol=1e-10, atol=1e-12)
+        history, _ = one_by_one([topo], X, Y, 1, start=i, epochs=6, lr=0.05)
+        assert i == 0 or not torch.allclose(together.history[:, i], history[:, 0])   # not the shared data
+    with pytest.raises(mpnet.errors.DataError, match=r"X and Y need one per topology of the population: 2 \(got X "
+                                                     r"\[3, 10, 6, 2\], Y \[3, 10, 6, 1\]\)"):
+        train_population(topos[:2], Xs, Ys, epochs=1)
 
 
 def test_a_population_is_of_one_network_type():
