@@ -134,7 +134,7 @@ def make_atlas(out: str) -> None:
     write_atlas(out, neurons, entries, prov)
     back = atlas(out)
     assert int(back.significant().sum()) == int(sig.sum()), "the written atlas does not read back"
-    print(f"wrote {out}: {back!r}, {os.path.getsize(out) / 1e6:.2f} MB (wormneuroatlas "
+    print(f"wrote {os.path.relpath(out)}: {back!r}, {os.path.getsize(out) / 1e6:.2f} MB (wormneuroatlas "
           f"{facts['wormneuroatlas_version']})")
     print(prov["kept"])
     print("left out:", prov["left_out"])

@@ -1239,6 +1239,32 @@ case(R, "train_population('abc')", [r"topologies", r"'abc'"])(lambda: population
 case(R, "subcircuit('cook2019_herm', [...]): a name, not a topology", [r"topology", r"cook2019_herm"])(
     lambda: mpnet.connectome.subcircuit("cook2019_herm", ["AVAL"]))
 case(R, "subcircuit(worm, neurons=5)", [r"neurons", r"\b5\b"])(lambda: mpnet.connectome.subcircuit(worm(), 5))
+case(R, "connectome.load(5): a number for a name", [r"name", r"\b5\b"])(lambda: mpnet.connectome.load(5))
+case(R, "connectome.provenance(None)", [r"name", r"None"])(lambda: mpnet.connectome.provenance(None))
+case(R, "connectome.atlas(5)", [r"name", r"\b5\b"])(lambda: mpnet.connectome.atlas(5))
+case(R, "connectome.atlas('nope')", [r"nope", r"randi2023"])(lambda: mpnet.connectome.atlas("nope"))
+case(R, "atlas.index('CANL'): a neuron the atlas lacks", [r"CANL"])(lambda: mpnet.connectome.atlas().index("CANL"))
+case(R, "atlas.significant(alpha=0)", [r"alpha", r"\b0\b"])(lambda: mpnet.connectome.atlas().significant(0))
+case(R, "atlas file with a NaN response", [r"rows\[0\]", r"finite"])(lambda: mpnet.connectome.atlas(write(
+    "nan.atlas.json", '{"provenance": {}, "neurons": ["A", "B"], "columns": ["stimulated", "responding", '
+    '"response", "q", "q_eq", "trials"], "rows": [[0, [1], [NaN], [0.01], [null], [2]]]}')))
+case(L, "connectome.select(worm, types='motor') read letter by letter", [r"types", r"'motor'"])(
+    lambda: mpnet.connectome.select(worm(), types="motor"))
+case(L, "connectome.select(worm, classes=['AVX']): no such class", [r"classes", r"AVX"])(
+    lambda: mpnet.connectome.select(worm(), classes=["AVX"]))
+case(I, "connectome.select(worm) with no criterion", [r"names=", r"classes="])(
+    lambda: mpnet.connectome.select(worm()))
+case(R, "connectome.count_weights(worm, chemical=-1)", [r"chemical", r"-1"])(
+    lambda: mpnet.connectome.count_weights(worm(), chemical=-1))
+case(L, "connectome.count_weights(worm, seed=1.5)", [r"seed", r"1\.5"])(
+    lambda: mpnet.connectome.count_weights(worm(), seed=1.5))
+case(R, "connectome.count_weights(worm, transform='exp')", [r"transform", r"exp"])(
+    lambda: mpnet.connectome.count_weights(worm(), transform="exp"))
+case(R, "connectome atlas: ASHL stimulated, AVAL responding (8 trials; reversed: 2)", works=bool)(
+    lambda: (lambda a: int(a.trials[a.index("ASHL"), a.index("AVAL")]) == 8
+             and int(a.trials[a.index("AVAL"), a.index("ASHL")]) == 2)(mpnet.connectome.atlas()))
+case(R, "connectome: AFDL -> AIYL has Cook's 25 synapses, not 50", works=bool)(
+    lambda: worm().edges[("AFDL", "AIYL")].meta["synapses"] == 25)
 
 
 # ------------------------------------------------------------------------------------------------ exports

@@ -33,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from mpnet import connectome  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _args import Parser, fail, guarded  # noqa: E402  (the scripts' shared argument handling)
+from _args import Parser, existing, fail, guarded  # noqa: E402  (the scripts' shared argument handling)
 from _atlas_source import make_atlas  # noqa: E402  (the functional atlas, Randi et al. 2023)
 from mpnet.connectome.funatlas import ATLAS_SUFFIX  # noqa: E402
 
@@ -52,6 +52,9 @@ def main() -> None:
                         help="where to write the signal-propagation atlas (default: the package's "
                              "mpnet/data/celegans/randi2023.atlas.json)")
     parser.add_argument("--only", choices=("wiring", "atlas"), help="write only the wiring or only the atlas")
+    parser.add_argument("--compare", metavar="OLD.json", type=existing("file"),
+                        help="after writing the wiring, print how it differs from an older connectome file "
+                             "(edges added and dropped, synapse counts changed)")
     args = parser.parse_args()
     for flag, path in (("--out", args.out), ("--atlas-out", args.atlas_out)):
         if os.path.isdir(path):
@@ -60,8 +63,12 @@ def main() -> None:
         parser.error(f"argument --atlas-out: {args.atlas_out!r} must end with {ATLAS_SUFFIX!r} (how atlases are found)")
     if args.only != "wiring":
         make_atlas(args.atlas_out)
+    if args.compare and args.only == "atlas":
+        parser.error("argument --compare: compares wirings; not with --only atlas")
     if args.only != "atlas":
         make_wiring(args.out)
+        if args.compare:
+            compare(args.compare, args.out)
 
 
 def make_wiring(out: str) -> None:
@@ -124,10 +131,28 @@ def make_wiring(out: str) -> None:
     back = connectome.load(out)
     assert back == topo, "the written file does not read back to the same topology"
     assert connectome.wiring_counts(back) == counts and counts["synapses"] == int(chem_m.sum())
-    print(f"wrote {out}: {topo!r}, {os.path.getsize(out) / 1e6:.2f} MB (cect {prov['cect_version']})")
+    print(f"wrote {os.path.relpath(out)}: {topo!r}, {os.path.getsize(out) / 1e6:.2f} MB (cect {prov['cect_version']})")
     print(prov["kept"])
     print("edges by transmitter label:", counts["edges_by_transmitter"])
     print("neurons by transmitter class:", counts["neurons_by_transmitter_class"])
+
+
+def compare(old_path: str, new_path: str) -> None:
+    """Print what changed in the chemical edges from ``old_path`` to ``new_path`` (both connectome files)."""
+    def chemical(path: str) -> Dict[Any, Any]:
+        topo = connectome.load(path)
+        return {k: dict(e.meta or {}) for k, e in topo.edges.items() if (e.meta or {}).get("synapses") is not None}
+    old, new = chemical(old_path), chemical(new_path)
+    added = [k for k in new if k not in old]
+    dropped = [k for k in old if k not in new]
+    changed = [k for k in new if k in old and new[k]["synapses"] != old[k]["synapses"]]
+    halved = [k for k in changed if old[k]["synapses"] == 2 * new[k]["synapses"]]
+    pre = sorted({k[0] for k in added})
+    examples = " ".join(f"{a}->{b} {old[(a, b)]['synapses']}->{new[(a, b)]['synapses']}" for a, b in halved[:3])
+    print(f"compared with {old_path}: {len(old)} -> {len(new)} chemical edges; {len(added)} added "
+          f"({sum(new[k]['synapses'] for k in added)} synapses, from {len(pre)} neurons: {', '.join(pre)}); "
+          f"{len(dropped)} dropped; {len(changed)} with another synapse count ({len(halved)} of them half the old "
+          f"count, e.g. {examples})")
 
 
 def wang2024_identities(neurons: List[str]) -> Dict[str, List[str]]:

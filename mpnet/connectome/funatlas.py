@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from ..checks import describe
-from ..errors import ArgumentError, FormatError
+from ..errors import ArgumentError, FormatError, UnknownNodeError
 
 __all__ = ["Atlas", "atlas", "atlases", "ATLAS_SUFFIX"]
 
@@ -62,12 +62,16 @@ class Atlas:
                 f"significant={int(self.significant().sum())} at q < 0.05)")
 
     def index(self, neuron: str) -> int:
-        """The row / column of ``neuron``; a KeyError naming it (and the count of known neurons) otherwise."""
+        """The row / column of ``neuron``.
+
+        Raises:
+            UnknownNodeError: ``neuron`` is not in the atlas (named, with the count of those that are).
+        """
         try:
             return self.neurons.index(neuron)
         except ValueError:
-            raise KeyError(f"{neuron!r} is not a neuron of atlas {self.name!r} ({len(self.neurons)} neurons; "
-                           f"see .neurons)") from None
+            raise UnknownNodeError(f"{neuron!r} is not a neuron of atlas {self.name!r} ({len(self.neurons)} "
+                                   f"neurons; see .neurons)") from None
 
     def measured(self, *, self_pairs: bool = False) -> torch.Tensor:
         """bool ``[n, n]``: the pairs with a response (the diagonal only if ``self_pairs``)."""

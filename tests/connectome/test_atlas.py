@@ -12,7 +12,7 @@ import torch
 
 from mpnet import connectome
 from mpnet.connectome.funatlas import write_atlas
-from mpnet.errors import ArgumentError, FormatError
+from mpnet.errors import ArgumentError, FormatError, UnknownNodeError
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_pairs_and_alpha(wt):
 
 
 def test_unknown_neuron_and_name_errors(wt, tmp_path):
-    with pytest.raises(KeyError, match="'CANL' is not a neuron of atlas 'randi2023'"):
+    with pytest.raises(UnknownNodeError, match="'CANL' is not a neuron of atlas 'randi2023'"):
         wt.index("CANL")
     with pytest.raises(ArgumentError, match="expected name to be an atlas name"):
         connectome.atlas(5)
