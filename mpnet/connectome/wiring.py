@@ -6,10 +6,13 @@ entry: which reconstruction, which paper, which cect version, what was kept. :fu
 (``Topology.load`` refuses the extra entry). Their network, as :func:`build` declares it:
 
 * every neuron is a hidden ``tanh`` node (a graded potential) with metadata ``cell_class`` (``"AVA"`` for
-  ``AVAL``), ``type`` (sensory, interneuron, motor, other) and ``transmitters``; motor neurons are the outputs;
+  ``AVAL``), ``type`` (sensory, interneuron, motor, other), ``transmitters`` (what it makes, per Wang et al.
+  2024) and ``transmitter_class`` (:func:`~mpnet.connectome.neurons.transmitter_class`); motor neurons are
+  the outputs;
 * each driven neuron gets an input node ``stim:<neuron>`` with a frozen edge of weight 1 into it;
 * each chemical connection ``pre -> post`` is an edge with its own weight and metadata ``synapses`` (the count)
-  and ``transmitter`` (the presynaptic neuron's, per the reconstruction);
+  and ``transmitter`` (the label :func:`~mpnet.connectome.neurons.synapse_transmitter` gives the presynaptic
+  neuron's transmitters; every chemical edge has one, ``"orphan"`` where none is known);
 * each gap junction ``a ~ b`` is a tied symmetric coupling ``g * (h_b - h_a)`` into ``a`` and back into ``b``,
   one conductance ``g >= 0`` per pair (group ``gap:a|b``, see :mod:`mpnet.graph.ties`), metadata ``gap_junctions``.
 
