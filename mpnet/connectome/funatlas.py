@@ -35,15 +35,13 @@ class Atlas:
     """A signal-propagation atlas: ``response[i, j]`` is neuron ``neurons[j]``'s mean response to stimulating
     ``neurons[i]`` (row = stimulated, column = responding).
 
-    Attributes:
-        neurons: neuron names, as the wiring's node ids (``"AVAL"``).
-        response: float64 ``[n, n]``, the mean post-stimulus dF/F; NaN where not measured.
-        q: float64 ``[n, n]``, the q-value of a nonzero response; NaN where not measured.
-        q_eq: float64 ``[n, n]``, the q-value of the equivalence test (response within ``+-provenance["q_eq_th"]``
-            of zero: evidence of *no* propagation); NaN where not measured.
-        trials: int64 ``[n, n]``, the trials behind each entry; 0 where not measured.
-        provenance: the source, paper, versions, what was kept and left out, what the orientation was checked on.
-        name: the atlas' name (``"randi2023"``).
+    Its fields: ``neurons``, neuron names as the wiring's node ids (``"AVAL"``); ``response``, float64
+    ``[n, n]``, the mean post-stimulus dF/F, NaN where not measured; ``q``, float64 ``[n, n]``, the q-value of a
+    nonzero response, NaN where not measured; ``q_eq``, float64 ``[n, n]``, the q-value of the equivalence test
+    (response within ``+-provenance["q_eq_th"]`` of zero: evidence of *no* propagation), NaN where not measured
+    or not given; ``trials``, int64 ``[n, n]``, the trials behind each entry, 0 where not measured;
+    ``provenance``, the source, paper, versions, what was kept and left out, how the orientation was checked;
+    ``name`` (``"randi2023"``).
 
     The diagonal is the stimulated neuron's own response (measured for every stimulated neuron); it is no
     propagation, so :meth:`significant` and :meth:`pairs` leave it out unless asked.
