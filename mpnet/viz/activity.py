@@ -160,7 +160,7 @@ def activity_heatmap(net: Network, x: Tensor, neurons: Optional[Sequence[NodeId]
     values, ids, classes = values[rank], [ids[i] for i in rank], [classes[i] for i in rank]
     size = len(ids)
     fig: "Figure"
-    fig, ax = plt.subplots(figsize=(7.5, min(2.0 + 0.14 * size, 40.0)))
+    fig, ax = plt.subplots(figsize=(7.5, 2.0 + (0.14 if size <= 60 else 0.08) * size))   # 302 neurons: 26 in
     limit = float(values.abs().max()) or 1.0
     edges = torch.cat([torch.zeros(1, dtype=torch.float64), times])        # column k spans (t_k-1, t_k]
     image = ax.pcolormesh(edges.numpy(), torch.arange(size + 1).double().sub(0.5).numpy(), values.numpy(),
@@ -181,7 +181,7 @@ def activity_heatmap(net: Network, x: Tensor, neurons: Optional[Sequence[NodeId]
             ax.axhline(lo - 0.5, color="#404040", linewidth=0.5)
         if size > 60:
             ax.set_yticks([(lo + hi - 1) / 2 for _, lo, hi in runs])
-            ax.set_yticklabels([c for c, _, _ in runs], fontsize=6)
+            ax.set_yticklabels([c for c, _, _ in runs], fontsize=5)
         ax.set_ylabel("neuron (by cell class)")
     else:
         ax.set_ylabel("neuron")
@@ -228,7 +228,8 @@ def _neurons(nodes: Dict[NodeId, Node], neurons: Optional[Sequence[NodeId]], top
     if unknown:
         names = [str(n) for n in nodes]
         near = difflib.get_close_matches(str(unknown[0]), names, n=3)
-        hint = f" (nearest: {', '.join(near)})" if near else f" (it has {', '.join(names[:6])}{', ...' if len(names) > 6 else ''})"
+        more = ", ..." if len(names) > 6 else ""
+        hint = f" (nearest: {', '.join(near)})" if near else f" (it has {', '.join(names[:6])}{more})"
         raise UnknownNodeError(f"Neuron {unknown[0]!r} is not in topology {topology}{hint}; {len(unknown)} of the "
                                f"{len(ids)} ids chosen are unknown: {unknown[:5]}.")
     return ids

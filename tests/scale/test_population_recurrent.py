@@ -33,7 +33,8 @@ def tied(seed):
     rng = random.Random(seed)
     edges = [("x0", "a"), ("x1", "b"), ("a", "y"), ("b", "y"),
              {"src": "a", "dst": "b", "tie": "g"}, {"src": "b", "dst": "a", "tie": "g"},
-             {"src": "a", "dst": "a", "tie": [("g", -1.0)]}, {"src": "b", "dst": "b", "tie": [(None, 1.0), ("g", -1.0)]}]
+             {"src": "a", "dst": "a", "tie": [("g", -1.0)]},
+             {"src": "b", "dst": "b", "tie": [(None, 1.0), ("g", -1.0)]}]
     if rng.random() < 0.5:
         edges.append(("x0", "b"))
     return Topology.from_edges(edges, inputs=["x0", "x1"], outputs=["y"], activation="tanh", recurrent=True,
