@@ -61,10 +61,10 @@ def main() -> None:
             parser.error(f"argument {flag}: {path!r} is a directory; name the file to write")
     if not args.atlas_out.endswith(ATLAS_SUFFIX):
         parser.error(f"argument --atlas-out: {args.atlas_out!r} must end with {ATLAS_SUFFIX!r} (how atlases are found)")
-    if args.only != "wiring":
-        make_atlas(args.atlas_out)
     if args.compare and args.only == "atlas":
         parser.error("argument --compare: compares wirings; not with --only atlas")
+    if args.only != "wiring":
+        make_atlas(args.atlas_out)
     if args.only != "atlas":
         make_wiring(args.out)
         if args.compare:
