@@ -73,3 +73,26 @@ def test_every_chemical_edge_and_gap_junction_equals_cook2019(topo):
         ours_gap[frozenset((a, b))] = topo.edges[(a, b)].meta["gap_junctions"]
         assert topo.edges[(b, a)].meta["gap_junctions"] == ours_gap[frozenset((a, b))]
     assert ours_gap == pairs
+
+
+@pytest.mark.slow
+def test_every_neurons_transmitters_equal_wang2024(topo):
+    """Against cect's Wang2024Reader's table, read from the paper's spreadsheet (seconds: slow)."""
+    pytest.importorskip("cect", reason="needs the 'connectome' extra (cect)")
+    import contextlib
+    import io
+    import warnings
+    from cect.readers.Cook2019DataReader import HERMAPHRODITE
+    from cect.readers.Wang2024Reader import Wang2024Reader
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = Wang2024Reader(HERMAPHRODITE, normalize_conn_numbers=False, include_monoamine_conns=False
+                               ).all_neurotransmitters
+    for n, node in topo.nodes.items():
+        if node.role == "input":
+            continue
+        assert node.meta["transmitters"] == [t for t in table[n] if t is not None], n
+        assert node.meta["transmitter_class"] == connectome.transmitter_class(node.meta["transmitters"])
+        for e in topo.edges.values():
+            if e.src == n and (e.meta or {}).get("synapses"):
+                assert e.meta["transmitter"] == connectome.synapse_transmitter(node.meta["transmitters"])
