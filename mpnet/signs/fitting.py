@@ -168,7 +168,7 @@ class Workspace:
             if soft:
                 twin = Topology([replace(n, activation="softplus") if n.id in soft else n
                                  for n in topo.nodes.values()], list(topo.edges.values()), warn=False,
-                                recurrent=topo.network_type)
+                                recurrent=topo.network_type, ties=list(topo.ties.values()))
                 ws = Workspace(twin, self.X, self.Y, dtype=self.dtype, device=self.device, observed=self.recorded,
                                sequences=self.sequences)
                 ws.gen, ws.log = self.gen, self.log

@@ -38,37 +38,27 @@ _MIN_SAMPLES = 10
 def wiring_and_start(obj: Union[Topology, Network], sequences: bool = False
                      ) -> Tuple[Topology, Optional[Topology]]:
     """``(wiring, start)``: the topology to fit and, when it carries weights, the start they define. A recurrent
-    wiring is refused unless ``sequences`` (the refit test fits sequences; the ensemble vote does not); a wiring
-    with tied weights is refused (module :mod:`mpnet.graph.ties`: the search gives every edge its own weight, so
-    it would fit the tied edges apart and test signs the tie does not have)."""
+    wiring, or one with tied weights, is refused unless ``sequences`` (the refit test fits sequences and ties; the
+    ensemble vote reads one weight per edge of a DAG)."""
     kind = obj.network_type if isinstance(obj, (Topology, Network)) else "feedforward"
     if kind != "feedforward" and not sequences:
         raise ArgumentError(f"Expected a feed-forward wiring (got a {kind} one): this method fits input-output "
                             f"pairs of a DAG; infer_signs(method='refit') fits a recurrent wiring on sequences "
                             f"X [n, steps, n_inputs].")
+    ties = obj.ties if isinstance(obj, Topology) else {}
+    if ties and not sequences:
+        raise ArgumentError(f"Expected a wiring without tied weights (got ties {sorted(ties)[:3]}): this method "
+                            f"reads one weight per edge; infer_signs(method='refit') tests a tie group's sign.")
     if isinstance(obj, Network):
         if obj.batched:
             raise ValueError(f"Expected a Network of one topology (got a batch of {obj.num_graphs}); pass "
                              f"net.topology(i) for the one to analyse.")
         trained = obj.topology(0)
-        _refuse_ties(trained)
         return trained, trained
     if isinstance(obj, Topology):
-        _refuse_ties(obj)
         given = all(e.weight is not None for e in obj.edges.values())
         return obj, (obj if given else None)
     raise TypeError(f"Expected a Topology or a Network (got {type(obj).__name__}).")
-
-
-def _refuse_ties(topo: Topology) -> None:
-    tied = [k for k, e in topo.edges.items() if e.tie is not None]
-    if tied:
-        shown = ", ".join(f"{a!r} -> {b!r} (tie {topo.edges[(a, b)].tie!r})" for a, b in tied[:3])
-        more = f" and {len(tied) - 3} more" if len(tied) > 3 else ""
-        raise ArgumentError(f"infer_signs does not take tied weights yet (edges {shown}{more}): its search gives "
-                            f"every edge a weight of its own, so it would fit the tied edges apart and report "
-                            f"signs the tie does not have. Untie them (one free weight per edge) to test each edge, "
-                            f"or fit the tied wiring with mpnet.fit.")
 
 
 def as_data(X: "ArrayLike", Y: "ArrayLike", topo: Topology) -> Tuple[Tensor, Tensor]:

@@ -21,7 +21,8 @@ Constraints are bounds per entry (``lower``/``upper``, ``[M, P]``): a fixed ``+`
 frozen edge has ``lower == upper ==`` its value. The optimizers (:mod:`mpnet.signs.lbfgs`) project onto them.
 """
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from dataclasses import replace
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -33,8 +34,11 @@ from ..model import Network
 from ..model import sequence
 from ..model.recorded import columns, recording_twin
 from ..graph.elements import EdgeKey, NodeId
+from ..graph.ties import groups_of, own_parameter
 from ..graph.topology import Topology
+from ..errors import ArgumentError
 from .inputs import Sequences
+from .report import EdgeSign
 
 __all__ = ["Population", "mse", "weighed_mse", "distinct"]
 
@@ -52,6 +56,64 @@ def weighed_mse(pred: Tensor, Y: Tensor, weight: Tensor) -> Tensor:
     seen = ~torch.isnan(Y)
     err = (pred - Y.nan_to_num(0.0)).pow(2) * (seen * weight)
     return err.sum((1, 2)) / seen.sum()
+
+
+class _Parameters(NamedTuple):
+    keys: List[EdgeKey]                       # one per weight column
+    groups: Dict[EdgeKey, str]                # the tied columns' keys -> their group
+    edge_col: Dict[EdgeKey, int]              # every edge -> its own column, else its first group's
+    terms: List[List[Tuple[int, float]]]      # per edge (topology order): (column, coefficient)
+    lower: List[float]
+    upper: List[float]
+
+
+def _bounds(sign: Optional[str], trainable: bool, weight: Optional[float]) -> Tuple[float, float]:
+    if not trainable:
+        assert weight is not None          # Topology refuses a frozen edge or tie without a value
+        return weight, weight
+    return (0.0, INF) if sign == "+" else (-INF, 0.0) if sign == "-" else (-INF, INF)
+
+
+def _parameters(topology: Topology) -> _Parameters:
+    """The weight columns of ``topology``: one per edge with a parameter of its own, one per tie group
+    (:mod:`mpnet.graph.ties`), keyed by the first of its edges that has no parameter of its own (the test of a
+    group is reported on that edge's row)."""
+    keys: List[EdgeKey] = []
+    groups: Dict[EdgeKey, str] = {}
+    group_col: Dict[str, int] = {}
+    lower: List[float] = []
+    upper: List[float] = []
+    edge_col: Dict[EdgeKey, int] = {}
+    terms: List[List[Tuple[int, float]]] = []
+    for k, e in topology.edges.items():
+        if own_parameter(e.tie):
+            edge_col[k] = len(keys)
+            keys.append(k)
+            lo, hi = _bounds(e.sign, e.trainable, e.weight)
+            lower.append(lo)
+            upper.append(hi)
+    for k, e in topology.edges.items():
+        mine = [(edge_col[k], 1.0 if e.tie is None or isinstance(e.tie, str) else
+                 next(c for g, c in e.tie if g is None))] if k in edge_col else []
+        for g, c in groups_of(e.tie):
+            if g not in group_col:
+                free = next((j for j, f in topology.edges.items() if j not in edge_col and j not in groups
+                             and any(h == g for h, _ in groups_of(f.tie))), None)
+                if free is None:
+                    raise ArgumentError(f"infer_signs: tie group {g!r} has no edge of its own to report it on (each of "
+                                        f"its edges has its own parameter or reports another group); give it an edge "
+                                        f"tied to {g!r} alone.")
+                group_col[g] = len(keys)
+                keys.append(free)
+                groups[free] = g
+                tie = topology.ties[g]
+                lo, hi = _bounds(tie.sign, tie.trainable, tie.weight)
+                lower.append(lo)
+                upper.append(hi)
+            mine.append((group_col[g], c))
+            edge_col.setdefault(k, group_col[g])
+        terms.append(mine)
+    return _Parameters(keys, groups, edge_col, terms, lower, upper)
 
 
 class Population:
@@ -76,15 +138,26 @@ class Population:
         self.net = Network([twin] * size, dtype=dtype, device=device, seed=0,
                            advance_time=sequences.advance_time if ctrnn and sequences else None,
                            time_step=sequences.time_step if ctrnn and sequences else None)
-        self.keys: List[EdgeKey] = list(topology.edges)
+        params = _parameters(topology)
+        #: the weight columns: an edge's own parameter, or a tie group's (keyed by one edge it covers)
+        self.keys: List[EdgeKey] = params.keys
+        self.groups: Dict[EdgeKey, str] = params.groups      # column key -> tie group, for the tied columns
         self.node_ids: List[NodeId] = [n for n, node in topology.nodes.items() if node.role != "input"]
         self.E, self.V = len(self.keys), len(self.node_ids)
         self.col: Dict[NodeId, int] = {n: self.E + i for i, n in enumerate(self.node_ids)}   # bias columns
-        self.edge_col: Dict[EdgeKey, int] = {k: i for i, k in enumerate(self.keys)}
+        #: every edge's column: its own parameter's, else its first group's
+        self.edge_col: Dict[EdgeKey, int] = params.edge_col
+        #: ``[E, edges]``: each edge's weight as a sum of columns (None without ties: one column per edge)
+        self._terms: Optional[Tensor] = None
+        if self.groups or any(t != [(i, 1.0)] for i, t in enumerate(params.terms)):
+            self._terms = torch.zeros(self.E, len(topology.edges), dtype=dtype, device=device)
+            for j, terms in enumerate(params.terms):
+                for c, coef in terms:
+                    self._terms[c, j] += coef
         pos = {key: i for i, key in enumerate(self.net.edge_keys)}
         rows = {key: i for i, key in enumerate(self.net.rows)}
         device = self.net.bias.device
-        self._widx = torch.tensor([pos[(t,) + k] for t in range(size) for k in self.keys], dtype=torch.long,
+        self._widx = torch.tensor([pos[(t,) + k] for t in range(size) for k in topology.edges], dtype=torch.long,
                                   device=device)
         #: state row of every (member, non-input neuron): ``[M, V]``, for :meth:`states`
         self.rows = torch.tensor([[rows[(t, n)] for n in self.node_ids] for t in range(size)], dtype=torch.long,
@@ -92,13 +165,7 @@ class Population:
         self._bidx = (self.rows - self.net.plan.num_inputs).view(-1)
         self.input_rows = torch.tensor([[rows[(t, n)] for n in topology.inputs] for t in range(size)],
                                        dtype=torch.long, device=device)
-        lo, hi = [], []
-        for k in self.keys:
-            e = topology.edges[k]
-            bounds = ((e.weight, e.weight) if not e.trainable else (0.0, INF) if e.sign == "+" else
-                      (-INF, 0.0) if e.sign == "-" else (-INF, INF))
-            lo.append(bounds[0])
-            hi.append(bounds[1])
+        lo, hi = list(params.lower), list(params.upper)
         lo += [-INF] * self.V
         hi += [INF] * self.V
         self.lower = torch.tensor(lo, dtype=dtype, device=device)   # [P]: the topology's own constraints
@@ -117,12 +184,71 @@ class Population:
 
     def theta_of(self, topology: Topology) -> Tensor:
         """A topology's declared weights and biases as one row ``[P]`` (unset weights are NaN)."""
-        w = [math.nan if topology.edges[k].weight is None else topology.edges[k].weight for k in self.keys]
+        values = [topology.ties[self.groups[k]].weight if k in self.groups else topology.edges[k].weight
+                  for k in self.keys]
+        w = [math.nan if v is None else v for v in values]
         b = [topology.nodes[n].bias for n in self.node_ids]
         return torch.tensor(w + b, dtype=self.dtype, device=self.lower.device)
 
+    def edge_weights(self, theta: Tensor) -> Tensor:
+        """``theta [M, P]`` -> every edge's weight ``[M, edges]`` in the topology's edge order (tie terms summed)."""
+        return theta[:, :self.E] if self._terms is None else theta[:, :self.E] @ self._terms
+
+    def topology_of(self, theta: Tensor) -> Topology:
+        """The wiring with the weights, tie values and biases of the fit ``theta [P]`` (frozen edges and ties
+        keep their declared values)."""
+        row = theta.tolist()
+        topo = self.topology
+        own = {k: row[i] for i, k in enumerate(self.keys) if k not in self.groups and topo.edges[k].trainable}
+        ties = {g: row[self.edge_col[k]] for k, g in self.groups.items() if topo.ties[g].trainable}
+        return topo.with_weights(own, {n: row[self.col[n]] for n in self.node_ids}, ties)
+
+    def free_keys(self) -> List[EdgeKey]:
+        """The columns the sign test asks about: trainable, no fixed sign (an edge's own weight, or a tie group's,
+        keyed by its edge in :attr:`keys`)."""
+        free = (self.lower[:self.E] == -INF) & (self.upper[:self.E] == INF)
+        return [k for k, f in zip(self.keys, free.tolist()) if f]
+
+    def verdict_keys(self) -> List[EdgeKey]:
+        """The edges that get a verdict row from the test, in the topology's order: every edge with a parameter of
+        its own and the key edge of each free tie group (a fixed or frozen group's row is :meth:`tie_rows`')."""
+        free = set(self.free_keys())
+        return [k for k in self.topology.edges if k in self.edge_col and (k not in self.groups or k in free)
+                and (k in self.groups or self.keys[self.edge_col[k]] == k)]
+
+    def tie_rows(self, rows: List[EdgeSign], theta: Tensor) -> List[EdgeSign]:
+        """``rows`` (of :meth:`verdict_keys`) with each tie group reported once, on its key edge's row: the reason
+        names the group and every edge it sets; a fixed or frozen group's row added (the fit ``theta [P]``'s
+        value). Edges without a parameter of their own have no row: their group's row is theirs."""
+        if not self.groups:
+            return rows
+        topo, value = self.topology, theta.tolist()
+        by_key = {r.key: r for r in rows}
+        out = []
+        for k in topo.edges:
+            g = self.groups.get(k)
+            if g is None:
+                if k in by_key:
+                    out.append(by_key[k])
+                continue
+            covered = ", ".join(f"{a}->{b}" for (a, b), e in topo.edges.items() if any(h == g for h, _ in
+                                                                                     groups_of(e.tie)))
+            what = f"tie group {g!r} (one weight for {covered})"
+            tie = topo.ties[g]
+            if k in by_key:
+                r = by_key[k]
+                out.append(replace(r, reason=f"{what}: {r.reason}"))
+                continue
+            w = value[self.edge_col[k]]
+            sign = tie.sign or ("+" if w > 0 else "-" if w < 0 else "?")
+            out.append(EdgeSign(k[0], k[1], sign, 1.0 if tie.sign or not tie.trainable else 0.0, w, True,
+                                f"{what}: " + ("frozen at its declared value" if not tie.trainable else
+                                               "fixed by declaration"),
+                                "tie frozen" if not tie.trainable else f"tie fixed {tie.sign}"))
+        return out
+
     def _split(self, theta: Tensor) -> Tuple[Tensor, Tensor]:
-        w = theta.new_zeros(self.net.weight.shape[0]).index_put((self._widx,), theta[:, :self.E].reshape(-1))
+        w = theta.new_zeros(self.net.weight.shape[0]).index_put((self._widx,), self.edge_weights(theta).reshape(-1))
         b = theta.new_zeros(self.net.bias.shape[0]).index_put((self._bidx,), theta[:, self.E:].reshape(-1))
         return w, b
 

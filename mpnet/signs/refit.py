@@ -49,10 +49,8 @@ def _fmt(key: EdgeKey) -> str:
 
 
 def _topology(ws: Workspace, theta: Tensor) -> Topology:
-    """The wiring with the weights and biases of the fit ``theta [P]`` (frozen edges keep their value)."""
-    weights, biases = as_weights(ws, theta)
-    topo = ws.topology
-    return topo.with_weights({k: w for k, w in weights.items() if topo.edges[k].trainable}, biases)
+    """The wiring with the weights, tie values and biases of the fit ``theta [P]`` (frozen ones keep theirs)."""
+    return ws.pop(1).topology_of(theta)
 
 
 def infer_refit(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, effort: Effort,
@@ -99,7 +97,7 @@ def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, e
     for node in order:
         lower[col[refs[node]]] = max(float(lower[col[refs[node]]]), 0.0)
     ref_edges = set(refs.values())
-    tested = [k for k, e in topo.edges.items() if e.trainable and e.sign is None and k not in ref_edges]
+    tested = [k for k in ws.pop(1).free_keys() if k not in ref_edges]     # a tie group: once, on its key edge
     outcome = test_edges(ws, pool_theta, pool_loss, tested, lower, upper, flips, effort, resolution=resolution,
                          verify=verify, progress=shown.stage)
     # ---- every stored fit re-checked: the best opposite-sign fit of each edge, wherever it was found
@@ -120,7 +118,8 @@ def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, e
     witness_w = {k: as_weights(ws, t)[0] for k, t in evidence.witnesses.items()}
     off = off_ratios(ws, outcome.theta, list(outcome.edges), outcome.loss, outcome.scale)
     rows = [_verdict(topo, k, weights, witness_w.get(k), outcome, flips, refs, active, off, floor_ratio, stable,
-                     threshold) for k in topo.edges]
+                     threshold) for k in ws.pop(1).verdict_keys()]
+    rows = ws.pop(1).tie_rows(rows, outcome.theta)
     notes = []
     if floor_ratio > FLOOR:
         poor = "not at the floor"

@@ -79,7 +79,7 @@ def flip(topo: Topology, node_id: NodeId, kind: str) -> Optional[Flip]:
     out_edges = () if kind == "even" else tuple((node_id, s) for s in succs if (node_id, s) not in loop)
     negated = in_edges + out_edges
     if not negated or any(edges[k].sign is not None or (not edges[k].trainable and edges[k].weight != 0)
-                          for k in negated):
+                          or edges[k].tie is not None for k in negated):   # a tie's other edges do not flip
         return None
     return Flip(node_id, kind, in_edges, out_edges)
 

@@ -59,16 +59,33 @@ def forward64(topology: Topology, X: Tensor) -> Tensor:
     return torch.stack([value[o] for o in topology.outputs], 1)
 
 
+def _weight(topology: Topology, key: EdgeKey) -> float:
+    """An edge's weight: its own, or the sum of its tie terms (:mod:`mpnet.graph.ties`)."""
+    e = topology.edges[key]
+    terms = [(None, 1.0)] if e.tie is None else [(e.tie, 1.0)] if isinstance(e.tie, str) else list(e.tie)
+    total = 0.0
+    for group, coef in terms:
+        w = e.weight if group is None else topology.ties[group].weight
+        if w is None:
+            what = "has no weight" if group is None else f"has tie {group!r} without a value"
+            raise ArgumentError(f"verify: edge {key[0]!r} -> {key[1]!r} {what}; a report's fits set every weight.")
+        total += coef * w
+    return total
+
+
+def _parameter(topology: Topology, key: EdgeKey) -> Optional[float]:
+    """The parameter a report's row on ``key`` is about: the edge's own weight, else its (first) tie group's."""
+    e = topology.edges[key]
+    if e.tie is None or not isinstance(e.tie, str) and any(g is None for g, _ in e.tie):
+        return e.weight
+    group = e.tie if isinstance(e.tie, str) else next(g for g, _ in e.tie if g is not None)
+    return topology.ties[group].weight
+
+
 def _neuron(topology: Topology, node_id: NodeId, value: Mapping[NodeId, Tensor]) -> Tensor:
     """``activation(response * aggregate(w * value[src]) + bias)`` of one neuron with incoming edges."""
     node = topology.nodes[node_id]
-    msgs = []
-    for src in topology.predecessors(node_id):
-        w = topology.edges[(src, node_id)].weight
-        if w is None:
-            raise ArgumentError(f"verify: edge {src!r} -> {node_id!r} has no weight; a report's fits set every "
-                                f"weight.")
-        msgs.append(w * value[src])
+    msgs = [_weight(topology, (src, node_id)) * value[src] for src in topology.predecessors(node_id)]
     return ACTIVATION_FNS[node.activation].fn(node.response * _AGGREGATE[node.aggregation](torch.stack(msgs))
                                               + node.bias)
 
@@ -116,13 +133,7 @@ def _values(topology: Topology, X: Tensor) -> Dict[NodeId, Tensor]:
         node = topology.nodes[node_id]
         if node.role == "input":
             continue
-        msgs = []
-        for src in topology.predecessors(node_id):
-            w = topology.edges[(src, node_id)].weight
-            if w is None:
-                raise ArgumentError(f"verify: edge {src!r} -> {node_id!r} has no weight; a report's fits set "
-                                    f"every weight.")
-            msgs.append(w * value[src])
+        msgs = [_weight(topology, (src, node_id)) * value[src] for src in topology.predecessors(node_id)]
         agg = _AGGREGATE[node.aggregation](torch.stack(msgs)) if msgs else torch.zeros_like(X[:, 0])
         value[node_id] = ACTIVATION_FNS[node.activation].fn(node.response * agg + node.bias)
     return value
@@ -309,7 +320,7 @@ def _check_row(report: SignReport, row: EdgeSign, best: Topology, X: Tensor, Y: 
                recorded: Optional[Recordings], L0: float, scale: float, rtol: float,
                sequences: Optional[Mapping[str, Any]] = None) -> Check:
     name, claim = f"{row.src}->{row.dst}", _claim(row)
-    w_best = best.edges[row.key].weight
+    w_best = _parameter(best, row.key)
     assert w_best is not None   # a fit sets every weight
     problems: List[str] = []
     if abs(w_best - row.weight) > 1e-9 * max(1.0, abs(row.weight)):
@@ -324,7 +335,7 @@ def _check_row(report: SignReport, row: EdgeSign, best: Topology, X: Tensor, Y: 
                          "; ".join(problems) or "no witness stored: the claim rests on the search")
         return Check(name, claim, row.alt_loss, math.nan, row.ratio, math.nan, False,
                      "no witness stored for a claim that needs one")
-    w = witness.edges[row.key].weight
+    w = _parameter(witness, row.key)
     assert w is not None
     if not (w * w_best <= 0 and (w != 0 or w_best != 0)):
         problems.append(f"the witness's weight {w:+.4g} has the best fit's sign")

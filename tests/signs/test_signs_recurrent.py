@@ -136,12 +136,46 @@ def test_bad_sequences_and_arguments_are_refused_by_name():
         infer_signs(wiring, X, Y, method="ensemble")
 
 
-def test_tied_weights_are_refused_not_fitted_apart():
-    from mpnet.graph.ties import Tie
+def tied(weights, g=None):
+    """x drives a and b through one tied weight g; a gap-like group "k" (fixed +) couples b into a twice."""
     from mpnet.graph.elements import Edge, Node
-    nodes = [Node("x", role="input"), Node("y", role="output", activation="identity"), Node("h")]
-    edges = [Edge("x", "h", tie="g"), Edge("h", "y", tie="g"), Edge("x", "y")]
-    topo = Topology(nodes, edges, ties=[Tie("g")])
-    X = torch.randn(20, 1, dtype=torch.float64)
-    with pytest.raises(ValueError, match=r"infer_signs does not take tied weights yet \(edges 'x' -> 'h' \(tie 'g'\)"):
-        infer_signs(topo, X, X)
+    from mpnet.graph.ties import Tie
+    nodes = [Node("x", role="input"), Node("a", bias=0.1), Node("b", bias=-0.3),
+             Node("y", role="output", activation="identity")]
+    edges = [Edge("x", "a", tie="g"), Edge("x", "b", tie="g"), Edge("a", "y", weights.get("ay")),
+             Edge("b", "y", weights.get("by")), Edge("a", "a", weights.get("aa")), Edge("b", "a", tie="k"),
+             Edge("y", "a", tie=(("k", 0.5),))]
+    return Topology(nodes, edges, recurrent=True, ties=[Tie("g", weight=g), Tie("k", sign="+", weight=0.6)])
+
+
+def test_a_tied_group_is_tested_once_and_reported_on_one_row_for_its_edges():
+    truth = tied({"ay": 1.0, "by": -0.7, "aa": 0.5}, g=1.2)
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(120, 6, 1, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        Y = mpnet.Network(truth, dtype=torch.float64)(X.transpose(0, 1)).transpose(0, 1)
+    Y = Y + 0.01 * Y.std() * torch.randn(Y.shape, generator=g, dtype=torch.float64)
+    wiring = tied({})
+    wiring = wiring.with_weights({}, ties={"k": 0.6})
+    report = infer_signs(wiring, X, Y, effort=SMALL, seed=0)
+    rows = {row.key: row for row in report.edges}
+    # one row per parameter: x->b and y->a have none of their own (their groups' rows are theirs)
+    assert list(rows) == [("x", "a"), ("a", "y"), ("b", "y"), ("a", "a"), ("b", "a")]
+    assert rows[("x", "a")].sign == "+" and rows[("x", "a")].reason.startswith(
+        "tie group 'g' (one weight for x->a, x->b): the opposite sign fits worse")
+    assert rows[("b", "a")].sign == "+" and rows[("b", "a")].reason == \
+        "tie group 'k' (one weight for b->a, y->a): fixed by declaration"
+    assert [rows[k].sign for k in [("a", "y"), ("b", "y"), ("a", "a")]] == ["+", "-", "+"]
+    best = report.best
+    assert best.ties["g"].weight == pytest.approx(rows[("x", "a")].weight) and best.edges[("x", "b")].weight is None
+    checked = verify(report, X, Y)
+    assert checked.all_confirmed and [c.edge for c in checked.checks][:2] == ["best fit", "x->a"]
+    w = report.witnesses[("x", "a")]
+    report.witnesses[("x", "a")] = w.with_weights({}, ties={"g": w.ties["g"].weight * 1.01})
+    assert [c.edge for c in verify(report, X, Y).rejected] == ["x->a"]
+    from mpnet.graph.elements import Edge
+    from mpnet.graph.ties import Tie
+    flat = Topology.from_edges([("x", "h"), ("h", "y")], inputs=["x"], outputs=["y"])
+    flat = Topology(list(flat.nodes.values()), [Edge("x", "h", tie="g"), Edge("h", "y", tie="g")], ties=[Tie("g")])
+    with pytest.raises(ValueError, match=r"Expected a wiring without tied weights \(got ties \['g'\]\)"):
+        infer_signs(flat, X[:, 0], Y[:, 0], method="ensemble")
