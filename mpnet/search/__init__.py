@@ -17,6 +17,7 @@ from .evaluate import Evaluation, Evaluator, Finetune, LocalEvaluator
 from .genome import Genome
 from .history import History, Record
 from .neat import NEAT, Individual
+from .neat_arrays import ArrayNEAT   # registers breeding="arrays" with NEAT
 from .reporters import CSVReporter, ProgressBar, Reporter, plot_history
 from .ray_evaluator import RayEvaluator
 from .runner import Result, check_fit, checkpoint_task, resume, run

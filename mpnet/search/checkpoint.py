@@ -145,6 +145,8 @@ def check_state(state: Mapping[str, Any], path: str) -> None:
         raise CheckpointError(f"{path}: the algorithm's generation counter is {counter!r} but the history holds "
                               f"{len(history)} generations; they must agree.")
     population = algorithm.get("population")
+    if algorithm.get("algorithm") == "NEAT-arrays":           # bred on arrays: the genome keys of its columns
+        population = algorithm.get("pool", {}).get("key") if isinstance(algorithm.get("pool"), dict) else None
     if not isinstance(population, list) or not population:
         raise CheckpointError(f"{path}: the algorithm's population is {population!r:.40}; expected a non-empty list "
                               f"of genomes.")

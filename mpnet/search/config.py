@@ -27,7 +27,10 @@ _POSITIVE = ("weight_init_std", "weight_max", "weight_perturb_power", "bias_pert
              "threshold_min")
 _NON_NEGATIVE = ("excess_coefficient", "disjoint_coefficient", "weight_coefficient", "threshold_step")
 
-__all__ = ["NEATConfig"]
+__all__ = ["NEATConfig", "BREEDINGS"]
+
+#: How NEAT breeds: "objects" (Genome objects, the reference) or "arrays" (columns, tensor operations).
+BREEDINGS = ("objects", "arrays")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,10 @@ class NEATConfig:
     population_stagnation: int = 20         # no improvement at all for this long: only the best two species
     #                                       # reproduce (paper: 20)
 
+    # ---- how the generation is bred (the same algorithm and numbers either way)
+    breeding: str = "objects"               # "objects": a Genome object per genome (the reference); "arrays":
+    #                                       # columns and tensor operations (mpnet.search.breed), for 10k-1M genomes
+
     def __post_init__(self) -> None:
         """Check every field's type and range (an :class:`~mpnet.errors.ArgumentError`, a ``ValueError``, naming
         the field and the value got)."""
@@ -120,6 +127,8 @@ class NEATConfig:
         for name in _NON_NEGATIVE:
             check_float(getattr(self, name), name, min=0)
         check_bool(self.structural_exclusive, "structural_exclusive")
+        if self.breeding not in BREEDINGS:
+            raise ArgumentError(f'Invalid breeding "{self.breeding}". Must be one of {list(BREEDINGS)}.')
 
     @classmethod
     def lamarckian(cls, **overrides: Any) -> "NEATConfig":

@@ -29,11 +29,12 @@ from ..scale.population import trained_arrays
 from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
 from ..train import fit
+from .batch import GenomeBatch
 from .genome import Weights
 from .tasks import Task
 
 __all__ = ["Finetune", "Evaluation", "Evaluator", "LocalEvaluator", "ChunkResult", "evaluate_batch",
-           "evaluate_chunk", "chunk_bounds", "assemble", "read_back", "DEFAULT_CHUNK"]
+           "evaluate_chunk", "score_chunk", "chunk_bounds", "assemble", "read_back", "DEFAULT_CHUNK"]
 
 #: topologies per chunk unless told otherwise (a 150-genome generation is one chunk)
 DEFAULT_CHUNK = 1000
@@ -154,7 +155,22 @@ def evaluate_chunk(task: Task, topologies: Sequence[Topology], finetune: Optiona
         TypeError: ``finetune`` with a task that has no ``data()`` and ``loss`` (not supervised).
     """
     t0 = time.perf_counter()
-    net = Network(list(topologies), dtype=dtype, device=device)
+    columns = topologies.arrays() if isinstance(topologies, GenomeBatch) else None   # bred on arrays: no objects
+    net = Network(columns if columns is not None else list(topologies), dtype=dtype, device=device)
+    return score_chunk(task, net, finetune, generation, time.perf_counter() - t0)
+
+
+def score_chunk(task: Task, net: Network, finetune: Optional[Finetune] = None, generation: int = 0,
+                compile_s: float = 0.0) -> ChunkResult:
+    """The rest of :func:`evaluate_chunk` once its batched network ``net`` is built (a Ray worker builds it
+    from the packed columns): fine-tune it if asked, score it with ``task``.
+
+    Args:
+        compile_s: the seconds building ``net`` took (the result's ``compile`` timing).
+
+    Returns:
+        As :func:`evaluate_chunk`; the trained numbers in the declaration order of ``net``'s columns.
+    """
     t1 = time.perf_counter()
     weights: Optional[np.ndarray] = None
     biases: Optional[np.ndarray] = None
@@ -171,7 +187,8 @@ def evaluate_chunk(task: Task, topologies: Sequence[Topology], finetune: Optiona
         scores, flags = task.evaluate(net, generation)
         fitness, solved = scores.double().cpu().numpy(), flags.cpu().numpy()
     t3 = time.perf_counter()
-    return ChunkResult(fitness, solved, weights, biases, {"compile": t1 - t0, "finetune": t2 - t1, "forward": t3 - t2})
+    return ChunkResult(fitness, solved, weights, biases, {"compile": compile_s, "finetune": t2 - t1,
+                                                          "forward": t3 - t2})
 
 
 def evaluate_batch(task: Task, topologies: Sequence[Topology], finetune: Optional[Finetune] = None,
@@ -300,7 +317,7 @@ class LocalEvaluator(Evaluator):
         Returns:
             The generation's evaluation, in the order of ``topologies``.
         """
-        batch = list(topologies)
+        batch = topologies if isinstance(topologies, GenomeBatch) else list(topologies)
         parts = [evaluate_chunk(task, batch[a:b], finetune, generation, self.dtype, self.device)
                  for a, b in chunk_bounds(len(batch), self.chunk_size)]
         return assemble(batch, parts, finetune is not None, task)

@@ -111,22 +111,20 @@ class NEAT:
     """
     name = "NEAT"
 
+    #: the classes that breed otherwise, by ``NEATConfig.breeding`` (:mod:`.neat_arrays` adds "arrays")
+    breeders: Dict[str, type] = {}
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "NEAT":
+        """``NEAT(...)`` with ``breeding="arrays"`` (in ``config`` or as a keyword) makes the arrays path's
+        class, :class:`~mpnet.search.neat_arrays.ArrayNEAT`: the same algorithm on columns."""
+        config = kwargs.get("config", args[2] if len(args) > 2 else None)
+        breeding = kwargs.get("breeding", config.breeding if isinstance(config, NEATConfig) else "objects")
+        chosen = cls.breeders.get(breeding, cls) if cls is NEAT else cls
+        return super().__new__(chosen)
+
     def __init__(self, n_inputs: int, n_outputs: int, config: Optional[NEATConfig] = None, *,
                  start: Optional[Topology] = None, **overrides: Any) -> None:
-        for what, value in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Expected {what} to be an int >= 1 (got {value!r}).")
-        config = config or NEATConfig()
-        if overrides:
-            known = {f.name for f in fields(NEATConfig)}
-            unknown = sorted(set(overrides) - known)
-            if unknown:
-                raise TypeError(f"NEAT got unknown settings {unknown}; valid settings are the fields of "
-                                f"NEATConfig: {sorted(known)}.")
-            config = replace(config, **overrides)
-        if start is not None and (len(start.inputs), len(start.outputs)) != (n_inputs, n_outputs):
-            raise ValueError(f"The start topology has {len(start.inputs)} inputs and {len(start.outputs)} outputs "
-                             f"but NEAT was asked for {n_inputs} and {n_outputs}.")
+        config = self._settings(n_inputs, n_outputs, config, start, overrides)
         self.n_inputs, self.n_outputs, self.config = n_inputs, n_outputs, config
         self.input_names = list(start.inputs) if start is not None else None
         self.output_names = list(start.outputs) if start is not None else None
@@ -147,6 +145,26 @@ class NEAT:
         self.last_improved = 0                   # generation of the last rise of the best fitness ever
         self._topologies: Optional[List[Topology]] = None
         self._speciate()
+
+    @staticmethod
+    def _settings(n_inputs: int, n_outputs: int, config: Optional[NEATConfig], start: Optional[Topology],
+                  overrides: Mapping[str, Any]) -> NEATConfig:
+        """The config the arguments give, checked against each other."""
+        for what, value in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Expected {what} to be an int >= 1 (got {value!r}).")
+        config = config or NEATConfig()
+        if overrides:
+            known = {f.name for f in fields(NEATConfig)}
+            unknown = sorted(set(overrides) - known)
+            if unknown:
+                raise TypeError(f"NEAT got unknown settings {unknown}; valid settings are the fields of "
+                                f"NEATConfig: {sorted(known)}.")
+            config = replace(config, **overrides)
+        if start is not None and (len(start.inputs), len(start.outputs)) != (n_inputs, n_outputs):
+            raise ValueError(f"The start topology has {len(start.inputs)} inputs and {len(start.outputs)} outputs "
+                             f"but NEAT was asked for {n_inputs} and {n_outputs}.")
+        return config
 
     # ------------------------------------------------------------------------------- ask / tell
     def ask(self) -> List[Topology]:

@@ -18,6 +18,8 @@ from .evaluate import Evaluator, Finetune, LocalEvaluator
 from .history import History, Record
 from .genome import GenomeError, check_genome
 from .neat import NEAT, Individual
+from .neat_arrays import ArrayNEAT, check_pool
+from .batch import GenomeBatch
 from ..viz.draw import draw
 from .reporters import ProgressBar, Reporter, plot_history
 from .tasks import Task, from_dict as task_from_dict
@@ -25,7 +27,7 @@ from .tasks import Task, from_dict as task_from_dict
 __all__ = ["run", "resume", "check_fit", "check_genomes", "checkpoint_task", "Result", "Algorithm", "ALGORITHMS"]
 
 #: Algorithms a checkpoint can name.
-ALGORITHMS = {"NEAT": NEAT}
+ALGORITHMS = {"NEAT": NEAT, "NEAT-arrays": ArrayNEAT}
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -152,7 +154,12 @@ def resume(checkpoint_dir: PathLike, generations: Optional[int] = None, *, evalu
             finetune = None if state["finetune"] is None else Finetune(**state["finetune"])
             solution = None if state["solution"] is None else Individual.from_dict(state["solution"])
             history = History.from_dicts(state["history"])
-            if isinstance(algorithm, NEAT):
+            if isinstance(algorithm, ArrayNEAT):
+                try:
+                    check_pool(algorithm)
+                except ValueError as err:
+                    raise CheckpointError(f"{path}: the saved genome columns disagree: {err}") from None
+            elif isinstance(algorithm, NEAT):
                 check_genomes(algorithm, path)
             check_fit(algorithm, task, finetune)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
@@ -274,8 +281,11 @@ def _loop(algorithm: Algorithm, task: Task, generations: int, finetune: Optional
         best = _best(algorithm)
         t3 = time.perf_counter()
         top = max(range(len(ev.fitness)), key=ev.fitness.__getitem__)
-        hidden = [t.num_nodes - len(t.inputs) - len(t.outputs) for t in topologies]
-        conns = [t.num_edges for t in topologies]
+        if isinstance(topologies, GenomeBatch):
+            hidden, conns = topologies.sizes()          # without making a topology per genome
+        else:
+            hidden = [t.num_nodes - len(t.inputs) - len(t.outputs) for t in topologies]
+            conns = [t.num_edges for t in topologies]
         wall += t3 - t0
         record = Record(
             generation=gen, evaluations=evaluations, best_fitness=ev.fitness[top],
