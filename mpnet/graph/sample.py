@@ -1,4 +1,5 @@
-"""Seeded topology samplers and the perturbations search builds on (pure Python, beside topology).
+"""Seeded topology samplers and the perturbations search builds on (graph stage: Python; numpy sorts the pairs
+of :func:`random_dag`).
 
 Every sampler returns a valid :class:`~mpnet.Topology` with unset weights (the :class:`~mpnet.Network`
 draws them) unless ``weights=True``, in which case each edge gets ``N(0, 1/fan_in)`` from the same seed.
@@ -8,11 +9,14 @@ import bisect
 import math
 import random
 from dataclasses import replace
+from itertools import accumulate
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
 
 from ..checks import check_float, check_int
 from ..errors import UnknownEdgeError
-from .elements import EdgeKey, NodeId
+from .elements import EdgeKey, NodeId, collector_paused
 from .topology import Edge, Node, Topology
 
 __all__ = ["random_dag", "layered", "neat_minimal", "small_world", "add_neuron", "add_edge", "remove_edge"]
@@ -23,6 +27,7 @@ def _ids(n_inputs: int, n_hidden: int, n_outputs: int) -> Tuple[List[str], List[
             [f"y{i}" for i in range(n_outputs)])
 
 
+@collector_paused   # an object per node and edge, none in a cycle: the collector's sweeps only cost time
 def _build(inputs: Sequence[str], hidden: Sequence[str], outputs: Sequence[str], pairs: Sequence[Tuple[str, str]],
            rng: random.Random, weights: bool, activation: str, output_activation: str) -> Topology:
     nodes = ([Node(n, "input", "identity") for n in inputs] + [Node(n, "hidden", activation) for n in hidden]
@@ -39,13 +44,15 @@ def _check(**counts: int) -> None:
         check_int(value, name, min=0 if name == "n_hidden" else 1)
 
 
+@collector_paused
 def random_dag(n_inputs: int, n_outputs: int, n_hidden: int, avg_in_degree: float = 3.0,
                max_depth: Optional[int] = None, seed: int = 0, *, activation: str = "relu",
                output_activation: str = "identity", weights: bool = False) -> Topology:
     """A random DAG: hidden neurons ranked h0 < h1 < ...; each hidden or output neuron draws its
     sources among lower-ranked neurons (inputs included), at least one each, ``avg_in_degree`` on
-    average. With ``max_depth = d`` hidden neurons are spread over ``d - 1`` layers and edges only rise,
-    so no path is longer than ``d``.
+    average: one source of each neuron uniformly, then the other edges a uniform sample of the
+    (source, target) pairs left. With ``max_depth = d`` hidden neurons are spread over ``d - 1`` layers
+    and edges only rise, so no path is longer than ``d``. Time and memory linear in the edges.
 
     Args:
         n_inputs: input neurons (>= 1).
@@ -85,23 +92,39 @@ def random_dag(n_inputs: int, n_outputs: int, n_hidden: int, avg_in_degree: floa
     # sources of n: every neuron of a strictly lower layer, i.e. ranked[:pool_end[n]] (a binary search each)
     pool_end = {n: bisect.bisect_left(ranked_layers, layer[n]) for n in targets}
     want = max(len(targets), round(avg_in_degree * len(targets)))
-    capacity = sum(pool_end[n] for n in targets)
+    # the pairs a target may take, numbered in output order: target t's k-th possible source is pair start[t] + k
+    pools = [pool_end[n] for n in targets]
+    start = [0, *accumulate(pools)]
+    capacity = start[-1]
     if want > capacity:
         raise ValueError(f"avg_in_degree={avg_in_degree} asks for {want} edges but this DAG holds at most "
                          f"{capacity}; lower avg_in_degree or add neurons.")
+    # The draws of rng.randrange(k) and rng.choices(targets, cum_weights=start[1:]) written out (CPython's own:
+    # getrandbits until below k; bisect of random() * total): the same topology for a seed as when they were
+    # called, at a fraction of the cost. A pair is an int, sorted by numpy: no tuple or key per edge.
+    getrandbits, rand, total, hi = rng.getrandbits, rng.random, float(capacity), len(pools) - 1
     chosen = set()
-    for n in targets:
-        chosen.add((ranked[rng.randrange(pool_end[n])], n))
-    cum, total = [], 0
-    for n in targets:   # a target is drawn in proportion to its number of possible sources
-        total += pool_end[n]
-        cum.append(total)
-    while len(chosen) < want:
-        n = rng.choices(targets, cum_weights=cum)[0]
-        chosen.add((ranked[rng.randrange(pool_end[n])], n))
-    order = {n: i for i, n in enumerate(ranked + outputs)}
-    return _build(inputs, hidden, outputs, sorted(chosen, key=lambda e: (order[e[1]], order[e[0]])), rng,
-                  weights, activation, output_activation)
+    for t, k in enumerate(pools):   # one source each
+        bits = k.bit_length()
+        r = getrandbits(bits)
+        while r >= k:
+            r = getrandbits(bits)
+        chosen.add(start[t] + r)
+    cum = start[1:]
+    while len(chosen) < want:   # then a target in proportion to its pool, and a source of it: uniform pairs
+        t = bisect.bisect_right(cum, rand() * total, 0, hi)
+        k = pools[t]
+        bits = k.bit_length()
+        r = getrandbits(bits)
+        while r >= k:
+            r = getrandbits(bits)
+        chosen.add(start[t] + r)
+    drawn = np.sort(np.fromiter(chosen, dtype=np.int64, count=len(chosen)))
+    first = np.array(start, dtype=np.int64)
+    target = np.searchsorted(first, drawn, side="right") - 1
+    pairs = list(zip(map(ranked.__getitem__, (drawn - first[target]).tolist()), map(targets.__getitem__,
+                                                                                  target.tolist())))
+    return _build(inputs, hidden, outputs, pairs, rng, weights, activation, output_activation)
 
 
 def layered(sizes: Sequence[int], density: float = 0.1, skip: float = 0.0, seed: int = 0, *,

@@ -145,6 +145,40 @@ def test_random_dag_bad_arguments():
         sample.random_dag(2, 1, 2, activation="swish")
 
 
+def _reference_random_dag(n_in, n_hidden, n_out, avg, max_depth, seed):
+    """random_dag as its docstring says, one call of random's per draw (how it was written before it drew its pairs
+    in a loop of its own): one source of each target, then a target in proportion to its pool of sources and a
+    source of it, until there are enough distinct edges; sorted by target, then source; then the weights."""
+    # the sources the docstring allows: lower-ranked neurons, or with max_depth = d the neurons of a lower layer of
+    # d - 1 (hidden h_i in layer 1 + i * (d - 1) // n_hidden, inputs in 0, the outputs above all)
+    layer = [0] * n_in + [1 + (i * (max_depth - 1) // n_hidden if max_depth else i) for i in range(n_hidden)]
+    pools = [sum(1 for m in layer if m < top) for top in layer[n_in:] + [max(layer) + 1] * n_out]
+    ranked = [f"x{i}" for i in range(n_in)] + [f"h{i}" for i in range(n_hidden)]
+    targets = ranked[n_in:] + [f"y{i}" for i in range(n_out)]
+    rng = random.Random(seed)
+    chosen = set()
+    for t, k in enumerate(pools):
+        chosen.add((t, rng.randrange(k)))
+    while len(chosen) < round(avg * len(targets)):
+        t = rng.choices(range(len(pools)), weights=pools)[0]
+        chosen.add((t, rng.randrange(pools[t])))
+    pairs = sorted(chosen)
+    fan_in = {t: sum(1 for u, _ in pairs if u == t) for t, _ in pairs}
+    return [(ranked[s], targets[t], rng.gauss(0.0, 1.0 / math.sqrt(fan_in[t]))) for t, s in pairs]
+
+
+@pytest.mark.parametrize("n_in, n_hidden, n_out, avg, max_depth", [(2, 4, 1, 2.5, None), (3, 12, 2, 3.0, 4),
+                                                                   (1, 0, 3, 1.0, None), (4, 40, 2, 6.0, None)])
+def test_random_dag_draws_what_its_docstring_says_edge_for_edge(n_in, n_hidden, n_out, avg, max_depth):
+    """The same edges, in the same order, with the same weights, as the draw written the plain way (its pairs are
+    drawn in a loop of its own and sorted by numpy, for speed): so also the topologies of earlier versions."""
+    for seed in range(8):
+        topo = sample.random_dag(n_in, n_out, n_hidden, avg_in_degree=avg, max_depth=max_depth, seed=seed,
+                                 weights=True)
+        got = [(e.src, e.dst, e.weight) for e in topo.edges.values()]
+        assert got == _reference_random_dag(n_in, n_hidden, n_out, avg, max_depth, seed), seed
+
+
 # ----------------------------------------------------------------------------------------- layered
 def layer_of(topo, sizes):
     layer = {}
@@ -491,5 +525,5 @@ def test_random_dag_is_linear_in_the_number_of_neurons():
     scan per neuron: quadratic; there the ratio was 4.4). CPU time at sizes where the quadratic part dominated."""
     from mpnet.testing import best_cpu_seconds
     small, large = best_cpu_seconds(lambda: sample.random_dag(2, 1, 4000, avg_in_degree=2.0, seed=0),
-                                    lambda: sample.random_dag(2, 1, 8000, avg_in_degree=2.0, seed=0))
+                                    lambda: sample.random_dag(2, 1, 8000, avg_in_degree=2.0, seed=0), repeats=3)
     assert large < 3 * small, f"random_dag: {small:.3f} s for 4,000 hidden neurons, {large:.3f} s for 8,000"
