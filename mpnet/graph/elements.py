@@ -7,13 +7,13 @@ from __future__ import annotations
 import functools
 import gc
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Mapping, NamedTuple, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Iterable, List, Mapping, NamedTuple, Optional, Tuple, TypeVar, Union
 
-from ..errors import FormatError
+from ..errors import FormatError, RoleError, UnknownNodeError
 from .ties import TieSpec, normalize_tie
 
 __all__ = ["Node", "Edge", "Unreachable", "NodeId", "EdgeKey", "FORMAT", "FORMAT_VERSION", "NETWORK_TYPES",
-           "collector_paused"]
+           "collector_paused", "require_node", "name_unhashable_id"]
 
 NodeId = Union[str, int]
 EdgeKey = Tuple[NodeId, NodeId]
@@ -155,3 +155,48 @@ def collector_paused(fn: Fn) -> Fn:
         finally:
             gc.enable()
     return paused  # type: ignore[return-value]
+
+
+def require_node(node_id: NodeId, nodes: Mapping[NodeId, Any]) -> NodeId:
+    """``node_id`` if ``nodes`` (a topology's ``{id: Node}``) has it, else UnknownNodeError naming it and ten nodes."""
+    try:
+        if node_id in nodes:
+            return node_id
+    except TypeError:   # a list, a dict: no node has it
+        pass
+    ids = list(nodes)
+    shown = ", ".join(map(repr, ids[:10])) + (f", ... ({len(ids)} in all)" if len(ids) > 10 else "")
+    raise UnknownNodeError(f"Node {node_id!r} is not in the topology; its nodes are {shown}. Pick one of "
+                           f"topo.nodes.")
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def name_unhashable_id(edges: Iterable[Any], node_lists: Mapping[str, Iterable[Any]],
+                       keyed: Mapping[str, Iterable[Any]]) -> None:
+    """Raise the RoleError a node id that cannot be one (a list, a dict: not hashable) deserves, naming the argument
+    and the edge it came in; return when there is none. Run only after a ``TypeError`` (it costs a pass)."""
+    for name, ids in node_lists.items():
+        for node_id in ids:
+            if not _hashable(node_id):
+                raise RoleError(f"{name} names the node {node_id!r}, a {type(node_id).__name__}; a node id is a str "
+                                f"or an int.")
+    for item in edges:
+        ends = (item.get("src"), item.get("dst")) if isinstance(item, Mapping) else tuple(item)[:2]
+        for end, which in zip(ends, ("source", "target")):
+            if not _hashable(end):
+                raise RoleError(f"Edge {ends[0]!r} -> {ends[1]!r}: the {which} id {end!r} is a "
+                                f"{type(end).__name__}; expected a str or an int (an edge is (src, dst) or "
+                                f"(src, dst, weight), each end one id).")
+    for name, keys in keyed.items():
+        for key in keys:
+            for end, which in zip(key, ("source", "target")):
+                if not _hashable(end):
+                    raise RoleError(f"The key {key!r} of {name}: the {which} id {end!r} is a {type(end).__name__}; "
+                                    f"expected a str or an int (a key is an edge (src, dst)).")

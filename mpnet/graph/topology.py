@@ -18,7 +18,8 @@ from ..errors import (ArgumentError, CycleError, RoleError, SignConflictError, T
                       UnknownNodeError, located)
 from ..checks import check_bool
 from .adapters import borrow
-from .elements import FORMAT_VERSION, NETWORK_TYPES, Edge, Node, Unreachable, collector_paused
+from .elements import (FORMAT_VERSION, NETWORK_TYPES, Edge, Node, Unreachable, collector_paused,
+                       name_unhashable_id, require_node)
 from .elements import EdgeKey as EdgeKey, NodeId as NodeId   # re-exported: callers name them from here
 from .declare import check_node_settings, edge_keys, edge_table, node_list
 from .assemble import add_edges, add_nodes, parse_edges, plain_edges, rebiased, reweighted
@@ -132,25 +133,30 @@ class Topology:
         inputs, outputs, hidden = (node_list(v, k) for k, v in (("inputs", inputs), ("outputs", outputs),
                                                                 ("hidden", hidden)))
         items = edges if type(edges) is list else list(edges)
-        # plain (src, dst[, weight]) tuples and nothing to add to them: checked in one pass (assemble.py)
-        plain = (plain_edges(items, inputs) if signs is None and type(frozen) in (tuple, list, set) and not frozen
-                 else None)
-        parsed = (plain if plain is not None
-                  else parse_edges(items, edge_table(signs, "signs"), set(edge_keys(frozen, "frozen"))))
-        if plain is not None:   # the same checks of the arguments, none of which could change an edge
-            edge_table(signs, "signs"), edge_keys(frozen, "frozen")
-        input_set, output_set = set(inputs), set(outputs)
-        if input_set & output_set:
-            raise RoleError(f"Nodes {sorted(map(str, input_set & output_set))} are both inputs and outputs; a node "
-                            f"has one role.")
-        # hidden neurons in order of first appearance (dict keys keep it), each id once; then the outputs
-        appearing = dict.fromkeys(chain(hidden, plain.ends if plain else
-                                        chain.from_iterable(map(attrgetter("src", "dst"), parsed))))
-        order: List[NodeId] = [*inputs, *(n for n in appearing if n not in input_set and n not in output_set),
-                               *outputs]
-        check_node_settings((("dale", dale), ("biases", biases), ("activations", activations), ("aggregations",
-                             aggregations), ("responses", responses), ("time_constants", time_constants)),
-                            order, inputs, outputs, hidden, recurrent)
+        try:   # a TypeError: an id that cannot be one (a list, unhashable) got into a set; named below
+            # plain (src, dst[, weight]) tuples and nothing to add to them: checked in one pass (assemble.py)
+            plain = (plain_edges(items, inputs) if signs is None and type(frozen) in (tuple, list, set) and not frozen
+                     else None)
+            parsed = (plain if plain is not None
+                      else parse_edges(items, edge_table(signs, "signs"), set(edge_keys(frozen, "frozen"))))
+            if plain is not None:   # the same checks of the arguments, none of which could change an edge
+                edge_table(signs, "signs"), edge_keys(frozen, "frozen")
+            input_set, output_set = set(inputs), set(outputs)
+            if input_set & output_set:
+                raise RoleError(f"Nodes {sorted(map(str, input_set & output_set))} are both inputs and outputs; a node "
+                                f"has one role.")
+            # hidden neurons in order of first appearance (dict keys keep it), each id once; then the outputs
+            appearing = dict.fromkeys(chain(hidden, plain.ends if plain else
+                                            chain.from_iterable(map(attrgetter("src", "dst"), parsed))))
+            order: List[NodeId] = [*inputs, *(n for n in appearing if n not in input_set and n not in output_set),
+                                   *outputs]
+            check_node_settings((("dale", dale), ("biases", biases), ("activations", activations), ("aggregations",
+                                 aggregations), ("responses", responses), ("time_constants", time_constants)),
+                                order, inputs, outputs, hidden, recurrent)
+        except TypeError:
+            name_unhashable_id(items, {"inputs": inputs, "outputs": outputs, "hidden": hidden},
+                               {"signs": edge_keys(signs or {}, "signs"), "frozen": edge_keys(frozen, "frozen")})
+            raise
         nodes = []
         for node_id in order:
             role = "input" if node_id in input_set else "output" if node_id in output_set else "hidden"
@@ -189,10 +195,12 @@ class Topology:
         return len(self._edges)
 
     def predecessors(self, node_id: NodeId) -> List[NodeId]:
-        return list(self._adjacency()[1][node_id])
+        """The sources of the edges into ``node_id``, in edge order (UnknownNodeError: a node not declared)."""
+        return list(self._adjacency()[1][require_node(node_id, self._nodes)])
 
     def successors(self, node_id: NodeId) -> List[NodeId]:
-        return list(self._adjacency()[0][node_id])
+        """The targets of the edges out of ``node_id``, in edge order (UnknownNodeError: a node not declared)."""
+        return list(self._adjacency()[0][require_node(node_id, self._nodes)])
 
     def _adjacency(self) -> Tuple[Dict[NodeId, List[NodeId]], Dict[NodeId, List[NodeId]]]:
         """``({id: successors}, {id: predecessors})`` in edge order, made on first use and kept (not to be changed)."""

@@ -326,6 +326,37 @@ def test_role_bad_id_type():
         Topology(nodes, [])
 
 
+@pytest.mark.parametrize("kw, match", [
+    ({"edges": [(["a"], "b")]}, r"^Edge \['a'\] -> 'b': the source id \['a'\] is a list; expected a str or an int"),
+    ({"edges": [("a", ["b"], 1.0)]}, r"^Edge 'a' -> \['b'\]: the target id \['b'\] is a list"),
+    ({"edges": [{"src": {"a": 1}, "dst": "b"}]}, r"^Edge \{'a': 1\} -> 'b': the source id .* is a dict"),
+    ({"edges": [(["a"], "b")], "signs": {("a", "b"): "+"}}, r"^Edge \['a'\] -> 'b': the source id"),
+    ({"inputs": [["a"]]}, r"^inputs names the node \['a'\], a list; a node id is a str or an int"),
+    ({"hidden": [["h"]]}, r"^hidden names the node \['h'\], a list"),
+    ({"frozen": [(["a"], "b")]}, r"^The key \(\['a'\], 'b'\) of frozen: the source id \['a'\] is a list"),
+])
+def test_an_id_that_cannot_be_one_is_named_with_its_edge_or_argument(kw, match):
+    # a list as an edge end reached a set and raised a bare "unhashable type: 'list'"
+    args = {"edges": [("a", "b")], "inputs": ["a"], "outputs": ["b"], **kw}
+    with pytest.raises(RoleError, match=match):
+        Topology.from_edges(args.pop("edges"), args.pop("inputs"), args.pop("outputs"), **args)
+
+
+@pytest.mark.parametrize("method", ["predecessors", "successors"])
+def test_neighbours_of_an_unknown_node_name_it_and_the_known_ones(method):
+    topo = Topology.from_edges([(f"x{i}", "y") for i in range(12)], inputs=[f"x{i}" for i in range(12)],
+                               outputs=["y"])
+    with pytest.raises(UnknownNodeError, match=r"^Node 'zz' is not in the topology; its nodes are 'x0', 'x1', .*"
+                                               r"'x9', \.\.\. \(13 in all\)\. Pick one of topo\.nodes\.$"):
+        getattr(topo, method)("zz")
+    with pytest.raises(UnknownNodeError, match=r"^Node \['x0'\] is not in the topology"):
+        getattr(topo, method)(["x0"])
+    small_topo = Topology.from_edges([("a", "b")], inputs=["a"], outputs=["b"])
+    with pytest.raises(UnknownNodeError, match=r"its nodes are 'a', 'b'\. Pick"):
+        getattr(small_topo, method)(1)
+    assert small_topo.successors("a") == ["b"] and small_topo.predecessors("b") == ["a"]
+
+
 def test_format_wrong_format():
     data = question().to_dict()
     data["format"] = "something.else"
