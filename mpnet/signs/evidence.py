@@ -140,7 +140,7 @@ def _one_input_chain(topo: Topology, key: EdgeKey) -> Optional[Tuple[NodeId, Lis
     hidden end lies in it: the hidden neurons whose only ancestor input is that input, and the free edges
     into and out of them; None otherwise."""
     ends = [n for n in key if topo.nodes[n].role == "hidden"]
-    if not ends:
+    if not ends or topo.recurrent:   # a recurrent neuron's sources include later ones and itself: no such order
         return None
     seen: Dict[NodeId, Set[NodeId]] = {}
     for n in topo.topological_order():

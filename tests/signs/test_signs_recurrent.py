@@ -179,3 +179,13 @@ def test_a_tied_group_is_tested_once_and_reported_on_one_row_for_its_edges():
     flat = Topology(list(flat.nodes.values()), [Edge("x", "h", tie="g"), Edge("h", "y", tie="g")], ties=[Tie("g")])
     with pytest.raises(ValueError, match=r"Expected a wiring without tied weights \(got ties \['g'\]\)"):
         infer_signs(flat, X[:, 0], Y[:, 0], method="ensemble")
+
+
+def test_no_input_chain_is_named_in_a_recurrent_wiring():
+    # "one input's chain" walks the wiring in topological order, which a self-loop or a cycle does not have: it
+    # raised KeyError on a recurrent wiring's ambiguous edge; it now names no such chain
+    from mpnet.signs.evidence import equivalence
+    topo = Topology.from_edges([("x", "a"), ("a", "a"), ("a", "y")], inputs=["x"], outputs=["y"], recurrent=True)
+    best = {("x", "a"): 1.0, ("a", "a"): 0.5, ("a", "y"): 1.0}
+    witness = {("x", "a"): -1.0, ("a", "a"): 0.5, ("a", "y"): 1.0}
+    assert equivalence(topo, ("x", "a"), best, witness, {}, True, 1.0) == ""
