@@ -62,6 +62,9 @@ class Atlas:
     def index(self, neuron: str) -> int:
         """The row / column of ``neuron``.
 
+        Args:
+            neuron: a name of :attr:`neurons`.
+
         Raises:
             UnknownNodeError: ``neuron`` is not in the atlas (named, with the count of those that are).
         """
@@ -72,12 +75,20 @@ class Atlas:
                                    f"neurons; see .neurons)") from None
 
     def measured(self, *, self_pairs: bool = False) -> torch.Tensor:
-        """bool ``[n, n]``: the pairs with a response (the diagonal only if ``self_pairs``)."""
+        """bool ``[n, n]``: the pairs with a response (the diagonal only if ``self_pairs``).
+
+        Args:
+            self_pairs: keep the diagonal (a stimulated neuron's own response).
+        """
         mask = ~torch.isnan(self.response)
         return mask if self_pairs else mask & ~torch.eye(len(self.neurons), dtype=torch.bool)
 
     def significant(self, alpha: float = 0.05, *, self_pairs: bool = False) -> torch.Tensor:
         """bool ``[n, n]``: measured pairs with ``q < alpha`` (the diagonal only if ``self_pairs``).
+
+        Args:
+            alpha: the q-value threshold, in (0, 1].
+            self_pairs: keep the diagonal.
 
         Raises:
             ArgumentError: ``alpha`` not a number in (0, 1].
@@ -86,7 +97,12 @@ class Atlas:
         return self.measured(self_pairs=self_pairs) & (self.q < alpha)
 
     def pairs(self, alpha: float = 0.05, *, self_pairs: bool = False) -> List[Tuple[str, str, float, float]]:
-        """``(stimulated, responding, response, q)`` for each significant pair, by row then column."""
+        """``(stimulated, responding, response, q)`` for each significant pair, by row then column.
+
+        Args:
+            alpha: the q-value threshold, in (0, 1].
+            self_pairs: keep the diagonal.
+        """
         rows, cols = torch.nonzero(self.significant(alpha, self_pairs=self_pairs), as_tuple=True)
         return [(self.neurons[i], self.neurons[j], float(self.response[i, j]), float(self.q[i, j]))
                 for i, j in zip(rows.tolist(), cols.tolist())]
@@ -98,7 +114,11 @@ def _check_alpha(alpha: Any) -> None:
 
 
 def atlases(data_dir: Optional[str] = None) -> List[str]:
-    """The names of the shipped atlases (files ``<name>.atlas.json``)."""
+    """The names of the shipped atlases (files ``<name>.atlas.json``).
+
+    Args:
+        data_dir: where to look (default: the package's ``mpnet/data/celegans``).
+    """
     folder = data_dir or _DATA_DIR
     if not os.path.isdir(folder):
         return []
@@ -107,6 +127,9 @@ def atlases(data_dir: Optional[str] = None) -> List[str]:
 
 def atlas(name: str = "randi2023") -> Atlas:
     """A shipped atlas (a name of :func:`atlases`, or a path to a ``.atlas.json`` file).
+
+    Args:
+        name: ``"randi2023"`` (the default), or a path.
 
     Raises:
         ArgumentError: ``name`` not a string.

@@ -35,7 +35,11 @@ MONOAMINES = ("Dopamine", "Serotonin", "Octopamine", "Tyramine", "5-HTP", "5-HTP
 
 def transmitter_class(transmitters: Sequence[str]) -> str:
     """``"classical"``, ``"monoamine"``, ``"betaine"`` or ``"orphan"``: the first that a neuron making
-    ``transmitters`` fits (``["Glutamate", "Tyramine"]`` is classical; ``["Dopamine"]`` a monoamine)."""
+    ``transmitters`` fits (``["Glutamate", "Tyramine"]`` is classical; ``["Dopamine"]`` a monoamine).
+
+    Args:
+        transmitters: what the neuron makes, as cect names it (a node's ``meta["transmitters"]``).
+    """
     if any(t in CLASSICAL for t in transmitters):
         return "classical"
     if any(t in MONOAMINES for t in transmitters):
@@ -44,7 +48,11 @@ def transmitter_class(transmitters: Sequence[str]) -> str:
 
 
 def synapse_transmitter(transmitters: Sequence[str]) -> str:
-    """The ``transmitter`` label of a chemical synapse made by a neuron making ``transmitters`` (module docs)."""
+    """The ``transmitter`` label of a chemical synapse made by a neuron making ``transmitters`` (module docs).
+
+    Args:
+        transmitters: what the presynaptic neuron makes, as cect names it.
+    """
     fast = sorted(t for t in set(transmitters) if t in CLASSICAL or t == BETAINE)
     amines = sorted(t for t in set(transmitters) if t in MONOAMINES)
     return "+".join(fast or amines) or "orphan"
@@ -57,7 +65,11 @@ def _neurons(topology: Topology) -> List[str]:
 def wiring_counts(topology: Topology) -> Dict[str, Any]:
     """What a connectome topology holds, counted from its edges and ties (a file's provenance quotes these):
     neurons, chemical edges (those with ``synapses``), autapses, synapses, gap-junction pairs and junctions, and
-    edges, synapses and neurons by transmitter label and class."""
+    edges, synapses and neurons by transmitter label and class.
+
+    Args:
+        topology: a connectome topology (:func:`~mpnet.connectome.load`, :func:`~mpnet.connectome.build`).
+    """
     edges = topology.edges
     chem = [(e, dict(e.meta or {})) for e in edges.values() if (e.meta or {}).get("synapses") is not None]
     pairs = [name[4:].split("|") for name in topology.ties if name.startswith("gap:")]
@@ -93,6 +105,10 @@ def select(topology: Topology, *, names: Optional[Iterable[str]] = None, classes
     interneuron, motor, other), of ``transmitter_classes`` (classical, betaine, monoamine, orphan). Pass the
     result to :func:`~mpnet.connectome.subcircuit` for a smaller network.
 
+    Args:
+        topology: a connectome topology.
+        names, classes, types, transmitter_classes: lists of allowed values; ``None`` does not filter.
+
     Raises:
         ArgumentError: a criterion is a string or not a list; no criterion given.
         UnknownNodeError: a name, class, type or transmitter class that no neuron has (named, with those known).
@@ -127,7 +143,11 @@ def select(topology: Topology, *, names: Optional[Iterable[str]] = None, classes
 
 def mirror(topology: Topology) -> Dict[str, str]:
     """Each neuron's left/right homologue: ``AVAL <-> AVAR``, ``RMDDL <-> RMDDR``, ``I1L <-> I1R``: a name ending
-    in L or R whose other-side name is a neuron of the same ``cell_class``. Unpaired neurons are left out."""
+    in L or R whose other-side name is a neuron of the same ``cell_class``. Unpaired neurons are left out.
+
+    Args:
+        topology: a connectome topology.
+    """
     nodes = topology.nodes
     out: Dict[str, str] = {}
     for n in _neurons(topology):
@@ -144,6 +164,11 @@ def tie_left_right(topology: Topology, *, gap: bool = True, prefix: str = "lr:")
     ``lr:AVAL>AVBL``) and, with ``gap``, each gap-junction conductance with its mirror's (``gap:AVAL|PVCL`` with
     ``gap:AVAR|PVCR``: the edges of the second take the first's group). An edge or junction whose mirror image is
     itself or absent from the wiring keeps its own parameter.
+
+    Args:
+        topology: a connectome topology (signs fixed or not: a group takes its edges' common sign).
+        gap: tie the gap-junction conductances too.
+        prefix: the chemical groups' name prefix.
 
     Raises:
         TieError: a tied edge was frozen.
@@ -193,6 +218,13 @@ def count_weights(topology: Topology, *, chemical: float = 0.5, gap: float = 0.0
     ``gap * f(junctions)``; ``f`` is ``transform`` (linear, log1p, sqrt). The sign is the edge's fixed sign, or,
     where the sign is free, drawn at random (``seed``) so the start takes no side. Groups of
     :func:`~mpnet.connectome.tie_chemical` and :func:`tie_left_right` other than gap junctions keep their values.
+
+    Args:
+        topology: a connectome topology (edges with ``synapses``, gap groups ``gap:a|b``).
+        chemical: the scale of chemical weights; gap: of gap conductances.
+        transform: ``f``, how a count becomes a magnitude.
+        fan_in: divide each chemical weight by the square root of its target's chemical in-edges.
+        seed: for the signs drawn where an edge's sign is free.
 
     Raises:
         ArgumentError: a scale not a finite number > 0, an unknown transform, a seed not an int.
