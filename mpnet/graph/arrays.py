@@ -25,6 +25,7 @@ from ..threads import PassThreads
 from ..errors import ArgumentError, MismatchError
 from .assemble import rebiased, reweighted
 from .elements import NodeId, collector_paused
+from .packed_columns import PackedLike, packed_columns
 from .topology import Edge, Node, Topology
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
@@ -59,7 +60,8 @@ class ArrayTopology:
         inputs: ``[T, n_in]``, outputs: ``[T, n_out]``: node indices in column order.
         depth: ``[N]`` as :meth:`mpnet.Topology.depth`. node_ptr, edge_ptr: ``[T + 1]``.
         network_type: ``"feedforward"``, or ``"recurrent"`` / ``"ctrnn"`` for recurrent topologies (these
-            come only from :class:`~mpnet.Topology` objects, :meth:`from_topologies`).
+            come from :class:`~mpnet.Topology` objects, :meth:`from_topologies`, or packed ones,
+            :meth:`from_packed`).
         batched: ``False`` for one graph built with :meth:`from_arrays` (a ``Network`` of it takes and gives
             ``[batch, features]``), ``True`` for a batch.
     """
@@ -86,6 +88,9 @@ class ArrayTopology:
         # "feedforward" (made from arrays: always), "recurrent" or "ctrnn" (from recurrent topologies; then
         # every non-input node has depth 1, cycles and self-loops included)
         self.network_type: str = columns.get("network_type", "feedforward")
+        #: ``[N]`` float64 time constants (a ctrnn's, from :meth:`from_packed`), or None: every time constant is
+        #: 1, or the topologies' own
+        self.time_constant: Optional[Tensor] = columns.get("time_constant")
 
     # ------------------------------------------------------------------------------------ sizes
     @property
@@ -276,6 +281,22 @@ class ArrayTopology:
                    depth=depth, batched=not single, topologies=topos, network_type=network_type)
 
     @classmethod
+    def from_packed(cls, packed: PackedLike) -> "ArrayTopology":
+        """The topologies of a :class:`mpnet.scale.packed.Packed` (a chunk of a generation, as a worker gets
+        it) as one batch, read from its arrays with no Python object per topology, node or edge: feed-forward,
+        recurrent or ctrnn (time constants kept), not tied. A network of it computes what a network of
+        ``unpack(packed)`` computes, bit for bit; node ids are each topology's indices ``0 .. n - 1``.
+
+        Raises:
+            ArgumentError: a topology is tied (build those from :func:`mpnet.scale.packed.unpack`).
+            MismatchError: the topologies mix network types, or numbers of inputs or outputs.
+            TopologyError: what :meth:`from_batch` raises for the same columns (a recurrent batch allows
+                cycles and self-loops).
+        """
+        with PassThreads(len(packed.src)):
+            return cls(**packed_columns(packed))
+
+    @classmethod
     def of(cls, topology: Union["ArrayTopology", Topology, Sequence[Topology]]) -> "ArrayTopology":
         """``topology`` itself if it is an ArrayTopology, else :meth:`from_topologies`."""
         return topology if isinstance(topology, ArrayTopology) else cls.from_topologies(topology)
@@ -352,15 +373,16 @@ class ArrayTopology:
         order = ins + [i for i in range(n0, n1) if i not in role] + outs
         b, act, agg, resp, dale = (c[n0:n1].tolist() for c in (self.bias if bias is None else bias, self.activation,
                                                                self.aggregation, self.response, self.dale))
+        tau = [1.0] * (n1 - n0) if self.time_constant is None else self.time_constant[n0:n1].tolist()
         nodes = [Node(ids[i - n0], role.get(i, "hidden"), ACTIVATIONS[act[i - n0]], AGGREGATIONS[agg[i - n0]],
-                      0.0 if role.get(i) == "input" else b[i - n0], _SIGN_NAME[dale[i - n0]], resp[i - n0])
-                 for i in order]
+                      0.0 if role.get(i) == "input" else b[i - n0], _SIGN_NAME[dale[i - n0]], resp[i - n0],
+                      tau[i - n0]) for i in order]
         # NaN: a weight the network draws; a trained one stays NaN, for the Topology to refuse naming the edge
         w = [None if math.isnan(v) else v for v in self.weight[e0:e1].tolist()] if weight is None else weight.tolist()
         ends = (map(ids.__getitem__, (c[e0:e1] - n0).tolist()) for c in (self.src, self.dst))
         edges = list(map(Edge, *ends, w, map(_SIGN_NAME.__getitem__, self.sign[e0:e1].tolist()),
                          self.trainable[e0:e1].tolist()))
-        return Topology(nodes, edges, warn=False)
+        return Topology(nodes, edges, warn=False, recurrent=self.network_type)
 
     def to_topologies(self) -> List[Topology]:
         """Every graph as a :class:`~mpnet.Topology` (see :meth:`topology`)."""

@@ -55,9 +55,11 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
                   outputs: Column, weight: Optional[Column], sign: Optional[Column], trainable: Optional[Column],
                   bias: Optional[Column], response: Optional[Column], activation: Union[str, Column],
                   output_activation: str, aggregation: Union[str, Column], dale: Optional[Column],
-                  node_ids: Optional[Sequence[NodeId]], warn: bool, drawn: Optional[Column] = None) -> Dict[str, Any]:
+                  node_ids: Optional[Sequence[NodeId]], warn: bool, drawn: Optional[Column] = None,
+                  recurrent: bool = False) -> Dict[str, Any]:
     """The checked columns of ``T`` graphs given with local node indices (see
-    :meth:`mpnet.graph.arrays.ArrayTopology.from_batch`), as keyword arguments of ``ArrayTopology``."""
+    :meth:`mpnet.graph.arrays.ArrayTopology.from_batch`), as keyword arguments of ``ArrayTopology``;
+    ``recurrent`` allows cycles and self-loops, and every non-input node gets depth 1 (one synchronous step)."""
     counts, ecounts = as_long(num_nodes, "num_nodes"), as_long(num_edges, "num_edges")
     T = counts.numel()
     if T == 0:
@@ -137,9 +139,13 @@ def batch_columns(num_nodes: Column, src: Column, dst: Column, num_edges: Column
              else _tensor(trainable, "trainable", "booleans").reshape(-1))
     if train.dtype != torch.bool or train.numel() != E:
         raise SignConflictError(f"Expected trainable to hold {E} booleans (got {train.numel()} of {train.dtype}).")
-    by_src = _check_edges(src, dst, w, sgn, dale_, train, is_input, given, namer, N)
+    by_src = _check_edges(src, dst, w, sgn, dale_, train, is_input, given, namer, N, recurrent)
     if bool(dale_.any()):
         sgn = torch.where(dale_[src] != 0, dale_[src], sgn)
+    if recurrent:
+        return dict(src=src, dst=dst, weight=w, sign=sgn, trainable=train, activation=act, aggregation=agg,
+                    dale=dale_, inputs=ins, outputs=outs, node_ptr=node_ptr, edge_ptr=edge_ptr,
+                    depth=(~is_input).long(), node_ids=ids, **numbers)
     found = waves(src, dst, is_input, by_src)
     if not found.acyclic:
         cycle = find_cycle(src, dst, found.left)
@@ -310,13 +316,13 @@ def _signs(value: Optional[Column], n: int, what: str, name: Callable[[int], str
 
 
 def _check_edges(src: Tensor, dst: Tensor, w: Tensor, sign: Tensor, dale: Tensor, train: Tensor, is_input: Tensor,
-                 given: bool, namer: _Namer, N: int) -> Tensor:
+                 given: bool, namer: _Namer, N: int, recurrent: bool = False) -> Tensor:
     """The edge checks of :func:`mpnet.graph.validate.check_edge`, over all edges at once; returns the permutation
     sorting the edges by ``(src, dst)``, found on the way (a duplicate edge is two equal neighbours)."""
     def edge(e: int) -> str:
         return _cap(namer.edge(e, src, dst))
 
-    if (e := _first(src == dst)) is not None:
+    if not recurrent and (e := _first(src == dst)) is not None:
         raise SelfLoopError(f"{edge(e)} is a self-loop; a feed-forward network has none. Remove it.")
     if (e := _first(is_input.index_select(0, dst))) is not None:
         raise InputEdgeError(f"{edge(e)} ends in an input node; inputs take their value from the data. Point the "

@@ -140,11 +140,11 @@ class Network(nn.Module):
         self.plan.set_dtype(dtype)
         # a ctrnn's time constants per non-input row, float64 on the CPU (never cast: dt / tau is divided
         # in float64, as neat does, and rounded once to the network's dtype)
-        # (a ctrnn is declared with Topology objects: ArrayTopology.from_topologies keeps them)
+        # (the column of ArrayTopology.from_packed, else the topologies' own)
         self._tau: Optional[Tensor] = None
         if self.network_type == "ctrnn":
-            tau = torch.tensor([n.time_constant for topo in self.topologies for n in topo.nodes.values()],
-                               dtype=torch.float64)                       # union order
+            tau = self.arrays.time_constant if self.arrays.time_constant is not None else torch.tensor(
+                [n.time_constant for topo in self.topologies for n in topo.nodes.values()], dtype=torch.float64)
             self._tau = tau.index_select(0, self.data.node_perm[self.plan.num_inputs:])
         self._handed_out: editing.HandedOut = []   # tensors net.weight gave out: (ref, values then)
         self._last_handed: Optional[Tensor] = None

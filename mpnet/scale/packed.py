@@ -11,6 +11,8 @@ edge trainable, every topology feed-forward and untied) are left out (``None``).
 and 25 edges takes about 600 bytes, a third of its JSON dict, and
 pickles as a handful of buffers instead of thousands of small objects. :func:`unpack` inverts it, with the
 nodes numbered ``0 .. n - 1`` in each topology (the compiled network is the same: compile never reads ids).
+:func:`to_arrays` reads them straight into one batched :class:`~mpnet.ArrayTopology` instead (what a worker
+builds its network from: no Python object per topology, node or edge; tied chunks go through :func:`unpack`).
 """
 import json
 import math
@@ -20,12 +22,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import FormatError
+from ..graph.arrays import ArrayTopology
 from ..graph.elements import NETWORK_TYPES
 from ..graph.ties import Tie, normalize_tie
 from ..graph.topology import Edge, Node, Topology
 from ..graph.vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES
 
-__all__ = ["Packed", "pack", "unpack"]
+__all__ = ["Packed", "pack", "unpack", "to_arrays"]
 
 _ROLE = {name: i for i, name in enumerate(ROLES)}
 _ACT = {name: i for i, name in enumerate(ACTIVATIONS)}
@@ -193,6 +196,28 @@ def unpack(packed: Packed) -> List[Topology]:
             groups, edges = _read_ties(text, edges, t)
         out.append(Topology(nodes, edges, warn=False, recurrent=NETWORK_TYPES[kinds[t]], ties=groups))
     return out
+
+
+def to_arrays(packed: Packed) -> ArrayTopology:
+    """The topologies of :func:`pack` as one batched :class:`~mpnet.ArrayTopology`, read from the arrays
+    (:meth:`~mpnet.ArrayTopology.from_packed`); a chunk holding a tied topology is unpacked into topologies
+    first (ties have no column). A network of it computes what ``Network(unpack(packed))`` computes, bit for bit.
+
+    Args:
+        packed: arrays as :func:`pack` writes them.
+
+    Returns:
+        One batch of ``len(packed)`` graphs.
+
+    Raises:
+        FormatError: the arrays do not fit together (lengths, pointers) or hold an unknown code.
+        TopologyError: a topology they describe is not valid (see :mod:`mpnet.errors`).
+        MismatchError: the topologies mix network types, or numbers of inputs or outputs.
+    """
+    _check(packed)
+    if packed.ties is not None and any(t is not None for t in packed.ties):
+        return ArrayTopology.from_topologies(unpack(packed))
+    return ArrayTopology.from_packed(packed)
 
 
 def _read_ties(text: str, edges: List[Edge], t: int) -> Tuple[List[Tie], List[Edge]]:

@@ -3,8 +3,10 @@ value once, genomes as flat arrays, a dead worker's chunk retried (search stage,
 
 Per generation the driver packs the topologies into flat arrays (:func:`mpnet.scale.packed.pack`, about 300 bytes
 for a NEAT genome), cuts them into the chunks of :func:`~mpnet.search.evaluate.chunk_bounds` and hands the
-chunks to the workers; each worker unpacks its chunk, runs
-:func:`~mpnet.search.evaluate.evaluate_chunk` and sends back flat arrays. The task is pickled by value
+chunks to the workers; each worker reads its chunk straight into one batched network
+(:func:`mpnet.scale.packed.to_arrays`: no Python object per genome or edge), runs
+:func:`~mpnet.search.evaluate.score_chunk` and sends back flat arrays (the trained numbers in declaration order,
+which the driver writes back into the genomes). The task is pickled by value
 (:func:`mpnet.scale.ray_pool.by_value`), so a :class:`~mpnet.search.tasks.Task` subclass defined in the user's own
 script works, and stored once in the object store; each worker unpickles it once and keeps it (its data
 stays on the worker's device) until the driver passes another task. Chunks, not workers, fix the numbers,
@@ -16,12 +18,13 @@ from typing import Any, List, Optional, Sequence
 
 import torch
 
-from ..scale.packed import Packed, pack, unpack
+from ..model import Network
+from ..scale.packed import Packed, pack, to_arrays
 from ..scale.population_ray import Trainer
 from ..scale.ray_pool import ObjectRef, RayPool, by_value
 from ..graph.topology import Topology
 from .evaluate import DEFAULT_CHUNK, ChunkResult, Device, Evaluation, Evaluator, Finetune, assemble, chunk_bounds, \
-    evaluate_chunk
+    score_chunk
 from .tasks import Task
 
 __all__ = ["RayEvaluator"]
@@ -46,13 +49,19 @@ class _Worker(Trainer):
             loaded: Task = cloudpickle.loads(ray.get(task_ref[0]))
             task = self.task = loaded
             self.task_key = task_key
-        t0 = time.perf_counter()
-        topologies = unpack(packed)
-        unpacked = time.perf_counter() - t0
-        result = evaluate_chunk(task, topologies, finetune, generation, self.dtype, self.device)
-        result.timings["compile"] += unpacked  # arrays -> topologies is part of building the networks
+        result = evaluate_packed(task, packed, finetune, generation, self.dtype, self.device)
         result.worker = os.getpid()
         return result
+
+
+def evaluate_packed(task: Task, packed: Packed, finetune: Optional[Finetune] = None, generation: int = 0,
+                    dtype: torch.dtype = torch.float32, device: Device = None) -> ChunkResult:
+    """What a worker does with a chunk: :func:`~mpnet.search.evaluate.evaluate_chunk` of ``unpack(packed)``,
+    with the batched network built straight from the arrays (same numbers, bit for bit; ``compile`` times
+    reading the arrays and building the network)."""
+    t0 = time.perf_counter()
+    net = Network(to_arrays(packed), dtype=dtype, device=device)
+    return score_chunk(task, net, finetune, generation, time.perf_counter() - t0)
 
 
 class RayEvaluator(Evaluator):
