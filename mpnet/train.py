@@ -53,7 +53,8 @@ _OPTIMIZERS: Dict[str, Callable[..., torch.optim.Optimizer]] = {"adam": torch.op
                                                                 "adamw": torch.optim.AdamW}
 
 
-def _optimizer(optimizer: OptimizerSpec, params: List[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
+def _optimizer(optimizer: OptimizerSpec, params: List[torch.nn.Parameter], lr: Optional[float]
+               ) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):   # checked to hold some of these parameters
         return check_optimizer(optimizer, params, made=False)
     if callable(optimizer):
@@ -64,8 +65,20 @@ def _optimizer(optimizer: OptimizerSpec, params: List[torch.nn.Parameter], lr: f
     return _OPTIMIZERS[optimizer](params, lr=lr)
 
 
+def _lr_ignored(lr: Any, optimizer: OptimizerSpec) -> str:
+    """The message refusing ``lr`` beside an optimizer that sets its own learning rate."""
+    if isinstance(optimizer, torch.optim.Optimizer):
+        own = sorted({g.get("lr") for g in optimizer.param_groups}, key=repr)
+        return (f"lr={lr!r} sets the learning rate of a named optimizer only; the {type(optimizer).__name__} given "
+                f"as optimizer keeps its own (lr={own[0] if len(own) == 1 else own}) and would ignore it. Set it "
+                f"where the optimizer is built ({type(optimizer).__name__}(net.parameters(), lr={lr!r})), or drop lr.")
+    return (f"lr={lr!r} sets the learning rate of a named optimizer only; the callable given as optimizer builds "
+            f"its own and would ignore it. Set it there (optimizer=lambda params: torch.optim.SGD(params, "
+            f"lr={lr!r})), or drop lr.")
+
+
 def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse", epochs: int = 100,
-        batch_size: Optional[int] = None, optimizer: OptimizerSpec = "adam", lr: float = 0.01, seed: int = 0,
+        batch_size: Optional[int] = None, optimizer: OptimizerSpec = "adam", lr: Optional[float] = None, seed: int = 0,
         progress: Optional[bool] = None, observed: Optional[Mapping[NodeId, Any]] = None,
         observed_noise: Optional[Mapping[NodeId, float]] = None, noise_std: Optional[float] = None) -> Tensor:
     """Train ``net`` on ``(X, Y)`` (and recordings of hidden neurons, ``observed``) and return the loss history.
@@ -84,7 +97,8 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
         epochs: passes over the data.
         batch_size: samples per step (``None``: the whole data set, one step per epoch).
         optimizer: ``"adam"`` (default), ``"sgd"``, ``"adamw"``, an optimizer, or ``callable(params)``.
-        lr: learning rate of a named optimizer.
+        lr: learning rate of a named optimizer (None: 0.01). An optimizer instance or callable brings its own:
+            ``lr`` with one is refused (it would be ignored).
         seed: seeds the shuffling of mini-batches.
         progress: show a tqdm bar (``None``: only when stderr is a terminal).
         observed: recordings of hidden neurons, ``{neuron id: [n] values}`` aligned with the rows of ``X``
@@ -103,7 +117,7 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
 
     Raises:
         ArgumentError: an argument of the wrong type or out of range (``epochs`` and ``batch_size`` ints
-            >= 1, ``lr`` a finite number > 0, ...), named with the value it got.
+            >= 1, ``lr`` a finite number > 0 and only with a named optimizer, ...), named with the value it got.
         DataError: ``X`` or ``Y`` empty, of the wrong shape, holding NaN or inf (the first such row and column
             named), or targets the loss cannot take (bce: in [0, 1]; cross_entropy: class ids in range).
         DivergenceError: the loss or the weights became NaN or inf; the network is left with the last weights
@@ -142,7 +156,9 @@ def fit(net: Network, X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
     batch_size = check_int(batch_size, "batch_size", min=1, allow_none=True)
     named_optimizer = not isinstance(optimizer, torch.optim.Optimizer) and not callable(optimizer)
     if named_optimizer:
-        lr = check_float(lr, "lr", min=0, min_open=True)
+        lr = check_float(0.01 if lr is None else lr, "lr", min=0, min_open=True)
+    elif lr is not None:   # refused, not warned about: a run at a rate nobody asked for is easy to miss in a log
+        raise ArgumentError(_lr_ignored(lr, optimizer))
     seed = check_seed(seed)
     progress = check_bool(progress, "progress", allow_none=True)
     param = net.bias
@@ -259,7 +275,7 @@ def _recordings(net: Network, observed: Any, observed_noise: Any, noise_std: Any
 
 
 def _fit_sequences(net: Network, X: Tensor, Y: Tensor, loss_fn: LossFn, *, epochs: int,
-                   batch_size: Optional[int], optimizer: OptimizerSpec, lr: float, seed: int, progress: Optional[bool],
+                   batch_size: Optional[int], optimizer: OptimizerSpec, lr: Optional[float], seed: int, progress: Optional[bool],
                    named_optimizer: bool) -> Tensor:
     """:func:`fit` for a recurrent network (backpropagation through time over whole sequences)."""
     T, n_out, n_in = net.num_graphs, net.plan.n_out, net.plan.n_in

@@ -210,12 +210,27 @@ def test_every_argument_is_checked_by_name(arg, value, match):
         _fit(**{arg: value})
 
 
-def test_net_must_be_a_network_and_lr_is_ignored_with_an_optimizer_instance():
+def test_net_must_be_a_network_and_an_optimizer_instance_brings_its_own_lr():
     with pytest.raises(ArgumentError, match=r"Expected net to be an mpnet.Network \(got a Topology\)"):
         _fit(net=question_network())
     net = mpnet.Network(question_network())
     assert _fit(net=net, optimizer=torch.optim.SGD(net.parameters(), lr=0.01), lr=None).shape == (2,)
     assert _fit(batch_size=1000).shape == (2,)   # larger than the data set: one step per epoch
+
+
+def test_lr_beside_an_optimizer_that_sets_its_own_is_refused_not_ignored():
+    net = mpnet.Network(question_network())
+    with pytest.raises(ArgumentError, match=r"^lr=0\.5 sets the learning rate of a named optimizer only; the SGD given "
+                                            r"as optimizer keeps its own \(lr=0\.01\) and would ignore it\. Set it "
+                                            r"where the optimizer is built \(SGD\(net\.parameters\(\), lr=0\.5\)\)"):
+        _fit(net=net, optimizer=torch.optim.SGD(net.parameters(), lr=0.01), lr=0.5)
+    with pytest.raises(ArgumentError, match=r"^lr=0\.01 sets .* the callable given as optimizer builds its own"):
+        _fit(net=net, optimizer=lambda params: torch.optim.SGD(params, lr=0.1), lr=0.01)   # even the old default
+    # lr=None is a named optimizer's 0.01: the same steps as lr=0.01 written out
+    torch.testing.assert_close(_fit(net=mpnet.Network(question_network(), seed=3), optimizer="sgd"),
+                               _fit(net=mpnet.Network(question_network(), seed=3), optimizer="sgd", lr=0.01))
+    assert not torch.equal(_fit(net=mpnet.Network(question_network(), seed=3), optimizer="sgd", epochs=3),
+                           _fit(net=mpnet.Network(question_network(), seed=3), optimizer="sgd", lr=0.5, epochs=3))
 
 
 @pytest.mark.parametrize("where, row, col", [("X", 3, 1), ("X", 0, 0), ("Y", 7, 0), ("Y", 31, 0)])

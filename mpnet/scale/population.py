@@ -106,7 +106,7 @@ class Trained:
 
 
 def train_population(topologies: Sequence[Topology], X: Tensor, Y: Tensor, *, loss: Union[str, LossFn] = "mse",
-                     epochs: int = 100, lr: float = 0.01,
+                     epochs: int = 100, lr: Optional[float] = None,
                      optimizer: Union[str, torch.optim.Optimizer, Callable[..., torch.optim.Optimizer]] = "adam",
                      batch_size: Optional[int] = None, seed: int = 0, dtype: torch.dtype = torch.float32,
                      device: Union[torch.device, str, None] = None, chunk_size: int = DEFAULT_CHUNK,
