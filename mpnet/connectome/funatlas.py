@@ -63,7 +63,7 @@ class Atlas:
         """The row / column of ``neuron``.
 
         Args:
-            neuron: a name of :attr:`neurons`.
+            neuron: a name of ``neurons``.
 
         Raises:
             UnknownNodeError: ``neuron`` is not in the atlas (named, with the count of those that are).
