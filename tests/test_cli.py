@@ -11,6 +11,7 @@ def test_bare_mpnet_is_a_mistake_that_names_the_commands(capsys):
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.slow   # ~23 CPU s; the default run keeps the demo end to end on a file (the test below); CI runs this
 def test_demo_infers_signs_from_unknown_weights_and_calls_none_wrong(capsys):
     # the embedded question network end to end; 300 samples (800 cost 35 CPU seconds here, 300 about 20)
     assert main(["demo", "--quick", "--samples", "300", "--no-progress", "--budget", "0"]) == 0

@@ -19,6 +19,7 @@ def test_old_path_imports_with_a_warning_naming_the_new_one(old, new):
         assert names and all(getattr(alias, n) is getattr(target, n) for n in names)
 
 
+@pytest.mark.slow   # ~5 CPU s of imports in a fresh interpreter; CI runs it (.ci/run)
 def test_from_import_of_an_old_path_works_in_a_fresh_interpreter():
     code = ("import warnings; import mpnet; warnings.simplefilter('error')\n"
             "try:\n    from mpnet.topology import Topology\nexcept DeprecationWarning as w:\n    print(w)\n"

@@ -178,8 +178,11 @@ def test_static_recurrent_equals_the_network_with_its_state(kind):
     assert not list(static.parameters())
 
 
-# the plain recurrent kind's export is checked in the default set by the ONNX test below (its ctrnn is slow)
-@pytest.mark.parametrize("kind", [pytest.param(True, marks=pytest.mark.slow), "ctrnn"])
+# slow (~6 CPU s each; CI runs them, .ci/run). The default set keeps the module these files hold compared with the
+# network (test_static_recurrent_equals_the_network_with_its_state, ctrnn included) and a recurrent one traced (the
+# ONNX test below; test_a_traced_recurrent_model_refuses_other_steps_widths_and_states)
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
 def test_recurrent_torchscript_and_torch_export_for_fixed_steps(kind, tmp_path):
     net = recurrent_net(kind, graphs=2, time_step=0.05)
     to_torchscript(net, tmp_path / "model.pt", steps=3)

@@ -383,6 +383,7 @@ def test_load_refuses_what_is_not_a_saved_network(tmp_path):
 
 
 # ------------------------------------------------------------------------------------- scaling
+@pytest.mark.slow   # a timing check, ~5 CPU s; CI runs it (.ci/run)
 def test_batched_to_topology_is_linear_in_the_number_of_topologies():
     """Doubling the batch must not more than triple the time (it was quadratic: every topology read all the
     weights; there the ratio was 4). CPU time at sizes where the quadratic part dominated."""
