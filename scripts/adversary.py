@@ -1330,6 +1330,29 @@ case(X_, "recurrent TorchScript refuses a state of another batch", works=bool)(
     lambda: _refuses(_traced(3, True), torch.ones(3, 2, 1), torch.zeros(3, 5), pattern=r"the batch of x"))
 
 
+
+# ==================================================================== issue 21 leftovers: ignored lr, raw errors
+L21 = "ignored lr, bare lookups (issue 21)"
+case(L21, "fit(lr=0.5, optimizer=an SGD built with lr=0.1): lr silently ignored", [r"lr=0\.5", r"SGD", r"lr=0\.1"])(
+    lambda: (lambda net: h_fit(net, lr=0.5, optimizer=torch.optim.SGD(net.parameters(), lr=0.1)))(h_net()))
+case(L21, "fit(lr=0.5, optimizer=callable building its own)", [r"lr=0\.5", r"callable", r"named optimizer"])(
+    lambda: h_fit(h_net(), lr=0.5, optimizer=lambda params: torch.optim.Adam(params, lr=1e-3)))
+case(L21, "from_edges([(['x'], 'y')]): a list as an edge's source", [r"\['x'\]", r"source", r"str or an int"])(
+    lambda: mpnet.Topology.from_edges([(["x"], "y")], inputs=["x"], outputs=["y"]))
+case(L21, "from_edges([('x', ['y'], 0.5)]): a list as a target", [r"\['y'\]", r"target", r"str or an int"])(
+    lambda: mpnet.Topology.from_edges([("x", ["y"], 0.5)], inputs=["x"], outputs=["y"]))
+case(L21, "from_edges([{'src': {'x': 1}, 'dst': 'y'}])", [r"\{'x': 1\}", r"dict"])(
+    lambda: mpnet.Topology.from_edges([{"src": {"x": 1}, "dst": "y"}], inputs=["x"], outputs=["y"]))
+case(L21, "from_edges(..., frozen=[(['x'], 'y')])", [r"frozen", r"\['x'\]"])(
+    lambda: mpnet.Topology.from_edges([("x", "y", 1.0)], inputs=["x"], outputs=["y"], frozen=[(["x"], "y")]))
+case(L21, "from_edges(inputs=[['x']])", [r"inputs", r"\['x'\]"])(
+    lambda: mpnet.Topology.from_edges([("x", "y")], inputs=[["x"]], outputs=["y"]))
+case(L21, "topo.predecessors('unknown')", [r"'unknown'", r"'x'"])(lambda: h_topo().predecessors("unknown"))
+case(L21, "topo.successors(['x']) (a list, not an id)", [r"\['x'\]", r"not in the topology"])(
+    lambda: h_topo().successors(["x"]))
+case(L21, "sample.random_dag(...).successors('h9999') on a big graph: names shortened", [r"'h9999'", r"in all"])(
+    lambda: mpnet.sample.random_dag(3, 2, 200, seed=0).successors("h9999"))
+
 # ============================================================================================ the judge
 SILENT, UNCLEAR, CLEAR = "silent", "unclear", "clear"
 
