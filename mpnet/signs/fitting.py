@@ -274,6 +274,8 @@ class MultistartResult:
         return "at the noise floor" if r <= 1.5 else "near the noise floor" if r <= 3 else "poor"
 
     def weights(self, index: int = 0) -> Dict[EdgeKey, float]:
+        """``{key: value}`` of fit ``index``'s weight columns: an edge's own weight, or a tie group's value under
+        the key of the edge that reports it (:class:`~mpnet.signs.population.Population`)."""
         row = self.theta[index].tolist()
         return {k: row[i] for i, k in enumerate(self.keys)}
 
@@ -282,9 +284,8 @@ class MultistartResult:
         return {n: row[len(self.keys) + i] for i, n in enumerate(self.node_ids)}
 
     def best_topology(self, index: int = 0) -> Topology:
-        """The wiring with fit ``index``'s weights and biases (frozen edges keep their declared value)."""
-        trainable = {k: w for k, w in self.weights(index).items() if self.topology.edges[k].trainable}
-        return self.topology.with_weights(trainable, self.biases(index))
+        """The wiring with fit ``index``'s weights, tie values and biases (frozen ones keep their declared value)."""
+        return Population(self.topology, 1, sequences=self.sequences).topology_of(self.theta[index])
 
     def network(self, index: int = 0, **kw: Any) -> Network:
         """A :class:`~mpnet.Network` holding fit ``index`` (``kw``: the Network's own keyword arguments; a ctrnn's

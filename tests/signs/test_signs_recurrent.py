@@ -189,3 +189,17 @@ def test_no_input_chain_is_named_in_a_recurrent_wiring():
     best = {("x", "a"): 1.0, ("a", "a"): 0.5, ("a", "y"): 1.0}
     witness = {("x", "a"): -1.0, ("a", "a"): 0.5, ("a", "y"): 1.0}
     assert equivalence(topo, ("x", "a"), best, witness, {}, True, 1.0) == ""
+
+
+def test_multistart_gives_a_tied_best_fit_back_as_a_topology():
+    truth = tied({"ay": 1.0, "by": -0.7, "aa": 0.5}, g=1.2)
+    X = torch.randn(40, 4, 1, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    with torch.no_grad():
+        Y = mpnet.Network(truth, dtype=torch.float64)(X.transpose(0, 1)).transpose(0, 1)
+    fit = multistart(truth, X, Y, effort=Effort(starts=2, keep=1, islands=1, pool=1, rounds=0, explore_iters=5,
+                                               polish_iters=5, smooth=()), seed=0)
+    best = fit.best_topology()
+    assert best.ties["g"].weight == pytest.approx(fit.weights()[("x", "a")]) and best.ties["k"].weight >= 0
+    with torch.no_grad():
+        pred = mpnet.Network(best, dtype=torch.float64)(X.transpose(0, 1)).transpose(0, 1)
+    assert float((pred - Y).pow(2).mean()) == pytest.approx(fit.best_loss, rel=1e-9)
