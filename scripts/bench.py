@@ -6,13 +6,14 @@
     python scripts/bench.py core [options]       # the core passes alone (bench/core.py)
     python scripts/bench.py scaling [options]    # the once-quadratic operations at growing sizes (bench/scaling.py)
     python scripts/bench.py gpu [options]        # the CPU against CUDA; needs a CUDA GPU (bench/gpu.py)
+    python scripts/bench.py search [options]     # one NEAT generation at 10k-1M genomes (bench/search.py)
 """
 import os
 import runpy
 import sys
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench")
-COMMANDS = ("threads", "core", "scaling", "gpu")
+COMMANDS = ("threads", "core", "scaling", "gpu", "search")
 
 
 def main() -> None:

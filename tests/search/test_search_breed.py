@@ -143,3 +143,21 @@ def test_a_start_topology_with_fixed_signs_needs_the_objects_path():
     start = Topology.from_edges([("a", "y", 0.5)], inputs=["a"], outputs=["y"], signs={("a", "y"): "+"})
     with pytest.raises(ValueError, match="breeding='arrays' breeds free signs.*Use breeding='objects'"):
         NEAT(1, 1, population=4, breeding="arrays", start=start)
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda a: a["pool"]["innov"].__setitem__(0, 99), r"has innovation number 99 but the run's table gives 0"),
+    (lambda a: a["pool"]["dst"].__setitem__(0, 0), r"ends in an input neuron"),
+    (lambda a: a["pool"]["conn_ptr"].__setitem__(1, 10**6), r"pool.conn_ptr must rise from 0"),
+    (lambda a: a["pool"]["src"].__setitem__(0, 77), r"connection 77 -> 2 names a neuron the genome lacks"),
+])
+def test_an_edited_arrays_checkpoint_is_refused_before_a_generation_runs(tmp_path, edit, match):
+    from mpnet.errors import CheckpointError
+    from mpnet.search.checkpoint import load_checkpoint, save_checkpoint
+    run(NEAT(2, 1, population=12, seed=0, breeding="arrays"), tasks.XOR(), 2, checkpoint_dir=tmp_path,
+        progress=False, stop_when_solved=False)
+    state = {k: v for k, v in load_checkpoint(tmp_path).items() if k not in ("format", "version", "checksum")}
+    edit(state["algorithm"])
+    save_checkpoint(tmp_path, state)
+    with pytest.raises(CheckpointError, match=r"the saved genome columns disagree: .*" + match):
+        resume(tmp_path, 3, progress=False)
