@@ -32,6 +32,12 @@ import numpy as np
 
 from mpnet.connectome.funatlas import atlas, write_atlas
 
+def _require(ok: Any, what: str) -> None:
+    """Stop with ``what`` unless ``ok``: the source is not what this script was written against (not -O's assert)."""
+    if not ok:
+        raise RuntimeError(f"make_connectome.py: the source data is not as expected: {what}; nothing written")
+
+
 #: The atlas names the AWC pair by its functional asymmetry (chosen at random left or right per animal), not
 #: by side; the wiring has AWCL and AWCR. These rows and columns are left out.
 NOT_IN_WIRING = ("AWCON", "AWCOF")
@@ -57,7 +63,7 @@ def check_orientation(ids: List[str], occ: np.ndarray) -> str:
     cols = {j for j in range(len(ids)) if occ[:, j].any()}
     rows = {i for i in range(len(ids)) if occ[i, :].any()}
     diag = {j for j in range(len(ids)) if occ[j, j] > 0}
-    assert cols == diag and diag < rows, "the atlas' orientation is not [responding, stimulated]"
+    _require(cols == diag and diag < rows, "the atlas' orientation is not [responding, stimulated]")
     only = sorted(ids[i] for i in rows - cols)
     return (f"columns of the source with any observation = the {len(cols)} neurons observed at their own "
             f"stimulation (the diagonal); {len(rows)} neurons have an observed row, {len(only)} of them never a "
@@ -80,9 +86,9 @@ def make_atlas(out: str) -> None:
     dff, q, q_eq, occ = mats["dFF"], mats["q"], mats["q_eq"], mats["occ1"]
     orientation = check_orientation(ids, occ)
     observed = occ > 0
-    assert not (~observed & ~np.isnan(dff)).any(), "a response without an observation"
+    _require(not (~observed & ~np.isnan(dff)).any(), "a response without an observation")
     measured = observed & ~np.isnan(dff)
-    assert not (measured & np.isnan(q)).any(), "a measured response without a q-value"
+    _require(not (measured & np.isnan(q)).any(), "a measured response without a q-value")
     no_value = observed & np.isnan(dff)
     q_no_value = [(ids[j], ids[i], float(q[i, j])) for i, j in zip(*np.nonzero(no_value & ~np.isnan(q)))]
     drop = [ids.index(n) for n in NOT_IN_WIRING]
@@ -133,7 +139,7 @@ def make_atlas(out: str) -> None:
     }
     write_atlas(out, neurons, entries, prov)
     back = atlas(out)
-    assert int(back.significant().sum()) == int(sig.sum()), "the written atlas does not read back"
+    _require(int(back.significant().sum()) == int(sig.sum()), "the written atlas does not read back")
     print(f"wrote {os.path.relpath(out)}: {back!r}, {os.path.getsize(out) / 1e6:.2f} MB (wormneuroatlas "
           f"{facts['wormneuroatlas_version']})")
     print(prov["kept"])

@@ -34,7 +34,7 @@ sys.path.insert(0, ROOT)
 from mpnet import connectome  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _args import Parser, existing, fail, guarded  # noqa: E402  (the scripts' shared argument handling)
-from _atlas_source import make_atlas  # noqa: E402  (the functional atlas, Randi et al. 2023)
+from _atlas_source import _require, make_atlas  # noqa: E402  (the functional atlas, Randi et al. 2023)
 from mpnet.connectome.funatlas import ATLAS_SUFFIX  # noqa: E402
 
 TYPES = {"Sensory": "sensory", "Interneuron": "interneuron", "Motorneuron": "motor", "Other": "other"}
@@ -85,7 +85,8 @@ def make_wiring(out: str) -> None:
     index = [cells.index(n) for n in neurons]
     chem_all, gap_all = (np.asarray(data.connections[k]) for k in (CHEM, GAP))
     chem_m, gap_m = chem_all[np.ix_(index, index)], gap_all[np.ix_(index, index)]
-    assert (chem_m == np.round(chem_m)).all() and (gap_m == gap_m.T).all(), "Cook 2019: counts not whole or gap asymmetric"
+    _require((chem_m == np.round(chem_m)).all() and (gap_m == gap_m.T).all(),
+             "Cook 2019: counts not whole or gap junctions asymmetric")
     identity = wang2024_identities(neurons)
     meta = [(n, {"cell_class": connectome.cell_class(n), "type": TYPES[get_SIM_class(n)],
                  "transmitters": identity[n], "transmitter_class": connectome.transmitter_class(identity[n]),
@@ -106,7 +107,8 @@ def make_wiring(out: str) -> None:
                   "file 2) for the identities",
         "cect_version": version("cect"), "cect_licence": "MIT",
         "papers": ["Cook et al. 2019, Whole-animal connectomes of both Caenorhabditis elegans sexes, Nature 571:63-71",
-                   "Wang et al. 2024, A neurotransmitter atlas of C. elegans males and hermaphrodites, eLife 13:RP95402"],
+                   "Wang et al. 2024, A neurotransmitter atlas of C. elegans males and hermaphrodites, "
+                   "eLife 13:RP95402"],
         "counts": counts,
         "kept": f"{counts['neurons']} neurons of {len(cells)} cells; every chemical connection between two neurons "
                 f"of Cook et al. 2019 ({counts['chemical_edges']} edges, {counts['autapses']} of them autapses, "
@@ -125,12 +127,14 @@ def make_wiring(out: str) -> None:
                  "the sign rule fixes only Acetylcholine (+) and GABA (-), every other label stays free",
         "inputs": f"one stimulus input per sensory neuron ({len(sensory)}), frozen weight 1",
         "outputs": f"the {len(motor)} motor neurons",
-        "remake": "python scripts/make_connectome.py --only wiring --out " + os.path.relpath(os.path.abspath(out), ROOT),
+        "remake": "python scripts/make_connectome.py --only wiring --out "
+                  + os.path.relpath(os.path.abspath(out), ROOT),
     }
     write(topo.to_dict(), prov, out)
     back = connectome.load(out)
-    assert back == topo, "the written file does not read back to the same topology"
-    assert connectome.wiring_counts(back) == counts and counts["synapses"] == int(chem_m.sum())
+    _require(back == topo, "the written file does not read back to the same topology")
+    _require(connectome.wiring_counts(back) == counts and counts["synapses"] == int(chem_m.sum()),
+             "the counts of the file written differ from those of its source")
     print(f"wrote {os.path.relpath(out)}: {topo!r}, {os.path.getsize(out) / 1e6:.2f} MB (cect {prov['cect_version']})")
     print(prov["kept"])
     print("edges by transmitter label:", counts["edges_by_transmitter"])
@@ -168,7 +172,7 @@ def wang2024_identities(neurons: List[str]) -> Dict[str, List[str]]:
         reader = Wang2024Reader(HERMAPHRODITE, normalize_conn_numbers=False, include_monoamine_conns=False)
     table = reader.all_neurotransmitters
     missing = [n for n in neurons if n not in table]
-    assert not missing, f"Wang 2024 names no transmitters for {missing}"
+    _require(not missing, f"Wang 2024 names no transmitters for {missing}")
     return {n: [t for t in table[n] if t is not None] for n in neurons}
 
 

@@ -166,7 +166,8 @@ def _parse(data: Any, path: str) -> Atlas:
     if not isinstance(data, dict) or not isinstance(data.get("provenance"), dict):
         raise bad("no 'provenance' object")
     neurons = data.get("neurons")
-    if not isinstance(neurons, list) or not all(isinstance(n, str) for n in neurons) or len(set(neurons)) != len(neurons):
+    if not isinstance(neurons, list) or not all(isinstance(n, str) for n in neurons) or \
+            len(set(neurons)) != len(neurons):
         raise bad("'neurons' is not a list of distinct names")
     n = len(neurons)
     columns = data.get("columns")

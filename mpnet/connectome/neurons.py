@@ -117,7 +117,8 @@ def select(topology: Topology, *, names: Optional[Iterable[str]] = None, classes
         raise ArgumentError(f"select: expected topology to be a Topology (got {describe(topology)}); load one with "
                             f"mpnet.connectome.load().")
     wanted = {"names": _listed(names, "names"), "classes": _listed(classes, "classes"),
-              "types": _listed(types, "types"), "transmitter_classes": _listed(transmitter_classes, "transmitter_classes")}
+              "types": _listed(types, "types"),
+              "transmitter_classes": _listed(transmitter_classes, "transmitter_classes")}
     if all(v is None for v in wanted.values()):
         raise ArgumentError("select: give names=, classes=, types= or transmitter_classes= (got none).")
     nodes = topology.nodes

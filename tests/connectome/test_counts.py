@@ -37,7 +37,8 @@ def test_counts_not_doubled_and_identities_are_the_neurons(topo):
     assert [meta[n]["transmitter_class"] for n in ("CEPDL", "ADEL", "RID", "NSML")] == \
         ["monoamine", "monoamine", "orphan", "monoamine"]
     # a dopaminergic or orphan neuron keeps its synapses, labelled so that the sign rule leaves them free
-    out = {n: [e for e in topo.edges.values() if e.src == n and (e.meta or {}).get("synapses")] for n in ("CEPDL", "RID")}
+    out = {n: [e for e in topo.edges.values() if e.src == n and (e.meta or {}).get("synapses")]
+           for n in ("CEPDL", "RID")}
     assert out["CEPDL"] and {e.meta["transmitter"] for e in out["CEPDL"]} == {"Dopamine"}
     assert out["RID"] and {e.meta["transmitter"] for e in out["RID"]} == {"orphan"}
     signed = connectome.transmitter_signs(topo)
