@@ -15,7 +15,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 
@@ -177,8 +177,9 @@ def _parse(data: Any, path: str) -> Atlas:
     if not isinstance(rows, list):
         raise bad("'rows' is not a list")
     nan = float("nan")
-    mats = {k: torch.full((n, n), nan, dtype=torch.float64) for k in ("response", "q", "q_eq")}
-    trials = torch.zeros((n, n), dtype=torch.int64)
+    flat: List[int] = []                                  # i * n + j of each entry, in file order
+    cols: Tuple[List[float], List[float], List[float], List[int]] = ([], [], [], [])
+    seen: Set[int] = set()
     for r, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != 6 or not isinstance(row[0], int) or not 0 <= row[0] < n:
             raise bad(f"rows[{r}] is not [stimulated index < {n}, 5 lists]")
@@ -187,16 +188,28 @@ def _parse(data: Any, path: str) -> Atlas:
             raise bad(f"rows[{r}] ({neurons[i]} stimulated): its 5 lists differ in length")
         for c, (j, resp, q, q_eq, k) in enumerate(zip(*lists)):
             where = f"rows[{r}] ({neurons[i]} stimulated), entry {c}"
-            if not isinstance(j, int) or not 0 <= j < n:
+            if not isinstance(j, int) or isinstance(j, bool) or not 0 <= j < n:
                 raise bad(f"{where}: responding index {j!r} is not in [0, {n})")
             if not _finite(resp) or not _finite(q) or not 0 <= q <= 1 or (q_eq is not None and not (
-                    _finite(q_eq) and 0 <= q_eq <= 1)) or not isinstance(k, int) or k < 1:
+                    _finite(q_eq) and 0 <= q_eq <= 1)) or not isinstance(k, int) or isinstance(k, bool) or k < 1:
                 raise bad(f"{where} ({neurons[j]} responding): expected a finite response, q and q_eq in [0, 1] "
                           f"(q_eq may be null) and trials >= 1; got {[resp, q, q_eq, k]!r}")
-            if not math.isnan(float(mats["response"][i, j])):
+            key = i * n + j
+            if key in seen:
                 raise bad(f"{where}: the pair {neurons[i]} -> {neurons[j]} is listed twice")
-            mats["response"][i, j], mats["q"][i, j], trials[i, j] = resp, q, k
-            mats["q_eq"][i, j] = nan if q_eq is None else q_eq
+            seen.add(key)
+            flat.append(key)
+            cols[0].append(resp)
+            cols[1].append(q)
+            cols[2].append(nan if q_eq is None else q_eq)
+            cols[3].append(k)
+    index = torch.tensor(flat, dtype=torch.int64)
+    mats = {}
+    for name, values in zip(("response", "q", "q_eq"), cols[:3]):
+        mats[name] = torch.full((n * n,), nan, dtype=torch.float64).index_put_(
+            (index,), torch.tensor(values, dtype=torch.float64)).view(n, n)
+    trials = torch.zeros(n * n, dtype=torch.int64).index_put_((index,), torch.tensor(cols[3], dtype=torch.int64))
+    trials = trials.view(n, n)
     return Atlas(tuple(neurons), mats["response"], mats["q"], mats["q_eq"], trials, dict(data["provenance"]),
                  str(data["provenance"].get("name", os.path.basename(path)[:-len(ATLAS_SUFFIX)])))
 
