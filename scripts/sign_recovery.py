@@ -16,7 +16,7 @@ left open, the median CPU seconds per teacher (one thread); then designed / rand
 (scripts/_sign_table.py). For a flip-symmetric neuron (tanh, sigmoid) the relative sign is scored.
 
     python scripts/sign_recovery.py                  # the benchmark (hours on a 2-core CPU: see docs/signs.md)
-    python scripts/sign_recovery.py --quick          # two teachers, Effort.quick(), passive only (CI smoke test)
+    python scripts/sign_recovery.py --quick          # 2 teachers per activation, Effort.quick(), 500 samples (CI)
     python scripts/sign_recovery.py --calibrate      # refit only, on disjoint seeds: writes the calibration table
     python scripts/sign_recovery.py --rescore DIR    # DIR/edges.csv's refit rows scored with today's table
     python scripts/sign_recovery.py --table DIR      # DIR/edges.csv's table again, nothing run
@@ -139,7 +139,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     parser = Parser(prog="sign_recovery.py", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="the smoke test: the question's wiring and one random "
-                        "teacher per activation (relu,tanh), Effort.quick(), 1 %% noise, every condition")
+                        "teacher per activation (relu,tanh), Effort.quick(), 500 samples, 1 %% noise, every condition")
     parser.add_argument("--calibrate", action="store_true", help="refit only, seeds disjoint from the benchmark's; "
                                                                  "writes mpnet/signs/calibration.json")
     parser.add_argument("--teachers", type=int_at_least(1, 10_000),
@@ -201,11 +201,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         return
     cfg = Config(seed=args.seed, jobs=args.jobs, out_dir=args.out_dir, quick=args.quick, budget=args.budget,
                  question=not args.no_question)
-    if args.quick:
-        cfg.teachers, cfg.activations, cfg.efforts = 1, ["relu", "tanh"], ["quick"]
+    if args.quick:   # every path at a smoke test's cost: a 500-sample task is a few times cheaper to fit
+        cfg.teachers, cfg.activations, cfg.efforts, cfg.samples = 1, ["relu", "tanh"], ["quick"], 500
     if args.calibrate:   # seeds disjoint from the benchmark's; passive data at one effort unless asked otherwise
         cfg.methods, cfg.teachers, cfg.seed = ["refit"], 6, cfg.seed + 1000
-        cfg.noises, cfg.conditions = [0.0, 0.01, 0.05, 0.1], ["passive"]
+        cfg.noises, cfg.conditions, cfg.samples = [0.0, 0.01, 0.05, 0.1], ["passive"], 2000
         cfg.efforts = ["quick"] if args.quick else ["default"]
     for name in ("teachers", "activations", "methods", "noises", "efforts", "conditions"):
         if getattr(args, name) is not None:

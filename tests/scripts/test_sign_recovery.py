@@ -80,3 +80,17 @@ def test_the_printout_has_a_line_per_cell_and_reads_back_from_csv(tmp_path):
     lines = text.splitlines()
     assert [ln.split()[3] for ln in lines[2:5]] == ["passive", "designed", "random"]
     assert "ratio 1.50" in text and "targets (refit):" in text
+
+
+def test_table_reprints_a_run_and_refuses_run_options(tmp_path, capsys):
+    import sign_recovery
+    sign_recovery.write_rows(_run(), str(tmp_path))
+    sign_recovery.main(["--table", str(tmp_path)])
+    assert capsys.readouterr().out.strip() == table.report(_run())
+    for argv, match in ((["--table", str(tmp_path), "--teachers", "2"], "--table runs nothing, so --teachers"),
+                        (["--table", str(tmp_path), "--rescore", str(tmp_path)], "--rescore runs nothing, so --table"),
+                        (["--conditions", "passive,recorded"], "item 'recorded'"),
+                        (["--efforts", "slow"], "item 'slow'")):
+        with pytest.raises(SystemExit) as exit:
+            sign_recovery.main(argv)
+        assert exit.value.code == 2 and match in capsys.readouterr().err
