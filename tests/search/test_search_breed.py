@@ -161,3 +161,13 @@ def test_an_edited_arrays_checkpoint_is_refused_before_a_generation_runs(tmp_pat
     save_checkpoint(tmp_path, state)
     with pytest.raises(CheckpointError, match=r"the saved genome columns disagree: .*" + match):
         resume(tmp_path, 3, progress=False)
+
+
+def test_breeding_is_a_config_field_checked_by_name():
+    from mpnet.errors import ArgumentError
+    from mpnet.search import NEATConfig
+    assert NEATConfig.parse_override("breeding=arrays") == ("breeding", "arrays")
+    with pytest.raises(ArgumentError, match=r'Invalid breeding "gpu". Must be one of \[\'objects\', \'arrays\'\]'):
+        NEATConfig(breeding="gpu")
+    with pytest.raises(ArgumentError, match="Invalid breeding"):
+        NEAT(2, 1, breeding="gpu")
