@@ -1,0 +1,79 @@
+#!/usr/bin/env python
+"""Evaluations to solve XOR and pole-nv, NEAT bred on objects and on arrays, seed by seed (issue 23 item 4).
+
+    python scripts/bench/breeding.py run xor objects 0-9 runs.jsonl      # one line of JSON per seed, appended
+    python scripts/bench/breeding.py run pole-nv arrays 0-9 runs.jsonl
+    python scripts/bench/breeding.py summary runs.jsonl                 # median, quartiles, rank-sum test
+
+Settings are those of ``scripts/search.py bench``: XOR with NEAT's defaults (population 150, cap 300
+generations); pole-nv with population 1,000 and ``feed_forward=False`` (cap 150). One torch thread; a seed's
+line carries its CPU seconds. Several ``run`` processes may append to one file (one line per write).
+"""
+import json
+import statistics
+import sys
+import time
+from typing import Dict, List
+
+SETTINGS = {"xor": ({}, 300), "pole-nv": ({"population": 1000, "feed_forward": False}, 150)}
+
+
+def seeds(text: str) -> List[int]:
+    """``"0-9"`` or ``"3,5,7"`` as a list of ints."""
+    if "-" in text:
+        low, high = text.split("-")
+        return list(range(int(low), int(high) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def run(task_name: str, breeding: str, which: List[int], out: str) -> None:
+    import torch
+    torch.set_num_threads(1)
+    from mpnet import search
+    overrides, cap = SETTINGS[task_name]
+    for seed in which:
+        task = search.tasks.make(task_name)
+        algo = search.NEAT(task.n_inputs, task.n_outputs, seed=seed, breeding=breeding, **overrides)
+        c0 = time.process_time()
+        result = search.run(algo, task, generations=cap, progress=False)
+        line = {"task": task_name, "breeding": breeding, "seed": seed, "solved": result.solved,
+                "evals": result.evaluations_to_solve, "generations": result.generations,
+                "cpu": time.process_time() - c0}
+        with open(out, "a") as f:
+            f.write(json.dumps(line) + "\n")
+        print(line, flush=True)
+
+
+def summary(path: str) -> None:
+    rows = [json.loads(line) for line in open(path)]
+    groups: Dict[tuple, List[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["task"], r["breeding"]), []).append(r)
+    for task in sorted({t for t, _ in groups}):
+        evals = {}
+        for breeding in ("objects", "arrays"):
+            runs = sorted(groups.get((task, breeding), []), key=lambda r: r["seed"])
+            if not runs:
+                continue
+            solved = [r["evals"] for r in runs if r["solved"]]
+            evals[breeding] = solved
+            q = statistics.quantiles(solved, n=4) if len(solved) > 1 else [float("nan")] * 3
+            print(f"{task:8} {breeding:8} seeds {len(runs):3} ({runs[0]['seed']}..{runs[-1]['seed']})  solved "
+                  f"{len(solved):3}  evaluations to solve: median {statistics.median(solved):8.0f}  IQR "
+                  f"{q[0]:.0f}-{q[2]:.0f}  mean {statistics.mean(solved):8.0f}  CPU s per run "
+                  f"{statistics.mean(r['cpu'] for r in runs):.1f}" if solved else f"{task} {breeding}: none solved")
+        if len(evals) == 2 and min(map(len, evals.values())) > 1:
+            from scipy.stats import mannwhitneyu
+            p = mannwhitneyu(evals["objects"], evals["arrays"]).pvalue
+            print(f"{task:8} rank-sum test, objects against arrays: p = {p:.2f} (p < 0.05 would say they differ)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "run" and sys.argv[2] in SETTINGS:
+        run(sys.argv[2], sys.argv[3], seeds(sys.argv[4]), sys.argv[5])
+    elif len(sys.argv) == 3 and sys.argv[1] == "summary":
+        summary(sys.argv[2])
+    else:
+        print("breeding.py: error: usage: breeding.py run TASK BREEDING SEEDS OUT.jsonl | breeding.py summary "
+              "OUT.jsonl (TASK: xor or pole-nv)", file=sys.stderr)
+        sys.exit(2)
