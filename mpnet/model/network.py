@@ -49,8 +49,8 @@ class Network(nn.Module):
         topology: one :class:`~mpnet.Topology`, or a list of them (trained together in one pass, each with
             its own weights; they must share their numbers of inputs and outputs), or an
             :class:`~mpnet.ArrayTopology` (one graph or a batch given as columns: the cheap way to build big
-            graphs and whole generations). Recurrent topologies (cycles) are given as ``Topology`` objects
-            (:mod:`mpnet.engine.recurrent`); all of a batch must share one network type.
+            graphs and whole generations). Recurrent topologies (cycles) are given as ``Topology`` objects or
+            packed (``ArrayTopology.from_packed``; :mod:`mpnet.engine.recurrent`); a batch shares one network type.
         seed: seeds the draw of the weights the topology leaves unset (``None``: torch's global RNG).
         fused: use the fused sparse path (default) or the plain autograd path (see :mod:`mpnet.engine.propagate`).
         dtype, device: of the parameters; ``float64`` represents hand-set weights exactly.
