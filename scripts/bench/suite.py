@@ -361,7 +361,7 @@ def bench_ray(quick: bool, workers: int = 2, generations: int = 3) -> str:
         "ask: genomes -> topologies; ship: pack into flat arrays and send (Ray); evaluate: compile + fine-tune + "
         "score (Ray: the driver waiting for the workers); collect: results -> fitness and trained weights; tell: "
         "write back, select, breed, speciate; driver: ask + ship + collect + tell; work: seconds summed over "
-        "chunks wherever they ran (Ray's compile includes unpacking the flat arrays into topologies)",
+        "chunks wherever they ran (Ray's compile includes reading the flat arrays as columns)",
         "same chunks on both sides, so both find the same fitness for every genome (checked; a mismatch is "
         "flagged in the table)", ""] + lines)
 
