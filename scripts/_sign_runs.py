@@ -167,8 +167,13 @@ def run_teacher(task: tuple) -> List[dict]:
 
     def add(condition: str, report: SignReport, X2: Tensor, Y2: Tensor, observed: Optional[Dict[Any, Tensor]],
             measured: int, seconds: float) -> None:
-        rows.extend(score(report, teacher, X2, Y2, observed, ends, before, dict(
-            base, method="refit", effort=effort, condition=condition, measurements=measured, seconds=seconds)))
+        scored = score(report, teacher, X2, Y2, observed, ends, before, dict(
+            base, method="refit", effort=effort, condition=condition, measurements=measured, seconds=seconds))
+        rows.extend(scored)
+        if cfg.jobs == 1:     # a long run says what each condition gave as it goes (the table waits for a teacher)
+            print(f"    {activation} {name} {effort} {condition}: {sum(r['called'] for r in scored)} of "
+                  f"{len(scored)} called, fit {report.floor_ratio:.2f}x the noise floor; {seconds:.0f} CPU s",
+                  flush=True)
 
     t0 = time.process_time()
     passive = infer(X, Y)
