@@ -25,11 +25,14 @@ import torch
 from torch import Tensor
 
 from ..graph.elements import EdgeKey, NodeId
-from .moves import clip, crossover, flip_neuron, random_starts, redraw_neurons, region
+from .moves import clip, crossover, flip_neuron, random_starts, redraw_neurons, region, region_starts
 from .fitting import Effort, Workspace, distinct, hop
 from .symmetry import Flip, ODD, AFFINE_ODD, EVEN
 
-__all__ = ["EdgeResult", "TestOutcome", "apply_gauge", "test_edges"]
+__all__ = ["EdgeResult", "TestOutcome", "apply_gauge", "test_edges", "SAME"]
+
+#: a ratio below this is "the opposite sign fits as well" (the report's reason); a verification search stops there
+SAME = 0.05
 
 
 @dataclass
@@ -102,6 +105,23 @@ def _warm_starts(ws: Workspace, best: Tensor, pool: Tensor, key: EdgeKey, lo: Te
     return clip(starts, lo.expand_as(starts), hi.expand_as(starts))
 
 
+def _fit_starts(ws: Workspace, theta: Tensor, lo: Tensor, hi: Tensor, effort: Effort, data: Tuple[Tensor, Tensor],
+                smooth: bool) -> Tuple[Tensor, Tensor]:
+    """Rows fitted on ``data`` for ``effort.hop_iters``; with ``smooth``, first through the softplus stages of the
+    best fit's exploration (:func:`~mpnet.signs.fitting.search`): fresh ReLU starts die in chains without them."""
+    twin = ws.smoothed() if smooth and effort.smooth else None
+    if twin is not None:
+        soft_ws, k = twin
+        for beta in effort.smooth:
+            if soft_ws.scale is not None:   # a smoothed recorded neuron computes beta times its value
+                soft_ws.scale = torch.where(soft_ws.soft_cols, beta, 1.0).to(soft_ws.scale)
+            scale = beta ** k               # positive: bounds keep their sides
+            fitted, _ = soft_ws.fit(theta * scale, lo * scale, hi * scale, iters=effort.explore_iters, data=data)
+            ws.evaluations += theta.shape[0]
+            theta = clip(fitted / scale, lo, hi)
+    return ws.fit(theta, lo, hi, iters=effort.hop_iters, data=data)
+
+
 def _forced(lower: Tensor, upper: Tensor, col: int, weight: float) -> Tuple[Tensor, Tensor]:
     """Bounds ``[P]`` with column ``col`` forced to the side of zero opposite to ``weight``."""
     lo, hi = lower.clone(), upper.clone()
@@ -114,7 +134,8 @@ def _forced(lower: Tensor, upper: Tensor, col: int, weight: float) -> Tuple[Tens
 
 def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequence[EdgeKey], lower: Tensor,
                upper: Tensor, flips: Dict[NodeId, Flip], effort: Effort, *, resolution: float = 1e-4,
-               verify: float = 0.2, verify_rounds: Optional[int] = None, n_random: int = 2, restarts: int = 3,
+               verify: float = 0.2, verify_rounds: Optional[int] = None, n_random: int = 2,
+               n_region: Optional[int] = None, restarts: int = 3,
                progress: Optional[Callable[[str, int, int], None]] = None) -> TestOutcome:
     """Run the refit test (module docstring) on ``edges``.
 
@@ -127,12 +148,16 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequ
         effort: the search's sizes (verification hops use ``pool``, ``redraws``, ``hop_iters``).
         resolution: the smallest loss scale that counts, as a fraction of the target variance.
         verify: edges whose ratio exceeds this are searched again before any call.
-        verify_rounds: most hop rounds of that search (default ``effort.rounds``; it stops when stale).
+        verify_rounds: most hop rounds of that search (default: ``effort.rounds``, at least the default effort's,
+            so that a smaller search's calls face witnesses searched as hard as the default's; it stops when stale).
         n_random: random starts per edge.
+        n_region: starts per edge with the region around it drawn afresh (default ``effort.starts // 8``, at least 8).
         restarts: how many times a better best fit found by the test may restart it.
         progress: called with ``(stage, edges done, edges in all)`` as the test goes.
     """
     stage = progress or (lambda name, done, total: None)
+    n_region = max(8, effort.starts // 8) if n_region is None else n_region
+    verify_rounds = max(effort.rounds, Effort().rounds) if verify_rounds is None else verify_rounds
     scale_floor = resolution * float(ws.Y.var(0, unbiased=False).mean())
     pool_theta, pool_loss = pool_theta.clone(), pool_loss.clone()
     P = pool_theta.shape[1]
@@ -143,21 +168,34 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequ
             return TestOutcome(best, L0, max(L0, scale_floor), {}, True, attempt)
         stage("edge test" if attempt == 0 else f"edge test (restart {attempt})", 0, len(edges))
         # ---- one batched refit of every edge from its warm starts
-        starts, bounds_lo, bounds_hi, owner = [], [], [], []
+        starts, bounds_lo, bounds_hi, owner, fresh = [], [], [], [], []
         for i, k in enumerate(edges):
             lo, hi = _forced(lower, upper, col[k], float(best[col[k]]))
             rows = _warm_starts(ws, best, pool_theta, k, lo, hi, flips, n_random)
+            n = rows.shape[0]
+            if n_region:
+                # the region around the edge (its ends, every hidden ancestor and descendant) drawn afresh, the rest
+                # of the best fit kept: a mirrored chain differs from the best fit in a whole region at once, which
+                # moves of one neuron (redraw, flip) rarely reach, and fully random starts lose what is fitted well
+                rows = torch.cat([rows, region_starts(ws.pop(n_region), best, ws.X, region(ws.topology, k), ws.gen,
+                                                      lo.expand(n_region, -1), hi.expand(n_region, -1))])
             starts.append(rows)
             bounds_lo.append(lo.expand_as(rows))
             bounds_hi.append(hi.expand_as(rows))
             owner += [i] * rows.shape[0]
+            fresh += [False] * n + [True] * (rows.shape[0] - n)
         theta = torch.cat(starts)
         lo_all, hi_all = torch.cat(bounds_lo), torch.cat(bounds_hi)
-        owner_t = torch.tensor(owner)
-        # every start on a subsample, then each edge's two best on all the data
-        theta, loss = ws.fit(theta, lo_all, hi_all, iters=effort.hop_iters,
-                             data=ws.subsample(2 * effort.subsample))
-        keep = torch.cat([torch.nonzero(owner_t == i).view(-1)[torch.argsort(loss[owner_t == i])[:2]]
+        owner_t, fresh_t = torch.tensor(owner), torch.tensor(fresh)
+        # every start on a subsample (the region starts through the smoothing stages first, as the best fit's
+        # exploration), then each edge's three best on all the data
+        data = ws.subsample(2 * effort.subsample)
+        loss = torch.empty(theta.shape[0], dtype=theta.dtype, device=theta.device)
+        for group, explore in ((~fresh_t, False), (fresh_t, True)):
+            if bool(group.any()):
+                idx = torch.nonzero(group).view(-1)
+                theta[idx], loss[idx] = _fit_starts(ws, theta[idx], lo_all[idx], hi_all[idx], effort, data, explore)
+        keep = torch.cat([torch.nonzero(owner_t == i).view(-1)[torch.argsort(loss[owner_t == i])[:3]]
                           for i in range(len(edges))])
         theta, lo_all, hi_all, owner_t = theta[keep], lo_all[keep], hi_all[keep], owner_t[keep]
         theta, loss = ws.fit(theta, lo_all, hi_all, iters=2 * effort.hop_iters)
@@ -184,8 +222,11 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequ
                                     for i in cand])
                 g_hi = torch.stack([_forced(lower, upper, col[edges[i]], float(best[col[edges[i]]]))[1]
                                     for i in cand])
+                # a candidate whose opposite side reaches the best fit (ratio below SAME) is settled: "fits as
+                # well" is all more rounds could show, so its search stops there
+                stop = torch.full((len(cand),), L0 + SAME * max(L0, scale_floor), dtype=torch.float64)
                 h_theta, h_loss = hop(ws, torch.stack(g_theta), torch.stack(g_loss), effort, g_lo, g_hi,
-                                      rounds=verify_rounds)
+                                      rounds=verify_rounds, stop=stop)
                 for j, i in enumerate(cand):
                     alt[i] = min(float(alt[i]), float(h_loss[j].min()))
                     verified[i] = True

@@ -206,17 +206,23 @@ def _moves(ws: Workspace, theta: Tensor, lower: Tensor, upper: Tensor, redraws: 
 
 
 def hop(ws: Workspace, theta: Tensor, loss: Tensor, effort: Effort, lower: Tensor, upper: Tensor,
-        rounds: Optional[int] = None, redraws: Optional[int] = None) -> Tuple[Tensor, Tensor]:
+        rounds: Optional[int] = None, redraws: Optional[int] = None, stop: Optional[Tensor] = None
+        ) -> Tuple[Tensor, Tensor]:
     """Basin hopping for ``G`` problems at once, each a pool of fits ``theta [G, K, P]`` with losses
     ``[G, K]`` and its own bounds ``lower``/``upper`` ``[G, P]``. From every pool member, every hidden neuron
     is redrawn ``redraws`` times (default ``effort.redraws``) and every trainable edge mirrored; the
     candidates are refitted on a subsample, the best ``2 K`` per problem on all the data, and each pool keeps
-    its best distinct ``K``. A problem stops after two rounds that improve its best loss by less than 0.1 %;
-    all stop after ``rounds`` (default ``effort.rounds``)."""
+    its best distinct ``K``. A problem stops after two rounds that improve its best loss by less than 0.1 %,
+    or once its best loss is at most ``stop[g]`` (``[G]``, if given); all stop after ``rounds`` (default
+    ``effort.rounds``)."""
     G, K, P = theta.shape
     redraws = effort.redraws if redraws is None else redraws
     theta, loss = theta.clone(), loss.clone()
     stale = torch.zeros(G, dtype=torch.long)
+
+    def done() -> Tensor:      # ``stop [G]``: a problem whose best loss reaches it is done
+        return loss[:, 0].cpu() <= stop if stop is not None else torch.zeros(G, dtype=torch.bool)
+    stale = torch.where(done(), 2, stale)
     for r in range(effort.rounds if rounds is None else rounds):
         live = torch.nonzero(stale < 2).view(-1)
         if live.numel() == 0:
@@ -241,6 +247,7 @@ def hop(ws: Workspace, theta: Tensor, loss: Tensor, effort: Effort, lower: Tenso
         theta[live], loss[live] = new_theta, new_loss
         gained = new_loss[:, 0] < before * (1 - 1e-3)
         stale[live] = torch.where(gained, 0, stale[live] + 1)
+        stale = torch.where(done(), 2, stale)
         ws.log(f"hop round {r}: {g} problem(s), best loss {float(new_loss[:, 0].min()):.4g}")
     return theta, loss
 

@@ -26,7 +26,7 @@ from ..graph.topology import Topology
 from .population import Population
 from .symmetry import AFFINE_ODD, EVEN, ODD
 
-__all__ = ["random_starts", "redraw_neurons", "mirror_edges", "flip_neuron", "crossover", "region", "clip"]
+__all__ = ["random_starts", "region_starts", "redraw_neurons", "mirror_edges", "flip_neuron", "crossover", "region", "clip"]
 
 
 def clip(theta: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
@@ -76,6 +76,21 @@ def random_starts(pop: Population, X: Tensor, gen: torch.Generator, lower: Tenso
         for j in (j for j in hidden if depth[pop.node_ids[j]] == level):
             theta = _kink_quantiles(pop, theta, X, [j] * M, gen)
     return theta
+
+
+def region_starts(pop: Population, best: Tensor, X: Tensor, nodes: Iterable[NodeId], gen: torch.Generator,
+                  lower: Tensor, upper: Tensor) -> Tensor:
+    """``[M, P]`` (``M = pop.size``): the fit ``best [P]`` with the neurons ``nodes`` drawn afresh as
+    :func:`random_starts` draws them (He-scale weights into and out of them, then, in topological order, each
+    kink inside the data), the rest kept; within ``[lower, upper]`` (``[M, P]``)."""
+    M, topo = pop.size, pop.topology
+    mine = set(nodes)
+    fresh = random_starts(pop, X, gen, lower, upper)
+    theta = clip(crossover(pop, best.expand(M, -1), fresh, mine), lower, upper)
+    for n in topo.topological_order():
+        if n in mine and topo.nodes[n].activation != "identity":
+            theta = _kink_quantiles(pop, theta, X, [pop.col[n] - pop.E] * M, gen)
+    return clip(theta, lower, upper)
 
 
 def redraw_neurons(pop: Population, theta: Tensor, X: Tensor, nodes: Sequence[NodeId], gen: torch.Generator,

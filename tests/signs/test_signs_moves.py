@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from mpnet.signs.moves import clip, flip_neuron, mirror_edges, random_starts, redraw_neurons
+from mpnet.signs.moves import clip, flip_neuron, mirror_edges, random_starts, redraw_neurons, region, region_starts
 from mpnet.signs.population import Population
 from mpnet.graph.topology import Topology
 
@@ -83,3 +83,30 @@ def test_mirror_negates_one_weight_within_bounds():
     out = mirror_edges(theta, [pop.edge_col[("x1", "h")], pop.edge_col[("h", "y")]], lo, hi)
     assert float(out[0, pop.edge_col[("x1", "h")]]) == -0.8
     assert float(out[1, pop.edge_col[("h", "y")]]) == 0.0     # +0.9 clipped to the bound
+
+
+def test_region_starts_redraw_the_region_and_keep_the_rest():
+    """The edge test's region starts: every neuron of the region around an edge drawn afresh, kinks inside the
+    data, the bounds kept; what lies outside the region is the best fit's."""
+    topo = Topology.from_edges([("x1", "a", 0.8), ("a", "b", 1.1), ("b", "y", 0.9), ("x2", "c", -0.6),
+                                ("c", "y", -0.7)], inputs=["x1", "x2"], outputs=["y"], activation="relu",
+                               biases={"a": 0.2, "b": 0.1, "c": 0.3, "y": -0.3})
+    M = 16
+    pop = Population(topo, M)
+    best = Population(topo, 1).theta_of(topo)
+    lo, hi = pop.bounds()
+    lo[:, pop.edge_col[("a", "b")]] = 0.0             # a forced sign stays forced
+    X = data()
+    nodes = region(topo, ("a", "b"))
+    assert nodes == {"a", "b"}
+    rows = region_starts(pop, best, X, nodes, torch.Generator().manual_seed(0), lo, hi)
+    assert rows.shape == (M, pop.P) and bool((rows >= lo).all() and (rows <= hi).all())
+    kept = [pop.edge_col[("x2", "c")], pop.edge_col[("c", "y")], pop.col["c"], pop.col["y"]]
+    assert torch.equal(rows[:, kept], best[kept].expand(M, -1))
+    moved = [pop.edge_col[("x1", "a")], pop.edge_col[("b", "y")], pop.col["a"], pop.col["b"]]
+    assert bool((rows[:, moved] != best[moved]).all())
+    assert len({round(float(w), 9) for w in rows[:, pop.edge_col[("x1", "a")]]}) == M    # each row its own draw
+    Z, _ = pop.states(rows, X)
+    for n in ("a", "b"):
+        frac = (Z[pop.rows[:, pop.col[n] - pop.E]] > 0).double().mean(1)
+        assert bool(((frac > 0.05) & (frac < 0.95)).all()), (n, frac)     # every kink inside the data
