@@ -6,9 +6,12 @@
   identity, the wiring's counts, left/right ties, initial weights from synapse and junction counts.
 * :mod:`~mpnet.connectome.funatlas` -- what was measured on it: Randi et al. 2023's signal-propagation atlas
   (stimulate one neuron, record the others) as an :class:`Atlas`: ``mpnet.connectome.atlas()``.
+* :mod:`~mpnet.connectome.propagation`, :mod:`~mpnet.connectome.heldout` -- that experiment on the wiring: drive,
+  read out, fit, folds, baselines; held-out signs scored.
 
 Everything public is re-exported here: ``mpnet.connectome.load()``.
 """
+from . import heldout, propagation
 from .funatlas import Atlas, atlas, atlases
 from .neurons import (CLASSICAL, MONOAMINES, count_weights, mirror, select, synapse_transmitter, tie_left_right,
                       transmitter_class, wiring_counts)
@@ -18,4 +21,4 @@ from .wiring import (DATA_DIR, TRANSMITTER_SIGNS, available, build, cell_class, 
 __all__ = ["TRANSMITTER_SIGNS", "DATA_DIR", "available", "load", "provenance", "build", "subcircuit",
            "transmitter_signs", "tie_chemical", "cell_class", "Atlas", "atlas",
            "atlases", "CLASSICAL", "MONOAMINES", "transmitter_class", "synapse_transmitter", "wiring_counts",
-           "select", "mirror", "tie_left_right", "count_weights"]
+           "select", "mirror", "tie_left_right", "count_weights", "propagation", "heldout"]

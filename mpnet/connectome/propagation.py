@@ -102,6 +102,12 @@ def align(atlas: AtlasLike, wiring: Topology, *, alpha: float = 0.05) -> Respons
         DataError: ``response`` or ``q`` not ``[n, n]`` for the atlas' ``n`` neurons.
         NonFiniteError: an infinite response or q-value (named by row and column).
         ArgumentError: ``alpha`` not in (0, 1].
+
+    Example:
+        >>> from mpnet import connectome
+        >>> r = connectome.propagation.align(connectome.atlas(), connectome.load())
+        >>> len(r.stimulated), len(r.read_out), int(r.significant.sum())
+        (171, 205, 1116)
     """
     if not isinstance(alpha, (int, float)) or not 0 < alpha <= 1:
         raise ArgumentError(f"align: expected alpha, the q-value threshold, in (0, 1]; got {alpha!r}.")
