@@ -179,8 +179,8 @@ def test_static_recurrent_equals_the_network_with_its_state(kind):
 
 
 # slow (~6 CPU s each; CI runs them, .ci/run). The default set keeps the module these files hold compared with the
-# network (test_static_recurrent_equals_the_network_with_its_state, ctrnn included) and a recurrent one traced (the
-# ONNX test below; test_a_traced_recurrent_model_refuses_other_steps_widths_and_states)
+# network (test_static_recurrent_equals_the_network_with_its_state, ctrnn included) and a recurrent one traced
+# (test_a_traced_recurrent_model_refuses_other_steps_widths_and_states)
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", [True, "ctrnn"])
 def test_recurrent_torchscript_and_torch_export_for_fixed_steps(kind, tmp_path):
@@ -197,7 +197,8 @@ def test_recurrent_torchscript_and_torch_export_for_fixed_steps(kind, tmp_path):
         torch.testing.assert_close(program.module()(*args)[0], want, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", [True, pytest.param("ctrnn", marks=pytest.mark.slow)])
+@pytest.mark.slow   # ~5.5 CPU s each (CI runs them, .ci/run); a recurrent trace stays in the default run below
+@pytest.mark.parametrize("kind", [True, "ctrnn"])
 def test_recurrent_onnx_model_equals_the_network(tmp_path, kind):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
