@@ -16,7 +16,7 @@ left open, the median CPU seconds per teacher (one thread); then designed / rand
 (scripts/_sign_table.py). For a flip-symmetric neuron (tanh, sigmoid) the relative sign is scored.
 
     python scripts/sign_recovery.py                  # the benchmark (hours on a 2-core CPU: see docs/signs.md)
-    python scripts/sign_recovery.py --quick          # 2 teachers per activation, Effort.quick(), 500 samples (CI)
+    python scripts/sign_recovery.py --quick          # the question's wiring, Effort.quick(), 500 samples (CI)
     python scripts/sign_recovery.py --calibrate      # refit only, on disjoint seeds: writes the calibration table
     python scripts/sign_recovery.py --rescore DIR    # DIR/edges.csv's refit rows scored with today's table
     python scripts/sign_recovery.py --table DIR      # DIR/edges.csv's table again, nothing run
@@ -138,8 +138,8 @@ def rescore(rows: List[dict], threshold: float) -> List[dict]:
 def main(argv: Optional[List[str]] = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     parser = Parser(prog="sign_recovery.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="the smoke test: the question's wiring and one random "
-                        "teacher per activation (relu,tanh), Effort.quick(), 500 samples, 1 %% noise, every condition")
+    parser.add_argument("--quick", action="store_true", help="the smoke test: the question's wiring per activation "
+                        "(relu,tanh), Effort.quick(), 500 samples, 1 %% noise, every condition (--teachers adds DAGs)")
     parser.add_argument("--calibrate", action="store_true", help="refit only, seeds disjoint from the benchmark's; "
                                                                  "writes mpnet/signs/calibration.json")
     parser.add_argument("--teachers", type=int_at_least(1, 10_000),
@@ -201,8 +201,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         return
     cfg = Config(seed=args.seed, jobs=args.jobs, out_dir=args.out_dir, quick=args.quick, budget=args.budget,
                  question=not args.no_question)
-    if args.quick:   # every path at a smoke test's cost: a 500-sample task is a few times cheaper to fit
-        cfg.teachers, cfg.activations, cfg.efforts, cfg.samples = 1, ["relu", "tanh"], ["quick"], 500
+    if args.quick:   # every condition's path at a smoke test's cost: the question's 10 edges, 500 samples
+        cfg.teachers, cfg.activations, cfg.efforts, cfg.samples = 0, ["relu", "tanh"], ["quick"], 500
     if args.calibrate:   # seeds disjoint from the benchmark's; passive data at one effort unless asked otherwise
         cfg.methods, cfg.teachers, cfg.seed = ["refit"], 6, cfg.seed + 1000
         cfg.noises, cfg.conditions, cfg.samples = [0.0, 0.01, 0.05, 0.1], ["passive"], 2000
