@@ -4,7 +4,8 @@ the designed-versus-random ratio, and the targets, each marked met or NOT MET.
 A row is one free edge of one teacher under one (method, effort, condition): ``called`` (a sign, or for a
 flip-symmetric neuron's edge its relative sign), ``correct``, ``ambiguous`` (not called, and a float64
 recomputation confirmed that the opposite sign fits as well), ``decided`` (called here, left open by the passive
-run at the same effort), ``measurements`` and ``seconds`` (CPU seconds of that teacher's run, one thread).
+run at the same effort), ``measurements``, ``floor_ratio`` (the best fit's loss over the noise estimate: the
+table shows the median over teachers) and ``seconds`` (CPU seconds of that teacher's run, one thread).
 """
 import math
 import statistics
@@ -49,7 +50,9 @@ def summarise(rows: List[dict]) -> dict:
                 undecided_frac=(len(rows) - len(called) - ambiguous) / n,
                 decided=len(decided), decided_right=sum(bool(r["correct"]) for r in decided),
                 measurements=statistics.mean(float(t.get("measurements", 0)) for t in teachers.values()) if rows else 0,
-                seconds=statistics.median(float(t["seconds"]) for t in teachers.values()) if rows else math.nan)
+                seconds=statistics.median(float(t["seconds"]) for t in teachers.values()) if rows else math.nan,
+                floor=statistics.median(float(t.get("floor_ratio", math.nan)) for t in teachers.values())
+                if rows else math.nan)
 
 
 def cells(rows: List[dict]) -> Dict[Cell, List[dict]]:
@@ -72,7 +75,7 @@ def _pct(x: float) -> str:
 def table(rows: List[dict]) -> str:
     head = (f"{'activation':10s} {'noise':>5s} {'effort':7s} {'condition':18s} {'teach.':>6s} {'free':>5s} "
             f"{'meas.':>5s} {'called':>6s} {'precision [95% CI]':>22s} {'called%':>7s} {'ambig.%':>7s} "
-            f"{'undec.%':>7s} {'decided':>9s} {'CPU s':>6s}")
+            f"{'undec.%':>7s} {'decided':>9s} {'floor':>6s} {'CPU s':>6s}")
     lines = [head, "-" * len(head)]
     for (act, noise, effort, method, condition), cell in cells(rows).items():
         s = summarise(cell)
@@ -83,7 +86,7 @@ def table(rows: List[dict]) -> str:
         lines.append(f"{act:10s} {noise:5.2f} {effort:7s} {label:18s} {s['teachers']:6d} {s['edges']:5d} "
                      f"{s['measurements']:5.1f} {s['called']:6d} {prec:>22s} {_pct(s['called_frac']):>7s} "
                      f"{_pct(s['ambiguous_frac']):>7s} {_pct(s['undecided_frac']):>7s} {decided:>9s} "
-                     f"{s['seconds']:6.0f}")
+                     f"{s['floor']:6.2f} {s['seconds']:6.0f}")
     return "\n".join(lines)
 
 
@@ -102,9 +105,9 @@ def ratios(rows: List[dict]) -> List[Tuple[str, int, int, float]]:
     return out
 
 
-def _verdict(failures: List[str], measured: bool, what: str) -> str:
+def _verdict(failures: List[str], measured: bool, what: str, unmeasured: str = "no such run") -> str:
     if not measured:
-        return "not measured (no such run)"
+        return f"not measured ({unmeasured})"
     return "met" + (f" ({what})" if what else "") if not failures else "NOT MET: " + "; ".join(failures)
 
 
@@ -119,7 +122,7 @@ def targets(rows: List[dict]) -> List[str]:
     bounds = [stats[c]["interval"][0] for c in prec]
     lines = [f"precision >= {PRECISION} in every cell: " + _verdict(low, bool(prec), (
         f"lowest {min(stats[c]['precision'] for c in prec):.1%}; 95 % lower bounds {min(bounds):.2f}-"
-        f"{max(bounds):.2f}") if prec else "")]
+        f"{max(bounds):.2f}") if prec else "", "no sign called" if refit else "no such run")]
     undec = [f"{name[c]} {stats[c]['undecided_frac']:.1%}" for c in refit if stats[c]["undecided_frac"] > UNDECIDED]
     lines.append(f"undecided <= {UNDECIDED:.0%} of free edges in every cell: " + _verdict(undec, bool(refit), ""))
     rat = ratios(rows)
