@@ -171,3 +171,25 @@ def test_breeding_is_a_config_field_checked_by_name():
         NEATConfig(breeding="gpu")
     with pytest.raises(ArgumentError, match="Invalid breeding"):
         NEAT(2, 1, breeding="gpu")
+
+
+def test_fine_tuned_weights_are_written_back_into_the_columns():
+    from mpnet.search import Finetune, LocalEvaluator
+    algo = NEAT(2, 1, population=20, seed=1, breeding="arrays", add_node_rate=0.5)
+    for _ in range(2):
+        algo.tell([i - 100.0 for i in range(20)])      # below any XOR fitness: the told generation sets the best
+    task = tasks.XOR()
+    asked = algo.ask()
+    ev = LocalEvaluator(torch.float64).evaluate(task, asked, Finetune(steps=3, lr=0.1))
+    top = max(range(20), key=ev.fitness.__getitem__)
+    assert any(g.hidden() for g in (asked.genome(i) for i in range(20)))
+    algo.tell(ev.fitness, ev.trained)
+    best, trained = algo.best.genome, ev.trained[top]
+    names = best.names()
+    for c in best.conns.values():
+        if c.enabled:
+            assert c.weight * 4.9 == pytest.approx(trained.edges[(names[c.src], names[c.dst])], rel=1e-12)
+    for k, n in best.nodes.items():
+        if k >= 2:
+            assert n.bias * 4.9 == pytest.approx(trained.biases[names[k]], rel=1e-12)
+    assert algo.best.topology.to_dict() == trained.apply(asked[top]).to_dict()
