@@ -131,6 +131,13 @@ def run(wiring: Topology, responses: Responses, held: Sequence[Tuple[int, ...]],
         progress: Optional[Callable[[str], None]] = None) -> Heldout:
     """Every method on every fold of ``held`` (row indices into ``responses``); fits use only the training rows.
 
+    Args:
+        wiring: the connectome; responses: from :func:`~mpnet.connectome.propagation.align`.
+        held: the held-out rows per fold (:func:`~mpnet.connectome.propagation.folds`, or some of them).
+        methods: among :data:`METHODS`; epochs, steps, lr, seed: of each fit (fold ``k`` starts from
+            ``seed + k``; the rewiring uses ``seed``); share: of the fitted models.
+        progress: called with a line after each fit.
+
     Raises:
         ArgumentError: an unknown method, or a row held out twice (a fold leaking into another's training set is
             impossible: a fold's training rows are all rows not in it).

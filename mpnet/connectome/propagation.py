@@ -98,6 +98,11 @@ def _matrix(value: Any, name: str, n: int) -> Tensor:
 def align(atlas: AtlasLike, wiring: Topology, *, alpha: float = 0.05) -> Responses:
     """The atlas restricted to the wiring's neurons (see :class:`Responses`).
 
+    Args:
+        atlas: an :class:`AtlasLike` (``mpnet.connectome.atlas()``).
+        wiring: the connectome (``mpnet.connectome.load()``); atlas neurons not in it are left out.
+        alpha: a measured pair is significant when its q-value is below this.
+
     Raises:
         DataError: ``response`` or ``q`` not ``[n, n]`` for the atlas' ``n`` neurons.
         NonFiniteError: an infinite response or q-value (named by row and column).
@@ -173,6 +178,10 @@ def model_topology(wiring: Topology, stimulated: Sequence[str], read_out: Sequen
                    signs: str = "free") -> Topology:
     """The experiment's network on ``wiring`` (see the module docstring).
 
+    Args:
+        wiring: the connectome; stimulated: neurons that get an input ``stim:<neuron>``; read_out: the outputs.
+        share: :data:`SHARES`; signs: :data:`SIGNS`.
+
     Raises:
         ArgumentError: ``share`` not in :data:`SHARES` or ``signs`` not in :data:`SIGNS`.
         UnknownNodeError: a stimulated or read-out neuron not in the wiring.
@@ -202,6 +211,10 @@ def simulate(net: Network, stimulated: Sequence[str], read_out: Sequence[str], *
              amplitude: float = 1.0) -> Tensor:
     """``[len(stimulated), len(read_out)]``: the mean activity of each read-out neuron over ``steps`` steps of a
     constant drive ``amplitude`` into ``stim:<neuron>``, one stimulation per row, from rest.
+
+    Args:
+        net: a Network of :func:`model_topology`; stimulated, read_out: neuron names (rows, columns).
+        steps: steps of drive; amplitude: the drive's value.
 
     Raises:
         ArgumentError: a neuron with no input ``stim:<neuron>``, or a read-out neuron not an output.
@@ -241,6 +254,12 @@ def fit(topology: Topology, responses: Responses, train: Sequence[int], *, epoch
     ``[-clip, clip]`` (the atlas has rare outliers, down to -17, far beyond its significant responses); biases
     stay 0 (so rest is 0 and a response is a deviation from it); Adam moves the strengths, conductances and
     a log-gain per responder.
+
+    Args:
+        topology: from :func:`model_topology`, with an input for every training row's neuron and every
+            responder as an output; responses: from :func:`align`; train: row indices into it.
+        epochs, lr: Adam's steps and learning rate; steps, amplitude: of each stimulation (:func:`simulate`).
+        clip: targets clipped to ``[-clip, clip]``; seed: the initial weights; dtype: of the network.
 
     Raises:
         ArgumentError: ``train`` empty or naming a row outside the responses.
