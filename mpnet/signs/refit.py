@@ -71,6 +71,12 @@ def infer_refit(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor,
         shown.close()
 
 
+def effort_level(effort: Effort) -> Optional[str]:
+    """The calibration table an effort reads: ``"default"``, ``"quick"``, or ``None`` for any other (the lowest
+    confidence of the levels measured, :func:`~mpnet.signs.calibration.confidence`)."""
+    return "default" if effort == Effort() else "quick" if effort == Effort.quick() else None
+
+
 def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, effort: Effort, threshold: float,
            seed: int, noise_std: Optional[float], resolution: float, verify: float, dtype: torch.dtype,
            device: Device, shown: Progress, t0: float, observed: Optional[Recorded],
@@ -117,8 +123,9 @@ def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, e
     weights = as_weights(ws, outcome.theta)[0]
     witness_w = {k: as_weights(ws, t)[0] for k, t in evidence.witnesses.items()}
     off = off_ratios(ws, outcome.theta, list(outcome.edges), outcome.loss, outcome.scale)
+    level = effort_level(effort)
     rows = [_verdict(topo, k, weights, witness_w.get(k), outcome, flips, refs, active, off, floor_ratio, stable,
-                     threshold) for k in ws.pop(1).verdict_keys()]
+                     threshold, level) for k in ws.pop(1).verdict_keys()]
     rows = ws.pop(1).tie_rows(rows, outcome.theta)
     notes = []
     if floor_ratio > FLOOR:
@@ -177,7 +184,7 @@ def _floor(ws: Workspace, theta: Tensor, noise_std: Optional[float], observed: O
 def _verdict(topo: Topology, key: EdgeKey, weights: Dict[EdgeKey, float], witness: Optional[Dict[EdgeKey, float]],
              outcome: TestOutcome, flips: Dict[NodeId, Flip], refs: Dict[NodeId, EdgeKey],
              active: Dict[NodeId, float], off: Dict[EdgeKey, float], floor_ratio: float, stable: bool,
-             threshold: float) -> EdgeSign:
+             threshold: float, level: Optional[str]) -> EdgeSign:
     edge = topo.edges[key]
     weight = weights[key]
     constraint = _constraint(topo, key)
@@ -200,7 +207,7 @@ def _verdict(topo: Topology, key: EdgeKey, weights: Dict[EdgeKey, float], witnes
         return EdgeSign(*key, "?", 0.0, weight, False, why, constraint, "+", reference)
     res = outcome.edges[key]
     w_sign = "+" if res.weight > 0 else "-" if res.weight < 0 else "?"
-    conf = calibrated(res.ratio, floor_ratio) if stable and w_sign != "?" else 0.0
+    conf = calibrated(res.ratio, floor_ratio, effort=level) if stable and w_sign != "?" else 0.0
     verdict = w_sign if conf >= threshold else "?"
     losses = f"loss {res.alt_loss:.3g} vs {outcome.loss:.3g}, ratio {res.ratio:.2f}"
     at_floor = floor_ratio <= FLOOR
