@@ -136,7 +136,7 @@ def add_connection(pool: Pool, who: Tensor, config: NEATConfig, innov: Innovatio
         named, at = found(table, src * key_span + dst)
         known = torch.where(named, numbers[at] if len(numbers) else at, -1)
         hit, pos = found(codes, g * span + known.clamp(min=0))
-        hit &= named
+        hit &= named & (known < span)                  # a number past the pool's last is no gene here
         ok &= ~(hit & pool.enabled[pos])                 # the gene exists and is enabled: draw again
         reopen = ok & hit
         fresh = ok & ~hit
