@@ -131,8 +131,8 @@ def outcome_for(ratio):
 
 def test_no_ambiguity_is_claimed_against_a_fit_above_the_floor():
     key, outcome = outcome_for(0.01)
-    at = _verdict(CHAIN, key, BEST, None, outcome, {}, {}, {}, {}, 1.2, True, 0.95)
-    above = _verdict(CHAIN, key, BEST, None, outcome, {}, {}, {}, {}, 1.94, True, 0.95)
+    at = _verdict(CHAIN, key, BEST, None, outcome, {}, {}, {}, {}, 1.2, True, 0.95, None)
+    above = _verdict(CHAIN, key, BEST, None, outcome, {}, {}, {}, {}, 1.94, True, 0.95, None)
     assert FLOOR < 1.94 and at.reason.startswith("the opposite sign fits as well")
     assert above.sign == "?" and above.reason.startswith("undecided: the best fit is not at the noise floor (1.94x")
     assert "fits as well" not in above.reason
