@@ -9,21 +9,33 @@ Settings are those of ``scripts/search.py bench``: XOR with NEAT's defaults (pop
 generations); pole-nv with population 1,000 and ``feed_forward=False`` (cap 150). One torch thread; a seed's
 line carries its CPU seconds. Several ``run`` processes may append to one file (one line per write).
 """
+import argparse
 import json
+import os
 import statistics
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # scripts/: the argument types
+from _args import Parser, existing, fail, guarded, one_of, writable_file  # noqa: E402
 
 SETTINGS = {"xor": ({}, 300), "pole-nv": ({"population": 1000, "feed_forward": False}, 150)}
 
 
 def seeds(text: str) -> List[int]:
-    """``"0-9"`` or ``"3,5,7"`` as a list of ints."""
-    if "-" in text:
-        low, high = text.split("-")
-        return list(range(int(low), int(high) + 1))
-    return [int(s) for s in text.split(",")]
+    """An argparse type: ``"0-9"`` or ``"3,5,7"`` as a list of non-negative ints."""
+    try:
+        if "-" in text:
+            low, high = text.split("-")
+            out = list(range(int(low), int(high) + 1))
+        else:
+            out = [int(s) for s in text.split(",")]
+    except ValueError:
+        out = []
+    if not out or min(out) < 0:
+        raise argparse.ArgumentTypeError(f"expected seeds as LOW-HIGH or a comma list of ints >= 0 (got {text!r})")
+    return out
 
 
 def run(task_name: str, breeding: str, which: List[int], out: str) -> None:
@@ -68,12 +80,25 @@ def summary(path: str) -> None:
             print(f"{task:8} rank-sum test, objects against arrays: p = {p:.2f} (p < 0.05 would say they differ)")
 
 
-if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "run" and sys.argv[2] in SETTINGS:
-        run(sys.argv[2], sys.argv[3], seeds(sys.argv[4]), sys.argv[5])
-    elif len(sys.argv) == 3 and sys.argv[1] == "summary":
-        summary(sys.argv[2])
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = Parser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_p = commands.add_parser("run", help="run seeds and append one line of JSON per seed")
+    run_p.add_argument("task", type=one_of(sorted(SETTINGS)))
+    run_p.add_argument("breeding", type=one_of(["objects", "arrays"]))
+    run_p.add_argument("seeds", type=seeds, help="LOW-HIGH or a comma list")
+    run_p.add_argument("out", type=writable_file([".jsonl"]))
+    sum_p = commands.add_parser("summary", help="median, quartiles and a rank-sum test per task")
+    sum_p.add_argument("runs", type=existing("file"))
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run(args.task, args.breeding, args.seeds, args.out)
     else:
-        print("breeding.py: error: usage: breeding.py run TASK BREEDING SEEDS OUT.jsonl | breeding.py summary "
-              "OUT.jsonl (TASK: xor or pole-nv)", file=sys.stderr)
-        sys.exit(2)
+        try:
+            summary(args.runs)
+        except (ValueError, KeyError) as err:
+            fail(f"{args.runs}: not a file of run lines ({err})")
+
+
+if __name__ == "__main__":
+    sys.exit(guarded(main))

@@ -5,15 +5,19 @@ Topology objects (``unpack`` then ``Network``: the worker before issue 23) and s
     python scripts/bench/packed.py                      # 10,000 NEAT genomes (XOR), chunks of 1,000
     python scripts/bench/packed.py --genomes 2000 --recurrent
 """
-import argparse
+import os
+import sys
 import time
-from typing import Callable, List
+from typing import Callable, List, Optional, Sequence
 
 import torch
 
 import mpnet
 from mpnet.scale.packed import Packed, pack, to_arrays, unpack
 from mpnet.search import NEAT
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # scripts/: the argument types
+from _args import Parser, guarded, int_at_least  # noqa: E402
 
 
 def best(fn: Callable[[], object], repeats: int) -> float:
@@ -25,14 +29,14 @@ def best(fn: Callable[[], object], repeats: int) -> float:
     return min(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--genomes", type=int, default=10_000)
-    parser.add_argument("--chunk", type=int, default=1_000)
-    parser.add_argument("--generations", type=int, default=3, help="NEAT generations bred before timing")
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = Parser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--genomes", type=int_at_least(2), default=10_000)
+    parser.add_argument("--chunk", type=int_at_least(1), default=1_000)
+    parser.add_argument("--generations", type=int_at_least(0), default=3, help="NEAT generations bred before timing")
     parser.add_argument("--recurrent", action="store_true", help="a recurrent search's genomes")
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--repeats", type=int_at_least(1), default=3)
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
     algo = NEAT(2, 1, population=args.genomes, seed=0, add_node_rate=0.3, add_connection_rate=0.5,
                 feed_forward=not args.recurrent)
@@ -59,4 +63,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main))
