@@ -74,7 +74,8 @@ def write_table(rows: List[dict], command: str, path: str = calibration.TABLE_PA
             counts = table["counts"][q]
             print(f"  {q:6s}: " + "  ".join(
                 f"[{calibration.EDGES[i]:g},{calibration.EDGES[i + 1]:g}) {c:.3f} ({n[1]}/{n[0]}"
-                f"{'' if n[0] >= calibration.MIN_EDGES else ', too few'})" for i, (c, n) in enumerate(zip(conf, counts))))
+                f"{'' if n[0] >= calibration.MIN_EDGES else ', too few'})"
+                for i, (c, n) in enumerate(zip(conf, counts))))
 
 
 def speed_table(rows: List[dict]) -> None:

@@ -9,8 +9,8 @@ floor), and stores per bin the fraction whose verdict was right, as a Laplace-sm
 bins below (:func:`fit_table`); a bin with too few edges says so and borrows the nearest supported bin's below.
 ``calibration.json`` beside this module holds the tables with the command, date and counts that produced them: a
 table per effort level once ``scripts/calibrate_signs.py`` has written it (until then, the one table that
-``scripts/sign_recovery.py --calibrate`` measured at quick effort, read at every effort). A search at ``quick`` effort misses more opposite-sign fits than one at the default, so its table is
-its own.
+``scripts/sign_recovery.py --calibrate`` measured at quick effort, read at every effort). A search at ``quick``
+effort misses more opposite-sign fits than one at the default, so its table is its own.
 """
 import json
 import math

@@ -26,7 +26,8 @@ from ..graph.topology import Topology
 from .population import Population
 from .symmetry import AFFINE_ODD, EVEN, ODD
 
-__all__ = ["random_starts", "region_starts", "redraw_neurons", "mirror_edges", "flip_neuron", "crossover", "region", "clip"]
+__all__ = ["random_starts", "region_starts", "redraw_neurons", "mirror_edges", "flip_neuron", "crossover", "region",
+           "clip"]
 
 
 def clip(theta: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
