@@ -3,8 +3,11 @@
 A teacher network runs on a slice of the shipped connectome (mpnet/data/celegans/cook2019_herm.json): sensory
 neurons driven, interneurons hidden, head motor neurons read out, gap junctions as tied conductances. Its
 chemical signs come from the presynaptic transmitter (acetylcholine +, GABA -); glutamate edges, betaine and
-mixed-transmitter edges get a sign drawn at random (the data will have to tell). Magnitudes grow with the
-synapse count. The teacher's responses to random stimulus sequences are the data.
+mixed-transmitter edges get a sign drawn at random (the data will have to tell). Magnitudes come from the synapse
+counts (mpnet.connectome.count_weights: 0.5 log(1 + synapses) / sqrt(fan-in), conductances 0.05 log(1 +
+junctions)) times a random gain per pair of neuron classes (log-normal, sd 0.5), so the students' model class
+does not hold the teacher's magnitudes. The teacher's responses to random stimulus sequences, plus Gaussian
+observation noise (sd a stated fraction, default 5 %, of each output's standard deviation), are the data.
 
 Then every chemical sign is hidden and an ensemble of students (one batched mpnet Network, each member from its
 own random start, same wiring, gap conductances constrained >= 0 but learned) is fitted to the responses with
@@ -13,16 +16,25 @@ k / (n + 1) for k of n agreeing (as mpnet.infer_signs computes it); a sign is ca
 the threshold. mpnet.infer_signs itself is not used: it works on feed-forward data and ties-free topologies
 (its flip-symmetry analysis assumes a DAG), while this is a recurrent network with tied gap junctions.
 
-    python scripts/connectome_signs.py                    # the default slice, ~ minutes on 2 cores
+All of it is repeated for several teacher seeds (a new teacher, new stimuli, new noise, new student starts): the
+report gives each seed's precision and fraction called, their mean with a 95 % interval across seeds, the
+tables pooled over seeds, whether the vote share is calibrated (its mean per bin against the accuracy's 95 %
+interval), and the edges called wrong in most seeds. Scoring and tables: scripts/_connectome_report.py.
+
+    python scripts/connectome_signs.py                    # the default slice, 5 seeds (~ 5 CPU minutes)
+    python scripts/connectome_signs.py --quick            # a smaller slice, 3 seeds, fewer members (CI)
+    python scripts/connectome_signs.py --jobs 5           # the seeds in 5 processes
     python scripts/connectome_signs.py --known-signs      # ACh and GABA given: what do the data say about glutamate?
     python scripts/connectome_signs.py --stimulate all    # drive every neuron of the slice: more signs identifiable?
     python scripts/connectome_signs.py --picture docs/connectome_signs.png
 """
-import math
+import csv
 import os
 import sys
 import time
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+import multiprocessing
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -33,17 +45,22 @@ from mpnet import Network, connectome, fit  # noqa: E402
 from mpnet.graph.topology import Topology  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _args import Parser, guarded, int_at_least, writable_file  # noqa: E402  (the scripts' argument types)
+from _args import Parser, guarded, int_at_least, number, writable_file  # noqa: E402  (the scripts' argument types)
+from _connectome_report import (CLASSES, Verdict, by_neuron_class, by_synapses, calibration_verdict,  # noqa: E402
+                                failures, reliability, seeds_table, table, transmitter_class)
 
 SENSORY = ["ASH", "AWC", "AFD", "ASE", "ASK", "AWA", "AWB"]
 INTER = ["AIA", "AIB", "AIY", "AIZ", "RIA", "RIB", "RIM", "AVA", "AVB", "AVD", "AVE"]
 MOTOR = ["SMD", "RMD", "RME", "SMB"]
-CLASSES = ["Acetylcholine", "GABA", "Glutamate", "mixed / other"]
+QUICK = (("ASH", "AWC", "AFD"), ("AIA", "AIB", "AIY", "RIA"), ("SMD", "RMD"))   # --quick's slice
 
 
 @dataclass
 class Config:
-    seed: int = 0
+    seed: int = 0                # the first teacher seed; seed + i for the others
+    seeds: int = 5               # teachers, each with its own stimuli, noise and student starts
+    noise: float = 0.05          # observation noise: sd as a fraction of each output's standard deviation
+    gain: float = 0.5            # sd of the log of the teacher's random gain per class pair
     stimulate: str = "sensory"   # "sensory": the sensory neurons; "all": every neuron of the slice
     known_signs: bool = False    # ACh and GABA signs given to the students (only the others inferred)
     sequences: int = 48          # stimulus sequences
@@ -54,10 +71,6 @@ class Config:
     threshold: float = 0.75      # confidence needed to call a sign
     fail_fraction: float = 0.5   # members whose loss exceeds the best by more than this share are dropped
     classes: Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]] = (tuple(SENSORY), tuple(INTER), tuple(MOTOR))
-
-
-def transmitter_class(nt: str) -> str:
-    return nt if nt in ("Acetylcholine", "GABA", "Glutamate") else "mixed / other"
 
 
 def slice_topology(cfg: Config) -> Topology:
@@ -71,14 +84,15 @@ def slice_topology(cfg: Config) -> Topology:
     return connectome.subcircuit(full, keep, inputs=inputs, outputs=motor)
 
 
-def teacher(topo: Topology, seed: int) -> Tuple[Topology, Dict[Tuple[str, str], str]]:
-    """Signed weights on every chemical edge (transmitter, or a coin for the ambiguous ones), magnitudes
-    0.5 * log(1 + synapses) / sqrt(fan-in), gap conductances 0.05 * log(1 + junctions); small biases."""
+def teacher(topo: Topology, seed: int, gain: float = 0.5) -> Tuple[Topology, Dict[Tuple[str, str], str]]:
+    """Signed weights on every chemical edge (transmitter, or a coin for the ambiguous ones), magnitudes from
+    connectome.count_weights (0.5 log(1 + synapses) / sqrt(fan-in)) times a gain ``exp(gain * N(0, 1))`` drawn
+    per (presynaptic class, postsynaptic class), gap conductances 0.05 log(1 + junctions); small biases."""
     gen = torch.Generator().manual_seed(seed)
-    fan_in: Dict[str, int] = {}
-    for (_, d), e in topo.edges.items():
-        if (e.meta or {}).get("transmitter"):
-            fan_in[d] = fan_in.get(d, 0) + 1
+    counts = connectome.count_weights(topo, seed=seed)
+    cls = {n: node.meta["cell_class"] for n, node in topo.nodes.items() if node.meta}
+    pairs = sorted({(cls[s], cls[d]) for (s, d), e in topo.edges.items() if (e.meta or {}).get("transmitter")})
+    gains = dict(zip(pairs, torch.exp(gain * torch.randn(len(pairs), generator=gen, dtype=torch.float64)).tolist()))
     signs: Dict[Tuple[str, str], str] = {}
     weights: Dict[Tuple[str, str], float] = {}
     for key, e in topo.edges.items():
@@ -89,12 +103,9 @@ def teacher(topo: Topology, seed: int) -> Tuple[Topology, Dict[Tuple[str, str], 
         if sign is None:
             sign = "+" if float(torch.rand(1, generator=gen)) < 0.5 else "-"
         signs[key] = sign
-        size = 0.5 * math.log1p(e.meta["synapses"]) / math.sqrt(fan_in[key[1]])
+        size = abs(counts.edges[key].weight) * gains[(cls[key[0]], cls[key[1]])]
         weights[key] = size if sign == "+" else -size
-    gaps = {}
-    for name in topo.ties:
-        a, b = name[4:].split("|")
-        gaps[name] = 0.05 * math.log1p(topo.edges[(a, b)].meta["gap_junctions"])
+    gaps = {name: counts.ties[name].weight for name in topo.ties}
     biases = {n: 0.1 * float(torch.randn(1, generator=gen)) for n, node in topo.nodes.items() if node.role != "input"}
     return topo.with_weights(weights, biases, gaps), signs
 
@@ -161,19 +172,6 @@ def undeterminable(topo: Topology) -> Dict[Tuple[str, str], List[str]]:
     return out
 
 
-@dataclass
-class Verdict:
-    key: Tuple[str, str]
-    transmitter: str
-    true: str
-    sign: str          # "+", "-" or "?"
-    majority: str      # the majority sign of the members that fit, called or not
-    confidence: float
-    given: bool        # the sign was given to the students, not inferred
-    determinable: bool = True   # False: a flip symmetry leaves the sign undetermined (see flippable)
-    synapses: int = 0
-
-
 def infer(topo: Topology, X: torch.Tensor, Y: torch.Tensor, known: Dict, cfg: Config,
           signs: Dict) -> Tuple[List[Verdict], Dict[str, float]]:
     """Fit the ensemble, keep the members that fit, vote on each chemical edge's own weight."""
@@ -205,82 +203,50 @@ def infer(topo: Topology, X: torch.Tensor, Y: torch.Tensor, known: Dict, cfg: Co
     return verdicts, stats
 
 
-def table(verdicts: Sequence[Verdict], threshold: float) -> str:
-    """Per transmitter class: edges, signs inferred, coverage (called / inferred), precision (right / called),
-    and the inferred edges a flip symmetry leaves undetermined with the precision on the determinable rest."""
-    lines = [f"{'class':<16}{'edges':>7}{'inferred':>10}{'called':>8}{'coverage':>10}{'right':>7}{'precision':>11}"
-             f"{'undeterminable':>16}{'precision, determinable':>25}", "-" * 110]
-    for cls in CLASSES + ["all"]:
-        vs = [v for v in verdicts if cls == "all" or v.transmitter == cls]
-        inferred = [v for v in vs if not v.given]
-        called = [v for v in inferred if v.sign != "?"]
-        right = [v for v in called if v.sign == v.true]
-        cov = f"{len(called) / len(inferred):.0%}" if inferred else "-"
-        prec = f"{len(right) / len(called):.0%}" if called else "-"
-        blind = [v for v in inferred if not v.determinable]
-        det_called = [v for v in called if v.determinable]
-        det = (f"{sum(v.sign == v.true for v in det_called) / len(det_called):.0%} of {len(det_called)}"
-               if det_called else "-")
-        lines.append(f"{cls:<16}{len(vs):>7}{len(inferred):>10}{len(called):>8}{cov:>10}{len(right):>7}{prec:>11}"
-                     f"{len(blind):>16}{det:>25}")
-    return "\n".join(lines)
+def observe(Y: torch.Tensor, noise: float, seed: int) -> Tuple[torch.Tensor, float]:
+    """``Y`` plus Gaussian noise of sd ``noise`` times each output's standard deviation (over sequences and
+    steps); returns the noisy responses and the noise's mean square (the MSE a perfect fit would reach)."""
+    if noise == 0:
+        return Y, 0.0
+    gen = torch.Generator().manual_seed(seed + 3)
+    eps = noise * Y.std(dim=(0, 1)) * torch.randn(Y.shape, generator=gen, dtype=Y.dtype)
+    if not bool(torch.isfinite(Y + eps).all()):
+        raise ValueError(f"the teacher's responses for seed {seed} are not finite; nothing to fit")
+    return Y + eps, float((eps ** 2).mean())
 
 
-def by_neuron_class(verdicts: Sequence[Verdict], topo: Topology) -> str:
-    """Per presynaptic neuron class (with its transmitters): inferred edges, called, right."""
-    rows: Dict[str, List[Verdict]] = {}
-    for v in verdicts:
-        if not v.given:
-            rows.setdefault(topo.nodes[v.key[0]].meta["cell_class"], []).append(v)
-    out = [f"{'class':<7}{'transmitter':<26}{'inferred':>9}{'called':>8}{'right':>7}"]
-    for cls in sorted(rows):
-        vs = rows[cls]
-        nts = "+".join(sorted({t for v in vs for t in topo.edges[v.key].meta["transmitter"].split("+")}))
-        called = [v for v in vs if v.sign != "?"]
-        out.append(f"{cls:<7}{nts:<26}{len(vs):>9}{len(called):>8}{sum(v.sign == v.true for v in called):>7}")
-    return "\n".join(out)
-
-
-def by_synapses(verdicts: Sequence[Verdict]) -> str:
-    """Coverage and precision by synapse count (the teacher's weight grows with it)."""
-    out = [f"{'synapses':<10}{'inferred':>9}{'called':>8}{'coverage':>10}{'precision':>11}"]
-    for lo, hi in ((1, 1), (2, 3), (4, 9), (10, 10 ** 6)):
-        vs = [v for v in verdicts if not v.given and lo <= v.synapses <= hi]
-        called = [v for v in vs if v.sign != "?"]
-        label = str(lo) if lo == hi else f"{lo}+" if hi > 1000 else f"{lo}-{hi}"
-        cov = f"{len(called) / len(vs):.0%}" if vs else "-"
-        prec = f"{sum(v.sign == v.true for v in called) / len(called):.0%}" if called else "-"
-        out.append(f"{label:<10}{len(vs):>9}{len(called):>8}{cov:>10}{prec:>11}")
-    return "\n".join(out)
-
-
-def reliability(verdicts: Sequence[Verdict]) -> str:
-    """How often the majority sign is right, per confidence bin (inferred edges only): a calibrated
-    confidence has accuracy close to the bin's values."""
-    bins = [(0.0, 0.5), (0.5, 0.75), (0.75, 0.9), (0.9, 1.01)]
-    out = [f"{'confidence':<14}{'edges':>6}{'majority right':>16}"]
-    for lo, hi in bins:
-        vs = [v for v in verdicts if not v.given and lo <= v.confidence < hi]
-        acc = f"{sum(v.majority == v.true for v in vs) / len(vs):.0%}" if vs else "-"
-        out.append(f"{f'[{lo:.2f}, {min(hi, 1.0):.2f}' + (')' if hi < 1 else ']'):<14}{len(vs):>6}{acc:>16}")
-    return "\n".join(out)
-
-
-def run(cfg: Config, picture: Optional[str] = None) -> Dict:
+def run_seed(cfg: Config) -> Tuple[List[Verdict], Dict[str, float]]:
+    """One teacher (``cfg.seed``): its noisy responses, the ensemble fitted to them, the verdicts."""
+    torch.set_num_threads(1)
     torch.manual_seed(cfg.seed)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     topo = slice_topology(cfg)
-    truth, signs = teacher(topo, cfg.seed)
+    truth, signs = teacher(topo, cfg.seed, cfg.gain)
     X = stimuli(topo, cfg)                                                     # [n, steps, inputs]
     with torch.no_grad():
         Y = Network(truth, dtype=torch.float32)(X.transpose(0, 1)).transpose(0, 1)   # [n, steps, outputs]
+    Y, noise_mse = observe(Y, cfg.noise, cfg.seed)
     known = {k: s for k, s in signs.items()
              if cfg.known_signs and transmitter_class(topo.edges[k].meta["transmitter"]) in ("Acetylcholine", "GABA")}
     verdicts, stats = infer(topo, X, Y, known, cfg, signs)
-    stats["seconds"] = time.perf_counter() - start
+    stats.update(noise_mse=noise_mse, seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu)
+    return verdicts, stats
+
+
+def run(cfg: Config, picture: Optional[str] = None, jobs: int = 1) -> Dict:
+    """Every seed (``jobs`` processes, each one thread); ``verdicts`` and ``stats`` are the first seed's (the
+    picture's), ``runs`` is ``[(seed, verdicts, stats)]`` for all."""
+    topo = slice_topology(cfg)
+    cfgs = [replace(cfg, seed=cfg.seed + i) for i in range(cfg.seeds)]
+    if jobs > 1 and len(cfgs) > 1:
+        with ProcessPoolExecutor(min(jobs, len(cfgs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(run_seed, cfgs))
+    else:
+        results = [run_seed(c) for c in cfgs]
+    runs = [(c.seed, v, st) for c, (v, st) in zip(cfgs, results)]
     if picture:
-        draw_slice(topo, verdicts, picture)
-    return {"topology": topo, "verdicts": verdicts, "stats": stats}
+        draw_slice(topo, runs[0][1], picture)
+    return {"topology": topo, "verdicts": runs[0][1], "stats": runs[0][2], "runs": runs}
 
 
 def draw_slice(topo: Topology, verdicts: Sequence[Verdict], path: str) -> None:
@@ -291,38 +257,32 @@ def draw_slice(topo: Topology, verdicts: Sequence[Verdict], path: str) -> None:
                     title=f"Inferred signs on a C. elegans slice ({called} of {len(verdicts)} chemical signs called)")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Dict:
-    parser = Parser(prog="connectome_signs.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stimulate", choices=["sensory", "all"], default="sensory")
-    parser.add_argument("--known-signs", action="store_true", help="give ACh and GABA signs; infer the rest")
-    parser.add_argument("--ensemble", type=int_at_least(1, 10_000), default=Config.ensemble)
-    parser.add_argument("--epochs", type=int_at_least(1, 10_000_000), default=Config.epochs)
-    parser.add_argument("--sequences", type=int_at_least(1, 1_000_000), default=Config.sequences)
-    parser.add_argument("--steps", type=int_at_least(1, 1_000_000), default=Config.steps)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--picture", type=writable_file((".png", ".svg", ".pdf")),
-                        help="write the slice as an adjacency matrix by neuron type and class, each chemical synapse "
-                             "coloured by its verdict")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    cfg = Config(seed=args.seed, stimulate=args.stimulate, known_signs=args.known_signs, ensemble=args.ensemble,
-                 epochs=args.epochs, sequences=args.sequences, steps=args.steps)
-    out = run(cfg, args.picture)
-    topo, verdicts, stats = out["topology"], out["verdicts"], out["stats"]
-    print(f"command: python scripts/connectome_signs.py {' '.join(argv if argv is not None else sys.argv[1:])}")
-    print(f"slice: {topo!r} ({len(verdicts)} chemical edges; stimulated: {cfg.stimulate}; "
+def report(cfg: Config, out: Dict) -> None:
+    """Print the per-seed table, its mean and interval, and the tables pooled over seeds."""
+    topo, runs = out["topology"], out["runs"]
+    pooled = [v for _, verdicts, _ in runs for v in verdicts]
+    stats = [st for _, _, st in runs]
+    cell_class = {n: node.meta["cell_class"] for n, node in topo.nodes.items() if node.meta}
+    transmitters = {k: e.meta["transmitter"] for k, e in topo.edges.items() if (e.meta or {}).get("transmitter")}
+    print(f"slice: {topo!r} ({len(runs[0][1])} chemical edges; stimulated: {cfg.stimulate}; "
           f"{'ACh and GABA signs given' if cfg.known_signs else 'every chemical sign hidden'})")
-    print(f"data: {cfg.sequences} stimulus sequences x {cfg.steps} steps; ensemble {cfg.ensemble}, {cfg.epochs} epochs; "
-          f"{stats['good']} of {stats['members']} members fit (best MSE {stats['best_mse']:.2e}, median "
-          f"{stats['median_mse']:.2e}, output variance {stats['output_variance']:.2e}); {stats['seconds']:.0f} s")
-    print(f"\nsign recovery per transmitter class (threshold {cfg.threshold}):")
-    print(table(verdicts, cfg.threshold))
-    print("\nby presynaptic neuron class (inferred edges):")
-    print(by_neuron_class(verdicts, topo))
-    print("\nby synapse count (inferred edges):")
-    print(by_synapses(verdicts))
-    print("\nreliability (inferred edges; accuracy of the majority sign per confidence bin):")
-    print(reliability(verdicts))
+    print(f"data per seed: {cfg.sequences} stimulus sequences x {cfg.steps} steps, observation noise {cfg.noise:.0%} "
+          f"of each output's sd; teacher gain per class pair exp({cfg.gain} N(0, 1)); ensemble {cfg.ensemble}, "
+          f"{cfg.epochs} epochs; members that fit: {', '.join(str(st['good']) for st in stats)} of {cfg.ensemble}; "
+          f"{sum(st['cpu_seconds'] for st in stats):.0f} CPU s of one thread in all")
+    print(f"\nper teacher seed (threshold {cfg.threshold}; noise MSE: what a perfect fit would leave):")
+    print(seeds_table(runs))
+    print(f"\nsign recovery per transmitter class, pooled over {len(runs)} seeds:")
+    print(table(pooled, cfg.threshold))
+    print("\nby presynaptic neuron class (inferred edges, pooled):")
+    print(by_neuron_class(pooled, cell_class, transmitters))
+    print("\nby synapse count (inferred edges, pooled):")
+    print(by_synapses(pooled))
+    print("\nreliability (inferred edges, pooled; how often the majority sign is right per confidence bin):")
+    print(reliability(pooled))
+    print(calibration_verdict(pooled))
+    print("\nrepeated failures:")
+    print(failures([verdicts for _, verdicts, _ in runs], cell_class))
     groups = flippable(topo)
     blind = undeterminable(topo)
     if not groups:
@@ -336,6 +296,64 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         gain = sorted(((sum(1 for g in blind.values() if g == grp), grp) for grp in groups), reverse=True)[:8]
         for count, grp in gain:
             print(f"  {count:>4} edges  {', '.join(grp[:6])}{' ...' if len(grp) > 6 else ''}")
+
+
+def write_verdicts(verdicts: Sequence[Verdict], path: str) -> None:
+    """One row per chemical edge, the columns scripts/pictures.py reads back."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["src", "dst", "transmitter", "true", "sign", "majority", "confidence", "given",
+                         "determinable", "synapses"])
+        for v in verdicts:
+            writer.writerow([v.key[0], v.key[1], v.transmitter, v.true, v.sign, v.majority, repr(v.confidence),
+                             v.given, v.determinable, v.synapses])
+
+
+def config(args) -> Config:
+    """The run's Config from parsed arguments: --quick sets a smaller slice, 3 seeds, 6 members, 600 epochs and
+    24 sequences of 30 steps; an option given explicitly wins over --quick's value."""
+    quick = dict(classes=QUICK, seeds=3, ensemble=6, epochs=600, sequences=24, steps=30) if args.quick else {}
+    given = {k: getattr(args, k) for k in ("seeds", "ensemble", "epochs", "sequences", "steps")
+             if getattr(args, k) is not None}
+    return Config(**{**quick, **given, "seed": args.seed, "noise": args.noise, "stimulate": args.stimulate,
+                     "known_signs": args.known_signs})
+
+
+def make_parser() -> Parser:
+    """The command line (main parses with it; tests read --quick's Config from it without running)."""
+    parser = Parser(prog="connectome_signs.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stimulate", choices=["sensory", "all"], default="sensory")
+    parser.add_argument("--known-signs", action="store_true", help="give ACh and GABA signs; infer the rest")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smaller slice (ASH, AWC, AFD -> AIA, AIB, AIY, RIA -> SMD, RMD), 3 seeds, 6 members, "
+                             "600 epochs, 24 sequences of 30 steps: the same code path in under a CPU minute")
+    parser.add_argument("--seeds", type=int_at_least(1, 1000), help=f"teacher seeds (default {Config.seeds})")
+    parser.add_argument("--noise", type=number(0.0, 10.0), default=Config.noise,
+                        help="observation noise sd as a fraction of each output's sd (default 0.05)")
+    parser.add_argument("--jobs", type=int_at_least(1, 64), default=1, help="processes for the seeds (default 1)")
+    parser.add_argument("--ensemble", type=int_at_least(1, 10_000), help=f"default {Config.ensemble}")
+    parser.add_argument("--epochs", type=int_at_least(1, 10_000_000), help=f"default {Config.epochs}")
+    parser.add_argument("--sequences", type=int_at_least(1, 1_000_000), help=f"default {Config.sequences}")
+    parser.add_argument("--steps", type=int_at_least(5, 1_000_000), help=f"default {Config.steps}")
+    parser.add_argument("--seed", type=int, default=0, help="the first teacher seed (default 0)")
+    parser.add_argument("--picture", type=writable_file((".png", ".svg", ".pdf")),
+                        help="write the slice as an adjacency matrix by neuron type and class, each chemical synapse "
+                             "coloured by its verdict (the first seed's)")
+    parser.add_argument("--verdicts", type=writable_file((".csv",)),
+                        help="write the first seed's verdicts as scripts/pictures.py reads them "
+                             "(docs/pictures/data/connectome_signs.csv)")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict:
+    args = make_parser().parse_args(argv)
+    torch.set_num_threads(1)
+    cfg = config(args)
+    print(f"command: python scripts/connectome_signs.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    out = run(cfg, args.picture, args.jobs)
+    if args.verdicts:
+        write_verdicts(out["verdicts"], args.verdicts)
+    report(cfg, out)
     return out
 
 

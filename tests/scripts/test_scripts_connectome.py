@@ -1,6 +1,7 @@
-"""scripts/connectome_signs.py on a small slice: the teacher's signs follow the transmitters, the sign report
+"""scripts/connectome_signs.py on a small slice: the teacher's signs follow the transmitters and its magnitudes
+the synapse counts times one gain per class pair, the observation noise has the stated size, the sign report
 covers every chemical edge with its class, given signs are not counted as inferred, and the report's numbers
-add up; scripts/make_connectome.py's writer reads back."""
+add up; scripts/make_connectome.py's writer reads back. The scoring itself: test_scripts_connectome_report.py."""
 import runpy
 from pathlib import Path
 
@@ -16,8 +17,8 @@ def script():
 
 def small(script, **kw):
     # a motor slice: AVA driven, AVB hidden, DA / DD / VA read out (224 edges)
-    return script["Config"](classes=(("AVA",), ("AVB",), ("DA", "DD", "VA")), sequences=12, steps=15, ensemble=4,
-                            epochs=60, **kw)
+    return script["Config"](**{"classes": (("AVA",), ("AVB",), ("DA", "DD", "VA")), "sequences": 12, "steps": 15,
+                               "ensemble": 4, "epochs": 60, "seeds": 1, **kw})
 
 
 def test_teacher_signs_follow_the_transmitters(script):
@@ -32,6 +33,32 @@ def test_teacher_signs_follow_the_transmitters(script):
         elif nt == "GABA":
             assert sign == "-" and truth.edges[key].weight < 0
     assert all(t.weight > 0 for t in truth.ties.values())                   # conductances
+    # magnitudes: count_weights' times one gain per (presynaptic class, postsynaptic class), not the same for all
+    from mpnet import connectome
+    counts = connectome.count_weights(topo, seed=0)
+    cls = {n: node.meta["cell_class"] for n, node in topo.nodes.items() if node.meta}
+    gains = {}
+    for key in signs:
+        gains.setdefault((cls[key[0]], cls[key[1]]), []).append(abs(truth.edges[key].weight / counts.edges[key].weight))
+    for pair, gs in gains.items():
+        assert max(gs) == pytest.approx(min(gs), rel=1e-9), pair
+    assert len({round(gs[0], 9) for gs in gains.values()}) == len(gains) > 1
+    for name in topo.ties:
+        assert truth.ties[name].weight == counts.ties[name].weight
+
+
+def test_observation_noise_has_the_stated_size(script):
+    import torch
+    Y = torch.randn(200, 30, 3, generator=torch.Generator().manual_seed(1)) * torch.tensor([1.0, 2.0, 0.5])
+    same, zero = script["observe"](Y, 0.0, 0)
+    assert same is Y and zero == 0.0
+    noisy, mse = script["observe"](Y, 0.1, 0)
+    eps = noisy - Y
+    assert mse == pytest.approx(float((eps ** 2).mean()))
+    ratio = eps.std(dim=(0, 1)) / Y.std(dim=(0, 1))                          # per output, 10 % of its sd
+    torch.testing.assert_close(ratio, torch.full((3,), 0.1), rtol=0.05, atol=0)
+    with pytest.raises(ValueError, match="seed 0 are not finite"):
+        script["observe"](Y.clone().index_put_((torch.tensor(0),), torch.tensor(float("inf"))), 0.1, 0)
 
 
 def test_sign_report_on_a_small_slice(script, capsys):
@@ -51,10 +78,24 @@ def test_sign_report_on_a_small_slice(script, capsys):
     assert int(rows["all"][0]) == len(verdicts) == sum(int(rows[c][0]) for c in script["CLASSES"])
     called = [v for v in verdicts if v.sign != "?"]
     assert int(rows["all"][2]) == len(called) and int(rows["all"][4]) == sum(v.sign == v.true for v in called)
-    per_class = script["by_neuron_class"](verdicts, topo).splitlines()[1:]
+    cell_class = {n: node.meta["cell_class"] for n, node in topo.nodes.items() if node.meta}
+    transmitters = {k: topo.edges[k].meta["transmitter"] for k in chemical}
+    per_class = script["by_neuron_class"](verdicts, cell_class, transmitters).splitlines()[1:]
     assert sum(int(line.split()[2]) for line in per_class) == len(verdicts)
     rel = script["reliability"](verdicts).splitlines()[1:]
     assert sum(int(line.split()[2]) for line in rel) == len(verdicts)   # every inferred edge in one bin
+    assert stats["noise_mse"] > 0 and stats["cpu_seconds"] > 0
+    script["report"](cfg, result)
+    text = capsys.readouterr().out
+    assert "per teacher seed" in text and "calibration:" in text and "repeated failures:" in text
+
+
+def test_two_seeds_are_two_teachers(script):
+    result = script["run"](small(script, seeds=2, epochs=5))
+    (s0, v0, _), (s1, v1, _) = result["runs"]
+    assert (s0, s1) == (0, 1) and result["verdicts"] is v0
+    assert [v.key for v in v0] == [v.key for v in v1]
+    assert [v.confidence for v in v0] != [v.confidence for v in v1]
 
 
 def test_known_signs_are_given_not_inferred(script):
