@@ -11,7 +11,7 @@
 Tasks: xor, parity (3 bits), spirals, pole, pole-nv (double pole without velocities: needs recurrent genomes,
 ``--set feed_forward=False --population 1000``). ``--set key=value`` overrides any NEATConfig field, e.g.
 ``--set add_node_rate=0.2 --set hidden_activation=sin``; ``--set breeding=arrays`` breeds on genome columns
-(the same algorithm, for populations of 10,000 and more: docs/search.md).
+(the same algorithm, for populations of 10,000 and more: docs/neat_scale.md).
 """
 import argparse
 import gc
