@@ -1049,6 +1049,16 @@ def population(topologies, **kw):
     return train_population(topologies, X, X * 2, **{"epochs": 1, **kw})
 
 
+def _recurrent_population():
+    """Two recurrent topologies trained on sequences: a finite loss each, the self-loop's weight moved."""
+    from mpnet.scale.population import train_population
+    X = torch.rand(8, 3, 1, generator=torch.Generator().manual_seed(0))
+    trained = train_population([h_topo(True)] * 2, X, X[:, -1] * 2, epochs=3)
+    back = trained.topology(1)
+    return (tuple(trained.history.shape) == (3, 2) and bool(torch.isfinite(trained.loss).all())
+            and back.recurrent and back.edges[("h", "h")].weight != 0.3)
+
+
 def read_csv(path, columns):
     import mpnet.io.csvdata   # what the CLI reads data files with
     return mpnet.io.csvdata.read_columns(path, columns)
@@ -1232,8 +1242,16 @@ case(R, "fit(loss=callable returning a constant tensor)", [r"loss", r"gradient"]
 case(R, "fit(optimizer=callable returning None)", [r"optimizer", r"None"])(
     lambda: h_fit(h_net(), optimizer=lambda params: None))
 case(R, "train_population(workers=0)", [r"workers", r"\b0\b"])(_within(20, lambda: population([h_topo()], workers=0)))
-case(R, "train_population of recurrent topologies", [r"recurrent", r"feed-forward"])(
+# recurrent populations train since 17ec6cb: on sequences, refused on rows, one network type a population
+case(R, "train_population of recurrent topologies on rows X [8, 1]", [r"\bX\b", r"recurrent", r"\[8, 1\]"])(
     lambda: population([h_topo(True)]))
+case(R, "train_population of recurrent topologies on sequences [8, 3, 1]: trained", works=bool)(
+    lambda: _recurrent_population())
+case(R, "train_population of a feed-forward and a recurrent topology", [r"network type", r"topology 1",
+                                                                        r"recurrent"])(
+    lambda: population([h_topo(), h_topo(True)]))
+case(R, "train_population of ctrnn topologies without advance_time", [r"advance_time", r"time_step"])(
+    lambda: population([h_topo("ctrnn")]))
 case(R, "train_population(one Topology, not a list)", [r"topologies", r"list"])(lambda: population(h_topo()))
 case(R, "train_population('abc')", [r"topologies", r"'abc'"])(lambda: population("abc"))
 case(R, "subcircuit('cook2019_herm', [...]): a name, not a topology", [r"topology", r"cook2019_herm"])(
@@ -1352,6 +1370,105 @@ case(L21, "topo.successors(['x']) (a list, not an id)", [r"\['x'\]", r"not in th
     lambda: h_topo().successors(["x"]))
 case(L21, "sample.random_dag(...).successors('h9999') on a big graph: names shortened", [r"'h9999'", r"in all"])(
     lambda: mpnet.sample.random_dag(3, 2, 200, seed=0).successors("h9999"))
+
+# ------------------------------------------------------------------------------------------------- scale
+# Sizes a user can reach, built and checked inside a time limit (_within, generous for a loaded machine): a
+# graph as deep as it has neurons, one neuron with a hundred thousand inputs, tens of thousands of tiny
+# topologies in one Network, edges given against the order of the graph, a name of a megabyte. Each result is
+# compared with what it must be (the float64 reference, the numbers that went in); the timing table of the
+# same paths at 10k-1M edges is scripts/bench.py scaling.
+S = "scale"
+
+
+def _chain(depth):
+    names = ["x"] + [f"h{i}" for i in range(depth)] + ["y"]
+    return mpnet.Topology.from_edges([(a, b, 0.9 + 0.2 * (i % 2)) for i, (a, b) in enumerate(zip(names, names[1:]))],
+                                     inputs=["x"], outputs=["y"], activation="tanh")
+
+
+def _matches_reference(topo, x):
+    from mpnet.testing import reference_forward
+    got = mpnet.Network(topo, seed=0, dtype=torch.float64)(torch.tensor(x, dtype=torch.float64))
+    want = torch.tensor(reference_forward(topo, x), dtype=torch.float64)
+    return got.shape == want.shape and torch.allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def _hub(n):
+    g = torch.Generator().manual_seed(0)
+    w = (torch.rand(n, generator=g) - 0.5).tolist()
+    topo = mpnet.Topology.from_edges([(f"x{i}", "h", w[i]) for i in range(n)] + [("h", "y", 1.0)],
+                                     inputs=[f"x{i}" for i in range(n)], outputs=["y"])
+    return _matches_reference(topo, torch.rand(2, n, generator=g).tolist())
+
+
+def _many_small(n):
+    topos = [mpnet.Topology.from_edges([("x", "y", i / n - 0.5)], inputs=["x"], outputs=["y"]) for i in range(n)]
+    back = mpnet.Network(topos, seed=0, dtype=torch.float64).to_topology()
+    return len(back) == n and all(b.edges[("x", "y")].weight == i / n - 0.5 for i, b in enumerate(back))
+
+
+def _arrays_round_trip(n):
+    g = torch.Generator().manual_seed(1)
+    nodes = n // 10 + 6
+    dst = torch.randint(4, nodes, (n,), generator=g)
+    src = (torch.rand(n, generator=g) * dst).long().clamp(max=nodes - 3)   # a lower index: no cycle
+    key = torch.unique(src * nodes + dst)
+    src, dst = (key // nodes).tolist(), (key % nodes).tolist()
+    weight = (torch.rand(len(src), generator=g) - 0.5).double().tolist()
+    topo = mpnet.ArrayTopology.from_arrays(src, dst, inputs=[0, 1, 2, 3], outputs=[nodes - 2, nodes - 1],
+                                           weight=weight, warn=False)
+    back = mpnet.Network(topo, seed=0, dtype=torch.float64).to_topology().edges   # .edges copies: taken once
+    return len(back) == len(src) and all(back[(s, d)].weight == w for s, d, w in zip(src, dst, weight))
+
+
+def _reverse_order(n):
+    names = ["x"] + [f"h{i}" for i in range(n)] + ["y"]
+    edges = [(a, b, 0.5) for a, b in zip(names, names[1:])]
+    # every hidden neuron also feeds the output, so the graph is wide as well as deep
+    edges += [(f"h{i}", "y", 0.001) for i in range(n - 1)]
+    forward = mpnet.Topology.from_edges(edges, inputs=["x"], outputs=["y"])
+    backward = mpnet.Topology.from_edges(edges[::-1], inputs=["x"], outputs=["y"])
+    return forward.topological_order() == backward.topological_order() and set(forward.edges) == set(backward.edges)
+
+
+def _long_name(chars):
+    name = "n" * chars
+    topo = mpnet.Topology.from_edges([("x", name, 0.5), (name, "y", 2.0)], inputs=["x"], outputs=["y"])
+    path = os.path.join(TMP, "long_name.mpnet")
+    mpnet.Network(topo, seed=0).save(path)
+    back = mpnet.Network.load(path).to_topology()
+    return back.edges[(name, "y")].weight == 2.0 and float(mpnet.Network.load(path)(torch.ones(1, 1))) == 1.0
+
+
+def _big_json(n):
+    names = [f"n{i}" for i in range(n // 5 + 7)]
+    g = torch.Generator().manual_seed(2)
+    dst = torch.randint(5, len(names), (n,), generator=g)
+    src = (torch.rand(n, generator=g) * dst).long()
+    pairs = sorted({(int(s), int(d)) for s, d in zip(src, dst)})
+    topo = mpnet.Topology.from_edges([(names[s], names[d], (s - d) / len(names)) for s, d in pairs],
+                                     inputs=names[:5], outputs=names[-2:], warn=False)
+    path = os.path.join(TMP, "big.json")
+    topo.save(path)
+    back = mpnet.Topology.load(path)
+    return back.to_dict() == topo.to_dict()
+
+
+case(S, "a chain 5,000 neurons deep: forward equals the float64 reference", works=bool)(
+    _within(120, lambda: _matches_reference(_chain(5000), [[0.3], [-1.2]])))
+case(S, "one neuron with 100,000 inputs: forward equals the float64 reference", works=bool)(
+    _within(120, lambda: _hub(100_000)))
+case(S, "a Network of 20,000 one-edge topologies, read back: each weight in its place", works=bool)(
+    _within(120, lambda: _many_small(20_000)))
+case(S, "100,000 edges from index arrays, read back: every edge and weight", works=bool)(
+    _within(120, lambda: _arrays_round_trip(100_000)))
+case(S, "from_edges of 20,000 edges listed last-to-first: the order of the graph, not of the list", works=bool)(
+    _within(120, lambda: _reverse_order(10_000)))
+case(S, "a node named by a million characters: saved, loaded, run", works=bool)(
+    _within(120, lambda: _long_name(1_000_000)))
+case(S, "a topology of 100,000 edges to JSON and back: equal", works=bool)(_within(120, lambda: _big_json(100_000)))
+case(S, "sample.random_dag(4, 2, 10_000, avg_in_degree=10): about 100,000 edges", works=bool)(
+    _within(120, lambda: 90_000 < mpnet.sample.random_dag(4, 2, 10_000, avg_in_degree=10, seed=0).num_edges < 110_000))
 
 # ============================================================================================ the judge
 SILENT, UNCLEAR, CLEAR = "silent", "unclear", "clear"
