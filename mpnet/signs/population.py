@@ -22,7 +22,7 @@ frozen edge has ``lower == upper ==`` its value. The optimizers (:mod:`mpnet.sig
 """
 import math
 from dataclasses import replace
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import torch
 from torch import Tensor
@@ -61,7 +61,8 @@ def weighed_mse(pred: Tensor, Y: Tensor, weight: Tensor) -> Tensor:
 class _Parameters(NamedTuple):
     keys: List[EdgeKey]                       # one per weight column
     groups: Dict[EdgeKey, str]                # the tied columns' keys -> their group
-    edge_col: Dict[EdgeKey, int]              # every edge -> its own column, else its first group's
+    edge_col: Dict[EdgeKey, int]              # every edge -> its own column, its group's if it reports one, else
+                                              # its first group's
     terms: List[List[Tuple[int, float]]]      # per edge (topology order): (column, coefficient)
     lower: List[float]
     upper: List[float]
@@ -74,10 +75,40 @@ def _bounds(sign: Optional[str], trainable: bool, weight: Optional[float]) -> Tu
     return (0.0, INF) if sign == "+" else (-INF, 0.0) if sign == "-" else (-INF, INF)
 
 
+def _report_edges(topology: Topology, edge_col: Dict[EdgeKey, int]) -> Dict[str, EdgeKey]:
+    """Each tie group's report edge: one carrying the group and no parameter of its own, no two groups the same.
+    A group takes its first such edge still unclaimed; when every one is claimed, the claims are moved along an
+    augmenting path (a bipartite matching), so a chemical synapse on a gap junction's edge does not leave its
+    class group without a row."""
+    candidates: Dict[str, List[EdgeKey]] = {}
+    for k, e in topology.edges.items():
+        for g, _ in groups_of(e.tie):
+            candidates.setdefault(g, [])
+            if k not in edge_col and k not in candidates[g]:
+                candidates[g].append(k)
+    owner: Dict[EdgeKey, str] = {}
+
+    def claim(g: str, seen: Set[EdgeKey]) -> bool:
+        free = [k for k in candidates[g] if k not in owner and k not in seen]
+        for k in free[:1] + [k for k in candidates[g] if k in owner and k not in seen]:
+            seen.add(k)
+            if k not in owner or claim(owner[k], seen):
+                owner[k] = g
+                return True
+        return False
+
+    for g in candidates:
+        if not claim(g, set()):
+            raise ArgumentError(f"infer_signs: tie group {g!r} has no edge of its own to report it on (each of "
+                                f"its edges has its own parameter or reports another group); give it an edge "
+                                f"tied to {g!r} alone.")
+    return {g: k for k, g in owner.items()}
+
+
 def _parameters(topology: Topology) -> _Parameters:
     """The weight columns of ``topology``: one per edge with a parameter of its own, one per tie group
-    (:mod:`mpnet.graph.ties`), keyed by the first of its edges that has no parameter of its own (the test of a
-    group is reported on that edge's row)."""
+    (:mod:`mpnet.graph.ties`), keyed by an edge that has no parameter of its own, its first one another group
+    does not need (the test of a group is reported on that edge's row: :func:`_report_edges`)."""
     keys: List[EdgeKey] = []
     groups: Dict[EdgeKey, str] = {}
     group_col: Dict[str, int] = {}
@@ -92,20 +123,15 @@ def _parameters(topology: Topology) -> _Parameters:
             lo, hi = _bounds(e.sign, e.trainable, e.weight)
             lower.append(lo)
             upper.append(hi)
+    report = _report_edges(topology, edge_col)
     for k, e in topology.edges.items():
         mine = [(edge_col[k], 1.0 if e.tie is None or isinstance(e.tie, str) else
                  next(c for g, c in e.tie if g is None))] if k in edge_col else []
         for g, c in groups_of(e.tie):
             if g not in group_col:
-                free = next((j for j, f in topology.edges.items() if j not in edge_col and j not in groups
-                             and any(h == g for h, _ in groups_of(f.tie))), None)
-                if free is None:
-                    raise ArgumentError(f"infer_signs: tie group {g!r} has no edge of its own to report it on (each of "
-                                        f"its edges has its own parameter or reports another group); give it an edge "
-                                        f"tied to {g!r} alone.")
                 group_col[g] = len(keys)
-                keys.append(free)
-                groups[free] = g
+                keys.append(report[g])
+                groups[report[g]] = g
                 tie = topology.ties[g]
                 lo, hi = _bounds(tie.sign, tie.trainable, tie.weight)
                 lower.append(lo)
@@ -113,6 +139,8 @@ def _parameters(topology: Topology) -> _Parameters:
             mine.append((group_col[g], c))
             edge_col.setdefault(k, group_col[g])
         terms.append(mine)
+    for g, k in report.items():      # a group's report edge is its column, whatever group the edge names first
+        edge_col[k] = group_col[g]
     return _Parameters(keys, groups, edge_col, terms, lower, upper)
 
 
