@@ -8,10 +8,12 @@
   (stimulate one neuron, record the others) as an :class:`Atlas`: ``mpnet.connectome.atlas()``.
 * :mod:`~mpnet.connectome.propagation`, :mod:`~mpnet.connectome.heldout` -- that experiment on the wiring: drive,
   read out, fit, folds, baselines; held-out signs scored.
+* :mod:`~mpnet.connectome.synapses` -- that model as data for the sign test (:func:`mpnet.infer_signs`): a fully
+  measured block, strengths tied per class pair, an integrator read-out, the mirror noise.
 
 Everything public is re-exported here: ``mpnet.connectome.load()``.
 """
-from . import heldout, propagation
+from . import heldout, propagation, synapses
 from .funatlas import Atlas, atlas, atlases
 from .neurons import (CLASSICAL, MONOAMINES, count_weights, mirror, select, synapse_transmitter, tie_left_right,
                       transmitter_class, wiring_counts)
@@ -21,4 +23,4 @@ from .wiring import (DATA_DIR, TRANSMITTER_SIGNS, available, build, cell_class, 
 __all__ = ["TRANSMITTER_SIGNS", "DATA_DIR", "available", "load", "provenance", "build", "subcircuit",
            "transmitter_signs", "tie_chemical", "cell_class", "Atlas", "atlas",
            "atlases", "CLASSICAL", "MONOAMINES", "transmitter_class", "synapse_transmitter", "wiring_counts",
-           "select", "mirror", "tie_left_right", "count_weights", "propagation", "heldout"]
+           "select", "mirror", "tie_left_right", "count_weights", "propagation", "heldout", "synapses"]
