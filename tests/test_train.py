@@ -16,7 +16,7 @@ from mpnet.testing import random_topology
 
 
 def test_fit_lowers_the_loss_of_the_question_network():
-    X, Y = question_task()
+    X, Y = question_task(n=500)   # 8 steps an epoch (2,000 samples: 4x the time, the same end: 13 % vs 12 %)
     net = mpnet.Network(question_network())
     history = mpnet.fit(net, X, Y, loss="mse", epochs=60, lr=0.02, batch_size=64, progress=False)
     assert history.shape == (60,)

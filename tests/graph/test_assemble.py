@@ -76,13 +76,13 @@ edges_st = st.builds(Edge, st.sampled_from(IDS), st.sampled_from(IDS), usually(0
                      usually(None, "g", (("g", 2.0),), (("g", 0.0),)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(nodes_st, max_size=6))
 def test_add_nodes_matches_a_check_per_node(nodes):
     assert outcome(add_nodes, nodes) == outcome(reference_nodes, nodes)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(edges_st, max_size=8), st.sampled_from([None, "+", "-"]), st.booleans(),
        st.sampled_from([[], ["not an edge"]]))
 def test_add_edges_matches_a_check_per_edge(edges, dale, recurrent, extra):
@@ -119,7 +119,7 @@ tuple_edges = st.lists(st.tuples(st.sampled_from(IDS), st.sampled_from(IDS), st.
                        | st.tuples(st.sampled_from(IDS)), max_size=8)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(tuple_edges, st.sampled_from([["x"], ["x", 2], [1]]), st.sampled_from([["y"], ["y", "h2"]]),
        st.sampled_from([False, True]), st.sampled_from([None, {"h1": "-"}]))
 def test_from_edges_gives_from_tuples_what_it_gives_from_lists(edges, inputs, outputs, recurrent, dale):
@@ -196,7 +196,7 @@ SIGNED = Topology([Node("x", "input", "identity"), Node("h", dale="-", meta={"ce
                    Edge("h2", "y", 1.0, trainable=False)], warn=False)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.sampled_from([("x", "h"), ("h", "y"), ("x", "y"), ("h2", "y"), ("y", "x")]),
                        usually(0.25, -0.25, 0.0, 3, float("nan"), float("inf"), True, "1", np.float64(-2.0)),
                        max_size=4),

@@ -520,6 +520,7 @@ def test_random_perturbation_chains_stay_valid(start, seed, ops):
     assert Topology.from_dict(topo.to_dict(), warn=False) == topo
 
 
+@pytest.mark.slow   # ~2.3 CPU s, a timing check; CI runs it (.ci/run)
 def test_random_dag_is_linear_in_the_number_of_neurons():
     """Doubling the hidden neurons must not more than triple the time (the source pools were found by a linear
     scan per neuron: quadratic; there the ratio was 4.4). CPU time at sizes where the quadratic part dominated."""

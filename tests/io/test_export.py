@@ -76,6 +76,7 @@ def test_torchscript_file_equals_the_trained_network(tmp_path):
         torch.testing.assert_close(outputs(loaded, x), outputs(net, x), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow   # ~4 CPU s (torch.export's first use); CI runs it in its slow step (.ci/run)
 def test_torch_export_program_equals_the_network(tmp_path):
     net = Network([random_topology(s, n_hidden=4, p_response=0.3) for s in range(3)], dtype=torch.float64)
     to_torch_export(net, tmp_path / "model.pt2")
@@ -85,6 +86,7 @@ def test_torch_export_program_equals_the_network(tmp_path):
         torch.testing.assert_close(outputs(program.module(), x), outputs(net, x), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow   # ~9 CPU s (onnx's imports and the dynamo export); CI runs it in its slow step (.ci/run)
 def test_onnx_model_equals_the_network(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")

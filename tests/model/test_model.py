@@ -98,21 +98,22 @@ def test_bad_input_shape_names_what_was_expected():
 
 
 def test_batched_equals_each_alone_and_reads_back():
-    topos = [random_topology(s, n_hidden=s % 7, p_edge=0.2 + 0.05 * (s % 9)) for s in range(300)]
+    # 126: every (s % 7, s % 9) pair twice (it was 300: 2.4x the time for the same combinations)
+    topos = [random_topology(s, n_hidden=s % 7, p_edge=0.2 + 0.05 * (s % 9)) for s in range(126)]
     nets = mpnet.Network(topos, dtype=torch.float64)
-    assert nets.num_graphs == 300
+    assert nets.num_graphs == 126
     x = torch.randn(5, 3, dtype=torch.float64)
     y = nets(x)
-    assert y.shape == (300, 5, 2)
-    xs = torch.randn(300, 5, 3, dtype=torch.float64)
+    assert y.shape == (126, 5, 2)
+    xs = torch.randn(126, 5, 3, dtype=torch.float64)
     ys = nets(xs)
-    for i in range(300):   # every one of the 300, with a shared input and with its own input
+    for i in range(126):   # every one of the 126, with a shared input and with its own input
         torch.testing.assert_close(y[i], mpnet.Network(topos[i], dtype=torch.float64)(x), rtol=1e-12, atol=1e-12)
-    for i in range(0, 300, 11):
+    for i in range(0, 126, 5):
         torch.testing.assert_close(ys[i], mpnet.Network(topos[i], dtype=torch.float64)(xs[i]), rtol=1e-12, atol=1e-12)
     assert nets.topology(17) == topos[17]
-    with pytest.raises(IndexError, match="valid: 0 .. 299"):
-        nets.topology(300)
+    with pytest.raises(IndexError, match="valid: 0 .. 125"):
+        nets.topology(126)
 
 
 def test_batched_gradients_equal_single_gradients():

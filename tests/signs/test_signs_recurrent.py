@@ -148,6 +148,7 @@ def tied(weights, g=None):
     return Topology(nodes, edges, recurrent=True, ties=[Tie("g", weight=g), Tie("k", sign="+", weight=0.6)])
 
 
+@pytest.mark.slow   # ~7 CPU s; CI runs it (.ci/run); ties in the fit stay in the default run (the last test)
 def test_a_tied_group_is_tested_once_and_reported_on_one_row_for_its_edges():
     truth = tied({"ay": 1.0, "by": -0.7, "aa": 0.5}, g=1.2)
     g = torch.Generator().manual_seed(0)
