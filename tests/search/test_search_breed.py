@@ -193,3 +193,25 @@ def test_fine_tuned_weights_are_written_back_into_the_columns():
         if k >= 2:
             assert n.bias * 4.9 == pytest.approx(trained.biases[names[k]], rel=1e-12)
     assert algo.best.topology.to_dict() == trained.apply(asked[top]).to_dict()
+
+
+@pytest.mark.parametrize("threshold", [0.6, 1.5, 3.0])
+def test_speciation_places_every_genome_as_the_object_path_does(evolved, threshold):
+    """The same genomes, species and threshold: the arrays path's speciation gives every genome the species the
+    object path gives it, founds the same new species from the same genomes, and moves the threshold alike."""
+    import copy
+    objects = copy.deepcopy(evolved)
+    objects.threshold = threshold
+    arrays = NEAT(2, 1, config=evolved.config, breeding="arrays")
+    arrays.pool = from_genomes(objects.population)
+    arrays.species = copy.deepcopy(objects.species)
+    arrays.threshold, arrays.next_species, arrays.generation = threshold, objects.next_species, objects.generation
+    objects._speciate()
+    arrays._speciate()
+    assert {sid: s.members for sid, s in arrays.species.items()} == \
+        {sid: s.members for sid, s in objects.species.items()}
+    assert len(objects.species) > 1 and arrays.next_species == objects.next_species
+    founded = {sid: s for sid, s in objects.species.items() if sid >= evolved.next_species}
+    for sid, s in founded.items():                  # a new species' representative is its founder
+        assert arrays.species[sid].representative.key == s.representative.key == s.members[0]
+    assert arrays.threshold == objects.threshold
