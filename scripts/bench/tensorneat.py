@@ -17,7 +17,7 @@ import os
 import sys
 import time
 import types
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -146,3 +146,76 @@ def mpnet_weight_grads(net: mpnet.Network, topologies: List[mpnet.Topology], x: 
         out[g, :t.num_edges] = union[e0:e0 + t.num_edges].numpy()
         e0 += t.num_edges
     return out
+
+
+#: TensorNEAT's NEAT on XOR for ``scripts/bench.py search``: its defaults, except where mpnet's NEAT has the
+#: same knob with another default (mpnet's value taken). Genomes are padded to these sizes (TensorNEAT's arrays
+#: are fixed-size; mpnet's XOR genomes hold 3-5 neurons and 2-8 genes after three generations).
+NEAT_SETTINGS = {"max_nodes": 10, "max_conns": 20, "species_size": 10, "compatibility_threshold": 3.0,
+                 "survival_threshold": 0.2, "conn_add": 0.05, "node_add": 0.03, "weight_mutate_rate": 0.8,
+                 "weight_mutate_power": 2.5, "weight_replace_rate": 0.1, "weight_bound": 8.0}
+
+
+def neat_generation(path: Optional[str], size: int) -> dict:
+    """One whole TensorNEAT generation on XOR (fitness ``4 - sum(err^2)``, as mpnet's task), timed as
+    ``scripts/bench/search.py`` times mpnet's: two warm-up generations (they also jit-compile ``transform``,
+    ``forward`` and ``tell``: ``warmup`` is their CPU seconds), then ``ask`` (the padded arrays), ``evaluate``
+    (transform, forward, fitness, jitted and vmapped over the population) and ``tell`` (speciation, selection,
+    crossover and mutation, jitted). CPU seconds of the process (every XLA thread counted).
+
+    Raises:
+        RuntimeError: TensorNEAT or jax cannot be loaded (the reason :func:`load` gives).
+    """
+    import resource
+    genome_module, why = load(path)
+    if genome_module is None:
+        raise RuntimeError(why)
+    import jax
+    import jax.numpy as jnp
+    from tensorneat.algorithm.neat import NEAT
+    from tensorneat.common import ACT, AGG, State
+    s = NEAT_SETTINGS
+    bound = {"weight_lower_bound": -s["weight_bound"], "weight_upper_bound": s["weight_bound"]}
+    node = genome_module.DefaultNode(
+        activation_options=ACT.sigmoid, aggregation_options=AGG.sum, response_mutate_rate=0.0,
+        bias_mutate_rate=s["weight_mutate_rate"], bias_mutate_power=s["weight_mutate_power"],
+        bias_replace_rate=s["weight_replace_rate"], bias_lower_bound=-s["weight_bound"],
+        bias_upper_bound=s["weight_bound"])
+    conn = genome_module.DefaultConn(weight_mutate_rate=s["weight_mutate_rate"],
+                                     weight_mutate_power=s["weight_mutate_power"],
+                                     weight_replace_rate=s["weight_replace_rate"], **bound)
+    mutation = genome_module.DefaultMutation(conn_add=s["conn_add"], conn_delete=0.0, node_add=s["node_add"],
+                                             node_delete=0.0)
+    genome = genome_module.DefaultGenome(num_inputs=2, num_outputs=1, max_nodes=s["max_nodes"],
+                                         max_conns=s["max_conns"], node_gene=node, conn_gene=conn,
+                                         mutation=mutation, output_transform=ACT.sigmoid)
+    algo = NEAT(genome=genome, pop_size=size, species_size=s["species_size"],
+                compatibility_threshold=s["compatibility_threshold"], survival_threshold=s["survival_threshold"])
+    x = jnp.array([[0, 0], [0, 1], [1, 0], [1, 1]], jnp.float32)
+    y = jnp.array([[0], [1], [1], [0]], jnp.float32)
+
+    def fitness_of(state: Any, transformed: Any) -> Any:
+        out = jax.vmap(algo.forward, in_axes=(None, None, 0))(state, transformed, x)
+        return 4.0 - jnp.sum((out - y) ** 2)
+
+    transform = jax.jit(jax.vmap(algo.transform, in_axes=(None, 0)))
+    fitness = jax.jit(jax.vmap(fitness_of, in_axes=(None, 0)))
+    tell = jax.jit(algo.tell)
+    c0 = time.process_time()
+    state = algo.setup(State(randkey=jax.random.key(0)))
+    times = []
+    for _ in range(3):
+        t0 = time.process_time()
+        population = algo.ask(state)
+        t1 = time.process_time()
+        f = jax.block_until_ready(fitness(state, transform(state, population)))
+        f = jnp.where(jnp.isnan(f), -jnp.inf, f)          # as TensorNEAT's pipeline does
+        t2 = time.process_time()
+        state = jax.block_until_ready(tell(state, f))
+        times.append((t0, t1, t2, time.process_time()))
+    t0, t1, t2, t3 = times[-1]
+    genes = int((~jnp.isnan(state.pop_conns[:, :, 0])).sum())
+    species = int((state.species.member_count > 0).sum())
+    return {"ask": t1 - t0, "evaluate": t2 - t1, "tell": t3 - t2, "warmup": t0 - c0, "species": species,
+            "genes": genes, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "jax": jax.__version__, "settings": s}
