@@ -2,8 +2,10 @@
 
 For every free edge ``e`` of the best fit (loss ``L0``), the same wiring is fitted again with ``w_e`` bound to
 the other side of zero (zero included), starting from the best fit moved there (``w_e`` set to 0 or mirrored),
-from the best fit with an end neuron linearly flipped or redrawn (:mod:`mpnet.signs.moves`), from the other
-fits of the pool, and from random starts; every edge's refits are rows of one batched fit. The statistic is
+from the best fit with an end neuron linearly flipped or redrawn, with a ReLU reversed whose turn moves ``w_e``
+(its target, or a neuron between its ends) or with an end exchanged for a neuron whose edge has the other sign
+(:mod:`mpnet.signs.moves`), from the other fits of the pool, and from random starts; every edge's refits are rows
+of one batched fit. The statistic is
 
     ratio_e = (L_opp(e) - L0) / max(L0, resolution * Var(Y))
 
@@ -19,13 +21,15 @@ reference edge is made positive by applying its exact flip, and bound ``>= 0`` i
 then measures signs relative to the reference edges.
 """
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
 from ..graph.elements import EdgeKey, NodeId
-from .moves import clip, crossover, flip_neuron, random_starts, redraw_neurons, region, region_starts
+from ..graph.topology import Topology
+from .moves import (clip, crossover, flip_neuron, random_starts, redraw_neurons, region, region_starts, reverse_neuron,
+                    reversible, swap_neurons)
 from .fitting import Effort, Workspace, distinct, hop
 from .symmetry import Flip, ODD, AFFINE_ODD, EVEN
 
@@ -69,6 +73,39 @@ def apply_gauge(ws: Workspace, theta: Tensor, flips: Dict[NodeId, Flip], refs: D
     return theta
 
 
+def _reversals(topo: Topology, key: EdgeKey) -> List[NodeId]:
+    """The ReLU-like neurons whose reversal (:func:`~mpnet.signs.moves.reverse_neuron`) moves the weight of edge
+    ``key = (a, b)``: ``b`` (its incoming weights negated) and every ``v`` on a path ``a -> v -> b`` (``a -> b``
+    carries part of ``v``'s linear part)."""
+    a, b = key
+    between = [v for v in topo.successors(a) if v != b and b in topo.successors(v)]
+    return [v for v in [b] + between if reversible(topo, v)]
+
+
+def _swaps(topo: Topology, key: EdgeKey, best: Tensor, col: Dict[EdgeKey, int], most: int = 4
+           ) -> List[Tuple[NodeId, NodeId]]:
+    """The pairs of hidden neurons whose exchange (:func:`~mpnet.signs.moves.swap_neurons`) gives edge
+    ``key = (a, b)`` of the fit ``best [P]`` the opposite sign: ``a`` with a ``v`` whose edge ``v -> b`` has it,
+    ``b`` with a ``v`` whose edge ``a -> v`` has it (of the same kind: activation and aggregation); the ``most``
+    with the largest such weights."""
+    a, b = key
+    w = float(best[col[key]])
+
+    def kind(n: NodeId) -> Tuple[str, str, str]:
+        return topo.nodes[n].role, topo.nodes[n].activation, topo.nodes[n].aggregation
+    found = []
+    for end, near in ((a, [(v, (v, b)) for v in topo.predecessors(b)]),
+                      (b, [(v, (a, v)) for v in topo.successors(a)])):
+        if topo.nodes[end].role != "hidden":
+            continue
+        for v, edge in near:
+            x = float(best[col[edge]])
+            if v not in (a, b) and kind(v) == kind(end) and x * w < 0:
+                found.append((abs(x), (end, v)))
+    found.sort(key=lambda f: -f[0])
+    return [pair for _, pair in found[:most]]
+
+
 def _warm_starts(ws: Workspace, best: Tensor, pool: Tensor, key: EdgeKey, lo: Tensor, hi: Tensor,
                  flips: Dict[NodeId, Flip], n_random: int) -> Tensor:
     """The refits' starting rows for edge ``key`` (bounds ``lo``/``hi`` ``[P]``), clipped into them."""
@@ -86,6 +123,10 @@ def _warm_starts(ws: Workspace, best: Tensor, pool: Tensor, key: EdgeKey, lo: Te
         act = topo.nodes[node].activation
         if act not in ODD | AFFINE_ODD | EVEN:
             rows.append(flip_neuron(pop1, best[None], node, ws.X)[0])
+    for node in _reversals(topo, key):
+        rows.append(reverse_neuron(pop1, best[None], node)[0])
+    for u, v in _swaps(topo, key, best, pop1.edge_col):
+        rows.append(swap_neurons(pop1, best[None], u, v)[0])
     if ends:
         redraw = redraw_neurons(ws.pop(len(ends)), best.expand(len(ends), -1).clone(), ws.X, ends, ws.gen,
                                 lo.expand(len(ends), -1), hi.expand(len(ends), -1))
@@ -242,7 +283,8 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequ
             K = pool_theta.shape[0]
             merged = distinct(torch.cat([pool_theta, theta[top]])[None], torch.cat([pool_loss, loss[top]])[None], K)
             hopped = hop(ws, merged[0][:, :effort.pool], merged[1][:, :effort.pool], effort, lower[None], upper[None])
-            pool_theta, pool_loss = distinct(torch.cat([hopped[0], merged[0]], 1), torch.cat([hopped[1], merged[1]], 1), K)
+            pool_theta, pool_loss = distinct(torch.cat([hopped[0], merged[0]], 1),
+                                             torch.cat([hopped[1], merged[1]], 1), K)
             pool_theta, pool_loss = ws.fit(pool_theta[0], lower.expand(K, -1), upper.expand(K, -1),
                                            iters=effort.polish_iters, tol=1e-13)
             order = torch.argsort(pool_loss)

@@ -14,6 +14,14 @@
 * :func:`flip_neuron` — the sign flips of a neuron (:mod:`mpnet.signs.symmetry`), exact for odd, affine-odd
   and even activations; for a ReLU it is the "linear flip" that is exact when the neuron never leaves its
   linear regime, and a good start for a refit otherwise.
+* :func:`reverse_neuron` — a ReLU-like neuron turned to face the other way: ``relu(z) = relu(-z) + z``, so its
+  incoming weights and bias are negated and the linear part ``z`` is carried by its targets' direct edges from
+  its sources (and their biases); its outgoing weights keep their signs. Exact where every such edge exists; the
+  move that finds a fit whose ReLU faces the other way from the best fit's (issue 19: on a random teacher
+  the refits with the teacher's signs missed the teacher's own, equally good, fit without it).
+* :func:`swap_neurons` — two hidden neurons exchange their places (weights in and out, biases): where one of them
+  reads the other, the best fit may have them the other way round from an equally good (or better) fit, and
+  refits of one edge at a time do not get from one to the other.
 """
 import math
 from typing import Callable, Iterable, List, Optional, Sequence, Set
@@ -21,13 +29,17 @@ from typing import Callable, Iterable, List, Optional, Sequence, Set
 import torch
 from torch import Tensor
 
+from ..engine.functional import activation
 from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
 from .population import Population
 from .symmetry import AFFINE_ODD, EVEN, ODD
 
-__all__ = ["random_starts", "region_starts", "redraw_neurons", "mirror_edges", "flip_neuron", "crossover", "region",
-           "clip"]
+__all__ = ["random_starts", "region_starts", "redraw_neurons", "mirror_edges", "flip_neuron", "reverse_neuron",
+           "reversible", "swap_neurons", "crossover", "region", "clip", "REVERSIBLE"]
+
+#: activations with ``f(z) - f(-z) = slope * z`` (relu, leaky ones, softplus, gelu): :func:`reverse_neuron`'s kinds
+REVERSIBLE = frozenset({"relu", "leaky_relu", "softplus", "gelu", "neat.relu", "neat.lelu", "neat.softplus"})
 
 
 def clip(theta: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
@@ -153,6 +165,60 @@ def flip_neuron(pop: Population, theta: Tensor, node: NodeId, X: Optional[Tensor
         theta[:, target_bias] += theta[:, e] * (1.0 if act in AFFINE_ODD else shift)
         theta[:, e] = -theta[:, e]
     return theta
+
+
+def reversible(topology: Topology, node: NodeId) -> bool:
+    """Whether :func:`reverse_neuron` applies to ``node``: a hidden neuron of a :data:`REVERSIBLE` kind that sums
+    its messages, without a self-loop."""
+    n = topology.nodes[node]
+    return (n.role == "hidden" and n.activation in REVERSIBLE and n.aggregation == "sum"
+            and node not in topology.predecessors(node))
+
+
+def reverse_neuron(pop: Population, theta: Tensor, node: NodeId) -> Tensor:
+    """Every row of ``theta`` with ``node`` facing the other way (bounds not checked: callers clip).
+
+    ``node`` (:func:`reversible`) computes ``f(z)``, ``z = sum_p w_p h_p + b``; with ``f(z) = f(-z) + s z``
+    (``s = f(1) - f(-1)``: 1 for relu, softplus and gelu) its incoming weights and bias are negated, so that it
+    is active where it was not, and each target ``t`` (weight ``u``) takes the linear part ``u s z``: edge
+    ``p -> t`` gains ``u s w_p`` for every source ``p`` of ``node`` it has, and ``t``'s bias ``u s b``. The
+    outgoing weights keep their signs. The function is unchanged when every such edge ``p -> t`` exists (and
+    sums); otherwise the part of ``p`` without an edge is lost, and the move is a start for a refit.
+    """
+    topo = pop.topology
+    f = activation(topo.nodes[node].activation).fn
+    one = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    slope = float(f(one)[0] - f(one)[1])
+    ins = [(p, pop.edge_col[(p, node)]) for p in topo.predecessors(node)]
+    out = theta.clone()
+    w = theta[:, [c for _, c in ins]]                                           # [M, fan-in]
+    b = theta[:, pop.col[node]]
+    out[:, [c for _, c in ins]] = -w
+    out[:, pop.col[node]] = -b
+    for t in topo.successors(node):
+        u = slope * theta[:, pop.edge_col[(node, t)]]
+        out[:, pop.col[t]] += u * b
+        for i, (p, _) in enumerate(ins):
+            if (p, t) in topo.edges:
+                out[:, pop.edge_col[(p, t)]] += u * w[:, i]
+    return out
+
+
+def swap_neurons(pop: Population, theta: Tensor, u: NodeId, v: NodeId) -> Tensor:
+    """Every row of ``theta`` with neurons ``u`` and ``v`` exchanged: with ``pi`` swapping them, edge ``i -> j``
+    takes the weight of ``pi(i) -> pi(j)`` (0 where the wiring has no such edge, e.g. ``v -> u`` for ``u -> v``),
+    and each takes the other's bias. Exact when both have the same sources, targets and kind and no edge joins
+    them; otherwise a start for a refit (bounds not checked: callers clip)."""
+    pi = {u: v, v: u}
+    topo = pop.topology
+    out = theta.clone()
+    for i, j in topo.edges:
+        if u not in (i, j) and v not in (i, j):
+            continue
+        pre = (pi.get(i, i), pi.get(j, j))
+        out[:, pop.edge_col[(i, j)]] = theta[:, pop.edge_col[pre]] if pre in topo.edges else 0.0
+    out[:, pop.col[u]], out[:, pop.col[v]] = theta[:, pop.col[v]], theta[:, pop.col[u]]
+    return out
 
 
 def region(topology: Topology, key: EdgeKey) -> Set[NodeId]:
