@@ -176,7 +176,12 @@ def test_random_dag_draws_what_its_docstring_says_edge_for_edge(n_in, n_hidden, 
         topo = sample.random_dag(n_in, n_out, n_hidden, avg_in_degree=avg, max_depth=max_depth, seed=seed,
                                  weights=True)
         got = [(e.src, e.dst, e.weight) for e in topo.edges.values()]
-        assert got == _reference_random_dag(n_in, n_hidden, n_out, avg, max_depth, seed), seed
+        want = _reference_random_dag(n_in, n_hidden, n_out, avg, max_depth, seed)
+        assert got == want, seed
+        # without weights the edges skip the per-edge checks (PlainEdges): the same edges, in the same order
+        plain = sample.random_dag(n_in, n_out, n_hidden, avg_in_degree=avg, max_depth=max_depth, seed=seed)
+        assert [(e.src, e.dst, e.weight) for e in plain.edges.values()] == [(s, d, None) for s, d, _ in want], seed
+        assert plain.nodes == topo.nodes and plain.unreachable() == topo.unreachable()
 
 
 # ----------------------------------------------------------------------------------------- layered

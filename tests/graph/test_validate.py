@@ -70,3 +70,27 @@ def test_a_cycle_is_named_as_find_cycle_names_it(seed):
         assert loop is not None and err.cycle == loop and " -> ".join(map(repr, loop)) in str(err)
     else:
         assert by_ids(Topology(nodes, edges, warn=False, recurrent=True))[0] is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10 ** 6), st.floats(0.05, 0.6))
+def test_nodes_declared_in_an_order_of_the_graph_are_the_order_and_report_what_the_id_walks_report(seed, p_edge):
+    """Every edge rising in declaration order: wiring takes the positions as the order (no Kahn walk); the
+    off-path lists and the acyclic verdict are those of the walks by ids."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        topo = random_topology(seed, n_hidden=6, p_edge=p_edge)
+        nodes = topo.nodes
+        rising = Topology([nodes[n] for n in topo.topological_order()], list(topo.edges.values()), warn=False)
+    w = wiring(rising.nodes, rising.edges, rising.num_nodes)
+    assert all(s < d for s, d in zip(w.src, w.dst)) and w.order == list(range(rising.num_nodes))
+    assert w.succ == [[d for s, d in zip(w.src, w.dst) if s == i] for i in range(rising.num_nodes)]
+    assert tuple(rising.unreachable()) == by_ids(rising)[1:]            # in declaration order
+    assert [set(found) for found in rising.unreachable()] == [set(found) for found in by_ids(topo)[1:]]
+
+
+def test_a_rising_declaration_is_only_the_order_when_every_edge_rises():
+    # b -> a falls: Kahn's walk decides (and finds the order a graph with one falling edge has)
+    w = wiring(["x", "a", "b", "y"], [("x", "a"), ("x", "b"), ("b", "a"), ("a", "y")], 4)
+    assert w.order == [0, 2, 1, 3]
+    assert wiring(["x", "a", "b"], [("x", "a"), ("a", "b"), ("b", "a")], 3).order is None
