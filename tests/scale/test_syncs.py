@@ -76,7 +76,7 @@ def test_a_training_step_makes_no_sync_and_fit_reads_the_device_once():
             opt.step()
     assert log.syncs == [] and log.transfers == [], log      # Adam's host-side step counter is not a sync
     counts = set()
-    for epochs, batch_size in ((2, None), (6, None), (3, 8), (9, 8)):
+    for epochs, batch_size in ((2, None), (5, None), (2, 8), (3, 8)):   # 2 to 12 steps
         with count_syncs() as log:
             history = mpnet.fit(net, x, y, epochs=epochs, batch_size=batch_size, progress=False)
         assert history.shape == (epochs, 6)
