@@ -1,11 +1,15 @@
-"""The checks a topology passes at construction; each failure names the culprit and the fix (pure Python)."""
+"""The checks a topology passes at construction; each failure names the culprit and the fix (Python; numpy lays
+out the wiring of a large graph)."""
 from __future__ import annotations
 
 import math
 import numbers
 from dataclasses import replace
+from itertools import islice
 from operator import itemgetter, lt
 from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
+
+import numpy as np
 
 from ..errors import (DaleConflictError, DuplicateEdgeError, InputEdgeError, NonFiniteError, RoleError,
                      SelfLoopError, SignConflictError, TimeConstantError, UnknownActivationError,
@@ -109,6 +113,12 @@ class Wiring(NamedTuple):
     order: Optional[List[int]]     # every position, each after its sources (Kahn's order); None on a cycle
 
 
+#: from this many edges numpy lays out the successor lists and walks the wide levels of Kahn's order
+NUMPY_EDGES = 20_000
+#: a level of the walk is done by numpy while it holds at least this many nodes, the narrow rest by the loop
+WIDE_LEVEL = 256
+
+
 def wiring(nodes: Iterable[NodeId], edges: Iterable[EdgeKey], num_nodes: int) -> Wiring:
     """The edges ``(src, dst)`` between ``nodes`` as positions, and a topological order if they have one.
 
@@ -116,10 +126,13 @@ def wiring(nodes: Iterable[NodeId], edges: Iterable[EdgeKey], num_nodes: int) ->
     costs a fraction of walking dicts keyed by ids (a million edges: about a second less). When every edge goes
     from a lower position to a higher one, the positions themselves are the order (Kahn's walk, whose random
     reads cost about a second at a million edges, is skipped); only :func:`off_paths` reads it, and any order
-    that puts each node after its sources gives it the same answer."""
+    that puts each node after its sources gives it the same answer. From :data:`NUMPY_EDGES` edges numpy sorts
+    the successor lists out and takes Kahn's walk a level at a time while the levels are wide."""
     position = dict(zip(nodes, range(num_nodes))).__getitem__
     keys = list(edges)
     src, dst = list(map(position, map(itemgetter(0), keys))), list(map(position, map(itemgetter(1), keys)))
+    if len(src) >= NUMPY_EDGES:
+        return _wiring_numpy(src, dst, num_nodes)
     succ: List[List[int]] = [[] for _ in range(num_nodes)]
     if all(map(lt, src, dst)):   # every edge rises in declaration order (samplers, read-backs): that is an order
         for s, d in zip(src, dst):
@@ -130,12 +143,45 @@ def wiring(nodes: Iterable[NodeId], edges: Iterable[EdgeKey], num_nodes: int) ->
         succ[s].append(d)
         indeg[d] += 1
     order = [i for i in range(num_nodes) if not indeg[i]]
-    for node in order:                     # the list grows as nodes become ready: Kahn's queue
+    return Wiring(src, dst, succ, _kahn(order, 0, succ, indeg, num_nodes))
+
+
+def _kahn(order: List[int], done: int, succ: List[List[int]], indeg: List[int], num_nodes: int
+          ) -> Optional[List[int]]:
+    """Kahn's walk on from ``order[done:]`` (the nodes ready, their sources all in ``order[:done]``): the order,
+    or None when a cycle keeps nodes out of it."""
+    for node in islice(order, done, None):   # the list grows as nodes become ready: Kahn's queue
         for child in succ[node]:
             indeg[child] -= 1
             if not indeg[child]:
                 order.append(child)
-    return Wiring(src, dst, succ, order if len(order) == num_nodes else None)
+    return order if len(order) == num_nodes else None
+
+
+def _wiring_numpy(src: List[int], dst: List[int], num_nodes: int) -> Wiring:
+    """:func:`wiring` of many edges: the successor lists cut from the targets sorted by source (stable: each list
+    in edge order, as the loop appends them), the wide levels of Kahn's walk each a few array operations."""
+    s, d = np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+    targets = d[np.argsort(s, kind="stable")]
+    bounds = np.zeros(num_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(s, minlength=num_nodes), out=bounds[1:])
+    flat, cut = targets.tolist(), bounds.tolist()
+    succ = [flat[a:b] for a, b in zip(cut, islice(cut, 1, None))]
+    if bool((s < d).all()):
+        return Wiring(src, dst, succ, list(range(num_nodes)))
+    indeg = np.bincount(d, minlength=num_nodes)
+    ready = np.flatnonzero(indeg == 0)
+    levels: List[np.ndarray] = []
+    while ready.size >= WIDE_LEVEL:   # a level: every node whose sources are all in the levels before it
+        levels.append(ready)
+        first, count = bounds[ready], bounds[ready + 1] - bounds[ready]
+        # the edges of the level's nodes: each node's range of the sorted targets, laid end to end
+        within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        children, hits = np.unique(targets[np.repeat(first, count) + within], return_counts=True)
+        indeg[children] -= hits
+        ready = children[indeg[children] == 0]
+    done = np.concatenate(levels).tolist() if levels else []
+    return Wiring(src, dst, succ, _kahn(done + ready.tolist(), len(done), succ, indeg.tolist(), num_nodes))
 
 
 def off_paths(nodes: Mapping[NodeId, Node], w: Wiring) -> Tuple[List[NodeId], List[NodeId]]:

@@ -94,3 +94,33 @@ def test_a_rising_declaration_is_only_the_order_when_every_edge_rises():
     w = wiring(["x", "a", "b", "y"], [("x", "a"), ("x", "b"), ("b", "a"), ("a", "y")], 4)
     assert w.order == [0, 2, 1, 3]
     assert wiring(["x", "a", "b"], [("x", "a"), ("a", "b"), ("b", "a")], 3).order is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 10 ** 6), st.sampled_from([False, True]), st.floats(0.05, 0.6), st.sampled_from([1, 2, 3]))
+def test_numpy_wiring_of_large_graphs_equals_the_loops(seed, recurrent, p_edge, wide):
+    """The numpy layout (taken from NUMPY_EDGES edges) and its level-at-a-time walk (levels of WIDE_LEVEL nodes
+    or more), here forced on small graphs: the same positions and successor lists as the loops, an order
+    exactly when the loops find one, every node after its sources, the same off-path lists."""
+    import mpnet.graph.validate as validate
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        topo = random_topology(seed, n_hidden=12, p_edge=p_edge, recurrent=recurrent)
+    nodes, edges = topo.nodes, topo.edges
+    loops = wiring(nodes, edges, len(nodes))
+    threshold, level = validate.NUMPY_EDGES, validate.WIDE_LEVEL
+    try:
+        validate.NUMPY_EDGES, validate.WIDE_LEVEL = 0, wide
+        arrays = wiring(nodes, edges, len(nodes))
+    finally:
+        validate.NUMPY_EDGES, validate.WIDE_LEVEL = threshold, level
+    assert (arrays.src, arrays.dst, arrays.succ) == (loops.src, loops.dst, loops.succ)
+    assert (arrays.order is None) == (loops.order is None)
+    if arrays.order is not None:
+        at = {node: i for i, node in enumerate(arrays.order)}
+        assert sorted(arrays.order) == list(range(len(nodes))) and all(at[s] < at[d] for s, d in edges_at(arrays))
+        assert off_paths(nodes, arrays) == off_paths(nodes, loops)
+
+
+def edges_at(w):
+    return zip(w.src, w.dst)
