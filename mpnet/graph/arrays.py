@@ -23,7 +23,7 @@ from ..checks import check_int
 from .depth import waves
 from ..threads import PassThreads
 from ..errors import ArgumentError, MismatchError
-from .assemble import rebiased, reweighted
+from .assemble import column_edges, rebiased, reweighted
 from .elements import NodeId, collector_paused
 from .packed_columns import PackedLike, packed_columns
 from .topology import Edge, Node, Topology
@@ -379,9 +379,12 @@ class ArrayTopology:
                       tau[i - n0]) for i in order]
         # NaN: a weight the network draws; a trained one stays NaN, for the Topology to refuse naming the edge
         w = [None if math.isnan(v) else v for v in self.weight[e0:e1].tolist()] if weight is None else weight.tolist()
-        ends = (map(ids.__getitem__, (c[e0:e1] - n0).tolist()) for c in (self.src, self.dst))
-        edges = list(map(Edge, *ends, w, map(_SIGN_NAME.__getitem__, self.sign[e0:e1].tolist()),
-                         self.trainable[e0:e1].tolist()))
+        src, dst = (list(map(ids.__getitem__, (c[e0:e1] - n0).tolist())) for c in (self.src, self.dst))
+        sign, train, values = self.sign[e0:e1], self.trainable[e0:e1], self.weight[e0:e1] if weight is None else weight
+        plain = (self.network_type == "feedforward" and not bool(sign.any()) and bool(train.all())   # PlainEdges
+                 and not bool(values.isinf().any()) and (weight is None or not bool(weight.isnan().any())))
+        edges = column_edges(src, dst, w, map(_SIGN_NAME.__getitem__, sign.tolist()), train.tolist(),
+                             map(ids.__getitem__, [i - n0 for i in ins]), plain)
         return Topology(nodes, edges, warn=False, recurrent=self.network_type)
 
     def to_topologies(self) -> List[Topology]:

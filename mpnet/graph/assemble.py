@@ -16,7 +16,8 @@ from .ties import normalize_tie
 from .validate import check_edge, check_finite, check_id, check_node, fmt_node
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
 
-__all__ = ["add_nodes", "add_edges", "parse_edges", "plain_edges", "PlainEdges", "reweighted", "rebiased"]
+__all__ = ["add_nodes", "add_edges", "parse_edges", "plain_edges", "PlainEdges", "column_edges", "reweighted",
+           "rebiased"]
 
 
 def add_nodes(nodes: Iterable[Any]) -> Dict[NodeId, Node]:
@@ -160,6 +161,19 @@ def plain_edges(items: Sequence[Any], inputs: Sequence[NodeId]) -> Optional[Plai
             return None
         declared[key] = Edge(src, dst, weight)
     return PlainEdges(declared, input_set)
+
+
+def column_edges(src: List[NodeId], dst: List[NodeId], weight: List[Optional[float]], sign: Iterable[Optional[str]],
+                 trainable: Iterable[bool], inputs: Iterable[NodeId], plain: bool) -> Union[PlainEdges, List[Edge]]:
+    """The edges of columns an ArrayTopology checked as a graph (distinct pairs, no self-loop, none into an
+    input). ``plain``: the caller saw no sign, every edge trainable, each weight finite or None and a
+    feed-forward graph; then :class:`PlainEdges`, which :func:`add_edges` takes without a check per edge (a pair
+    seen twice after all: the Edge objects, checked one by one as otherwise)."""
+    if plain:
+        table = dict(zip(zip(src, dst), map(Edge, src, dst, weight)))
+        if len(table) == len(src):
+            return PlainEdges(table, set(inputs))
+    return list(map(Edge, src, dst, weight, sign, trainable))
 
 
 def reweighted(edges: Iterable[Edge], weights: Iterable[Any]) -> Iterator[Edge]:
