@@ -3,11 +3,12 @@
 
     python scripts/bench/breeding.py run xor objects 0-9 runs.jsonl      # one line of JSON per seed, appended
     python scripts/bench/breeding.py run pole-nv arrays 0-9 runs.jsonl
-    python scripts/bench/breeding.py summary runs.jsonl                 # median, quartiles, rank-sum test
+    python scripts/bench/breeding.py summary runs.jsonl [more.jsonl]    # median, quartiles, rank-sum test
 
 Settings are those of ``scripts/search.py bench``: XOR with NEAT's defaults (population 150, cap 300
 generations); pole-nv with population 1,000 and ``feed_forward=False`` (cap 150). One torch thread; a seed's
-line carries its CPU seconds. Several ``run`` processes may append to one file (one line per write).
+line carries its CPU seconds. Several ``run`` processes may append to one file (one line per write). A run is
+deterministic per seed: ``summary`` counts a seed run twice once, and names it if its two lines disagree.
 """
 import argparse
 import json
@@ -56,10 +57,17 @@ def run(task_name: str, breeding: str, which: List[int], out: str) -> None:
         print(line, flush=True)
 
 
-def summary(path: str) -> None:
-    rows = [json.loads(line) for line in open(path)]
-    groups: Dict[tuple, List[dict]] = {}
+def summary(paths: Sequence[str]) -> None:
+    rows = [json.loads(line) for path in paths for line in open(path)]
+    once: Dict[tuple, dict] = {}
     for r in rows:
+        key = (r["task"], r["breeding"], r["seed"])
+        if key in once and (once[key]["solved"], once[key]["evals"]) != (r["solved"], r["evals"]):
+            print(f"{r['task']} {r['breeding']} seed {r['seed']}: two runs disagree ({once[key]['evals']} and "
+                  f"{r['evals']} evaluations); the first is counted")
+        once.setdefault(key, r)
+    groups: Dict[tuple, List[dict]] = {}
+    for r in once.values():
         groups.setdefault((r["task"], r["breeding"]), []).append(r)
     for task in sorted({t for t, _ in groups}):
         evals = {}
@@ -78,6 +86,13 @@ def summary(path: str) -> None:
             from scipy.stats import mannwhitneyu
             p = mannwhitneyu(evals["objects"], evals["arrays"]).pvalue
             print(f"{task:8} rank-sum test, objects against arrays: p = {p:.2f} (p < 0.05 would say they differ)")
+        if len(evals) == 2:
+            from scipy.stats import fisher_exact
+            runs = {b: len(groups[(task, b)]) for b in evals}
+            table = [[len(evals[b]), runs[b] - len(evals[b])] for b in ("objects", "arrays")]
+            p = fisher_exact(table).pvalue
+            print(f"{task:8} solved: objects {table[0][0]}/{runs['objects']}, arrays {table[1][0]}/{runs['arrays']}; "
+                  f"Fisher's exact test p = {p:.2f} (p < 0.05 would say they differ)")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -89,7 +104,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     run_p.add_argument("seeds", type=seeds, help="LOW-HIGH or a comma list")
     run_p.add_argument("out", type=writable_file([".jsonl"]))
     sum_p = commands.add_parser("summary", help="median, quartiles and a rank-sum test per task")
-    sum_p.add_argument("runs", type=existing("file"))
+    sum_p.add_argument("runs", type=existing("file"), nargs="+", help="files of run lines (seeds run twice count once)")
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.task, args.breeding, args.seeds, args.out)
@@ -97,7 +112,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         try:
             summary(args.runs)
         except (ValueError, KeyError) as err:
-            fail(f"{args.runs}: not a file of run lines ({err})")
+            fail(f"{' '.join(args.runs)}: not files of run lines ({err})")
 
 
 if __name__ == "__main__":
