@@ -105,6 +105,19 @@ def test_every_guide_is_in_the_table_of_contents_under_a_name_of_its_own(page):
     assert page.stem == "index" or page.stem in listed, f"docs/{page.name} is in no toctree (they list {listed})"
 
 
+EXTRA = re.compile(r"(?:\.|mpnet)\[(?P<names>[\w, -]+)\]|the `(?P<one>[\w-]+)` extra")
+
+
+def test_every_extra_the_pages_name_is_one_the_package_has():
+    # the README once told users to install a [scatter] extra that pyproject.toml no longer had
+    import tomllib
+    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    named = {(page.relative_to(ROOT).as_posix(), name.strip()) for page in PAGES
+             for m in EXTRA.finditer(page.read_text()) for name in (m["names"] or m["one"]).split(",")}
+    assert len(named) >= 5, named   # the pattern itself: one that matched nothing would pass vacuously
+    assert not {(page, name) for page, name in named if name not in extras}, f"pyproject.toml's extras: {extras}"
+
+
 @pytest.mark.parametrize("block", by_place(ALL))
 def test_every_block_says_what_it_is(block):
     assert block.info in KINDS or block.info.startswith("{"), (
