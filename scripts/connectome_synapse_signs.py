@@ -17,6 +17,8 @@ differences count as noise).
     python scripts/connectome_synapse_signs.py                        # 8 classes, Effort.quick()
     python scripts/connectome_synapse_signs.py --picture synapse_signs.png
     python scripts/connectome_synapse_signs.py --quick                # 3 classes, a small search (CI)
+    python scripts/connectome_synapse_signs.py --draw-from docs/pictures/data/atlas_synapse_signs.csv \
+        --picture docs/pictures/atlas_synapse_signs.png                # the picture from the committed rows
 """
 import argparse
 import csv
@@ -56,6 +58,8 @@ def parser() -> Parser:
     ap.add_argument("--quick", action="store_true", help="3 classes and a small search (CI; same code path)")
     ap.add_argument("--picture", default=None, help="draw the class-pair heatmap to this PNG/SVG/PDF")
     ap.add_argument("--csv", default=None, help="write one row per class pair to this CSV")
+    ap.add_argument("--draw-from", default=None, metavar="CSV",
+                    help="draw --picture from a CSV written by --csv, without running the test (seconds)")
     return ap
 
 
@@ -112,44 +116,59 @@ def fit_line(report: SignReport, values: int, parameters: int) -> str:
             f"ratio {ratio:.2f}, {verdict}; best fit {'stable' if report.stable else 'still improving'}")
 
 
-def draw(path: str, problem: synapses.SignProblem, groups: Dict[str, synapses.ClassGroup],
-         rows: Dict[str, object], title: str) -> None:
+def class_info(wiring: mpnet.Topology) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """Per cell class of the wiring: its type (sensory, interneuron, motor, other) and its transmitter group."""
+    kind: Dict[str, str] = {}
+    labels: Dict[str, set] = {}
+    for n, node in wiring.nodes.items():
+        if node.role == "input":
+            continue
+        meta = node.meta or {}
+        c = str(meta.get("cell_class", n))
+        kind[c] = str(meta.get("type", "other"))
+        labels.setdefault(c, set()).add(connectome.synapse_transmitter(list(meta.get("transmitters") or [])))
+    return kind, {c: synapses.transmitter_group(sorted(v)) for c, v in labels.items()}
+
+
+def contradicts(cell: Dict[str, str]) -> bool:
+    """Whether a CSV row's call is against its transmitter's expected sign (ACh +, GABA -)."""
+    want = EXPECTED.get(synapses.transmitter_group(cell["transmitter"].split("|")))
+    return want is not None and cell["sign"] in ("+", "-") and cell["sign"] != want
+
+
+def draw(path: str, cells: List[Dict[str, str]], wiring: mpnet.Topology) -> None:
+    """The class-pair heatmap from ``cells``, the CSV's rows (``--csv``; ``--draw-from`` reads them back)."""
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch, Rectangle
     from mpnet.viz.edge_style import NEGATIVE, POSITIVE, UNKNOWN, fade
 
-    topo = problem.topology
-    kind: Dict[str, str] = {}
-    for n in problem.neurons:
-        meta = topo.nodes[n].meta or {}
-        kind[str(meta.get("cell_class", n))] = str(meta.get("type", "other"))
+    kind, pre_nt = class_info(wiring)
     rank = {"sensory": 0, "interneuron": 1, "motor": 2}
-    classes = sorted(kind, key=lambda c: (rank.get(kind[c], 3), c))
+    present = {c["pre"] for c in cells} | {c["post"] for c in cells}
+    classes = sorted(present, key=lambda c: (rank.get(kind.get(c, "other"), 3), c))
     index = {c: i for i, c in enumerate(classes)}
-    pre_nt = {g.pre: synapses.transmitter_group(g.transmitters) for g in groups.values()}
     size, cell = len(classes), 0.55
     fig = plt.figure(figsize=(max(size * cell + 3.0, 7.5), size * cell + 2.6))
     w, h = fig.get_size_inches()
     ax = fig.add_axes((((w - size * cell) / 2 + 0.5) / w, 1.0 / h, size * cell / w, size * cell / h))
     ax.set_xlim(0, size)
     ax.set_ylim(size, 0)
-    for name, g in groups.items():
-        row = rows[name]
-        sign, conf = row.sign, row.confidence                         # type: ignore[attr-defined]
-        best = "+" if row.weight > 0 else "-" if row.weight < 0 else "0"  # type: ignore[attr-defined]
-        x, y = index[g.post] + 0.06, index[g.pre] + 0.06
-        want = EXPECTED.get(synapses.transmitter_group(g.transmitters))
-        against = want is not None and sign in ("+", "-") and sign != want
+    for c in cells:
+        sign, conf, weight = c["sign"], float(c["confidence"]), float(c["weight"])
+        best = "+" if weight > 0 else "\u2212" if weight < 0 else "0"
+        x, y = index[c["post"]] + 0.06, index[c["pre"]] + 0.06
+        against = contradicts(c)
         if sign == "?":
             patch = Rectangle((x, y), 0.88, 0.88, facecolor="white", edgecolor=UNKNOWN, linewidth=0.7)
         else:
             patch = Rectangle((x, y), 0.88, 0.88, facecolor=fade(POSITIVE if sign == "+" else NEGATIVE, conf),
                               edgecolor="black" if against else "none", linewidth=2.0 if against else 0)
         ax.add_patch(patch)
-        ax.text(x + 0.44, y + 0.44, f"{sign if sign != '?' else best}\n{conf:.2f}", ha="center", va="center",
-                fontsize=6, color="#333333" if sign == "?" else "white")
+        text = f"?\n({best} {conf:.2f})" if sign == "?" else f"{sign.replace('-', chr(0x2212))}\n{conf:.2f}"
+        ax.text(x + 0.44, y + 0.44, text, ha="center", va="center", fontsize=6.5,
+                color="#333333" if sign == "?" else "white")
     ax.set_xticks([i + 0.5 for i in range(size)])
     ax.set_xticklabels(classes, rotation=90, fontsize=7)
     ax.set_yticks([i + 0.5 for i in range(size)])
@@ -158,31 +177,61 @@ def draw(path: str, problem: synapses.SignProblem, groups: Dict[str, synapses.Cl
     for i in range(1, size):
         ax.axhline(i, color="#d0d0d0", linewidth=0.5, zorder=0)
         ax.axvline(i, color="#d0d0d0", linewidth=0.5, zorder=0)
-    ax.set_xlabel("postsynaptic class (to)", fontsize=9)
-    ax.set_ylabel("presynaptic class (from), its transmitter", fontsize=9)
+    ax.set_xlabel("to (postsynaptic class)", fontsize=9)
+    ax.set_ylabel("from (presynaptic class)", fontsize=9)
     entries = [(Patch(facecolor=POSITIVE), "+ called"), (Patch(facecolor=NEGATIVE), "\u2212 called"),
-               (Patch(facecolor="white", edgecolor=UNKNOWN), "? not called (the best fit's sign, its confidence)"),
+               (Patch(facecolor="white", edgecolor=UNKNOWN),
+                "? not called (in brackets: the best fit's sign, its confidence)"),
                (Patch(facecolor="white", edgecolor="black", linewidth=2.0), "contradicts ACh + / GABA \u2212")]
+    shown = {c["sign"] for c in cells} | ({"x"} if any(contradicts(c) for c in cells) else set())
+    entries = [e for e, key in zip(entries, ("+", "-", "?", "x")) if key in shown]     # only what is drawn
     fig.legend([e for e, _ in entries], [n for _, n in entries], loc="lower center", ncol=2, fontsize=7,
                frameon=False, bbox_to_anchor=(0.5, 0.0))
-    fig.text(0.5, 1 - 0.25 / h, title, ha="center", va="center", fontsize=9)
+    called = sum(c["sign"] != "?" for c in cells)
+    fig.text(0.5, 1 - 0.25 / h, f"Synapse signs from the signal-propagation atlas (Randi et al. 2023): {called} of "
+             f"{len(cells)} class pairs called", ha="center", va="center", fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def write_csv(path: str, groups: Dict[str, synapses.ClassGroup], rows: Dict[str, object]) -> None:
+def csv_rows(groups: Dict[str, synapses.ClassGroup], rows: Dict[str, object]) -> List[Dict[str, str]]:
+    out = []
+    for n, g in groups.items():
+        r = rows[n]
+        out.append({"pre": g.pre, "post": g.post, "transmitter": "|".join(g.transmitters),
+                    "synapses": str(g.synapses), "edges": str(len(g.edges)), "sign": r.sign,  # type: ignore
+                    "confidence": f"{r.confidence:.4f}", "weight": f"{r.weight:.6g}",   # type: ignore
+                    "ratio": f"{r.ratio:.6g}", "reason": r.reason})   # type: ignore[attr-defined]
+    return out
+
+
+COLUMNS = ["pre", "post", "transmitter", "synapses", "edges", "sign", "confidence", "weight", "ratio", "reason"]
+
+
+def read_csv(path: str) -> List[Dict[str, str]]:
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames != COLUMNS:
+            raise ValueError(f"{path}: expected the columns {COLUMNS} (a file written by --csv); got "
+                             f"{reader.fieldnames}")
+        return list(reader)
+
+
+def write_csv(path: str, cells: List[Dict[str, str]]) -> None:
     with open(path, "w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["pre", "post", "transmitter", "synapses", "edges", "sign", "confidence", "weight", "ratio",
-                      "reason"])
-        for n, g in groups.items():
-            r = rows[n]
-            out.writerow([g.pre, g.post, "|".join(g.transmitters), g.synapses, len(g.edges), r.sign,  # type: ignore
-                          f"{r.confidence:.4f}", f"{r.weight:.6g}", f"{r.ratio:.6g}", r.reason])   # type: ignore
+        out = csv.DictWriter(f, COLUMNS)
+        out.writeheader()
+        out.writerows(cells)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser().parse_args(argv)
+    if args.draw_from:
+        if not args.picture:
+            raise ValueError("--draw-from draws a picture: give --picture PATH")
+        draw(args.picture, read_csv(args.draw_from), connectome.load())
+        print(f"wrote {args.picture} from {args.draw_from}")
+        return
     k = args.classes or (3 if args.quick else 8)
     effort = QUICK if args.quick else Effort.quick() if args.effort == "quick" else Effort()
     torch.set_num_threads(1)
@@ -230,28 +279,26 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print(f"\n(b) calls that contradict the transmitter rule: {len(against) or 'none'}")
     for n, r in against:
         g = groups[n]
-        print(f"  {g.pre} > {g.post} ({'|'.join(g.transmitters)}, {g.synapses:g} synapses): {r.sign} at "  # type: ignore
-              f"{r.confidence:.2f}; {r.reason}")   # type: ignore[attr-defined]
+        print(f"  {g.pre} > {g.post} ({'|'.join(g.transmitters)}, {g.synapses:g} synapses): "
+              f"{r.sign} at {r.confidence:.2f}; {r.reason}")   # type: ignore[attr-defined]
     called = [(n, r) for n, r in rows_of.items() if r.sign != "?"]     # type: ignore[attr-defined]
     print(f"\nevery call ({len(called)} of {len(groups)}):" + ("" if called else " none"))
     for n, r in called:
         g = groups[n]
-        print(f"  {g.pre} > {g.post} ({'|'.join(g.transmitters)}, {g.synapses:g} synapses): {r.sign} at "  # type: ignore
-              f"{r.confidence:.2f}, ratio {r.ratio:.2f}")   # type: ignore[attr-defined]
+        print(f"  {g.pre} > {g.post} ({'|'.join(g.transmitters)}, {g.synapses:g} synapses): "
+              f"{r.sign} at {r.confidence:.2f}, ratio {r.ratio:.2f}")   # type: ignore[attr-defined]
     ratios = sorted(((r.ratio, n) for n, r in rows_of.items() if r.ratio == r.ratio), reverse=True)  # type: ignore
     print("largest test ratios (opposite sign's extra loss over the best loss): " +
           ", ".join(f"{groups[n].pre}>{groups[n].post} {x:.2f}" for x, n in ratios[:6]))
     seconds = time.process_time() - start
     print(f"\n(c) {fit_line(report, values, parameters)}")
     print(f"total {seconds:.0f} CPU s (one thread)")
+    cells = csv_rows(groups, rows_of)
     if args.csv:
-        write_csv(args.csv, groups, rows_of)
+        write_csv(args.csv, cells)
         print(f"wrote {args.csv}")
     if args.picture:
-        called_n = len(called)
-        draw(args.picture, problem, groups, rows_of,
-             f"Synapse signs from the atlas: {called_n} of {len(groups)} class pairs called "
-             f"(fit {report.floor_ratio:.2f}x the noise floor)")
+        draw(args.picture, cells, wiring)
         print(f"wrote {args.picture}")
 
 
