@@ -4,21 +4,24 @@
 pair never measured is left out). The refit test (:func:`mpnet.infer_signs`) fits every target, so this module
 puts the same experiment in the form it takes:
 
-* :func:`dense_block` -- stimulated rows and responding columns of :class:`~.propagation.Responses` whose every
-  pair was measured (greedy: the row or column with the largest share of unmeasured pairs goes first);
+* :func:`dense_block` -- stimulated rows and responding columns of
+  :class:`~mpnet.connectome.propagation.Responses` whose every pair was measured (greedy: the row or column with
+  the largest share of unmeasured pairs goes first);
 * :func:`choose_classes` -- the cell classes taking part in the most significant pairs of such a block;
-* :func:`sign_problem` -- the model on a subcircuit: :func:`~.propagation.model_topology` with chemical strengths
-  tied per (presynaptic class, postsynaptic class) (``w = log(1 + synapses) * strength[class pair]``, so a
-  pair's sign is one free parameter), gap junctions tied per pair (``g >= 0``), and each responder read out by
-  an integrator ``read:<neuron>`` (identity, a frozen self-loop of 1, an input edge of sign ``+`` from the
-  responder): after ``steps + 1`` steps of drive it holds ``gain * sum of the responder's activity over the
-  first steps``, :func:`~.propagation.simulate`'s mean response times a positive gain (``gain * steps``); with
-  ``X`` (the drives, ``[S, steps + 1, S]``) and ``Y`` (the clipped responses, ``[S, R]``, last step);
+* :func:`sign_problem` -- the model on a subcircuit: :func:`~mpnet.connectome.propagation.model_topology` with
+  chemical strengths tied per (presynaptic class, postsynaptic class) (``w = log(1 + synapses) *
+  strength[class pair]``, so a pair's sign is one free parameter), gap junctions tied per pair (``g >= 0``),
+  and each responder read out by an integrator ``read:<neuron>`` (identity, a frozen self-loop of 1, an input
+  edge of sign ``+`` from the responder): after ``steps + 1`` steps of drive it holds ``gain * sum of the
+  responder's activity over the first steps``, :func:`~mpnet.connectome.propagation.simulate`'s mean response
+  times a positive gain (``gain * steps``); with ``X`` (the drives, ``[S, steps + 1, S]``) and ``Y`` (the
+  clipped responses, ``[S, R]``, last step);
 * :func:`mirror_noise` -- the noise of one measured mean response, from left/right homologous pairs;
 * :func:`class_groups` -- per tied class pair: its edges, synapses and presynaptic transmitter.
 
-What the refit test adds over :func:`~.propagation.fit`: every neuron has a fitted bias (the sign test fits
-them; :func:`~.propagation.fit` holds them at 0), so a responder's integrator has a constant offset.
+What the refit test adds over :func:`~mpnet.connectome.propagation.fit`: every neuron has a fitted bias (the
+sign test fits them; :func:`~mpnet.connectome.propagation.fit` holds them at 0), so a responder's integrator
+has a constant offset.
 """
 from __future__ import annotations
 
@@ -124,12 +127,12 @@ def sign_problem(wiring: Topology, responses: Responses, rows: Sequence[int], co
     """The propagation model on a subcircuit, as data for the sign test (module docstring).
 
     Args:
-        wiring: the connectome; responses: from :func:`~.propagation.align`.
+        wiring: the connectome; responses: from :func:`~mpnet.connectome.propagation.align`.
         rows, cols: the stimulated rows and responding columns of ``responses`` fitted; every pair must be
             measured (:func:`dense_block`) and no neuron both (its own response is no propagation).
         neurons: the subcircuit (default: the rows' and columns' neurons); must hold them.
         steps: steps of drive whose activity a response sums; amplitude: the drive; clip: targets clipped to
-            ``[-clip, clip]``, as :func:`~.propagation.fit` does.
+            ``[-clip, clip]``, as :func:`~mpnet.connectome.propagation.fit` does.
 
     Raises:
         ArgumentError: a pair not measured (named), a neuron both stimulated and read out, an index outside
@@ -175,8 +178,9 @@ def sign_problem(wiring: Topology, responses: Responses, rows: Sequence[int], co
 
 def mirror_noise(responses: Responses, wiring: Topology, *, clip: float = 1.0) -> Tuple[float, int]:
     """``(variance, pairs)``: the noise variance of one measured mean response, half the mean square difference
-    between a pair's response (``a -> b``) and its left/right mirror's (``a' -> b'``, :func:`~.neurons.mirror`),
-    over every pair whose mirror was measured too, each counted once, responses clipped to ``[-clip, clip]``.
+    between a pair's response (``a -> b``) and its left/right mirror's (``a' -> b'``,
+    :func:`~mpnet.connectome.neurons.mirror`), over every pair whose mirror was measured too, each counted once,
+    responses clipped to ``[-clip, clip]``.
     It counts any true left/right difference as noise, so it errs upward (a fit looks nearer its floor).
 
     Raises:
@@ -203,7 +207,7 @@ def mirror_noise(responses: Responses, wiring: Topology, *, clip: float = 1.0) -
 @dataclass(frozen=True)
 class ClassGroup:
     """A tied class pair ``chem:<pre>><post>``: its edges, their synapses, and the labels of their transmitters
-    (:func:`~.neurons.synapse_transmitter`, from the presynaptic neurons)."""
+    (:func:`~mpnet.connectome.neurons.synapse_transmitter`, from the presynaptic neurons)."""
     name: str
     pre: str
     post: str
