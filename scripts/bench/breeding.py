@@ -93,6 +93,11 @@ def summary(paths: Sequence[str]) -> None:
             p = fisher_exact(table).pvalue
             print(f"{task:8} solved: objects {table[0][0]}/{runs['objects']}, arrays {table[1][0]}/{runs['arrays']}; "
                   f"Fisher's exact test p = {p:.2f} (p < 0.05 would say they differ)")
+            by_seed = {b: {r["seed"]: r for r in groups[(task, b)]} for b in evals}
+            both = sorted(set(by_seed["objects"]) & set(by_seed["arrays"]))
+            cell = {b: [f"{by_seed[b][s]['evals']}" if by_seed[b][s]["solved"] else "-" for s in both] for b in evals}
+            print(f"{task:8} the {len(both)} seeds both ran, objects / arrays evaluations ('-': unsolved): "
+                  + "  ".join(f"{s}: {o}/{a}" for s, o, a in zip(both, cell["objects"], cell["arrays"])))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
