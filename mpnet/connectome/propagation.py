@@ -64,7 +64,7 @@ class AtlasLike(Protocol):
 class Responses:
     """Measured responses aligned with a wiring.
 
-    Attributes:
+    Fields:
         stimulated: the rows, neurons stimulated with at least one measured response.
         read_out: the columns, neurons measured in response to at least one stimulation.
         response: ``[S, R]`` float64, NaN where the pair was not measured (and where a neuron meets itself).
