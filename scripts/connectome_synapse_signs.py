@@ -17,8 +17,8 @@ differences count as noise).
     python scripts/connectome_synapse_signs.py                        # 8 classes, Effort.quick()
     python scripts/connectome_synapse_signs.py --picture synapse_signs.png
     python scripts/connectome_synapse_signs.py --quick                # 3 classes, a small search (CI)
-    python scripts/connectome_synapse_signs.py --draw-from docs/pictures/data/atlas_synapse_signs.csv \
-        --picture docs/pictures/atlas_synapse_signs.png                # the picture from the committed rows
+    python scripts/connectome_synapse_signs.py --from-csv docs/pictures/data/atlas_synapse_signs.csv \
+        --picture docs/pictures/atlas_synapse_signs.png    # from the committed rows: best-fit signs, the picture
 """
 import argparse
 import csv
@@ -58,8 +58,9 @@ def parser() -> Parser:
     ap.add_argument("--quick", action="store_true", help="3 classes and a small search (CI; same code path)")
     ap.add_argument("--picture", default=None, help="draw the class-pair heatmap to this PNG/SVG/PDF")
     ap.add_argument("--csv", default=None, help="write one row per class pair to this CSV")
-    ap.add_argument("--draw-from", default=None, metavar="CSV",
-                    help="draw --picture from a CSV written by --csv, without running the test (seconds)")
+    ap.add_argument("--from-csv", default=None, metavar="CSV",
+                    help="read a run's rows (written by --csv) instead of running the test: print the best fit's "
+                         "signs against the transmitter rule and draw --picture (seconds)")
     return ap
 
 
@@ -137,7 +138,7 @@ def contradicts(cell: Dict[str, str]) -> bool:
 
 
 def draw(path: str, cells: List[Dict[str, str]], wiring: mpnet.Topology) -> None:
-    """The class-pair heatmap from ``cells``, the CSV's rows (``--csv``; ``--draw-from`` reads them back)."""
+    """The class-pair heatmap from ``cells``, the CSV's rows (``--csv``; ``--from-csv`` reads them back)."""
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
@@ -208,6 +209,21 @@ def csv_rows(groups: Dict[str, synapses.ClassGroup], rows: Dict[str, object]) ->
 COLUMNS = ["pre", "post", "transmitter", "synapses", "edges", "sign", "confidence", "weight", "ratio", "reason"]
 
 
+def best_fit_table(cells: List[Dict[str, str]]) -> List[str]:
+    """The best fit's sign of every class pair, called or not, against the transmitter rule."""
+    lines = [f"the best fit's signs, called or not ({len(cells)} class pairs):",
+             f"{'presynaptic transmitter':24s}{'class pairs':>12s}{'best +':>8s}{'best -':>8s}{'expected':>10s}"
+             f"{'agree':>7s}"]
+    for t in synapses.GROUPS:
+        mine = [c for c in cells if synapses.transmitter_group(c["transmitter"].split("|")) == t]
+        plus = sum(float(c["weight"]) > 0 for c in mine)
+        minus = sum(float(c["weight"]) < 0 for c in mine)
+        want = EXPECTED.get(t)
+        agree = "-" if want is None else str(plus if want == "+" else minus)
+        lines.append(f"{t:24s}{len(mine):>12d}{plus:>8d}{minus:>8d}{want or 'free':>10s}{agree:>7s}")
+    return lines
+
+
 def read_csv(path: str) -> List[Dict[str, str]]:
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
@@ -226,11 +242,12 @@ def write_csv(path: str, cells: List[Dict[str, str]]) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser().parse_args(argv)
-    if args.draw_from:
-        if not args.picture:
-            raise ValueError("--draw-from draws a picture: give --picture PATH")
-        draw(args.picture, read_csv(args.draw_from), connectome.load())
-        print(f"wrote {args.picture} from {args.draw_from}")
+    if args.from_csv:
+        cells = read_csv(args.from_csv)
+        print("\n".join(best_fit_table(cells)))
+        if args.picture:
+            draw(args.picture, cells, connectome.load())
+            print(f"wrote {args.picture} from {args.from_csv}")
         return
     k = args.classes or (3 if args.quick else 8)
     effort = QUICK if args.quick else Effort.quick() if args.effort == "quick" else Effort()

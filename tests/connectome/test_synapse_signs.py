@@ -159,20 +159,21 @@ def test_script_argument_mistakes_are_one_line(script_ns, capsys, argv, message)
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_script_draws_the_picture_from_its_csv_and_refuses_a_foreign_one(script_ns, tmp_path, capsys):
+def test_script_reads_its_csv_back_and_refuses_a_foreign_one(script_ns, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     rows = tmp_path / "rows.csv"
     rows.write_text("pre,post,transmitter,synapses,edges,sign,confidence,weight,ratio,reason\n"
                     "RMD,OLQ,Acetylcholine,12.0,3,-,0.9500,-0.4,1.3,x\n"
                     "OLQ,RMD,Glutamate,54.0,5,?,0.6552,0.85,0.15,y\n")
     picture = tmp_path / "p.png"
-    assert script_ns["guarded"](script_ns["main"], ["--draw-from", str(rows), "--picture", str(picture)]) == 0
+    assert script_ns["guarded"](script_ns["main"], ["--from-csv", str(rows), "--picture", str(picture)]) == 0
     assert picture.stat().st_size > 10_000
-    assert script_ns["guarded"](script_ns["main"], ["--draw-from", str(rows)], prog="s.py") == 2
-    assert capsys.readouterr().err.strip().endswith("--draw-from draws a picture: give --picture PATH")
+    out = capsys.readouterr().out.splitlines()
+    assert out[2] == "ACh                                1       0       1         +      0"
+    assert out[4] == "glutamate                          1       1       0      free      -"
     bad = tmp_path / "bad.csv"
     bad.write_text("src,dst\nA,B\n")
-    assert script_ns["guarded"](script_ns["main"], ["--draw-from", str(bad), "--picture", str(picture)],
+    assert script_ns["guarded"](script_ns["main"], ["--from-csv", str(bad), "--picture", str(picture)],
                                 prog="s.py") == 2
     err = capsys.readouterr().err
     assert "bad.csv: expected the columns ['pre', 'post'" in err and "got ['src', 'dst']" in err
@@ -194,6 +195,6 @@ def test_script_quick_prints_the_tables_and_draws_the_picture(tmp_path):
     free = int(out.split(" free signs (one per class pair)")[0].rsplit(" ", 1)[1])
     assert len(rows) == 1 + free and picture.stat().st_size > 10_000
     again = tmp_path / "again.png"
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "connectome_synapse_signs.py"), "--draw-from",
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "connectome_synapse_signs.py"), "--from-csv",
                            str(table), "--picture", str(again)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0 and again.read_bytes() == picture.read_bytes()
