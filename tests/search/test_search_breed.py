@@ -215,3 +215,51 @@ def test_speciation_places_every_genome_as_the_object_path_does(evolved, thresho
     for sid, s in founded.items():                  # a new species' representative is its founder
         assert arrays.species[sid].representative.key == s.representative.key == s.members[0]
     assert arrays.threshold == objects.threshold
+
+
+def test_reproduction_gives_each_species_the_offspring_the_object_path_gives_it(evolved):
+    """The same population, species and fitness, bred without crossover or mutation (each child a copy of its
+    parent): both paths give every species the same number of children (stagnation, fitness sharing, the
+    apportioning), copy the same champions, and draw parents only from each species' survivors."""
+    import copy
+    from collections import Counter
+    from dataclasses import replace
+    config = replace(evolved.config, crossover_rate=0.0, add_node_rate=0.0, add_connection_rate=0.0,
+                     weight_mutate_rate=0.0, bias_mutate_rate=0.0, elitism_min_size=3)
+    objects = copy.deepcopy(evolved)
+    objects.config = config
+    arrays = NEAT(2, 1, config=config, breeding="arrays")
+    arrays.pool = from_genomes(objects.population)
+    arrays.species = copy.deepcopy(objects.species)
+    arrays.threshold, arrays.next_species, arrays.next_key = objects.threshold, objects.next_species, objects.next_key
+    arrays.generation = objects.generation = 30          # old species stagnate unless they improve now
+    objects.last_improved = arrays.last_improved = 25
+    for s in list(objects.species.values()) + list(arrays.species.values()):
+        s.best_fitness, s.last_improved = 0.5, 10
+    objects._speciate()
+    arrays._speciate()
+    fitness = [random.Random(i).random() for i in range(len(objects.population))]
+    for g, f in zip(objects.population, fitness):
+        g.fitness = f
+    parent_species = {g.key: sid for sid, s in objects.species.items() for g in
+                      (next(p for p in objects.population if p.key == k) for k in s.members)}
+    by_weights = {tuple(sorted((c.innovation, c.weight) for c in g.conns.values())): g.key
+                  for g in objects.population}
+    assert len(by_weights) == len(objects.population)          # each parent known by its weights
+    fit_of = {g.key: f for g, f in zip(objects.population, fitness)}
+    survivors = set()
+    for s in objects.species.values():
+        ranked = sorted(s.members, key=lambda k: (-fit_of[k], k))
+        survivors |= set(ranked[:max(1, -(-len(ranked) // 5))])
+    objects._reproduce()
+    arrays._reproduce(torch.tensor(fitness, dtype=torch.float64))
+
+    def parents(genomes):
+        return [by_weights[tuple(sorted((c.innovation, c.weight) for c in g.conns.values()))] for g in genomes]
+    from_objects, from_arrays = parents(objects.population), parents(arrays.genomes())
+    assert len(from_arrays) == len(from_objects) == config.population
+    assert Counter(parent_species[k] for k in from_arrays) == Counter(parent_species[k] for k in from_objects)
+    assert set(from_arrays) <= survivors and set(from_objects) <= survivors
+    kept = Counter(parent_species[k] for k in from_objects)
+    assert sorted(arrays.species) == sorted(objects.species) == sorted(kept) and len(kept) > 1
+    assert len(kept) < len(set(parent_species.values()))      # some species stagnated away
