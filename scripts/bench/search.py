@@ -13,10 +13,11 @@ of 1,000 genomes, XOR's four patterns; from the genome columns on arrays, from T
 wall-clock on a shared machine: the load is printed); "peak MB" is the process's peak resident memory
 (``ru_maxrss``) over the whole child, the warm-up included.
 
-With ``--tensorneat PATH`` or ``TENSORNEAT_PATH`` (a checkout of EMI-Group/tensorneat; jax and sympy installed), each size also runs
-TensorNEAT's NEAT on the same XOR in a fresh process, timed the same way (``bench/tensorneat.py``,
-``neat_generation``: its settings are ``NEAT_SETTINGS`` there). XLA is asked for one thread; its CPU seconds
-count every thread of the process. Its two warm-up generations include the jit compilation, printed apart.
+With ``--tensorneat PATH`` or ``TENSORNEAT_PATH`` (a checkout of EMI-Group/tensorneat; jax and sympy
+installed), each size also runs TensorNEAT's NEAT on the same XOR in a fresh process, timed the same way
+(``bench/tensorneat.py``, ``neat_generation``: its settings are ``NEAT_SETTINGS`` there). XLA is asked for one
+thread; its CPU seconds count every thread of the process. Its two warm-up generations include the jit
+compilation, printed apart (CPU seconds).
 """
 import argparse
 import json
