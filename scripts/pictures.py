@@ -15,6 +15,8 @@ random_dag.png           -                           mpnet.sample.random_dag(4 i
 xor_best.png             -                           a NEAT search on XOR, seed 0 (scripts/search.py's run)
 xor_fitness.png          -                           the same search's fitness over generations
 connectome_signs.png     connectome_signs.csv        scripts/connectome_signs.py's default run (Config())
+atlas_synapse_signs.png  atlas_synapse_signs.csv     scripts/connectome_synapse_signs.py's default run (drawn from
+                                                     its rows even without --from-data: ~10 CPU minutes to redo)
 sign_reliability.png     sign_recovery_edges.csv     python scripts/sign_recovery.py --quick --teachers 3 (about
                                                      half an hour; never rerun here: give its directory with
                                                      --benchmark), rescored with today's calibration table
@@ -52,7 +54,7 @@ from _args import Parser, guarded, int_at_least, int_in  # noqa: E402  (the scri
 ROOT = Path(__file__).resolve().parents[1]
 PICTURES = ROOT / "docs" / "pictures"
 NAMES = ["question_network.png", "question_signs.png", "random_dag.png", "xor_best.png", "xor_fitness.png",
-         "connectome_signs.png", "sign_reliability.png"]
+         "connectome_signs.png", "atlas_synapse_signs.png", "sign_reliability.png"]
 _VISIBLE = 32             # a pixel differs visibly when a channel is off by more than this (of 255)
 _VERDICT_FIELDS = ["src", "dst", "transmitter", "true", "sign", "majority", "confidence", "given", "determinable",
                    "synapses"]
@@ -111,6 +113,14 @@ def connectome(out: Path, data: Path, from_data: bool, dpi: int) -> None:
     script["draw_slice"](script["slice_topology"](cfg), verdicts, str(out / "connectome_signs.png"))
 
 
+def atlas(out: Path, data: Path, from_data: bool, dpi: int) -> None:
+    """The atlas synapse-sign heatmap, always from its rows (the run behind them takes about ten CPU minutes:
+    ``scripts/connectome_synapse_signs.py --csv docs/pictures/data/atlas_synapse_signs.csv`` rewrites them)."""
+    script = _script("connectome_synapse_signs.py")
+    script["draw"](str(out / "atlas_synapse_signs.png"), script["read_csv"](str(data / "atlas_synapse_signs.csv")),
+                   mpnet.connectome.load())
+
+
 def reliability(out: Path, data: Path, from_data: bool, dpi: int, benchmark: Optional[str] = None) -> bool:
     """Draw sign_reliability.png from the benchmark's rows; ``False`` (and why, on stderr) when there are none."""
     path = data / "sign_recovery_edges.csv"
@@ -145,7 +155,7 @@ def regenerate(out: Path, data: Path, from_data: bool, dpi: int, benchmark: Opti
     """Draw every picture into ``out`` (its data into ``data`` unless ``from_data``); the names drawn."""
     out.mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
-    steps: List[Callable[[Path, Path, bool, int], None]] = [question, random_dag, xor, connectome]
+    steps: List[Callable[[Path, Path, bool, int], None]] = [question, random_dag, xor, connectome, atlas]
     for step in steps:
         start = time.perf_counter()
         step(out, data, from_data, dpi)
