@@ -25,6 +25,7 @@ def test_demo_infers_signs_from_unknown_weights_and_calls_none_wrong(capsys):
     assert "free edges called" in last and ", 0 disagree" in last
 
 
+@pytest.mark.slow
 def test_demo_on_a_file_and_bad_file(tmp_path, capsys):
     from mpnet import Topology
     small = tmp_path / "small.json"   # a kink the data must explain, and a sign given: every free edge callable

@@ -1,5 +1,6 @@
 """mpnet.scale.syncs: the counter catches every kind of host-device sync and host transfer; passes, training steps and
 search tasks make none (checked on the CPU for what would stall a GPU)."""
+import pytest
 import torch
 
 import mpnet
@@ -62,6 +63,7 @@ def test_forward_and_backward_make_no_sync():
     assert log.syncs == [] and log.transfers == [], log
 
 
+@pytest.mark.slow
 def test_a_training_step_makes_no_sync_and_fit_reads_the_device_once():
     net = mpnet.Network(batch(), dtype=torch.float64)
     x, y = torch.randn(32, 3, dtype=torch.float64), torch.randn(32, 2, dtype=torch.float64)

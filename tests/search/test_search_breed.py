@@ -128,6 +128,7 @@ def test_breeding_arrays_makes_the_arrays_class_and_is_reproducible_per_seed():
     assert states(5)["pool"] != states(6)["pool"]
 
 
+@pytest.mark.slow
 def test_an_arrays_run_solves_xor_and_resumes_as_if_never_stopped(tmp_path):
     whole = run(NEAT(2, 1, population=60, seed=2, breeding="arrays"), tasks.Parity(bits=2), 6, progress=False,
                 stop_when_solved=False)

@@ -135,6 +135,7 @@ def _script():
     return module
 
 
+@pytest.mark.slow
 def test_kill_and_resume_from_the_command_line(tmp_path, capsys):
     """SIGKILL the script mid-run, resume it from the command line, compare with a run never interrupted."""
     args = ["parity", "--population", "30", "--generations", "10", "--seed", "3", "--finetune", "5",

@@ -32,6 +32,7 @@ def test_reaches_the_noise_floor_from_unknown_weights():
     assert result.theta.shape[0] == result.loss.shape[0] and bool((result.loss[1:] >= result.loss[0]).all())
 
 
+@pytest.mark.slow
 def test_same_seed_same_result():
     # every stage of TINY (pool, redraws, two rounds, both smoothings), with fewer iterations: half the time
     quick = Effort(starts=8, keep=2, pool=2, redraws=1, rounds=2, hop_iters=15, polish_iters=30, explore_iters=15,

@@ -31,6 +31,7 @@ def teacher(edges, recurrent=True, activation="relu", biases=None, n=120, steps=
 LOOP = [("x", "h", 1.2), ("h", "h", 0.6), ("h", "y", -0.9)]
 
 
+@pytest.mark.slow
 def test_a_tanh_self_loop_keeps_its_sign_under_the_neurons_flip():
     # a tanh neuron flips its in- and out-edges together; its self-loop carries -h into -z, so its sign is
     # absolute: called, not relative to the reference edge
@@ -72,6 +73,7 @@ def test_verifys_float64_loop_is_the_testing_reference(kind):
     assert torch.allclose(mine, _sequences(topo, X, **times), rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_a_recurrent_relu_teacher_has_its_signs_called_right_and_verified(tmp_path):
     # h(t) = relu(1.2 x(t) + 0.6 h(t - 1)), y(t) = -0.9 h(t - 1): the self-loop's memory and the kink of h are in
     # the data, and every neuron starts at 0, so no flip of h fits as well

@@ -66,6 +66,7 @@ def test_the_report_states_the_fit_against_the_noise_floor(report):
                                                                               for i in range(7))
 
 
+@pytest.mark.slow
 def test_tanh_edges_get_a_relative_sign_and_the_reference_is_positive():
     g = torch.Generator().manual_seed(1)
     X = torch.rand(300, 2, generator=g, dtype=torch.float64) * 4 - 2

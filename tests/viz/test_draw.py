@@ -314,6 +314,7 @@ def test_a_big_network_is_drawn_thin(fig_of):
     assert widest(fig_of(dag)) < 0.6 * widest(fig_of(examples.question_network()))
 
 
+@pytest.mark.slow
 def test_a_report_of_over_60_edges_is_labelled_only_when_asked(fig_of):
     dag = mpnet.sample.random_dag(n_inputs=3, n_outputs=2, n_hidden=20, avg_in_degree=3, seed=2, weights=True)
     assert dag.num_edges > 60

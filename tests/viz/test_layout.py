@@ -169,6 +169,7 @@ def test_sifting_never_adds_crossings_and_keeps_the_fixed_order(seed):
     assert first == sorted(first, key=fixed.get)
 
 
+@pytest.mark.slow
 def test_sifting_finds_what_the_sweeps_miss_on_the_pictured_dag(monkeypatch):
     from mpnet.viz import layout_columns
     topo = sample.random_dag(n_inputs=4, n_outputs=2, n_hidden=40, avg_in_degree=3, seed=1, weights=True)
