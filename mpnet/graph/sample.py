@@ -9,14 +9,14 @@ import bisect
 import math
 import random
 from dataclasses import replace
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..checks import check_float, check_int
 from ..errors import UnknownEdgeError
-from .assemble import PlainEdges
+from .assemble import column_edges
 from .elements import EdgeKey, NodeId, collector_paused
 from .topology import Edge, Node, Topology
 
@@ -37,7 +37,10 @@ def _build(inputs: Sequence[str], hidden: Sequence[str], outputs: Sequence[str],
     nodes = ([Node(n, "input", "identity") for n in inputs] + [Node(n, "hidden", activation) for n in hidden]
              + [Node(n, "output", output_activation) for n in outputs])
     if distinct and pairs and not weights:   # PlainEdges: the checks of one pass, done (see _build's callers)
-        return Topology(nodes, PlainEdges(dict(zip(pairs, map(Edge, *zip(*pairs)))), set(inputs)), warn=False)
+        tails: List[NodeId] = [s for s, _ in pairs]
+        heads: List[NodeId] = [d for _, d in pairs]
+        return Topology(nodes, column_edges(tails, heads, [None] * len(pairs), repeat(None), repeat(True), inputs,
+                                            True), warn=False)
     fan_in: Dict[str, int] = {}
     for _, dst in pairs:
         fan_in[dst] = fan_in.get(dst, 0) + 1

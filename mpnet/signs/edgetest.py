@@ -90,13 +90,14 @@ def _swaps(topo: Topology, key: EdgeKey, best: Tensor, col: Dict[EdgeKey, int], 
     with the largest such weights."""
     a, b = key
     w = float(best[col[key]])
+    nodes = topo.nodes                       # a copy per access: taken once
 
     def kind(n: NodeId) -> Tuple[str, str, str]:
-        return topo.nodes[n].role, topo.nodes[n].activation, topo.nodes[n].aggregation
+        return nodes[n].role, nodes[n].activation, nodes[n].aggregation
     found = []
     for end, near in ((a, [(v, (v, b)) for v in topo.predecessors(b)]),
                       (b, [(v, (a, v)) for v in topo.successors(a)])):
-        if topo.nodes[end].role != "hidden":
+        if nodes[end].role != "hidden":
             continue
         for v, edge in near:
             x = float(best[col[edge]])

@@ -186,6 +186,7 @@ def reverse_neuron(pop: Population, theta: Tensor, node: NodeId) -> Tensor:
     sums); otherwise the part of ``p`` without an edge is lost, and the move is a start for a refit.
     """
     topo = pop.topology
+    edges = topo.edges                       # a copy per access: taken once, not in the loop below
     f = activation(topo.nodes[node].activation).fn
     one = torch.tensor([1.0, -1.0], dtype=torch.float64)
     slope = float(f(one)[0] - f(one)[1])
@@ -199,7 +200,7 @@ def reverse_neuron(pop: Population, theta: Tensor, node: NodeId) -> Tensor:
         u = slope * theta[:, pop.edge_col[(node, t)]]
         out[:, pop.col[t]] += u * b
         for i, (p, _) in enumerate(ins):
-            if (p, t) in topo.edges:
+            if (p, t) in edges:
                 out[:, pop.edge_col[(p, t)]] += u * w[:, i]
     return out
 
