@@ -37,14 +37,16 @@ from mpnet.signs import calibration  # noqa: E402
 BENCHMARK_SEEDS = (0, 1000)      # scripts/sign_recovery.py: its benchmark's seed, and its --calibrate run's
 
 
-def _config(teachers: int, efforts: List[str], conditions: List[str], budget: int) -> SimpleNamespace:
+def _config(teachers: int, efforts: List[str], conditions: List[str], budget: int, jobs: int = 1) -> SimpleNamespace:
     return SimpleNamespace(activations=["relu"], noises=[0.01], teachers=teachers, question=False, samples=2000,
-                           methods=["refit"], efforts=efforts, conditions=conditions, budget=budget, quick=False)
+                           methods=["refit"], efforts=efforts, conditions=conditions, budget=budget, quick=False,
+                           jobs=jobs)
 
 
-def tasks_for(seed: int, teachers: int, efforts: List[str], conditions: List[str], budget: int) -> list:
+def tasks_for(seed: int, teachers: int, efforts: List[str], conditions: List[str], budget: int, jobs: int = 1
+              ) -> list:
     """The teachers, after checking that none shares a seed with the benchmark's (teacher or data)."""
-    cfg = _config(teachers, efforts, conditions, budget)
+    cfg = _config(teachers, efforts, conditions, budget, jobs)
     tasks = teacher_tasks(cfg, seed)
     for other in BENCHMARK_SEEDS:
         theirs = teacher_tasks(_config(10, ["default"], ["passive"], 2), other)
@@ -78,6 +80,24 @@ def write_table(rows: List[dict], command: str, path: str = calibration.TABLE_PA
                 for i, (c, n) in enumerate(zip(conf, counts))))
 
 
+def contradictions(rows: List[dict]) -> None:
+    """Item 5's rule, checked on the run: a sign called at quick effort that the default effort's search, on the
+    same teacher and data, shows ambiguous (a witness as good) or calls the other way."""
+    def key(r: dict) -> tuple:
+        return r["teacher"], r["condition"], r["src"], r["dst"]
+    default = {key(r): r for r in rows if r["effort"] == "default"}
+    quick = [r for r in rows if r["effort"] == "quick" and str(r["called"]) == "True" and key(r) in default]
+    if not quick:
+        return
+    against = [r for r in quick if str(default[key(r)]["ambiguous"]) == "True"
+               or (str(default[key(r)]["called"]) == "True" and default[key(r)]["verdict"] != r["verdict"])]
+    print(f"quick calls contradicted at the default effort (a witness as good, or the other sign called): "
+          f"{len(against)} of {len(quick)}" + "".join(
+              f"\n  {r['teacher']} {r['condition']} {r['src']}->{r['dst']}: quick {r['verdict']} "
+              f"(ratio {float(r['ratio']):.3g}), default {default[key(r)]['verdict']} "
+              f"(ratio {float(default[key(r)]['ratio']):.3g})" for r in against))
+
+
 def speed_table(rows: List[dict]) -> None:
     print(f"{'teacher':8s} {'edges':>5s} {'free':>4s} {'called':>6s} {'wrong':>5s} {'cpu s':>7s}")
     secs = []
@@ -103,32 +123,40 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--jobs", type=int_at_least(1, 16), default=1)
     parser.add_argument("--out-dir", default="runs/calibrate_signs")
     parser.add_argument("--from", dest="from_dir", type=existing("dir"), help="the table from DIR/edges.csv")
+    parser.add_argument("--table", default=calibration.TABLE_PATH,
+                        help="where the table goes (default: the one mpnet reads, %(default)s)")
     args = parser.parse_args(argv)
     command = "python scripts/calibrate_signs.py " + " ".join(
-        a for i, a in enumerate(argv) if a not in ("--out-dir", "--from", "--jobs")
-        and (i == 0 or argv[i - 1] not in ("--out-dir", "--from", "--jobs")))
+        a for i, a in enumerate(argv) if a not in ("--out-dir", "--from", "--jobs", "--table")
+        and (i == 0 or argv[i - 1] not in ("--out-dir", "--from", "--jobs", "--table")))
     if args.from_dir:
         with open(os.path.join(args.from_dir, "edges.csv"), newline="") as f:
             rows: List[dict] = list(csv.DictReader(f))
         for r in rows:
             r["ratio"], r["floor_ratio"] = float(r["ratio"]), float(r["floor_ratio"])
-        write_table(rows, command)
+        write_table(rows, command, args.table)
+        contradictions(rows)
         return 0
     efforts, conditions = (["default"], ["passive"]) if args.speed else (args.efforts, ["passive", "random"])
-    tasks = tasks_for(args.seed, args.teachers, efforts, conditions, args.budget)
+    tasks = tasks_for(args.seed, args.teachers, efforts, conditions, args.budget, args.jobs)
     t0 = time.time()
-    with ProcessPoolExecutor(args.jobs) as pool:
-        rows = [r for part in pool.map(run_teacher, tasks) for r in part]
     os.makedirs(args.out_dir, exist_ok=True)
-    with open(os.path.join(args.out_dir, "edges.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    rows: List[dict] = []
+    with ProcessPoolExecutor(args.jobs) as pool, open(os.path.join(args.out_dir, "edges.csv"), "w", newline="") as f:
+        writer = None
+        for part in pool.map(run_teacher, tasks):   # each teacher's rows written as it ends: a stopped run keeps them
+            if writer is None:
+                writer = csv.DictWriter(f, fieldnames=list(part[0]))
+                writer.writeheader()
+            writer.writerows(part)
+            f.flush()
+            rows.extend(part)
     print(f"{len(tasks)} teachers in {time.time() - t0:.0f} s wall; rows in {args.out_dir}/edges.csv")
     if args.speed:
         speed_table(rows)
     else:
-        write_table(rows, command)
+        write_table(rows, command, args.table)
+        contradictions(rows)
     return 0
 
 
