@@ -97,7 +97,8 @@ def fit_table(tested: Sequence[Tuple[float, float, bool]], **provenance: object)
     confidence is ``max over j <= i of (k + 1) / (n + 2)``, where ``n`` edges had a ratio in bins ``j`` to ``i``
     and ``k`` of them a right best-fit sign, then a running maximum over the supported bins. A bin with fewer
     edges asserts nothing of its own: it takes the confidence of the nearest supported bin below it in its class,
-    or 0.5 (a coin) when there is none.
+    or 0.5 (a coin) when there is none, lowered to the first supported bin's confidence when that is below a
+    coin (a best fit that is right less than half the time at a larger ratio is no more right at a smaller one).
 
     Why this form: a larger ratio never makes a sign less likely to be right (the opposite sign fits worse), so
     the fraction right in bins ``j..i`` is a lower bound for bin ``i``'s own; pooling the bins below lets a bin
@@ -122,6 +123,9 @@ def fit_table(tested: Sequence[Tuple[float, float, bool]], **provenance: object)
                     k = sum(b[1] for b in bins[j:i + 1])
                     best = max(best if best is not None else 0.0, (k + 1) / (n + 2))
             values.append(round(best if best is not None else 0.5, 4))
+        first = next((i for i, b in enumerate(bins) if b[0] >= MIN_EDGES), None)
+        if first is not None:   # the coin below the first supported bin: no more than that bin's own rate
+            values[:first] = [min(v, values[first]) for v in values[:first]]
         conf[q] = values
         supported[q] = [b[0] >= MIN_EDGES for b in bins]
         interval[q] = [[round(x, 4) for x in wilson(b[1], b[0])] for b in bins]

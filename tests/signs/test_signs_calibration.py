@@ -49,6 +49,13 @@ def test_fit_table_is_laplace_smoothed_and_monotone():
     assert table["supported"]["above"] == [False] * (len(EDGES) - 1)
 
 
+def test_the_coin_below_a_first_supported_bin_under_a_half_is_lowered_to_it():
+    table = fit_table([(0.05, 5.0, True)] * 4 + [(0.05, 5.0, False)] * 6)      # above the floor: 4 of 10 right
+    above = table["confidence"]["above"]
+    assert above[EDGES.index(0.03)] == round(5 / 12, 4) and above == sorted(above)
+    assert above[:EDGES.index(0.03)] == [round(5 / 12, 4)] * EDGES.index(0.03)
+
+
 def test_a_bin_with_too_few_edges_borrows_the_nearest_supported_bin_below():
     few = [(20.0, 1.0, True)] * (MIN_EDGES - 1)              # all right, but too few to speak
     table = fit_table([(0.3, 1.0, True)] * 10 + [(0.3, 1.0, False)] * 10 + few)
