@@ -126,9 +126,9 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--table", default=calibration.TABLE_PATH,
                         help="where the table goes (default: the one mpnet reads, %(default)s)")
     args = parser.parse_args(argv)
+    where = ("--out-dir", "--from", "--jobs", "--table")    # options that change where it runs, not what it measures
     command = "python scripts/calibrate_signs.py " + " ".join(
-        a for i, a in enumerate(argv) if a not in ("--out-dir", "--from", "--jobs", "--table")
-        and (i == 0 or argv[i - 1] not in ("--out-dir", "--from", "--jobs", "--table")))
+        a for i, a in enumerate(argv) if a not in where and (i == 0 or argv[i - 1] not in where))
     if args.from_dir:
         with open(os.path.join(args.from_dir, "edges.csv"), newline="") as f:
             rows: List[dict] = list(csv.DictReader(f))

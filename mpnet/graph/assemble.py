@@ -168,14 +168,13 @@ def plain_edges(items: Sequence[Any], inputs: Sequence[NodeId]) -> Optional[Plai
     if (not set(map(type, src)) | set(map(type, dst)) <= {str, int} or any(map(eq, src, dst))
             or not input_set.isdisjoint(dst)):
         return None
-    declared: Dict[EdgeKey, Edge] = dict(zip(zip(src, dst), map(Edge, src, dst, weight)))
-    if len(declared) != len(items):   # a pair given twice
-        return None
-    return PlainEdges(declared, input_set)
+    edges = column_edges(src, dst, weight, repeat(None), repeat(True), input_set, True)
+    return edges if type(edges) is PlainEdges else None    # the Edge objects: a pair given twice
 
 
-def column_edges(src: List[NodeId], dst: List[NodeId], weight: List[Optional[float]], sign: Iterable[Optional[str]],
-                 trainable: Iterable[bool], inputs: Iterable[NodeId], plain: bool) -> Union[PlainEdges, List[Edge]]:
+def column_edges(src: Sequence[NodeId], dst: Sequence[NodeId], weight: Sequence[Optional[float]],
+                 sign: Iterable[Optional[str]], trainable: Iterable[bool], inputs: Iterable[NodeId],
+                 plain: bool) -> Union[PlainEdges, List[Edge]]:
     """The edges of columns an ArrayTopology checked as a graph (distinct pairs, no self-loop, none into an
     input). ``plain``: the caller saw no sign, every edge trainable, each weight finite or None and a
     feed-forward graph; then :class:`PlainEdges`, which :func:`add_edges` takes without a check per edge (a pair
