@@ -126,6 +126,8 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--table", default=calibration.TABLE_PATH,
                         help="where the table goes (default: the one mpnet reads, %(default)s)")
     args = parser.parse_args(argv)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(args.table))):   # checked now, not after an hour's run
+        fail(f"--table {args.table}: its folder does not exist; create it or name another path", "calibrate_signs.py")
     where = ("--out-dir", "--from", "--jobs", "--table")    # options that change where it runs, not what it measures
     command = "python scripts/calibrate_signs.py " + " ".join(
         a for i, a in enumerate(argv) if a not in where and (i == 0 or argv[i - 1] not in where))
