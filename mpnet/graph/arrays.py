@@ -9,36 +9,27 @@ million-edge graph or a generation of ten thousand genomes takes milliseconds. I
 objects only when asked (:meth:`ArrayTopology.topology`).
 """
 import math
-from itertools import chain
-from operator import attrgetter, itemgetter
+from operator import sub
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-import numpy as np
-import numpy.typing as npt
 import torch
 from torch import Tensor
 
-from .columns import ACT_CODE, AGG_CODE, Column, as_long, batch_columns, check_size
+from .columns import Column, as_long, batch_columns, check_size
 from ..checks import check_int
-from .depth import waves
 from ..threads import PassThreads
-from ..errors import ArgumentError, MismatchError
-from .assemble import column_edges, rebiased, reweighted
-from .elements import NodeId, collector_paused
+from ..errors import ArgumentError
+from .assemble import PlainEdges, column_edges, rebiased, reweighted
+from .validate import NUMPY_EDGES
+from .elements import EdgeKey, NodeId, collector_paused
 from .packed_columns import PackedLike, packed_columns
 from .topology import Edge, Node, Topology
+from .topology_columns import topology_columns
 from .vocabulary import ACTIVATIONS, AGGREGATIONS
 
 __all__ = ["ArrayTopology"]
 
-_SIGN = {"+": 1, "-": -1, None: 0}
-
-
-def _depth(src: Tensor, dst: Tensor, is_input: Tensor) -> Tensor:
-    with PassThreads(src.numel()):
-        return waves(src, dst, is_input).depth
 _SIGN_NAME = {1: "+", -1: "-", 0: None}
-_ROLE = {"input": 0, "hidden": 1, "output": 2}
 
 
 class ArrayTopology:
@@ -226,59 +217,7 @@ class ArrayTopology:
         Raises:
             MismatchError: the topologies do not all have the same number of inputs and outputs.
         """
-        single = isinstance(topologies, Topology)
-        topos = [topologies] if isinstance(topologies, Topology) else list(topologies)
-        if not topos:
-            raise MismatchError("Expected at least one topology (got an empty list).")
-        n_in, n_out = len(topos[0].inputs), len(topos[0].outputs)
-        kinds = {getattr(t, "network_type", "feedforward") for t in topos}
-        if len(kinds) > 1:
-            raise MismatchError(f"The topologies mix network types {sorted(kinds)}; one Network computes one "
-                                f"kind (declare them all recurrent=..., or none).")
-        network_type = kinds.pop()
-        # one C-level map() per column over all topologies' objects (their own dicts, read, not copied), and the
-        # positions of the edges' ends each topology keeps: Python runs per topology, not per node or edge
-        node_lists, edge_lists = [t._nodes for t in topos], [t._edges for t in topos]
-        counts, ecounts = list(map(len, node_lists)), list(map(len, edge_lists))
-        ports = list(zip(map(len, map(attrgetter("inputs"), topos)), map(len, map(attrgetter("outputs"), topos))))
-        if set(ports) != {(n_in, n_out)}:
-            t = next(t for t, p in enumerate(ports) if p != (n_in, n_out))
-            raise MismatchError(f"Topology {t} has {ports[t][0]} inputs and {ports[t][1]} outputs but topology 0 "
-                                f"has {n_in} and {n_out}; batched topologies must agree on both (the input columns "
-                                f"and output columns are shared).")
-        all_nodes = list(chain.from_iterable(map(dict.values, node_lists)))
-        all_edges = list(chain.from_iterable(map(dict.values, edge_lists)))
-        act, agg = (list(map(table.__getitem__, map(attrgetter(field), all_nodes)))
-                    for table, field in ((ACT_CODE, "activation"), (AGG_CODE, "aggregation")))
-        bias, resp = (list(map(attrgetter(field), all_nodes)) for field in ("bias", "response"))
-        dale = list(map(_SIGN.__getitem__, map(attrgetter("dale"), all_nodes)))
-        weight = list(map(attrgetter("weight"), all_edges))     # None: NaN (numpy reads it so)
-        sign = list(map(_SIGN.__getitem__, map(attrgetter("sign"), all_edges)))
-        train = list(map(attrgetter("trainable"), all_edges))
-        ends = list(map(Topology._edge_positions, topos))      # local positions: + the topology's first node
-        first = np.repeat(np.cumsum([0] + counts[:-1], dtype=np.int64), ecounts)
-        src, dst = (np.array(list(chain.from_iterable(map(itemgetter(k), ends))), dtype=np.int64).reshape(-1) + first
-                    for k in (0, 1))
-        # a topology's inputs (outputs) are its input (output) nodes in declaration order, so in the union too
-        role = np.array(list(map(_ROLE.__getitem__, map(attrgetter("role"), all_nodes))), dtype=np.int8)
-        ins, outs = np.flatnonzero(role == 0), np.flatnonzero(role == 2)
-        T = len(topos)
-
-        def col(values: Sequence[Any], dtype: npt.DTypeLike) -> Tensor:   # numpy reads a list ~5x faster than torch
-            return torch.from_numpy(np.array(values, dtype=dtype))
-        node_ptr, edge_ptr = torch.zeros(T + 1, dtype=torch.long), torch.zeros(T + 1, dtype=torch.long)
-        node_ptr[1:], edge_ptr[1:] = col(counts, np.int64).cumsum(0), col(ecounts, np.int64).cumsum(0)
-        src_t, dst_t = torch.from_numpy(src), torch.from_numpy(dst)
-        ins_t, outs_t = torch.from_numpy(ins.astype(np.int64)).view(T, n_in), torch.from_numpy(outs.astype(np.int64))
-        is_input = torch.zeros(len(act), dtype=torch.bool)
-        is_input[ins_t.view(-1)] = True
-        # a recurrent topology's depth (Topology.depth): inputs 0, every other node 1 (one synchronous step)
-        depth = _depth(src_t, dst_t, is_input) if network_type == "feedforward" else (~is_input).long()
-        return cls(src=src_t, dst=dst_t, weight=col(weight, np.float64), sign=col(sign, np.int8),
-                   trainable=col(train, np.bool_), activation=col(act, np.int64), aggregation=col(agg, np.int64),
-                   bias=col(bias, np.float64), response=col(resp, np.float64), dale=col(dale, np.int8),
-                   inputs=ins_t, outputs=outs_t.view(T, n_out), node_ptr=node_ptr, edge_ptr=edge_ptr,
-                   depth=depth, batched=not single, topologies=topos, network_type=network_type)
+        return cls(**topology_columns(topologies))
 
     @classmethod
     def from_packed(cls, packed: PackedLike) -> "ArrayTopology":
@@ -359,9 +298,15 @@ class ArrayTopology:
             topo = self.topologies[t]
             if weight is None and bias is None:
                 return topo
-            # Topology.with_weights, with every weight given in edge order: no lookup by key
-            new_edges = dict(zip(topo._edges, topo._edges.values() if weight is None else
-                                 reweighted(topo._edges.values(), weight.tolist())))
+            # Topology.with_weights, with every weight given in edge order: no lookup by key; edges kept as columns
+            # stay columns when every new weight is a finite float (else the Edge objects, the culprit named)
+            kept, new_w = topo._columns(), None if weight is None else weight.tolist()
+            new_edges: Union[Dict[EdgeKey, Edge], PlainEdges]
+            if kept is not None and (new_w is None or sum(map(sub, new_w, new_w)) == 0.0):
+                new_edges = kept if new_w is None else PlainEdges(kept.src, kept.dst, new_w, kept.inputs)
+            else:
+                new_edges = dict(zip(topo._edges, topo._edges.values() if new_w is None else
+                                     reweighted(topo._edges.values(), new_w)))
             new_nodes = dict(topo._nodes)
             biases = {} if bias is None else {n: v for n, v in zip(new_nodes, bias[n0:n1].tolist())
                                               if new_nodes[n].role != "input"}
@@ -374,9 +319,15 @@ class ArrayTopology:
         b, act, agg, resp, dale = (c[n0:n1].tolist() for c in (self.bias if bias is None else bias, self.activation,
                                                                self.aggregation, self.response, self.dale))
         tau = [1.0] * (n1 - n0) if self.time_constant is None else self.time_constant[n0:n1].tolist()
-        nodes = [Node(ids[i - n0], role.get(i, "hidden"), ACTIVATIONS[act[i - n0]], AGGREGATIONS[agg[i - n0]],
-                      0.0 if role.get(i) == "input" else b[i - n0], _SIGN_NAME[dale[i - n0]], resp[i - n0],
-                      tau[i - n0]) for i in order]
+        local = [i - n0 for i in order]
+        for i in ins:
+            b[i - n0] = 0.0   # an input has no bias
+
+        def at(column: List[Any]) -> List[Any]:   # a column's entries in the nodes' order
+            return list(map(column.__getitem__, local))
+        nodes = list(map(Node, at(ids), [role.get(i, "hidden") for i in order], map(ACTIVATIONS.__getitem__, at(act)),
+                         map(AGGREGATIONS.__getitem__, at(agg)), at(b), map(_SIGN_NAME.__getitem__, at(dale)), at(resp),
+                         at(tau)))
         # NaN: a weight the network draws; a trained one stays NaN, for the Topology to refuse naming the edge
         w = [None if math.isnan(v) else v for v in self.weight[e0:e1].tolist()] if weight is None else weight.tolist()
         src, dst = (list(map(ids.__getitem__, (c[e0:e1] - n0).tolist())) for c in (self.src, self.dst))
@@ -385,8 +336,13 @@ class ArrayTopology:
                  and not bool(values.isinf().any()) and (weight is None or not bool(weight.isnan().any())))
         edges = column_edges(src, dst, w, map(_SIGN_NAME.__getitem__, sign.tolist()), train.tolist(),
                              map(ids.__getitem__, [i - n0 for i in ins]), plain)
+        if isinstance(edges, PlainEdges) and e1 - e0 >= NUMPY_EDGES:   # the positions of the ends, known: no lookup
+            position = torch.empty(n1 - n0, dtype=torch.long)
+            position[torch.tensor(local)] = torch.arange(n1 - n0)
+            edges.known = (position[self.src[e0:e1] - n0].numpy(), position[self.dst[e0:e1] - n0].numpy())
         return Topology(nodes, edges, warn=False, recurrent=self.network_type)
 
     def to_topologies(self) -> List[Topology]:
         """Every graph as a :class:`~mpnet.Topology` (see :meth:`topology`)."""
         return [self.topology(t) for t in range(self.num_graphs)]
+

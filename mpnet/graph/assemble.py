@@ -5,16 +5,20 @@ A topology of a million edges runs these loops a million times, so the common it
 and are declared, a finite float weight or none, no sign, no Dale source, no tie) passes in one test here, and only
 the rest goes through :func:`~mpnet.graph.validate.check_edge` / :func:`~mpnet.graph.validate.check_node`, which
 normalise it or raise the error naming it. The one test admits nothing those functions would change or refuse.
+Edges given as columns (:class:`PlainEdges`, checked a column at a time) skip even that: the topology keeps them as
+columns.
 """
 from dataclasses import replace
-from itertools import chain, repeat
-from operator import eq, itemgetter, sub
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Union
+from itertools import chain
+from operator import attrgetter, eq, itemgetter, sub
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
+
+import numpy as np
 
 from ..errors import DuplicateNodeError, FormatError, RoleError, SignConflictError, UnknownNodeError
 from .elements import Edge, EdgeKey, Node, NodeId
 from .ties import normalize_tie
-from .validate import check_edge, check_finite, check_id, check_node, fmt_node
+from .validate import NUMPY_EDGES, Positions, check_edge, check_finite, check_id, check_node, fmt_node
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
 
 __all__ = ["add_nodes", "add_edges", "parse_edges", "plain_edges", "PlainEdges", "column_edges", "reweighted",
@@ -29,8 +33,13 @@ def add_nodes(nodes: Iterable[Any]) -> Dict[NodeId, Node]:
         DuplicateNodeError: an id declared twice.
         TopologyError: what :func:`~mpnet.graph.validate.check_node` raises.
     """
+    items = nodes if type(nodes) is list else list(nodes)
+    if items and set(map(type, items)) == {Node}:   # the common case a column at a time, in C, as plain_edges does
+        table = dict(zip(map(attrgetter("id"), items), items))
+        if len(table) == len(items) and set(map(type, table)) <= {str, int} and _common(items):
+            return table
     declared: Dict[NodeId, Node] = {}
-    for node in nodes:
+    for node in items:
         if type(node) is not Node and not isinstance(node, Node):
             raise RoleError(f"Expected Node objects in nodes (got a {type(node).__name__}: {node!r:.60}).")
         check_id(node.id, "Node id")
@@ -47,6 +56,16 @@ def add_nodes(nodes: Iterable[Any]) -> Dict[NodeId, Node]:
     return declared
 
 
+def _common(nodes: List[Node]) -> bool:
+    """Whether every node passes :func:`add_nodes`' one test (checked a field at a time over all of them)."""
+    numbers = [list(map(attrgetter(f), nodes)) for f in ("bias", "response", "time_constant")]
+    return (all(set(map(type, column)) == {float} and sum(map(sub, column, column)) == 0.0 for column in numbers)
+            and min(numbers[2]) > 0.0 and set(map(attrgetter("role"), nodes)) <= set(ROLES)
+            and set(map(attrgetter("activation"), nodes)) <= set(ACTIVATIONS)
+            and set(map(attrgetter("aggregation"), nodes)) <= set(AGGREGATIONS)
+            and set(map(attrgetter("dale"), nodes)) <= set(SIGNS))
+
+
 def add_edges(edges: Iterable[Any], nodes: Mapping[NodeId, Node], recurrent: bool) -> Dict[EdgeKey, Edge]:
     """``{(src, dst): Edge}`` of ``edges`` between ``nodes``, each checked (a tie put in its canonical form, the
     weight made a float, a Dale source's sign written in). ``recurrent`` allows self-loops.
@@ -56,8 +75,6 @@ def add_edges(edges: Iterable[Any], nodes: Mapping[NodeId, Node], recurrent: boo
         TopologyError: what :func:`~mpnet.graph.validate.check_edge` or
             :func:`~mpnet.graph.ties.normalize_tie` raises.
     """
-    if type(edges) is PlainEdges and edges.fit(nodes):
-        return edges.edges              # else checked one by one below, as any list of edges
     declared: Dict[EdgeKey, Edge] = {}
     sources = {n for n, node in nodes.items() if node.dale is None}   # an edge from these keeps its sign
     targets = {n for n, node in nodes.items() if node.role != "input"}
@@ -114,25 +131,62 @@ def parse_edges(items: Iterable[Union[Sequence[Any], Mapping[str, Any]]], signs:
 
 
 class PlainEdges:
-    """Edges :func:`plain_edges` checked one by one as they were read: ``edges`` holds each once, its ends str or
-    int ids, none a self-loop or ending in ``inputs``, its weight a finite float or None, with no sign, tie or
-    freeze; ``ends`` holds their end ids in order of first appearance. Iterated, it gives the edges, like a list of
-    them; :func:`add_edges` takes them as they are when they :meth:`fit` the nodes, all that is left to check."""
-    __slots__ = ("edges", "ends", "inputs")
+    """Edges as three columns, ``src``, ``dst`` and ``weight``, checked a column at a time where they were read
+    (:func:`plain_edges`, :func:`column_edges`): each end a str or int id, none a self-loop or ending in ``inputs``,
+    each weight a finite float or None, no sign, tie or freeze. Iterated, they give :class:`Edge` objects, like a
+    list of them. A :class:`~mpnet.graph.topology.Topology` given them keeps the columns when they fit its nodes
+    (:meth:`positions`, the rest of the check) and makes the Edge objects only when someone asks for them: a
+    million edges then cost no million objects, and no million dict entries."""
+    __slots__ = ("src", "dst", "weight", "inputs", "known")
 
-    def __init__(self, edges: Dict[EdgeKey, Edge], inputs: Set[NodeId]):
-        self.edges, self.inputs = edges, inputs
-        self.ends: Dict[NodeId, None] = dict.fromkeys(chain.from_iterable(edges))
+    def __init__(self, src: Sequence[NodeId], dst: Sequence[NodeId], weight: Sequence[Optional[float]],
+                 inputs: Set[NodeId]):
+        self.src, self.dst, self.weight, self.inputs = src, dst, weight, inputs
+        #: the positions of the ends among the nodes they will be checked against, when the maker knows them (a
+        #: graph its columns checked: distinct pairs, every end a node): :meth:`positions` then looks nothing up
+        self.known: Optional[Tuple[Positions, Positions]] = None
+
+    def __len__(self) -> int:
+        return len(self.src)
 
     def __iter__(self) -> Iterator[Edge]:
-        return iter(self.edges.values())
+        return map(Edge, self.src, self.dst, self.weight)
 
-    def fit(self, nodes: Mapping[NodeId, Node]) -> bool:
-        """Every end is a node, every input node among ``inputs``, no node a Dale neuron (whose sign its edges
-        take): then :func:`~mpnet.graph.validate.check_edge` passes each edge unchanged. Time linear in nodes."""
-        return (all(map(nodes.__contains__, self.ends))
-                and all(node.dale is None and (node.role != "input" or node.id in self.inputs)
-                        for node in nodes.values()))
+    def keys(self) -> Iterator[EdgeKey]:
+        """The ``(src, dst)`` pairs, in order."""
+        return zip(self.src, self.dst)
+
+    def table(self) -> Dict[EdgeKey, Edge]:
+        """``{(src, dst): Edge}``, what a topology holds once its edges are asked for."""
+        return dict(zip(self.keys(), self))
+
+    @property
+    def ends(self) -> Dict[NodeId, None]:
+        """The end ids, in order of first appearance (sources before targets, edge by edge)."""
+        return dict.fromkeys(chain.from_iterable(self.keys()))
+
+    def positions(self, nodes: Mapping[NodeId, Node]) -> Optional[Tuple[Positions, Positions]]:
+        """The positions among ``nodes`` of each edge's source and target when the columns fit them (every end a
+        node, every input node among ``inputs``, no node a Dale neuron, whose sign its edges would take, and no
+        pair given twice): then :func:`~mpnet.graph.validate.check_edge` would pass each edge unchanged. None
+        when they do not: the edges are then checked one by one, and the culprit named. Lists of ints, or int64
+        arrays from :data:`~mpnet.graph.validate.NUMPY_EDGES` edges (no Python int per edge end)."""
+        if not all(node.dale is None and (node.role != "input" or node.id in self.inputs) for node in nodes.values()):
+            return None
+        if self.known is not None:
+            return self.known
+        index = dict(zip(nodes, range(len(nodes))))
+        count = len(self.src)
+        if count < NUMPY_EDGES:
+            src, dst = list(map(index.get, self.src)), list(map(index.get, self.dst))
+            fits = None not in src and None not in dst and len(set(zip(src, dst))) == count
+            return (src, dst) if fits else None   # type: ignore[return-value]   # no None in them when they fit
+        try:
+            s, d = (np.fromiter(map(index.__getitem__, ids), np.int64, count) for ids in (self.src, self.dst))
+        except KeyError:   # an end that is no node
+            return None
+        pairs = np.sort(s * len(nodes) + d)   # sorted, a pair given twice sits next to itself (np.unique hashes
+        return None if bool((pairs[1:] == pairs[:-1]).any()) else (s, d)   # since numpy 2.3: 30x slower at 1M)
 
 
 def plain_edges(items: Sequence[Any], inputs: Sequence[NodeId]) -> Optional[PlainEdges]:
@@ -141,7 +195,7 @@ def plain_edges(items: Sequence[Any], inputs: Sequence[NodeId]) -> Optional[Plai
     read them all again, and raise the error an item deserves.
 
     Each check runs over a whole column in C (``map``, ``set``, ``zip``): a million tuples pass in a fraction of
-    the time a loop over them takes; what remains per edge is making its :class:`Edge`."""
+    the time a loop over them takes, and no :class:`Edge` is made: the topology keeps the columns."""
     try:
         input_set = set(inputs)
     except TypeError:   # an id that is not hashable: the full checks name it
@@ -168,21 +222,17 @@ def plain_edges(items: Sequence[Any], inputs: Sequence[NodeId]) -> Optional[Plai
     if (not set(map(type, src)) | set(map(type, dst)) <= {str, int} or any(map(eq, src, dst))
             or not input_set.isdisjoint(dst)):
         return None
-    edges = column_edges(src, dst, weight, repeat(None), repeat(True), input_set, True)
-    return edges if type(edges) is PlainEdges else None    # the Edge objects: a pair given twice
+    return PlainEdges(src, dst, weight, input_set)
 
 
 def column_edges(src: Sequence[NodeId], dst: Sequence[NodeId], weight: Sequence[Optional[float]],
                  sign: Iterable[Optional[str]], trainable: Iterable[bool], inputs: Iterable[NodeId],
                  plain: bool) -> Union[PlainEdges, List[Edge]]:
-    """The edges of columns an ArrayTopology checked as a graph (distinct pairs, no self-loop, none into an
-    input). ``plain``: the caller saw no sign, every edge trainable, each weight finite or None and a
-    feed-forward graph; then :class:`PlainEdges`, which :func:`add_edges` takes without a check per edge (a pair
-    seen twice after all: the Edge objects, checked one by one as otherwise)."""
+    """The edges of columns: :class:`PlainEdges` when ``plain`` (the caller saw ends that are str or int ids, no
+    self-loop, none into an input, no sign, every edge trainable, each weight a finite float or None), which a
+    topology keeps as columns; else the :class:`Edge` objects, checked one by one."""
     if plain:
-        table = dict(zip(zip(src, dst), map(Edge, src, dst, weight)))
-        if len(table) == len(src):
-            return PlainEdges(table, set(inputs))
+        return PlainEdges(src, dst, weight, set(inputs))
     return list(map(Edge, src, dst, weight, sign, trainable))
 
 

@@ -1,14 +1,17 @@
 """The arguments of :meth:`~mpnet.graph.topology.Topology.from_edges`, checked before any node is made (pure Python,
 beside topology): node lists that are lists (``inputs="x1"`` is not the two inputs ``x`` and ``1``), edge keys that
 are ``(src, dst)`` pairs, and per-node settings that reach a node which uses them; each failure names the argument,
-what came and the fix."""
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+what came and the fix; then the nodes and edges they declare (:func:`declaration`)."""
+from itertools import chain, repeat
+from operator import attrgetter
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..checks import describe
-from ..errors import ArgumentError, UnknownNodeError
-from .elements import EdgeKey, NodeId
+from ..errors import ArgumentError, RoleError, UnknownNodeError
+from .assemble import PlainEdges, parse_edges, plain_edges
+from .elements import Edge, EdgeKey, Node, NodeId, name_unhashable_id
 
-__all__ = ["node_list", "edge_keys", "edge_table", "check_node_settings", "INPUT_FREE"]
+__all__ = ["declaration", "node_list", "edge_keys", "edge_table", "check_node_settings", "INPUT_FREE"]
 
 #: The per-node settings an input does not use: it takes its value from the data as it is (no aggregation,
 #: bias, response, activation or time constant). ``dale`` is not among them: it signs the input's own edges.
@@ -99,3 +102,59 @@ def check_node_settings(tables: Sequence[Tuple[str, Optional[Mapping[NodeId, Any
             raise ArgumentError(f"time_constants are for continuous-time topologies (recurrent='ctrnn'); this one "
                                 f"is declared with recurrent={network_type!r}, whose neurons have no time constant. "
                                 f"Pass recurrent='ctrnn', or drop time_constants.")
+
+
+def declaration(edges: Iterable[Union[Sequence[Any], Mapping[str, Any]]], inputs: Sequence[NodeId],
+                outputs: Sequence[NodeId], activation: str, output_activation: str, aggregation: str,
+                signs: Optional[Mapping[EdgeKey, Optional[str]]], dale: Optional[Mapping[NodeId, str]],
+                biases: Optional[Mapping[NodeId, float]], activations: Optional[Mapping[NodeId, str]],
+                aggregations: Optional[Mapping[NodeId, str]], responses: Optional[Mapping[NodeId, float]],
+                frozen: Iterable[EdgeKey], hidden: Sequence[NodeId], recurrent: Union[bool, str],
+                time_constants: Optional[Mapping[NodeId, float]]) -> Tuple[List[Node], Union[PlainEdges, List[Edge]]]:
+    """The nodes and edges of :meth:`~mpnet.graph.topology.Topology.from_edges`' arguments (see it): hidden neurons
+    in order of first appearance; plain ``(src, dst[, weight])`` tuples as columns (:class:`PlainEdges`), anything
+    else as :class:`Edge` objects. The topology's constructor checks what is left."""
+    inputs, outputs, hidden = (node_list(v, k) for k, v in (("inputs", inputs), ("outputs", outputs),
+                                                            ("hidden", hidden)))
+    items = edges if type(edges) is list else list(edges)
+    try:   # a TypeError: an id that cannot be one (a list, unhashable) got into a set; named below
+        # plain (src, dst[, weight]) tuples and nothing to add to them: checked in one pass (assemble.py)
+        plain = (plain_edges(items, inputs) if signs is None and type(frozen) in (tuple, list, set) and not frozen
+                 else None)
+        parsed = (plain if plain is not None
+                  else parse_edges(items, edge_table(signs, "signs"), set(edge_keys(frozen, "frozen"))))
+        if plain is not None:   # the same checks of the arguments, none of which could change an edge
+            edge_table(signs, "signs"), edge_keys(frozen, "frozen")
+        input_set, output_set = set(inputs), set(outputs)
+        if input_set & output_set:
+            raise RoleError(f"Nodes {sorted(map(str, input_set & output_set))} are both inputs and outputs; a node "
+                            f"has one role.")
+        # hidden neurons in order of first appearance (dict keys keep it), each id once; then the outputs
+        appearing = dict.fromkeys(chain(hidden, plain.ends if plain is not None else
+                                        chain.from_iterable(map(attrgetter("src", "dst"), parsed))))
+        order: List[NodeId] = [*inputs, *(n for n in appearing if n not in input_set and n not in output_set),
+                               *outputs]
+        check_node_settings((("dale", dale), ("biases", biases), ("activations", activations), ("aggregations",
+                             aggregations), ("responses", responses), ("time_constants", time_constants)),
+                            order, inputs, outputs, hidden, recurrent)
+    except TypeError:
+        name_unhashable_id(items, {"inputs": inputs, "outputs": outputs, "hidden": hidden},
+                           {"signs": edge_keys(signs or {}, "signs"), "frozen": edge_keys(frozen, "frozen")})
+        raise
+    if not any((dale, biases, activations, aggregations, responses, time_constants)):   # each node its role's defaults
+        hidden_ids = order[len(inputs):len(order) - len(outputs)]
+        return ([Node(n, "input", "identity", aggregation) for n in inputs]
+                + list(map(Node, hidden_ids, repeat("hidden"), repeat(activation), repeat(aggregation)))
+                + [Node(n, "output", output_activation, aggregation) for n in outputs]), parsed
+    nodes: List[Node] = []
+    for node_id in order:
+        role = "input" if node_id in input_set else "output" if node_id in output_set else "hidden"
+        default_act = "identity" if role == "input" else output_activation if role == "output" else activation
+        nodes.append(Node(node_id, role,
+                          activation=(activations or {}).get(node_id, default_act),
+                          aggregation=(aggregations or {}).get(node_id, aggregation),
+                          bias=(biases or {}).get(node_id, 0.0),
+                          dale=(dale or {}).get(node_id),
+                          response=(responses or {}).get(node_id, 1.0),
+                          time_constant=(time_constants or {}).get(node_id, 1.0)))
+    return nodes, parsed

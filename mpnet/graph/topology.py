@@ -10,21 +10,19 @@ import json
 import os
 import warnings
 from dataclasses import replace
-from itertools import chain
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import (ArgumentError, CycleError, RoleError, SignConflictError, TopologyError, TopologyWarning,
                       UnknownNodeError, located)
 from ..checks import check_bool
 from .adapters import borrow
-from .elements import (FORMAT_VERSION, NETWORK_TYPES, Edge, Node, Unreachable, collector_paused,
-                       name_unhashable_id, require_node)
+from .elements import FORMAT_VERSION, NETWORK_TYPES, Edge, Node, Unreachable, collector_paused, require_node
 from .elements import EdgeKey as EdgeKey, NodeId as NodeId   # re-exported: callers name them from here
-from .declare import check_node_settings, edge_keys, edge_table, node_list
-from .assemble import add_edges, add_nodes, parse_edges, plain_edges, rebiased, reweighted
+from .declare import declaration
+from .assemble import PlainEdges, add_edges, add_nodes, rebiased, reweighted
 from .ties import Tie, check_ties
-from .validate import Wiring, check_finite, find_cycle, fmt_node, off_paths, reach, wiring
+from .validate import (Positions, Wiring, check_finite, find_cycle, fmt_node, off_paths, reach, wired as wired_positions,
+                       wiring)
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
 
 if TYPE_CHECKING:   # the types of what later stages lend (nothing is imported at run time)
@@ -75,11 +73,20 @@ class Topology:
             raise RoleError("The topology has no input node; declare at least one (role='input').")
         if not self.outputs:
             raise RoleError("The topology has no output node; declare at least one (role='output').")
-        self._edges: Dict[EdgeKey, Edge] = add_edges(edges, self._nodes, self.recurrent)
-        #: ``{name: Tie}``: the shared parameters, in declaration order (see :mod:`mpnet.graph.ties`).
-        self.ties: Dict[str, Tie] = check_ties(ties, self._edges, self._nodes)
-        wired = wiring(self._nodes, self._edges, len(self._nodes))   # positions, and an order when acyclic
-        self._positions: Tuple[List[int], List[int]] = (wired.src, wired.dst)   # read by ArrayTopology
+        ties = ties if type(ties) in (tuple, list) else list(ties)
+        # edges given as checked columns and fitting the nodes stay columns (assemble.PlainEdges): no Edge objects
+        plain = edges if type(edges) is PlainEdges and not ties else None
+        positions = None if plain is None else plain.positions(self._nodes)
+        if plain is not None and positions is not None:
+            self._plain = plain
+            self.ties: Dict[str, Tie] = {}
+            wired = wired_positions(*positions, len(self._nodes))
+        else:
+            self._edges = add_edges(edges, self._nodes, self.recurrent)
+            #: ``{name: Tie}``: the shared parameters, in declaration order (see :mod:`mpnet.graph.ties`).
+            self.ties = check_ties(ties, self._edges, self._nodes)
+            wired = wiring(self._nodes, self._edges, len(self._nodes))   # positions, and an order when acyclic
+        self._positions: Tuple[Positions, Positions] = (wired.src, wired.dst)   # read by ArrayTopology
         cycle = (None if self.recurrent or wired.order is not None   # Kahn's order missed a node: find its cycle
                  else find_cycle(self._adjacency()[0], list(self._nodes)))
         if cycle is not None:
@@ -130,44 +137,9 @@ class Topology:
             >>> topo.edges[("h", "y")].weight
             -1.0
         """
-        inputs, outputs, hidden = (node_list(v, k) for k, v in (("inputs", inputs), ("outputs", outputs),
-                                                                ("hidden", hidden)))
-        items = edges if type(edges) is list else list(edges)
-        try:   # a TypeError: an id that cannot be one (a list, unhashable) got into a set; named below
-            # plain (src, dst[, weight]) tuples and nothing to add to them: checked in one pass (assemble.py)
-            plain = (plain_edges(items, inputs) if signs is None and type(frozen) in (tuple, list, set) and not frozen
-                     else None)
-            parsed = (plain if plain is not None
-                      else parse_edges(items, edge_table(signs, "signs"), set(edge_keys(frozen, "frozen"))))
-            if plain is not None:   # the same checks of the arguments, none of which could change an edge
-                edge_table(signs, "signs"), edge_keys(frozen, "frozen")
-            input_set, output_set = set(inputs), set(outputs)
-            if input_set & output_set:
-                raise RoleError(f"Nodes {sorted(map(str, input_set & output_set))} are both inputs and outputs; a node "
-                                f"has one role.")
-            # hidden neurons in order of first appearance (dict keys keep it), each id once; then the outputs
-            appearing = dict.fromkeys(chain(hidden, plain.ends if plain else
-                                            chain.from_iterable(map(attrgetter("src", "dst"), parsed))))
-            order: List[NodeId] = [*inputs, *(n for n in appearing if n not in input_set and n not in output_set),
-                                   *outputs]
-            check_node_settings((("dale", dale), ("biases", biases), ("activations", activations), ("aggregations",
-                                 aggregations), ("responses", responses), ("time_constants", time_constants)),
-                                order, inputs, outputs, hidden, recurrent)
-        except TypeError:
-            name_unhashable_id(items, {"inputs": inputs, "outputs": outputs, "hidden": hidden},
-                               {"signs": edge_keys(signs or {}, "signs"), "frozen": edge_keys(frozen, "frozen")})
-            raise
-        nodes = []
-        for node_id in order:
-            role = "input" if node_id in input_set else "output" if node_id in output_set else "hidden"
-            default_act = "identity" if role == "input" else output_activation if role == "output" else activation
-            nodes.append(Node(node_id, role,
-                              activation=(activations or {}).get(node_id, default_act),
-                              aggregation=(aggregations or {}).get(node_id, aggregation),
-                              bias=(biases or {}).get(node_id, 0.0),
-                              dale=(dale or {}).get(node_id),
-                              response=(responses or {}).get(node_id, 1.0),
-                              time_constant=(time_constants or {}).get(node_id, 1.0)))
+        nodes, parsed = declaration(edges, inputs, outputs, activation, output_activation, aggregation, signs, dale,
+                                    biases, activations, aggregations, responses, frozen, hidden, recurrent,
+                                    time_constants)
         return cls(nodes, parsed, warn=warn, recurrent=recurrent, ties=ties)
 
     # --------------------------------------------------------------------------------------- access
@@ -182,6 +154,30 @@ class Topology:
         return dict(self._edges)
 
     @property
+    def _edges(self) -> Dict[EdgeKey, Edge]:
+        """``{(src, dst): Edge}``, made from the columns on first use when the edges came as columns (not to be
+        changed)."""
+        table: Optional[Dict[EdgeKey, Edge]] = self.__dict__.get("_edges")
+        if table is None:
+            table = self.__dict__["_edges"] = self._plain.table()
+        return table
+
+    @_edges.setter
+    def _edges(self, table: Dict[EdgeKey, Edge]) -> None:
+        self.__dict__["_edges"] = table
+        self.__dict__.pop("_plain", None)   # the columns, if any, are another topology's now
+
+    def _columns(self) -> Optional[PlainEdges]:
+        """The edges as columns when they came so (:class:`~mpnet.graph.assemble.PlainEdges`: no sign, tie or
+        freeze), else None: what :class:`~mpnet.ArrayTopology` reads instead of a million Edge objects."""
+        return self.__dict__.get("_plain")
+
+    def _edge_keys(self) -> Iterable[EdgeKey]:
+        """The ``(src, dst)`` pairs in declaration order, read from the columns when there are some."""
+        plain = self._columns()
+        return self._edges if plain is None else plain.keys()
+
+    @property
     def recurrent(self) -> bool:
         """Whether cycles are allowed (``network_type`` "recurrent" or "ctrnn")."""
         return self.network_type != "feedforward"
@@ -192,7 +188,8 @@ class Topology:
 
     @property
     def num_edges(self) -> int:
-        return len(self._edges)
+        plain = self._columns()
+        return len(self._edges if plain is None else plain)
 
     def predecessors(self, node_id: NodeId) -> List[NodeId]:
         """The sources of the edges into ``node_id``, in edge order (UnknownNodeError: a node not declared)."""
@@ -207,12 +204,12 @@ class Topology:
         if "_succ" not in self.__dict__:
             self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
             self._pred: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
-            for src, dst in self._edges:
+            for src, dst in self._edge_keys():
                 self._succ[src].append(dst)
                 self._pred[dst].append(src)
         return self._succ, self._pred
 
-    def _edge_positions(self) -> Tuple[List[int], List[int]]:
+    def _edge_positions(self) -> Tuple[Positions, Positions]:
         """The positions (declaration order) of each edge's source and target (:class:`~mpnet.ArrayTopology`)."""
         if "_positions" not in self.__dict__:   # a topology unpickled from before 0.2 has none
             wired = wiring(self._nodes, self._edges, len(self._nodes))
@@ -248,7 +245,7 @@ class Topology:
     def unreachable(self) -> Unreachable:
         """Non-input nodes no input reaches, and non-output nodes that reach no output. Nothing is
         dropped: these nodes are computed like any other."""
-        return self._off_paths(wiring(self._nodes, self._edges, len(self._nodes)))
+        return self._off_paths(wired_positions(*self._edge_positions(), len(self._nodes)))
 
     def _off_paths(self, wired: Wiring) -> Unreachable:
         if wired.order is not None:   # acyclic: walked over positions in Kahn's order
@@ -281,9 +278,10 @@ class Topology:
         nodes.update(zip(biases or {}, rebiased(map(nodes.__getitem__, biases or {}), (biases or {}).values())))
         return self._with(edges, nodes, ties)
 
-    def _with(self, edges: Dict[EdgeKey, Edge], nodes: Dict[NodeId, Node], ties: Optional[Mapping[str, float]]
-              ) -> "Topology":
-        """A copy with these edges and nodes (the same keys, other numbers: checked by the caller) and ``ties``."""
+    def _with(self, edges: Union[Dict[EdgeKey, Edge], PlainEdges], nodes: Dict[NodeId, Node],
+              ties: Optional[Mapping[str, float]]) -> "Topology":
+        """A copy with these edges (a table, or columns of a topology without ties) and nodes (the same keys,
+        other numbers: checked by the caller) and ``ties``."""
         new_ties = dict(self.ties)
         for name, value in (ties or {}).items():
             t = new_ties[name]
@@ -293,7 +291,12 @@ class Topology:
             new_ties[name] = replace(t, weight=float(value))
         new = Topology.__new__(Topology)
         new.__dict__.update(self.__dict__)   # the wiring (immutable, so shared) and anything derived from it
-        new._nodes, new._edges, new.ties = nodes, edges, new_ties
+        new._nodes, new.ties = nodes, new_ties
+        if isinstance(edges, PlainEdges):
+            new.__dict__.pop("_edges", None)
+            new._plain = edges
+        else:
+            new._edges = edges
         return new
 
     def __eq__(self, other: object) -> bool:

@@ -7,9 +7,10 @@ import numbers
 from dataclasses import replace
 from itertools import islice
 from operator import itemgetter, lt
-from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import (DaleConflictError, DuplicateEdgeError, InputEdgeError, NonFiniteError, RoleError,
                      SelfLoopError, SignConflictError, TimeConstantError, UnknownActivationError,
@@ -19,7 +20,7 @@ from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
 if TYPE_CHECKING:   # elements imports ties, which imports this module
     from .elements import Edge, EdgeKey, Node, NodeId
 
-__all__ = ["check_node", "check_edge", "find_cycle", "reach", "wiring", "off_paths", "Wiring", "fmt_node",
+__all__ = ["check_node", "check_edge", "find_cycle", "reach", "wiring", "wired", "off_paths", "Wiring", "Positions", "fmt_node",
            "check_finite", "check_id", "is_number"]
 
 
@@ -105,17 +106,22 @@ def reach(starts: Sequence[NodeId], nbrs: Mapping[NodeId, List[NodeId]]) -> Set[
     return seen
 
 
+#: the positions of edge ends: a list of ints, or an int64 array (from NUMPY_EDGES edges: no Python int per end)
+Positions = Union[Sequence[int], "npt.NDArray[np.int64]"]
+
+
 class Wiring(NamedTuple):
     """A topology's edges between node positions (declaration order), made by :func:`wiring`."""
-    src: List[int]                 # [E] the position of each edge's source, edges in declaration order
-    dst: List[int]                 # [E] of its target
+    src: Positions                 # [E] the position of each edge's source, edges in declaration order
+    dst: Positions                 # [E] of its target
     succ: List[List[int]]          # [N] the targets of each node's edges
     order: Optional[List[int]]     # every position, each after its sources (Kahn's order); None on a cycle
 
 
 #: from this many edges numpy lays out the successor lists and walks the wide levels of Kahn's order
 NUMPY_EDGES = 20_000
-#: a level of the walk is done by numpy while it holds at least this many nodes, the narrow rest by the loop
+#: a level of the walk is done by numpy while it holds at least this many nodes or 8 times as many edges (a few
+#: inputs feeding a wide layer), the narrow rest by the loop
 WIDE_LEVEL = 256
 
 
@@ -123,16 +129,23 @@ def wiring(nodes: Iterable[NodeId], edges: Iterable[EdgeKey], num_nodes: int) ->
     """The edges ``(src, dst)`` between ``nodes`` as positions, and a topological order if they have one.
 
     Node ids are looked up once per edge end; the order and :func:`off_paths` then walk lists of ints, which
-    costs a fraction of walking dicts keyed by ids (a million edges: about a second less). When every edge goes
-    from a lower position to a higher one, the positions themselves are the order (Kahn's walk, whose random
-    reads cost about a second at a million edges, is skipped); only :func:`off_paths` reads it, and any order
-    that puts each node after its sources gives it the same answer. From :data:`NUMPY_EDGES` edges numpy sorts
-    the successor lists out and takes Kahn's walk a level at a time while the levels are wide."""
+    costs a fraction of walking dicts keyed by ids (a million edges: about a second less). See :func:`wired`."""
     position = dict(zip(nodes, range(num_nodes))).__getitem__
     keys = list(edges)
-    src, dst = list(map(position, map(itemgetter(0), keys))), list(map(position, map(itemgetter(1), keys)))
+    return wired(list(map(position, map(itemgetter(0), keys))), list(map(position, map(itemgetter(1), keys))),
+                 num_nodes)
+
+
+def wired(src: Positions, dst: Positions, num_nodes: int) -> Wiring:
+    """The :class:`Wiring` of edges given as the positions of their ends (lists, or int64 arrays).
+
+    When every edge goes from a lower position to a higher one, the positions themselves are the order (Kahn's
+    walk, whose random reads cost about a second at a million edges, is skipped); only :func:`off_paths` reads
+    it, and any order that puts each node after its sources gives it the same answer. From :data:`NUMPY_EDGES`
+    edges numpy sorts the successor lists out and takes Kahn's walk a level at a time while the levels are wide."""
     if len(src) >= NUMPY_EDGES:
         return _wiring_numpy(src, dst, num_nodes)
+    src, dst = (ends.tolist() if isinstance(ends, np.ndarray) else list(ends) for ends in (src, dst))
     succ: List[List[int]] = [[] for _ in range(num_nodes)]
     if all(map(lt, src, dst)):   # every edge rises in declaration order (samplers, read-backs): that is an order
         for s, d in zip(src, dst):
@@ -158,10 +171,10 @@ def _kahn(order: List[int], done: int, succ: List[List[int]], indeg: List[int], 
     return order if len(order) == num_nodes else None
 
 
-def _wiring_numpy(src: List[int], dst: List[int], num_nodes: int) -> Wiring:
-    """:func:`wiring` of many edges: the successor lists cut from the targets sorted by source (stable: each list
+def _wiring_numpy(src: Positions, dst: Positions, num_nodes: int) -> Wiring:
+    """:func:`wired` of many edges: the successor lists cut from the targets sorted by source (stable: each list
     in edge order, as the loop appends them), the wide levels of Kahn's walk each a few array operations."""
-    s, d = np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+    s, d = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
     targets = d[np.argsort(s, kind="stable")]
     bounds = np.zeros(num_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(s, minlength=num_nodes), out=bounds[1:])
@@ -172,9 +185,11 @@ def _wiring_numpy(src: List[int], dst: List[int], num_nodes: int) -> Wiring:
     indeg = np.bincount(d, minlength=num_nodes)
     ready = np.flatnonzero(indeg == 0)
     levels: List[np.ndarray] = []
-    while ready.size >= WIDE_LEVEL:   # a level: every node whose sources are all in the levels before it
-        levels.append(ready)
+    while ready.size:   # a level: every node whose sources are all in the levels before it
         first, count = bounds[ready], bounds[ready + 1] - bounds[ready]
+        if ready.size < WIDE_LEVEL and int(count.sum()) < 8 * WIDE_LEVEL:   # narrow, few edges: the loop's
+            break
+        levels.append(ready)
         # the edges of the level's nodes: each node's range of the sorted targets, laid end to end
         within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         children, hits = np.unique(targets[np.repeat(first, count) + within], return_counts=True)

@@ -134,7 +134,6 @@ def test_from_edges_takes_an_iterator_once():
 
 
 def test_plain_edges_stops_at_the_first_item_it_cannot_take_whole():
-    assert plain_edges([("a", "b", 1.0), ("a", "b")], ["x"]) is None            # a duplicate
     assert plain_edges([("a", "b", 1)], ["x"]) is None                          # an int weight: made a float later
     assert plain_edges([("a", "x")], ["x"]) is None                             # into an input
     assert plain_edges([("a", "a")], ["x"]) is None                             # a self-loop
@@ -154,7 +153,14 @@ def test_plain_edges_stops_at_the_first_item_it_cannot_take_whole():
 def test_plain_edges_are_checked_again_where_the_nodes_do_not_fit():
     plain = plain_edges([("x", "h", 0.5), ("h", "y", 1.0)], ["x"])
     fits = {"x": Node("x", "input"), "h": Node("h"), "y": Node("y", "output")}
-    assert add_edges(plain, fits, False) is plain.edges
+    assert plain.positions(fits) == ([0, 1], [1, 2])
+    assert add_edges(plain, fits, False) == plain.table()
+    for misfit in ({**fits, "h": Node("h", dale="-")}, {**fits, "h": Node("h", "input")}, {"x": fits["x"], "y": fits["y"]}):
+        assert plain.positions(misfit) is None                                  # each goes through the checks below
+    twice = plain_edges([("x", "h", 0.5), ("x", "h", 1.0), ("h", "y")], ["x"])   # a pair twice: found by positions
+    assert twice.positions(fits) is None
+    with pytest.raises(MpnetError, match=r"Edge 'x' -> 'h' is declared twice"):
+        Topology(list(fits.values()), twice, warn=False)
     dale = dict(fits, h=Node("h", dale="-"))                                    # h's sign goes into its edges
     with pytest.raises(MpnetError, match=r"initial weight 1.0 but its source 'h' is a Dale neuron of sign '-'"):
         add_edges(plain, dale, False)
