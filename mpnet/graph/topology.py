@@ -97,9 +97,11 @@ class Topology:
         if warn:
             lost = self._off_paths(wired)
             if lost.unreached or lost.dead_ends:
+                some = [f"{ids[:10]}" + (f" ({len(ids)} in all; topo.unreachable() lists them)" if len(ids) > 10
+                                         else "") for ids in lost]
                 warnings.warn(f"Topology has nodes off every input-to-output path (kept, not dropped): "
-                              f"no input reaches {lost.unreached}; no output is reached from "
-                              f"{lost.dead_ends}.", TopologyWarning, stacklevel=2)
+                              f"no input reaches {some[0]}; no output is reached from {some[1]}.", TopologyWarning,
+                              stacklevel=2)
 
     # ---------------------------------------------------------------------------------- construction
     @classmethod
@@ -172,11 +174,6 @@ class Topology:
         freeze), else None: what :class:`~mpnet.ArrayTopology` reads instead of a million Edge objects."""
         return self.__dict__.get("_plain")
 
-    def _edge_keys(self) -> Iterable[EdgeKey]:
-        """The ``(src, dst)`` pairs in declaration order, read from the columns when there are some."""
-        plain = self._columns()
-        return self._edges if plain is None else plain.keys()
-
     @property
     def recurrent(self) -> bool:
         """Whether cycles are allowed (``network_type`` "recurrent" or "ctrnn")."""
@@ -204,7 +201,8 @@ class Topology:
         if "_succ" not in self.__dict__:
             self._succ: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
             self._pred: Dict[NodeId, List[NodeId]] = {n: [] for n in self._nodes}
-            for src, dst in self._edge_keys():
+            plain = self._columns()   # the pairs read from the columns when there are some
+            for src, dst in (self._edges if plain is None else plain.keys()):
                 self._succ[src].append(dst)
                 self._pred[dst].append(src)
         return self._succ, self._pred

@@ -1,7 +1,10 @@
 """assemble.column_edges: the edges of an ArrayTopology's columns go in as PlainEdges (no check per edge) only when
 nothing a check would change or refuse is there; the topology read back is the one the checked path gives."""
 import math
+import pickle
+import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,6 +13,7 @@ from mpnet.errors import DuplicateEdgeError, NonFiniteError
 from mpnet.graph.assemble import PlainEdges, column_edges
 from mpnet.graph.elements import Edge, Node
 from mpnet.graph.topology import Topology
+from mpnet.graph import arrays as arrays_module, assemble as assemble_module, validate as validate_module
 
 NODES = [Node("x", "input", "identity"), Node("a"), Node("b"), Node("y", "output", "identity")]
 PAIRS = [("x", "a"), ("x", "b"), ("a", "b"), ("b", "y"), ("a", "y")]
@@ -65,3 +69,80 @@ def test_a_trained_weight_that_is_not_finite_is_still_refused_naming_the_edge():
             net.raw_weight[2] = bad
         with pytest.raises(NonFiniteError, match="'a' -> 'b'"):
             net.to_topology()
+
+
+# ------------------------------------------------ a topology keeps plain edges as columns, Edge objects on demand
+def layered(n_edges, seed=0):
+    """``(tuples, inputs, outputs)``: a random layered DAG given as ``(src, dst, weight)`` tuples."""
+    rng = np.random.default_rng(seed)
+    n = max(n_edges // 4, 8)
+    names = [f"x{i}" for i in range(3)] + [f"h{i}" for i in range(n)] + ["y0", "y1"]
+    dst = rng.integers(3, len(names), n_edges)
+    src = (rng.random(n_edges) * np.minimum(dst, len(names) - 2)).astype(np.int64)
+    pairs = sorted(set(zip(src.tolist(), dst.tolist())), key=lambda p: rng.random())
+    return [(names[s], names[d], float(w)) for (s, d), w in zip(pairs, rng.normal(size=len(pairs)))], names[:3], names[-2:]
+
+
+@pytest.fixture(params=[False, True], ids=["loops", "numpy"])
+def numpy_paths(request, monkeypatch):
+    """Run a test with the small-graph loops, and with the numpy paths forced on (NUMPY_EDGES = 0)."""
+    if request.param:
+        for module in (assemble_module, validate_module, arrays_module):
+            monkeypatch.setattr(module, "NUMPY_EDGES", 0)
+    return request.param
+
+
+def test_from_edges_keeps_tuples_as_columns_and_equals_the_object_path(numpy_paths):
+    edges, ins, outs = layered(400)
+    with warnings.catch_warnings(record=True) as fast_warned:
+        warnings.simplefilter("always")
+        fast = Topology.from_edges(edges, ins, outs)
+    with warnings.catch_warnings(record=True) as slow_warned:
+        warnings.simplefilter("always")
+        slow = Topology.from_edges([list(e) for e in edges], ins, outs)   # lists: the checked path, Edge objects
+    assert fast._columns() is not None and "_edges" not in fast.__dict__ and slow._columns() is None
+    assert [str(w.message) for w in fast_warned] == [str(w.message) for w in slow_warned]
+    assert fast.num_edges == slow.num_edges and fast.unreachable() == slow.unreachable()
+    assert fast.depth() == slow.depth() and fast.successors("x0") == slow.successors("x0")
+    assert [list(map(int, p)) for p in fast._edge_positions()] == [list(p) for p in slow._edge_positions()]
+    assert fast == slow and fast.to_dict() == slow.to_dict()      # the Edge table, made on first use
+    assert fast._columns() is not None and list(fast._edges) == [e[:2] for e in edges]
+    again = pickle.loads(pickle.dumps(Topology.from_edges(edges, ins, outs, warn=False)))
+    assert again == slow and again._columns() is not None
+
+
+def test_a_pair_given_twice_among_many_tuples_is_named(numpy_paths):
+    edges, ins, outs = layered(300)
+    twice = edges + [(edges[7][0], edges[7][1], 9.0)]
+    with pytest.raises(DuplicateEdgeError, match=f"Edge '{edges[7][0]}' -> '{edges[7][1]}' is declared twice"):
+        Topology.from_edges(twice, ins, outs, warn=False)
+
+
+def test_networks_of_columns_and_of_edge_objects_agree_and_read_back_the_same(numpy_paths):
+    edges, ins, outs = layered(400, seed=3)
+    fast = Topology.from_edges(edges, ins, outs, warn=False)
+    slow = Topology.from_edges([list(e) for e in edges], ins, outs, warn=False)
+    nets = [Network(t, seed=0, dtype=torch.float64) for t in (fast, slow)]
+    for net in nets[1:]:
+        net.load_state_dict(nets[0].state_dict())
+    x = torch.randn(5, 3, dtype=torch.float64)
+    assert torch.equal(nets[0](x), nets[1](x))
+    with torch.no_grad():
+        for net in nets:
+            net.raw_weight.mul_(0.5)
+    back = [net.to_topology() for net in nets]
+    assert back[0]._columns() is not None and back[0] == back[1] and back[0].to_dict() == back[1].to_dict()
+    assert back[0].with_weights({edges[0][:2]: 0.125}).edges[edges[0][:2]].weight == 0.125
+
+
+def test_arrays_read_back_with_known_positions_as_with_looked_up_ones(numpy_paths):
+    edges, ins, outs = layered(300, seed=5)
+    topo = Topology.from_edges(edges, ins, outs, warn=False)
+    ids = list(topo.nodes)
+    position = {n: i for i, n in enumerate(ids)}
+    cols = ArrayTopology.from_arrays([position[e[0]] for e in edges], [position[e[1]] for e in edges],
+                                     inputs=[position[n] for n in ins], outputs=[position[n] for n in outs],
+                                     weight=[e[2] for e in edges], node_ids=ids, warn=False)
+    back = cols.topology(0)
+    assert back == topo and back.to_dict() == topo.to_dict()
+    assert [list(map(int, p)) for p in back._edge_positions()] == [list(map(int, p)) for p in topo._edge_positions()]

@@ -473,6 +473,15 @@ def test_unused_input_is_a_dead_end():
     assert topo.depth()["x2"] == 0
 
 
+def test_the_warning_names_ten_nodes_off_the_paths_and_counts_the_rest():
+    dead = [(f"d{i}", "x") for i in range(25)]   # 25 neurons fed by the input, feeding nothing
+    with pytest.warns(TopologyWarning) as caught:
+        topo = Topology.from_edges([("x", "y")] + [(d, s) for s, d in dead], inputs=["x"], outputs=["y"])
+    message = str(caught[0].message)
+    assert "no input reaches []" in message and "['d0', 'd1', 'd2'" in message and "'d10'" not in message
+    assert "(25 in all; topo.unreachable() lists them)" in message and len(topo.unreachable().dead_ends) == 25
+
+
 def test_hidden_without_sources_has_depth_one():
     with pytest.warns(TopologyWarning):
         topo = small([("x", "y"), ("u", "y")])
