@@ -303,7 +303,7 @@ class ArrayTopology:
             kept, new_w = topo._columns(), None if weight is None else weight.tolist()
             new_edges: Union[Dict[EdgeKey, Edge], PlainEdges]
             if kept is not None and (new_w is None or sum(map(sub, new_w, new_w)) == 0.0):
-                new_edges = kept if new_w is None else PlainEdges(kept.src, kept.dst, new_w, kept.inputs)
+                new_edges = kept if new_w is None else PlainEdges(kept.src, kept.dst, new_w)
             else:
                 new_edges = dict(zip(topo._edges, topo._edges.values() if new_w is None else
                                      reweighted(topo._edges.values(), new_w)))
@@ -334,8 +334,7 @@ class ArrayTopology:
         sign, train, values = self.sign[e0:e1], self.trainable[e0:e1], self.weight[e0:e1] if weight is None else weight
         plain = (self.network_type == "feedforward" and not bool(sign.any()) and bool(train.all())   # PlainEdges
                  and not bool(values.isinf().any()) and (weight is None or not bool(weight.isnan().any())))
-        edges = column_edges(src, dst, w, map(_SIGN_NAME.__getitem__, sign.tolist()), train.tolist(),
-                             map(ids.__getitem__, [i - n0 for i in ins]), plain)
+        edges = column_edges(src, dst, w, map(_SIGN_NAME.__getitem__, sign.tolist()), train.tolist(), plain)
         if isinstance(edges, PlainEdges) and e1 - e0 >= NUMPY_EDGES:   # the positions of the ends, known: no lookup
             position = torch.empty(n1 - n0, dtype=torch.long)
             position[torch.tensor(local)] = torch.arange(n1 - n0)

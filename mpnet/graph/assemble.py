@@ -132,18 +132,18 @@ def parse_edges(items: Iterable[Union[Sequence[Any], Mapping[str, Any]]], signs:
 
 class PlainEdges:
     """Edges as three columns, ``src``, ``dst`` and ``weight``, checked a column at a time where they were read
-    (:func:`plain_edges`, :func:`column_edges`): each end a str or int id, none a self-loop or ending in ``inputs``,
-    each weight a finite float or None, no sign, tie or freeze. Iterated, they give :class:`Edge` objects, like a
+    (:func:`plain_edges`, :func:`column_edges`): each end a str or int id, each weight a finite float or None, no
+    sign, tie or freeze. Iterated, they give :class:`Edge` objects, like a
     list of them. A :class:`~mpnet.graph.topology.Topology` given them keeps the columns when they fit its nodes
     (:meth:`positions`, the rest of the check) and makes the Edge objects only when someone asks for them: a
     million edges then cost no million objects, and no million dict entries."""
-    __slots__ = ("src", "dst", "weight", "inputs", "known")
+    __slots__ = ("src", "dst", "weight", "known")
 
-    def __init__(self, src: Sequence[NodeId], dst: Sequence[NodeId], weight: Sequence[Optional[float]],
-                 inputs: Set[NodeId]):
-        self.src, self.dst, self.weight, self.inputs = src, dst, weight, inputs
+    def __init__(self, src: Sequence[NodeId], dst: Sequence[NodeId], weight: Sequence[Optional[float]]):
+        self.src, self.dst, self.weight = src, dst, weight
         #: the positions of the ends among the nodes they will be checked against, when the maker knows them (a
-        #: graph its columns checked: distinct pairs, every end a node): :meth:`positions` then looks nothing up
+        #: graph its columns checked: distinct pairs, every end a node, none a self-loop or ending in an input):
+        #: :meth:`positions` then looks nothing up
         self.known: Optional[Tuple[Positions, Positions]] = None
 
     def __len__(self) -> int:
@@ -167,11 +167,11 @@ class PlainEdges:
 
     def positions(self, nodes: Mapping[NodeId, Node]) -> Optional[Tuple[Positions, Positions]]:
         """The positions among ``nodes`` of each edge's source and target when the columns fit them (every end a
-        node, every input node among ``inputs``, no node a Dale neuron, whose sign its edges would take, and no
-        pair given twice): then :func:`~mpnet.graph.validate.check_edge` would pass each edge unchanged. None
+        node, no edge a self-loop or ending in an input, no node a Dale neuron, whose sign its edges would take, no
+        pair given twice; each checked on the positions): then :func:`~mpnet.graph.validate.check_edge` would pass each edge unchanged. None
         when they do not: the edges are then checked one by one, and the culprit named. Lists of ints, or int64
         arrays from :data:`~mpnet.graph.validate.NUMPY_EDGES` edges (no Python int per edge end)."""
-        if not all(node.dale is None and (node.role != "input" or node.id in self.inputs) for node in nodes.values()):
+        if any(node.dale is not None for node in nodes.values()):
             return None
         if self.known is not None:
             return self.known
@@ -179,27 +179,27 @@ class PlainEdges:
         count = len(self.src)
         if count < NUMPY_EDGES:
             src, dst = list(map(index.get, self.src)), list(map(index.get, self.dst))
-            fits = None not in src and None not in dst and len(set(zip(src, dst))) == count
+            inputs = {i for i, node in enumerate(nodes.values()) if node.role == "input"}
+            fits = (None not in src and None not in dst and inputs.isdisjoint(dst) and not any(map(eq, src, dst))
+                    and len(set(zip(src, dst))) == count)
             return (src, dst) if fits else None   # type: ignore[return-value]   # no None in them when they fit
         try:
             s, d = (np.fromiter(map(index.__getitem__, ids), np.int64, count) for ids in (self.src, self.dst))
         except KeyError:   # an end that is no node
             return None
+        is_input = np.fromiter((node.role == "input" for node in nodes.values()), bool, len(nodes))
         pairs = np.sort(s * len(nodes) + d)   # sorted, a pair given twice sits next to itself (np.unique hashes
-        return None if bool((pairs[1:] == pairs[:-1]).any()) else (s, d)   # since numpy 2.3: 30x slower at 1M)
+        twice = bool((pairs[1:] == pairs[:-1]).any())   # since numpy 2.3: 30x slower at a million)
+        return None if twice or bool((s == d).any()) or bool(is_input[d].any()) else (s, d)
 
 
-def plain_edges(items: Sequence[Any], inputs: Sequence[NodeId]) -> Optional[PlainEdges]:
+def plain_edges(items: Sequence[Any]) -> Optional[PlainEdges]:
     """The edges ``(src, dst)`` or ``(src, dst, weight)`` of ``items``, checked column by column (see
     :class:`PlainEdges`), or None when an item is anything else: then :func:`parse_edges` and :func:`add_edges`
     read them all again, and raise the error an item deserves.
 
     Each check runs over a whole column in C (``map``, ``set``, ``zip``): a million tuples pass in a fraction of
     the time a loop over them takes, and no :class:`Edge` is made: the topology keeps the columns."""
-    try:
-        input_set = set(inputs)
-    except TypeError:   # an id that is not hashable: the full checks name it
-        return None
     if not items or set(map(type, items)) != {tuple}:
         return None
     widths = set(map(len, items))
@@ -219,20 +219,18 @@ def plain_edges(items: Sequence[Any], inputs: Sequence[NodeId]) -> Optional[Plai
     # each weight a finite float or None: x - x is 0.0 for a finite float and NaN for inf or NaN (the sum NaN)
     if not kinds <= {float, type(None)} or sum(map(sub, numbers, numbers)) != 0.0:
         return None
-    if (not set(map(type, src)) | set(map(type, dst)) <= {str, int} or any(map(eq, src, dst))
-            or not input_set.isdisjoint(dst)):
+    if not set(map(type, src)) | set(map(type, dst)) <= {str, int}:
         return None
-    return PlainEdges(src, dst, weight, input_set)
+    return PlainEdges(src, dst, weight)
 
 
 def column_edges(src: Sequence[NodeId], dst: Sequence[NodeId], weight: Sequence[Optional[float]],
-                 sign: Iterable[Optional[str]], trainable: Iterable[bool], inputs: Iterable[NodeId],
-                 plain: bool) -> Union[PlainEdges, List[Edge]]:
+                 sign: Iterable[Optional[str]], trainable: Iterable[bool], plain: bool) -> Union[PlainEdges, List[Edge]]:
     """The edges of columns: :class:`PlainEdges` when ``plain`` (the caller saw ends that are str or int ids, no
-    self-loop, none into an input, no sign, every edge trainable, each weight a finite float or None), which a
-    topology keeps as columns; else the :class:`Edge` objects, checked one by one."""
+    sign, every edge trainable, each weight a finite float or None), which a topology keeps as columns; else the
+    :class:`Edge` objects, checked one by one."""
     if plain:
-        return PlainEdges(src, dst, weight, set(inputs))
+        return PlainEdges(src, dst, weight)
     return list(map(Edge, src, dst, weight, sign, trainable))
 
 

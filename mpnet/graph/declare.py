@@ -119,7 +119,7 @@ def declaration(edges: Iterable[Union[Sequence[Any], Mapping[str, Any]]], inputs
     items = edges if type(edges) is list else list(edges)
     try:   # a TypeError: an id that cannot be one (a list, unhashable) got into a set; named below
         # plain (src, dst[, weight]) tuples and nothing to add to them: checked in one pass (assemble.py)
-        plain = (plain_edges(items, inputs) if signs is None and type(frozen) in (tuple, list, set) and not frozen
+        plain = (plain_edges(items) if signs is None and type(frozen) in (tuple, list, set) and not frozen
                  else None)
         parsed = (plain if plain is not None
                   else parse_edges(items, edge_table(signs, "signs"), set(edge_keys(frozen, "frozen"))))

@@ -40,8 +40,8 @@ def _build(inputs: Sequence[str], hidden: Sequence[str], outputs: Sequence[str],
     if distinct and pairs and not weights:   # PlainEdges: the checks of one pass, done (see _build's callers)
         tails: List[NodeId] = [s for s, _ in pairs]
         heads: List[NodeId] = [d for _, d in pairs]
-        return Topology(nodes, column_edges(tails, heads, [None] * len(pairs), repeat(None), repeat(True), inputs,
-                                            True), warn=False)
+        return Topology(nodes, column_edges(tails, heads, [None] * len(pairs), repeat(None), repeat(True), True),
+                        warn=False)
     fan_in: Dict[str, int] = {}
     for _, dst in pairs:
         fan_in[dst] = fan_in.get(dst, 0) + 1

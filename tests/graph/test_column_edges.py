@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mpnet import ArrayTopology, Network
-from mpnet.errors import DuplicateEdgeError, NonFiniteError
+from mpnet.errors import DuplicateEdgeError, InputEdgeError, NonFiniteError, SelfLoopError
 from mpnet.graph.assemble import PlainEdges, column_edges
 from mpnet.graph.elements import Edge, Node
 from mpnet.graph.topology import Topology
@@ -29,14 +29,14 @@ def checked(weights, signs=None, trainable=None):
 def test_plain_columns_give_plain_edges_and_the_checked_topology():
     weights = [0.5, None, -1.0, 2.0, 0.25]
     src, dst = map(list, zip(*PAIRS))
-    edges = column_edges(src, dst, weights, [None] * 5, [True] * 5, ["x"], plain=True)
+    edges = column_edges(src, dst, weights, [None] * 5, [True] * 5, plain=True)
     assert type(edges) is PlainEdges
     assert Topology(NODES, edges, warn=False).to_dict() == checked(weights).to_dict()
 
 
 def test_a_pair_seen_twice_goes_through_the_checks():
     src, dst = ["x", "x"], ["a", "a"]
-    edges = column_edges(src, dst, [1.0, 2.0], [None, None], [True, True], ["x"], plain=True)
+    edges = column_edges(src, dst, [1.0, 2.0], [None, None], [True, True], plain=True)
     assert edges.positions({n.id: n for n in NODES}) is None                    # the topology checks them one by one
     with pytest.raises(DuplicateEdgeError, match="'x' -> 'a'"):
         Topology(NODES[:2] + [Node("y", "output")], edges, warn=False)
@@ -111,11 +111,17 @@ def test_from_edges_keeps_tuples_as_columns_and_equals_the_object_path(numpy_pat
     assert again == slow and again._columns() is not None
 
 
-def test_a_pair_given_twice_among_many_tuples_is_named(numpy_paths):
+def test_a_pair_given_twice_a_self_loop_or_an_edge_into_an_input_among_many_tuples_is_named(numpy_paths):
     edges, ins, outs = layered(300)
     twice = edges + [(edges[7][0], edges[7][1], 9.0)]
     with pytest.raises(DuplicateEdgeError, match=f"Edge '{edges[7][0]}' -> '{edges[7][1]}' is declared twice"):
         Topology.from_edges(twice, ins, outs, warn=False)
+    with pytest.raises(SelfLoopError, match="Edge 'h3' -> 'h3' is a self-loop"):
+        Topology.from_edges(edges + [("h3", "h3", 1.0)], ins, outs, warn=False)
+    with pytest.raises(InputEdgeError, match="Edge 'h3' -> 'x1' ends in input node 'x1'"):
+        Topology.from_edges(edges + [("h3", "x1", 1.0)], ins, outs, warn=False)
+    loop = Topology.from_edges(edges + [("h3", "h3", 1.0)], ins, outs, warn=False, recurrent=True)
+    assert loop.edges[("h3", "h3")].weight == 1.0 and loop.num_edges == len(edges) + 1
 
 
 def test_networks_of_columns_and_of_edge_objects_agree_and_read_back_the_same(numpy_paths):
