@@ -170,7 +170,7 @@ class PlainEdges:
         node, no edge a self-loop or ending in an input, no node a Dale neuron, whose sign its edges would take, no
         pair given twice; each checked on the positions): then :func:`~mpnet.graph.validate.check_edge` would pass each edge unchanged. None
         when they do not: the edges are then checked one by one, and the culprit named. Lists of ints, or int64
-        arrays from :data:`~mpnet.graph.validate.NUMPY_EDGES` edges (no Python int per edge end)."""
+        arrays from ``validate.NUMPY_EDGES`` edges (no Python int per edge end)."""
         if any(node.dale is not None for node in nodes.values()):
             return None
         if self.known is not None:
