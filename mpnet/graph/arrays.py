@@ -344,4 +344,3 @@ class ArrayTopology:
     def to_topologies(self) -> List[Topology]:
         """Every graph as a :class:`~mpnet.Topology` (see :meth:`topology`)."""
         return [self.topology(t) for t in range(self.num_graphs)]
-

@@ -133,10 +133,10 @@ def parse_edges(items: Iterable[Union[Sequence[Any], Mapping[str, Any]]], signs:
 class PlainEdges:
     """Edges as three columns, ``src``, ``dst`` and ``weight``, checked a column at a time where they were read
     (:func:`plain_edges`, :func:`column_edges`): each end a str or int id, each weight a finite float or None, no
-    sign, tie or freeze. Iterated, they give :class:`Edge` objects, like a
-    list of them. A :class:`~mpnet.graph.topology.Topology` given them keeps the columns when they fit its nodes
-    (:meth:`positions`, the rest of the check) and makes the Edge objects only when someone asks for them: a
-    million edges then cost no million objects, and no million dict entries."""
+    sign, tie or freeze. Iterated, they give :class:`Edge` objects, like a list of them. A
+    :class:`~mpnet.graph.topology.Topology` given them keeps the columns when they fit its nodes (:meth:`positions`,
+    the rest of the check) and makes the Edge objects only when someone asks for them: a million edges then cost no
+    million objects, and no million dict entries."""
     __slots__ = ("src", "dst", "weight", "known")
 
     def __init__(self, src: Sequence[NodeId], dst: Sequence[NodeId], weight: Sequence[Optional[float]]):
@@ -168,9 +168,9 @@ class PlainEdges:
     def positions(self, nodes: Mapping[NodeId, Node]) -> Optional[Tuple[Positions, Positions]]:
         """The positions among ``nodes`` of each edge's source and target when the columns fit them (every end a
         node, no edge a self-loop or ending in an input, no node a Dale neuron, whose sign its edges would take, no
-        pair given twice; each checked on the positions): then :func:`~mpnet.graph.validate.check_edge` would pass each edge unchanged. None
-        when they do not: the edges are then checked one by one, and the culprit named. Lists of ints, or int64
-        arrays from ``validate.NUMPY_EDGES`` edges (no Python int per edge end)."""
+        pair given twice; each checked on the positions): then :func:`~mpnet.graph.validate.check_edge` would pass
+        each edge unchanged. None when they do not: the edges are then checked one by one, and the culprit named.
+        Lists of ints, or int64 arrays from ``validate.NUMPY_EDGES`` edges (no Python int per edge end)."""
         if any(node.dale is not None for node in nodes.values()):
             return None
         if self.known is not None:
@@ -225,7 +225,8 @@ def plain_edges(items: Sequence[Any]) -> Optional[PlainEdges]:
 
 
 def column_edges(src: Sequence[NodeId], dst: Sequence[NodeId], weight: Sequence[Optional[float]],
-                 sign: Iterable[Optional[str]], trainable: Iterable[bool], plain: bool) -> Union[PlainEdges, List[Edge]]:
+                 sign: Iterable[Optional[str]], trainable: Iterable[bool], plain: bool
+                 ) -> Union[PlainEdges, List[Edge]]:
     """The edges of columns: :class:`PlainEdges` when ``plain`` (the caller saw ends that are str or int ids, no
     sign, every edge trainable, each weight a finite float or None), which a topology keeps as columns; else the
     :class:`Edge` objects, checked one by one."""

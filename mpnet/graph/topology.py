@@ -21,8 +21,8 @@ from .elements import EdgeKey as EdgeKey, NodeId as NodeId   # re-exported: call
 from .declare import declaration
 from .assemble import PlainEdges, add_edges, add_nodes, rebiased, reweighted
 from .ties import Tie, check_ties
-from .validate import (Positions, Wiring, check_finite, find_cycle, fmt_node, off_paths, reach, wired as wired_positions,
-                       wiring)
+from .validate import (Positions, Wiring, check_finite, find_cycle, fmt_node, off_paths, reach,
+                       wired as wired_positions, wiring)
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, NEAT_ACTIVATIONS  # re-exported: the names live there
 
 if TYPE_CHECKING:   # the types of what later stages lend (nothing is imported at run time)

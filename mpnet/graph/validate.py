@@ -20,8 +20,8 @@ from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
 if TYPE_CHECKING:   # elements imports ties, which imports this module
     from .elements import Edge, EdgeKey, Node, NodeId
 
-__all__ = ["check_node", "check_edge", "find_cycle", "reach", "wiring", "wired", "off_paths", "Wiring", "Positions", "fmt_node",
-           "check_finite", "check_id", "is_number"]
+__all__ = ["check_node", "check_edge", "find_cycle", "reach", "wiring", "wired", "off_paths", "Wiring", "Positions",
+           "fmt_node", "check_finite", "check_id", "is_number"]
 
 
 def fmt_node(node_id: object) -> str:

@@ -80,7 +80,8 @@ def layered(n_edges, seed=0):
     dst = rng.integers(3, len(names), n_edges)
     src = (rng.random(n_edges) * np.minimum(dst, len(names) - 2)).astype(np.int64)
     pairs = sorted(set(zip(src.tolist(), dst.tolist())), key=lambda p: rng.random())
-    return [(names[s], names[d], float(w)) for (s, d), w in zip(pairs, rng.normal(size=len(pairs)))], names[:3], names[-2:]
+    edges = [(names[s], names[d], float(w)) for (s, d), w in zip(pairs, rng.normal(size=len(pairs)))]
+    return edges, names[:3], names[-2:]
 
 
 @pytest.fixture(params=[False, True], ids=["loops", "numpy"])
