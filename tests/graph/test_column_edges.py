@@ -153,3 +153,18 @@ def test_arrays_read_back_with_known_positions_as_with_looked_up_ones(numpy_path
     back = cols.topology(0)
     assert back == topo and back.to_dict() == topo.to_dict()
     assert [list(map(int, p)) for p in back._edge_positions()] == [list(map(int, p)) for p in topo._edge_positions()]
+
+
+def test_a_topology_pickled_before_columns_still_loads_and_builds_a_network():
+    """A pickle from before plain edges were kept as columns holds the Edge table itself (and, before 0.2, no
+    positions): the table is read as it is, the positions made again."""
+    edges, ins, outs = layered(60, seed=7)
+    new = Topology.from_edges(edges, ins, outs, warn=False)
+    old = Topology.__new__(Topology)
+    old.__dict__.update({k: v for k, v in new.__dict__.items() if k not in ("_plain", "_positions", "_edges")})
+    old.__dict__["_edges"] = new.edges                       # what such a pickle's state holds
+    back = pickle.loads(pickle.dumps(old))
+    assert back._columns() is None and back == new and back.num_edges == new.num_edges
+    x = torch.randn(4, 3, dtype=torch.float64)
+    nets = [Network(t, seed=0, dtype=torch.float64) for t in (back, new)]
+    assert torch.equal(nets[0](x), nets[1](x))
