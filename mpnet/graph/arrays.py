@@ -9,7 +9,6 @@ million-edge graph or a generation of ten thousand genomes takes milliseconds. I
 objects only when asked (:meth:`ArrayTopology.topology`).
 """
 import math
-from operator import sub
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
@@ -19,7 +18,7 @@ from .columns import Column, as_long, batch_columns, check_size
 from ..checks import check_int
 from ..threads import PassThreads
 from ..errors import ArgumentError
-from .assemble import PlainEdges, column_edges, rebiased, reweighted
+from .assemble import PlainEdges, column_edges, finite, rebiased, reweighted
 from .validate import NUMPY_EDGES
 from .elements import EdgeKey, NodeId, collector_paused
 from .packed_columns import PackedLike, packed_columns
@@ -302,7 +301,7 @@ class ArrayTopology:
             # stay columns when every new weight is a finite float (else the Edge objects, the culprit named)
             kept, new_w = topo._columns(), None if weight is None else weight.tolist()
             new_edges: Union[Dict[EdgeKey, Edge], PlainEdges]
-            if kept is not None and (new_w is None or sum(map(sub, new_w, new_w)) == 0.0):
+            if kept is not None and (new_w is None or finite(new_w)):
                 new_edges = kept if new_w is None else PlainEdges(kept.src, kept.dst, new_w)
             else:
                 new_edges = dict(zip(topo._edges, topo._edges.values() if new_w is None else
