@@ -11,13 +11,13 @@ every fit of a phase a row of one batched network:
    two in a row improve the best loss by less than 0.1 % (or ``rounds`` is reached).
 3. **polish** — the pool is fitted to convergence on all the data.
 
-The result holds the best fits and the noise floor estimated from the data (:mod:`mpnet.signs.noise`), and
-says plainly when the best loss is far above that floor.
+The result holds the best fits and the noise floor (:mod:`mpnet.signs.noise`); it says when the loss is far above.
 
 Recorded hidden neurons (``observed``, :class:`~mpnet.signs.inputs.Recorded`) enter every fit's loss: the mean over
 every target and recorded value of its squared error, a recording's weighed by the outputs' noise variance over its
 own, so that the loss at the noise floor is still the outputs' noise variance.
 """
+import math
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
@@ -27,7 +27,7 @@ from torch import Tensor
 from torch.types import Device
 
 from ..checks import check_int
-from ..errors import ArgumentError
+from ..errors import ArgumentError, DataError
 from ..model import Network
 from ..graph.elements import EdgeKey, NodeId
 from ..graph.topology import Topology
@@ -348,6 +348,10 @@ def search(ws: Workspace, effort: Effort, extra: Optional[Tensor] = None) -> Tup
     theta, loss = distinct(theta.reshape(1, -1, theta.shape[2]), loss.reshape(1, -1), G * effort.pool)
     theta, loss = ws.fit(theta[0], iters=effort.polish_iters, tol=1e-13)
     order = torch.argsort(loss)
+    if not math.isfinite(float(loss[order[0]])):
+        raise DataError(f"Every fit's loss is {float(loss[order[0]])}: the data or the recordings (weights "
+                        f"{[] if ws.weight is None else ws.weight.tolist()}) overflow float64; scale them to units "
+                        f"near 1 or give observed_noise.")
     return theta[order], loss[order]
 
 

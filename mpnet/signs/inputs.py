@@ -9,7 +9,7 @@ and ``Y`` to ``[n, steps * n_outputs]`` (step-major), and :class:`Sequences` tel
 (:mod:`mpnet.signs.population`) how to run them, so the noise estimate, the subsamples and the losses work on
 rows as for a feed-forward wiring.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 import torch
@@ -202,5 +202,12 @@ def as_recordings(observed: Any, observed_noise: Any, topo: Topology, X: Tensor,
                             f"from (at least {_MIN_SAMPLES}); give observed_noise={{{v!r}: std}}.")
         r = values[seen, j:j + 1]
         noise.append(estimate_noise(X[seen], r, noise_std=given.get(v)))
-        weight.append(out_variance / _floored(noise[-1].variance, r))
+        if float(r.var(unbiased=False)) > 0 or v in given:
+            weight.append(out_variance / _floored(noise[-1].variance, r))
+        else:
+            # a constant recording (a silent neuron, noise-free) has no scale to floor its noise by: a weight of
+            # 1 / 1e-300 made every fit's loss inf (a benchmark teacher's dead neuron, recorded). Weighed as an
+            # output: its values count like the outputs' in their units
+            noise[-1] = replace(noise[-1], method=f"{noise[-1].method}; constant recording, weighed as an output")
+            weight.append(1.0)
     return Recorded(neurons, values, noise, weight)

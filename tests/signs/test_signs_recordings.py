@@ -134,3 +134,21 @@ def test_a_recording_with_few_samples_and_a_given_noise_is_used():
     few[:5] = a[:5]
     recorded = as_recordings({"a": few}, {"a": 0.05}, chain(), X, Y, 0.01)
     assert recorded.noise[0].method == "given" and recorded.weight == [pytest.approx((0.01 / 0.05) ** 2)]
+
+
+def test_a_constant_recording_is_weighed_as_an_output_and_every_loss_stays_finite():
+    # a silent neuron recorded without noise: its noise estimate is 0 and it has no spread to floor that by; the
+    # weight was 1 / 1e-300 and every fit's loss inf (a benchmark teacher's dead neuron, recorded)
+    X, Y, _ = chain_data(120)
+    silent = torch.zeros(120, dtype=torch.float64)
+    recorded = as_recordings({"a": silent}, None, chain(), X, Y, None)
+    assert recorded.weight == [1.0] and "constant recording" in recorded.noise[0].method
+    result = multistart(chain(), X, Y, effort=SMALL, observed={"a": silent})
+    assert torch.isfinite(result.loss).all()
+
+
+def test_a_loss_that_overflows_is_an_error_not_a_report():
+    X, Y, _ = chain_data(40)
+    with pytest.raises(ValueError, match=r"Every fit's loss is (inf|nan): the data or the recordings .* overflow "
+                                         r"float64; scale them to units near 1"):
+        multistart(chain(), X, Y * 1e200, effort=SMALL)
