@@ -3,9 +3,9 @@
 For every free edge ``e`` of the best fit (loss ``L0``), the same wiring is fitted again with ``w_e`` bound to
 the other side of zero (zero included), starting from the best fit moved there (``w_e`` set to 0 or mirrored),
 from the best fit with an end neuron linearly flipped or redrawn, with a ReLU reversed whose turn moves ``w_e``
-(its target, or a neuron between its ends) or with an end exchanged for a neuron whose edge has the other sign
-(:mod:`mpnet.signs.moves`), from the other fits of the pool, and from random starts; every edge's refits are rows
-of one batched fit. The statistic is
+(its target, or a neuron between its ends; alone, and with each ReLU neighbour turned too) or with an end
+exchanged for a neuron whose edge has the other sign (:mod:`mpnet.signs.moves`), from the other fits of the
+pool, and from random starts; every edge's refits are rows of one batched fit. The statistic is
 
     ratio_e = (L_opp(e) - L0) / max(L0, resolution * Var(Y))
 
@@ -82,6 +82,12 @@ def _reversals(topo: Topology, key: EdgeKey) -> List[NodeId]:
     return [v for v in [b] + between if reversible(topo, v)]
 
 
+def _neighbours(topo: Topology, node: NodeId) -> List[NodeId]:
+    """The ReLU-like neurons that send to or receive from ``node`` (:func:`~mpnet.signs.moves.reversible`)."""
+    near = dict.fromkeys(list(topo.predecessors(node)) + list(topo.successors(node)))
+    return [v for v in near if v != node and reversible(topo, v)]
+
+
 def _swaps(topo: Topology, key: EdgeKey, best: Tensor, col: Dict[EdgeKey, int], most: int = 4
            ) -> List[Tuple[NodeId, NodeId]]:
     """The pairs of hidden neurons whose exchange (:func:`~mpnet.signs.moves.swap_neurons`) gives edge
@@ -125,7 +131,11 @@ def _warm_starts(ws: Workspace, best: Tensor, pool: Tensor, key: EdgeKey, lo: Te
         if act not in ODD | AFFINE_ODD | EVEN:
             rows.append(flip_neuron(pop1, best[None], node, ws.X)[0])
     for node in _reversals(topo, key):
-        rows.append(reverse_neuron(pop1, best[None], node)[0])
+        turned = reverse_neuron(pop1, best[None], node)
+        rows.append(turned[0])
+        # ... and with a neighbour turned too: where both face the other way from the best fit, turning one
+        # leaves the other's linear part on edges that do not exist, and its refit stays above the floor
+        rows += [reverse_neuron(pop1, turned, v)[0] for v in _neighbours(topo, node)]
     for u, v in _swaps(topo, key, best, pop1.edge_col):
         rows.append(swap_neurons(pop1, best[None], u, v)[0])
     if ends:
