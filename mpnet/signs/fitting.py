@@ -349,9 +349,9 @@ def search(ws: Workspace, effort: Effort, extra: Optional[Tensor] = None) -> Tup
     theta, loss = ws.fit(theta[0], iters=effort.polish_iters, tol=1e-13)
     order = torch.argsort(loss)
     if not math.isfinite(float(loss[order[0]])):
-        raise DataError(f"Every fit's loss is {float(loss[order[0]])}: the data or the recordings (weights "
-                        f"{[] if ws.weight is None else ws.weight.tolist()}) overflow float64; scale them to units "
-                        f"near 1 or give observed_noise.")
+        rec = "" if ws.weight is None else f" or the recordings (weighed {ws.weight.tolist()}: give observed_noise)"
+        raise DataError(f"Every fit's loss is {float(loss[order[0]])}: the data{rec} overflow float64; scale them to "
+                        f"units near 1.")
     return theta[order], loss[order]
 
 

@@ -149,6 +149,6 @@ def test_a_constant_recording_is_weighed_as_an_output_and_every_loss_stays_finit
 
 def test_a_loss_that_overflows_is_an_error_not_a_report():
     X, Y, _ = chain_data(40)
-    with pytest.raises(ValueError, match=r"Every fit's loss is (inf|nan): the data or the recordings .* overflow "
-                                         r"float64; scale them to units near 1"):
+    with pytest.raises(ValueError, match=r"Every fit's loss is (inf|nan): the data overflow float64; scale them to "
+                                         r"units near 1"):
         multistart(chain(), X, Y * 1e200, effort=SMALL)
