@@ -13,7 +13,8 @@ so such an edge is "undecided", and the report's note says why.
 """
 import math
 import time
-from typing import Callable, Dict, Optional, Tuple
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -88,7 +89,9 @@ def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, e
         extra = ws.pop(1).theta_of(start)[None]
         if bool(torch.isnan(extra).any()):
             extra = None
-    pool_theta, pool_loss = search(ws, effort, extra)
+    cpu: Dict[str, float] = {}         # CPU seconds of each stage (this process), kept in the report
+    with _timed(cpu, "search"):
+        pool_theta, pool_loss = search(ws, effort, extra)
     ws.log(f"best fit: loss {float(pool_loss[0]):.4g}")
 
     # ---- structural symmetries and the gauge: each flip-symmetric neuron's reference edge made positive
@@ -104,11 +107,13 @@ def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, e
         lower[col[refs[node]]] = max(float(lower[col[refs[node]]]), 0.0)
     ref_edges = set(refs.values())
     tested = [k for k in ws.pop(1).free_keys() if k not in ref_edges]     # a tie group: once, on its key edge
-    outcome = test_edges(ws, pool_theta, pool_loss, tested, lower, upper, flips, effort, resolution=resolution,
-                         verify=verify, progress=shown.stage)
+    with _timed(cpu, "edge test"):
+        outcome = test_edges(ws, pool_theta, pool_loss, tested, lower, upper, flips, effort, resolution=resolution,
+                             verify=verify, progress=shown.stage)
     # ---- every stored fit re-checked: the best opposite-sign fit of each edge, wherever it was found
     shown.stage("re-check", len(tested), len(tested))
-    evidence = recheck(ws, outcome, flips, refs, order)
+    with _timed(cpu, "re-check"):
+        evidence = recheck(ws, outcome, flips, refs, order)
     outcome = evidence.outcome
     if evidence.lowered:
         ws.log(f"re-check: stored fits lowered the opposite-sign loss of {len(evidence.lowered)} edge(s)")
@@ -149,12 +154,19 @@ def _infer(topo: Topology, start: Optional[Topology], X: Tensor, Y: Tensor, *, e
     return SignReport(rows, "refit", outcome.loss, floor, floor_method, threshold, time.time() - t0,
                       ws.evaluations, stable, "; ".join(notes), _topology(ws, outcome.theta),
                       extra={"gauge": gauge, "restarts": outcome.restarts, "scale": outcome.scale,
-                             "floor": FLOOR, "noise_raw": noise.raw,
+                             "floor": FLOOR, "noise_raw": noise.raw, "cpu_seconds": cpu,
                              "rechecked": [list(k) for k in evidence.lowered],
                              **({} if observed is None else
                                 {"observed": dict(zip(observed.neurons, observed.weight))}),
                              **({} if sequences is None else {"sequences": sequences.to_dict()})},
                       witnesses={k: _topology(ws, t) for k, t in evidence.witnesses.items()})
+
+
+@contextmanager
+def _timed(into: Dict[str, float], stage: str) -> Iterator[None]:
+    t0 = time.process_time()
+    yield
+    into[stage] = time.process_time() - t0
 
 
 def _floor(ws: Workspace, theta: Tensor, noise_std: Optional[float], observed: Optional[Recorded]

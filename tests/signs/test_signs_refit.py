@@ -130,3 +130,11 @@ def test_arguments_are_checked():
         infer_signs(topo, X, Y, threshold=1.5)
     with pytest.raises(ValueError, match=r"Expected resolution to be a finite number >= 0 \(got -1.0\)"):
         infer_signs(topo, X, Y, resolution=-1.0)
+
+
+def test_the_report_keeps_each_stages_cpu_seconds_through_json(report, tmp_path):
+    cpu = report.extra["cpu_seconds"]
+    assert list(cpu) == ["search", "edge test", "re-check"] and all(v >= 0 for v in cpu.values())
+    assert cpu["search"] > 0 and cpu["edge test"] > 0           # both fit: they take measurable CPU time
+    report.to_json(tmp_path / "r.json")
+    assert type(report).read_json(tmp_path / "r.json").extra["cpu_seconds"] == cpu
