@@ -125,12 +125,12 @@ def dag0():
 
 def test_the_edge_test_turns_two_neighbouring_relus_back_together():
     # Benchmark dag0 with h0 and h4 recorded: the best fit had h3 and its target h5 both facing the other way
-    # (1.08x the teacher's loss here); turning either alone lost the linear part its targets have no edge for
+    # (1.08x the teacher's loss there); turning either alone lost the linear part its targets have no edge for
     # (x0 -> h5, h2 -> y0): the refit with x0 -> h3's sign reversed stayed 1.4x above, and seven edges were called
     # wrong at confidence 0.96-0.98. Turning both finds the teacher's fit, which beats the best and restarts the test.
     topo = dag0()
     g = torch.Generator().manual_seed(0)
-    X = torch.rand(600, 2, generator=g, dtype=torch.float64) * 4 - 2
+    X = torch.rand(300, 2, generator=g, dtype=torch.float64) * 4 - 2
     net = Network(topo, dtype=torch.float64)
     _, H = net.states(X)
     Y = net(X).detach()
