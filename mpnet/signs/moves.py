@@ -186,7 +186,6 @@ def reverse_neuron(pop: Population, theta: Tensor, node: NodeId) -> Tensor:
     sums); otherwise the part of ``p`` without an edge is lost, and the move is a start for a refit.
     """
     topo = pop.topology
-    edges = topo.edges                       # a copy per access: taken once, not in the loop below
     f = activation(topo.nodes[node].activation).fn
     one = torch.tensor([1.0, -1.0], dtype=torch.float64)
     slope = float(f(one)[0] - f(one)[1])
@@ -200,7 +199,7 @@ def reverse_neuron(pop: Population, theta: Tensor, node: NodeId) -> Tensor:
         u = slope * theta[:, pop.edge_col[(node, t)]]
         out[:, pop.col[t]] += u * b
         for i, (p, _) in enumerate(ins):
-            if (p, t) in edges:
+            if (p, t) in pop.edge_col:       # every edge has a column (topo.edges would copy per access)
                 out[:, pop.edge_col[(p, t)]] += u * w[:, i]
     return out
 
@@ -213,11 +212,11 @@ def swap_neurons(pop: Population, theta: Tensor, u: NodeId, v: NodeId) -> Tensor
     pi = {u: v, v: u}
     topo = pop.topology
     out = theta.clone()
-    for i, j in topo.edges:
+    for i, j in pop.edge_col:                # every edge (topo.edges would copy per access)
         if u not in (i, j) and v not in (i, j):
             continue
         pre = (pi.get(i, i), pi.get(j, j))
-        out[:, pop.edge_col[(i, j)]] = theta[:, pop.edge_col[pre]] if pre in topo.edges else 0.0
+        out[:, pop.edge_col[(i, j)]] = theta[:, pop.edge_col[pre]] if pre in pop.edge_col else 0.0
     out[:, pop.col[u]], out[:, pop.col[v]] = theta[:, pop.col[v]], theta[:, pop.col[u]]
     return out
 
