@@ -21,8 +21,8 @@ from .ties import normalize_tie
 from .validate import NUMPY_EDGES, Positions, check_edge, check_finite, check_id, check_node, fmt_node
 from .vocabulary import ACTIVATIONS, AGGREGATIONS, ROLES, SIGNS
 
-__all__ = ["add_nodes", "add_edges", "parse_edges", "plain_edges", "PlainEdges", "column_edges", "finite",
-           "reweighted", "rebiased"]
+__all__ = ["add_nodes", "add_edges", "parse_edges", "plain_edges", "PlainEdges", "coded_ends", "column_edges",
+           "finite", "reweighted", "rebiased"]
 
 
 def add_nodes(nodes: Iterable[Any]) -> Dict[NodeId, Node]:
@@ -143,7 +143,7 @@ class PlainEdges:
     :class:`~mpnet.graph.topology.Topology` given them keeps the columns when they fit its nodes (:meth:`positions`,
     the rest of the check) and makes the Edge objects only when someone asks for them: a million edges then cost no
     million objects, and no million dict entries."""
-    __slots__ = ("src", "dst", "weight", "known")
+    __slots__ = ("src", "dst", "weight", "known", "_coded")
 
     def __init__(self, src: Sequence[NodeId], dst: Sequence[NodeId], weight: Sequence[Optional[float]]):
         self.src, self.dst, self.weight = src, dst, weight
@@ -151,6 +151,7 @@ class PlainEdges:
         #: graph its columns checked: distinct pairs, every end a node, none a self-loop or ending in an input):
         #: :meth:`positions` then looks nothing up
         self.known: Optional[Tuple[Positions, Positions]] = None
+        self._coded: Optional[Tuple[List[NodeId], np.ndarray]] = None   # coded_ends' (kept from ends to positions)
 
     def __len__(self) -> int:
         return len(self.src)
@@ -169,7 +170,10 @@ class PlainEdges:
     @property
     def ends(self) -> Dict[NodeId, None]:
         """The end ids, in order of first appearance (sources before targets, edge by edge)."""
-        return dict.fromkeys(chain.from_iterable(self.keys()))
+        if len(self.src) < NUMPY_EDGES:
+            return dict.fromkeys(chain.from_iterable(self.keys()))
+        self._coded = self._coded or coded_ends(self.src, self.dst)
+        return dict.fromkeys(self._coded[0])
 
     def positions(self, nodes: Mapping[NodeId, Node]) -> Optional[Tuple[Positions, Positions]]:
         """The positions among ``nodes`` of each edge's source and target when the columns fit them (every end a
@@ -189,14 +193,44 @@ class PlainEdges:
             fits = (None not in src and None not in dst and inputs.isdisjoint(dst) and not any(map(eq, src, dst))
                     and len(set(zip(src, dst))) == count)
             return (src, dst) if fits else None   # type: ignore[return-value]   # no None in them when they fit
-        try:
-            s, d = (np.fromiter(map(index.__getitem__, ids), np.int64, count) for ids in (self.src, self.dst))
+        firsts, code = self._coded or coded_ends(self.src, self.dst)
+        self._coded = None     # [2 * edges] int64: not kept with the topology
+        try:   # one lookup per distinct end object, not per end
+            at = np.fromiter(map(index.__getitem__, firsts), np.int64, len(firsts))
         except KeyError:   # an end that is no node
             return None
+        s, d = at[code[0::2]], at[code[1::2]]
         is_input = np.fromiter((node.role == "input" for node in nodes.values()), bool, len(nodes))
         pairs = np.sort(s * len(nodes) + d)   # sorted, a pair given twice sits next to itself (np.unique hashes
         twice = bool((pairs[1:] == pairs[:-1]).any())   # since numpy 2.3: 30x slower at a million)
         return None if twice or bool((s == d).any()) or bool(is_input[d].any()) else (s, d)
+
+
+def coded_ends(src: Sequence[NodeId], dst: Sequence[NodeId]) -> Tuple[List[NodeId], np.ndarray]:
+    """The ends of the edges ``src -> dst`` coded by sorting, not by hashing each: ``(firsts, code)``, ``firsts``
+    one end per distinct end object, in order of first appearance (sources before targets, edge by edge), and
+    ``code [2 * edges]`` each end's index into ``firsts``, interleaved (source, target, source, ...).
+
+    Objects are told apart by identity (``id``: every end is alive in ``src`` or ``dst``, so no two share one),
+    which reads nothing of the object. A dict lookup of each of a million ends among 100,000 ids misses the CPU's
+    caches a few times per end (the objects, the table); a sort of the identities streams through memory. Equal
+    ids held by distinct objects get distinct codes here: the caller's lookup of ``firsts`` merges them."""
+    n = len(src)
+    keys = np.empty(2 * n, np.uint64)
+    keys[0::2], keys[1::2] = (np.fromiter(map(id, ids), np.uint64, n) for ids in (src, dst))
+    order = np.argsort(keys)
+    ordered = keys[order]
+    new = np.empty(2 * n, bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    first = np.minimum.reduceat(order, np.flatnonzero(new))    # each object's first appearance
+    by_first = np.argsort(first)
+    rank = np.empty_like(by_first)
+    rank[by_first] = np.arange(by_first.size)
+    code = np.empty(2 * n, np.int64)
+    code[order] = rank[np.cumsum(new) - 1]
+    ends = (src, dst)
+    return [ends[i & 1][i >> 1] for i in first[by_first].tolist()], code
 
 
 def plain_edges(items: Sequence[Any]) -> Optional[PlainEdges]:

@@ -112,6 +112,35 @@ def test_from_edges_keeps_tuples_as_columns_and_equals_the_object_path(numpy_pat
     assert again == slow and again._columns() is not None
 
 
+def test_equal_ids_held_by_distinct_objects_are_one_node(numpy_paths):
+    """The columns code their ends by object identity (coded_ends): ids equal in value but made separately (a
+    str per cell, as a file reader makes them; ints past Python's small-int cache) must still be one node each."""
+    edges, ins, outs = layered(300)
+    fresh = [("".join(s), "".join(d), w) for s, d, w in edges]            # every end a new str object
+    assert fresh[0][0] is not edges[0][0] and fresh[0][0] == edges[0][0]
+    assert (Topology.from_edges(fresh, ins, outs, warn=False).to_dict()
+            == Topology.from_edges(edges, ins, outs, warn=False).to_dict())
+    number = {n: 10**6 + i for i, n in enumerate(dict.fromkeys(ins + [e for s, d, _ in edges for e in (s, d)]))}
+    as_ints = [(int(str(number[s])), int(str(number[d])), w) for s, d, w in edges]   # distinct int objects
+    topo = Topology.from_edges(as_ints, [number[i] for i in ins], [number[o] for o in outs], warn=False)
+    assert list(topo.nodes) == list(number.values())[:len(ins)] + [v for k, v in number.items()
+                                                                   if k not in ins and k not in outs] + \
+        [number[o] for o in outs]
+    assert [(e.src, e.dst) for e in topo.edges.values()] == [(number[s], number[d]) for s, d, _ in edges]
+
+
+def coded(src, dst):
+    from mpnet.graph.assemble import coded_ends
+    firsts, code = coded_ends(src, dst)
+    return firsts, code.tolist()
+
+
+def test_coded_ends_give_first_appearances_and_each_ends_index():
+    a, b = "".join("ab"), "".join("ab")          # equal, distinct objects: two codes, merged by the caller's lookup
+    firsts, code = coded(["x", a, "x"], ["a1", "y", b])
+    assert firsts == ["x", "a1", "ab", "y", "ab"] and code == [0, 1, 2, 3, 0, 4]
+
+
 def test_a_pair_given_twice_a_self_loop_or_an_edge_into_an_input_among_many_tuples_is_named(numpy_paths):
     edges, ins, outs = layered(300)
     twice = edges + [(edges[7][0], edges[7][1], 9.0)]
