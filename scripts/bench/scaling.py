@@ -11,7 +11,10 @@ The operations, by group (each group and size runs in a fresh process, so one si
 * ``edges`` (E = ``--sizes``): a random layered DAG of E edges (string ids ``x0, h0, ..., y0``, about 10 sources
   a neuron, 8 layers) given as ``(src, dst, weight)`` tuples. ``from_edges``: ``Topology.from_edges`` of them;
   ``edges_network``: that and ``Network(topology)``, the tuples-to-ready-network time; ``read_objects``:
-  ``network.to_topology()`` of that network (with the declared weights it holds).
+  ``network.to_topology()`` of that network (with the declared weights it holds). Two floors, no mpnet: what
+  this machine charges for the ends themselves. ``floor_lookup``: a dict lookup of every end's id (its position
+  among the nodes; ends in edge order, so targets come in random order); ``floor_sort``: ``np.argsort`` of the 2 E
+  ends' identities (``id``), which is how ``Topology.from_edges`` codes the ends instead.
 * ``arrays`` (E = ``--sizes``): the same graph as index columns. ``arrays_network``: ``ArrayTopology.from_arrays``
   and ``Network``; ``read_arrays``: ``network.to_topology()`` of that network.
 * ``graphs`` (N = ``--graphs``): N small sampled topologies (``random_dag(3, 2, 8, avg_in_degree=2)``, about 20
@@ -35,7 +38,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # scripts/: the argument types
 from _args import Parser, guarded, int_at_least, number  # noqa: E402
 
-GROUPS = {"edges": ("from_edges", "edges_network", "read_objects"), "arrays": ("arrays_network", "read_arrays"),
+GROUPS = {"edges": ("from_edges", "edges_network", "read_objects", "floor_lookup", "floor_sort"), "arrays": ("arrays_network", "read_arrays"),
           "graphs": ("from_topologies", "graphs_network", "read_batch"), "random_dag": ("random_dag",)}
 
 CHILD = r"""
@@ -85,6 +88,14 @@ if group in ("edges", "arrays"):
         timed("from_edges", lambda: Topology.from_edges(tuples, inputs, outputs), E)
         net = timed("edges_network", lambda: Network(Topology.from_edges(tuples, inputs, outputs), seed=0), E)
         timed("read_objects", net.to_topology, E)
+        # floors, no mpnet: what this machine charges per end for a dict lookup of every end's id (each id to its
+        # position among the nodes) and for a sort of the ends' identities (what mpnet's plain columns do instead)
+        index = {name: i for i, name in enumerate(names)}
+        ends = [names[i] for i in src.tolist()], [names[i] for i in dst.tolist()]
+        timed("floor_lookup", lambda: [list(map(index.__getitem__, column)) for column in ends], E)
+        keys = np.empty(2 * E, np.uint64)
+        keys[0::2], keys[1::2] = (np.fromiter(map(id, column), np.uint64, E) for column in ends)
+        timed("floor_sort", lambda: np.argsort(keys), E)
     else:
         net = timed("arrays_network", lambda: Network(ArrayTopology.from_arrays(
             src, dst, inputs=ins, outputs=outs, weight=weight, node_ids=names), seed=0), E)
