@@ -5,7 +5,9 @@ the other side of zero (zero included), starting from the best fit moved there (
 from the best fit with an end neuron linearly flipped or redrawn, with a ReLU reversed whose turn moves ``w_e``
 (its target, or a neuron between its ends; alone, and with each ReLU neighbour turned too) or with an end
 exchanged for a neuron whose edge has the other sign (:mod:`mpnet.signs.moves`), from the other fits of the
-pool, and from random starts; every edge's refits are rows of one batched fit. The statistic is
+pool, and from random starts; every edge's refits are rows of one batched fit. An edge whose opposite sign none of
+these fits as well as the best fit is refitted again from starts with the region around it drawn afresh. The
+statistic is
 
     ratio_e = (L_opp(e) - L0) / max(L0, resolution * Var(Y))
 
@@ -174,6 +176,17 @@ def _fit_starts(ws: Workspace, theta: Tensor, lo: Tensor, hi: Tensor, effort: Ef
     return ws.fit(theta, lo, hi, iters=effort.hop_iters, data=data)
 
 
+def _refit(ws: Workspace, theta: Tensor, lo: Tensor, hi: Tensor, owner: Tensor, effort: Effort,
+           data: Tuple[Tensor, Tensor], smooth: bool) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Starting rows ``theta`` of the edges ``owner`` (each row's edge index) fitted on ``data``
+    (:func:`_fit_starts`), then each edge's three best on all the data: ``(theta, loss, lo, hi, owner)`` of those."""
+    theta, loss = _fit_starts(ws, theta, lo, hi, effort, data, smooth)
+    keep = torch.cat([torch.nonzero(owner == i).view(-1)[torch.argsort(loss[owner == i])[:3]]
+                      for i in torch.unique(owner).tolist()])
+    theta, loss = ws.fit(theta[keep], lo[keep], hi[keep], iters=2 * effort.hop_iters)
+    return theta, loss, lo[keep], hi[keep], owner[keep]
+
+
 def _forced(lower: Tensor, upper: Tensor, col: int, weight: float) -> Tuple[Tensor, Tensor]:
     """Bounds ``[P]`` with column ``col`` forced to the side of zero opposite to ``weight``."""
     lo, hi = lower.clone(), upper.clone()
@@ -219,40 +232,34 @@ def test_edges(ws: Workspace, pool_theta: Tensor, pool_loss: Tensor, edges: Sequ
         if not edges:
             return TestOutcome(best, L0, max(L0, scale_floor), {}, True, attempt)
         stage("edge test" if attempt == 0 else f"edge test (restart {attempt})", 0, len(edges))
-        # ---- one batched refit of every edge from its warm starts
-        starts, bounds_lo, bounds_hi, owner, fresh = [], [], [], [], []
-        for i, k in enumerate(edges):
-            lo, hi = _forced(lower, upper, col[k], float(best[col[k]]))
-            rows = _warm_starts(ws, best, pool_theta, k, lo, hi, flips, n_random)
-            n = rows.shape[0]
-            if n_region:
-                # the region around the edge (its ends, every hidden ancestor and descendant) drawn afresh, the rest
-                # of the best fit kept: a mirrored chain differs from the best fit in a whole region at once, which
-                # moves of one neuron (redraw, flip) rarely reach, and fully random starts lose what is fitted well
-                rows = torch.cat([rows, region_starts(ws.pop(n_region), best, ws.X, region(ws.topology, k), ws.gen,
-                                                      lo.expand(n_region, -1), hi.expand(n_region, -1))])
-            starts.append(rows)
-            bounds_lo.append(lo.expand_as(rows))
-            bounds_hi.append(hi.expand_as(rows))
-            owner += [i] * rows.shape[0]
-            fresh += [False] * n + [True] * (rows.shape[0] - n)
-        theta = torch.cat(starts)
-        lo_all, hi_all = torch.cat(bounds_lo), torch.cat(bounds_hi)
-        owner_t, fresh_t = torch.tensor(owner), torch.tensor(fresh)
-        # every start on a subsample (the region starts through the smoothing stages first, as the best fit's
-        # exploration), then each edge's three best on all the data
+        # ---- one batched refit of every edge from its warm starts (on a subsample, each edge's three best then on
+        # all the data)
+        bounds = [_forced(lower, upper, col[k], float(best[col[k]])) for k in edges]
+        starts = [_warm_starts(ws, best, pool_theta, k, *b, flips, n_random) for k, b in zip(edges, bounds)]
+        owner_t = torch.cat([torch.full((r.shape[0],), i) for i, r in enumerate(starts)])
+        lo_all, hi_all = (torch.cat([b[j].expand_as(r) for b, r in zip(bounds, starts)]) for j in (0, 1))
         data = ws.subsample(2 * effort.subsample)
-        loss = torch.empty(theta.shape[0], dtype=theta.dtype, device=theta.device)
-        for group, explore in ((~fresh_t, False), (fresh_t, True)):
-            if bool(group.any()):
-                idx = torch.nonzero(group).view(-1)
-                theta[idx], loss[idx] = _fit_starts(ws, theta[idx], lo_all[idx], hi_all[idx], effort, data, explore)
-        keep = torch.cat([torch.nonzero(owner_t == i).view(-1)[torch.argsort(loss[owner_t == i])[:3]]
-                          for i in range(len(edges))])
-        theta, lo_all, hi_all, owner_t = theta[keep], lo_all[keep], hi_all[keep], owner_t[keep]
-        theta, loss = ws.fit(theta, lo_all, hi_all, iters=2 * effort.hop_iters)
-        alt = torch.full((len(edges),), float("inf"), dtype=loss.dtype)
-        alt = alt.scatter_reduce(0, owner_t, loss.cpu(), "amin")
+        theta, loss, lo_all, hi_all, owner_t = _refit(ws, torch.cat(starts), lo_all, hi_all, owner_t, effort, data,
+                                                      False)
+        alt = torch.full((len(edges),), float("inf"), dtype=loss.dtype).scatter_reduce(0, owner_t, loss.cpu(), "amin")
+        # ---- then every edge whose opposite sign still costs (ratio SAME or more) from starts with the region around
+        # it (its ends, every hidden ancestor and descendant) drawn afresh, the rest of the best fit kept, through
+        # the smoothing stages like the best fit's exploration: a mirrored chain differs from the best fit in a
+        # whole region at once, which moves of one neuron (redraw, flip) rarely reach, and fully random starts lose
+        # what is fitted well. The edges whose opposite sign fits as well already are settled: more starts could
+        # only lower a ratio below SAME
+        open_edges = torch.nonzero((alt - L0) / max(L0, scale_floor) >= SAME).view(-1).tolist() if n_region else []
+        if open_edges:
+            fresh = torch.cat([region_starts(ws.pop(n_region), best, ws.X, region(ws.topology, edges[i]), ws.gen,
+                                             bounds[i][0].expand(n_region, -1), bounds[i][1].expand(n_region, -1))
+                               for i in open_edges])
+            f_lo, f_hi = (torch.cat([bounds[i][j].expand(n_region, -1) for i in open_edges]) for j in (0, 1))
+            found = _refit(ws, fresh, f_lo, f_hi, torch.tensor(open_edges).repeat_interleave(n_region), effort, data,
+                           True)
+            theta, loss, lo_all, hi_all, owner_t = (torch.cat(pair) for pair in zip(
+                (theta, loss, lo_all, hi_all, owner_t), found))
+            alt = alt.scatter_reduce(0, found[4], found[1].cpu(), "amin")
+        ws.log(f"edge test: {len(edges)} edges refitted from warm starts, {len(open_edges)} also from fresh regions")
         improved = float(loss.min()) < L0 * (1 - 1e-3)
         # ---- verification: search the candidates' opposite side as hard as the best fit
         verified = torch.zeros(len(edges), dtype=torch.bool)
