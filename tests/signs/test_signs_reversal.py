@@ -149,3 +149,29 @@ def test_the_edge_test_turns_two_neighbouring_relus_back_together():
     assert out.restarts == 1 and out.stable
     assert float(out.theta[pop.edge_col[key]]) > 0                       # the teacher's sign
     assert out.loss < 1.03 * float(ws.loss(teacher)[0])
+
+
+def test_region_starts_are_drawn_only_for_edges_whose_opposite_sign_still_costs(monkeypatch):
+    # The region starts (each through the smoothing stages) were most of the edge test's time; an edge whose warm
+    # refits already fit as well with the other sign (ratio below SAME) can only get a lower ratio from them.
+    from mpnet.signs import edgetest
+    drawn = []
+
+    def spy(pop, best, X, nodes, gen, lower, upper):
+        drawn.append(lower.shape[0])
+        return region_starts(pop, best, X, nodes, gen, lower, upper)
+    region_starts = edgetest.region_starts
+    monkeypatch.setattr(edgetest, "region_starts", spy)
+    topo = mirrored_relu()
+    X = inputs()
+    Y = Network(topo, dtype=torch.float64)(X).detach()
+    Y = Y + 0.01 * Y.std() * torch.randn(Y.shape, generator=torch.Generator().manual_seed(1), dtype=Y.dtype)
+    ws = Workspace(topo, X, Y, seed=0)
+    best, loss = ws.fit(ws.pop(1).theta_of(topo)[None], iters=200, tol=1e-13)
+    lo, hi = ws.bounds(1)
+    keys = [("x0", "h"), ("x1", "h"), ("g", "y")]
+    out = edge_refits(ws, best, loss, keys, lo[0], hi[0], {}, EFFORT, n_random=0, n_region=4, verify=math.inf,
+                      restarts=0)
+    assert out.edges[("x0", "h")].ratio < SAME and out.edges[("x1", "h")].ratio < SAME   # the reversed h
+    assert out.edges[("g", "y")].ratio > 1                                                # g's output sign costs
+    assert drawn == [4]                                                                   # g -> y's region only
