@@ -5,9 +5,9 @@ the other side of zero (zero included), starting from the best fit moved there (
 from the best fit with an end neuron linearly flipped or redrawn, with a ReLU reversed whose turn moves ``w_e``
 (its target, or a neuron between its ends; alone, and with each ReLU neighbour turned too) or with an end
 exchanged for a neuron whose edge has the other sign (:mod:`mpnet.signs.moves`), from the other fits of the
-pool, and from random starts; every edge's refits are rows of one batched fit. An edge whose opposite sign none of
-these fits as well as the best fit is refitted again from starts with the region around it drawn afresh. The
-statistic is
+pool, and from random starts; every edge's refits are rows of one batched fit. An edge whose opposite sign still
+costs a ratio of ``SAME`` or more after these is refitted again from starts with the region around it drawn
+afresh. The statistic is
 
     ratio_e = (L_opp(e) - L0) / max(L0, resolution * Var(Y))
 
