@@ -38,8 +38,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # scripts/: the argument types
 from _args import Parser, guarded, int_at_least, number  # noqa: E402
 
-GROUPS = {"edges": ("from_edges", "edges_network", "read_objects", "floor_lookup", "floor_sort"), "arrays": ("arrays_network", "read_arrays"),
-          "graphs": ("from_topologies", "graphs_network", "read_batch"), "random_dag": ("random_dag",)}
+GROUPS = {"edges": ("from_edges", "edges_network", "read_objects", "floor_lookup", "floor_sort"),
+          "arrays": ("arrays_network", "read_arrays"), "graphs": ("from_topologies", "graphs_network", "read_batch"),
+          "random_dag": ("random_dag",)}
 
 CHILD = r"""
 import json, sys, time, warnings

@@ -10,7 +10,7 @@ import torch
 
 from mpnet import ArrayTopology, Network
 from mpnet.errors import DuplicateEdgeError, InputEdgeError, NonFiniteError, SelfLoopError
-from mpnet.graph.assemble import PlainEdges, column_edges
+from mpnet.graph.assemble import PlainEdges, coded_ends, column_edges
 from mpnet.graph.elements import Edge, Node
 from mpnet.graph.topology import Topology
 from mpnet.graph import arrays as arrays_module, assemble as assemble_module, validate as validate_module
@@ -129,16 +129,10 @@ def test_equal_ids_held_by_distinct_objects_are_one_node(numpy_paths):
     assert [(e.src, e.dst) for e in topo.edges.values()] == [(number[s], number[d]) for s, d, _ in edges]
 
 
-def coded(src, dst):
-    from mpnet.graph.assemble import coded_ends
-    firsts, code = coded_ends(src, dst)
-    return firsts, code.tolist()
-
-
 def test_coded_ends_give_first_appearances_and_each_ends_index():
     a, b = "".join("ab"), "".join("ab")          # equal, distinct objects: two codes, merged by the caller's lookup
-    firsts, code = coded(["x", a, "x"], ["a1", "y", b])
-    assert firsts == ["x", "a1", "ab", "y", "ab"] and code == [0, 1, 2, 3, 0, 4]
+    firsts, code = coded_ends(["x", a, "x"], ["a1", "y", b])
+    assert firsts == ["x", "a1", "ab", "y", "ab"] and code.tolist() == [0, 1, 2, 3, 0, 4]
 
 
 def test_a_pair_given_twice_a_self_loop_or_an_edge_into_an_input_among_many_tuples_is_named(numpy_paths):
